@@ -1,0 +1,124 @@
+/**
+ * The debug endpoints: each one a function from the request's URL (and headers) to a reply, with no
+ * I/O of its own beyond reading the views it was given. server.ts does the HTTP.
+ */
+import type { XdsIntrospection } from '../xds/status.js';
+import { buildConfigDump } from './config-dump.js';
+import type { Metrics } from './metrics.js';
+import { buildSyncz } from './syncz.js';
+import { formatIndexText, formatSynczText } from './text.js';
+
+export interface Reply {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface DebugRequest {
+  readonly url: URL;
+  /** The Accept header, '' when absent. */
+  readonly accept: string;
+}
+
+export interface Route {
+  readonly path: string;
+  /** How to call it, for the index (the path with its parameters). */
+  readonly usage: string;
+  readonly description: string;
+  handle(req: DebugRequest): Reply | Promise<Reply>;
+}
+
+export interface RouteDeps {
+  readonly introspection: XdsIntrospection;
+  readonly readiness: () => { ready: boolean; reason: string };
+  readonly metrics: Metrics;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export function text(status: number, body: string): Reply {
+  return { status, contentType: TEXT, body: body.endsWith('\n') ? body : `${body}\n` };
+}
+
+export function json(status: number, value: unknown): Reply {
+  return { status, contentType: JSON_TYPE, body: `${JSON.stringify(value, null, 2)}\n` };
+}
+
+function wantsJson(req: DebugRequest): boolean {
+  const format = req.url.searchParams.get('format');
+  if (format !== null) return format === 'json';
+  return req.accept.includes('application/json');
+}
+
+function connectedIds(introspection: XdsIntrospection): string[] {
+  return [...new Set(introspection.proxies().map((p) => p.proxyId))].sort();
+}
+
+function configDump(deps: RouteDeps, req: DebugRequest): Reply {
+  const proxy = req.url.searchParams.get('proxy');
+  if (proxy === null || proxy === '') {
+    const ids = connectedIds(deps.introspection);
+    const list = ids.length === 0 ? '(none)' : ids.join(', ');
+    return text(400, `missing ?proxy=ID; connected proxies: ${list}`);
+  }
+  const held = deps.introspection.heldResources(proxy);
+  if (held === undefined) {
+    return text(404, `proxy ${JSON.stringify(proxy)} is not connected; see /debug/syncz for the connected proxies`);
+  }
+  return json(200, buildConfigDump(held));
+}
+
+function syncz(deps: RouteDeps, req: DebugRequest): Reply {
+  const view = buildSyncz(deps.introspection.proxies());
+  return req.url.searchParams.get('format') === 'text' ? text(200, formatSynczText(view)) : json(200, view);
+}
+
+async function metrics(deps: RouteDeps): Promise<Reply> {
+  const { registry } = deps.metrics;
+  return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
+}
+
+function readyz(deps: RouteDeps): Reply {
+  const { ready, reason } = deps.readiness();
+  return ready ? text(200, 'ready') : text(503, `not ready: ${reason}`);
+}
+
+/** Every endpoint, in the order the index lists them. */
+export function debugRoutes(deps: RouteDeps): Route[] {
+  const routes: Route[] = [
+    {
+      path: '/debug',
+      usage: '/debug',
+      description: 'this list (JSON with Accept: application/json or ?format=json)',
+      handle: (req) => index(routes, req),
+    },
+    {
+      path: '/debug/syncz',
+      usage: '/debug/syncz[?format=text]',
+      description: 'per proxy and type: version sent and acked, SYNCED/STALE/NOT SENT/ERROR with the NACK',
+      handle: (req) => syncz(deps, req),
+    },
+    {
+      path: '/debug/config_dump',
+      usage: '/debug/config_dump?proxy=ID',
+      description: "the resources one proxy has acked, in the shape of Envoy's admin /config_dump",
+      handle: (req) => configDump(deps, req),
+    },
+    { path: '/metrics', usage: '/metrics', description: 'Prometheus metrics', handle: () => metrics(deps) },
+    { path: '/healthz', usage: '/healthz', description: 'liveness: 200 ok while the process serves', handle: () => text(200, 'ok') },
+    {
+      path: '/readyz',
+      usage: '/readyz',
+      description: 'readiness: 200 ready, or 503 with the reason it is not',
+      handle: () => readyz(deps),
+    },
+  ];
+  return routes;
+}
+
+function index(routes: readonly Route[], req: DebugRequest): Reply {
+  const endpoints = routes.map((r) => ({ path: r.usage, description: r.description }));
+  return wantsJson(req) ? json(200, { endpoints }) : text(200, formatIndexText(endpoints));
+}

@@ -1,0 +1,149 @@
+/**
+ * Encoding and decoding Envoy messages, guarded.
+ *
+ * protobufjs's `fromObject` ignores keys it does not know and turns an enum name it does not know
+ * into nothing, so a misspelt field would silently vanish from the config a proxy receives. Every
+ * object is checked against its message type first; any mismatch is an error that names the path.
+ */
+import protobuf from 'protobufjs';
+import { messageType } from './protos.js';
+import { messageNameOf, TYPE_URL_PREFIX } from './types.js';
+
+export interface FieldIssue {
+  /** Dotted path to the offending key, e.g. `filter_chains[0].filters[0].typed_config.stat_prefix`. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export class EncodeError extends Error {
+  constructor(
+    readonly typeName: string,
+    readonly issues: readonly FieldIssue[],
+  ) {
+    super(`invalid ${typeName}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    this.name = 'EncodeError';
+  }
+}
+
+const ANY = 'google.protobuf.Any';
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function join(path: string, key: string | number): string {
+  if (typeof key === 'number') return `${path}[${key}]`;
+  return path ? `${path}.${key}` : key;
+}
+
+function checkValue(field: protobuf.Field, value: unknown, path: string, out: FieldIssue[]): void {
+  if (value === null || value === undefined) return;
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Enum) {
+    if (typeof value === 'string' && !(value in resolved.values)) {
+      out.push({ path, message: `unknown ${resolved.name} value "${value}"` });
+    }
+    return;
+  }
+  if (resolved instanceof protobuf.Type) {
+    if (!isPlainObject(value)) {
+      out.push({ path, message: `expected a ${resolved.fullName.slice(1)} object` });
+      return;
+    }
+    checkMessage(resolved, value, path, out);
+  }
+}
+
+function checkAny(value: Record<string, unknown>, path: string, out: FieldIssue[]): void {
+  const url = value['@type'];
+  if (url === undefined) {
+    for (const key of Object.keys(value)) {
+      if (key !== 'type_url' && key !== 'value') out.push({ path: join(path, key), message: 'unknown field in Any' });
+    }
+    return;
+  }
+  if (typeof url !== 'string' || !url.startsWith(TYPE_URL_PREFIX)) {
+    out.push({ path: join(path, '@type'), message: `expected "${TYPE_URL_PREFIX}<message>"` });
+    return;
+  }
+  let inner: protobuf.Type;
+  try {
+    inner = messageType(messageNameOf(url));
+  } catch {
+    out.push({ path: join(path, '@type'), message: `type ${messageNameOf(url)} is not loaded (add its file in src/envoy/protos.ts)` });
+    return;
+  }
+  const { '@type': _ignored, ...rest } = value;
+  checkMessage(inner, rest, path, out);
+}
+
+function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path: string, out: FieldIssue[]): void {
+  if (type.fullName === `.${ANY}`) {
+    checkAny(value, path, out);
+    return;
+  }
+  for (const [key, v] of Object.entries(value)) {
+    const field = type.fields[key];
+    const here = join(path, key);
+    if (!field) {
+      out.push({ path: here, message: `unknown field of ${type.fullName.slice(1)}` });
+      continue;
+    }
+    if (field.map) {
+      if (!isPlainObject(v)) out.push({ path: here, message: 'expected a map object' });
+      else for (const [k, mv] of Object.entries(v)) checkValue(field, mv, join(here, k), out);
+    } else if (field.repeated) {
+      if (!Array.isArray(v)) out.push({ path: here, message: 'expected a list' });
+      else v.forEach((item, i) => checkValue(field, item, join(here, i), out));
+    } else {
+      checkValue(field, v, here, out);
+    }
+  }
+}
+
+/** Every field the object sets that its message type does not have, and every unknown enum name. */
+export function checkFields(typeName: string, value: unknown): FieldIssue[] {
+  const type = messageType(typeName);
+  const out: FieldIssue[] = [];
+  if (!isPlainObject(value)) return [{ path: '', message: `expected a ${typeName} object` }];
+  checkMessage(type, value, '', out);
+  return out;
+}
+
+/** Encodes a plain object as the named message; throws EncodeError if any field is unknown or mistyped. */
+export function encodeMessage(typeName: string, value: object): Uint8Array {
+  const issues = checkFields(typeName, value);
+  if (issues.length > 0) throw new EncodeError(typeName, issues);
+  const type = messageType(typeName);
+  try {
+    return type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+  } catch (err) {
+    throw new EncodeError(typeName, [{ path: '', message: (err as Error).message }]);
+  }
+}
+
+/** Wraps encoded bytes as an encoded google.protobuf.Any. */
+export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
+  const any = messageType(ANY);
+  return any.encode(any.create({ type_url: typeUrl, value })).finish();
+}
+
+/** A nested `Any` in the JSON form that encodeMessage understands: `{ '@type': url, ...fields }`. */
+export function typed<T extends object>(messageName: string, value: T): T & { '@type': string } {
+  return { '@type': `${TYPE_URL_PREFIX}${messageName}`, ...value };
+}
+
+const TO_JSON: protobuf.IConversionOptions = { longs: String, enums: String, bytes: String, json: true };
+
+/** Decodes bytes of the named message into plain JSON-able data (snake_case, Anys as `@type` objects). */
+export function decodeMessage(typeName: string, bytes: Uint8Array): Record<string, unknown> {
+  const type = messageType(typeName);
+  return type.toObject(type.decode(bytes), TO_JSON);
+}
+
+/** Decodes an encoded Any into its `@type` JSON form. */
+export function decodeAny(bytes: Uint8Array): Record<string, unknown> {
+  const any = messageType(ANY);
+  const msg = any.toObject(any.decode(bytes)) as { type_url: string; value: Uint8Array };
+  return { '@type': msg.type_url, ...decodeMessage(messageNameOf(msg.type_url), msg.value) };
+}

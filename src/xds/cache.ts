@@ -1,0 +1,253 @@
+/**
+ * The snapshot cache: content only, no protocol.
+ *
+ * For each proxy class it holds one snapshot: per resource kind, the resources by name. Setting a
+ * snapshot encodes only what is new (a resource whose content was seen before, in this class or
+ * another, reuses the same entry and bytes), computes what changed, and tells the listeners which
+ * names changed, so that only the streams subscribed to them are touched.
+ *
+ * Every mutation is synchronous: no await between reading and writing the maps.
+ */
+import { createHash } from 'node:crypto';
+import { EncodeError } from '../envoy/codec.js';
+import { PUSH_ORDER, type ResourceKind, type ResourceMessage } from '../envoy/types.js';
+import { digestOf, encodeEntry, type ResourceEntry } from './resource.js';
+
+/** One kind's resources in a snapshot, sorted by name, with the digest of the whole set. */
+export interface KindSnapshot {
+  readonly entries: ReadonlyMap<string, ResourceEntry>;
+  /** Order-independent digest of all entries: the version of the whole set. */
+  readonly version: string;
+}
+
+export type Snapshot = { readonly [K in ResourceKind]: KindSnapshot };
+
+export interface DesiredResource<K extends ResourceKind> {
+  readonly name: string;
+  readonly message: ResourceMessage<K>;
+  /** The source objects that produced it (`Service default/greeter`). */
+  readonly sources?: readonly string[];
+}
+
+export type DesiredSnapshot = { readonly [K in ResourceKind]?: Iterable<DesiredResource<K>> };
+
+export interface KindChange {
+  readonly updated: ReadonlySet<string>;
+  readonly removed: ReadonlySet<string>;
+}
+
+export interface SnapshotChange {
+  readonly proxyClass: string;
+  readonly snapshot: Snapshot;
+  readonly kinds: ReadonlyMap<ResourceKind, KindChange>;
+}
+
+/** A resource that could not be encoded; the previous good version (if any) keeps serving. */
+export interface ResourceError {
+  readonly proxyClass: string;
+  readonly kind: ResourceKind;
+  readonly name: string;
+  readonly sources: readonly string[];
+  readonly message: string;
+}
+
+type Listener = (change: SnapshotChange) => void;
+
+interface Interned {
+  readonly entry: ResourceEntry;
+  refs: number;
+}
+
+const EMPTY_KIND: KindSnapshot = { entries: new Map(), version: digestOf([]) };
+
+function emptySnapshot(): Snapshot {
+  return { secret: EMPTY_KIND, cluster: EMPTY_KIND, endpoint: EMPTY_KIND, listener: EMPTY_KIND, route: EMPTY_KIND };
+}
+
+export class SnapshotCache {
+  private readonly snapshots = new Map<string, Snapshot>();
+  /** Entries by content key, shared across classes, reference counted by the snapshots holding them. */
+  private readonly interned = new Map<string, Interned>();
+  /** Entries by the very object they were built from: translation that reuses objects skips hashing. */
+  private byObject = new WeakMap<object, ResourceEntry>();
+  private readonly listeners = new Set<Listener>();
+  private readonly readyListeners = new Set<() => void>();
+  private isReady = false;
+  /** How many resources were encoded since start: grows with changed resources, not with proxies. */
+  encodes = 0;
+
+  /** True once the sources have synced and a first snapshot is complete; requests wait until then. */
+  get ready(): boolean {
+    return this.isReady;
+  }
+
+  markReady(): void {
+    if (this.isReady) return;
+    this.isReady = true;
+    for (const l of this.readyListeners) l();
+  }
+
+  onReady(listener: () => void): () => void {
+    this.readyListeners.add(listener);
+    return () => this.readyListeners.delete(listener);
+  }
+
+  onChange(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get(proxyClass: string): Snapshot | undefined {
+    return this.snapshots.get(proxyClass);
+  }
+
+  classes(): string[] {
+    return [...this.snapshots.keys()].sort();
+  }
+
+  /** Number of distinct encoded resources held. */
+  get size(): number {
+    return this.interned.size;
+  }
+
+  /**
+   * Replaces the snapshot of one proxy class. Kinds missing from `desired` are left as they were.
+   * Returns the resources that failed to encode; each keeps its previous good version, if it had one.
+   */
+  set(proxyClass: string, desired: DesiredSnapshot): ResourceError[] {
+    const previous = this.snapshots.get(proxyClass) ?? emptySnapshot();
+    const errors: ResourceError[] = [];
+    const next: Record<ResourceKind, KindSnapshot> = { ...previous };
+    const kinds = new Map<ResourceKind, KindChange>();
+    for (const kind of PUSH_ORDER) {
+      const wanted = desired[kind] as Iterable<DesiredResource<typeof kind>> | undefined;
+      if (!wanted) continue;
+      const built = this.buildKind(proxyClass, kind, wanted, previous[kind], errors);
+      const change = diff(previous[kind], built);
+      if (change.updated.size > 0 || change.removed.size > 0) {
+        next[kind] = built;
+        kinds.set(kind, change);
+      } else {
+        this.release(built.entries.values());
+      }
+    }
+    if (kinds.size === 0 && this.snapshots.has(proxyClass)) return errors;
+    for (const kind of kinds.keys()) this.release(previous[kind].entries.values());
+    this.snapshots.set(proxyClass, next);
+    if (kinds.size > 0) this.emit({ proxyClass, snapshot: next, kinds });
+    return errors;
+  }
+
+  /** Drops a proxy class and releases its entries. */
+  delete(proxyClass: string): void {
+    const snap = this.snapshots.get(proxyClass);
+    if (!snap) return;
+    this.snapshots.delete(proxyClass);
+    for (const kind of PUSH_ORDER) this.release(snap[kind].entries.values());
+  }
+
+  private buildKind<K extends ResourceKind>(
+    proxyClass: string,
+    kind: K,
+    wanted: Iterable<DesiredResource<K>>,
+    previous: KindSnapshot,
+    errors: ResourceError[],
+  ): KindSnapshot {
+    const collected: ResourceEntry[] = [];
+    for (const res of wanted) {
+      const entry = this.entryFor(proxyClass, kind, res, previous, errors);
+      if (entry) collected.push(entry);
+    }
+    collected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = new Map<string, ResourceEntry>();
+    for (const e of collected) {
+      if (entries.has(e.name)) {
+        errors.push({ proxyClass, kind, name: e.name, sources: e.sources, message: `duplicate ${kind} name "${e.name}"` });
+        continue;
+      }
+      entries.set(e.name, e);
+    }
+    this.retain(entries.values(), 1);
+    return { entries, version: digestOf(entries.values()) };
+  }
+
+  private entryFor<K extends ResourceKind>(
+    proxyClass: string,
+    kind: K,
+    res: DesiredResource<K>,
+    previous: KindSnapshot,
+    errors: ResourceError[],
+  ): ResourceEntry | undefined {
+    const sources = res.sources ?? [];
+    const known = this.byObject.get(res.message);
+    if (known && known.kind === kind && known.name === res.name && sameList(known.sources, sources)) {
+      const key = this.keys.get(known);
+      if (key !== undefined && !this.interned.has(key)) this.interned.set(key, { entry: known, refs: 0 });
+      return known;
+    }
+    const key = `${kind}\0${res.name}\0${sources.join('\0')}\0${createHash('sha1').update(JSON.stringify(res.message)).digest('base64')}`;
+    const hit = this.interned.get(key);
+    if (hit) {
+      this.byObject.set(res.message, hit.entry);
+      return hit.entry;
+    }
+    try {
+      const entry = encodeEntry(kind, res.name, res.message, sources);
+      this.encodes++;
+      this.interned.set(key, { entry, refs: 0 });
+      this.keys.set(entry, key);
+      this.byObject.set(res.message, entry);
+      return entry;
+    } catch (err) {
+      const message = err instanceof EncodeError ? err.message : String(err);
+      errors.push({ proxyClass, kind, name: res.name, sources, message });
+      return previous.entries.get(res.name);
+    }
+  }
+
+  private readonly keys = new WeakMap<ResourceEntry, string>();
+
+  private retain(entries: Iterable<ResourceEntry>, by: number): void {
+    for (const e of entries) {
+      const key = this.keys.get(e);
+      const slot = key === undefined ? undefined : this.interned.get(key);
+      if (slot) slot.refs += by;
+    }
+  }
+
+  private release(entries: Iterable<ResourceEntry>): void {
+    for (const e of entries) {
+      const key = this.keys.get(e);
+      if (key === undefined) continue;
+      const slot = this.interned.get(key);
+      if (!slot) continue;
+      slot.refs -= 1;
+      if (slot.refs <= 0) this.interned.delete(key);
+    }
+  }
+
+  private emit(change: SnapshotChange): void {
+    for (const l of this.listeners) l(change);
+  }
+
+  /** For tests and the debug endpoint: forget object identities (forces content comparison). */
+  resetObjectMemo(): void {
+    this.byObject = new WeakMap();
+  }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function diff(before: KindSnapshot, after: KindSnapshot): KindChange {
+  const updated = new Set<string>();
+  const removed = new Set<string>();
+  for (const [name, entry] of after.entries) {
+    if (before.entries.get(name) !== entry) updated.add(name);
+  }
+  for (const name of before.entries.keys()) {
+    if (!after.entries.has(name)) removed.add(name);
+  }
+  return { updated, removed };
+}

@@ -1,0 +1,110 @@
+/**
+ * Incremental ADS (DeltaAggregatedResources): only what changed is sent, removals are named in
+ * removed_resources, and a reconnecting proxy's initial_resource_versions are honoured so that
+ * nothing it already has is sent again. Subscription changes count even in a request whose nonce is
+ * stale; only the ACK/NACK meaning of a nonce needs it to be the current one.
+ */
+import type { KindSnapshot } from './cache.js';
+import type { ResourceEntry } from './resource.js';
+import { sourcesOf } from './sotw.js';
+import { AdsStream, type BuiltResponse } from './stream.js';
+import type { TypeState } from './type-state.js';
+import { encodeDeltaResponse, type DeltaRequest } from './wire.js';
+
+export class DeltaStream extends AdsStream {
+  readonly protocol = 'delta' as const;
+
+  handle(req: DeltaRequest): void {
+    this.identify(req.node);
+    const ts = this.typeState(req.type_url);
+    if (!ts) return;
+    if (req.response_nonce !== '' && req.response_nonce === ts.nonceSent && ts.inFlight) {
+      this.acknowledge(ts, req.error_detail);
+    }
+    this.subscribe(ts, req);
+    this.flush();
+  }
+
+  private subscribe(ts: TypeState, req: DeltaRequest): void {
+    const now = this.ctx.now();
+    if (!ts.requested) {
+      ts.requested = true;
+      ts.legacyWildcard = req.resource_names_subscribe.length === 0;
+      if (ts.legacyWildcard) ts.wildcard = true;
+      const initial = Object.entries(req.initial_resource_versions);
+      if (initial.length > 0) ts.initialVersions = new Map(initial);
+      else if (ts.wildcard) ts.dirtyAll = true;
+      ts.pendingSince ??= now;
+    }
+    const subscribe = req.resource_names_subscribe;
+    this.checkNames(subscribe.length, ts);
+    for (const name of subscribe) {
+      if (name === '*') {
+        if (!ts.wildcard) ts.dirtyAll = true;
+        ts.wildcard = true;
+        continue;
+      }
+      if (ts.names.has(name)) continue;
+      ts.names.add(name);
+      if (!ts.initialVersions?.has(name)) ts.dirty.add(name);
+    }
+    for (const name of req.resource_names_unsubscribe) {
+      if (name === '*') ts.wildcard = false;
+      else ts.names.delete(name);
+      ts.dirty.delete(name);
+    }
+    if (ts.dirty.size > 0 || ts.dirtyAll) ts.pendingSince ??= now;
+  }
+
+  protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): boolean {
+    return ts.markChanged(removed, now);
+  }
+
+  /** Resolves the versions a reconnecting proxy reported into the names it lacks or must drop. */
+  private resolveInitial(ts: TypeState, kind: KindSnapshot): void {
+    const initial = ts.initialVersions;
+    if (!initial) return;
+    ts.initialVersions = undefined;
+    for (const entry of ts.subscribedEntries(kind)) {
+      if (initial.get(entry.name) !== entry.version) ts.dirty.add(entry.name);
+    }
+    for (const name of initial.keys()) if (!kind.entries.has(name)) ts.dirty.add(name);
+  }
+
+  private pending(ts: TypeState, kind: KindSnapshot): { updated: ResourceEntry[]; removed: string[] } {
+    this.resolveInitial(ts, kind);
+    const names = new Set(ts.dirty);
+    if (ts.dirtyAll) for (const e of ts.subscribedEntries(kind)) names.add(e.name);
+    const updated: ResourceEntry[] = [];
+    const removed: string[] = [];
+    for (const name of [...names].sort()) {
+      const entry = kind.entries.get(name);
+      if (entry) updated.push(entry);
+      else removed.push(name);
+    }
+    return { updated, removed };
+  }
+
+  protected needsSend(ts: TypeState, kind: KindSnapshot): boolean {
+    this.resolveInitial(ts, kind);
+    if (ts.dirtyAll) return true;
+    return ts.dirty.size > 0;
+  }
+
+  protected build(ts: TypeState, kind: KindSnapshot, nonce: string): BuiltResponse | undefined {
+    const { updated, removed } = this.pending(ts, kind);
+    if (updated.length === 0 && removed.length === 0) {
+      ts.dirty.clear();
+      ts.dirtyAll = false;
+      return undefined;
+    }
+    const bytes = encodeDeltaResponse({
+      system_version_info: kind.version,
+      resources: updated.map((e) => e.delta),
+      type_url: ts.typeUrl,
+      nonce,
+      removed_resources: removed,
+    });
+    return { bytes, nonce, version: kind.version, count: updated.length + removed.length, sources: sourcesOf(updated) };
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The ADS server: accepts streams, routes cache changes to the streams of the changed proxy class,
+ * and answers the debug endpoint's questions. Protocol rules live in the streams; content lives in
+ * the cache.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { decodeAny } from '../envoy/codec.js';
+import { PUSH_ORDER } from '../envoy/types.js';
+import type { SnapshotCache, SnapshotChange } from './cache.js';
+import { DeltaStream } from './delta.js';
+import { SotwStream } from './sotw.js';
+import type { HeldResources, NodeInfo, ProxyStatus, XdsIntrospection, XdsObserver } from './status.js';
+import { NO_OBSERVER } from './status.js';
+import { StreamError, type AdsStream, type StreamContext } from './stream.js';
+import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
+
+export interface AdsServerOptions {
+  readonly cache: SnapshotCache;
+  /** Which proxy class (which snapshot) a node receives. */
+  readonly classify: (node: NodeInfo) => string;
+  readonly logger: Logger;
+  readonly observer?: XdsObserver;
+  /** Largest request accepted, in bytes (default 4 MiB). */
+  readonly maxRequestBytes?: number;
+  /** Most resource names one stream may subscribe to per type (default 100 000). */
+  readonly maxNamesPerType?: number;
+}
+
+export class AdsServer implements XdsIntrospection {
+  private readonly streams = new Set<AdsStream>();
+  private readonly byClass = new Map<string, Set<AdsStream>>();
+  private readonly ctx: StreamContext;
+  private nextId = 0;
+  private grpcServer: grpc.Server | undefined;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(private readonly opts: AdsServerOptions) {
+    const observer = opts.observer ?? NO_OBSERVER;
+    this.ctx = {
+      logger: opts.logger,
+      observer,
+      snapshotFor: (cls) => (opts.cache.ready ? opts.cache.get(cls) : undefined),
+      classify: opts.classify,
+      identified: (s) => this.classOf(s.proxyClass).add(s),
+      closed: (s) => this.remove(s),
+      now: () => performance.now(),
+      limits: { maxNamesPerType: opts.maxNamesPerType ?? 100_000 },
+    };
+    this.unsubscribe.push(
+      opts.cache.onChange((c) => this.onChange(c)),
+      opts.cache.onReady(() => {
+        for (const s of this.streams) s.flush();
+      }),
+    );
+  }
+
+  private classOf(cls: string): Set<AdsStream> {
+    let set = this.byClass.get(cls);
+    if (!set) {
+      set = new Set();
+      this.byClass.set(cls, set);
+    }
+    return set;
+  }
+
+  private remove(s: AdsStream): void {
+    if (!this.streams.delete(s)) return;
+    this.byClass.get(s.proxyClass)?.delete(s);
+    this.ctx.observer.streamClosed(s.protocol);
+  }
+
+  private onChange(change: SnapshotChange): void {
+    if (!this.opts.cache.ready) return;
+    const streams = this.byClass.get(change.proxyClass);
+    if (!streams) return;
+    for (const s of streams) s.onChange(change);
+  }
+
+  private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
+    this.streams.add(stream);
+    this.ctx.observer.streamOpened(stream.protocol);
+    call.on('data', (req: R | Malformed) => {
+      try {
+        if (isMalformed(req)) throw new StreamError(grpc.status.INVALID_ARGUMENT, `malformed request: ${req.malformed}`, 'malformed');
+        stream.handle(req);
+      } catch (err) {
+        if (err instanceof StreamError) stream.end(err);
+        else {
+          this.opts.logger.error({ err, proxy: stream.proxyId }, 'unexpected error handling an xDS request');
+          stream.end(new StreamError(grpc.status.INTERNAL, `internal error: ${(err as Error).message}`, 'internal'));
+        }
+      }
+    });
+    call.on('end', () => stream.end());
+    call.on('error', () => stream.gone());
+    call.on('cancelled', () => stream.gone());
+    call.on('close', () => stream.gone());
+  }
+
+  /** The grpc-js handlers for the ADS service. */
+  implementation(): grpc.UntypedServiceImplementation {
+    return {
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<SotwRequest | Malformed, Buffer>) =>
+        this.accept(new SotwStream(++this.nextId, call, this.ctx), call),
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaRequest | Malformed, Buffer>) =>
+        this.accept(new DeltaStream(++this.nextId, call, this.ctx), call),
+    };
+  }
+
+  /** Starts serving on host:port (port 0 picks a free one); resolves with the bound port. */
+  async listen(host: string, port: number): Promise<number> {
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': this.opts.maxRequestBytes ?? 4 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    });
+    server.addService(adsServiceDefinition, this.implementation());
+    const bound = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    this.grpcServer = server;
+    return bound;
+  }
+
+  /** Stops accepting, ends every stream, and waits for the server to shut down (force after 2 s). */
+  async close(): Promise<void> {
+    for (const u of this.unsubscribe) u();
+    const server = this.grpcServer;
+    if (!server) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        server.forceShutdown();
+        resolve();
+      }, 2000);
+      server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      for (const s of this.streams) s.end();
+    });
+  }
+
+  /** Number of connected streams. */
+  get connected(): number {
+    return this.streams.size;
+  }
+
+  proxies(): ProxyStatus[] {
+    const out: ProxyStatus[] = [];
+    for (const s of this.streams) {
+      const st = s.status();
+      if (st) out.push(st);
+    }
+    return out.sort((a, b) => (a.proxyId < b.proxyId ? -1 : a.proxyId > b.proxyId ? 1 : a.streamId - b.streamId));
+  }
+
+  heldResources(proxyId: string): HeldResources[] | undefined {
+    const stream = [...this.streams].filter((s) => s.proxyId === proxyId).sort((a, b) => b.id - a.id)[0];
+    if (!stream) return undefined;
+    return PUSH_ORDER.flatMap((kind) => {
+      const ts = stream.types.get(kind);
+      if (!ts) return [];
+      const entries = ts.ackedKind ? ts.subscribedEntries(ts.ackedKind) : [];
+      return [
+        {
+          kind,
+          versionAcked: ts.versionAcked,
+          resources: entries.map((e) => ({ name: e.name, version: e.version, resource: decodeAny(e.any) })),
+          ...(ts.lastError ? { lastError: ts.lastError } : {}),
+        },
+      ];
+    });
+  }
+}

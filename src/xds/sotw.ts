@@ -1,0 +1,112 @@
+/**
+ * State-of-the-world ADS (StreamAggregatedResources), as the xDS specification describes it:
+ * a request with a stale nonce is ignored; a request with the current nonce is the ACK or NACK of
+ * the last response and is answered only if something changed; Listener and Cluster responses
+ * carry the whole subscribed set, the other kinds only what changed.
+ */
+import type { KindSnapshot } from './cache.js';
+import { AdsStream, type BuiltResponse } from './stream.js';
+import { isFullState, type TypeState } from './type-state.js';
+import { encodeSotwResponse, type SotwRequest } from './wire.js';
+
+export class SotwStream extends AdsStream {
+  readonly protocol = 'sotw' as const;
+
+  handle(req: SotwRequest): void {
+    this.identify(req.node);
+    const ts = this.typeState(req.type_url);
+    if (!ts) return;
+    if (req.response_nonce !== '') {
+      if (req.response_nonce !== ts.nonceSent) {
+        this.log.debug({ type: ts.typeUrl, nonce: req.response_nonce, current: ts.nonceSent }, 'stale nonce; request ignored');
+        return;
+      }
+      if (ts.inFlight) this.acknowledge(ts, req.error_detail);
+    }
+    this.subscribe(ts, req);
+    this.flush();
+  }
+
+  private subscribe(ts: TypeState, req: SotwRequest): void {
+    const names = req.resource_names.filter((n) => n !== '*');
+    const star = names.length !== req.resource_names.length;
+    if (!ts.requested) {
+      ts.requested = true;
+      ts.legacyWildcard = req.resource_names.length === 0;
+      if (req.response_nonce === '' && req.version_info !== '') ts.initialVersion = req.version_info;
+    } else if (names.length > 0 || star) {
+      ts.legacyWildcard = false;
+    }
+    const wildcard = star || (ts.legacyWildcard && names.length === 0);
+    const added: string[] = [];
+    for (const n of names) if (!ts.names.has(n)) added.push(n);
+    const removedAny = [...ts.names].some((n) => !names.includes(n));
+    this.checkNames(added.length, ts);
+    if (wildcard && !ts.wildcard) ts.dirtyAll = true;
+    ts.wildcard = wildcard;
+    if (removedAny || added.length > 0) {
+      ts.names.clear();
+      for (const n of names) ts.names.add(n);
+    }
+    if (added.length > 0) {
+      for (const n of added) ts.dirty.add(n);
+      ts.pendingSince ??= this.ctx.now();
+    }
+    if (isFullState(ts.kind) && (added.length > 0 || removedAny || ts.dirtyAll)) ts.mustAnswer = true;
+  }
+
+  protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): boolean {
+    // Only full-state kinds express removal (by omission); the others just stop mentioning a name.
+    return isFullState(ts.kind) && ts.markChanged(removed, now);
+  }
+
+  protected needsSend(ts: TypeState, kind: KindSnapshot): boolean {
+    if (ts.initialVersion !== '') {
+      // A proxy that reconnects with the version we would send already has it all.
+      const has = ts.initialVersion === kind.version;
+      ts.initialVersion = '';
+      if (has) {
+        ts.answered = true;
+        ts.versionSent = ts.versionAcked = kind.version;
+        ts.ackedKind = ts.inFlightKind = kind;
+        ts.dirty.clear();
+        ts.dirtyAll = false;
+        ts.mustAnswer = false;
+        return false;
+      }
+      ts.dirtyAll = true;
+    }
+    if (!ts.answered || ts.dirtyAll || ts.mustAnswer) return true;
+    for (const name of ts.dirty) if (kind.entries.has(name)) return true;
+    return false;
+  }
+
+  protected build(ts: TypeState, kind: KindSnapshot, nonce: string): BuiltResponse {
+    const entries =
+      isFullState(ts.kind) || ts.dirtyAll || !ts.answered
+        ? ts.subscribedEntries(kind)
+        : [...ts.dirty].sort().flatMap((n) => {
+            const e = kind.entries.get(n);
+            return e ? [e] : [];
+          });
+    const bytes = encodeSotwResponse({
+      version_info: kind.version,
+      resources: entries.map((e) => e.any),
+      type_url: ts.typeUrl,
+      nonce,
+    });
+    return { bytes, nonce, version: kind.version, count: entries.length, sources: sourcesOf(entries) };
+  }
+}
+
+/** The distinct source objects of some entries (at most 20, for a log line). */
+export function sourcesOf(entries: readonly { sources: readonly string[] }[]): string[] {
+  const out = new Set<string>();
+  for (const e of entries) {
+    for (const s of e.sources) {
+      out.add(s);
+      if (out.size >= 20) return [...out];
+    }
+  }
+  return [...out];
+}

@@ -1,0 +1,103 @@
+/**
+ * What the xDS server tells the rest of Trellis about its proxies: read-only views for the debug
+ * endpoint, and an observer interface that metrics (and later the status writer) implement.
+ * Nothing here depends on gRPC or protobuf.
+ */
+import type { ResourceKind } from '../envoy/types.js';
+
+/** The node a proxy identified itself with on the first request of its stream. */
+export interface NodeInfo {
+  readonly id: string;
+  readonly cluster: string;
+  /** node.metadata as plain JSON. */
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly locality?: { readonly region?: string; readonly zone?: string; readonly sub_zone?: string };
+  readonly userAgent: string;
+}
+
+/**
+ * SYNCED: the last response was acked and nothing newer is waiting.
+ * STALE: a response is on its way and not yet acked, or a change is waiting to be sent.
+ * NOT SENT: the proxy asked, nothing has been sent yet (e.g. sources not synced).
+ * ERROR: the proxy rejected (NACKed) the last response; `lastError` says why.
+ */
+export type SyncState = 'SYNCED' | 'STALE' | 'NOT SENT' | 'ERROR';
+
+export interface NackRecord {
+  readonly message: string;
+  readonly code: number;
+  /** The version the proxy rejected. */
+  readonly rejectedVersion: string;
+  readonly nonce: string;
+  /** Unix milliseconds. */
+  readonly at: number;
+}
+
+export interface TypeStatus {
+  readonly kind: ResourceKind;
+  readonly typeUrl: string;
+  readonly state: SyncState;
+  readonly versionSent: string;
+  readonly versionAcked: string;
+  readonly nonceSent: string;
+  readonly nonceAcked: string;
+  readonly wildcard: boolean;
+  /** Names subscribed to explicitly (sorted; empty for a pure wildcard subscription). */
+  readonly subscribed: readonly string[];
+  readonly lastError?: NackRecord;
+}
+
+export interface ProxyStatus {
+  readonly streamId: number;
+  readonly proxyId: string;
+  readonly proxyClass: string;
+  readonly protocol: 'sotw' | 'delta';
+  readonly node: NodeInfo;
+  readonly peer: string;
+  /** Unix milliseconds. */
+  readonly connectedAt: number;
+  readonly types: readonly TypeStatus[];
+}
+
+/** One resource as a proxy has it (acked), decoded to JSON. */
+export interface HeldResource {
+  readonly name: string;
+  readonly version: string;
+  readonly resource: Record<string, unknown>;
+}
+
+export interface HeldResources {
+  readonly kind: ResourceKind;
+  readonly versionAcked: string;
+  readonly resources: readonly HeldResource[];
+  readonly lastError?: NackRecord;
+}
+
+/** The view of the server the debug endpoint reads. */
+export interface XdsIntrospection {
+  proxies(): ProxyStatus[];
+  /** The resources one proxy (by node id) has acked, per type; undefined when it is not connected. */
+  heldResources(proxyId: string): HeldResources[] | undefined;
+}
+
+/** Events the server reports; metrics implement this. Every method must be cheap and must not throw. */
+export interface XdsObserver {
+  streamOpened(protocol: 'sotw' | 'delta'): void;
+  streamClosed(protocol: 'sotw' | 'delta'): void;
+  /** A response written to a stream: its size and how long building and writing it took. */
+  pushed(kind: ResourceKind, protocol: 'sotw' | 'delta', bytes: number, seconds: number): void;
+  /** An ACK; `convergenceSeconds` is the time from the change reaching the server to this ACK. */
+  acked(kind: ResourceKind, convergenceSeconds: number | undefined): void;
+  nacked(kind: ResourceKind, proxyId: string, message: string): void;
+  /** A malformed or unacceptable request, by reason (`no_node`, `unknown_type`, ...). */
+  rejected(reason: string): void;
+}
+
+export const NO_OBSERVER: XdsObserver = {
+  streamOpened() {},
+  streamClosed() {},
+  pushed() {},
+  acked() {},
+  nacked() {},
+  rejected() {},
+};

@@ -1,0 +1,212 @@
+/**
+ * What state-of-the-world and delta ADS streams share: the node, the per-type state, ordering,
+ * flow control and reporting. The subclasses decide how requests change the state and how a
+ * response is built.
+ */
+import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { kindOfTypeUrl, PUSH_ORDER, SHORT_NAME, type ResourceKind } from '../envoy/types.js';
+import type { KindSnapshot, Snapshot, SnapshotChange } from './cache.js';
+import type { NodeInfo, ProxyStatus, XdsObserver } from './status.js';
+import { isFullState, TypeState } from './type-state.js';
+
+export interface StreamContext {
+  readonly logger: Logger;
+  readonly observer: XdsObserver;
+  /** The snapshot for a proxy class, or undefined while the sources have not synced. */
+  snapshotFor(proxyClass: string): Snapshot | undefined;
+  classify(node: NodeInfo): string;
+  /** Called once the stream knows its node (first request). */
+  identified(stream: AdsStream): void;
+  closed(stream: AdsStream): void;
+  now(): number;
+  readonly limits: { readonly maxNamesPerType: number };
+}
+
+/** A response ready to write, with what it means for the type's state. */
+export interface BuiltResponse {
+  readonly bytes: Buffer;
+  readonly nonce: string;
+  readonly version: string;
+  readonly count: number;
+  readonly sources: readonly string[];
+}
+
+export class StreamError extends Error {
+  constructor(
+    readonly code: Status,
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+type Call = ServerDuplexStream<unknown, Buffer>;
+
+export abstract class AdsStream {
+  abstract readonly protocol: 'sotw' | 'delta';
+  node: NodeInfo | undefined;
+  proxyClass = '';
+  readonly types = new Map<ResourceKind, TypeState>();
+  readonly connectedAt = Date.now();
+  protected log: Logger;
+  private nonceCounter = 0;
+  private blocked = false;
+  private ended = false;
+
+  constructor(
+    readonly id: number,
+    protected readonly call: Call,
+    protected readonly ctx: StreamContext,
+  ) {
+    this.log = ctx.logger.child({ stream: id, peer: call.getPeer() });
+    call.on('drain', () => {
+      this.blocked = false;
+      this.flush();
+    });
+  }
+
+  get proxyId(): string {
+    return this.node?.id ?? '';
+  }
+
+  /** Handles one decoded request; protocol errors end the stream with a clear status. */
+  protected identify(node: NodeInfo | undefined): void {
+    if (this.node) return;
+    if (!node || node.id === '') {
+      throw new StreamError(Status.INVALID_ARGUMENT, 'the first request of a stream must carry node.id', 'no_node');
+    }
+    this.node = node;
+    this.proxyClass = this.ctx.classify(node);
+    this.log = this.log.child({ proxy: node.id, class: this.proxyClass });
+    this.log.info({ protocol: this.protocol, userAgent: node.userAgent }, 'proxy connected');
+    this.ctx.identified(this);
+  }
+
+  protected typeState(typeUrl: string): TypeState | undefined {
+    if (typeUrl === '') throw new StreamError(Status.INVALID_ARGUMENT, 'request without type_url', 'no_type_url');
+    const kind = kindOfTypeUrl(typeUrl);
+    if (!kind) {
+      this.ctx.observer.rejected('unknown_type');
+      this.log.warn({ typeUrl }, 'request for a type Trellis does not serve; ignored');
+      return undefined;
+    }
+    let ts = this.types.get(kind);
+    if (!ts) {
+      ts = new TypeState(kind, typeUrl);
+      this.types.set(kind, ts);
+    }
+    return ts;
+  }
+
+  protected checkNames(count: number, ts: TypeState): void {
+    if (ts.names.size + count > this.ctx.limits.maxNamesPerType) {
+      throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many ${SHORT_NAME[ts.kind]} resource names (limit ${this.ctx.limits.maxNamesPerType})`, 'too_many_names');
+    }
+  }
+
+  /** The ACK or NACK of the response in flight for a type. */
+  protected acknowledge(ts: TypeState, error: { code: number; message: string } | undefined): void {
+    if (error) {
+      ts.nack({ message: error.message, code: error.code, rejectedVersion: ts.versionSent, nonce: ts.nonceSent, at: Date.now() });
+      this.ctx.observer.nacked(ts.kind, this.proxyId, error.message);
+      this.log.warn({ type: SHORT_NAME[ts.kind], version: ts.versionSent, sources: ts.inFlightSources, error: error.message }, 'proxy rejected configuration (NACK)');
+      return;
+    }
+    const seconds = ts.ack(this.ctx.now());
+    this.ctx.observer.acked(ts.kind, seconds);
+    this.log.debug({ type: SHORT_NAME[ts.kind], version: ts.versionAcked }, 'ACK');
+  }
+
+  /** The cache changed for this stream's class: mark what this stream subscribes to, then push. */
+  onChange(change: SnapshotChange): void {
+    const now = this.ctx.now();
+    for (const [kind, kc] of change.kinds) {
+      const ts = this.types.get(kind);
+      if (!ts || !ts.requested) continue;
+      const a = ts.markChanged(kc.updated, now);
+      const b = this.markRemoved(ts, kc.removed, now);
+      if ((a || b) && isFullState(kind)) ts.mustAnswer = true;
+    }
+    this.flush();
+  }
+
+  protected abstract markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): boolean;
+
+  /** Whether a type has something to send now, given the kind's snapshot. */
+  protected abstract needsSend(ts: TypeState, kind: KindSnapshot): boolean;
+
+  protected abstract build(ts: TypeState, kind: KindSnapshot, nonce: string): BuiltResponse | undefined;
+
+  /** Sends what is pending, in push order; a kind waits while an earlier kind's newer version is held back. */
+  flush(): void {
+    if (this.ended || this.blocked || !this.node) return;
+    const snapshot = this.ctx.snapshotFor(this.proxyClass);
+    if (!snapshot) return;
+    for (const kind of PUSH_ORDER) {
+      const ts = this.types.get(kind);
+      if (!ts || !ts.requested) continue;
+      if (!this.needsSend(ts, snapshot[kind])) continue;
+      if (ts.inFlight) break;
+      this.send(ts, snapshot[kind]);
+      if (this.blocked) return;
+    }
+  }
+
+  private send(ts: TypeState, kind: KindSnapshot): void {
+    const started = process.hrtime.bigint();
+    const nonce = this.nextNonce();
+    const built = this.build(ts, kind, nonce);
+    if (!built) return;
+    ts.sent(built.nonce, built.version, kind, built.sources);
+    const writable = this.call.write(built.bytes);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.ctx.observer.pushed(ts.kind, this.protocol, built.bytes.length, seconds);
+    this.log.debug({ type: SHORT_NAME[ts.kind], version: built.version, nonce, resources: built.count, bytes: built.bytes.length }, 'push');
+    if (!writable) this.blocked = true;
+  }
+
+  protected nextNonce(): string {
+    return String(++this.nonceCounter);
+  }
+
+  /** Ends the stream with an error status (or OK when the client half-closed). */
+  end(error?: StreamError): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (error) {
+      this.ctx.observer.rejected(error.reason);
+      this.log.warn({ code: error.code, reason: error.reason }, error.message);
+      this.call.emit('error', { code: error.code, details: error.message });
+    } else {
+      this.call.end();
+    }
+    this.ctx.closed(this);
+  }
+
+  /** The client went away (cancel, reset, error). */
+  gone(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.log.info('proxy disconnected');
+    this.ctx.closed(this);
+  }
+
+  status(): ProxyStatus | undefined {
+    if (!this.node) return undefined;
+    return {
+      streamId: this.id,
+      proxyId: this.node.id,
+      proxyClass: this.proxyClass,
+      protocol: this.protocol,
+      node: this.node,
+      peer: this.call.getPeer(),
+      connectedAt: this.connectedAt,
+      types: PUSH_ORDER.flatMap((k) => {
+        const ts = this.types.get(k);
+        return ts ? [ts.status()] : [];
+      }),
+    };
+  }
+}

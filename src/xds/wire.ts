@@ -1,0 +1,188 @@
+/**
+ * The ADS service as grpc-js sees it: request decoding and response encoding.
+ *
+ * Requests are decoded with the Envoy API types. Responses are encoded with the wire-compatible
+ * messages of proto/trellis/wire, whose resources are the bytes the cache encoded once.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import { messageType } from '../envoy/protos.js';
+import type { NodeInfo } from './status.js';
+
+const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
+
+export interface RpcStatusDetail {
+  readonly code: number;
+  readonly message: string;
+}
+
+export interface SotwRequest {
+  readonly version_info: string;
+  readonly node?: NodeInfo;
+  readonly resource_names: readonly string[];
+  readonly type_url: string;
+  readonly response_nonce: string;
+  readonly error_detail?: RpcStatusDetail;
+}
+
+export interface DeltaRequest {
+  readonly node?: NodeInfo;
+  readonly type_url: string;
+  readonly resource_names_subscribe: readonly string[];
+  readonly resource_names_unsubscribe: readonly string[];
+  readonly initial_resource_versions: Readonly<Record<string, string>>;
+  readonly response_nonce: string;
+  readonly error_detail?: RpcStatusDetail;
+}
+
+/** A request that could not be decoded; the stream handler ends the stream with INVALID_ARGUMENT. */
+export interface Malformed {
+  readonly malformed: string;
+}
+
+export interface SotwResponseWire {
+  readonly version_info: string;
+  readonly resources: readonly Uint8Array[];
+  readonly type_url: string;
+  readonly nonce: string;
+}
+
+export interface DeltaResponseWire {
+  readonly system_version_info: string;
+  readonly resources: readonly Uint8Array[];
+  readonly type_url: string;
+  readonly nonce: string;
+  readonly removed_resources: readonly string[];
+}
+
+const DECODE = { longs: String, enums: String, defaults: false, arrays: true, objects: true } as const;
+
+type Obj = Record<string, unknown>;
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function strList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+/** google.protobuf.Value (protobufjs object form) → plain JSON. */
+function valueToJson(v: Obj): unknown {
+  if ('string_value' in v) return v.string_value;
+  if ('number_value' in v) return v.number_value;
+  if ('bool_value' in v) return v.bool_value;
+  if ('struct_value' in v) return structToJson(v.struct_value as Obj);
+  if ('list_value' in v) return ((v.list_value as Obj).values as Obj[] | undefined ?? []).map(valueToJson);
+  return null;
+}
+
+export function structToJson(s: Obj | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const fields = (s?.fields ?? {}) as Record<string, Obj>;
+  for (const key of Object.keys(fields).sort()) out[key] = valueToJson(fields[key] ?? {});
+  return out;
+}
+
+function nodeOf(raw: unknown): NodeInfo | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const n = raw as Obj;
+  const loc = n.locality as Obj | undefined;
+  return {
+    id: str(n.id),
+    cluster: str(n.cluster),
+    metadata: structToJson(n.metadata as Obj | undefined),
+    ...(loc ? { locality: { region: str(loc.region), zone: str(loc.zone), sub_zone: str(loc.sub_zone) } } : {}),
+    userAgent: [str(n.user_agent_name), str(n.user_agent_version)].filter(Boolean).join('/'),
+  };
+}
+
+function errorOf(raw: unknown): RpcStatusDetail | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const e = raw as Obj;
+  return { code: typeof e.code === 'number' ? e.code : 0, message: str(e.message) };
+}
+
+function decode(typeName: string, buf: Buffer): Obj {
+  const type = messageType(typeName);
+  return type.toObject(type.decode(buf), DECODE);
+}
+
+function guarded<T>(fn: (buf: Buffer) => T): (buf: Buffer) => T | Malformed {
+  return (buf) => {
+    try {
+      return fn(buf);
+    } catch (err) {
+      return { malformed: (err as Error).message };
+    }
+  };
+}
+
+export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
+  const r = decode('envoy.service.discovery.v3.DiscoveryRequest', buf);
+  const node = nodeOf(r.node);
+  const error = errorOf(r.error_detail);
+  return {
+    version_info: str(r.version_info),
+    resource_names: strList(r.resource_names),
+    type_url: str(r.type_url),
+    response_nonce: str(r.response_nonce),
+    ...(node ? { node } : {}),
+    ...(error ? { error_detail: error } : {}),
+  };
+});
+
+export const decodeDeltaRequest = guarded((buf: Buffer): DeltaRequest => {
+  const r = decode('envoy.service.discovery.v3.DeltaDiscoveryRequest', buf);
+  const node = nodeOf(r.node);
+  const error = errorOf(r.error_detail);
+  return {
+    type_url: str(r.type_url),
+    resource_names_subscribe: strList(r.resource_names_subscribe),
+    resource_names_unsubscribe: strList(r.resource_names_unsubscribe),
+    initial_resource_versions: (r.initial_resource_versions ?? {}) as Record<string, string>,
+    response_nonce: str(r.response_nonce),
+    ...(node ? { node } : {}),
+    ...(error ? { error_detail: error } : {}),
+  };
+});
+
+export function encodeSotwResponse(res: SotwResponseWire): Buffer {
+  const type = messageType('trellis.wire.DiscoveryResponse');
+  const bytes = type.encode(res).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+export function encodeDeltaResponse(res: DeltaResponseWire): Buffer {
+  const type = messageType('trellis.wire.DeltaDiscoveryResponse');
+  const bytes = type.encode(res).finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function isMalformed(v: unknown): v is Malformed {
+  return typeof v === 'object' && v !== null && 'malformed' in v;
+}
+export { isMalformed };
+
+const passThrough = (b: Buffer): Buffer => b;
+
+/** The ADS service definition; responses are written as already-encoded Buffers. */
+export const adsServiceDefinition: grpc.ServiceDefinition = {
+  StreamAggregatedResources: {
+    path: `${SERVICE}/StreamAggregatedResources`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: passThrough,
+    requestDeserialize: decodeSotwRequest,
+    responseSerialize: passThrough,
+    responseDeserialize: passThrough,
+  },
+  DeltaAggregatedResources: {
+    path: `${SERVICE}/DeltaAggregatedResources`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: passThrough,
+    requestDeserialize: decodeDeltaRequest,
+    responseSerialize: passThrough,
+    responseDeserialize: passThrough,
+  },
+};

@@ -1,0 +1,376 @@
+/**
+ * Our own ADS client, for protocol tests: state of the world (SotwClient) and delta (DeltaClient),
+ * able to misbehave on purpose (omit the node, NACK, send a stale nonce, stop reading, send garbage).
+ * It shares no code with src/ (see ads-client-protos.ts).
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  adsMethod,
+  arrayField,
+  bytesField,
+  decodeAny,
+  field,
+  messageNameOf,
+  stringField,
+  type AdsMethod,
+} from './ads-client-protos.ts';
+import { AdsCall, CHANNEL_OPTIONS, type GrpcStatus } from './ads-client-stream.ts';
+
+export { AdsStreamError, type GrpcStatus } from './ads-client-stream.ts';
+export { adsProtos, decodeAny } from './ads-client-protos.ts';
+
+export interface TestNode {
+  id: string;
+  cluster?: string;
+  metadata?: Record<string, string>;
+  locality?: { region?: string; zone?: string };
+}
+
+export interface DecodedResource {
+  name: string;
+  typeUrl: string;
+  /** Delta only: the version in the Resource wrapper. */
+  version?: string;
+  /** Decoded JSON of the resource, snake_case. */
+  body: Record<string, unknown>;
+}
+
+export interface SotwResponse {
+  versionInfo: string;
+  typeUrl: string;
+  nonce: string;
+  resources: DecodedResource[];
+  raw: unknown;
+}
+
+export interface DeltaResponse {
+  systemVersionInfo: string;
+  typeUrl: string;
+  nonce: string;
+  resources: DecodedResource[];
+  removed: string[];
+  raw: unknown;
+}
+
+export interface ConnectOptions {
+  /** Sent on the first request of the stream. Default: `{ id: 'ads-test-client', cluster: 'test' }`. */
+  node?: TestNode;
+}
+
+export interface ErrorDetail {
+  code: number;
+  message: string;
+}
+
+export const DEFAULT_TEST_NODE: TestNode = { id: 'ads-test-client', cluster: 'test' };
+const DEFAULT_TIMEOUT_MS = 5000;
+/** google.rpc.Code.INVALID_ARGUMENT, what Envoy puts in a NACK. */
+const NACK_CODE = 3;
+
+// ---- wire shapes (snake_case, as proto-loader serializes them) ----
+
+interface WireNode {
+  id: string;
+  cluster?: string;
+  metadata?: { fields: Record<string, { string_value: string }> };
+  locality?: { region?: string; zone?: string };
+}
+
+interface WireDiscoveryRequest {
+  version_info?: string;
+  node?: WireNode;
+  resource_names: string[];
+  type_url: string;
+  response_nonce?: string;
+  error_detail?: ErrorDetail;
+}
+
+interface WireDeltaRequest {
+  node?: WireNode;
+  type_url: string;
+  resource_names_subscribe: string[];
+  resource_names_unsubscribe: string[];
+  initial_resource_versions?: Record<string, string>;
+  response_nonce?: string;
+  error_detail?: ErrorDetail;
+}
+
+function wireNode(node: TestNode): WireNode {
+  const metadata = node.metadata && {
+    fields: Object.fromEntries(Object.entries(node.metadata).map(([k, v]) => [k, { string_value: v }])),
+  };
+  return { id: node.id, cluster: node.cluster, metadata, locality: node.locality };
+}
+
+const CLUSTER_LOAD_ASSIGNMENT = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
+
+/** Decodes one Any; the name is `cluster_name` for endpoints, `name` for every other type. */
+function decodeResource(any: unknown): DecodedResource {
+  const typeUrl = stringField(any, 'type_url');
+  const body = decodeAny(typeUrl, bytesField(any, 'value'));
+  const nameField = messageNameOf(typeUrl) === CLUSTER_LOAD_ASSIGNMENT ? 'cluster_name' : 'name';
+  return { name: stringField(body, nameField), typeUrl, body };
+}
+
+function parseSotw(message: object): SotwResponse {
+  return {
+    versionInfo: stringField(message, 'version_info'),
+    typeUrl: stringField(message, 'type_url'),
+    nonce: stringField(message, 'nonce'),
+    resources: arrayField(message, 'resources').map(decodeResource),
+    raw: message,
+  };
+}
+
+function parseDeltaResource(wrapper: unknown, responseTypeUrl: string): DecodedResource {
+  const any = field(wrapper, 'resource');
+  const name = stringField(wrapper, 'name');
+  const version = stringField(wrapper, 'version');
+  if (any === undefined || any === null) return { name, typeUrl: responseTypeUrl, version, body: {} };
+  return { ...decodeResource(any), name, version };
+}
+
+function parseDelta(message: object): DeltaResponse {
+  const typeUrl = stringField(message, 'type_url');
+  return {
+    systemVersionInfo: stringField(message, 'system_version_info'),
+    typeUrl,
+    nonce: stringField(message, 'nonce'),
+    resources: arrayField(message, 'resources').map((r) => parseDeltaResource(r, typeUrl)),
+    removed: arrayField(message, 'removed_resources').filter((n): n is string => typeof n === 'string'),
+    raw: message,
+  };
+}
+
+function describe(r: { typeUrl: string; nonce: string; resources: DecodedResource[] }, version: string): string {
+  const names = r.resources.map((x) => x.name).join(',');
+  return `{type ${r.typeUrl}, version '${version}', nonce '${r.nonce}', resources [${names}]}`;
+}
+
+/** The node on the first request only, and only when not omitted. */
+class NodeOnce {
+  private sent = false;
+  constructor(private readonly node: TestNode) {}
+  take(omit: boolean | undefined): WireNode | undefined {
+    const first = !this.sent;
+    this.sent = true;
+    return first && omit !== true ? wireNode(this.node) : undefined;
+  }
+}
+
+export interface SotwRequest {
+  typeUrl: string;
+  resourceNames?: string[];
+  versionInfo?: string;
+  responseNonce?: string;
+  errorDetail?: ErrorDetail;
+  omitNode?: boolean;
+}
+
+export class SotwClient {
+  private readonly lastNames = new Map<string, string[]>();
+  private readonly ackedVersion = new Map<string, string>();
+
+  private constructor(
+    private readonly stream: AdsCall<WireDiscoveryRequest, SotwResponse>,
+    private readonly node: NodeOnce,
+  ) {}
+
+  /** Opens the stream; resolves once the call exists (it does not wait for the server). */
+  static async connect(address: string, opts?: ConnectOptions): Promise<SotwClient> {
+    const stream = new AdsCall<WireDiscoveryRequest, SotwResponse>(address, 'StreamAggregatedResources', {
+      label: 'SotwClient',
+      parse: parseSotw,
+      describe: (r) => describe(r, r.versionInfo),
+    });
+    return new SotwClient(stream, new NodeOnce(opts?.node ?? DEFAULT_TEST_NODE));
+  }
+
+  /** Sends a DiscoveryRequest; the node goes on the first request of the stream unless `omitNode`. */
+  send(req: SotwRequest): void {
+    const names = req.resourceNames ?? [];
+    this.lastNames.set(req.typeUrl, names);
+    if (req.responseNonce !== undefined && req.errorDetail === undefined) {
+      this.ackedVersion.set(req.typeUrl, req.versionInfo ?? '');
+    }
+    this.stream.write({
+      version_info: req.versionInfo,
+      node: this.node.take(req.omitNode),
+      resource_names: names,
+      type_url: req.typeUrl,
+      response_nonce: req.responseNonce,
+      error_detail: req.errorDetail,
+    });
+  }
+
+  /** Initial subscribe: no nonce, no version. No names = wildcard. */
+  subscribe(typeUrl: string, names?: string[]): void {
+    this.send({ typeUrl, resourceNames: names });
+  }
+
+  /** ACK: the response's version and nonce; names default to the last names sent for the type. */
+  ack(res: SotwResponse, names?: string[]): void {
+    this.send({
+      typeUrl: res.typeUrl,
+      resourceNames: names ?? this.lastNames.get(res.typeUrl) ?? [],
+      versionInfo: res.versionInfo,
+      responseNonce: res.nonce,
+    });
+  }
+
+  /** NACK: the last ACKed version of the type ('' if none), the response's nonce, error_detail code 3. */
+  nack(res: SotwResponse, message: string, names?: string[]): void {
+    this.send({
+      typeUrl: res.typeUrl,
+      resourceNames: names ?? this.lastNames.get(res.typeUrl) ?? [],
+      versionInfo: this.ackedVersion.get(res.typeUrl) ?? '',
+      responseNonce: res.nonce,
+      errorDetail: { code: NACK_CODE, message },
+    });
+  }
+
+  next(typeUrl?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<SotwResponse> {
+    return this.stream.next(typeUrl, timeoutMs);
+  }
+
+  expectSilence(ms: number, typeUrl?: string): Promise<void> {
+    return this.stream.expectSilence(ms, typeUrl);
+  }
+
+  closed(): Promise<GrpcStatus> {
+    return this.stream.closed();
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  get received(): number {
+    return this.stream.received;
+  }
+
+  /** Sum of the serialized sizes of the responses counted in `received`. */
+  get receivedBytes(): number {
+    return this.stream.receivedBytes;
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}
+
+export interface DeltaRequest {
+  typeUrl: string;
+  subscribe?: string[];
+  unsubscribe?: string[];
+  initialResourceVersions?: Record<string, string>;
+  responseNonce?: string;
+  errorDetail?: ErrorDetail;
+  omitNode?: boolean;
+}
+
+export class DeltaClient {
+  private constructor(
+    private readonly stream: AdsCall<WireDeltaRequest, DeltaResponse>,
+    private readonly node: NodeOnce,
+  ) {}
+
+  static async connect(address: string, opts?: ConnectOptions): Promise<DeltaClient> {
+    const stream = new AdsCall<WireDeltaRequest, DeltaResponse>(address, 'DeltaAggregatedResources', {
+      label: 'DeltaClient',
+      parse: parseDelta,
+      describe: (r) => `${describe(r, r.systemVersionInfo)} removed [${r.removed.join(',')}]`,
+    });
+    return new DeltaClient(stream, new NodeOnce(opts?.node ?? DEFAULT_TEST_NODE));
+  }
+
+  send(req: DeltaRequest): void {
+    this.stream.write({
+      node: this.node.take(req.omitNode),
+      type_url: req.typeUrl,
+      resource_names_subscribe: req.subscribe ?? [],
+      resource_names_unsubscribe: req.unsubscribe ?? [],
+      initial_resource_versions: req.initialResourceVersions,
+      response_nonce: req.responseNonce,
+      error_detail: req.errorDetail,
+    });
+  }
+
+  /** Default names []: a first request with no names is the legacy wildcard; pass ['*'] for explicit. */
+  subscribe(typeUrl: string, names: string[] = []): void {
+    this.send({ typeUrl, subscribe: names });
+  }
+
+  ack(res: DeltaResponse): void {
+    this.send({ typeUrl: res.typeUrl, responseNonce: res.nonce });
+  }
+
+  nack(res: DeltaResponse, message: string): void {
+    this.send({ typeUrl: res.typeUrl, responseNonce: res.nonce, errorDetail: { code: NACK_CODE, message } });
+  }
+
+  next(typeUrl?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<DeltaResponse> {
+    return this.stream.next(typeUrl, timeoutMs);
+  }
+
+  expectSilence(ms: number, typeUrl?: string): Promise<void> {
+    return this.stream.expectSilence(ms, typeUrl);
+  }
+
+  closed(): Promise<GrpcStatus> {
+    return this.stream.closed();
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  get received(): number {
+    return this.stream.received;
+  }
+
+  get receivedBytes(): number {
+    return this.stream.receivedBytes;
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}
+
+export interface RawCall {
+  call: grpc.ClientDuplexStream<Buffer, Buffer>;
+  closed: Promise<GrpcStatus>;
+  close(): void;
+}
+
+/**
+ * A raw bidi call whose serializer passes Buffers through unchanged, to send malformed bytes.
+ * Responses arrive as Buffers; the call is not read unless the test reads it (an OK status is only
+ * reported once every response has been read).
+ */
+export function rawCall(address: string, method: AdsMethod): RawCall {
+  const client = new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+  const identity = (b: Buffer): Buffer => b;
+  const call = client.makeBidiStreamRequest<Buffer, Buffer>(adsMethod(method).path, identity, identity);
+  call.on('error', () => undefined); // reported through `closed`
+  const closed = new Promise<GrpcStatus>((resolve) => {
+    call.on('status', (s: grpc.StatusObject) => resolve({ code: s.code, details: s.details }));
+  });
+  return {
+    call,
+    closed,
+    close: () => {
+      call.cancel();
+      client.close();
+    },
+  };
+}
