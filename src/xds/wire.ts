@@ -66,13 +66,20 @@ function strList(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }
 
-/** google.protobuf.Value (protobufjs object form) → plain JSON. */
+/**
+ * google.protobuf.Value (protobufjs object form) → plain JSON. protobufjs always uses its bundled
+ * struct.proto, whose fields are camelCase even when everything else keeps proto case.
+ */
 function valueToJson(v: Obj): unknown {
-  if ('string_value' in v) return v.string_value;
-  if ('number_value' in v) return v.number_value;
-  if ('bool_value' in v) return v.bool_value;
-  if ('struct_value' in v) return structToJson(v.struct_value as Obj);
-  if ('list_value' in v) return ((v.list_value as Obj).values as Obj[] | undefined ?? []).map(valueToJson);
+  const pick = (snake: string, camel: string): unknown => (snake in v ? v[snake] : v[camel]);
+  if ('string_value' in v || 'stringValue' in v) return pick('string_value', 'stringValue');
+  if ('number_value' in v || 'numberValue' in v) return pick('number_value', 'numberValue');
+  if ('bool_value' in v || 'boolValue' in v) return pick('bool_value', 'boolValue');
+  if ('struct_value' in v || 'structValue' in v) return structToJson(pick('struct_value', 'structValue') as Obj);
+  if ('list_value' in v || 'listValue' in v) {
+    const list = pick('list_value', 'listValue') as Obj;
+    return ((list.values as Obj[] | undefined) ?? []).map(valueToJson);
+  }
   return null;
 }
 

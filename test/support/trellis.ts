@@ -1,0 +1,79 @@
+/**
+ * An in-process ADS server on 127.0.0.1:0 with its own cache, for protocol tests. Events the
+ * server reports are exposed as promises, so tests wait for them instead of sleeping.
+ */
+import { EventEmitter, once } from 'node:events';
+import { pino } from 'pino';
+import type { ResourceKind } from '../../src/envoy/types.ts';
+import { SnapshotCache } from '../../src/xds/cache.ts';
+import { AdsServer } from '../../src/xds/server.ts';
+import type { NodeInfo, XdsObserver } from '../../src/xds/status.ts';
+
+export interface TestServer {
+  readonly cache: SnapshotCache;
+  readonly server: AdsServer;
+  readonly address: string;
+  /** Server events: 'opened', 'closed', 'pushed', 'acked', 'nacked', 'rejected' (with their arguments). */
+  readonly events: EventEmitter;
+  readonly counts: Record<'pushed' | 'acked' | 'nacked' | 'closed' | 'opened', number>;
+  readonly rejected: string[];
+  /** Resolves on the next event of that name. */
+  next(event: 'opened' | 'closed' | 'pushed' | 'acked' | 'nacked' | 'rejected'): Promise<unknown[]>;
+  close(): Promise<void>;
+}
+
+export async function startTestServer(opts?: {
+  classify?: (node: NodeInfo) => string;
+  maxRequestBytes?: number;
+  maxNamesPerType?: number;
+}): Promise<TestServer> {
+  const cache = new SnapshotCache();
+  const events = new EventEmitter();
+  const counts = { pushed: 0, acked: 0, nacked: 0, closed: 0, opened: 0 };
+  const rejected: string[] = [];
+  const observer: XdsObserver = {
+    streamOpened: (p) => {
+      counts.opened++;
+      events.emit('opened', p);
+    },
+    streamClosed: (p) => {
+      counts.closed++;
+      events.emit('closed', p);
+    },
+    pushed: (kind: ResourceKind, p, bytes) => {
+      counts.pushed++;
+      events.emit('pushed', kind, p, bytes);
+    },
+    acked: (kind, s) => {
+      counts.acked++;
+      events.emit('acked', kind, s);
+    },
+    nacked: (kind, id, msg) => {
+      counts.nacked++;
+      events.emit('nacked', kind, id, msg);
+    },
+    rejected: (reason) => {
+      rejected.push(reason);
+      events.emit('rejected', reason);
+    },
+  };
+  const server = new AdsServer({
+    cache,
+    classify: opts?.classify ?? (() => 'default'),
+    logger: pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' }),
+    observer,
+    ...(opts?.maxRequestBytes ? { maxRequestBytes: opts.maxRequestBytes } : {}),
+    ...(opts?.maxNamesPerType ? { maxNamesPerType: opts.maxNamesPerType } : {}),
+  });
+  const port = await server.listen('127.0.0.1', 0);
+  return {
+    cache,
+    server,
+    address: `127.0.0.1:${port}`,
+    events,
+    counts,
+    rejected,
+    next: (event) => once(events, event),
+    close: () => server.close(),
+  };
+}
