@@ -40,7 +40,8 @@ export class DeltaStream extends AdsStream {
     this.checkNames(subscribe.length, ts);
     for (const name of subscribe) {
       if (name === '*') {
-        if (!ts.wildcard) ts.dirtyAll = true;
+        // With initial versions, resolveInitial works out what the proxy lacks.
+        if (!ts.wildcard && !ts.initialVersions) ts.dirtyAll = true;
         ts.wildcard = true;
         continue;
       }

@@ -72,7 +72,8 @@ const NACK_CODE = 3;
 interface WireNode {
   id: string;
   cluster?: string;
-  metadata?: { fields: Record<string, { string_value: string }> };
+  /** google.protobuf.Value is camelCase even with keepCase: protobufjs bundles struct.proto as JSON. */
+  metadata?: { fields: Record<string, { stringValue: string }> };
   locality?: { region?: string; zone?: string };
 }
 
@@ -97,7 +98,7 @@ interface WireDeltaRequest {
 
 function wireNode(node: TestNode): WireNode {
   const metadata = node.metadata && {
-    fields: Object.fromEntries(Object.entries(node.metadata).map(([k, v]) => [k, { string_value: v }])),
+    fields: Object.fromEntries(Object.entries(node.metadata).map(([k, v]) => [k, { stringValue: v }])),
   };
   return { id: node.id, cluster: node.cluster, metadata, locality: node.locality };
 }

@@ -133,7 +133,9 @@ function runClient(): void {
               ok[reply] = (ok[reply] ?? 0) + 1;
             } catch (err) {
               const { code, details } = errorFields(err);
-              const key = `${code}: ${details}`;
+              // Deadline details carry the elapsed time ("Deadline exceeded after 0.301s,..."):
+              // drop it so equal failures tally under one key.
+              const key = `${code}: ${details.replace(/ after \d+(?:\.\d+)?s/, '')}`;
               errors[key] = (errors[key] ?? 0) + 1;
             }
           }

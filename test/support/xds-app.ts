@@ -326,7 +326,7 @@ export interface CallOptions {
 export interface CallTally {
   /** reply message -> count */
   ok: Record<string, number>;
-  /** `${code}: ${details}` -> count */
+  /** `${code}: ${details}` -> count (the elapsed time in deadline details, " after 0.301s", is removed) */
   errors: Record<string, number>;
 }
 
@@ -434,9 +434,13 @@ export interface XdsServerProcess {
 }
 
 /**
- * A child process running an xDS-enabled grpc-js server (XdsServer) serving Greeter on 127.0.0.1.
+ * A child process running an xDS-enabled grpc-js server (XdsServer) serving Greeter, bound as 127.0.0.1:port.
  * Resolves once bindAsync was called (not when serving: that needs the Listener from the control plane).
- * XdsServer refuses port 0, so the child picks a free port unless `port` is given.
+ *
+ * grpc-js-xds 1.14 quirks: XdsServer refuses port 0, so the child picks a free port on 127.0.0.1
+ * (unless `port` is given) and binds that; the TCP port is only opened once a valid Listener arrived,
+ * and it is then opened on all interfaces (`*:port`: XdsServer passes only the port to net.listen).
+ * The Listener's address.socket_address must be exactly { address: '127.0.0.1', port_value: port }.
  */
 export async function startXdsServer(o: XdsBootstrapOptions & { name: string; port?: number; xdsCredentials?: boolean }): Promise<XdsServerProcess> {
   const template = o.serverListenerTemplate ?? DEFAULT_SERVER_LISTENER_TEMPLATE;

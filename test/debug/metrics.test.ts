@@ -1,0 +1,125 @@
+import { Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { createMetrics } from '../../src/debug/metrics.js';
+import { sample, startServer } from './support.js';
+
+describe('createMetrics', () => {
+  it('counts pushes, bytes, ACKs and NACKs per type short name', async () => {
+    const m = createMetrics();
+    m.pushed('cluster', 'sotw', 1000, 0.002);
+    m.pushed('cluster', 'delta', 234, 0.003);
+    m.pushed('secret', 'sotw', 10, 0.001);
+    m.acked('cluster', undefined);
+    m.nacked('route', 'web-0.default', 'bad route');
+    const text = await m.registry.metrics();
+    expect(sample(text, 'trellis_xds_pushes_total{type="CDS"}')).toBe(2);
+    expect(sample(text, 'trellis_xds_pushes_total{type="SDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_push_bytes_total{type="CDS"}')).toBe(1234);
+    expect(sample(text, 'trellis_xds_push_duration_seconds_count{type="CDS"}')).toBe(2);
+    expect(sample(text, 'trellis_xds_push_duration_seconds_bucket{le="0.0025",type="CDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_acks_total{type="CDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_nacks_total{type="RDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_nacks_total{type="CDS"}')).toBe(0);
+  });
+
+  it('observes convergence on ACKs that carry it, in sub-second buckets', async () => {
+    const m = createMetrics();
+    m.acked('endpoint', 0.04);
+    m.acked('endpoint', 0.3);
+    m.acked('endpoint', undefined);
+    const text = await m.registry.metrics();
+    expect(sample(text, 'trellis_xds_convergence_seconds_count{type="EDS"}')).toBe(2);
+    expect(sample(text, 'trellis_xds_convergence_seconds_bucket{le="0.05",type="EDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_convergence_seconds_bucket{le="0.5",type="EDS"}')).toBe(2);
+    expect(sample(text, 'trellis_xds_acks_total{type="EDS"}')).toBe(3);
+  });
+
+  it('tracks connected proxies per protocol, never below zero', async () => {
+    const m = createMetrics();
+    m.streamOpened('sotw');
+    m.streamOpened('sotw');
+    m.streamOpened('delta');
+    m.streamClosed('sotw');
+    m.streamClosed('delta');
+    m.streamClosed('delta');
+    const text = await m.registry.metrics();
+    expect(sample(text, 'trellis_xds_connected_proxies{protocol="sotw"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_connected_proxies{protocol="delta"}')).toBe(0);
+  });
+
+  it('counts rejected requests by reason and observes debounce windows', async () => {
+    const m = createMetrics();
+    m.rejected('no_node');
+    m.rejected('no_node');
+    m.rejected('unknown_type');
+    m.debounced(0.12, 7);
+    const text = await m.registry.metrics();
+    expect(sample(text, 'trellis_xds_rejected_requests_total{reason="no_node"}')).toBe(2);
+    expect(sample(text, 'trellis_xds_rejected_requests_total{reason="unknown_type"}')).toBe(1);
+    expect(sample(text, 'trellis_debounce_seconds_sum')).toBeCloseTo(0.12);
+    expect(sample(text, 'trellis_debounce_seconds_bucket{le="0.1"}')).toBe(0);
+    expect(sample(text, 'trellis_debounce_seconds_bucket{le="0.25"}')).toBe(1);
+    expect(sample(text, 'trellis_debounce_folded_changes_bucket{le="5"}')).toBe(0);
+    expect(sample(text, 'trellis_debounce_folded_changes_bucket{le="10"}')).toBe(1);
+  });
+
+  it('reads the cache figures from the collector at each scrape', async () => {
+    const m = createMetrics();
+    let figures = { encodes: 10, resources: 4 };
+    m.cacheCollector(() => figures);
+    const first = await m.registry.metrics();
+    expect([sample(first, 'trellis_cache_encodes_total'), sample(first, 'trellis_cache_resources')]).toEqual([10, 4]);
+    figures = { encodes: 25, resources: 3 };
+    const second = await m.registry.metrics();
+    expect([sample(second, 'trellis_cache_encodes_total'), sample(second, 'trellis_cache_resources')]).toEqual([25, 3]);
+  });
+
+  it('keeps scraping when the cache collector throws', async () => {
+    const m = createMetrics();
+    m.cacheCollector(() => {
+      throw new Error('cache gone');
+    });
+    m.pushed('listener', 'sotw', 1, 0.001);
+    const text = await m.registry.metrics();
+    expect(sample(text, 'trellis_xds_pushes_total{type="LDS"}')).toBe(1);
+    expect(sample(text, 'trellis_cache_resources')).toBe(0);
+  });
+
+  it('includes the default process metrics with the trellis_ prefix', async () => {
+    const text = await createMetrics().registry.metrics();
+    expect(text).toContain('trellis_process_cpu_user_seconds_total');
+    expect(text).toContain('trellis_nodejs_heap_size_used_bytes');
+  });
+
+  it('uses a fresh registry per instance, or the one given', async () => {
+    const a = createMetrics();
+    const b = createMetrics();
+    a.rejected('x');
+    expect(a.registry).not.toBe(b.registry);
+    expect(sample(await b.registry.metrics(), 'trellis_xds_rejected_requests_total{reason="x"}')).toBeUndefined();
+    const registry = new Registry();
+    expect(createMetrics({ registry }).registry).toBe(registry);
+    expect(await registry.metrics()).toContain('trellis_xds_pushes_total');
+  });
+});
+
+describe('/metrics', () => {
+  it('serves the registry with its content type after observer calls', async () => {
+    const { base, metrics } = await startServer();
+    metrics.pushed('cluster', 'sotw', 512, 0.004);
+    metrics.acked('cluster', 0.2);
+    metrics.nacked('listener', 'web-0.default', 'no filter chain');
+    const res = await fetch(`${base}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(metrics.registry.contentType);
+    const text = await res.text();
+    expect(sample(text, 'trellis_xds_pushes_total{type="CDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_acks_total{type="CDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_nacks_total{type="LDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_convergence_seconds_bucket{le="0.25",type="CDS"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_convergence_seconds_bucket{le="0.1",type="CDS"}')).toBe(0);
+    for (const name of ['trellis_xds_connected_proxies', 'trellis_debounce_seconds', 'trellis_cache_encodes_total']) {
+      expect(text).toContain(`# TYPE ${name}`);
+    }
+  });
+});

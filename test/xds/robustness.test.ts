@@ -1,0 +1,133 @@
+import { status } from '@grpc/grpc-js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DeltaClient, rawCall, SotwClient } from '../support/ads-client.ts';
+import { CDS, cluster, EDS, endpoints } from '../support/resources.ts';
+import { startTestServer, type TestServer } from '../support/trellis.ts';
+
+const QUIET_MS = 250;
+
+let t: TestServer;
+const cleanup: (() => void)[] = [];
+
+async function sotw(id: string): Promise<SotwClient> {
+  const c = await SotwClient.connect(t.address, { node: { id } });
+  cleanup.push(() => c.close());
+  return c;
+}
+
+beforeEach(async () => {
+  t = await startTestServer({ maxRequestBytes: 64 * 1024, maxNamesPerType: 1000 });
+  t.cache.set('default', { cluster: [cluster('a')], endpoint: [endpoints('a', [1001])] });
+  t.cache.markReady();
+});
+
+afterEach(async () => {
+  for (const c of cleanup.splice(0)) c();
+  await t.close();
+});
+
+/** Proves the server still serves: a fresh client gets CDS. */
+async function stillServes(): Promise<void> {
+  const probe = await sotw(`probe-${cleanup.length}`);
+  probe.subscribe(CDS);
+  expect((await probe.next(CDS)).resources.map((r) => r.name)).toEqual(['a']);
+}
+
+describe('bad input', () => {
+  it('ignores a type URL it does not serve, counts it, and keeps the stream', async () => {
+    const c = await sotw('curious');
+    c.subscribe('type.googleapis.com/envoy.service.runtime.v3.Runtime', ['rt']);
+    await t.next('rejected');
+    expect(t.rejected).toEqual(['unknown_type']);
+    c.subscribe(CDS);
+    expect((await c.next(CDS)).resources.map((r) => r.name)).toEqual(['a']);
+  });
+
+  it.each([
+    ['state of the world', 'sotw'],
+    ['delta', 'delta'],
+  ] as const)('ends a %s stream whose first request has no node with INVALID_ARGUMENT', async (_label, protocol) => {
+    const c = protocol === 'sotw' ? await SotwClient.connect(t.address) : await DeltaClient.connect(t.address);
+    cleanup.push(() => c.close());
+    c.send({ typeUrl: CDS, omitNode: true });
+    const end = await c.closed();
+    expect(end.code).toBe(status.INVALID_ARGUMENT);
+    expect(end.details).toContain('node.id');
+    await stillServes();
+  });
+
+  it('ends a stream with a request without type_url', async () => {
+    const c = await sotw('typeless');
+    c.send({ typeUrl: '' });
+    expect((await c.closed()).code).toBe(status.INVALID_ARGUMENT);
+  });
+
+  it.each(['StreamAggregatedResources', 'DeltaAggregatedResources'] as const)(
+    'answers a malformed %s message with INVALID_ARGUMENT',
+    async (method) => {
+      const raw = rawCall(t.address, method);
+      cleanup.push(() => raw.close());
+      // field 15 with wire type 7, which does not exist
+      raw.call.write(Buffer.from([0x7f, 0x01]));
+      const end = await raw.closed;
+      expect(end.code).toBe(status.INVALID_ARGUMENT);
+      expect(end.details).toMatch(/malformed request/);
+      await stillServes();
+    },
+  );
+
+  it('refuses an oversized message with RESOURCE_EXHAUSTED', async () => {
+    const c = await sotw('huge');
+    c.send({ typeUrl: EDS, resourceNames: Array.from({ length: 5000 }, (_, i) => `name-that-takes-some-room-${i}`) });
+    expect((await c.closed()).code).toBe(status.RESOURCE_EXHAUSTED);
+    await stillServes();
+  });
+
+  it('refuses a subscription to more names than the limit', async () => {
+    const c = await sotw('greedy');
+    c.send({ typeUrl: EDS, resourceNames: Array.from({ length: 1001 }, (_, i) => `n${i}`) });
+    const end = await c.closed();
+    expect(end.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(end.details).toContain('EDS');
+  });
+});
+
+describe('misbehaving clients', () => {
+  it('survives a client that disconnects in the middle of a push', async () => {
+    const big = Array.from({ length: 2000 }, (_, i) => cluster(`c${i}`));
+    t.cache.set('default', { cluster: big });
+    const quitter = await sotw('quitter');
+    quitter.subscribe(CDS);
+    const closed = t.next('closed');
+    await t.next('pushed');
+    quitter.close();
+    await closed;
+    expect(t.server.proxies().map((p) => p.proxyId)).toEqual([]);
+    const c = await sotw('stayer');
+    c.subscribe(CDS);
+    expect((await c.next(CDS)).resources).toHaveLength(2000);
+  });
+
+  it('keeps at most one response per type on its way to a client that does not read', async () => {
+    const slow = await sotw('slow');
+    const fast = await sotw('fast');
+    slow.pause();
+    for (const c of [slow, fast]) c.subscribe(EDS, ['a']);
+    const first = await fast.next(EDS);
+    fast.ack(first);
+    for (let i = 0; i < 50; i++) {
+      t.cache.set('default', { endpoint: [endpoints('a', [2000 + i])] });
+      const res = await fast.next(EDS);
+      fast.ack(res);
+    }
+    const slowStatus = t.server.proxies().find((p) => p.proxyId === 'slow')?.types[0];
+    expect(slowStatus).toMatchObject({ nonceSent: '1', state: 'STALE' });
+    slow.resume();
+    const old = await slow.next(EDS);
+    expect(JSON.stringify(old.resources[0]?.body)).toContain('1001');
+    slow.ack(old);
+    const latest = await slow.next(EDS);
+    expect(JSON.stringify(latest.resources[0]?.body)).toContain('2049');
+    await slow.expectSilence(QUIET_MS);
+  });
+});
