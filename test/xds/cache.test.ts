@@ -1,0 +1,117 @@
+import { describe, expect, it } from 'vitest';
+import { SnapshotCache, type SnapshotChange } from '../../src/xds/cache.ts';
+import { cluster, endpoints } from '../support/resources.ts';
+
+function changes(cache: SnapshotCache): SnapshotChange[] {
+  const seen: SnapshotChange[] = [];
+  cache.onChange((c) => seen.push(c));
+  return seen;
+}
+
+describe('SnapshotCache', () => {
+  it('versions a resource by its content, the same in every cache', () => {
+    const one = new SnapshotCache();
+    const two = new SnapshotCache();
+    one.set('x', { cluster: [cluster('a'), cluster('b')] });
+    two.set('y', { cluster: [cluster('b'), cluster('a')] });
+    const a1 = one.get('x')?.cluster;
+    const a2 = two.get('y')?.cluster;
+    expect(a1?.entries.get('a')?.version).toMatch(/^[0-9a-f]{32}$/);
+    expect(a1?.entries.get('a')?.version).toBe(a2?.entries.get('a')?.version);
+    expect(a1?.version).toBe(a2?.version);
+    expect([...(a1?.entries.keys() ?? [])]).toEqual(['a', 'b']);
+  });
+
+  it('encodes a resource once, however many proxy classes share it', () => {
+    const cache = new SnapshotCache();
+    for (let i = 0; i < 50; i++) cache.set(`class-${i}`, { cluster: [cluster('shared')] });
+    expect(cache.encodes).toBe(1);
+    const entries = new Set(cache.classes().map((c) => cache.get(c)?.cluster.entries.get('shared')));
+    expect(entries.size).toBe(1);
+  });
+
+  it('encodes only what changed when a snapshot is replaced', () => {
+    const cache = new SnapshotCache();
+    const all = Array.from({ length: 100 }, (_, i) => endpoints(`e${i}`, [1000 + i]));
+    cache.set('c', { endpoint: all });
+    expect(cache.encodes).toBe(100);
+    const next = all.map((e, i) => (i === 7 ? endpoints('e7', [9999]) : { ...e, message: structuredClone(e.message) }));
+    cache.set('c', { endpoint: next });
+    expect(cache.encodes).toBe(101);
+  });
+
+  it('reports exactly the names that changed and were removed, per kind', () => {
+    const cache = new SnapshotCache();
+    const seen = changes(cache);
+    cache.set('c', { cluster: [cluster('a'), cluster('b')], endpoint: [endpoints('a', [1])] });
+    cache.set('c', { cluster: [cluster('a', 9), cluster('c')], endpoint: [endpoints('a', [1])] });
+    expect(seen).toHaveLength(2);
+    const last = seen[1];
+    expect([...(last?.kinds.keys() ?? [])]).toEqual(['cluster']);
+    expect([...(last?.kinds.get('cluster')?.updated ?? [])].sort()).toEqual(['a', 'c']);
+    expect([...(last?.kinds.get('cluster')?.removed ?? [])]).toEqual(['b']);
+  });
+
+  it('emits nothing when the content is the same', () => {
+    const cache = new SnapshotCache();
+    const seen = changes(cache);
+    cache.set('c', { cluster: [cluster('a')] });
+    cache.set('c', { cluster: [cluster('a')] });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('leaves kinds it is not given as they were', () => {
+    const cache = new SnapshotCache();
+    cache.set('c', { cluster: [cluster('a')], endpoint: [endpoints('a', [1])] });
+    cache.set('c', { endpoint: [endpoints('a', [2])] });
+    expect([...(cache.get('c')?.cluster.entries.keys() ?? [])]).toEqual(['a']);
+  });
+
+  it('keeps serving the last good version of a resource that fails to encode, and names it', () => {
+    const cache = new SnapshotCache();
+    cache.set('c', { cluster: [cluster('a'), cluster('b')] });
+    const good = cache.get('c')?.cluster.entries.get('a');
+    const bad = { name: 'a', message: { name: 'a', conect_timeout: { seconds: 1 } }, sources: ['Service default/a'] };
+    const errors = cache.set('c', { cluster: [bad as unknown as ReturnType<typeof cluster>, cluster('b', 3)] });
+    expect(errors).toEqual([
+      {
+        proxyClass: 'c',
+        kind: 'cluster',
+        name: 'a',
+        sources: ['Service default/a'],
+        message: expect.stringContaining('conect_timeout: unknown field'),
+      },
+    ]);
+    expect(cache.get('c')?.cluster.entries.get('a')).toBe(good);
+    expect(cache.get('c')?.cluster.entries.get('b')?.version).not.toBe(good?.version);
+  });
+
+  it('refuses two resources of one kind with the same name', () => {
+    const cache = new SnapshotCache();
+    const errors = cache.set('c', { cluster: [cluster('a'), cluster('a', 2)] });
+    expect(errors.map((e) => e.message)).toEqual(['duplicate cluster name "a"']);
+    expect(cache.get('c')?.cluster.entries.size).toBe(1);
+  });
+
+  it('frees resources no snapshot holds any more', () => {
+    const cache = new SnapshotCache();
+    cache.set('one', { cluster: [cluster('a'), cluster('b')] });
+    cache.set('two', { cluster: [cluster('a')] });
+    expect(cache.size).toBe(2);
+    cache.set('one', { cluster: [] });
+    expect(cache.size).toBe(1);
+    cache.delete('two');
+    expect(cache.size).toBe(0);
+  });
+
+  it('becomes ready once, and tells its listeners', () => {
+    const cache = new SnapshotCache();
+    let calls = 0;
+    cache.onReady(() => calls++);
+    expect(cache.ready).toBe(false);
+    cache.markReady();
+    cache.markReady();
+    expect(cache.ready).toBe(true);
+    expect(calls).toBe(1);
+  });
+});
