@@ -37,7 +37,7 @@ export class DeltaStream extends AdsStream {
       ts.pendingSince ??= now;
     }
     const subscribe = req.resource_names_subscribe;
-    this.checkNames(subscribe.length, ts);
+    this.checkNames(ts.names.size + subscribe.length, ts);
     for (const name of subscribe) {
       if (name === '*') {
         // With initial versions, resolveInitial works out what the proxy lacks.

@@ -38,21 +38,23 @@ export class SotwStream extends AdsStream {
       ts.legacyWildcard = false;
     }
     const wildcard = star || (ts.legacyWildcard && names.length === 0);
+    const incoming = new Set(names);
     const added: string[] = [];
-    for (const n of names) if (!ts.names.has(n)) added.push(n);
-    const removedAny = [...ts.names].some((n) => !names.includes(n));
-    this.checkNames(added.length, ts);
+    for (const n of incoming) if (!ts.names.has(n)) added.push(n);
+    this.checkNames(incoming.size, ts);
     if (wildcard && !ts.wildcard) ts.dirtyAll = true;
     ts.wildcard = wildcard;
-    if (removedAny || added.length > 0) {
+    // Nothing added and the same size means the same set: the common case of an ACK.
+    const changed = added.length > 0 || ts.names.size !== incoming.size;
+    if (changed) {
       ts.names.clear();
-      for (const n of names) ts.names.add(n);
+      for (const n of incoming) ts.names.add(n);
     }
     if (added.length > 0) {
       for (const n of added) ts.dirty.add(n);
       ts.pendingSince ??= this.ctx.now();
     }
-    if (isFullState(ts.kind) && (added.length > 0 || removedAny || ts.dirtyAll)) ts.mustAnswer = true;
+    if (isFullState(ts.kind) && (changed || ts.dirtyAll)) ts.mustAnswer = true;
   }
 
   protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): boolean {

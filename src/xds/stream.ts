@@ -100,8 +100,9 @@ export abstract class AdsStream {
     return ts;
   }
 
-  protected checkNames(count: number, ts: TypeState): void {
-    if (ts.names.size + count > this.ctx.limits.maxNamesPerType) {
+  /** Refuses a subscription that would hold more than the per-type limit of names. */
+  protected checkNames(total: number, ts: TypeState): void {
+    if (total > this.ctx.limits.maxNamesPerType) {
       throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many ${SHORT_NAME[ts.kind]} resource names (limit ${this.ctx.limits.maxNamesPerType})`, 'too_many_names');
     }
   }

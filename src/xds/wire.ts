@@ -54,8 +54,6 @@ export interface DeltaResponseWire {
   readonly removed_resources: readonly string[];
 }
 
-const DECODE = { longs: String, enums: String, defaults: false, arrays: true, objects: true } as const;
-
 type Obj = Record<string, unknown>;
 
 function str(v: unknown): string {
@@ -71,12 +69,14 @@ function strList(v: unknown): string[] {
  * struct.proto, whose fields are camelCase even when everything else keeps proto case.
  */
 function valueToJson(v: Obj): unknown {
-  const pick = (snake: string, camel: string): unknown => (snake in v ? v[snake] : v[camel]);
-  if ('string_value' in v || 'stringValue' in v) return pick('string_value', 'stringValue');
-  if ('number_value' in v || 'numberValue' in v) return pick('number_value', 'numberValue');
-  if ('bool_value' in v || 'boolValue' in v) return pick('bool_value', 'boolValue');
-  if ('struct_value' in v || 'structValue' in v) return structToJson(pick('struct_value', 'structValue') as Obj);
-  if ('list_value' in v || 'listValue' in v) {
+  // Decoded messages keep defaults on their prototype: only own properties were on the wire.
+  const has = (snake: string, camel: string): boolean => Object.hasOwn(v, snake) || Object.hasOwn(v, camel);
+  const pick = (snake: string, camel: string): unknown => (Object.hasOwn(v, snake) ? v[snake] : v[camel]);
+  if (has('string_value', 'stringValue')) return pick('string_value', 'stringValue');
+  if (has('number_value', 'numberValue')) return pick('number_value', 'numberValue');
+  if (has('bool_value', 'boolValue')) return pick('bool_value', 'boolValue');
+  if (has('struct_value', 'structValue')) return structToJson(pick('struct_value', 'structValue') as Obj);
+  if (has('list_value', 'listValue')) {
     const list = pick('list_value', 'listValue') as Obj;
     return ((list.values as Obj[] | undefined) ?? []).map(valueToJson);
   }
@@ -105,13 +105,14 @@ function nodeOf(raw: unknown): NodeInfo | undefined {
 
 function errorOf(raw: unknown): RpcStatusDetail | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
+  // error_detail is a message field: present only when it was on the wire.
   const e = raw as Obj;
   return { code: typeof e.code === 'number' ? e.code : 0, message: str(e.message) };
 }
 
+/** Decodes without toObject: the message's own fields are read directly (ACKs are the hot path). */
 function decode(typeName: string, buf: Buffer): Obj {
-  const type = messageType(typeName);
-  return type.toObject(type.decode(buf), DECODE);
+  return messageType(typeName).decode(buf) as unknown as Obj;
 }
 
 function guarded<T>(fn: (buf: Buffer) => T): (buf: Buffer) => T | Malformed {

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { messageType } from '../../src/envoy/protos.ts';
+import { decodeDeltaRequest, decodeSotwRequest, isMalformed } from '../../src/xds/wire.ts';
+
+function encode(typeName: string, value: Record<string, unknown>): Buffer {
+  const type = messageType(typeName);
+  return Buffer.from(type.encode(type.fromObject(value)).finish());
+}
+
+describe('request decoding', () => {
+  it('turns the node, its metadata and locality into plain data', () => {
+    const buf = encode('envoy.service.discovery.v3.DiscoveryRequest', {
+      node: {
+        id: 'sidecar~10.0.0.1~web-1.default',
+        cluster: 'web',
+        user_agent_name: 'envoy',
+        user_agent_version: '1.31.0',
+        locality: { region: 'eu', zone: 'eu-1a' },
+        metadata: {
+          fields: {
+            NAMESPACE: { stringValue: 'default' },
+            REPLICAS: { numberValue: 3 },
+            MESH: { boolValue: false },
+            LABELS: { structValue: { fields: { app: { stringValue: 'web' } } } },
+            PORTS: { listValue: { values: [{ numberValue: 80 }] } },
+          },
+        },
+      },
+      type_url: 't',
+      resource_names: ['a', 'b'],
+    });
+    expect(decodeSotwRequest(buf)).toEqual({
+      version_info: '',
+      resource_names: ['a', 'b'],
+      type_url: 't',
+      response_nonce: '',
+      node: {
+        id: 'sidecar~10.0.0.1~web-1.default',
+        cluster: 'web',
+        metadata: { LABELS: { app: 'web' }, MESH: false, NAMESPACE: 'default', PORTS: [80], REPLICAS: 3 },
+        locality: { region: 'eu', zone: 'eu-1a', sub_zone: '' },
+        userAgent: 'envoy/1.31.0',
+      },
+    });
+  });
+
+  it('carries a NACK error and leaves out what was not sent', () => {
+    const sotw = decodeSotwRequest(encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', response_nonce: '3', error_detail: { code: 3, message: 'bad' } }));
+    expect(sotw).toEqual({ version_info: '', resource_names: [], type_url: 't', response_nonce: '3', error_detail: { code: 3, message: 'bad' } });
+    const delta = decodeDeltaRequest(encode('envoy.service.discovery.v3.DeltaDiscoveryRequest', { type_url: 't', initial_resource_versions: { a: '1' } }));
+    expect(delta).toEqual({
+      type_url: 't',
+      resource_names_subscribe: [],
+      resource_names_unsubscribe: [],
+      initial_resource_versions: { a: '1' },
+      response_nonce: '',
+    });
+  });
+
+  it('reports bytes that do not decode as malformed instead of throwing', () => {
+    const result = decodeSotwRequest(Buffer.from([0x7f, 0x01]));
+    expect(isMalformed(result)).toBe(true);
+  });
+});
