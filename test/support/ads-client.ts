@@ -159,6 +159,49 @@ class NodeOnce {
   }
 }
 
+/** What both clients do the same way: reading responses, waiting, pausing, closing. */
+abstract class AdsTestClient<Req extends object, Res extends { typeUrl: string }> {
+  protected constructor(
+    protected readonly stream: AdsCall<Req, Res>,
+    protected readonly node: NodeOnce,
+  ) {}
+
+  /** The next response (of that type if given), in arrival order; rejects after timeoutMs. */
+  next(typeUrl?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<Res> {
+    return this.stream.next(typeUrl, timeoutMs);
+  }
+
+  /** Resolves if no response (of that type if given) arrives within ms; consumes nothing. */
+  expectSilence(ms: number, typeUrl?: string): Promise<void> {
+    return this.stream.expectSilence(ms, typeUrl);
+  }
+
+  closed(): Promise<GrpcStatus> {
+    return this.stream.closed();
+  }
+
+  pause(): void {
+    this.stream.pause();
+  }
+
+  resume(): void {
+    this.stream.resume();
+  }
+
+  get received(): number {
+    return this.stream.received;
+  }
+
+  /** Sum of the serialized sizes of the responses counted in `received`. */
+  get receivedBytes(): number {
+    return this.stream.receivedBytes;
+  }
+
+  close(): void {
+    this.stream.close();
+  }
+}
+
 export interface SotwRequest {
   typeUrl: string;
   resourceNames?: string[];
@@ -168,14 +211,9 @@ export interface SotwRequest {
   omitNode?: boolean;
 }
 
-export class SotwClient {
+export class SotwClient extends AdsTestClient<WireDiscoveryRequest, SotwResponse> {
   private readonly lastNames = new Map<string, string[]>();
   private readonly ackedVersion = new Map<string, string>();
-
-  private constructor(
-    private readonly stream: AdsCall<WireDiscoveryRequest, SotwResponse>,
-    private readonly node: NodeOnce,
-  ) {}
 
   /** Opens the stream; resolves once the call exists (it does not wait for the server). */
   static async connect(address: string, opts?: ConnectOptions): Promise<SotwClient> {
@@ -230,38 +268,6 @@ export class SotwClient {
     });
   }
 
-  next(typeUrl?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<SotwResponse> {
-    return this.stream.next(typeUrl, timeoutMs);
-  }
-
-  expectSilence(ms: number, typeUrl?: string): Promise<void> {
-    return this.stream.expectSilence(ms, typeUrl);
-  }
-
-  closed(): Promise<GrpcStatus> {
-    return this.stream.closed();
-  }
-
-  pause(): void {
-    this.stream.pause();
-  }
-
-  resume(): void {
-    this.stream.resume();
-  }
-
-  get received(): number {
-    return this.stream.received;
-  }
-
-  /** Sum of the serialized sizes of the responses counted in `received`. */
-  get receivedBytes(): number {
-    return this.stream.receivedBytes;
-  }
-
-  close(): void {
-    this.stream.close();
-  }
 }
 
 export interface DeltaRequest {
@@ -274,12 +280,7 @@ export interface DeltaRequest {
   omitNode?: boolean;
 }
 
-export class DeltaClient {
-  private constructor(
-    private readonly stream: AdsCall<WireDeltaRequest, DeltaResponse>,
-    private readonly node: NodeOnce,
-  ) {}
-
+export class DeltaClient extends AdsTestClient<WireDeltaRequest, DeltaResponse> {
   static async connect(address: string, opts?: ConnectOptions): Promise<DeltaClient> {
     const stream = new AdsCall<WireDeltaRequest, DeltaResponse>(address, 'DeltaAggregatedResources', {
       label: 'DeltaClient',
@@ -314,37 +315,6 @@ export class DeltaClient {
     this.send({ typeUrl: res.typeUrl, responseNonce: res.nonce, errorDetail: { code: NACK_CODE, message } });
   }
 
-  next(typeUrl?: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<DeltaResponse> {
-    return this.stream.next(typeUrl, timeoutMs);
-  }
-
-  expectSilence(ms: number, typeUrl?: string): Promise<void> {
-    return this.stream.expectSilence(ms, typeUrl);
-  }
-
-  closed(): Promise<GrpcStatus> {
-    return this.stream.closed();
-  }
-
-  pause(): void {
-    this.stream.pause();
-  }
-
-  resume(): void {
-    this.stream.resume();
-  }
-
-  get received(): number {
-    return this.stream.received;
-  }
-
-  get receivedBytes(): number {
-    return this.stream.receivedBytes;
-  }
-
-  close(): void {
-    this.stream.close();
-  }
 }
 
 export interface RawCall {

@@ -15,13 +15,13 @@
  * The server child also prints `{"event":"serving", code, details}` whenever its serving status changes.
  * The child exits when stdin closes (the parent closed it or died).
  */
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import * as xds from '@grpc/grpc-js-xds';
+import { releasedLoopbackPort } from './ports.js';
 
 type Json = Record<string, unknown>;
 
@@ -164,23 +164,12 @@ function runClient(): void {
 // ---------------------------------------------------------------------------------------------
 // server
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function runServer(): Promise<void> {
   const name = process.env.XDS_APP_NAME ?? 'xds-server';
   const Greeter = loadGreeter();
   // XdsServer refuses port 0 ("must have the format IP:port with non-zero port"), so pick a free one.
-  const port = Number(process.env.XDS_APP_PORT ?? '0') || (await freePort());
+  const port = Number(process.env.XDS_APP_PORT ?? '0') || (await releasedLoopbackPort());
   const address = `127.0.0.1:${port}`;
   const server = new xds.XdsServer();
   let calls = 0;

@@ -1,7 +1,6 @@
 /**
  * Self-check for the xDS test harness (test/support/xds-app.ts) that needs no control plane.
  */
-import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import {
@@ -13,19 +12,8 @@ import {
   startXdsClient,
   startXdsServer,
 } from './xds-app.js';
+import { releasedLoopbackPort } from './ports.js';
 
-/** A port on 127.0.0.1 with nothing listening (bound, then released). */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function isAlive(pid: number): boolean {
   try {
@@ -80,7 +68,7 @@ describe('startGreeter', () => {
 
 describe('startXdsClient', () => {
   it('fails calls with a gRPC error when no xDS server listens, and exits on close', async () => {
-    const port = await closedPort();
+    const port = await releasedLoopbackPort();
     const client = await startXdsClient({
       xdsServer: `127.0.0.1:${port}`,
       nodeId: 'self-check-client',
@@ -118,7 +106,7 @@ describe('startXdsClient', () => {
   });
 
   it('does not leave an orphan when the parent side kills it', async () => {
-    const port = await closedPort();
+    const port = await releasedLoopbackPort();
     const client = await startXdsClient({ xdsServer: `127.0.0.1:${port}`, nodeId: 'self-check-kill', target: 'xds:///x.example:1' });
     await client.kill();
     expect(isAlive(client.pid)).toBe(false);
@@ -127,7 +115,7 @@ describe('startXdsClient', () => {
 
 describe('startXdsServer', () => {
   it('reports its port and listener name, and is not serving without a control plane', async () => {
-    const port = await closedPort();
+    const port = await releasedLoopbackPort();
     const server = await startXdsServer({ xdsServer: `127.0.0.1:${port}`, nodeId: 'self-check-server', name: 'beta' });
     cleanups.push(() => server.close());
     expect(server.port).toBeGreaterThan(0);
