@@ -46,7 +46,7 @@ export class DeltaStream extends AdsStream {
         continue;
       }
       if (ts.names.has(name)) continue;
-      ts.names.add(name);
+      ts.names.add(this.canonicalName(ts, name));
       if (!ts.initialVersions?.has(name)) ts.dirty.add(name);
     }
     for (const name of req.resource_names_unsubscribe) {

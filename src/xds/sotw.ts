@@ -48,7 +48,7 @@ export class SotwStream extends AdsStream {
     const changed = added.length > 0 || ts.names.size !== incoming.size;
     if (changed) {
       ts.names.clear();
-      for (const n of incoming) ts.names.add(n);
+      for (const n of incoming) ts.names.add(this.canonicalName(ts, n));
     }
     if (added.length > 0) {
       for (const n of added) ts.dirty.add(n);

@@ -100,6 +100,14 @@ export abstract class AdsStream {
     return ts;
   }
 
+  /**
+   * The cache's own copy of a resource name when it has one: thousands of streams subscribed to
+   * the same names then share one string each instead of holding a decoded copy per stream.
+   */
+  protected canonicalName(ts: TypeState, name: string): string {
+    return this.ctx.snapshotFor(this.proxyClass)?.[ts.kind].entries.get(name)?.name ?? name;
+  }
+
   /** Refuses a subscription that would hold more than the per-type limit of names. */
   protected checkNames(total: number, ts: TypeState): void {
     if (total > this.ctx.limits.maxNamesPerType) {
