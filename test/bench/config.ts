@@ -87,6 +87,8 @@ export function cpuSeconds(u: NodeJS.CpuUsage): number {
 export type ServerCommand =
   | { readonly cmd: 'memory' }
   | { readonly cmd: 'change'; readonly change: number; readonly index: number; readonly version: number; readonly acks: number }
+  | { readonly cmd: 'heap-snapshot'; readonly path: string }
+  | { readonly cmd: 'gc-log' }
   | { readonly cmd: 'profile-start' }
   | { readonly cmd: 'profile-stop'; readonly path: string }
   | { readonly cmd: 'exit' };
@@ -94,6 +96,7 @@ export type ServerCommand =
 export interface MemoryReport {
   readonly rss: number;
   readonly heapUsed: number;
+  readonly heapTotal: number;
   readonly external: number;
   readonly arrayBuffers: number;
   readonly streams: number;
@@ -109,12 +112,16 @@ export type ServerEvent =
       readonly cpu: number;
       /** cache.encodes delta (0 for the floor). */
       readonly encodes: number;
-      /** ms spent in cache.set (Trellis) or building nothing (floor). */
+      /** ms from the change to every stream's response written: cache.set with its fan-out (Trellis), the write loop (floor). */
       readonly setMs: number;
       /** Shared-clock time the server processed the last expected ACK. */
       readonly lastAckAt: number;
       readonly acks: number;
     }
+  | { readonly ev: 'heap-snapshot'; readonly path: string }
+  /** Garbage-collection pauses since start: [start on the shared clock, duration] in ms. */
+  | { readonly ev: 'gc-log'; readonly pauses: readonly (readonly [number, number])[] }
+  | { readonly ev: 'profile-started' }
   | { readonly ev: 'profiled'; readonly path: string }
   | { readonly ev: 'error'; readonly message: string };
 

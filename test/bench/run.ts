@@ -1,0 +1,234 @@
+/**
+ * `npm run bench`: convergence, CPU, memory and bytes of Trellis's ADS server against a floor (a
+ * bare grpc-js server writing pre-encoded bytes), with N simulated proxies in a separate process.
+ *
+ *   npm run bench -- --clients 1000 --clusters 1000 --endpoints 10 --changes 20 --protocol both
+ *
+ * Options (each also from the environment, the command line wins):
+ *   --clients N, --clusters K, --endpoints E, --changes C   TRELLIS_BENCH_CLIENTS, _CLUSTERS, _ENDPOINTS, _CHANGES
+ *   --warmup W            unmeasured changes first (default 2)               TRELLIS_BENCH_WARMUP
+ *   --protocol sotw|delta|both                                               TRELLIS_BENCH_PROTOCOL
+ *   --streams-per-channel S   client streams per HTTP/2 connection (100)    TRELLIS_BENCH_STREAMS_PER_CHANNEL
+ *   --timeout SECONDS     global limit; children are killed, exit 2 (300)    TRELLIS_BENCH_TIMEOUT
+ *   --profile             CPU-profile the Trellis server over the measured changes and print where it goes
+ *   --heap-snapshot       write a heap snapshot of the Trellis server with N clients connected (tmpdir)
+ * Phases: floor SotW, Trellis SotW, floor delta, Trellis delta, each with a fresh server and client
+ * process. Exits 1 on error; a missed target is printed as MISS and exits 0 unless TRELLIS_BENCH_STRICT=1.
+ */
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Child, guard, killAll } from './children.ts';
+import {
+  changedIndex,
+  clusterName,
+  now,
+  type BenchParams,
+  type ClientCommand,
+  type ClientEvent,
+  type Protocol,
+  type ServerCommand,
+  type ServerEvent,
+} from './config.ts';
+import { notes, profileReport, summarize, table, targets, type Impl, type PhaseResult } from './report.ts';
+
+// ---- options ----
+
+const { values: argv } = parseArgs({
+  options: {
+    clients: { type: 'string' },
+    clusters: { type: 'string' },
+    endpoints: { type: 'string' },
+    changes: { type: 'string' },
+    warmup: { type: 'string' },
+    protocol: { type: 'string' },
+    'streams-per-channel': { type: 'string' },
+    timeout: { type: 'string' },
+    profile: { type: 'boolean' },
+    'heap-snapshot': { type: 'boolean' },
+  },
+  strict: true,
+});
+
+function num(name: keyof typeof argv, env: string, dflt: number): number {
+  const raw = argv[name] ?? process.env[env];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, not ${String(raw)}`);
+  return n;
+}
+
+const params: BenchParams = {
+  clients: num('clients', 'TRELLIS_BENCH_CLIENTS', 1000),
+  clusters: num('clusters', 'TRELLIS_BENCH_CLUSTERS', 1000),
+  endpoints: num('endpoints', 'TRELLIS_BENCH_ENDPOINTS', 10),
+  changes: num('changes', 'TRELLIS_BENCH_CHANGES', 20),
+  warmup: num('warmup', 'TRELLIS_BENCH_WARMUP', 2),
+  streamsPerChannel: num('streams-per-channel', 'TRELLIS_BENCH_STREAMS_PER_CHANNEL', 100),
+};
+const protocolArg = argv.protocol ?? process.env.TRELLIS_BENCH_PROTOCOL ?? 'both';
+if (!['sotw', 'delta', 'both'].includes(protocolArg)) throw new Error(`--protocol must be sotw, delta or both`);
+const protocols: Protocol[] = protocolArg === 'both' ? ['sotw', 'delta'] : [protocolArg as Protocol];
+const timeoutSeconds = num('timeout', 'TRELLIS_BENCH_TIMEOUT', 300);
+const profile = argv.profile ?? ['1', 'true'].includes(process.env.TRELLIS_BENCH_PROFILE ?? '');
+const heapSnapshot = argv['heap-snapshot'] ?? false;
+if (params.clients < 1 || params.clusters < 1 || params.changes < 1) throw new Error('clients, clusters and changes must be at least 1');
+
+const globalTimer = guard(timeoutSeconds);
+
+type ServerChild = Child<ServerCommand, ServerEvent>;
+type ClientChild = Child<ClientCommand, ClientEvent>;
+
+// ---- one phase ----
+
+/** What the change loop measures, one entry per measured change. */
+type Measured = Pick<
+  PhaseResult,
+  'convergenceMs' | 'serverAckMs' | 'cpuSeconds' | 'clientCpuSeconds' | 'encodes' | 'setMs' | 'bytes' | 'responses' | 'gcMs' | 'lateResponses'
+>;
+
+/** Warm-up and measured changes, one at a time: each waits until all N clients ACKed and the server processed the ACKs. */
+async function measureChanges(label: string, server: ServerChild, clients: ClientChild, profiled: boolean): Promise<Measured> {
+  const m = {
+    convergenceMs: [] as number[],
+    serverAckMs: [] as number[],
+    cpuSeconds: [] as number[],
+    clientCpuSeconds: [] as number[],
+    encodes: [] as number[],
+    setMs: [] as number[],
+    bytes: [] as number[],
+    responses: [] as number[],
+  };
+  /** Each phase makes the same sequence of changes. */
+  const versions = new Map<number, number>();
+  const windows: [number, number][] = [];
+  let late = 0;
+  for (let j = 0; j < params.warmup + params.changes; j++) {
+    if (j === params.warmup && profiled) {
+      server.send({ cmd: 'profile-start' });
+      await server.next('profile-started');
+    }
+    const index = changedIndex(j, params.clusters);
+    const version = (versions.get(index) ?? 0) + 1;
+    versions.set(index, version);
+    clients.send({ cmd: 'expect', change: j, name: clusterName(index) });
+    late += (await clients.next('expecting')).lateResponses;
+    const t0 = now();
+    server.send({ cmd: 'change', change: j, index, version, acks: params.clients });
+    const [conv, changed] = await Promise.all([clients.next('converged'), server.next('changed')]);
+    if (conv.change !== j || changed.change !== j) throw new Error(`${label}: change ${j} reported as ${conv.change}/${changed.change}`);
+    if (j < params.warmup) continue;
+    m.convergenceMs.push(conv.lastAckAt - t0);
+    m.serverAckMs.push(changed.lastAckAt - t0);
+    m.cpuSeconds.push(changed.cpu);
+    m.clientCpuSeconds.push(conv.clientCpu);
+    m.encodes.push(changed.encodes);
+    m.setMs.push(changed.setMs);
+    m.bytes.push(conv.bytes);
+    m.responses.push(conv.responses);
+    windows.push([t0, Math.max(changed.lastAckAt, conv.lastAckAt)]);
+  }
+  server.send({ cmd: 'gc-log' });
+  const { pauses } = await server.next('gc-log');
+  const gcMs = windows.map(([a, b]) => pauses.reduce((sum, [start, d]) => sum + Math.max(0, Math.min(b, start + d) - Math.max(a, start)), 0));
+  // Responses that arrived after the last change converged.
+  clients.send({ cmd: 'expect', change: -1, name: '' });
+  late += (await clients.next('expecting')).lateResponses;
+  return { ...m, gcMs, lateResponses: late };
+}
+
+/** A fresh server (Trellis or floor) and client process: memory before and after connecting, then the changes. */
+async function phase(impl: Impl, protocol: Protocol): Promise<PhaseResult> {
+  const label = `${impl} ${protocol}`;
+  process.stderr.write(`bench: ${label}: starting server\n`);
+  const server: ServerChild = new Child(`${impl} server`, impl === 'floor' ? 'floor.ts' : 'server.ts', params);
+  let clients: ClientChild | undefined;
+  try {
+    const listening = await server.next('listening');
+    server.send({ cmd: 'memory' });
+    const memBefore = await server.next('memory');
+    clients = new Child('clients', 'clients.ts', params);
+    clients.send({ cmd: 'connect', port: listening.port, protocol });
+    const ready = await clients.next('ready');
+    process.stderr.write(`bench: ${label}: ${ready.streams} streams ready in ${(ready.setupMs / 1000).toFixed(1)} s\n`);
+    server.send({ cmd: 'memory' });
+    const memConnected = await server.next('memory');
+    if (memConnected.streams !== params.clients) throw new Error(`${label}: server holds ${memConnected.streams} streams, expected ${params.clients}`);
+    const artefact = (ext: string): string => join(tmpdir(), `trellis-bench-${protocol}-${process.pid}.${ext}`);
+    if (heapSnapshot && impl === 'trellis') {
+      server.send({ cmd: 'heap-snapshot', path: artefact('heapsnapshot') });
+      process.stderr.write(`bench: ${label}: heap snapshot written to ${(await server.next('heap-snapshot')).path}\n`);
+    }
+    const profiled = profile && impl === 'trellis';
+    const measured = await measureChanges(label, server, clients, profiled);
+    if (profiled) {
+      server.send({ cmd: 'profile-stop', path: artefact('cpuprofile') });
+      await server.next('profiled');
+    }
+    return {
+      impl,
+      protocol,
+      setupMs: ready.setupMs,
+      setupBytesPerClient: ready.setupBytes / ready.streams,
+      ...measured,
+      memBefore,
+      memConnected,
+      ...(profiled ? { profilePath: artefact('cpuprofile') } : {}),
+    };
+  } finally {
+    await Promise.all([clients?.stop({ cmd: 'close' }), server.stop({ cmd: 'exit' })]);
+  }
+}
+
+// ---- main ----
+
+async function main(): Promise<number> {
+  const started = new Date();
+  const cpu = cpus();
+  const env = { date: started.toISOString(), node: process.version, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length };
+  console.log(
+    `Trellis ADS bench — ${env.date}, Node ${env.node}, ${env.cpu} x ${env.cores}\n` +
+      `N=${params.clients} clients, K=${params.clusters} clusters, E=${params.endpoints} endpoints, ` +
+      `${params.changes} measured changes (+${params.warmup} warm-up), ${params.streamsPerChannel} streams per client connection\n`,
+  );
+  const results: PhaseResult[] = [];
+  for (const protocol of protocols) {
+    results.push(await phase('floor', protocol));
+    results.push(await phase('trellis', protocol));
+  }
+  const rows = results.map((r) => summarize(r, params.clients));
+  console.log(table(rows));
+  console.log(`\n${notes(params)}`);
+  const lines = targets(rows, protocols);
+  console.log('\nTargets');
+  for (const l of lines) console.log(`  ${l.pass ? 'PASS' : 'MISS'}  ${l.protocol.padEnd(5)}  ${l.target}: ${l.figure}`);
+  for (const r of results) if (r.profilePath) console.log(`\n${profileReport(r.profilePath, r.protocol, params.changes)}`);
+  const json = {
+    ...env,
+    params: { ...params, protocols },
+    phases: rows,
+    raw: results.map((r) => ({
+      impl: r.impl,
+      protocol: r.protocol,
+      convergenceMs: r.convergenceMs.map((x) => +x.toFixed(2)),
+      serverAckMs: r.serverAckMs.map((x) => +x.toFixed(2)),
+      cpuSeconds: r.cpuSeconds.map((x) => +x.toFixed(4)),
+      gcMs: r.gcMs.map((x) => +x.toFixed(2)),
+    })),
+    targets: lines,
+  };
+  console.log(`\nBENCH_RESULT ${JSON.stringify(json)}`);
+  return lines.every((l) => l.pass) ? 0 : 1;
+}
+
+main()
+  .then((code) => {
+    clearTimeout(globalTimer);
+    // A missed target is a result, not a failure of the bench: exit 0 unless BENCH_STRICT asks otherwise.
+    process.exit(process.env.TRELLIS_BENCH_STRICT ? code : 0);
+  })
+  .catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    killAll();
+    process.exit(1);
+  });
