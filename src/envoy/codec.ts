@@ -8,6 +8,7 @@
 import protobuf from 'protobufjs';
 import { messageType } from './protos.js';
 import { messageNameOf, TYPE_URL_PREFIX } from './types.js';
+import { validateMessage } from './validate.js';
 
 export interface FieldIssue {
   /** Dotted path to the offending key, e.g. `filter_chains[0].filters[0].typed_config.stat_prefix`. */
@@ -110,9 +111,13 @@ export function checkFields(typeName: string, value: unknown): FieldIssue[] {
   return out;
 }
 
-/** Encodes a plain object as the named message; throws EncodeError if any field is unknown or mistyped. */
+/**
+ * Encodes a plain object as the named message; throws EncodeError if any field is unknown or
+ * mistyped, or breaks one of Envoy's validation rules (which Envoy would NACK).
+ */
 export function encodeMessage(typeName: string, value: object): Uint8Array {
-  const issues = checkFields(typeName, value);
+  let issues = checkFields(typeName, value);
+  if (issues.length === 0) issues = validateMessage(typeName, value);
   if (issues.length > 0) throw new EncodeError(typeName, issues);
   const type = messageType(typeName);
   try {

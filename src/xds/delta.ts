@@ -6,8 +6,7 @@
  */
 import type { KindSnapshot } from './cache.js';
 import type { ResourceEntry } from './resource.js';
-import { sourcesOf } from './sotw.js';
-import { AdsStream, type BuiltResponse } from './stream.js';
+import { AdsStream, type Selection } from './stream.js';
 import type { TypeState } from './type-state.js';
 import { encodeDeltaResponse, type DeltaRequest } from './wire.js';
 
@@ -92,20 +91,21 @@ export class DeltaStream extends AdsStream {
     return ts.dirty.size > 0;
   }
 
-  protected build(ts: TypeState, kind: KindSnapshot, nonce: string): BuiltResponse | undefined {
+  protected select(ts: TypeState, kind: KindSnapshot): Selection | undefined {
     const { updated, removed } = this.pending(ts, kind);
-    if (updated.length === 0 && removed.length === 0) {
-      ts.dirty.clear();
-      ts.dirtyAll = false;
-      return undefined;
-    }
-    const bytes = encodeDeltaResponse({
+    if (updated.length > 0 || removed.length > 0) return { entries: updated, removed, whole: false };
+    ts.dirty.clear();
+    ts.dirtyAll = false;
+    return undefined;
+  }
+
+  protected encode(ts: TypeState, kind: KindSnapshot, selection: Selection, nonce: string): Buffer {
+    return encodeDeltaResponse({
       system_version_info: kind.version,
-      resources: updated.map((e) => e.delta),
+      resources: selection.entries.map((e) => e.delta),
       type_url: ts.typeUrl,
       nonce,
-      removed_resources: removed,
+      removed_resources: selection.removed,
     });
-    return { bytes, nonce, version: kind.version, count: updated.length + removed.length, sources: sourcesOf(updated) };
   }
 }

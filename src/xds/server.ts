@@ -32,6 +32,9 @@ export class AdsServer implements XdsIntrospection {
   private readonly byClass = new Map<string, Set<AdsStream>>();
   private readonly ctx: StreamContext;
   private nextId = 0;
+  /** Counts events; responses sent while handling one share its number as their nonce. */
+  private epoch = 0;
+  private readonly sharedBytes = new Map<string, Buffer>();
   private grpcServer: grpc.Server | undefined;
   private readonly unsubscribe: (() => void)[] = [];
 
@@ -45,14 +48,30 @@ export class AdsServer implements XdsIntrospection {
       identified: (s) => this.classOf(s.proxyClass).add(s),
       closed: (s) => this.remove(s),
       now: () => performance.now(),
+      nonce: () => String(this.epoch),
+      shared: (key, encode) => {
+        let bytes = this.sharedBytes.get(key);
+        if (!bytes) {
+          bytes = encode();
+          this.sharedBytes.set(key, bytes);
+        }
+        return bytes;
+      },
+      beginEvent: () => this.beginEvent(),
       limits: { maxNamesPerType: opts.maxNamesPerType ?? 100_000 },
     };
     this.unsubscribe.push(
       opts.cache.onChange((c) => this.onChange(c)),
       opts.cache.onReady(() => {
+        this.beginEvent();
         for (const s of this.streams) s.flush();
       }),
     );
+  }
+
+  private beginEvent(): void {
+    this.epoch++;
+    this.sharedBytes.clear();
   }
 
   private classOf(cls: string): Set<AdsStream> {
@@ -74,6 +93,7 @@ export class AdsServer implements XdsIntrospection {
     if (!this.opts.cache.ready) return;
     const streams = this.byClass.get(change.proxyClass);
     if (!streams) return;
+    this.beginEvent();
     for (const s of streams) s.onChange(change);
   }
 
@@ -81,6 +101,7 @@ export class AdsServer implements XdsIntrospection {
     this.streams.add(stream);
     this.ctx.observer.streamOpened(stream.protocol);
     call.on('data', (req: R | Malformed) => {
+      this.beginEvent();
       try {
         if (isMalformed(req)) throw new StreamError(grpc.status.INVALID_ARGUMENT, `malformed request: ${req.malformed}`, 'malformed');
         stream.handle(req);

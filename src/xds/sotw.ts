@@ -5,7 +5,7 @@
  * carry the whole subscribed set, the other kinds only what changed.
  */
 import type { KindSnapshot } from './cache.js';
-import { AdsStream, type BuiltResponse } from './stream.js';
+import { AdsStream, type Selection } from './stream.js';
 import { isFullState, type TypeState } from './type-state.js';
 import { encodeSotwResponse, type SotwRequest } from './wire.js';
 
@@ -83,32 +83,23 @@ export class SotwStream extends AdsStream {
     return false;
   }
 
-  protected build(ts: TypeState, kind: KindSnapshot, nonce: string): BuiltResponse {
-    const entries =
-      isFullState(ts.kind) || ts.dirtyAll || !ts.answered
-        ? ts.subscribedEntries(kind)
-        : [...ts.dirty].sort().flatMap((n) => {
-            const e = kind.entries.get(n);
-            return e ? [e] : [];
-          });
-    const bytes = encodeSotwResponse({
+  protected select(ts: TypeState, kind: KindSnapshot): Selection {
+    if (isFullState(ts.kind) || ts.dirtyAll || !ts.answered) {
+      return { entries: ts.subscribedEntries(kind), removed: [], whole: ts.wildcard };
+    }
+    const entries = [...ts.dirty].sort().flatMap((n) => {
+      const e = kind.entries.get(n);
+      return e ? [e] : [];
+    });
+    return { entries, removed: [], whole: false };
+  }
+
+  protected encode(ts: TypeState, kind: KindSnapshot, selection: Selection, nonce: string): Buffer {
+    return encodeSotwResponse({
       version_info: kind.version,
-      resources: entries.map((e) => e.any),
+      resources: selection.entries.map((e) => e.any),
       type_url: ts.typeUrl,
       nonce,
     });
-    return { bytes, nonce, version: kind.version, count: entries.length, sources: sourcesOf(entries) };
   }
-}
-
-/** The distinct source objects of some entries (at most 20, for a log line). */
-export function sourcesOf(entries: readonly { sources: readonly string[] }[]): string[] {
-  const out = new Set<string>();
-  for (const e of entries) {
-    for (const s of e.sources) {
-      out.add(s);
-      if (out.size >= 20) return [...out];
-    }
-  }
-  return [...out];
 }

@@ -7,6 +7,7 @@ import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { kindOfTypeUrl, PUSH_ORDER, SHORT_NAME, type ResourceKind } from '../envoy/types.js';
 import type { KindSnapshot, Snapshot, SnapshotChange } from './cache.js';
+import type { ResourceEntry } from './resource.js';
 import type { NodeInfo, ProxyStatus, XdsObserver } from './status.js';
 import { isFullState, TypeState } from './type-state.js';
 
@@ -20,16 +21,26 @@ export interface StreamContext {
   identified(stream: AdsStream): void;
   closed(stream: AdsStream): void;
   now(): number;
+  /**
+   * The nonce for responses sent while handling the current event. One event (a change, a
+   * request) sends at most one response per type to a stream, so it is unique within the stream;
+   * and every stream that receives the same content in the same event receives the same bytes.
+   */
+  nonce(): string;
+  /** Encoded bytes shared by every stream during the current event, by content key. */
+  shared(key: string, encode: () => Buffer): Buffer;
+  /** A new event begins (a request arrived, a change, a drained stream). */
+  beginEvent(): void;
   readonly limits: { readonly maxNamesPerType: number };
 }
 
-/** A response ready to write, with what it means for the type's state. */
-export interface BuiltResponse {
-  readonly bytes: Buffer;
-  readonly nonce: string;
-  readonly version: string;
-  readonly count: number;
-  readonly sources: readonly string[];
+/** What one response carries. */
+export interface Selection {
+  readonly entries: readonly ResourceEntry[];
+  /** Delta only: names the proxy must drop. */
+  readonly removed: readonly string[];
+  /** The entries are the whole kind (a wildcard full set): a cheap key for sharing the bytes. */
+  readonly whole: boolean;
 }
 
 export class StreamError extends Error {
@@ -51,7 +62,6 @@ export abstract class AdsStream {
   readonly types = new Map<ResourceKind, TypeState>();
   readonly connectedAt = Date.now();
   protected log: Logger;
-  private nonceCounter = 0;
   private blocked = false;
   private ended = false;
 
@@ -63,6 +73,7 @@ export abstract class AdsStream {
     this.log = ctx.logger.child({ stream: id, peer: call.getPeer() });
     call.on('drain', () => {
       this.blocked = false;
+      ctx.beginEvent();
       this.flush();
     });
   }
@@ -146,7 +157,10 @@ export abstract class AdsStream {
   /** Whether a type has something to send now, given the kind's snapshot. */
   protected abstract needsSend(ts: TypeState, kind: KindSnapshot): boolean;
 
-  protected abstract build(ts: TypeState, kind: KindSnapshot, nonce: string): BuiltResponse | undefined;
+  /** What to send for a type now, or undefined when there is nothing after all. */
+  protected abstract select(ts: TypeState, kind: KindSnapshot): Selection | undefined;
+
+  protected abstract encode(ts: TypeState, kind: KindSnapshot, selection: Selection, nonce: string): Buffer;
 
   /** Sends what is pending, in push order; a kind waits while an earlier kind's newer version is held back. */
   flush(): void {
@@ -165,19 +179,19 @@ export abstract class AdsStream {
 
   private send(ts: TypeState, kind: KindSnapshot): void {
     const started = process.hrtime.bigint();
-    const nonce = this.nextNonce();
-    const built = this.build(ts, kind, nonce);
-    if (!built) return;
-    ts.sent(built.nonce, built.version, kind, built.sources);
-    const writable = this.call.write(built.bytes);
+    const selection = this.select(ts, kind);
+    if (!selection) return;
+    const nonce = this.ctx.nonce();
+    const names = selection.whole ? '*' : selection.entries.map((e) => e.name).join('\n');
+    const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${nonce}|${names}|${selection.removed.join('\n')}`;
+    const bytes = this.ctx.shared(key, () => this.encode(ts, kind, selection, nonce));
+    ts.sent(nonce, kind.version, kind, sourcesOf(selection.entries));
+    const writable = this.call.write(bytes);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.ctx.observer.pushed(ts.kind, this.protocol, built.bytes.length, seconds);
-    this.log.debug({ type: SHORT_NAME[ts.kind], version: built.version, nonce, resources: built.count, bytes: built.bytes.length }, 'push');
+    this.ctx.observer.pushed(ts.kind, this.protocol, bytes.length, seconds);
+    const count = selection.entries.length + selection.removed.length;
+    this.log.debug({ type: SHORT_NAME[ts.kind], version: kind.version, nonce, resources: count, bytes: bytes.length }, 'push');
     if (!writable) this.blocked = true;
-  }
-
-  protected nextNonce(): string {
-    return String(++this.nonceCounter);
   }
 
   /** Ends the stream with an error status (or OK when the client half-closed). */
@@ -218,4 +232,16 @@ export abstract class AdsStream {
       }),
     };
   }
+}
+
+/** The distinct source objects of some entries (at most 20, for a log line). */
+export function sourcesOf(entries: readonly { sources: readonly string[] }[]): string[] {
+  const out = new Set<string>();
+  for (const e of entries) {
+    for (const src of e.sources) {
+      out.add(src);
+      if (out.size >= 20) return [...out];
+    }
+  }
+  return [...out];
 }

@@ -5,6 +5,7 @@
  * messages of proto/trellis/wire, whose resources are the bytes the cache encoded once.
  */
 import type * as grpc from '@grpc/grpc-js';
+import type protobuf from 'protobufjs';
 import { messageType } from '../envoy/protos.js';
 import type { NodeInfo } from './status.js';
 
@@ -110,9 +111,22 @@ function errorOf(raw: unknown): RpcStatusDetail | undefined {
   return { code: typeof e.code === 'number' ? e.code : 0, message: str(e.message) };
 }
 
+/** The message types of the hot path, looked up once (a protobufjs lookup walks namespaces). */
+const types = {
+  sotwRequest: lazy(() => messageType('envoy.service.discovery.v3.DiscoveryRequest')),
+  deltaRequest: lazy(() => messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest')),
+  sotwResponse: lazy(() => messageType('trellis.wire.DiscoveryResponse')),
+  deltaResponse: lazy(() => messageType('trellis.wire.DeltaDiscoveryResponse')),
+};
+
+function lazy<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
+}
+
 /** Decodes without toObject: the message's own fields are read directly (ACKs are the hot path). */
-function decode(typeName: string, buf: Buffer): Obj {
-  return messageType(typeName).decode(buf) as unknown as Obj;
+function decode(type: protobuf.Type, buf: Buffer): Obj {
+  return type.decode(buf) as unknown as Obj;
 }
 
 function guarded<T>(fn: (buf: Buffer) => T): (buf: Buffer) => T | Malformed {
@@ -126,7 +140,7 @@ function guarded<T>(fn: (buf: Buffer) => T): (buf: Buffer) => T | Malformed {
 }
 
 export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
-  const r = decode('envoy.service.discovery.v3.DiscoveryRequest', buf);
+  const r = decode(types.sotwRequest(), buf);
   const node = nodeOf(r.node);
   const error = errorOf(r.error_detail);
   return {
@@ -140,7 +154,7 @@ export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
 });
 
 export const decodeDeltaRequest = guarded((buf: Buffer): DeltaRequest => {
-  const r = decode('envoy.service.discovery.v3.DeltaDiscoveryRequest', buf);
+  const r = decode(types.deltaRequest(), buf);
   const node = nodeOf(r.node);
   const error = errorOf(r.error_detail);
   return {
@@ -155,13 +169,13 @@ export const decodeDeltaRequest = guarded((buf: Buffer): DeltaRequest => {
 });
 
 export function encodeSotwResponse(res: SotwResponseWire): Buffer {
-  const type = messageType('trellis.wire.DiscoveryResponse');
+  const type = types.sotwResponse();
   const bytes = type.encode(res).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export function encodeDeltaResponse(res: DeltaResponseWire): Buffer {
-  const type = messageType('trellis.wire.DeltaDiscoveryResponse');
+  const type = types.deltaResponse();
   const bytes = type.encode(res).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
