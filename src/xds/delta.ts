@@ -37,6 +37,7 @@ export class DeltaStream extends AdsStream {
     }
     const subscribe = req.resource_names_subscribe;
     this.checkNames(ts.names.size + subscribe.length, ts);
+    const names = new Set(ts.names);
     for (const name of subscribe) {
       if (name === '*') {
         // With initial versions, resolveInitial works out what the proxy lacks.
@@ -44,15 +45,16 @@ export class DeltaStream extends AdsStream {
         ts.wildcard = true;
         continue;
       }
-      if (ts.names.has(name)) continue;
-      ts.names.add(this.canonicalName(ts, name));
+      if (names.has(name)) continue;
+      names.add(this.canonicalName(ts, name));
       if (!ts.initialVersions?.has(name)) ts.dirty.add(name);
     }
     for (const name of req.resource_names_unsubscribe) {
       if (name === '*') ts.wildcard = false;
-      else ts.names.delete(name);
+      else names.delete(name);
       ts.dirty.delete(name);
     }
+    if (names.size !== ts.names.size || subscribe.length > 0) this.setNames(ts, names);
     if (ts.dirty.size > 0 || ts.dirtyAll) ts.pendingSince ??= now;
   }
 

@@ -9,6 +9,7 @@ import { decodeAny } from '../envoy/codec.js';
 import { PUSH_ORDER } from '../envoy/types.js';
 import type { SnapshotCache, SnapshotChange } from './cache.js';
 import { DeltaStream } from './delta.js';
+import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
 import type { HeldResources, NodeInfo, ProxyStatus, XdsIntrospection, XdsObserver } from './status.js';
 import { NO_OBSERVER } from './status.js';
@@ -29,6 +30,7 @@ export interface AdsServerOptions {
 
 export class AdsServer implements XdsIntrospection {
   private readonly streams = new Set<AdsStream>();
+  private readonly nameSets = new NameSets();
   private readonly byClass = new Map<string, Set<AdsStream>>();
   private readonly ctx: StreamContext;
   private nextId = 0;
@@ -59,6 +61,7 @@ export class AdsServer implements XdsIntrospection {
       },
       beginEvent: () => this.beginEvent(),
       limits: { maxNamesPerType: opts.maxNamesPerType ?? 100_000 },
+      nameSets: this.nameSets,
     };
     this.unsubscribe.push(
       opts.cache.onChange((c) => this.onChange(c)),

@@ -46,10 +46,7 @@ export class SotwStream extends AdsStream {
     ts.wildcard = wildcard;
     // Nothing added and the same size means the same set: the common case of an ACK.
     const changed = added.length > 0 || ts.names.size !== incoming.size;
-    if (changed) {
-      ts.names.clear();
-      for (const n of incoming) ts.names.add(this.canonicalName(ts, n));
-    }
+    if (changed) this.setNames(ts, new Set([...incoming].map((n) => this.canonicalName(ts, n))));
     if (added.length > 0) {
       for (const n of added) ts.dirty.add(n);
       ts.pendingSince ??= this.ctx.now();

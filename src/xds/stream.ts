@@ -7,6 +7,7 @@ import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { kindOfTypeUrl, PUSH_ORDER, SHORT_NAME, type ResourceKind } from '../envoy/types.js';
 import type { KindSnapshot, Snapshot, SnapshotChange } from './cache.js';
+import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
 import type { NodeInfo, ProxyStatus, XdsObserver } from './status.js';
 import { isFullState, TypeState } from './type-state.js';
@@ -32,6 +33,8 @@ export interface StreamContext {
   /** A new event begins (a request arrived, a change, a drained stream). */
   beginEvent(): void;
   readonly limits: { readonly maxNamesPerType: number };
+  /** Interned subscription sets. */
+  readonly nameSets: NameSets;
 }
 
 /** What one response carries. */
@@ -119,6 +122,13 @@ export abstract class AdsStream {
     return this.ctx.snapshotFor(this.proxyClass)?.[ts.kind].entries.get(name)?.name ?? name;
   }
 
+  /** Replaces a type's subscribed names with the shared set holding exactly `names`. */
+  protected setNames(ts: TypeState, names: ReadonlySet<string>): void {
+    const next = this.ctx.nameSets.acquire(names);
+    this.ctx.nameSets.release(ts.names);
+    ts.names = next;
+  }
+
   /** Refuses a subscription that would hold more than the per-type limit of names. */
   protected checkNames(total: number, ts: TypeState): void {
     if (total > this.ctx.limits.maxNamesPerType) {
@@ -198,6 +208,7 @@ export abstract class AdsStream {
   end(error?: StreamError): void {
     if (this.ended) return;
     this.ended = true;
+    this.releaseNames();
     if (error) {
       this.ctx.observer.rejected(error.reason);
       this.log.warn({ code: error.code, reason: error.reason }, error.message);
@@ -212,8 +223,13 @@ export abstract class AdsStream {
   gone(): void {
     if (this.ended) return;
     this.ended = true;
+    this.releaseNames();
     this.log.info('proxy disconnected');
     this.ctx.closed(this);
+  }
+
+  private releaseNames(): void {
+    for (const ts of this.types.values()) this.ctx.nameSets.release(ts.names);
   }
 
   status(): ProxyStatus | undefined {

@@ -4,6 +4,7 @@
  */
 import type { ResourceKind } from '../envoy/types.js';
 import type { KindSnapshot } from './cache.js';
+import { EMPTY_NAMES } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
 import type { NackRecord, SyncState, TypeStatus } from './status.js';
 
@@ -17,7 +18,8 @@ export class TypeState {
   wildcard = false;
   /** The first request for this type had no names: an empty list later still means wildcard (SotW). */
   legacyWildcard = false;
-  readonly names = new Set<string>();
+  /** Names subscribed to explicitly: a shared, read-only set (see NameSets); replace, never mutate. */
+  names: ReadonlySet<string> = EMPTY_NAMES;
   /** A request for this type has been seen. */
   requested = false;
   /** At least one response has been sent for this type. */

@@ -1,0 +1,50 @@
+/**
+ * Subscription name sets, interned: every sidecar of a proxy class subscribes to the same names,
+ * so thousands of streams can share one read-only Set instead of holding a copy each. Sets are
+ * reference counted and dropped when no stream holds them.
+ */
+import { createHash } from 'node:crypto';
+
+interface Slot {
+  readonly set: ReadonlySet<string>;
+  refs: number;
+}
+
+export const EMPTY_NAMES: ReadonlySet<string> = new Set();
+
+export class NameSets {
+  private readonly pool = new Map<string, Slot>();
+  private readonly keys = new WeakMap<ReadonlySet<string>, string>();
+
+  /** The shared set with exactly these names (one reference taken). */
+  acquire(names: ReadonlySet<string>): ReadonlySet<string> {
+    if (names.size === 0) return EMPTY_NAMES;
+    const key = createHash('sha1').update([...names].sort().join('\n')).digest('base64');
+    let slot = this.pool.get(key);
+    if (!slot) {
+      slot = { set: names, refs: 0 };
+      this.pool.set(key, slot);
+      this.keys.set(names, key);
+    }
+    slot.refs++;
+    return slot.set;
+  }
+
+  /** Gives back one reference to a set obtained from acquire. */
+  release(set: ReadonlySet<string>): void {
+    const key = this.keys.get(set);
+    if (key === undefined) return;
+    const slot = this.pool.get(key);
+    if (!slot) return;
+    slot.refs--;
+    if (slot.refs <= 0) {
+      this.pool.delete(key);
+      this.keys.delete(set);
+    }
+  }
+
+  /** Distinct sets held (for tests and metrics). */
+  get size(): number {
+    return this.pool.size;
+  }
+}
