@@ -37,6 +37,8 @@ export class DeltaStream extends AdsStream {
     }
     const subscribe = req.resource_names_subscribe;
     this.checkNames(ts.names.size + subscribe.length, ts);
+    const unsubscribe = req.resource_names_unsubscribe;
+    if (subscribe.length === 0 && unsubscribe.length === 0) return; // an ACK: the subscription stands
     const names = new Set(ts.names);
     for (const name of subscribe) {
       if (name === '*') {
@@ -49,7 +51,7 @@ export class DeltaStream extends AdsStream {
       names.add(this.canonicalName(ts, name));
       if (!ts.initialVersions?.has(name)) ts.dirty.add(name);
     }
-    for (const name of req.resource_names_unsubscribe) {
+    for (const name of unsubscribe) {
       if (name === '*') ts.wildcard = false;
       else names.delete(name);
       ts.dirty.delete(name);
