@@ -141,12 +141,12 @@ export abstract class AdsStream {
     if (error) {
       ts.nack({ message: error.message, code: error.code, rejectedVersion: ts.versionSent, nonce: ts.nonceSent, at: Date.now() });
       this.ctx.observer.nacked(ts.kind, this.proxyId, error.message);
-      this.log.warn({ type: SHORT_NAME[ts.kind], version: ts.versionSent, sources: ts.inFlightSources, error: error.message }, 'proxy rejected configuration (NACK)');
+      this.log.warn({ type: SHORT_NAME[ts.kind], version: ts.versionSent, sources: sourcesOf(ts.inFlightEntries), error: error.message }, 'proxy rejected configuration (NACK)');
       return;
     }
     const seconds = ts.ack(this.ctx.now());
     this.ctx.observer.acked(ts.kind, seconds);
-    this.log.debug({ type: SHORT_NAME[ts.kind], version: ts.versionAcked }, 'ACK');
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ type: SHORT_NAME[ts.kind], version: ts.versionAcked }, 'ACK');
   }
 
   /** The cache changed for this stream's class: mark what this stream subscribes to, then push. */
@@ -188,19 +188,20 @@ export abstract class AdsStream {
   }
 
   private send(ts: TypeState, kind: KindSnapshot): void {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const selection = this.select(ts, kind);
     if (!selection) return;
     const nonce = this.ctx.nonce();
     const names = selection.whole ? '*' : selection.entries.map((e) => e.name).join('\n');
     const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${nonce}|${names}|${selection.removed.join('\n')}`;
     const bytes = this.ctx.shared(key, () => this.encode(ts, kind, selection, nonce));
-    ts.sent(nonce, kind.version, kind, sourcesOf(selection.entries));
+    ts.sent(nonce, kind.version, kind, selection.entries);
     const writable = this.call.write(bytes);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.ctx.observer.pushed(ts.kind, this.protocol, bytes.length, seconds);
-    const count = selection.entries.length + selection.removed.length;
-    this.log.debug({ type: SHORT_NAME[ts.kind], version: kind.version, nonce, resources: count, bytes: bytes.length }, 'push');
+    this.ctx.observer.pushed(ts.kind, this.protocol, bytes.length, (performance.now() - started) / 1000);
+    if (this.log.isLevelEnabled('debug')) {
+      const count = selection.entries.length + selection.removed.length;
+      this.log.debug({ type: SHORT_NAME[ts.kind], version: kind.version, nonce, resources: count, bytes: bytes.length }, 'push');
+    }
     if (!writable) this.blocked = true;
   }
 

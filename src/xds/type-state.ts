@@ -47,8 +47,8 @@ export class TypeState {
   /** The kind's snapshot the last response was taken from, and the one the proxy acked. */
   inFlightKind: KindSnapshot | undefined;
   ackedKind: KindSnapshot | undefined;
-  /** Source objects of the resources in the response in flight, to trace a NACK to its cause. */
-  inFlightSources: readonly string[] = [];
+  /** The resources in the response in flight: their sources trace a NACK to its cause. */
+  inFlightEntries: readonly ResourceEntry[] = [];
   /** When the oldest change not yet sent reached the server (ms, monotonic), and the one in flight. */
   pendingSince: number | undefined;
   inFlightSince: number | undefined;
@@ -83,13 +83,13 @@ export class TypeState {
   }
 
   /** Records a response written to the stream. */
-  sent(nonce: string, version: string, kind: KindSnapshot, sources: readonly string[]): void {
+  sent(nonce: string, version: string, kind: KindSnapshot, entries: readonly ResourceEntry[]): void {
     this.nonceSent = nonce;
     this.versionSent = version;
     this.inFlight = true;
     this.answered = true;
     this.inFlightKind = kind;
-    this.inFlightSources = sources;
+    this.inFlightEntries = entries;
     this.inFlightSince = this.pendingSince;
     this.pendingSince = undefined;
     this.dirty.clear();

@@ -47,10 +47,11 @@ export class Child<Cmd, Ev extends { ev: string }> {
     readonly label: string,
     file: string,
     params: BenchParams,
+    env: Readonly<Record<string, string>> = {},
   ) {
     this.proc = fork(join(here, file), [], {
       execArgv: ['--import', tsx, '--expose-gc'],
-      env: { ...process.env, TRELLIS_BENCH_PARAMS: JSON.stringify(params) },
+      env: { ...process.env, ...env, TRELLIS_BENCH_PARAMS: JSON.stringify(params) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.add(this.proc);

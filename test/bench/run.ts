@@ -12,6 +12,7 @@
  *   --timeout SECONDS     global limit; children are killed, exit 2 (300)    TRELLIS_BENCH_TIMEOUT
  *   --profile             CPU-profile the Trellis server over the measured changes and print where it goes
  *   --heap-snapshot       write a heap snapshot of the Trellis server with N clients connected (tmpdir)
+ *   --malloc tuned|default   servers run with MALLOC_MMAP_THRESHOLD_=131072 (tuned) or glibc defaults  TRELLIS_BENCH_MALLOC
  * Phases: floor SotW, Trellis SotW, floor delta, Trellis delta, each with a fresh server and client
  * process. Exits 1 on error; a missed target is printed as MISS and exits 0 unless TRELLIS_BENCH_STRICT=1.
  */
@@ -45,6 +46,7 @@ const { values: argv } = parseArgs({
     'streams-per-channel': { type: 'string' },
     timeout: { type: 'string' },
     profile: { type: 'boolean' },
+    malloc: { type: 'string' },
     'heap-snapshot': { type: 'boolean' },
   },
   strict: true,
@@ -72,6 +74,15 @@ const protocols: Protocol[] = protocolArg === 'both' ? ['sotw', 'delta'] : [prot
 const timeoutSeconds = num('timeout', 'TRELLIS_BENCH_TIMEOUT', 300);
 const profile = argv.profile ?? ['1', 'true'].includes(process.env.TRELLIS_BENCH_PROFILE ?? '');
 const heapSnapshot = argv['heap-snapshot'] ?? false;
+/**
+ * glibc raises its mmap threshold after the first large free, after which the large transient
+ * buffers of an initial sync (hundreds of KB per stream) come from the heap and stay there as
+ * fragmentation. Pinning the threshold (the README recommends it for production) returns them to the system.
+ * `--malloc default` measures glibc's defaults instead. Both servers, floor and Trellis, get the same.
+ */
+const mallocArg = argv.malloc ?? process.env.TRELLIS_BENCH_MALLOC ?? 'tuned';
+if (!['tuned', 'default'].includes(mallocArg)) throw new Error('--malloc must be tuned or default');
+const serverEnv: Record<string, string> = mallocArg === 'tuned' ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {};
 if (params.clients < 1 || params.clusters < 1 || params.changes < 1) throw new Error('clients, clusters and changes must be at least 1');
 
 const globalTimer = guard(timeoutSeconds);
@@ -141,7 +152,7 @@ async function measureChanges(label: string, server: ServerChild, clients: Clien
 async function phase(impl: Impl, protocol: Protocol): Promise<PhaseResult> {
   const label = `${impl} ${protocol}`;
   process.stderr.write(`bench: ${label}: starting server\n`);
-  const server: ServerChild = new Child(`${impl} server`, impl === 'floor' ? 'floor.ts' : 'server.ts', params);
+  const server: ServerChild = new Child(`${impl} server`, impl === 'floor' ? 'floor.ts' : 'server.ts', params, serverEnv);
   let clients: ClientChild | undefined;
   try {
     const listening = await server.next('listening');
@@ -189,7 +200,8 @@ async function main(): Promise<number> {
   console.log(
     `Trellis ADS bench — ${env.date}, Node ${env.node}, ${env.cpu} x ${env.cores}\n` +
       `N=${params.clients} clients, K=${params.clusters} clusters, E=${params.endpoints} endpoints, ` +
-      `${params.changes} measured changes (+${params.warmup} warm-up), ${params.streamsPerChannel} streams per client connection\n`,
+      `${params.changes} measured changes (+${params.warmup} warm-up), ${params.streamsPerChannel} streams per client connection\n` +
+      `servers' malloc: ${mallocArg === 'tuned' ? 'MALLOC_MMAP_THRESHOLD_=131072 (the setting the README recommends)' : "glibc's defaults"}\n`,
   );
   const results: PhaseResult[] = [];
   for (const protocol of protocols) {
