@@ -154,9 +154,18 @@ export class SnapshotCache {
     errors: ResourceError[],
   ): KindSnapshot {
     const collected: ResourceEntry[] = [];
+    let unchanged = true;
     for (const res of wanted) {
       const entry = this.entryFor(proxyClass, kind, res, previous, errors);
-      if (entry) collected.push(entry);
+      if (!entry) continue;
+      collected.push(entry);
+      if (unchanged && previous.entries.get(entry.name) !== entry) unchanged = false;
+    }
+    // The common case for most kinds of a change: every entry is the one already held.
+    // (A name given twice would leave another of the previous names out: the Set catches that.)
+    if (unchanged && collected.length === previous.entries.size && previous !== EMPTY_KIND && new Set(collected).size === collected.length) {
+      this.retain(previous.entries.values(), 1);
+      return previous;
     }
     collected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const entries = new Map<string, ResourceEntry>();

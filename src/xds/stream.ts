@@ -65,6 +65,8 @@ export abstract class AdsStream {
   readonly types = new Map<ResourceKind, TypeState>();
   readonly connectedAt = Date.now();
   protected log: Logger;
+  /** Whether debug lines are wanted, read once: pino's isLevelEnabled is too slow for every push. */
+  private readonly debugLog: boolean;
   private blocked = false;
   private ended = false;
 
@@ -74,6 +76,7 @@ export abstract class AdsStream {
     protected readonly ctx: StreamContext,
   ) {
     this.log = ctx.logger.child({ stream: id, peer: call.getPeer() });
+    this.debugLog = this.log.isLevelEnabled('debug');
     call.on('drain', () => {
       this.blocked = false;
       ctx.beginEvent();
@@ -146,7 +149,7 @@ export abstract class AdsStream {
     }
     const seconds = ts.ack(this.ctx.now());
     this.ctx.observer.acked(ts.kind, seconds);
-    if (this.log.isLevelEnabled('debug')) this.log.debug({ type: SHORT_NAME[ts.kind], version: ts.versionAcked }, 'ACK');
+    if (this.debugLog) this.log.debug({ type: SHORT_NAME[ts.kind], version: ts.versionAcked }, 'ACK');
   }
 
   /** The cache changed for this stream's class: mark what this stream subscribes to, then push. */
@@ -198,7 +201,7 @@ export abstract class AdsStream {
     ts.sent(nonce, kind.version, kind, selection.entries);
     const writable = this.call.write(bytes);
     this.ctx.observer.pushed(ts.kind, this.protocol, bytes.length, (performance.now() - started) / 1000);
-    if (this.log.isLevelEnabled('debug')) {
+    if (this.debugLog) {
       const count = selection.entries.length + selection.removed.length;
       this.log.debug({ type: SHORT_NAME[ts.kind], version: kind.version, nonce, resources: count, bytes: bytes.length }, 'push');
     }

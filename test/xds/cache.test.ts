@@ -115,3 +115,23 @@ describe('SnapshotCache', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('SnapshotCache, unchanged kinds', () => {
+  it('keeps the same kind snapshot when every resource is the one it holds', () => {
+    const cache = new SnapshotCache();
+    const clusters = [cluster('a'), cluster('b')];
+    cache.set('c', { cluster: clusters, endpoint: [endpoints('a', [1])] });
+    const before = cache.get('c')?.cluster;
+    cache.set('c', { cluster: clusters, endpoint: [endpoints('a', [2])] });
+    expect(cache.get('c')?.cluster).toBe(before);
+  });
+
+  it('still notices a removal hidden behind a resource given twice', () => {
+    const cache = new SnapshotCache();
+    const [a, b] = [cluster('a'), cluster('b')];
+    cache.set('c', { cluster: [a, b] });
+    const errors = cache.set('c', { cluster: [a, a] });
+    expect(errors.map((e) => e.message)).toEqual(['duplicate cluster name "a"']);
+    expect([...(cache.get('c')?.cluster.entries.keys() ?? [])]).toEqual(['a']);
+  });
+});
