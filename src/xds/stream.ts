@@ -142,9 +142,10 @@ export abstract class AdsStream {
   /** The ACK or NACK of the response in flight for a type. */
   protected acknowledge(ts: TypeState, error: { code: number; message: string } | undefined): void {
     if (error) {
+      const sources = sourcesOf(ts.inFlightEntries);
       ts.nack({ message: error.message, code: error.code, rejectedVersion: ts.versionSent, nonce: ts.nonceSent, at: Date.now() });
       this.ctx.observer.nacked(ts.kind, this.proxyId, error.message);
-      this.log.warn({ type: SHORT_NAME[ts.kind], version: ts.versionSent, sources: sourcesOf(ts.inFlightEntries), error: error.message }, 'proxy rejected configuration (NACK)');
+      this.log.warn({ type: SHORT_NAME[ts.kind], version: ts.versionSent, sources, error: error.message }, 'proxy rejected configuration (NACK)');
       return;
     }
     const seconds = ts.ack(this.ctx.now());

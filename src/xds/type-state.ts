@@ -104,6 +104,7 @@ export class TypeState {
     this.versionAcked = this.versionSent;
     this.ackedKind = this.inFlightKind;
     this.lastError = undefined;
+    this.inFlightEntries = [];
     const since = this.inFlightSince;
     this.inFlightSince = undefined;
     return since === undefined ? undefined : (now - since) / 1000;
@@ -114,6 +115,7 @@ export class TypeState {
     this.inFlight = false;
     this.lastError = record;
     this.inFlightSince = undefined;
+    this.inFlightEntries = [];
   }
 
   /** Something is waiting to be sent. */

@@ -17,6 +17,8 @@ export interface TestServer {
   readonly events: EventEmitter;
   readonly counts: Record<'pushed' | 'acked' | 'nacked' | 'closed' | 'opened', number>;
   readonly rejected: string[];
+  /** Warnings and errors the server logged, parsed. */
+  readonly logs: Record<string, unknown>[];
   /** Resolves on the next event of that name. */
   next(event: 'opened' | 'closed' | 'pushed' | 'acked' | 'nacked' | 'rejected'): Promise<unknown[]>;
   close(): Promise<void>;
@@ -31,6 +33,8 @@ export async function startTestServer(opts?: {
   const events = new EventEmitter();
   const counts = { pushed: 0, acked: 0, nacked: 0, closed: 0, opened: 0 };
   const rejected: string[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const logSink = { write: (line: string) => void logs.push(JSON.parse(line) as Record<string, unknown>) };
   const observer: XdsObserver = {
     streamOpened: (p) => {
       counts.opened++;
@@ -60,7 +64,7 @@ export async function startTestServer(opts?: {
   const server = new AdsServer({
     cache,
     classify: opts?.classify ?? (() => 'default'),
-    logger: pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' }),
+    logger: process.env.TRELLIS_TEST_VERBOSE ? pino({ level: 'debug' }) : pino({ level: 'warn' }, logSink),
     observer,
     ...(opts?.maxRequestBytes ? { maxRequestBytes: opts.maxRequestBytes } : {}),
     ...(opts?.maxNamesPerType ? { maxNamesPerType: opts.maxNamesPerType } : {}),
@@ -73,6 +77,7 @@ export async function startTestServer(opts?: {
     events,
     counts,
     rejected,
+    logs,
     next: (event) => once(events, event),
     close: () => server.close(),
   };

@@ -77,6 +77,12 @@ describe('state of the world: ACK, NACK and nonces', () => {
     c.nack(first, 'cluster a: bad timeout');
     await t.next('nacked');
     await c.expectSilence(QUIET_MS);
+    expect(t.logs.find((l) => l.msg === 'proxy rejected configuration (NACK)')).toMatchObject({
+      proxy: 'nacker',
+      type: 'CDS',
+      error: 'cluster a: bad timeout',
+      sources: ['Service default/a', 'Service default/b'],
+    });
     const cds = t.server.proxies()[0]?.types.find((x) => x.kind === 'cluster');
     expect(cds).toMatchObject({ state: 'ERROR', lastError: { message: 'cluster a: bad timeout', rejectedVersion: first.versionInfo } });
 
