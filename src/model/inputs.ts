@@ -1,0 +1,156 @@
+/**
+ * MeshInputs: the Kubernetes objects Trellis reads, as both sources produce them (a directory of
+ * manifests, or a live cluster). Each kind has a zod schema that admits exactly the fields the
+ * model needs; everything else on the object is ignored. Nothing downstream knows where an object
+ * came from except through its `origin`, which is for error messages.
+ */
+import { z } from 'zod';
+
+/** Where an object came from: a manifest file and the 0-based index of its YAML document. */
+export interface Origin {
+  readonly file?: string;
+  readonly document?: number;
+}
+
+const name = z.string().min(1).max(253);
+const labels = z.record(z.string(), z.string()).default({});
+
+const metadata = z.object({
+  name,
+  namespace: z.string().min(1).max(63).default('default'),
+  labels,
+  annotations: labels,
+  generation: z.number().int().optional(),
+  uid: z.string().optional(),
+  resourceVersion: z.string().optional(),
+});
+
+const clusterMetadata = metadata.omit({ namespace: true });
+
+const port = z.number().int().min(1).max(65535);
+const intOrString = z.union([port, z.string().min(1)]);
+const transport = z.enum(['TCP', 'UDP', 'SCTP']).default('TCP');
+
+export const namespaceSchema = z.object({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Namespace'),
+  metadata: clusterMetadata,
+});
+
+export const serviceSchema = z.object({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Service'),
+  metadata,
+  spec: z.object({
+    type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).default('ClusterIP'),
+    clusterIP: z.string().optional(),
+    selector: labels.optional(),
+    externalName: z.string().optional(),
+    ports: z
+      .array(
+        z.object({
+          name: z.string().default(''),
+          port,
+          targetPort: intOrString.optional(),
+          protocol: transport,
+          appProtocol: z.string().optional(),
+        }),
+      )
+      .default([]),
+  }),
+});
+
+export const endpointSliceSchema = z.object({
+  apiVersion: z.literal('discovery.k8s.io/v1'),
+  kind: z.literal('EndpointSlice'),
+  metadata,
+  addressType: z.enum(['IPv4', 'IPv6', 'FQDN']),
+  endpoints: z
+    .array(
+      z.object({
+        addresses: z.array(z.string().min(1)).min(1).max(100),
+        conditions: z
+          .object({ ready: z.boolean().optional(), serving: z.boolean().optional(), terminating: z.boolean().optional() })
+          .default({}),
+        hostname: z.string().optional(),
+        nodeName: z.string().optional(),
+        zone: z.string().optional(),
+        targetRef: z.object({ kind: z.string().optional(), name: z.string(), namespace: z.string().optional() }).optional(),
+      }),
+    )
+    .default([]),
+  ports: z
+    .array(
+      z.object({
+        name: z.string().default(''),
+        port: port.optional(),
+        protocol: transport,
+        appProtocol: z.string().optional(),
+      }),
+    )
+    .default([]),
+});
+
+export const podSchema = z.object({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Pod'),
+  metadata,
+  spec: z.object({
+    serviceAccountName: z.string().default('default'),
+    nodeName: z.string().optional(),
+    containers: z
+      .array(
+        z.object({
+          name: z.string(),
+          ports: z
+            .array(z.object({ name: z.string().optional(), containerPort: port, protocol: transport }))
+            .default([]),
+        }),
+      )
+      .default([]),
+  }),
+  status: z
+    .object({
+      podIP: z.string().optional(),
+      phase: z.string().optional(),
+    })
+    .default({}),
+});
+
+export type NamespaceObject = z.output<typeof namespaceSchema>;
+export type ServiceObject = z.output<typeof serviceSchema>;
+export type EndpointSliceObject = z.output<typeof endpointSliceSchema>;
+export type PodObject = z.output<typeof podSchema>;
+
+/** An input object and where it came from. */
+export interface Input<T> {
+  readonly object: T;
+  readonly origin: Origin;
+}
+
+export interface MeshInputs {
+  readonly namespaces: readonly Input<NamespaceObject>[];
+  readonly services: readonly Input<ServiceObject>[];
+  readonly endpointSlices: readonly Input<EndpointSliceObject>[];
+  readonly pods: readonly Input<PodObject>[];
+}
+
+/** The kinds Trellis reads, by `apiVersion/kind`, with their schemas; anything else is skipped. */
+export const INPUT_KINDS = {
+  'v1/Namespace': { schema: namespaceSchema, list: 'namespaces' },
+  'v1/Service': { schema: serviceSchema, list: 'services' },
+  'discovery.k8s.io/v1/EndpointSlice': { schema: endpointSliceSchema, list: 'endpointSlices' },
+  'v1/Pod': { schema: podSchema, list: 'pods' },
+} as const;
+
+export type InputKindKey = keyof typeof INPUT_KINDS;
+
+/** `Kind namespace/name` (or `Kind name` for cluster-scoped kinds): how objects are named in messages. */
+export function objectRef(kind: string, meta: { name: string; namespace?: string }): string {
+  return meta.namespace ? `${kind} ${meta.namespace}/${meta.name}` : `${kind} ${meta.name}`;
+}
+
+/** The label EndpointSlices carry to name their Service. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export const EMPTY_INPUTS: MeshInputs = { namespaces: [], services: [], endpointSlices: [], pods: [] };

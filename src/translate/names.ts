@@ -1,0 +1,62 @@
+/**
+ * Resource names, in one place: they are part of Trellis's API (operators see them in config
+ * dumps and stats; proxyless clients dial listener names).
+ */
+import type { ModelService } from '../model/types.js';
+
+/** `outbound|<port>||<service hostname>`: the cluster (and EDS resource) of one service port. */
+export function outboundCluster(hostname: string, port: number): string {
+  return `outbound|${port}||${hostname}`;
+}
+
+/** `inbound|<port>||`: the cluster that delivers inbound traffic to the application on 127.0.0.1. */
+export function inboundCluster(port: number): string {
+  return `inbound|${port}||`;
+}
+
+/** Sidecar listeners and their fixed ports (the shape operators know from Istio). */
+export const SIDECAR = {
+  outboundListener: 'virtualOutbound',
+  outboundPort: 15001,
+  inboundListener: 'virtualInbound',
+  inboundPort: 15006,
+  /** Traffic to destinations outside the mesh goes out unchanged. */
+  passthroughCluster: 'PassthroughCluster',
+  inboundPassthroughCluster: 'InboundPassthroughCluster',
+  /** Envoy's own ports, never captured. */
+  adminPort: 15000,
+  statsPort: 15090,
+  healthPort: 15021,
+  proxyUid: 1337,
+} as const;
+
+/** The outbound listener for all HTTP services on one port: `0.0.0.0_<port>`. */
+export function outboundHttpListener(port: number): string {
+  return `0.0.0.0_${port}`;
+}
+
+/** The outbound route configuration for all HTTP services on one port: `<port>`. */
+export function outboundRoute(port: number): string {
+  return String(port);
+}
+
+/** The outbound listener for one TCP service port: `<clusterIP>_<port>`. */
+export function outboundTcpListener(clusterIP: string, port: number): string {
+  return `${clusterIP}_${port}`;
+}
+
+/** The names a proxyless gRPC client may dial for a service port, in the client's namespace. */
+export function proxylessTargets(service: ModelService, port: number, clientNamespace: string): string[] {
+  const names = [`${service.hostname}:${port}`, `${service.name}.${service.namespace}:${port}`];
+  if (service.namespace === clientNamespace) names.push(`${service.name}:${port}`);
+  return names;
+}
+
+/** The listener template a proxyless gRPC server's bootstrap names (gRFC A36). */
+export const SERVER_LISTENER_TEMPLATE = 'grpc/server?xds.resource.listening_address=%s';
+
+/** The listener a proxyless gRPC server listening on ip:port asks for. */
+export function serverListener(ip: string, port: number): string {
+  const address = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  return SERVER_LISTENER_TEMPLATE.replace('%s', address);
+}
