@@ -1,0 +1,180 @@
+/**
+ * buildModel: MeshInputs → MeshModel. Validates and resolves references (EndpointSlices to their
+ * Service, Services to the Pods they select) and records what it found wrong, per object and field.
+ * One bad object never blocks the others: it is left out, or kept without the bad part.
+ */
+import { objectRef, SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInputs, type Origin, type PodObject, type ServiceObject } from './inputs.js';
+import { selectEndpoints } from './endpoints.js';
+import { protocolOf } from './protocol.js';
+import type { FieldError, MeshModel, ModelService, ModelServicePort, ModelWorkload, ObjectStatus, WorkloadPort } from './types.js';
+
+export interface ModelOptions {
+  /** The cluster DNS domain. */
+  readonly domain: string;
+  /** The SPIFFE trust domain of workload identities. */
+  readonly trustDomain: string;
+}
+
+export const DEFAULT_MODEL_OPTIONS: ModelOptions = { domain: 'cluster.local', trustDomain: 'cluster.local' };
+
+/** Collects errors and warnings per object. */
+class Statuses {
+  private readonly byObject = new Map<string, { origin?: Origin; errors: FieldError[]; warnings: FieldError[] }>();
+
+  private slot(object: string, origin?: Origin): { errors: FieldError[]; warnings: FieldError[] } {
+    let s = this.byObject.get(object);
+    if (!s) {
+      s = { ...(origin ? { origin } : {}), errors: [], warnings: [] };
+      this.byObject.set(object, s);
+    }
+    return s;
+  }
+
+  error(object: string, origin: Origin | undefined, e: FieldError): void {
+    this.slot(object, origin).errors.push(e);
+  }
+
+  warn(object: string, origin: Origin | undefined, e: FieldError): void {
+    this.slot(object, origin).warnings.push(e);
+  }
+
+  list(): ObjectStatus[] {
+    return [...this.byObject.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([object, s]) => ({ object, ...(s.origin ? { origin: s.origin } : {}), accepted: s.errors.length === 0, errors: s.errors, warnings: s.warnings }));
+  }
+}
+
+function byNamespaceName<T extends { metadata: { namespace: string; name: string } }>(a: Input<T>, b: Input<T>): number {
+  const ka = `${a.object.metadata.namespace}/${a.object.metadata.name}`;
+  const kb = `${b.object.metadata.namespace}/${b.object.metadata.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function slicesByService(inputs: MeshInputs, statuses: Statuses): Map<string, Input<EndpointSliceObject>[]> {
+  const out = new Map<string, Input<EndpointSliceObject>[]>();
+  for (const slice of inputs.endpointSlices) {
+    const meta = slice.object.metadata;
+    const service = meta.labels[SERVICE_NAME_LABEL];
+    if (!service) {
+      statuses.warn(objectRef('EndpointSlice', meta), slice.origin, {
+        field: `metadata.labels["${SERVICE_NAME_LABEL}"]`,
+        message: 'missing: the slice belongs to no Service and is ignored',
+      });
+      continue;
+    }
+    const key = `${meta.namespace}/${service}`;
+    out.set(key, [...(out.get(key) ?? []), slice]);
+  }
+  return out;
+}
+
+function servicePorts(svc: Input<ServiceObject>, slices: readonly Input<EndpointSliceObject>[], statuses: Statuses): ModelServicePort[] {
+  const ref = objectRef('Service', svc.object.metadata);
+  const seen = new Set<number>();
+  const ports: ModelServicePort[] = [];
+  svc.object.spec.ports.forEach((p, i) => {
+    const field = `spec.ports[${i}]`;
+    if (p.protocol !== 'TCP') {
+      statuses.warn(ref, svc.origin, { field: `${field}.protocol`, message: `${p.protocol} is not proxied; only TCP ports are` });
+      return;
+    }
+    if (seen.has(p.port)) {
+      statuses.error(ref, svc.origin, { field: `${field}.port`, message: `port ${p.port} is listed twice` });
+      return;
+    }
+    seen.add(p.port);
+    const endpoints = selectEndpoints(slices, p.name, (source, origin, e) => statuses.warn(source, origin, e));
+    ports.push({ name: p.name, port: p.port, protocol: protocolOf(p), targetPort: p.targetPort ?? p.port, endpoints });
+  });
+  return ports.sort((a, b) => a.port - b.port);
+}
+
+function buildService(svc: Input<ServiceObject>, slices: readonly Input<EndpointSliceObject>[], opts: ModelOptions, statuses: Statuses): ModelService | undefined {
+  const { metadata: meta, spec } = svc.object;
+  const ref = objectRef('Service', meta);
+  const kind = spec.type === 'ExternalName' ? 'ExternalName' : spec.clusterIP === 'None' ? 'Headless' : 'ClusterIP';
+  if (kind === 'ExternalName' && !spec.externalName) {
+    statuses.error(ref, svc.origin, { field: 'spec.externalName', message: 'required for a Service of type ExternalName' });
+    return undefined;
+  }
+  return {
+    namespace: meta.namespace,
+    name: meta.name,
+    hostname: `${meta.name}.${meta.namespace}.svc.${opts.domain}`,
+    kind,
+    ...(kind === 'ClusterIP' && spec.clusterIP ? { clusterIP: spec.clusterIP } : {}),
+    ...(kind === 'ExternalName' && spec.externalName ? { externalName: spec.externalName } : {}),
+    selector: spec.selector ?? {},
+    ports: servicePorts(svc, kind === 'ExternalName' ? [] : slices, statuses),
+    source: ref,
+  };
+}
+
+function selects(service: ModelService, pod: PodObject): boolean {
+  const entries = Object.entries(service.selector);
+  return service.namespace === pod.metadata.namespace && entries.length > 0 && entries.every(([k, v]) => pod.metadata.labels[k] === v);
+}
+
+/** The ports a workload serves: what its selecting services target, then its declared container ports. */
+function workloadPorts(pod: PodObject, services: readonly ModelService[]): WorkloadPort[] {
+  const declared = pod.spec.containers.flatMap((c) => c.ports.filter((p) => p.protocol === 'TCP'));
+  const ports = new Map<number, WorkloadPort>();
+  for (const svc of services) {
+    for (const sp of svc.ports) {
+      const target = typeof sp.targetPort === 'number' ? sp.targetPort : declared.find((d) => d.name === sp.targetPort)?.containerPort;
+      if (target !== undefined && !ports.has(target)) ports.set(target, { name: sp.name, port: target, protocol: sp.protocol });
+    }
+  }
+  for (const d of declared) {
+    if (!ports.has(d.containerPort)) ports.set(d.containerPort, { name: d.name ?? '', port: d.containerPort, protocol: protocolOf({ name: d.name ?? '' }) });
+  }
+  return [...ports.values()].sort((a, b) => a.port - b.port);
+}
+
+function buildWorkload(pod: Input<PodObject>, services: readonly ModelService[], opts: ModelOptions, statuses: Statuses): ModelWorkload | undefined {
+  const { metadata: meta, spec, status } = pod.object;
+  const ref = objectRef('Pod', meta);
+  if (!status.podIP) {
+    statuses.warn(ref, pod.origin, { field: 'status.podIP', message: 'no IP assigned yet; the pod is not part of the mesh until it has one' });
+    return undefined;
+  }
+  const selecting = services.filter((s) => selects(s, pod.object));
+  return {
+    namespace: meta.namespace,
+    name: meta.name,
+    ip: status.podIP,
+    labels: meta.labels,
+    serviceAccount: spec.serviceAccountName,
+    identity: `spiffe://${opts.trustDomain}/ns/${meta.namespace}/sa/${spec.serviceAccountName}`,
+    ports: workloadPorts(pod.object, selecting),
+    services: selecting.map((s) => `${s.namespace}/${s.name}`).sort(),
+    source: ref,
+  };
+}
+
+export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODEL_OPTIONS): MeshModel {
+  const statuses = new Statuses();
+  const slices = slicesByService(inputs, statuses);
+  const services: ModelService[] = [];
+  const known = new Set<string>();
+  for (const svc of [...inputs.services].sort(byNamespaceName)) {
+    const key = `${svc.object.metadata.namespace}/${svc.object.metadata.name}`;
+    known.add(key);
+    const built = buildService(svc, slices.get(key) ?? [], opts, statuses);
+    if (built) services.push(built);
+  }
+  for (const [key, list] of slices) {
+    if (known.has(key)) continue;
+    for (const slice of list) {
+      statuses.warn(objectRef('EndpointSlice', slice.object.metadata), slice.origin, {
+        field: `metadata.labels["${SERVICE_NAME_LABEL}"]`,
+        message: `Service ${key} does not exist; the slice is ignored until it does`,
+      });
+    }
+  }
+  const workloads = [...inputs.pods]
+    .sort(byNamespaceName)
+    .flatMap((p) => buildWorkload(p, services, opts, statuses) ?? []);
+  return { domain: opts.domain, trustDomain: opts.trustDomain, services, workloads, statuses: statuses.list() };
+}
