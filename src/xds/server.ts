@@ -24,6 +24,11 @@ export interface AdsServerOptions {
   readonly observer?: XdsObserver;
   /** Largest request accepted, in bytes (default 4 MiB). */
   readonly maxRequestBytes?: number;
+  /**
+   * Called when a proxy of a class the cache has no snapshot for identifies itself, so that the
+   * snapshot can be built on demand; its requests wait until it is set.
+   */
+  readonly onDemand?: (proxyClass: string) => void;
   /** Most resource names one stream may subscribe to per type (default 100 000). */
   readonly maxNamesPerType?: number;
 }
@@ -47,7 +52,10 @@ export class AdsServer implements XdsIntrospection {
       observer,
       snapshotFor: (cls) => (opts.cache.ready ? opts.cache.get(cls) : undefined),
       classify: opts.classify,
-      identified: (s) => this.classOf(s.proxyClass).add(s),
+      identified: (s) => {
+        this.classOf(s.proxyClass).add(s);
+        if (!opts.cache.get(s.proxyClass)) opts.onDemand?.(s.proxyClass);
+      },
       closed: (s) => this.remove(s),
       now: () => performance.now(),
       nonce: () => String(this.epoch),
@@ -165,6 +173,11 @@ export class AdsServer implements XdsIntrospection {
       });
       for (const s of this.streams) s.end();
     });
+  }
+
+  /** The proxy classes that have at least one connected proxy. */
+  classesInUse(): string[] {
+    return [...this.byClass.entries()].filter(([, set]) => set.size > 0).map(([cls]) => cls).sort();
   }
 
   /** Number of connected streams. */

@@ -20,12 +20,14 @@ export interface TestServer {
   /** Warnings and errors the server logged, parsed. */
   readonly logs: Record<string, unknown>[];
   /** Resolves on the next event of that name. */
-  next(event: 'opened' | 'closed' | 'pushed' | 'acked' | 'nacked' | 'rejected'): Promise<unknown[]>;
+  next(event: 'opened' | 'closed' | 'pushed' | 'acked' | 'nacked' | 'rejected' | 'demanded'): Promise<unknown[]>;
   close(): Promise<void>;
 }
 
 export async function startTestServer(opts?: {
   classify?: (node: NodeInfo) => string;
+  /** Also emitted as the 'demanded' event. */
+  onDemand?: (proxyClass: string) => void;
   maxRequestBytes?: number;
   maxNamesPerType?: number;
 }): Promise<TestServer> {
@@ -66,6 +68,10 @@ export async function startTestServer(opts?: {
     classify: opts?.classify ?? (() => 'default'),
     logger: process.env.TRELLIS_TEST_VERBOSE ? pino({ level: 'debug' }) : pino({ level: 'warn' }, logSink),
     observer,
+    onDemand: (cls) => {
+      opts?.onDemand?.(cls);
+      events.emit('demanded', cls);
+    },
     ...(opts?.maxRequestBytes ? { maxRequestBytes: opts.maxRequestBytes } : {}),
     ...(opts?.maxNamesPerType ? { maxNamesPerType: opts.maxNamesPerType } : {}),
   });

@@ -249,3 +249,19 @@ describe('state of the world: ordering and reconnects', () => {
     expect(theirs.resources).toEqual(mine.resources);
   });
 });
+
+describe('state of the world: snapshots on demand', () => {
+  it('asks for the snapshot of a class it has none for, and answers once it is set', async () => {
+    await t.close();
+    const demanded: string[] = [];
+    t = await startTestServer({ classify: (node) => `class-${node.id}`, onDemand: (cls) => demanded.push(cls) });
+    t.cache.markReady();
+    const c = await client('x');
+    c.subscribe(CDS);
+    await t.next('demanded');
+    expect(demanded).toEqual(['class-x']);
+    expect(t.server.classesInUse()).toEqual(['class-x']);
+    t.cache.set('class-x', { cluster: [cluster('only-for-x')] });
+    expect((await c.next(CDS)).resources.map((r) => r.name)).toEqual(['only-for-x']);
+  });
+});
