@@ -2,6 +2,7 @@
  * The debug endpoints: each one a function from the request's URL (and headers) to a reply, with no
  * I/O of its own beyond reading the views it was given. server.ts does the HTTP.
  */
+import { formatProblem, sortProblems, type Problem } from '../model/problems.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import { buildConfigDump } from './config-dump.js';
 import type { Metrics } from './metrics.js';
@@ -33,6 +34,8 @@ export interface RouteDeps {
   readonly introspection: XdsIntrospection;
   readonly readiness: () => { ready: boolean; reason: string };
   readonly metrics: Metrics;
+  /** Everything wrong with the configuration now, from every stage. */
+  readonly problems: () => readonly Problem[];
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -75,6 +78,15 @@ function syncz(deps: RouteDeps, req: DebugRequest): Reply {
   return req.url.searchParams.get('format') === 'text' ? text(200, formatSynczText(view)) : json(200, view);
 }
 
+function configz(deps: RouteDeps, req: DebugRequest): Reply {
+  const problems = sortProblems(deps.problems());
+  if (req.url.searchParams.get('format') === 'text') {
+    return text(200, problems.length === 0 ? 'no problems: every object was accepted' : problems.map(formatProblem).join('\n'));
+  }
+  const errors = problems.filter((p) => p.severity === 'error').length;
+  return json(200, { errors, warnings: problems.length - errors, problems });
+}
+
 async function metrics(deps: RouteDeps): Promise<Reply> {
   const { registry } = deps.metrics;
   return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
@@ -105,6 +117,12 @@ export function debugRoutes(deps: RouteDeps): Route[] {
       usage: '/debug/config_dump?proxy=ID',
       description: "the resources one proxy has acked, in the shape of Envoy's admin /config_dump",
       handle: (req) => configDump(deps, req),
+    },
+    {
+      path: '/debug/configz',
+      usage: '/debug/configz[?format=text]',
+      description: 'what is wrong with the configuration: file, document, object, field and message (the last good version keeps serving)',
+      handle: (req) => configz(deps, req),
     },
     { path: '/metrics', usage: '/metrics', description: 'Prometheus metrics', handle: () => metrics(deps) },
     { path: '/healthz', usage: '/healthz', description: 'liveness: 200 ok while the process serves', handle: () => text(200, 'ok') },

@@ -4,6 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import type { Problem } from '../model/problems.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import type { Metrics } from './metrics.js';
 import { debugRoutes, text, type Reply, type Route } from './routes.js';
@@ -15,6 +16,8 @@ export interface DebugServerOptions {
   readiness: () => { ready: boolean; reason: string };
   metrics: Metrics;
   logger: Logger;
+  /** Everything wrong with the configuration now (for /debug/configz); none when omitted. */
+  problems?: () => readonly Problem[];
 }
 
 export interface DebugServer {
@@ -98,7 +101,7 @@ function closer(server: Server): () => Promise<void> {
 
 export async function startDebugServer(opts: DebugServerOptions): Promise<DebugServer> {
   const logger = opts.logger;
-  const routes = new Map(debugRoutes(opts).map((r) => [r.path, r]));
+  const routes = new Map(debugRoutes({ ...opts, problems: opts.problems ?? (() => []) }).map((r) => [r.path, r]));
   const server = createServer((req, res) => {
     handle(req, res, routes, logger).catch((err: unknown) => {
       logger.error({ err }, 'debug response failed');

@@ -1,3 +1,4 @@
+import type { Problem } from '../../src/model/problems.ts';
 /**
  * Canned xDS views and a debug server started on them, for the debug endpoint tests.
  */
@@ -133,6 +134,8 @@ export interface Running {
   metrics: Metrics;
   readiness: { ready: boolean; reason: string };
   logs: Record<string, unknown>[];
+  /** What /debug/configz reports; tests push into it. */
+  problems: Problem[];
 }
 
 const open: { close(): Promise<void> }[] = [];
@@ -146,7 +149,9 @@ export async function startServer(introspection: XdsIntrospection = fakeIntrospe
   const metrics = createMetrics();
   const readiness = { ready: false, reason: 'sources not synced' };
   const logs: Record<string, unknown>[] = [];
+  const problems: Problem[] = [];
   const server = await startDebugServer({
+    problems: () => problems,
     host: '127.0.0.1',
     port: 0,
     introspection,
@@ -155,7 +160,7 @@ export async function startServer(introspection: XdsIntrospection = fakeIntrospe
     logger: capturingLogger(logs),
   });
   open.push(server);
-  return { base: `http://127.0.0.1:${server.address.port}`, metrics, readiness, logs };
+  return { base: `http://127.0.0.1:${server.address.port}`, metrics, readiness, logs, problems };
 }
 
 /** The value of one series (`name{labels}` exactly as exposed), or undefined when it is absent. */
