@@ -6,48 +6,95 @@
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
-import { ConfigError, loadServeConfig, SERVE_FLAGS, type ServeConfig } from './config/config.js';
+import {
+  BOOTSTRAP_FLAGS,
+  bootstrapConfigSchema,
+  ConfigError,
+  loadConfig,
+  RENDER_FLAGS,
+  renderConfigSchema,
+  SERVE_FLAGS,
+  serveConfigSchema,
+  VALIDATE_FLAGS,
+  validateConfigSchema,
+  type FlagSpec,
+  type ServeConfig,
+} from './config/config.js';
 import { createMetrics } from './debug/metrics.js';
 import { startDebugServer } from './debug/server.js';
-import { watchResourcesFile } from './sources/resources-file.js';
-import { SnapshotCache, type DesiredSnapshot } from './xds/cache.js';
+import { renderBootstrap } from './envoy/bootstrap.js';
+import { buildModel, type ModelOptions } from './model/build.js';
+import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
+import { readManifestDir, parseManifests, watchManifests, type ManifestResult } from './sources/manifests/index.js';
+import { classifyNode, describeNode } from './translate/proxy.js';
+import { renderTranslation } from './translate/render.js';
+import { SnapshotBuilder } from './translate/snapshots.js';
+import { translate } from './translate/translate.js';
+import { SnapshotCache } from './xds/cache.js';
 import { Debouncer } from './xds/debounce.js';
 import { AdsServer } from './xds/server.js';
-
-/** Every proxy gets the same snapshot until the mesh model assigns proxy classes. */
-const DEFAULT_CLASS = 'default';
 
 export interface RunningTrellis {
   readonly xdsPort: number;
   readonly debugPort: number;
   readonly cache: SnapshotCache;
+  readonly ads: AdsServer;
   close(): Promise<void>;
 }
 
-/** Starts `trellis serve`: the source, the debounced build into the cache, the ADS and debug servers. */
+/** The problems of one manifests read, in the common shape. */
+function sourceProblems(result: ManifestResult): Problem[] {
+  return [
+    ...result.errors.map((e) => ({ severity: 'error' as const, ...e })),
+    ...result.warnings.map((e) => ({ severity: 'warning' as const, ...e })),
+  ];
+}
+
+/** Starts `trellis serve`: manifests → model → snapshots (debounced) → the ADS and debug servers. */
 export async function serve(config: ServeConfig, logger: Logger): Promise<RunningTrellis> {
+  const modelOptions: ModelOptions = { domain: config.domain, trustDomain: config.trustDomain };
   const cache = new SnapshotCache();
   const metrics = createMetrics();
   metrics.cacheCollector(() => ({ encodes: cache.encodes, resources: cache.size }));
-  const ads = new AdsServer({ cache, classify: () => DEFAULT_CLASS, logger: logger.child({ component: 'xds' }), observer: metrics });
-
-  let latest: DesiredSnapshot | undefined;
-  const debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
-    if (!latest) return;
-    metrics.debounced(window.waitedSeconds, window.changes);
-    for (const e of cache.set(DEFAULT_CLASS, latest)) {
-      logger.error({ kind: e.kind, resource: e.name, sources: e.sources }, e.message);
-    }
-    cache.markReady();
+  let builder: SnapshotBuilder | undefined;
+  const ads = new AdsServer({
+    cache,
+    classify: classifyNode,
+    logger: logger.child({ component: 'xds' }),
+    observer: metrics,
+    onDemand: (cls) => builder?.demand(cls),
   });
-  const source = await watchResourcesFile(
-    config.resources,
-    (desired) => {
-      latest = desired;
+  builder = new SnapshotBuilder(cache, () => ads.classesInUse(), logger.child({ component: 'translate' }));
+  const snapshots = builder;
+
+  let latest: ManifestResult | undefined;
+  let problems: Problem[] = [];
+  const rebuild = (): void => {
+    if (!latest) return;
+    const model = buildModel(latest.inputs, modelOptions);
+    for (const p of modelProblems(model)) logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object, field: p.field, file: p.file }, p.message);
+    snapshots.setModel(model);
+    const report = snapshots.report();
+    problems = [
+      ...sourceProblems(latest),
+      ...modelProblems(model),
+      ...report.translation.map((e) => ({ severity: 'error' as const, object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message })),
+      ...report.resources.map((e) => ({ severity: 'error' as const, object: e.sources.join(', '), message: `${e.kind} ${e.name}: ${e.message}` })),
+    ];
+  };
+  const debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
+    metrics.debounced(window.waitedSeconds, window.changes);
+    rebuild();
+  });
+  const source = await watchManifests(config.manifests, {
+    logger: logger.child({ component: 'manifests' }),
+    onChange: (result) => {
+      latest = result;
       debouncer.trigger();
     },
-    (err) => logger.error({ file: config.resources }, `${err.message}; the last good version keeps serving`),
-  );
+  });
+  latest = source.result;
+  rebuild();
 
   const xdsPort = await ads.listen(config.xdsAddress.host, config.xdsAddress.port);
   const debug = await startDebugServer({
@@ -57,12 +104,14 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
     readiness: () => (cache.ready ? { ready: true, reason: 'sources synced' } : { ready: false, reason: 'waiting for the sources to sync' }),
     metrics,
     logger: logger.child({ component: 'debug' }),
+    problems: () => problems,
   });
-  logger.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, debug: `${debug.address.host}:${debug.address.port}` }, 'trellis serving');
+  logger.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, debug: `${debug.address.host}:${debug.address.port}`, manifests: config.manifests }, 'trellis serving');
   return {
     xdsPort,
     debugPort: debug.address.port,
     cache,
+    ads,
     async close() {
       source.close();
       debouncer.close();
@@ -71,61 +120,116 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
   };
 }
 
-const USAGE = `Usage: trellis <command> [flags]
-
-Commands:
-  serve     run the control plane: xDS server and debug endpoint
-
-Run 'trellis <command> --help' for a command's flags.`;
-
-function serveUsage(): string {
-  const lines = Object.values(SERVE_FLAGS).map((f) => `  --${f.flag.padEnd(16)} ${f.help} (env ${f.env})`);
-  return `Usage: trellis serve --resources FILE [flags]\n\nFlags:\n${lines.join('\n')}`;
+/** Reads a manifests directory once and builds its model. */
+async function loadOnce(dir: string, opts: ModelOptions): Promise<{ result: ManifestResult; problems: Problem[]; model: ReturnType<typeof buildModel> }> {
+  const result = parseManifests(await readManifestDir(dir));
+  const model = buildModel(result.inputs, opts);
+  return { result, model, problems: sortProblems([...sourceProblems(result), ...modelProblems(model)]) };
 }
 
-async function runServe(args: string[]): Promise<number> {
-  const options = Object.fromEntries(Object.values(SERVE_FLAGS).map((f) => [f.flag, { type: 'string' as const }]));
-  const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true });
-  if (values.help) {
-    console.log(serveUsage());
-    return 0;
-  }
-  const flags: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
-  const config = loadServeConfig(flags, process.env);
-  const logger = pino({ level: config.logLevel, base: { app: 'trellis' } });
-  const running = await serve(config, logger);
-  await new Promise<void>((resolve) => {
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
-  });
-  logger.info('shutting down');
-  await running.close();
-  return 0;
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly flags: Readonly<Record<string, FlagSpec>>;
+  run(flags: Record<string, string>): Promise<number>;
+}
+
+const COMMANDS: Readonly<Record<string, Command>> = {
+  serve: {
+    summary: 'run the control plane: watch the manifests, serve xDS and the debug endpoint',
+    usage: 'trellis serve --manifests DIR [flags]',
+    flags: SERVE_FLAGS,
+    async run(flags) {
+      const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, process.env);
+      const logger = pino({ level: config.logLevel, base: { app: 'trellis' } });
+      const running = await serve(config, logger);
+      await new Promise<void>((resolve) => {
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
+      });
+      logger.info('shutting down');
+      await running.close();
+      return 0;
+    },
+  },
+  render: {
+    summary: 'print the configuration one proxy would receive (review a GitOps change without a cluster)',
+    usage: 'trellis render --manifests DIR --proxy POD.NAMESPACE [--mode sidecar|proxyless]',
+    flags: RENDER_FLAGS,
+    async run(flags) {
+      const config = loadConfig(renderConfigSchema, RENDER_FLAGS, flags, {});
+      const { model, problems } = await loadOnce(config.manifests, config);
+      const errors = problems.filter((p) => p.severity === 'error');
+      if (errors.length > 0) {
+        for (const p of errors) console.error(formatProblem(p));
+        return 1;
+      }
+      const proxy = describeNode({ id: config.proxy, cluster: '', metadata: { PROXY_MODE: config.mode }, userAgent: '' });
+      const translation = translate(model, proxy);
+      for (const e of translation.errors) console.error(formatProblem({ severity: 'error', object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message }));
+      process.stdout.write(renderTranslation(translation));
+      return translation.errors.length > 0 ? 1 : 0;
+    },
+  },
+  validate: {
+    summary: 'check the manifests: every error and warning with file, document, object and field',
+    usage: 'trellis validate --manifests DIR',
+    flags: VALIDATE_FLAGS,
+    async run(flags) {
+      const config = loadConfig(validateConfigSchema, VALIDATE_FLAGS, flags, {});
+      const { problems } = await loadOnce(config.manifests, config);
+      for (const p of problems) console.log(formatProblem(p));
+      const errors = problems.filter((p) => p.severity === 'error').length;
+      console.log(`${errors} error(s), ${problems.length - errors} warning(s)`);
+      return errors > 0 ? 1 : 0;
+    },
+  },
+  bootstrap: {
+    summary: 'print the bootstrap of an Envoy sidecar (YAML) or a proxyless gRPC application (JSON)',
+    usage: 'trellis bootstrap --mode sidecar|proxyless --pod NAME --namespace NS --ip IP --xds-address HOST:PORT [flags]',
+    flags: BOOTSTRAP_FLAGS,
+    async run(flags) {
+      const config = loadConfig(bootstrapConfigSchema, BOOTSTRAP_FLAGS, flags, process.env);
+      process.stdout.write(renderBootstrap(config).text);
+      return 0;
+    },
+  },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `Usage: trellis <command> [flags]\n\nCommands:\n${lines.join('\n')}\n\nRun 'trellis <command> --help' for a command's flags.`;
+}
+
+function commandUsage(c: Command): string {
+  const lines = Object.values(c.flags).map((f) => `  --${f.flag.padEnd(16)} ${f.help}${f.env ? ` (env ${f.env})` : ''}`);
+  return `Usage: ${c.usage}\n\nFlags:\n${lines.join('\n')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`trellis: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
   try {
-    switch (command) {
-      case 'serve':
-        return await runServe(rest);
-      case undefined:
-      case '--help':
-      case '-h':
-      case 'help':
-        console.log(USAGE);
-        return command === undefined ? 2 : 0;
-      default:
-        console.error(`trellis: unknown command "${command}"\n\n${USAGE}`);
-        return 2;
+    const options = Object.fromEntries(Object.values(command.flags).map((f) => [f.flag, { type: 'string' as const }]));
+    const { values } = parseArgs({ args: rest, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false });
+    if (values.help) {
+      console.log(commandUsage(command));
+      return 0;
     }
+    const flags: Record<string, string> = {};
+    for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
+    return await command.run(flags);
   } catch (err) {
-    if (err instanceof ConfigError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`trellis ${command}: ${(err as Error).message}`);
-      return 2;
-    }
-    console.error(`trellis ${command}: ${(err as Error).message}`);
-    return 1;
+    const code = (err as { code?: string }).code ?? '';
+    console.error(`trellis ${name}: ${(err as Error).message}`);
+    return err instanceof ConfigError || code.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
   }
 }
 

@@ -1,6 +1,10 @@
 import { execFile } from 'node:child_process';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
@@ -17,22 +21,83 @@ async function trellis(...args: string[]): Promise<{ code: number; stdout: strin
 }
 
 describe('trellis command line', () => {
-  it('prints help for serve, listing its flags', async () => {
-    const r = await trellis('serve', '--help');
+  it.each([
+    ['serve', ['--manifests', '--xds-address', '--debug-address', '--debounce-min', '--debounce-max', '--domain', '--trust-domain', '--log-level']],
+    ['render', ['--manifests', '--proxy', '--mode']],
+    ['validate', ['--manifests']],
+    ['bootstrap', ['--mode', '--pod', '--namespace', '--ip', '--service-account', '--xds-address']],
+  ])('prints help for %s, listing its flags', async (command, flags) => {
+    const r = await trellis(command, '--help');
     expect(r.code).toBe(0);
-    for (const flag of ['--resources', '--xds-address', '--debug-address', '--debounce-min', '--debounce-max', '--log-level']) {
-      expect(r.stdout).toContain(flag);
-    }
+    for (const flag of flags) expect(r.stdout).toContain(flag);
   });
 
   it.each([
     [['serve', '--bogus'], "trellis serve: Unknown option '--bogus'"],
-    [['serve', '--resources', 'x.yaml', '--xds-address', 'nowhere'], 'trellis serve: --xds-address (TRELLIS_XDS_ADDRESS): expected HOST:PORT'],
+    [['serve', '--manifests', 'examples/mesh', '--xds-address', 'nowhere'], 'trellis serve: --xds-address (TRELLIS_XDS_ADDRESS): expected HOST:PORT'],
+    [['render', '--manifests', 'examples/mesh'], 'trellis render: --proxy:'],
     [['launch'], 'trellis: unknown command "launch"'],
   ])('answers %j with one clear line and exit status 2', async (args, message) => {
     const r = await trellis(...args);
     expect(r.code).toBe(2);
     expect(r.stderr.split('\n')[0]).toContain(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('trellis validate and render on the example mesh', () => {
+  it('validates the example mesh with no errors', async () => {
+    const r = await trellis('validate', '--manifests', 'examples/mesh');
+    expect(r.stdout).toContain('0 error(s)');
+    expect(r.code).toBe(0);
+  });
+
+  it('renders what a sidecar in the mesh receives', async () => {
+    const r = await trellis('render', '--manifests', 'examples/mesh', '--proxy', 'frontend-6d9f7-a1.shop');
+    expect(r.code).toBe(0);
+    const docs = parseAllDocuments(r.stdout).map((d) => d.toJS() as { name: string }[]);
+    const names = docs.map((list) => (list ?? []).map((x) => x.name));
+    expect(names.flat()).toEqual(expect.arrayContaining(['outbound|50051||catalog.shop.svc.cluster.local', 'virtualInbound', 'virtualOutbound']));
+  });
+
+  it('renders what a proxyless client receives', async () => {
+    const r = await trellis('render', '--manifests', 'examples/mesh', '--proxy', 'app.shop', '--mode', 'proxyless');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('catalog.shop.svc.cluster.local:50051');
+    expect(r.stdout).toContain('catalog:50051');
+  });
+
+  it('names the file, document, object and field of every error, and exits 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'trellis-cli-'));
+    try {
+      await cp('examples/mesh', dir, { recursive: true });
+      await writeFile(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: ok }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: shop }\nspec:\n  ports: [{ port: 70000 }]\n');
+      const v = await trellis('validate', '--manifests', dir);
+      expect(v.code).toBe(1);
+      expect(v.stdout).toMatch(/^error: bad\.yaml#2 Service shop\/web: spec\.ports\[0\]\.port: .+$/m);
+      const r = await trellis('render', '--manifests', dir, '--proxy', 'frontend-6d9f7-a1.shop');
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('bad.yaml#2 Service shop/web: spec.ports[0].port');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('trellis bootstrap', () => {
+  it('renders a sidecar bootstrap naming the pod and Trellis', async () => {
+    const r = await trellis('bootstrap', '--mode', 'sidecar', '--pod', 'web-1', '--namespace', 'shop', '--ip', '10.0.0.1', '--service-account', 'web', '--xds-address', 'trellis.trellis-system:15010');
+    expect(r.code).toBe(0);
+    const b = parse(r.stdout) as { node: { id: string; cluster: string; metadata: Record<string, string> } };
+    expect(b.node).toMatchObject({ id: 'web-1.shop', cluster: 'web.shop', metadata: { PROXY_MODE: 'sidecar', NAMESPACE: 'shop', POD_NAME: 'web-1', INSTANCE_IP: '10.0.0.1', SERVICE_ACCOUNT: 'web' } });
+    expect(r.stdout).toContain('trellis.trellis-system');
+  });
+
+  it('renders a proxyless bootstrap as JSON', async () => {
+    const r = await trellis('bootstrap', '--mode', 'proxyless', '--pod', 'app-1', '--namespace', 'shop', '--ip', '10.0.0.2', '--xds-address', '127.0.0.1:15010');
+    expect(r.code).toBe(0);
+    const b = JSON.parse(r.stdout) as { xds_servers: { server_uri: string }[]; node: { id: string } };
+    expect(b.xds_servers[0]?.server_uri).toBe('127.0.0.1:15010');
+    expect(b.node.id).toBe('app-1.shop');
   });
 });

@@ -1,6 +1,6 @@
 /**
- * The control plane's own settings, as one zod schema. Flags win over environment variables
- * (TRELLIS_*), which win over the defaults.
+ * The control plane's settings and each command's flags, as zod schemas. For `serve`, flags win
+ * over environment variables (TRELLIS_*), which win over the defaults.
  */
 import { z } from 'zod';
 
@@ -15,46 +15,114 @@ const hostPort = z
   .refine((a) => a.port <= 65535, 'port must be at most 65535');
 
 const millis = z.coerce.number().int().min(0).max(600_000);
+const dnsName = z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'expected a DNS name such as cluster.local');
+
+export interface FlagSpec {
+  readonly flag: string;
+  readonly env?: string;
+  readonly help: string;
+}
+
+export const SERVE_FLAGS = {
+  manifests: { flag: 'manifests', env: 'TRELLIS_MANIFESTS', help: 'directory of Kubernetes manifests to serve (read recursively, watched)' },
+  xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT for the xDS (ADS) gRPC server [127.0.0.1:15010]' },
+  debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
+  debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
+  debounceMaxMs: { flag: 'debounce-max', env: 'TRELLIS_DEBOUNCE_MAX_MS', help: 'longest a change may wait before pushing, ms [1000]' },
+  domain: { flag: 'domain', env: 'TRELLIS_DOMAIN', help: 'the cluster DNS domain [cluster.local]' },
+  trustDomain: { flag: 'trust-domain', env: 'TRELLIS_TRUST_DOMAIN', help: 'the SPIFFE trust domain of workload identities [cluster.local]' },
+  logLevel: { flag: 'log-level', env: 'TRELLIS_LOG_LEVEL', help: 'trace|debug|info|warn|error [info]' },
+} as const satisfies Record<string, FlagSpec>;
 
 export const serveConfigSchema = z
   .object({
-    resources: z.string().min(1, 'a resources file is required'),
+    manifests: z.string().min(1, 'a manifests directory is required'),
     xdsAddress: hostPort.prefault('127.0.0.1:15010'),
     debugAddress: hostPort.prefault('127.0.0.1:15014'),
     debounceMinMs: millis.default(100),
     debounceMaxMs: millis.default(1000),
+    domain: dnsName.default('cluster.local'),
+    trustDomain: dnsName.default('cluster.local'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   })
   .refine((c) => c.debounceMinMs <= c.debounceMaxMs, { message: 'debounce min must not exceed max', path: ['debounceMinMs'] });
 
 export type ServeConfig = z.output<typeof serveConfigSchema>;
 
-/** Flag name ↔ config key ↔ environment variable, declared once. */
-export const SERVE_FLAGS = {
-  resources: { flag: 'resources', env: 'TRELLIS_RESOURCES', help: 'YAML file of Envoy resources to serve to every proxy (watched)' },
-  xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT for the xDS (ADS) gRPC server [127.0.0.1:15010]' },
-  debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
-  debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
-  debounceMaxMs: { flag: 'debounce-max', env: 'TRELLIS_DEBOUNCE_MAX_MS', help: 'longest a change may wait before pushing, ms [1000]' },
-  logLevel: { flag: 'log-level', env: 'TRELLIS_LOG_LEVEL', help: 'trace|debug|info|warn|error [info]' },
-} as const satisfies Record<string, { flag: string; env: string; help: string }>;
+export const RENDER_FLAGS = {
+  manifests: { flag: 'manifests', help: 'directory of Kubernetes manifests' },
+  proxy: { flag: 'proxy', help: 'node id of the proxy, <pod>.<namespace>' },
+  mode: { flag: 'mode', help: 'sidecar (an Envoy sidecar) or proxyless (a gRPC application) [sidecar]' },
+  domain: SERVE_FLAGS.domain,
+  trustDomain: SERVE_FLAGS.trustDomain,
+} as const satisfies Record<string, FlagSpec>;
+
+export const renderConfigSchema = z.object({
+  manifests: z.string().min(1, 'a manifests directory is required'),
+  proxy: z.string().regex(/^[^.]+(\.[^.]+)*\.[a-z0-9-]+$/, 'expected <pod>.<namespace>'),
+  mode: z.enum(['sidecar', 'proxyless']).default('sidecar'),
+  domain: dnsName.default('cluster.local'),
+  trustDomain: dnsName.default('cluster.local'),
+});
+
+export const VALIDATE_FLAGS = {
+  manifests: RENDER_FLAGS.manifests,
+  domain: SERVE_FLAGS.domain,
+  trustDomain: SERVE_FLAGS.trustDomain,
+} as const satisfies Record<string, FlagSpec>;
+
+export const validateConfigSchema = renderConfigSchema.pick({ manifests: true, domain: true, trustDomain: true });
+
+export const BOOTSTRAP_FLAGS = {
+  mode: { flag: 'mode', help: 'sidecar (Envoy bootstrap, YAML) or proxyless (gRPC xDS bootstrap, JSON)' },
+  pod: { flag: 'pod', env: 'POD_NAME', help: 'the pod name' },
+  namespace: { flag: 'namespace', env: 'POD_NAMESPACE', help: 'the pod namespace' },
+  ip: { flag: 'ip', env: 'INSTANCE_IP', help: 'the pod IP' },
+  serviceAccount: { flag: 'service-account', env: 'SERVICE_ACCOUNT', help: 'the pod service account [default]' },
+  xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT of Trellis as the proxy reaches it' },
+  region: { flag: 'region', help: 'locality region (optional)' },
+  zone: { flag: 'zone', help: 'locality zone (optional)' },
+} as const satisfies Record<string, FlagSpec>;
+
+export const bootstrapConfigSchema = z.object({
+  mode: z.enum(['sidecar', 'proxyless']),
+  pod: z.string().min(1),
+  namespace: z.string().min(1),
+  ip: z.string().min(1),
+  serviceAccount: z.string().min(1).default('default'),
+  xdsAddress: hostPort,
+  region: z.string().optional(),
+  zone: z.string().optional(),
+});
 
 export class ConfigError extends Error {}
 
-/** Builds the config from parsed flags and the environment; throws ConfigError with one clear line. */
-export function loadServeConfig(flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv): ServeConfig {
+/**
+ * Builds a command's settings from parsed flags and, where a flag names one, the environment;
+ * throws ConfigError with one line naming the flag.
+ */
+export function loadConfig<S extends z.ZodType>(
+  schema: S,
+  spec: Readonly<Record<string, FlagSpec>>,
+  flags: Readonly<Record<string, string | undefined>>,
+  env: NodeJS.ProcessEnv,
+): z.output<S> {
   const raw: Record<string, string> = {};
-  for (const [key, spec] of Object.entries(SERVE_FLAGS)) {
-    const v = flags[spec.flag] ?? env[spec.env];
+  for (const [key, f] of Object.entries(spec)) {
+    const v = flags[f.flag] ?? (f.env ? env[f.env] : undefined);
     if (v !== undefined) raw[key] = v;
   }
-  const parsed = serveConfigSchema.safeParse(raw);
+  const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const key = String(issue?.path[0] ?? '');
-    const spec = SERVE_FLAGS[key as keyof typeof SERVE_FLAGS];
-    const where = spec ? `--${spec.flag} (${spec.env})` : 'config';
+    const f = spec[key];
+    const where = f ? `--${f.flag}${f.env ? ` (${f.env})` : ''}` : 'config';
     throw new ConfigError(`${where}: ${issue?.message ?? 'invalid'}`);
   }
   return parsed.data;
+}
+
+export function loadServeConfig(flags: Readonly<Record<string, string | undefined>>, env: NodeJS.ProcessEnv): ServeConfig {
+  return loadConfig(serveConfigSchema, SERVE_FLAGS, flags, env);
 }

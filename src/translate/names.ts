@@ -23,6 +23,11 @@ export const SIDECAR = {
   /** Traffic to destinations outside the mesh goes out unchanged. */
   passthroughCluster: 'PassthroughCluster',
   inboundPassthroughCluster: 'InboundPassthroughCluster',
+  /** The filter chain of the sidecar listeners that carries traffic nothing else matched. */
+  passthroughFilterChain: 'PassthroughFilterChain',
+  inboundPassthroughFilterChain: 'InboundPassthroughFilterChain',
+  /** The catch-all virtual host of outbound HTTP routes: unknown hosts go out unchanged. */
+  allowAnyVirtualHost: 'allow_any',
   /** Envoy's own ports, never captured. */
   adminPort: 15000,
   statsPort: 15090,
@@ -38,6 +43,26 @@ export function outboundHttpListener(port: number): string {
 /** The outbound route configuration for all HTTP services on one port: `<port>`. */
 export function outboundRoute(port: number): string {
   return String(port);
+}
+
+/** The virtual host of one service port in an outbound route configuration: `<service hostname>:<port>`. */
+export function outboundVirtualHost(hostname: string, port: number): string {
+  return `${hostname}:${port}`;
+}
+
+/** The inline route configuration of an inbound HTTP port: `inbound|<port>||`. */
+export function inboundRoute(port: number): string {
+  return `inbound|${port}||`;
+}
+
+/** The single virtual host of that inline route configuration: `inbound|http|<port>`. */
+export function inboundVirtualHost(port: number): string {
+  return `inbound|http|${port}`;
+}
+
+/** The virtualInbound filter chain of one workload port: `inbound|<port>||`. */
+export function inboundFilterChain(port: number): string {
+  return `inbound|${port}||`;
 }
 
 /** The outbound listener for one TCP service port: `<clusterIP>_<port>`. */

@@ -1,32 +1,47 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadServeConfig } from '../../src/config/config.ts';
+import { bootstrapConfigSchema, BOOTSTRAP_FLAGS, ConfigError, loadConfig, loadServeConfig, RENDER_FLAGS, renderConfigSchema } from '../../src/config/config.ts';
 
 describe('serve configuration', () => {
-  it('has defaults for everything but the resources', () => {
-    expect(loadServeConfig({ resources: 'r.yaml' }, {})).toEqual({
-      resources: 'r.yaml',
+  it('has defaults for everything but the manifests', () => {
+    expect(loadServeConfig({ manifests: 'mesh' }, {})).toEqual({
+      manifests: 'mesh',
       xdsAddress: { host: '127.0.0.1', port: 15010 },
       debugAddress: { host: '127.0.0.1', port: 15014 },
       debounceMinMs: 100,
       debounceMaxMs: 1000,
+      domain: 'cluster.local',
+      trustDomain: 'cluster.local',
       logLevel: 'info',
     });
   });
 
   it('takes environment variables, and flags over them', () => {
-    const c = loadServeConfig({ 'xds-address': '[::1]:9000' }, { TRELLIS_RESOURCES: 'env.yaml', TRELLIS_XDS_ADDRESS: '0.0.0.0:1' });
-    expect(c.resources).toBe('env.yaml');
+    const c = loadServeConfig({ 'xds-address': '[::1]:9000' }, { TRELLIS_MANIFESTS: 'env-mesh', TRELLIS_XDS_ADDRESS: '0.0.0.0:1' });
+    expect(c.manifests).toBe('env-mesh');
     expect(c.xdsAddress).toEqual({ host: '::1', port: 9000 });
   });
 
   it.each([
-    [{ resources: 'r', 'xds-address': 'nope' }, '--xds-address (TRELLIS_XDS_ADDRESS): expected HOST:PORT'],
-    [{ resources: 'r', 'debug-address': 'h:70000' }, '--debug-address (TRELLIS_DEBUG_ADDRESS): port must be at most 65535'],
-    [{ resources: 'r', 'debounce-min': '500', 'debounce-max': '100' }, '--debounce-min (TRELLIS_DEBOUNCE_MIN_MS): debounce min must not exceed max'],
-    [{ resources: 'r', 'log-level': 'loud' }, '--log-level (TRELLIS_LOG_LEVEL):'],
-    [{}, '--resources (TRELLIS_RESOURCES):'],
+    [{ manifests: 'm', 'xds-address': 'nope' }, '--xds-address (TRELLIS_XDS_ADDRESS): expected HOST:PORT'],
+    [{ manifests: 'm', 'debug-address': 'h:70000' }, '--debug-address (TRELLIS_DEBUG_ADDRESS): port must be at most 65535'],
+    [{ manifests: 'm', 'debounce-min': '500', 'debounce-max': '100' }, '--debounce-min (TRELLIS_DEBOUNCE_MIN_MS): debounce min must not exceed max'],
+    [{ manifests: 'm', 'log-level': 'loud' }, '--log-level (TRELLIS_LOG_LEVEL):'],
+    [{ manifests: 'm', domain: 'Not A Domain' }, '--domain (TRELLIS_DOMAIN): expected a DNS name'],
+    [{}, '--manifests (TRELLIS_MANIFESTS):'],
   ])('says which flag is wrong in one line: %j', (flags, message) => {
     expect(() => loadServeConfig(flags, {})).toThrow(ConfigError);
     expect(() => loadServeConfig(flags, {})).toThrow(message);
+  });
+});
+
+describe('other commands', () => {
+  it('reads render flags, with sidecar as the default mode', () => {
+    expect(loadConfig(renderConfigSchema, RENDER_FLAGS, { manifests: 'm', proxy: 'web-1.shop' }, {})).toMatchObject({ proxy: 'web-1.shop', mode: 'sidecar' });
+    expect(() => loadConfig(renderConfigSchema, RENDER_FLAGS, { manifests: 'm', proxy: 'web-1' }, {})).toThrow('--proxy: expected <pod>.<namespace>');
+  });
+
+  it('reads bootstrap settings from the pod environment when flags are absent', () => {
+    const c = loadConfig(bootstrapConfigSchema, BOOTSTRAP_FLAGS, { mode: 'sidecar', 'xds-address': 'trellis.trellis-system:15010' }, { POD_NAME: 'web-1', POD_NAMESPACE: 'shop', INSTANCE_IP: '10.0.0.1' });
+    expect(c).toEqual({ mode: 'sidecar', pod: 'web-1', namespace: 'shop', ip: '10.0.0.1', serviceAccount: 'default', xdsAddress: { host: 'trellis.trellis-system', port: 15010 } });
   });
 });

@@ -1,0 +1,141 @@
+/**
+ * Bootstraps: what a proxy starts with before it ever talks to Trellis. Two templates live in
+ * envoy-bootstrap/ at the package root: sidecar.yaml (an Envoy Bootstrap) and proxyless.json (a
+ * gRPC xDS bootstrap, gRFC A27). Both carry the node identity that src/translate/proxy.ts reads
+ * back; renderBootstrap fills their `${NAME}` placeholders for one pod.
+ *
+ * Substitution is explicit and small: the template is parsed first and placeholders are replaced
+ * inside string values only, so a value can never change the document's structure. A value that is
+ * exactly one placeholder takes the placeholder's type (XDS_PORT is a number); a placeholder the
+ * renderer does not know, or a `${` left over, is an error.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseDocument, visit, type Document } from 'yaml';
+import { SERVER_LISTENER_TEMPLATE } from '../translate/names.js';
+import type { ProxyMode } from '../translate/proxy.js';
+
+/** envoy-bootstrap/ at the repository (package) root. */
+export const bootstrapDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../envoy-bootstrap');
+
+export const BOOTSTRAP_TEMPLATES: Readonly<Record<ProxyMode, string>> = {
+  sidecar: 'sidecar.yaml',
+  proxyless: 'proxyless.json',
+};
+
+export interface BootstrapOptions {
+  readonly mode: ProxyMode;
+  /** Where proxies reach Trellis's ADS server. */
+  readonly xdsAddress: { readonly host: string; readonly port: number };
+  readonly namespace: string;
+  readonly pod: string;
+  readonly ip: string;
+  readonly serviceAccount: string;
+  readonly region?: string;
+  readonly zone?: string;
+}
+
+export interface RenderedBootstrap {
+  /** YAML for a sidecar, JSON for proxyless gRPC. */
+  readonly text: string;
+  readonly object: Record<string, unknown>;
+}
+
+export class BootstrapError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BootstrapError';
+  }
+}
+
+type Value = string | number;
+
+/** `host:port`, with an IPv6 host in brackets. */
+export function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function check(opts: BootstrapOptions): void {
+  for (const key of ['namespace', 'pod', 'ip', 'serviceAccount'] as const) {
+    if (!opts[key]) throw new BootstrapError(`bootstrap: ${key} must not be empty`);
+  }
+  const { host, port } = opts.xdsAddress;
+  if (!host) throw new BootstrapError('bootstrap: xdsAddress.host must not be empty');
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BootstrapError(`bootstrap: xdsAddress.port ${port} is not a port`);
+}
+
+/** The value of every placeholder the templates may use. */
+export function bootstrapValues(opts: BootstrapOptions): Readonly<Record<string, Value>> {
+  check(opts);
+  return {
+    NODE_ID: `${opts.pod}.${opts.namespace}`,
+    NODE_CLUSTER: `${opts.serviceAccount}.${opts.namespace}`,
+    PROXY_MODE: opts.mode,
+    NAMESPACE: opts.namespace,
+    POD_NAME: opts.pod,
+    INSTANCE_IP: opts.ip,
+    SERVICE_ACCOUNT: opts.serviceAccount,
+    REGION: opts.region ?? '',
+    ZONE: opts.zone ?? '',
+    XDS_HOST: opts.xdsAddress.host,
+    XDS_PORT: opts.xdsAddress.port,
+    XDS_ADDRESS: hostPort(opts.xdsAddress.host, opts.xdsAddress.port),
+    SERVER_LISTENER_TEMPLATE,
+  };
+}
+
+const PLACEHOLDER = /\$\{([A-Za-z0-9_]*)\}/g;
+const WHOLE = /^\$\{([A-Za-z0-9_]*)\}$/;
+
+/** Fills the placeholders of one string value. */
+export function substitute(text: string, values: Readonly<Record<string, Value>>, where = 'template'): Value {
+  const lookup = (name: string): Value => {
+    const v = values[name];
+    if (v === undefined) throw new BootstrapError(`${where}: unknown placeholder \${${name}}`);
+    return v;
+  };
+  const whole = WHOLE.exec(text);
+  if (whole) return lookup(whole[1] ?? '');
+  const out = text.replace(PLACEHOLDER, (_m, name: string) => String(lookup(name)));
+  if (out.includes('${')) throw new BootstrapError(`${where}: malformed placeholder in "${text}"`);
+  return out;
+}
+
+/** Fills every placeholder in the string values of a parsed template, in place. */
+function fill(doc: Document, values: Readonly<Record<string, Value>>, where: string): void {
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'string' && node.value.includes('$')) node.value = substitute(node.value, values, where);
+    },
+  });
+}
+
+const templates = new Map<ProxyMode, string>();
+
+function template(mode: ProxyMode): string {
+  let text = templates.get(mode);
+  if (text === undefined) {
+    text = readFileSync(resolve(bootstrapDir, BOOTSTRAP_TEMPLATES[mode]), 'utf8');
+    templates.set(mode, text);
+  }
+  return text;
+}
+
+/** Renders a bootstrap from its template text (exported for tests of the substitution itself). */
+export function renderTemplate(text: string, values: Readonly<Record<string, Value>>, format: 'yaml' | 'json', where = 'template'): RenderedBootstrap {
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length > 0) throw new BootstrapError(`${where}: ${doc.errors.map((e) => e.message).join('; ')}`);
+  fill(doc, values, where);
+  const object = doc.toJS() as unknown;
+  if (typeof object !== 'object' || object === null || Array.isArray(object)) throw new BootstrapError(`${where}: not a mapping`);
+  const record = object as Record<string, unknown>;
+  return { text: format === 'json' ? `${JSON.stringify(record, null, 2)}\n` : doc.toString(), object: record };
+}
+
+/** The bootstrap of one pod's proxy: an Envoy Bootstrap (YAML) or a gRPC xDS bootstrap (JSON). */
+export function renderBootstrap(opts: BootstrapOptions): RenderedBootstrap {
+  const file = BOOTSTRAP_TEMPLATES[opts.mode];
+  return renderTemplate(template(opts.mode), bootstrapValues(opts), opts.mode === 'sidecar' ? 'yaml' : 'json', `envoy-bootstrap/${file}`);
+}
+

@@ -1,0 +1,45 @@
+/**
+ * Errors and warnings about manifest files, each pinned to a file, a YAML document and, when the
+ * document got that far, an object and a field.
+ */
+
+export interface ManifestError {
+  /** The file's path relative to the manifests directory. */
+  readonly file: string;
+  /** The 0-based index of the YAML document in the file, as in `Origin.document`. */
+  readonly document: number;
+  /** `objectRef` of the object, e.g. `Service default/web`, once the document names one. */
+  readonly object?: string;
+  /** Dotted path inside the document, e.g. `spec.ports[0].port` (or `items[2].spec…` in a List). */
+  readonly field?: string;
+  readonly message: string;
+}
+
+/**
+ * One line for people: `web.yaml#2 Service default/web: spec.ports[0].port: Too big: …`.
+ * Documents are numbered from 1 here (the first document is `#1`), unlike `ManifestError.document`.
+ */
+export function formatManifestError(e: ManifestError): string {
+  const object = e.object === undefined ? '' : ` ${e.object}`;
+  const field = e.field ? `${e.field}: ` : '';
+  return `${e.file}#${e.document + 1}${object}: ${field}${e.message}`;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** Renders a path as `spec.ports[0].port`, quoting keys that are not plain: `labels["app.kubernetes.io/name"]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && IDENTIFIER.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out;
+}
+
+/** Joins a field prefix (`items[2]`) and a path inside it (`spec.ports[0]`, `[1]`). */
+export function joinField(prefix: string, rest: string): string {
+  if (prefix === '' || rest === '') return prefix + rest;
+  return rest.startsWith('[') ? prefix + rest : `${prefix}.${rest}`;
+}

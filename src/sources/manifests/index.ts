@@ -1,0 +1,15 @@
+/**
+ * The default source: a directory of Kubernetes manifests (Namespaces, Services, EndpointSlices,
+ * Pods), read recursively and watched. parse.ts is pure; read.ts and watch.ts do the I/O.
+ */
+export { formatManifestError, type ManifestError } from './errors.js';
+export {
+  EMPTY_MANIFEST_STATE,
+  parseManifests,
+  type ManifestFile,
+  type ManifestResult,
+  type ManifestState,
+  type StoredInput,
+} from './parse.js';
+export { readManifestDir } from './read.js';
+export { watchManifests, type ManifestWatch, type WatchManifestsOptions } from './watch.js';

@@ -1,0 +1,180 @@
+/**
+ * Manifests → MeshInputs: the pure part of the default source. Every object is validated against
+ * its kind's schema; a bad object is reported with its file, document and field and never blocks
+ * the others. An object that was good before and is now broken keeps serving its last good
+ * version (the previous `ManifestState`), so a typo in a manifest never takes a Service away.
+ */
+import { INPUT_KINDS, objectRef, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
+import { readDocuments, isMapping, type FoundObject } from './documents.js';
+import { formatPath, joinField, type ManifestError } from './errors.js';
+
+type ListKey = keyof MeshInputs;
+type AnyInput = MeshInputs[ListKey][number];
+
+/** An object as last served: the MeshInputs list it belongs to and the Input itself. */
+export interface StoredInput {
+  readonly list: ListKey;
+  readonly input: AnyInput;
+}
+
+/** What the next parse needs to remember: the last good version of each object, and each file's objects. */
+export interface ManifestState {
+  /** objectRef → the last good version. */
+  readonly objects: ReadonlyMap<string, StoredInput>;
+  /** File path → the objectRefs served from it, the last time it parsed. */
+  readonly files: ReadonlyMap<string, readonly string[]>;
+}
+
+export interface ManifestResult {
+  readonly inputs: MeshInputs;
+  readonly errors: ManifestError[];
+  readonly warnings: ManifestError[];
+  readonly state: ManifestState;
+}
+
+export interface ManifestFile {
+  /** Relative to the manifests directory; used in messages and origins. */
+  readonly path: string;
+  readonly text: string;
+}
+
+export const EMPTY_MANIFEST_STATE: ManifestState = { objects: new Map(), files: new Map() };
+
+const CLUSTER_SCOPED: ReadonlySet<string> = new Set<InputKindKey>(['v1/Namespace']);
+const KNOWN_KINDS: ReadonlyMap<string, string> = new Map(
+  Object.keys(INPUT_KINDS).map((key) => [key.slice(key.lastIndexOf('/') + 1), key.slice(0, key.lastIndexOf('/'))]),
+);
+
+function isInputKind(key: string): key is InputKindKey {
+  return Object.hasOwn(INPUT_KINDS, key);
+}
+
+function unknownKind(apiVersion: string, kind: string): string {
+  const known = KNOWN_KINDS.get(kind);
+  const hint = known === undefined ? '' : ` (Trellis reads ${kind} from apiVersion ${known})`;
+  return `skipped: kind ${apiVersion}/${kind} is not read by Trellis${hint}`;
+}
+
+function nonEmpty(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function originText(input: AnyInput): string {
+  return `${input.origin.file ?? '?'}#${(input.origin.document ?? 0) + 1}`;
+}
+
+/** Accumulates one parse: what is served, who claimed which name, and what went wrong. */
+class Collector {
+  readonly served = new Map<string, StoredInput>();
+  readonly claimed = new Map<string, string>();
+  readonly files = new Map<string, string[]>();
+  readonly errors: ManifestError[] = [];
+  readonly warnings: ManifestError[] = [];
+
+  constructor(private readonly previous: ManifestState) {}
+
+  private serve(path: string, ref: string, stored: StoredInput): void {
+    this.served.set(ref, stored);
+    this.files.get(path)?.push(ref);
+  }
+
+  /** Serves the previous good version of `ref`, if there is one, with a warning saying so. */
+  keepLastGood(path: string, document: number, ref: string): void {
+    const last = this.previous.objects.get(ref);
+    if (!last) return;
+    this.serve(path, ref, last);
+    const message = `kept serving the last good version (from ${originText(last.input)})`;
+    this.warnings.push({ file: path, document, object: ref, message });
+  }
+
+  add(path: string, found: FoundObject): void {
+    const { document, at, apiVersion, kind, value } = found;
+    const key = `${apiVersion}/${kind}`;
+    const meta = isMapping(value.metadata) ? value.metadata : {};
+    const name = nonEmpty(meta.name);
+    const namespace = CLUSTER_SCOPED.has(key) ? undefined : (nonEmpty(meta.namespace) ?? 'default');
+    const ref = name === undefined ? undefined : objectRef(kind, { name, ...(namespace ? { namespace } : {}) });
+    const where = { file: path, document, ...(ref ? { object: ref } : {}) };
+    if (!isInputKind(key)) return void this.warnings.push({ ...where, message: unknownKind(apiVersion, kind) });
+    if (ref === undefined) {
+      return void this.errors.push({ ...where, field: joinField(at, 'metadata.name'), message: 'required' });
+    }
+    const first = this.claimed.get(ref);
+    if (first !== undefined) {
+      const message = `${ref} is already defined in ${first}; this one is ignored`;
+      return void this.errors.push({ ...where, field: joinField(at, 'metadata.name'), message });
+    }
+    this.claimed.set(ref, `${path}#${document + 1}`);
+    const entry = INPUT_KINDS[key];
+    const parsed = entry.schema.safeParse(value);
+    if (parsed.success) {
+      const input = { object: parsed.data, origin: { file: path, document } } as AnyInput;
+      return this.serve(path, ref, { list: entry.list, input });
+    }
+    const issue = parsed.error.issues[0];
+    const field = joinField(at, formatPath(issue?.path ?? []));
+    this.errors.push({ ...where, ...(field ? { field } : {}), message: issue?.message ?? 'invalid' });
+    this.keepLastGood(path, document, ref);
+  }
+
+  /**
+   * A file that did not parse, or has documents too broken to name their object, keeps serving
+   * the objects it served before that nothing else has claimed since.
+   */
+  retainFile(path: string): void {
+    for (const ref of this.previous.files.get(path) ?? []) {
+      const last = this.previous.objects.get(ref);
+      if (this.claimed.has(ref) || !last) continue;
+      this.claimed.set(ref, originText(last.input));
+      this.keepLastGood(path, last.input.origin.document ?? 0, ref);
+    }
+  }
+
+  /** Adds every object of one file; says whether the file must keep its previous objects. */
+  addFile(file: ManifestFile): boolean {
+    this.files.set(file.path, []);
+    const contents = readDocuments(file.path, file.text);
+    this.errors.push(...contents.errors);
+    for (const found of contents.objects) this.add(file.path, found);
+    return contents.unparseable || contents.errors.some((e) => e.object === undefined);
+  }
+}
+
+function namespaceOf(input: AnyInput): string {
+  const meta = input.object.metadata;
+  return 'namespace' in meta ? meta.namespace : '';
+}
+
+function compareInputs(a: AnyInput, b: AnyInput): number {
+  const [x, y] = namespaceOf(a) === namespaceOf(b) ? [a.object.metadata.name, b.object.metadata.name] : [namespaceOf(a), namespaceOf(b)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function toInputs(served: Iterable<StoredInput>): MeshInputs {
+  const lists: Record<ListKey, AnyInput[]> = { namespaces: [], services: [], endpointSlices: [], pods: [] };
+  for (const { list, input } of served) lists[list].push(input);
+  const sorted = <K extends ListKey>(k: K): MeshInputs[K] => lists[k].sort(compareInputs) as Input<unknown>[] as MeshInputs[K];
+  return {
+    namespaces: sorted('namespaces'),
+    services: sorted('services'),
+    endpointSlices: sorted('endpointSlices'),
+    pods: sorted('pods'),
+  };
+}
+
+/**
+ * Parses the files (in path order) into MeshInputs, every list sorted by namespace then name.
+ * `previous` is the state of the last parse; pass the returned state to the next one.
+ */
+export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: ManifestState = EMPTY_MANIFEST_STATE): ManifestResult {
+  const collector = new Collector(previous);
+  const ordered = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const damaged = ordered.filter((file) => collector.addFile(file));
+  for (const file of damaged) collector.retainFile(file.path);
+  return {
+    inputs: toInputs(collector.served.values()),
+    errors: collector.errors,
+    warnings: collector.warnings,
+    state: { objects: collector.served, files: collector.files },
+  };
+}

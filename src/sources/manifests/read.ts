@@ -1,0 +1,85 @@
+/**
+ * Reading a manifests directory: every `.yaml`, `.yml` and `.json` file under it, recursively,
+ * skipping hidden files and directories. Symbolic links are followed (a ConfigMap volume is a set
+ * of links into a hidden `..data` directory); a directory reached twice is read once.
+ */
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ManifestFile } from './parse.js';
+
+const EXTENSIONS = ['.yaml', '.yml', '.json'];
+
+/** Called with each directory's absolute path and identity (device:inode) before its entries are listed. */
+export type OnDirectory = (dir: string, id: string) => void;
+
+function isGone(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** What an entry is once links are followed; undefined when it vanished or is neither. */
+async function entryKind(path: string, entry: Dirent): Promise<'file' | 'directory' | undefined> {
+  if (entry.isFile()) return 'file';
+  if (entry.isDirectory()) return 'directory';
+  if (!entry.isSymbolicLink()) return undefined;
+  try {
+    const target = await stat(path);
+    return target.isDirectory() ? 'directory' : target.isFile() ? 'file' : undefined;
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
+async function readIfPresent(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    if (isGone(err)) return undefined;
+    throw err;
+  }
+}
+
+interface Walk {
+  readonly root: string;
+  readonly onDirectory: OnDirectory;
+  readonly seen: Set<string>;
+  readonly files: ManifestFile[];
+}
+
+async function walk(w: Walk, rel: string): Promise<void> {
+  const dir = rel === '' ? w.root : join(w.root, rel);
+  let entries: Dirent[];
+  try {
+    const id = await stat(dir).then((s) => `${s.dev}:${s.ino}`);
+    if (w.seen.has(id)) return;
+    w.seen.add(id);
+    w.onDirectory(dir, id);
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (rel !== '' && isGone(err)) return; // removed while we read; the next read will not see it
+    throw err;
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    const kind = await entryKind(join(dir, entry.name), entry);
+    if (kind === 'directory') await walk(w, path);
+    if (kind !== 'file' || !EXTENSIONS.some((ext) => entry.name.endsWith(ext))) continue;
+    const text = await readIfPresent(join(dir, entry.name));
+    if (text !== undefined) w.files.push({ path, text });
+  }
+}
+
+/** Reads the directory tree; `onDirectory` lets a watcher watch each directory before it is listed. */
+export async function walkManifestDir(root: string, onDirectory: OnDirectory): Promise<ManifestFile[]> {
+  const w: Walk = { root, onDirectory, seen: new Set(), files: [] };
+  await walk(w, '');
+  return w.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Every manifest file under `dir`, with its path relative to `dir` (`/`-separated), sorted by path. */
+export async function readManifestDir(dir: string): Promise<ManifestFile[]> {
+  return walkManifestDir(dir, () => undefined);
+}

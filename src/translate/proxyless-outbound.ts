@@ -1,0 +1,191 @@
+/**
+ * What a proxyless gRPC client needs to dial a service port: an API listener per name it may dial,
+ * one route configuration per service port, the EDS cluster and its endpoints.
+ *
+ *   Listener  <hostname>:<port>, <name>.<namespace>:<port>, <name>:<port> (own namespace only)
+ *             api_listener = HttpConnectionManager { rds: <hostname>:<port> }
+ *   Route     <hostname>:<port>: one virtual host whose domains are all three names, prefix '' → cluster
+ *   Cluster   outbound|<port>||<hostname>: EDS over ADS, ROUND_ROBIN (ClusterIP and headless services:
+ *             gRPC balances over the pod IPs itself); LOGICAL_DNS to <externalName>:<port> for
+ *             ExternalName services (gRFC A37; grpc-js-xds accepts LOGICAL_DNS, not STRICT_DNS)
+ *   CLA       outbound|<port>||<hostname>: one LocalityLbEndpoints per locality (EDS clusters only)
+ *
+ * None of it depends on the client's namespace: only which listeners a namespace receives does.
+ * So each resource is built once per model and the same objects are handed to every namespace.
+ */
+import { typed } from '../envoy/codec.js';
+import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
+import type { ClusterLoadAssignment } from '../envoy/generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
+import type { LbEndpoint } from '../envoy/generated/envoy/config/endpoint/v3/LbEndpoint.js';
+import type { LocalityLbEndpoints } from '../envoy/generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
+import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
+import type { RouteConfiguration } from '../envoy/generated/envoy/config/route/v3/RouteConfiguration.js';
+import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
+import type { Locality, ModelEndpoint, ModelService, ModelServicePort } from '../model/types.js';
+import type { DesiredResource } from '../xds/cache.js';
+import { outboundCluster, proxylessTargets } from './names.js';
+import { ADS_SOURCE, byString, HCM_TYPE, isGrpcPort, isIpLiteral, routerFilter, uniqueSorted } from './proxyless-common.js';
+import { guarded, type TranslationError } from './translation.js';
+
+/** As the sidecar clusters (Istio's default; Envoy's is 5 s). gRPC ignores it: its own connect backoff applies. */
+export const CONNECT_TIMEOUT = { seconds: 10 } as const;
+
+/** The resources of one service port, shared by every proxyless namespace. */
+export interface ProxylessServicePort {
+  readonly service: ModelService;
+  readonly port: ModelServicePort;
+  readonly cluster: DesiredResource<'cluster'>;
+  /** None for a LOGICAL_DNS cluster. */
+  readonly endpoint?: DesiredResource<'endpoint'>;
+  readonly route: DesiredResource<'route'>;
+  /** By listener name: every name some namespace may dial. */
+  readonly listeners: ReadonlyMap<string, DesiredResource<'listener'>>;
+}
+
+export interface ProxylessOutbound {
+  readonly ports: readonly ProxylessServicePort[];
+  readonly errors: readonly TranslationError[];
+}
+
+/**
+ * How an endpoint is marked. grpc-js-xds (1.14, xds-dependency-manager getEdsResource) keeps only
+ * endpoints whose health_status is UNKNOWN or HEALTHY and silently drops the others: DRAINING is
+ * never used, not even when nothing else is left. The model lists terminating-but-serving
+ * endpoints only when none is ready, precisely so that they get traffic; marked DRAINING they would
+ * leave a gRPC client with no endpoint at all. So: HEALTHY when ready, UNKNOWN (used, but not
+ * claimed healthy) for that fallback.
+ */
+export function proxylessHealth(e: Pick<ModelEndpoint, 'ready'>): 'HEALTHY' | 'UNKNOWN' {
+  return e.ready ? 'HEALTHY' : 'UNKNOWN';
+}
+
+function localityKey(l: Locality): string {
+  return `${l.region}\0${l.zone}\0${l.subZone}`;
+}
+
+function lbEndpoint(e: ModelEndpoint): LbEndpoint {
+  return {
+    endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
+    health_status: proxylessHealth(e),
+  };
+}
+
+/** One LocalityLbEndpoints per locality, sorted; each with a locality and a weight ≥ 1 (gRPC drops it otherwise). */
+export function localityGroups(endpoints: readonly ModelEndpoint[]): LocalityLbEndpoints[] {
+  const groups = new Map<string, { locality: Locality; endpoints: ModelEndpoint[] }>();
+  for (const e of endpoints) {
+    const key = localityKey(e.locality);
+    const group = groups.get(key) ?? { locality: e.locality, endpoints: [] };
+    group.endpoints.push(e);
+    groups.set(key, group);
+  }
+  return [...groups.entries()]
+    .sort(([a], [b]) => byString(a, b))
+    .map(([, g]) => ({
+      locality: { region: g.locality.region, zone: g.locality.zone, sub_zone: g.locality.subZone },
+      // Weighted by size, so that a call is as likely to reach any one endpoint wherever it is.
+      load_balancing_weight: { value: g.endpoints.length },
+      lb_endpoints: g.endpoints.map(lbEndpoint),
+    }));
+}
+
+function clusterLoadAssignment(name: string, endpoints: readonly ModelEndpoint[]): ClusterLoadAssignment {
+  return { cluster_name: name, endpoints: localityGroups(endpoints) };
+}
+
+function edsCluster(name: string): Cluster {
+  return {
+    name,
+    type: 'EDS',
+    eds_cluster_config: { eds_config: ADS_SOURCE },
+    connect_timeout: CONNECT_TIMEOUT,
+    lb_policy: 'ROUND_ROBIN',
+  };
+}
+
+function logicalDnsCluster(name: string, host: string, port: number): Cluster {
+  return {
+    name,
+    type: 'LOGICAL_DNS',
+    connect_timeout: CONNECT_TIMEOUT,
+    lb_policy: 'ROUND_ROBIN',
+    dns_lookup_family: 'V4_PREFERRED',
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }] },
+  };
+}
+
+function routeConfiguration(name: string, domains: readonly string[], cluster: string): RouteConfiguration {
+  return {
+    name,
+    virtual_hosts: [{ name, domains: [...domains], routes: [{ match: { prefix: '' }, route: { cluster } }] }],
+  };
+}
+
+function apiListener(name: string, routeName: string, statPrefix: string): Listener {
+  const hcm: HttpConnectionManager = {
+    stat_prefix: statPrefix,
+    rds: { route_config_name: routeName, config_source: ADS_SOURCE },
+    http_filters: [routerFilter()],
+  };
+  return { name, api_listener: { api_listener: typed(HCM_TYPE, hcm) } };
+}
+
+/** Endpoints gRPC can use; the others are reported (gRPC would reject the whole assignment). */
+function usableEndpoints(port: ModelServicePort, errors: TranslationError[]): ModelEndpoint[] {
+  return port.endpoints.filter((e) => {
+    if (isIpLiteral(e.address)) return true;
+    errors.push({ object: e.source, field: 'endpoints.addresses', message: `"${e.address}" is not an IP address; left out for proxyless gRPC clients` });
+    return false;
+  });
+}
+
+function clientSide(service: ModelService, port: ModelServicePort, errors: TranslationError[]): Pick<ProxylessServicePort, 'cluster' | 'endpoint'> | undefined {
+  const name = outboundCluster(service.hostname, port.port);
+  const sources = [service.source];
+  if (service.kind === 'ExternalName') {
+    if (!service.externalName) {
+      errors.push({ object: service.source, field: 'spec.externalName', message: 'an ExternalName service needs an external name; it gets no cluster' });
+      return undefined;
+    }
+    return { cluster: { name, message: logicalDnsCluster(name, service.externalName, port.port), sources } };
+  }
+  const endpoints = usableEndpoints(port, errors);
+  return {
+    cluster: { name, message: edsCluster(name), sources },
+    endpoint: { name, message: clusterLoadAssignment(name, endpoints), sources: uniqueSorted([service.source, ...endpoints.map((e) => e.source)]) },
+  };
+}
+
+function servicePort(service: ModelService, port: ModelServicePort, errors: TranslationError[]): ProxylessServicePort | undefined {
+  const upstream = clientSide(service, port, errors);
+  if (!upstream) return undefined;
+  const sources = [service.source];
+  const clusterName = upstream.cluster.name;
+  // The service's own namespace sees every name: the route lists them all, whoever dials.
+  const names = proxylessTargets(service, port.port, service.namespace);
+  const routeName = names[0] ?? clusterName;
+  const listeners = new Map<string, DesiredResource<'listener'>>();
+  for (const name of names) listeners.set(name, { name, message: apiListener(name, routeName, clusterName), sources });
+  return {
+    service,
+    port,
+    ...upstream,
+    route: { name: routeName, message: routeConfiguration(routeName, uniqueSorted(names), clusterName), sources },
+    listeners,
+  };
+}
+
+/** Every service port a proxyless client may dial, in the model's (sorted) order. */
+export function proxylessOutbound(services: readonly ModelService[]): ProxylessOutbound {
+  const errors: TranslationError[] = [];
+  const ports: ProxylessServicePort[] = [];
+  for (const service of services) {
+    for (const port of service.ports.filter(isGrpcPort)) {
+      guarded(service.source, errors, () => {
+        const sp = servicePort(service, port, errors);
+        if (sp) ports.push(sp);
+      });
+    }
+  }
+  return { ports, errors };
+}

@@ -1,0 +1,21 @@
+/**
+ * Resources as text for people: `trellis render` prints them, golden files hold them. One YAML
+ * document per resource type, resources in name order, in the object form they are encoded from.
+ */
+import { stringify } from 'yaml';
+import { PUSH_ORDER, SHORT_NAME, TypeUrl, type ResourceKind } from '../envoy/types.js';
+import type { Translation } from './translation.js';
+
+/** The YAML of one kind's resources (`[]` when there are none). */
+export function renderKind(translation: Translation, kind: ResourceKind): string {
+  const list = [...translation.resources[kind]].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return stringify(
+    list.map((r) => ({ name: r.name, sources: [...(r.sources ?? [])], resource: r.message })),
+    { lineWidth: 0, aliasDuplicateObjects: false },
+  );
+}
+
+/** Every kind, as a multi-document YAML stream headed by type comments. */
+export function renderTranslation(translation: Translation): string {
+  return PUSH_ORDER.map((kind) => `# ${SHORT_NAME[kind]}: ${TypeUrl[kind]}\n${renderKind(translation, kind)}`).join('---\n');
+}

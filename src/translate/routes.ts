@@ -1,0 +1,94 @@
+/**
+ * Sidecar route configurations.
+ *
+ * Outbound, one per HTTP port (`<port>`, fetched over RDS by the `0.0.0.0_<port>` listener): a
+ * virtual host `<hostname>:<port>` per service with an HTTP port of that number, answering to the
+ * names a client in the proxy's namespace may use (the short name only in that namespace, where it
+ * is unambiguous), each with and without `:<port>`, and to the ClusterIP; plus `allow_any`, which
+ * sends requests for any other host on unchanged (to PassthroughCluster), so that HTTP traffic to
+ * destinations outside the mesh on a port the mesh also uses still flows.
+ *
+ * Domains are unique across a configuration's virtual hosts (Envoy refuses duplicates): a domain
+ * already taken is an error on the service that asked for it second, and is left out.
+ *
+ * Inbound, inline in each HTTP filter chain of virtualInbound: every host to the inbound cluster.
+ */
+import type { Route } from '../envoy/generated/envoy/config/route/v3/Route.js';
+import type { RouteConfiguration } from '../envoy/generated/envoy/config/route/v3/RouteConfiguration.js';
+import type { VirtualHost } from '../envoy/generated/envoy/config/route/v3/VirtualHost.js';
+import type { ModelService } from '../model/types.js';
+import type { DesiredResource } from '../xds/cache.js';
+import { inboundCluster, inboundRoute, inboundVirtualHost, outboundCluster, outboundRoute, outboundVirtualHost, SIDECAR } from './names.js';
+import { hostOfIp, ROUTE_TIMEOUT } from './sidecar-common.js';
+import { byName, sortedUnique, type TranslationError } from './translation.js';
+
+/** The services that have an HTTP port of one number (and a cluster for it), in model order. */
+export interface HttpPortServices {
+  readonly port: number;
+  readonly services: readonly ModelService[];
+}
+
+/** The one route every virtual host has: everything to one cluster. */
+function routeTo(cluster: string): Route {
+  return { match: { prefix: '/' }, route: { cluster, timeout: ROUTE_TIMEOUT } };
+}
+
+const ALLOW_ANY: VirtualHost = { name: SIDECAR.allowAnyVirtualHost, domains: ['*'], routes: [routeTo(SIDECAR.passthroughCluster)] };
+
+/**
+ * The names a client in `namespace` may give a service port as its Host: FQDN, name.namespace.svc,
+ * name.namespace, the short name in the service's own namespace, and the ClusterIP (unless
+ * `withIP` is false) — each with and without the port.
+ */
+export function serviceDomains(service: ModelService, port: number, namespace: string, withIP = true): string[] {
+  const hosts = [service.hostname, `${service.name}.${service.namespace}.svc`, `${service.name}.${service.namespace}`];
+  if (service.namespace === namespace) hosts.push(service.name);
+  if (withIP && service.kind === 'ClusterIP' && service.clusterIP) hosts.push(hostOfIp(service.clusterIP));
+  return sortedUnique(hosts.flatMap((h) => [h, `${h}:${port}`]));
+}
+
+function virtualHost(service: ModelService, port: number, domains: string[]): VirtualHost {
+  return { name: outboundVirtualHost(service.hostname, port), domains, routes: [routeTo(outboundCluster(service.hostname, port))] };
+}
+
+/** One port's route configuration, with the domains kept unique across its virtual hosts. */
+function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken: ReadonlySet<string>, errors: TranslationError[]): DesiredResource<'route'> {
+  const owner = new Map<string, string>([['*', SIDECAR.allowAnyVirtualHost]]);
+  const hosts: VirtualHost[] = [ALLOW_ANY];
+  for (const service of group.services) {
+    const name = outboundVirtualHost(service.hostname, group.port);
+    const domains: string[] = [];
+    for (const domain of serviceDomains(service, group.port, namespace, !ipTaken.has(service.source))) {
+      const other = owner.get(domain);
+      if (other === undefined) {
+        owner.set(domain, name);
+        domains.push(domain);
+      } else {
+        errors.push({ object: service.source, message: `domain "${domain}" is already answered by virtual host ${other} of route ${outboundRoute(group.port)}; left out` });
+      }
+    }
+    if (domains.length > 0) hosts.push(virtualHost(service, group.port, domains));
+  }
+  const name = outboundRoute(group.port);
+  const message: RouteConfiguration = { name, virtual_hosts: byName(hosts), validate_clusters: { value: false } };
+  return { name, message, sources: sortedUnique(group.services.map((s) => s.source)) };
+}
+
+/**
+ * The outbound route configurations of the sidecars of one namespace. `ipTaken` holds the services
+ * (`Service ns/name`) whose ClusterIP another service already has: they answer to names only.
+ */
+export function outboundRoutes(groups: readonly HttpPortServices[], namespace: string, ipTaken: ReadonlySet<string>): { routes: DesiredResource<'route'>[]; errors: TranslationError[] } {
+  const errors: TranslationError[] = [];
+  const routes = groups.map((g) => outboundRouteConfig(g, namespace, ipTaken, errors));
+  return { routes: byName(routes), errors };
+}
+
+/** The inline route configuration of one inbound HTTP port: any host, to the application. */
+export function inboundRouteConfig(port: number): RouteConfiguration {
+  return {
+    name: inboundRoute(port),
+    virtual_hosts: [{ name: inboundVirtualHost(port), domains: ['*'], routes: [routeTo(inboundCluster(port))] }],
+    validate_clusters: { value: false },
+  };
+}

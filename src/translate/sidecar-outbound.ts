@@ -1,0 +1,123 @@
+/**
+ * What every sidecar receives whatever its namespace or pod: the outbound clusters, their endpoints
+ * and the outbound listeners. Computed once per model; every proxy is handed the very same objects,
+ * so the snapshot cache recognises them without hashing them again.
+ */
+import type { MeshModel, ModelService, ModelServicePort } from '../model/types.js';
+import type { DesiredResource } from '../xds/cache.js';
+import { hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
+import { outboundEndpoints } from './endpoints.js';
+import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
+import type { HttpPortServices } from './routes.js';
+import { isHttp, RESERVED_PORTS } from './sidecar-common.js';
+import { byName, guarded, type TranslationError } from './translation.js';
+
+export interface SidecarOutbound {
+  readonly clusters: readonly DesiredResource<'cluster'>[];
+  readonly endpoints: readonly DesiredResource<'endpoint'>[];
+  readonly listeners: readonly DesiredResource<'listener'>[];
+  /** The HTTP ports and their services, sorted by port: what the route configurations are made of. */
+  readonly httpPorts: readonly HttpPortServices[];
+  /** Services (`Service ns/name`) whose ClusterIP an earlier service (in model order) already has. */
+  readonly ipTaken: ReadonlySet<string>;
+  readonly errors: readonly TranslationError[];
+}
+
+/** Two services with one ClusterIP: the second is an input error, and loses what hangs on the IP. */
+function duplicateClusterIPs(services: readonly ModelService[], errors: TranslationError[]): Set<string> {
+  const owner = new Map<string, string>();
+  const taken = new Set<string>();
+  for (const s of services) {
+    if (s.kind !== 'ClusterIP' || !s.clusterIP) continue;
+    const first = owner.get(s.clusterIP);
+    if (first === undefined) {
+      owner.set(s.clusterIP, s.source);
+      continue;
+    }
+    taken.add(s.source);
+    errors.push({
+      object: s.source,
+      field: 'spec.clusterIP',
+      message: `clusterIP ${s.clusterIP} is already ${first}'s; this service gets no TCP listeners and is not routed by IP`,
+    });
+  }
+  return taken;
+}
+
+class OutboundBuilder {
+  readonly clusters = new Map<string, DesiredResource<'cluster'>>();
+  readonly endpoints: DesiredResource<'endpoint'>[] = [];
+  readonly listeners: DesiredResource<'listener'>[] = [];
+  readonly http = new Map<number, ModelService[]>();
+  readonly errors: TranslationError[] = [];
+
+  constructor(private readonly ipTaken: ReadonlySet<string>) {}
+
+  service(service: ModelService): void {
+    for (const port of service.ports) {
+      const cluster = outboundServiceCluster(service, port, this.errors);
+      if (!cluster) continue;
+      if (this.clusters.has(cluster.name)) {
+        this.errors.push({ object: service.source, field: 'spec.ports', message: `port ${port.port} is declared twice; the second is ignored` });
+        continue;
+      }
+      this.clusters.set(cluster.name, cluster);
+      if (hasEds(service)) this.endpoints.push(outboundEndpoints(service, port));
+      if (isHttp(port.protocol)) this.httpPort(service, port);
+      else this.tcpPort(service, port);
+    }
+  }
+
+  private httpPort(service: ModelService, port: ModelServicePort): void {
+    if (RESERVED_PORTS.has(port.port)) {
+      this.errors.push({
+        object: service.source,
+        field: 'spec.ports',
+        message: `port ${port.port} is one the sidecar listens on itself; HTTP traffic to it is passed through unrouted`,
+      });
+      return;
+    }
+    const list = this.http.get(port.port);
+    if (list) list.push(service);
+    else this.http.set(port.port, [service]);
+  }
+
+  private tcpPort(service: ModelService, port: ModelServicePort): void {
+    // Headless and ExternalName TCP ports get no listener: their traffic takes the passthrough
+    // (see listeners.ts). A ClusterIP service that lost its IP to another has no address of its own.
+    if (service.kind !== 'ClusterIP' || this.ipTaken.has(service.source)) return;
+    if (!service.clusterIP) {
+      this.errors.push({ object: service.source, field: 'spec.clusterIP', message: `no clusterIP: TCP port ${port.port} gets no outbound listener` });
+      return;
+    }
+    this.listeners.push(outboundTcpPortListener(service.clusterIP, port.port, service.hostname, service.source));
+  }
+}
+
+function computeOutbound(model: MeshModel): SidecarOutbound {
+  const errors: TranslationError[] = [];
+  const ipTaken = duplicateClusterIPs(model.services, errors);
+  const b = new OutboundBuilder(ipTaken);
+  for (const service of model.services) guarded(service.source, errors, () => b.service(service));
+  const httpPorts: HttpPortServices[] = [...b.http.entries()].sort(([a], [c]) => a - c).map(([port, services]) => ({ port, services }));
+  return {
+    clusters: byName([passthroughCluster(), ...b.clusters.values()]),
+    endpoints: byName(b.endpoints),
+    listeners: byName([virtualOutbound(), ...b.listeners, ...httpPorts.map(outboundHttpPortListener)]),
+    httpPorts,
+    ipTaken,
+    errors: [...errors, ...b.errors],
+  };
+}
+
+const memo = new WeakMap<MeshModel, SidecarOutbound>();
+
+/** The outbound resources of every sidecar of this model: computed on first use, then the same object. */
+export function sidecarOutbound(model: MeshModel): SidecarOutbound {
+  let out = memo.get(model);
+  if (!out) {
+    out = computeOutbound(model);
+    memo.set(model, out);
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+/**
+ * translateSidecar(model, proxy): everything one Envoy sidecar receives, in Istio's shape.
+ *
+ *   clusters   outbound|<port>||<hostname> per service port (clusters.ts), inbound|<port>|| per
+ *              workload port, PassthroughCluster, InboundPassthroughCluster
+ *   endpoints  one ClusterLoadAssignment per outbound EDS cluster (endpoints.ts)
+ *   listeners  virtualOutbound, 0.0.0.0_<port> per HTTP port, <clusterIP>_<port> per TCP service
+ *              port (listeners.ts), virtualInbound (listeners-inbound.ts)
+ *   routes     <port> per HTTP port (routes.ts)
+ *
+ * What is shared is computed once and handed out as the same objects: the outbound resources per
+ * model (sidecar-outbound.ts), the routes per (model, namespace) — short names resolve in the
+ * proxy's namespace — and the inbound resources per (model, namespace, pod).
+ */
+import type { MeshModel } from '../model/types.js';
+import type { DesiredResource } from '../xds/cache.js';
+import { inbound, type Inbound } from './listeners-inbound.js';
+import type { ProxyDescriptor } from './proxy.js';
+import { outboundRoutes } from './routes.js';
+import { sidecarOutbound } from './sidecar-outbound.js';
+import { byName, sortErrors, type Translation, type TranslationError } from './translation.js';
+
+interface Routes {
+  readonly routes: readonly DesiredResource<'route'>[];
+  readonly errors: readonly TranslationError[];
+}
+
+interface ModelMemo {
+  readonly routes: Map<string, Routes>;
+  readonly inbound: Map<string, Inbound>;
+}
+
+const memo = new WeakMap<MeshModel, ModelMemo>();
+
+function memoFor(model: MeshModel): ModelMemo {
+  let m = memo.get(model);
+  if (!m) {
+    m = { routes: new Map(), inbound: new Map() };
+    memo.set(model, m);
+  }
+  return m;
+}
+
+function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+function routesFor(model: MeshModel, namespace: string): Routes {
+  return cached(memoFor(model).routes, namespace, () => {
+    const outbound = sidecarOutbound(model);
+    return outboundRoutes(outbound.httpPorts, namespace, outbound.ipTaken);
+  });
+}
+
+function inboundFor(model: MeshModel, namespace: string, pod: string | undefined): Inbound {
+  return cached(memoFor(model).inbound, JSON.stringify([namespace, pod ?? null]), () => {
+    const workload = pod === undefined ? undefined : model.workloads.find((w) => w.namespace === namespace && w.name === pod);
+    return inbound(workload);
+  });
+}
+
+/** The resources of one sidecar proxy class (a pod in a namespace), and what could not be translated. */
+export function translateSidecar(model: MeshModel, proxy: ProxyDescriptor & { mode: 'sidecar' }): Translation {
+  const outbound = sidecarOutbound(model);
+  const routes = routesFor(model, proxy.namespace);
+  const inb = inboundFor(model, proxy.namespace, proxy.pod);
+  return {
+    resources: {
+      cluster: byName([...outbound.clusters, ...inb.clusters]),
+      endpoint: [...outbound.endpoints],
+      listener: byName([...outbound.listeners, inb.listener]),
+      route: [...routes.routes],
+      secret: [],
+    },
+    errors: sortErrors([...outbound.errors, ...routes.errors, ...inb.errors]),
+  };
+}

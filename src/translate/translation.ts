@@ -1,0 +1,56 @@
+/**
+ * What a translation produces: the Envoy resources of one proxy class, and the errors met on the
+ * way. Translation is best-effort: an object that cannot be translated becomes an error naming the
+ * object and field, and everything else is still produced.
+ */
+import type { ResourceKind } from '../envoy/types.js';
+import type { DesiredResource } from '../xds/cache.js';
+
+export interface TranslationError {
+  /** `Kind namespace/name`, e.g. `Service default/web`. */
+  object: string;
+  /** Dotted path inside the object, e.g. `spec.ports[1]`, when the error is about one field. */
+  field?: string;
+  message: string;
+}
+
+/** Every resource kind, each list sorted by name. */
+export type TranslatedResources = { [K in ResourceKind]: DesiredResource<K>[] };
+
+export interface Translation {
+  resources: TranslatedResources;
+  errors: TranslationError[];
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sorts resources (or anything named) by name, by code unit: the same on every machine and locale. */
+export function byName<T extends { readonly name?: string | undefined }>(items: Iterable<T>): T[] {
+  return [...items].sort((a, b) => compare(a.name ?? '', b.name ?? ''));
+}
+
+/** Sorted, without duplicates. */
+export function sortedUnique(items: Iterable<string>): string[] {
+  return [...new Set(items)].sort(compare);
+}
+
+/** Errors in a stable order (object, field, message), without duplicates. */
+export function sortErrors(errors: Iterable<TranslationError>): TranslationError[] {
+  const seen = new Map<string, TranslationError>();
+  for (const e of errors) seen.set(JSON.stringify([e.object, e.field ?? '', e.message]), e);
+  return [...seen.entries()].sort(([a], [b]) => compare(a, b)).map(([, e]) => e);
+}
+
+/**
+ * Runs the translation of one object; an unexpected exception becomes an error about that object
+ * instead of ending the whole translation.
+ */
+export function guarded(object: string, errors: TranslationError[], fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    errors.push({ object, message: `internal error while translating: ${(err as Error).message}` });
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The mesh end to end: Trellis serves a manifests directory the test writes; gRPC servers on
+ * loopback are described by its EndpointSlices; @grpc/grpc-js-xds clients, each in its own process,
+ * make real RPCs through the configuration Trellis serves them.
+ */
+import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve, type RunningTrellis } from '../../src/cli.ts';
+import { loadServeConfig } from '../../src/config/config.ts';
+import { startGreeter, startXdsClient, type Greeter, type XdsClientProcess } from '../support/xds-app.ts';
+
+const DEBOUNCE_MAX_MS = 200;
+
+let dir: string;
+let trellis: RunningTrellis;
+const greeters: Record<string, Greeter> = {};
+const clients: XdsClientProcess[] = [];
+
+interface Backend {
+  readonly greeter: string;
+  readonly ready?: boolean;
+}
+
+/** A Service on port 50051 and its EndpointSlice listing the given greeters on loopback. */
+function service(name: string, backends: readonly Backend[]): string {
+  const endpoints = backends.map((b) => `  - addresses: [127.0.0.1]\n    conditions: { ready: ${b.ready ?? true} }\n    zone: zone-a\n    targetRef: { kind: Pod, name: ${b.greeter} }`);
+  const ports = [...new Set(backends.map((b) => greeters[b.greeter]?.port))];
+  if (ports.length > 1) {
+    // One slice port per backend port: an EndpointSlice lists one port set, so each backend gets its own slice.
+    return backends.map((b, i) => service(`${name}`, [b]).replace(`name: ${name}-slice`, `name: ${name}-slice-${i}`)).join('---\n');
+  }
+  return `apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: default }
+spec:
+  clusterIP: 10.96.0.${name.length}
+  ports: [{ name: grpc, port: 50051 }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-slice, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
+addressType: IPv4
+ports: [{ name: grpc, port: ${ports[0] ?? 1} }]
+endpoints:
+${endpoints.join('\n')}
+`;
+}
+
+/** Replaces a manifest file atomically, as a Git checkout or an editor does. */
+async function put(file: string, text: string): Promise<void> {
+  await writeFile(join(dir, `.${file}.tmp`), text);
+  await rename(join(dir, `.${file}.tmp`), join(dir, file));
+}
+
+async function client(service: string): Promise<XdsClientProcess> {
+  const c = await startXdsClient({
+    xdsServer: `127.0.0.1:${trellis.xdsPort}`,
+    nodeId: `client-${clients.length}.default`,
+    nodeMetadata: { PROXY_MODE: 'proxyless', NAMESPACE: 'default' },
+    target: `xds:///${service}.default.svc.cluster.local:50051`,
+  });
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'trellis-mesh-'));
+  for (const name of ['alpha', 'beta', 'gamma', 'delta']) greeters[name] = await startGreeter(name);
+  await put('greeter.yaml', service('greeter', [{ greeter: 'alpha' }, { greeter: 'beta' }, { greeter: 'gamma', ready: false }]));
+  const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': String(DEBOUNCE_MAX_MS) }, {});
+  trellis = await serve(config, pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' }));
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close()));
+  await trellis?.close();
+  await Promise.all(Object.values(greeters).map((g) => g.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the mesh, end to end', () => {
+  it('sends a call to the right service, spread over every ready endpoint and none to a not-ready one', async () => {
+    const c = await client('greeter');
+    expect(await c.callUntilOk(20_000)).toMatch(/^(alpha|beta):hello$/);
+    const tally = await c.callMany(40);
+    expect(tally.errors).toEqual({});
+    expect(tally.ok['alpha:hello']).toBeGreaterThan(0);
+    expect(tally.ok['beta:hello']).toBeGreaterThan(0);
+    expect(greeters.gamma?.calls()).toBe(0);
+  });
+
+  it('stops sending calls to an endpoint removed from the manifests, within the debounce window, and no call fails', async () => {
+    const c = clients[0] ?? (await client('greeter'));
+    const written = performance.now();
+    await put('greeter.yaml', service('greeter', [{ greeter: 'alpha' }, { greeter: 'gamma', ready: false }]));
+    // Every call is an event: call until twenty in a row went to alpha.
+    let streak = 0;
+    let lastBeta = written;
+    for (let i = 0; i < 2000 && streak < 20; i++) {
+      const reply = await c.call();
+      if (reply === 'beta:hello') {
+        lastBeta = performance.now();
+        streak = 0;
+      } else streak++;
+    }
+    expect(streak).toBe(20);
+    // The file watch, the debounce window and the push: well within a second.
+    expect(lastBeta - written).toBeLessThan(DEBOUNCE_MAX_MS + 800);
+    const betaCalls = greeters.beta?.calls();
+    const after = await c.callMany(20);
+    expect(after).toEqual({ ok: { 'alpha:hello': 20 }, errors: {} });
+    expect(greeters.beta?.calls()).toBe(betaCalls);
+  });
+
+  it('makes a service added while clients run reachable', async () => {
+    const waiting = await client('hello');
+    await expect(waiting.call({ deadlineMs: 300 })).rejects.toThrow();
+    await put('hello.yaml', service('hello', [{ greeter: 'delta' }]));
+    expect(await waiting.callUntilOk(20_000)).toBe('delta:hello');
+  });
+
+  it('keeps serving what worked when a file breaks, and says what is wrong', async () => {
+    const c = clients[0] ?? (await client('greeter'));
+    await put('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata: { name: [unclosed\n');
+    await put('greeter.yaml', service('greeter', [{ greeter: 'alpha' }]).replace('port: 50051', 'port: 500510'));
+    const debug = `http://127.0.0.1:${trellis.debugPort}/debug/configz?format=text`;
+    // Wait for the bad version to be read: configz names both files once it has been.
+    let report = '';
+    for (let i = 0; i < 200 && !(report.includes('broken.yaml') && report.includes('greeter.yaml')); i++) {
+      report = await (await fetch(debug)).text();
+      if (!report.includes('greeter.yaml')) await c.call();
+    }
+    expect(report).toContain('broken.yaml');
+    expect(report).toMatch(/greeter\.yaml#1 Service default\/greeter: spec\.ports\[0\]\.port/);
+    expect(await c.callMany(20)).toEqual({ ok: { 'alpha:hello': 20 }, errors: {} });
+  });
+});

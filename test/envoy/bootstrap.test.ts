@@ -1,0 +1,161 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { BootstrapError, bootstrapDir, bootstrapValues, renderBootstrap, renderTemplate, substitute, type BootstrapOptions } from '../../src/envoy/bootstrap.ts';
+import { checkFields } from '../../src/envoy/codec.ts';
+import { validateMessage } from '../../src/envoy/validate.ts';
+import { SERVER_LISTENER_TEMPLATE } from '../../src/translate/names.ts';
+import { describeNode, NODE_METADATA, type ProxyMode } from '../../src/translate/proxy.ts';
+
+const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
+const NODE = 'envoy.config.core.v3.Node';
+
+function opts(mode: ProxyMode, extra: Partial<BootstrapOptions> = {}): BootstrapOptions {
+  return {
+    mode,
+    xdsAddress: { host: 'trellis.trellis-system.svc', port: 15010 },
+    namespace: 'shop',
+    pod: 'cart-7d9f-x2k',
+    ip: '10.4.0.17',
+    serviceAccount: 'cart',
+    region: 'eu-west1',
+    zone: 'eu-west1-b',
+    ...extra,
+  };
+}
+
+type Json = Record<string, unknown>;
+
+/** node.metadata as the google.protobuf.Struct protobufjs knows (camelCase value fields). */
+function structNode(node: Json): Json {
+  const metadata = (node.metadata ?? {}) as Record<string, string>;
+  return { ...node, metadata: { fields: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, { stringValue: v }])) } };
+}
+
+function node(object: Json): Json {
+  return object.node as Json;
+}
+
+const sidecar = renderBootstrap(opts('sidecar'));
+const proxyless = renderBootstrap(opts('proxyless'));
+
+describe('the sidecar bootstrap (envoy-bootstrap/sidecar.yaml)', () => {
+  it('is an Envoy Bootstrap: no unknown field or enum value, no broken validation rule', () => {
+    const message = { ...sidecar.object, node: structNode(node(sidecar.object)) };
+    expect(checkFields(BOOTSTRAP, message)).toEqual([]);
+    expect(validateMessage(BOOTSTRAP, message)).toEqual([]);
+  });
+
+  it('renders YAML that parses back to the same object, with the node identity filled in', () => {
+    expect(parse(sidecar.text)).toEqual(sidecar.object);
+    expect(node(sidecar.object)).toEqual({
+      id: 'cart-7d9f-x2k.shop',
+      cluster: 'cart.shop',
+      metadata: { PROXY_MODE: 'sidecar', NAMESPACE: 'shop', POD_NAME: 'cart-7d9f-x2k', INSTANCE_IP: '10.4.0.17', SERVICE_ACCOUNT: 'cart' },
+      locality: { region: 'eu-west1', zone: 'eu-west1-b' },
+    });
+  });
+
+  it('fetches clusters and listeners over ADS from the xds-grpc cluster, over HTTP/2, to the given address', () => {
+    const o = sidecar.object as {
+      dynamic_resources: Json;
+      static_resources: { clusters: { name: string; type: string; load_assignment: Json; typed_extension_protocol_options?: Json }[] };
+    };
+    expect(o.dynamic_resources).toEqual({
+      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }], set_node_on_first_message_only: true },
+      cds_config: { ads: {}, resource_api_version: 'V3' },
+      lds_config: { ads: {}, resource_api_version: 'V3' },
+    });
+    const xds = o.static_resources.clusters.find((c) => c.name === 'xds-grpc');
+    expect(xds?.type).toBe('STRICT_DNS');
+    expect(JSON.stringify(xds?.load_assignment)).toContain('{"address":"trellis.trellis-system.svc","port_value":15010}');
+    expect(xds?.typed_extension_protocol_options).toMatchObject({
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { explicit_http_config: { http2_protocol_options: {} } },
+    });
+  });
+
+  it('has admin on 127.0.0.1:15000, Prometheus stats on 15090 and health on 15021, both through the admin cluster', () => {
+    const o = sidecar.object as { admin: Json; static_resources: { listeners: { name: string; address: Json; filter_chains: unknown }[] } };
+    expect(o.admin).toEqual({ address: { socket_address: { address: '127.0.0.1', port_value: 15000 } } });
+    const byPort = new Map(o.static_resources.listeners.map((l) => [(l.address.socket_address as { port_value: number }).port_value, JSON.stringify(l.filter_chains)]));
+    expect([...byPort.keys()].sort()).toEqual([15021, 15090]);
+    expect(byPort.get(15090)).toContain('{"match":{"prefix":"/stats/prometheus"},"route":{"cluster":"envoy-admin"}}');
+    expect(byPort.get(15021)).toContain('{"match":{"path":"/healthz/ready"},"route":{"cluster":"envoy-admin","prefix_rewrite":"/ready"}}');
+  });
+
+  it('keeps a pod name that looks like a number a string', () => {
+    const r = renderBootstrap(opts('sidecar', { pod: '12345' }));
+    expect((node(parse(r.text) as Json).metadata as Json).POD_NAME).toBe('12345');
+  });
+});
+
+describe('the proxyless bootstrap (envoy-bootstrap/proxyless.json)', () => {
+  it('is a gRPC xDS bootstrap for an insecure ADS channel with the server listener template', () => {
+    expect(JSON.parse(proxyless.text)).toEqual(proxyless.object);
+    expect(proxyless.object).toMatchObject({
+      xds_servers: [{ server_uri: 'trellis.trellis-system.svc:15010', channel_creds: [{ type: 'insecure' }], server_features: ['xds_v3'] }],
+      server_listener_resource_name_template: SERVER_LISTENER_TEMPLATE,
+    });
+  });
+
+  it('carries a node that is a valid Envoy Node', () => {
+    const n = structNode(node(proxyless.object));
+    expect(checkFields(NODE, n)).toEqual([]);
+    expect(validateMessage(NODE, n)).toEqual([]);
+    expect(node(proxyless.object)).toMatchObject({ id: 'cart-7d9f-x2k.shop', cluster: 'cart.shop', locality: { region: 'eu-west1', zone: 'eu-west1-b' } });
+  });
+
+  it('brackets an IPv6 xDS server address', () => {
+    const r = renderBootstrap(opts('proxyless', { xdsAddress: { host: 'fd00::1', port: 15010 } }));
+    expect((r.object.xds_servers as { server_uri: string }[])[0]?.server_uri).toBe('[fd00::1]:15010');
+  });
+});
+
+describe('the node identity contract', () => {
+  it.each([
+    ['sidecar', sidecar, { mode: 'sidecar', namespace: 'shop', pod: 'cart-7d9f-x2k' }],
+    ['proxyless', proxyless, { mode: 'proxyless', namespace: 'shop' }],
+  ] as const)('reads the %s node back as the right ProxyDescriptor', (_mode, rendered, expected) => {
+    const n = node(rendered.object) as { id: string; cluster: string; metadata: Record<string, string> };
+    expect(Object.keys(n.metadata).sort()).toEqual(Object.values(NODE_METADATA).sort());
+    expect(describeNode({ id: n.id, cluster: n.cluster, metadata: n.metadata, userAgent: '' })).toEqual(expected);
+  });
+
+  it('uses every placeholder value somewhere in the templates, and no other placeholder', () => {
+    const used = new Set<string>();
+    for (const file of ['sidecar.yaml', 'proxyless.json']) {
+      const body = readFileSync(join(bootstrapDir, file), 'utf8').replace(/^#.*$/gm, '');
+      for (const m of body.matchAll(/\$\{(\w+)\}/g)) used.add(m[1] ?? '');
+    }
+    expect([...used].sort()).toEqual(Object.keys(bootstrapValues(opts('sidecar'))).sort());
+  });
+});
+
+describe('substitution', () => {
+  const values = { POD_NAME: 'p', XDS_PORT: 15010 };
+
+  it('types a whole-value placeholder by its value and interpolates the rest as text', () => {
+    expect(substitute('${XDS_PORT}', values)).toBe(15010);
+    expect(substitute('pod ${POD_NAME} on ${XDS_PORT}', values)).toBe('pod p on 15010');
+  });
+
+  it.each([
+    ['a misspelt placeholder', 'id: ${POD_NAEM}', /unknown placeholder \$\{POD_NAEM\}/],
+    ['a malformed placeholder', 'id: ${POD_NAME', /malformed placeholder/],
+    ['an empty placeholder', 'id: ${}', /unknown placeholder/],
+  ])('rejects %s', (_what, text, error) => {
+    expect(() => renderTemplate(text, values, 'yaml')).toThrow(error);
+  });
+
+  it('never lets a value change the structure of the document', () => {
+    const r = renderTemplate('a: ${POD_NAME}\nb: 1\n', { POD_NAME: 'x\nb: 2' }, 'yaml');
+    expect(r.object).toEqual({ a: 'x\nb: 2', b: 1 });
+    expect(parse(r.text)).toEqual(r.object);
+  });
+
+  it('refuses options a proxy could not start with', () => {
+    expect(() => renderBootstrap(opts('sidecar', { namespace: '' }))).toThrow(BootstrapError);
+    expect(() => renderBootstrap(opts('proxyless', { xdsAddress: { host: 'h', port: 0 } }))).toThrow(/not a port/);
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * Golden tests across the pipeline: manifests → model (with every problem) → the resources of each
+ * proxy the case names. A case is test/translate/golden/<case>/input.yaml; its first document, of
+ * kind GoldenCase, lists the proxies to render:
+ *
+ *   apiVersion: golden.trellis.dev/v1
+ *   kind: GoldenCase
+ *   proxies:
+ *     - { id: web-1.shop, mode: sidecar }
+ *     - { id: client.shop, mode: proxyless }
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments, stringify } from 'yaml';
+import { describe, it } from 'vitest';
+import { buildModel } from '../../src/model/build.ts';
+import { formatProblem, modelProblems, sortProblems, type Problem } from '../../src/model/problems.ts';
+import { parseManifests } from '../../src/sources/manifests/index.ts';
+import { PUSH_ORDER, SHORT_NAME } from '../../src/envoy/types.ts';
+import { describeNode } from '../../src/translate/proxy.ts';
+import { renderKind } from '../../src/translate/render.ts';
+import { translate } from '../../src/translate/translate.ts';
+import { checkGolden, goldenCases } from '../support/golden.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+const INPUT = 'input.yaml';
+
+interface CaseOptions {
+  proxies: { id: string; mode: 'sidecar' | 'proxyless' }[];
+}
+
+function optionsOf(text: string): CaseOptions {
+  const first = parseAllDocuments(text)[0]?.toJS() as { kind?: string; proxies?: CaseOptions['proxies'] } | undefined;
+  if (first?.kind !== 'GoldenCase') throw new Error(`${INPUT}: the first document must be a GoldenCase`);
+  return { proxies: first.proxies ?? [] };
+}
+
+function outputsOf(text: string): Map<string, string> {
+  const options = optionsOf(text);
+  const parsed = parseManifests([{ path: INPUT, text }]);
+  const model = buildModel(parsed.inputs);
+  const problems: Problem[] = [
+    ...parsed.errors.map((e) => ({ severity: 'error' as const, ...e })),
+    ...parsed.warnings.filter((w) => !w.message.includes('GoldenCase')).map((e) => ({ severity: 'warning' as const, ...e })),
+    ...modelProblems(model),
+  ];
+  const outputs = new Map<string, string>();
+  outputs.set(
+    'model.yaml',
+    stringify({ problems: sortProblems(problems).map(formatProblem), services: model.services, workloads: model.workloads }, { lineWidth: 0, aliasDuplicateObjects: false }),
+  );
+  for (const p of options.proxies) {
+    const translation = translate(model, describeNode({ id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '' }));
+    const errors = translation.errors.map((e) => `${e.object}${e.field ? `: ${e.field}` : ''}: ${e.message}`);
+    if (errors.length > 0) outputs.set(`${p.id}.${p.mode}/errors.txt`, `${errors.join('\n')}\n`);
+    for (const kind of PUSH_ORDER) {
+      if (translation.resources[kind].length === 0) continue;
+      outputs.set(`${p.id}.${p.mode}/${SHORT_NAME[kind].toLowerCase()}.yaml`, renderKind(translation, kind));
+    }
+  }
+  return outputs;
+}
+
+describe('golden: manifests → model → resources', () => {
+  it.each(goldenCases(ROOT))('%s', (name) => {
+    const dir = join(ROOT, name);
+    checkGolden(dir, outputsOf(readFileSync(join(dir, INPUT), 'utf8')), [INPUT]);
+  });
+});
