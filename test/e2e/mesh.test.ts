@@ -1,7 +1,8 @@
 /**
- * The mesh end to end: Trellis serves a manifests directory the test writes; gRPC servers on
- * loopback are described by its EndpointSlices; @grpc/grpc-js-xds clients, each in its own process,
- * make real RPCs through the configuration Trellis serves them.
+ * The mesh end to end: Trellis serves a manifests directory the test writes; xDS-enabled
+ * @grpc/grpc-js-xds servers on loopback, described by its EndpointSlices, serve once Trellis sends
+ * them their listener; @grpc/grpc-js-xds clients, each in its own process, make real RPCs through
+ * the configuration Trellis serves them.
  */
 import { mkdtemp, rm, writeFile, rename } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,13 +11,14 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type RunningTrellis } from '../../src/cli.ts';
 import { loadServeConfig } from '../../src/config/config.ts';
-import { startGreeter, startXdsClient, type Greeter, type XdsClientProcess } from '../support/xds-app.ts';
+import { startXdsClient, startXdsServer, type XdsClientProcess, type XdsServerProcess } from '../support/xds-app.ts';
 
 const DEBOUNCE_MAX_MS = 200;
 
 let dir: string;
 let trellis: RunningTrellis;
-const greeters: Record<string, Greeter> = {};
+const backends: Record<string, XdsServerProcess> = {};
+const PROXYLESS = { PROXY_MODE: 'proxyless', NAMESPACE: 'default' };
 const clients: XdsClientProcess[] = [];
 
 interface Backend {
@@ -24,29 +26,32 @@ interface Backend {
   readonly ready?: boolean;
 }
 
-/** A Service on port 50051 and its EndpointSlice listing the given greeters on loopback. */
-function service(name: string, backends: readonly Backend[]): string {
-  const endpoints = backends.map((b) => `  - addresses: [127.0.0.1]\n    conditions: { ready: ${b.ready ?? true} }\n    zone: zone-a\n    targetRef: { kind: Pod, name: ${b.greeter} }`);
-  const ports = [...new Set(backends.map((b) => greeters[b.greeter]?.port))];
-  if (ports.length > 1) {
-    // One slice port per backend port: an EndpointSlice lists one port set, so each backend gets its own slice.
-    return backends.map((b, i) => service(`${name}`, [b]).replace(`name: ${name}-slice`, `name: ${name}-slice-${i}`)).join('---\n');
-  }
-  return `apiVersion: v1
+/**
+ * A Service on port 50051 and, per backend, an EndpointSlice listing it on loopback (each backend
+ * listens on its own port, and an EndpointSlice has one set of ports).
+ */
+function service(name: string, members: readonly Backend[]): string {
+  const slices = members.map(
+    (b) => `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-${b.greeter}, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
+addressType: IPv4
+ports: [{ name: grpc, port: ${backends[b.greeter]?.port ?? 1} }]
+endpoints:
+  - addresses: [127.0.0.1]
+    conditions: { ready: ${b.ready ?? true} }
+    zone: zone-a
+    targetRef: { kind: Pod, name: ${b.greeter} }
+`,
+  );
+  const svc = `apiVersion: v1
 kind: Service
 metadata: { name: ${name}, namespace: default }
 spec:
   clusterIP: 10.96.0.${name.length}
   ports: [{ name: grpc, port: 50051 }]
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-slice, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
-addressType: IPv4
-ports: [{ name: grpc, port: ${ports[0] ?? 1} }]
-endpoints:
-${endpoints.join('\n')}
 `;
+  return [svc, ...slices].join('---\n');
 }
 
 /** Replaces a manifest file atomically, as a Git checkout or an editor does. */
@@ -59,7 +64,7 @@ async function client(service: string): Promise<XdsClientProcess> {
   const c = await startXdsClient({
     xdsServer: `127.0.0.1:${trellis.xdsPort}`,
     nodeId: `client-${clients.length}.default`,
-    nodeMetadata: { PROXY_MODE: 'proxyless', NAMESPACE: 'default' },
+    nodeMetadata: PROXYLESS,
     target: `xds:///${service}.default.svc.cluster.local:50051`,
   });
   clients.push(c);
@@ -68,16 +73,21 @@ async function client(service: string): Promise<XdsClientProcess> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trellis-mesh-'));
-  for (const name of ['alpha', 'beta', 'gamma', 'delta']) greeters[name] = await startGreeter(name);
-  await put('greeter.yaml', service('greeter', [{ greeter: 'alpha' }, { greeter: 'beta' }, { greeter: 'gamma', ready: false }]));
+  await put('greeter.yaml', '');
   const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': String(DEBOUNCE_MAX_MS) }, {});
   trellis = await serve(config, pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' }));
+  for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
+    backends[name] = await startXdsServer({ xdsServer: `127.0.0.1:${trellis.xdsPort}`, nodeId: `${name}.default`, nodeMetadata: PROXYLESS, name });
+  }
+  await put('greeter.yaml', service('greeter', [{ greeter: 'alpha' }, { greeter: 'beta' }, { greeter: 'gamma', ready: false }]));
+  // The servers serve once Trellis has sent them their listeners (gamma, not ready, gets none).
+  await Promise.all([backends.alpha?.waitServing(), backends.beta?.waitServing()]);
 });
 
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close()));
   await trellis?.close();
-  await Promise.all(Object.values(greeters).map((g) => g.close()));
+  await Promise.all(Object.values(backends).map((b) => b.close()));
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -89,7 +99,7 @@ describe('the mesh, end to end', () => {
     expect(tally.errors).toEqual({});
     expect(tally.ok['alpha:hello']).toBeGreaterThan(0);
     expect(tally.ok['beta:hello']).toBeGreaterThan(0);
-    expect(greeters.gamma?.calls()).toBe(0);
+    expect((await backends.gamma?.status())?.calls).toBe(0);
   });
 
   it('stops sending calls to an endpoint removed from the manifests, within the debounce window, and no call fails', async () => {
@@ -109,10 +119,10 @@ describe('the mesh, end to end', () => {
     expect(streak).toBe(20);
     // The file watch, the debounce window and the push: well within a second.
     expect(lastBeta - written).toBeLessThan(DEBOUNCE_MAX_MS + 800);
-    const betaCalls = greeters.beta?.calls();
+    const betaCalls = (await backends.beta?.status())?.calls;
     const after = await c.callMany(20);
     expect(after).toEqual({ ok: { 'alpha:hello': 20 }, errors: {} });
-    expect(greeters.beta?.calls()).toBe(betaCalls);
+    expect((await backends.beta?.status())?.calls).toBe(betaCalls);
   });
 
   it('makes a service added while clients run reachable', async () => {
