@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -99,5 +99,14 @@ describe('trellis bootstrap', () => {
     const b = JSON.parse(r.stdout) as { xds_servers: { server_uri: string }[]; node: { id: string } };
     expect(b.xds_servers[0]?.server_uri).toBe('127.0.0.1:15010');
     expect(b.node.id).toBe('app-1.shop');
+  });
+});
+
+describe('the trellis package bin', () => {
+  it('runs from the build the package ships (dist/cli.js, as `trellis`)', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { bin: Record<string, string> };
+    expect(pkg.bin.trellis).toBe('./dist/cli.js');
+    const { stdout } = await run(process.execPath, [pkg.bin.trellis ?? '', 'validate', '--manifests', 'examples/mesh']);
+    expect(stdout).toContain('0 error(s), 0 warning(s)');
   });
 });
