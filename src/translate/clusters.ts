@@ -21,7 +21,7 @@ import type { HttpProtocolOptions } from '../envoy/generated/envoy/extensions/up
 import type { AppProtocol, ModelService, ModelServicePort, WorkloadPort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, outboundCluster, SIDECAR } from './names.js';
-import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, isHttp2, LOCALHOST, MESSAGE, socketAddress } from './sidecar-common.js';
+import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, isHttp2, LOCALHOST, MESSAGE, socketAddress } from './common.js';
 import type { TranslationError } from './translation.js';
 
 /** The source address of inbound passthrough connections (Istio's convention). */

@@ -16,7 +16,7 @@ import type { Locality as EnvoyLocality } from '../envoy/generated/envoy/config/
 import type { Locality, ModelEndpoint, ModelService, ModelServicePort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { outboundCluster } from './names.js';
-import { socketAddress } from './sidecar-common.js';
+import { socketAddress } from './common.js';
 import { sortedUnique } from './translation.js';
 
 function localityKey(l: Locality): string {
@@ -28,12 +28,18 @@ function envoyLocality(l: Locality): EnvoyLocality {
   return { ...(l.region ? { region: l.region } : {}), ...(l.zone ? { zone: l.zone } : {}), ...(l.subZone ? { sub_zone: l.subZone } : {}) };
 }
 
-function lbEndpoint(e: ModelEndpoint): LbEndpoint {
-  return { endpoint: { address: socketAddress(e.address, e.port) }, health_status: e.ready ? 'HEALTHY' : 'DRAINING' };
+/** How an endpoint is marked for a kind of proxy. */
+export type EndpointHealth = (e: ModelEndpoint) => 'HEALTHY' | 'DRAINING' | 'UNKNOWN';
+
+/** Envoy sidecars: the terminating-serving fallback is DRAINING (see above). */
+export const sidecarHealth: EndpointHealth = (e) => (e.ready ? 'HEALTHY' : 'DRAINING');
+
+function lbEndpoint(e: ModelEndpoint, health: EndpointHealth): LbEndpoint {
+  return { endpoint: { address: socketAddress(e.address, e.port) }, health_status: health(e) };
 }
 
 /** Endpoints grouped by locality; localities sorted, endpoints in the model's order (address, port). */
-export function localityGroups(endpoints: readonly ModelEndpoint[]): LocalityLbEndpoints[] {
+export function localityGroups(endpoints: readonly ModelEndpoint[], health: EndpointHealth): LocalityLbEndpoints[] {
   const groups = new Map<string, { locality: Locality; endpoints: ModelEndpoint[] }>();
   for (const e of endpoints) {
     const key = localityKey(e.locality);
@@ -46,13 +52,13 @@ export function localityGroups(endpoints: readonly ModelEndpoint[]): LocalityLbE
     .map(([, g]) => ({
       locality: envoyLocality(g.locality),
       load_balancing_weight: { value: g.endpoints.length },
-      lb_endpoints: g.endpoints.map(lbEndpoint),
+      lb_endpoints: g.endpoints.map((e) => lbEndpoint(e, health)),
     }));
 }
 
 /** The ClusterLoadAssignment of one service port's EDS cluster. */
 export function outboundEndpoints(service: ModelService, port: ModelServicePort): DesiredResource<'endpoint'> {
   const name = outboundCluster(service.hostname, port.port);
-  const message: ClusterLoadAssignment = { cluster_name: name, endpoints: localityGroups(port.endpoints) };
+  const message: ClusterLoadAssignment = { cluster_name: name, endpoints: localityGroups(port.endpoints, sidecarHealth) };
   return { name, message, sources: sortedUnique([service.source, ...port.endpoints.map((e) => e.source)]) };
 }

@@ -15,7 +15,7 @@ import { inboundPassthroughCluster, inboundPortCluster } from './clusters.js';
 import { httpConnectionManagerFilter, INBOUND_PASSTHROUGH_CHAIN, ORIGINAL_DST_FILTER, tcpProxyFilter } from './listeners-network.js';
 import { inboundCluster, inboundFilterChain, SIDECAR } from './names.js';
 import { inboundRouteConfig } from './routes.js';
-import { isHttp, RESERVED_PORTS, socketAddress, WILDCARD } from './sidecar-common.js';
+import { isHttp, RESERVED_PORTS, socketAddress, WILDCARD } from './common.js';
 import type { TranslationError } from './translation.js';
 
 export interface Inbound {

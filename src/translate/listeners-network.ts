@@ -12,7 +12,7 @@ import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/
 import type { TcpProxy } from '../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/TcpProxy.js';
 import { httpFilters, type HttpFilterContext } from './filters/index.js';
 import { SIDECAR } from './names.js';
-import { ADS_CONFIG_SOURCE, FILTER_NAME, MESSAGE } from './sidecar-common.js';
+import { ADS_CONFIG_SOURCE, FILTER_NAME, MESSAGE } from './common.js';
 
 /** Restores the destination the connection had before it was captured. */
 export const ORIGINAL_DST_FILTER: ListenerFilter = {

@@ -17,7 +17,7 @@ import type { DesiredResource } from '../xds/cache.js';
 import { outboundCluster, outboundHttpListener, outboundRoute, outboundTcpListener, SIDECAR } from './names.js';
 import { httpConnectionManagerFilter, ORIGINAL_DST_FILTER, OUTBOUND_PASSTHROUGH_CHAIN, tcpProxyFilter } from './listeners-network.js';
 import type { HttpPortServices } from './routes.js';
-import { socketAddress, WILDCARD } from './sidecar-common.js';
+import { socketAddress, WILDCARD } from './common.js';
 import { sortedUnique } from './translation.js';
 
 /** The listener all outbound traffic is captured to. */

@@ -16,19 +16,18 @@
 import { typed } from '../envoy/codec.js';
 import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import type { ClusterLoadAssignment } from '../envoy/generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
-import type { LbEndpoint } from '../envoy/generated/envoy/config/endpoint/v3/LbEndpoint.js';
-import type { LocalityLbEndpoints } from '../envoy/generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
 import type { RouteConfiguration } from '../envoy/generated/envoy/config/route/v3/RouteConfiguration.js';
 import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
-import type { Locality, ModelEndpoint, ModelService, ModelServicePort } from '../model/types.js';
+import type { ModelEndpoint, ModelService, ModelServicePort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { outboundCluster, proxylessTargets } from './names.js';
-import { ADS_SOURCE, byString, HCM_TYPE, isGrpcPort, isIpLiteral, routerFilter, uniqueSorted } from './proxyless-common.js';
-import { guarded, type TranslationError } from './translation.js';
+import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, MESSAGE } from './common.js';
+import { localityGroups } from './endpoints.js';
+import { ROUTER_FILTER } from './filters/router.js';
+import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
+import { guarded, sortedUnique, type TranslationError } from './translation.js';
 
-/** As the sidecar clusters (Istio's default; Envoy's is 5 s). gRPC ignores it: its own connect backoff applies. */
-export const CONNECT_TIMEOUT = { seconds: 10 } as const;
 
 /** The resources of one service port, shared by every proxyless namespace. */
 export interface ProxylessServicePort {
@@ -59,45 +58,15 @@ export function proxylessHealth(e: Pick<ModelEndpoint, 'ready'>): 'HEALTHY' | 'U
   return e.ready ? 'HEALTHY' : 'UNKNOWN';
 }
 
-function localityKey(l: Locality): string {
-  return `${l.region}\0${l.zone}\0${l.subZone}`;
-}
-
-function lbEndpoint(e: ModelEndpoint): LbEndpoint {
-  return {
-    endpoint: { address: { socket_address: { address: e.address, port_value: e.port } } },
-    health_status: proxylessHealth(e),
-  };
-}
-
-/** One LocalityLbEndpoints per locality, sorted; each with a locality and a weight ≥ 1 (gRPC drops it otherwise). */
-export function localityGroups(endpoints: readonly ModelEndpoint[]): LocalityLbEndpoints[] {
-  const groups = new Map<string, { locality: Locality; endpoints: ModelEndpoint[] }>();
-  for (const e of endpoints) {
-    const key = localityKey(e.locality);
-    const group = groups.get(key) ?? { locality: e.locality, endpoints: [] };
-    group.endpoints.push(e);
-    groups.set(key, group);
-  }
-  return [...groups.entries()]
-    .sort(([a], [b]) => byString(a, b))
-    .map(([, g]) => ({
-      locality: { region: g.locality.region, zone: g.locality.zone, sub_zone: g.locality.subZone },
-      // Weighted by size, so that a call is as likely to reach any one endpoint wherever it is.
-      load_balancing_weight: { value: g.endpoints.length },
-      lb_endpoints: g.endpoints.map(lbEndpoint),
-    }));
-}
-
 function clusterLoadAssignment(name: string, endpoints: readonly ModelEndpoint[]): ClusterLoadAssignment {
-  return { cluster_name: name, endpoints: localityGroups(endpoints) };
+  return { cluster_name: name, endpoints: localityGroups(endpoints, proxylessHealth) };
 }
 
 function edsCluster(name: string): Cluster {
   return {
     name,
     type: 'EDS',
-    eds_cluster_config: { eds_config: ADS_SOURCE },
+    eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE },
     connect_timeout: CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
   };
@@ -124,10 +93,10 @@ function routeConfiguration(name: string, domains: readonly string[], cluster: s
 function apiListener(name: string, routeName: string, statPrefix: string): Listener {
   const hcm: HttpConnectionManager = {
     stat_prefix: statPrefix,
-    rds: { route_config_name: routeName, config_source: ADS_SOURCE },
-    http_filters: [routerFilter()],
+    rds: { route_config_name: routeName, config_source: ADS_CONFIG_SOURCE },
+    http_filters: [ROUTER_FILTER],
   };
-  return { name, api_listener: { api_listener: typed(HCM_TYPE, hcm) } };
+  return { name, api_listener: { api_listener: typed(MESSAGE.httpConnectionManager, hcm) } };
 }
 
 /** Endpoints gRPC can use; the others are reported (gRPC would reject the whole assignment). */
@@ -152,7 +121,7 @@ function clientSide(service: ModelService, port: ModelServicePort, errors: Trans
   const endpoints = usableEndpoints(port, errors);
   return {
     cluster: { name, message: edsCluster(name), sources },
-    endpoint: { name, message: clusterLoadAssignment(name, endpoints), sources: uniqueSorted([service.source, ...endpoints.map((e) => e.source)]) },
+    endpoint: { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source)]) },
   };
 }
 
@@ -170,7 +139,7 @@ function servicePort(service: ModelService, port: ModelServicePort, errors: Tran
     service,
     port,
     ...upstream,
-    route: { name: routeName, message: routeConfiguration(routeName, uniqueSorted(names), clusterName), sources },
+    route: { name: routeName, message: routeConfiguration(routeName, sortedUnique(names), clusterName), sources },
     listeners,
   };
 }

@@ -15,7 +15,10 @@ import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/
 import type { MeshModel } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, inboundRoute, inboundVirtualHost, serverListener } from './names.js';
-import { byName, HCM_FILTER_NAME, HCM_TYPE, isGrpcPort, isIpLiteral, routerFilter, uniqueSorted } from './proxyless-common.js';
+import { FILTER_NAME, MESSAGE } from './common.js';
+import { ROUTER_FILTER } from './filters/router.js';
+import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
+import { byName, sortedUnique } from './translation.js';
 
 interface Bind {
   readonly address: string;
@@ -30,7 +33,7 @@ function serverHcm(port: number): HttpConnectionManager {
       name: inboundRoute(port),
       virtual_hosts: [{ name: inboundVirtualHost(port), domains: ['*'], routes: [{ match: { prefix: '' }, non_forwarding_action: {} }] }],
     },
-    http_filters: [routerFilter()],
+    http_filters: [ROUTER_FILTER],
   };
 }
 
@@ -39,7 +42,7 @@ export function grpcServerListener(address: string, port: number): Listener {
   return {
     name: serverListener(address, port),
     address: { socket_address: { address, port_value: port } },
-    filter_chains: [{ filters: [{ name: HCM_FILTER_NAME, typed_config: typed(HCM_TYPE, serverHcm(port)) }] }],
+    filter_chains: [{ filters: [{ name: FILTER_NAME.httpConnectionManager, typed_config: typed(MESSAGE.httpConnectionManager, serverHcm(port)) }] }],
   };
 }
 
@@ -64,7 +67,5 @@ export function proxylessServerListeners(model: MeshModel, namespace: string): D
     if (workload.namespace !== namespace) continue;
     for (const port of workload.ports.filter(isGrpcPort)) collect(binds, workload.ip, port.port, [workload.source]);
   }
-  return [...binds.values()]
-    .map((b) => ({ name: serverListener(b.address, b.port), message: grpcServerListener(b.address, b.port), sources: uniqueSorted(b.sources) }))
-    .sort(byName);
+  return byName([...binds.values()].map((b) => ({ name: serverListener(b.address, b.port), message: grpcServerListener(b.address, b.port), sources: sortedUnique(b.sources) })));
 }

@@ -9,11 +9,10 @@
 import type { MeshModel } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import type { ProxyDescriptor } from './proxy.js';
-import { byName } from './proxyless-common.js';
 import { proxylessOutbound, type ProxylessOutbound } from './proxyless-outbound.js';
 import { proxylessServerListeners } from './proxyless-server.js';
 import { proxylessTargets } from './names.js';
-import { sortErrors, type Translation } from './translation.js';
+import { byName, sortErrors, type Translation } from './translation.js';
 
 interface ModelMemo {
   readonly outbound: ProxylessOutbound;
@@ -42,10 +41,10 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
   listeners.push(...proxylessServerListeners(model, namespace));
   return {
     resources: {
-      cluster: outbound.ports.map((p) => p.cluster).sort(byName),
-      endpoint: outbound.ports.flatMap((p) => (p.endpoint ? [p.endpoint] : [])).sort(byName),
-      listener: listeners.sort(byName),
-      route: outbound.ports.map((p) => p.route).sort(byName),
+      cluster: byName(outbound.ports.map((p) => p.cluster)),
+      endpoint: byName(outbound.ports.flatMap((p) => (p.endpoint ? [p.endpoint] : []))),
+      listener: byName(listeners),
+      route: byName(outbound.ports.map((p) => p.route)),
       secret: [],
     },
     errors: sortErrors(outbound.errors),

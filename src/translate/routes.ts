@@ -19,7 +19,7 @@ import type { VirtualHost } from '../envoy/generated/envoy/config/route/v3/Virtu
 import type { ModelService } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, inboundRoute, inboundVirtualHost, outboundCluster, outboundRoute, outboundVirtualHost, SIDECAR } from './names.js';
-import { hostOfIp, ROUTE_TIMEOUT } from './sidecar-common.js';
+import { hostOfIp, ROUTE_TIMEOUT } from './common.js';
 import { byName, sortedUnique, type TranslationError } from './translation.js';
 
 /** The services that have an HTTP port of one number (and a cluster for it), in model order. */

@@ -9,7 +9,7 @@ import { hasEds, outboundServiceCluster, passthroughCluster } from './clusters.j
 import { outboundEndpoints } from './endpoints.js';
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
 import type { HttpPortServices } from './routes.js';
-import { isHttp, RESERVED_PORTS } from './sidecar-common.js';
+import { isHttp, RESERVED_PORTS } from './common.js';
 import { byName, guarded, type TranslationError } from './translation.js';
 
 export interface SidecarOutbound {

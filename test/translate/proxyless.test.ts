@@ -171,8 +171,8 @@ describe('proxyless client resources', () => {
     expect(cla.message).toEqual({
       cluster_name: `outbound|50051||${GREETER}`,
       endpoints: [
-        { locality: { region: 'eu', zone: 'a', sub_zone: '' }, load_balancing_weight: { value: 1 }, lb_endpoints: [sock('10.0.0.1')] },
-        { locality: { region: 'eu', zone: 'b', sub_zone: '' }, load_balancing_weight: { value: 2 }, lb_endpoints: [sock('10.0.0.2'), sock('10.0.0.4')] },
+        { locality: { region: 'eu', zone: 'a' }, load_balancing_weight: { value: 1 }, lb_endpoints: [sock('10.0.0.1')] },
+        { locality: { region: 'eu', zone: 'b' }, load_balancing_weight: { value: 2 }, lb_endpoints: [sock('10.0.0.2'), sock('10.0.0.4')] },
       ],
     });
     expect(cla.sources).toEqual(['EndpointSlice default/slice-a', 'EndpointSlice default/slice-b', 'Service default/greeter']);

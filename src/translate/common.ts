@@ -1,6 +1,6 @@
 /**
- * What every Envoy sidecar resource shares: the message and filter names it packs, the ADS config
- * source, the timeouts, and which ports speak HTTP. Decided here, once.
+ * What every Envoy resource Trellis emits shares, sidecar or proxyless: the message and filter names it
+ * packs, the ADS config source, the timeouts, and which ports speak HTTP. Decided here, once.
  */
 import type { Address } from '../envoy/generated/envoy/config/core/v3/Address.js';
 import type { ConfigSource } from '../envoy/generated/envoy/config/core/v3/ConfigSource.js';
