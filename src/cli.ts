@@ -25,10 +25,11 @@ import { startDebugServer } from './debug/server.js';
 import { renderBootstrap } from './envoy/bootstrap.js';
 import { buildModel, type ModelOptions } from './model/build.js';
 import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
-import { readManifestDir, parseManifests, watchManifests, type ManifestResult } from './sources/manifests/index.js';
+import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
+import type { SourceState, StartSource } from './sources/source.js';
 import { classifyNode, describeNode } from './translate/proxy.js';
 import { renderTranslation } from './translate/render.js';
-import { SnapshotBuilder } from './translate/snapshots.js';
+import { SnapshotBuilder, type BuildReport } from './translate/snapshots.js';
 import { translate } from './translate/translate.js';
 import { SnapshotCache } from './xds/cache.js';
 import { Debouncer } from './xds/debounce.js';
@@ -42,16 +43,8 @@ export interface RunningTrellis {
   close(): Promise<void>;
 }
 
-/** The problems of one manifests read, in the common shape. */
-function sourceProblems(result: ManifestResult): Problem[] {
-  return [
-    ...result.errors.map((e) => ({ severity: 'error' as const, ...e })),
-    ...result.warnings.map((e) => ({ severity: 'warning' as const, ...e })),
-  ];
-}
-
-/** Starts `trellis serve`: manifests → model → snapshots (debounced) → the ADS and debug servers. */
-export async function serve(config: ServeConfig, logger: Logger): Promise<RunningTrellis> {
+/** Starts `trellis serve`: a source → model → snapshots (debounced) → the ADS and debug servers. */
+export async function serve(config: ServeConfig, logger: Logger, startSource: StartSource): Promise<RunningTrellis> {
   const modelOptions: ModelOptions = { domain: config.domain, trustDomain: config.trustDomain };
   const cache = new SnapshotCache();
   const metrics = createMetrics();
@@ -67,33 +60,24 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
   builder = new SnapshotBuilder(cache, () => ads.classesInUse(), logger.child({ component: 'translate' }));
   const snapshots = builder;
 
-  let latest: ManifestResult | undefined;
-  let problems: Problem[] = [];
+  let latest: SourceState | undefined;
+  let problems: readonly Problem[] = [];
   const rebuild = (): void => {
     if (!latest) return;
     const model = buildModel(latest.inputs, modelOptions);
     for (const p of modelProblems(model)) logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object, field: p.field, file: p.file }, p.message);
     snapshots.setModel(model);
-    const report = snapshots.report();
-    problems = [
-      ...sourceProblems(latest),
-      ...modelProblems(model),
-      ...report.translation.map((e) => ({ severity: 'error' as const, object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message })),
-      ...report.resources.map((e) => ({ severity: 'error' as const, object: e.sources.join(', '), message: `${e.kind} ${e.name}: ${e.message}` })),
-    ];
+    problems = [...latest.problems, ...modelProblems(model), ...buildProblems(snapshots.report())];
   };
   const debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
     metrics.debounced(window.waitedSeconds, window.changes);
     rebuild();
   });
-  const source = await watchManifests(config.manifests, {
-    logger: logger.child({ component: 'manifests' }),
-    onChange: (result) => {
-      latest = result;
-      debouncer.trigger();
-    },
+  const source = await startSource((state) => {
+    latest = state;
+    debouncer.trigger();
   });
-  latest = source.result;
+  latest = source.current();
   rebuild();
 
   const xdsPort = await ads.listen(config.xdsAddress.host, config.xdsAddress.port);
@@ -104,9 +88,9 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
     readiness: () => (cache.ready ? { ready: true, reason: 'sources synced' } : { ready: false, reason: 'waiting for the sources to sync' }),
     metrics,
     logger: logger.child({ component: 'debug' }),
-    problems: () => problems,
+    problems: () => sourceStatus(source.current()).concat(problems),
   });
-  logger.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, debug: `${debug.address.host}:${debug.address.port}`, manifests: config.manifests }, 'trellis serving');
+  logger.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, debug: `${debug.address.host}:${debug.address.port}` }, 'trellis serving');
   return {
     xdsPort,
     debugPort: debug.address.port,
@@ -120,11 +104,24 @@ export async function serve(config: ServeConfig, logger: Logger): Promise<Runnin
   };
 }
 
+/** What the snapshot builder found wrong, as problems. */
+function buildProblems(report: BuildReport): Problem[] {
+  return [
+    ...report.translation.map((e) => ({ severity: 'error' as const, object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message })),
+    ...report.resources.map((e) => ({ severity: 'error' as const, object: e.sources.join(', '), message: `${e.kind} ${e.name}: ${e.message}` })),
+  ];
+}
+
+/** A source that lost its connection serves the last state it knew; say so. */
+function sourceStatus(state: SourceState): Problem[] {
+  return state.connected ? [] : [{ severity: 'warning', message: `source disconnected, serving the last known state: ${state.reason ?? 'unknown reason'}` }];
+}
+
 /** Reads a manifests directory once and builds its model. */
 async function loadOnce(dir: string, opts: ModelOptions): Promise<{ result: ManifestResult; problems: Problem[]; model: ReturnType<typeof buildModel> }> {
   const result = parseManifests(await readManifestDir(dir));
   const model = buildModel(result.inputs, opts);
-  return { result, model, problems: sortProblems([...sourceProblems(result), ...modelProblems(model)]) };
+  return { result, model, problems: sortProblems([...manifestProblems(result), ...modelProblems(model)]) };
 }
 
 interface Command {
@@ -142,7 +139,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     async run(flags) {
       const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, process.env);
       const logger = pino({ level: config.logLevel, base: { app: 'trellis' } });
-      const running = await serve(config, logger);
+      const running = await serve(config, logger, startManifestSource(config.manifests, logger.child({ component: 'manifests' })));
       await new Promise<void>((resolve) => {
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
       });

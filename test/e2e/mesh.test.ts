@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serve, type RunningTrellis } from '../../src/cli.ts';
 import { loadServeConfig } from '../../src/config/config.ts';
+import { startManifestSource } from '../../src/sources/manifests/index.ts';
 import { startXdsClient, startXdsServer, type XdsClientProcess, type XdsServerProcess } from '../support/xds-app.ts';
 
 const DEBOUNCE_MAX_MS = 200;
@@ -75,7 +76,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trellis-mesh-'));
   await put('greeter.yaml', '');
   const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': String(DEBOUNCE_MAX_MS) }, {});
-  trellis = await serve(config, pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' }));
+  const logger = pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' });
+  trellis = await serve(config, logger, startManifestSource(dir, logger));
   for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
     backends[name] = await startXdsServer({ xdsServer: `127.0.0.1:${trellis.xdsPort}`, nodeId: `${name}.default`, nodeMetadata: PROXYLESS, name });
   }

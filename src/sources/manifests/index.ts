@@ -13,3 +13,4 @@ export {
 } from './parse.js';
 export { readManifestDir } from './read.js';
 export { watchManifests, type ManifestWatch, type WatchManifestsOptions } from './watch.js';
+export { manifestProblems, startManifestSource } from './source.js';

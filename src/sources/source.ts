@@ -1,0 +1,28 @@
+/**
+ * What every source gives the pipeline: one consistent MeshInputs value at a time, the problems it
+ * found reading it, and whether it is in step with where it reads from. Nothing downstream knows
+ * whether the inputs came from a directory of manifests or from a live cluster.
+ */
+import type { MeshInputs } from '../model/inputs.js';
+import type { Problem } from '../model/problems.js';
+
+export interface SourceState {
+  readonly inputs: MeshInputs;
+  /** Problems found reading the inputs (parse and validation errors, skipped kinds). */
+  readonly problems: readonly Problem[];
+  /**
+   * False while the source serves what it last knew because it cannot reach where it reads from
+   * (the API server is gone); the reason says why. Always true for a directory.
+   */
+  readonly connected: boolean;
+  readonly reason?: string;
+}
+
+export interface Source {
+  /** The state now. A source resolves its start only once it has synced, so this is never empty by accident. */
+  current(): SourceState;
+  close(): void;
+}
+
+/** Starts a source: resolves once the first complete state is there; then calls onChange with each new one. */
+export type StartSource = (onChange: (state: SourceState) => void) => Promise<Source>;
