@@ -26,6 +26,7 @@ import { renderBootstrap } from './envoy/bootstrap.js';
 import { buildModel, type ModelOptions } from './model/build.js';
 import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
 import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
+import { loadKubeConfig, startKubeSource } from './sources/kube/index.js';
 import type { SourceState, StartSource } from './sources/source.js';
 import { classifyNode, describeNode } from './translate/proxy.js';
 import { renderTranslation } from './translate/render.js';
@@ -104,6 +105,17 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
   };
 }
 
+/** The source the settings name: a manifests directory, or a cluster. */
+function sourceFor(config: ServeConfig, logger: Logger): StartSource {
+  if (config.manifests) return startManifestSource(config.manifests, logger.child({ component: 'manifests' }));
+  return startKubeSource({
+    kubeConfig: loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
+    ...(config.namespaces ? { namespaces: config.namespaces } : {}),
+    ...(config.namespaceSelector ? { namespaceSelector: config.namespaceSelector } : {}),
+    logger: logger.child({ component: 'kube' }),
+  });
+}
+
 /** What the snapshot builder found wrong, as problems. */
 function buildProblems(report: BuildReport): Problem[] {
   return [
@@ -134,12 +146,12 @@ interface Command {
 const COMMANDS: Readonly<Record<string, Command>> = {
   serve: {
     summary: 'run the control plane: watch the manifests, serve xDS and the debug endpoint',
-    usage: 'trellis serve --manifests DIR [flags]',
+    usage: 'trellis serve (--manifests DIR | --kubeconfig FILE | --in-cluster) [flags]',
     flags: SERVE_FLAGS,
     async run(flags) {
       const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, process.env);
       const logger = pino({ level: config.logLevel, base: { app: 'trellis' } });
-      const running = await serve(config, logger, startManifestSource(config.manifests, logger.child({ component: 'manifests' })));
+      const running = await serve(config, logger, sourceFor(config, logger));
       await new Promise<void>((resolve) => {
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
       });
@@ -214,14 +226,14 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const options = Object.fromEntries(Object.values(command.flags).map((f) => [f.flag, { type: 'string' as const }]));
+    const options = Object.fromEntries(Object.values(command.flags).map((f) => [f.flag, { type: f.boolean ? ('boolean' as const) : ('string' as const) }]));
     const { values } = parseArgs({ args: rest, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false });
     if (values.help) {
       console.log(commandUsage(command));
       return 0;
     }
     const flags: Record<string, string> = {};
-    for (const [k, v] of Object.entries(values)) if (typeof v === 'string') flags[k] = v;
+    for (const [k, v] of Object.entries(values)) if (k !== 'help' && v !== undefined) flags[k] = String(v);
     return await command.run(flags);
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';

@@ -21,10 +21,18 @@ export interface FlagSpec {
   readonly flag: string;
   readonly env?: string;
   readonly help: string;
+  /** A flag without a value (`--in-cluster`); its value is 'true' when given. */
+  readonly boolean?: true;
 }
 
 export const SERVE_FLAGS = {
   manifests: { flag: 'manifests', env: 'TRELLIS_MANIFESTS', help: 'directory of Kubernetes manifests to serve (read recursively, watched)' },
+  kubeconfig: { flag: 'kubeconfig', env: 'TRELLIS_KUBECONFIG', help: 'read a live cluster through this kubeconfig instead of manifests' },
+  inCluster: { flag: 'in-cluster', env: 'TRELLIS_IN_CLUSTER', help: 'read the cluster Trellis runs in (its service account)', boolean: true },
+  namespaces: { flag: 'namespaces', env: 'TRELLIS_NAMESPACES', help: 'cluster mode: only these namespaces (comma-separated)' },
+  namespaceSelector: { flag: 'namespace-selector', env: 'TRELLIS_NAMESPACE_SELECTOR', help: 'cluster mode: only namespaces with these labels (a label selector)' },
+  leaseNamespace: { flag: 'lease-namespace', env: 'POD_NAMESPACE', help: 'cluster mode: namespace of the Lease that elects the status writer [trellis-system]' },
+  identity: { flag: 'id', env: 'POD_NAME', help: 'cluster mode: this replica\'s name in the Lease [hostname-pid]' },
   xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT for the xDS (ADS) gRPC server [127.0.0.1:15010]' },
   debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
   debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
@@ -34,9 +42,20 @@ export const SERVE_FLAGS = {
   logLevel: { flag: 'log-level', env: 'TRELLIS_LOG_LEVEL', help: 'trace|debug|info|warn|error [info]' },
 } as const satisfies Record<string, FlagSpec>;
 
+const flagBoolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
 export const serveConfigSchema = z
   .object({
-    manifests: z.string().min(1, 'a manifests directory is required'),
+    manifests: z.string().min(1).optional(),
+    kubeconfig: z.string().min(1).optional(),
+    inCluster: flagBoolean.default(false),
+    namespaces: z
+      .string()
+      .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean))
+      .optional(),
+    namespaceSelector: z.string().min(1).optional(),
+    leaseNamespace: z.string().min(1).default('trellis-system'),
+    identity: z.string().min(1).optional(),
     xdsAddress: hostPort.prefault('127.0.0.1:15010'),
     debugAddress: hostPort.prefault('127.0.0.1:15014'),
     debounceMinMs: millis.default(100),
@@ -45,7 +64,12 @@ export const serveConfigSchema = z
     trustDomain: dnsName.default('cluster.local'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   })
-  .refine((c) => c.debounceMinMs <= c.debounceMaxMs, { message: 'debounce min must not exceed max', path: ['debounceMinMs'] });
+  .refine((c) => c.debounceMinMs <= c.debounceMaxMs, { message: 'debounce min must not exceed max', path: ['debounceMinMs'] })
+  .refine((c) => [c.manifests, c.kubeconfig, c.inCluster || undefined].filter(Boolean).length === 1, {
+    message: 'give exactly one source: --manifests DIR, --kubeconfig FILE or --in-cluster',
+    path: ['manifests'],
+  })
+  .refine((c) => !(c.namespaces && c.namespaceSelector), { message: 'give --namespaces or --namespace-selector, not both', path: ['namespaces'] });
 
 export type ServeConfig = z.output<typeof serveConfigSchema>;
 

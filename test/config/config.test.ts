@@ -5,6 +5,8 @@ describe('serve configuration', () => {
   it('has defaults for everything but the manifests', () => {
     expect(loadServeConfig({ manifests: 'mesh' }, {})).toEqual({
       manifests: 'mesh',
+      inCluster: false,
+      leaseNamespace: 'trellis-system',
       xdsAddress: { host: '127.0.0.1', port: 15010 },
       debugAddress: { host: '127.0.0.1', port: 15014 },
       debounceMinMs: 100,
@@ -27,10 +29,20 @@ describe('serve configuration', () => {
     [{ manifests: 'm', 'debounce-min': '500', 'debounce-max': '100' }, '--debounce-min (TRELLIS_DEBOUNCE_MIN_MS): debounce min must not exceed max'],
     [{ manifests: 'm', 'log-level': 'loud' }, '--log-level (TRELLIS_LOG_LEVEL):'],
     [{ manifests: 'm', domain: 'Not A Domain' }, '--domain (TRELLIS_DOMAIN): expected a DNS name'],
-    [{}, '--manifests (TRELLIS_MANIFESTS):'],
+    [{}, '--manifests (TRELLIS_MANIFESTS): give exactly one source: --manifests DIR, --kubeconfig FILE or --in-cluster'],
+    [{ manifests: 'm', kubeconfig: 'k' }, 'give exactly one source'],
+    [{ kubeconfig: 'k', namespaces: 'a,b', 'namespace-selector': 'mesh=on' }, '--namespaces (TRELLIS_NAMESPACES): give --namespaces or --namespace-selector, not both'],
   ])('says which flag is wrong in one line: %j', (flags, message) => {
     expect(() => loadServeConfig(flags, {})).toThrow(ConfigError);
     expect(() => loadServeConfig(flags, {})).toThrow(message);
+  });
+});
+
+describe('serve against a cluster', () => {
+  it('reads the cluster flags: kubeconfig, namespaces, lease and identity', () => {
+    const c = loadServeConfig({ kubeconfig: 'kc.yaml', namespaces: 'shop, payments' }, { POD_NAME: 'trellis-0', POD_NAMESPACE: 'mesh-system' });
+    expect(c).toMatchObject({ kubeconfig: 'kc.yaml', namespaces: ['shop', 'payments'], identity: 'trellis-0', leaseNamespace: 'mesh-system', inCluster: false });
+    expect(loadServeConfig({ 'in-cluster': 'true' }, {}).inCluster).toBe(true);
   });
 });
 

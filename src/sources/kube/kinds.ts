@@ -1,0 +1,151 @@
+/**
+ * The kinds the Kubernetes source reads: where each is listed and watched, and how a raw object from
+ * the API server becomes what is stored. Every kind of MeshInputs is validated with its schema from
+ * model/inputs.ts, exactly as the manifests source does; Pods are first cut down to the fields the
+ * model needs (memory matters at 10 000 Pods). TrafficPolicies are kept as plain objects until the
+ * model reads them.
+ */
+import type { z } from 'zod';
+import { endpointSliceSchema, namespaceSchema, podSchema, serviceSchema, type MeshInputs } from '../../model/inputs.js';
+import { formatPath } from '../manifests/errors.js';
+
+export type KindKey = keyof MeshInputs | 'trafficPolicies';
+
+/** A TrafficPolicy as read, before the model has a schema for it: its metadata, spec and status. */
+export interface TrafficPolicyObject {
+  readonly apiVersion: string;
+  readonly kind: 'TrafficPolicy';
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly labels?: Readonly<Record<string, string>>;
+    readonly annotations?: Readonly<Record<string, string>>;
+    readonly generation?: number;
+    readonly uid?: string;
+    readonly resourceVersion?: string;
+  };
+  readonly spec?: unknown;
+  readonly status?: unknown;
+}
+
+export type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly field: string; readonly message: string };
+
+export interface KindSpec {
+  readonly key: KindKey;
+  readonly kind: string;
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly namespaced: boolean;
+  /** A CustomResourceDefinition that may not be installed: a 404 on list is reported, not retried as a failure. */
+  readonly optional: boolean;
+  /** Fields whose changes alone are not a change worth telling the pipeline about. */
+  readonly ignoredInComparison: readonly string[];
+  parse(raw: Readonly<Record<string, unknown>>): Parsed;
+}
+
+type Rec = Readonly<Record<string, unknown>>;
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+function rec(v: unknown): Rec | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Rec) : undefined;
+}
+
+function apiVersion(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`;
+}
+
+/** The metadata every kind keeps; the last-applied annotation (a copy of the whole object) is dropped. */
+function slimMetadata(meta: unknown, keepAnnotations: boolean): unknown {
+  const m = rec(meta);
+  if (!m) return meta;
+  const annotations = rec(m.annotations);
+  const kept = keepAnnotations && annotations ? Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== LAST_APPLIED)) : undefined;
+  const out = { name: m.name, namespace: m.namespace, labels: m.labels, uid: m.uid, resourceVersion: m.resourceVersion };
+  return defined(keepAnnotations ? { ...out, annotations: kept, generation: m.generation } : out);
+}
+
+/** The same object without its undefined properties, so that stored objects compare and print alike. */
+function defined(o: Record<string, unknown>): Rec {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** A Pod with only what the model reads: identity, labels, service account, container ports, IP and phase. */
+export function slimPod(raw: Rec): Rec {
+  const spec = rec(raw.spec);
+  const status = rec(raw.status);
+  const containers = spec?.containers;
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: slimMetadata(raw.metadata, false),
+    spec: spec && defined({
+      serviceAccountName: spec.serviceAccountName,
+      containers: Array.isArray(containers)
+        ? containers.map((c: unknown) => {
+            const container = rec(c);
+            return container ? defined({ name: container.name, ports: container.ports }) : c;
+          })
+        : containers,
+    }),
+    status: status && defined({ podIP: status.podIP, phase: status.phase }),
+  };
+}
+
+function withSchema(schema: z.ZodType, group: string, version: string, kind: string, slim?: (raw: Rec) => Rec): KindSpec['parse'] {
+  const av = apiVersion(group, version);
+  return (raw) => {
+    // Items of a list come without apiVersion and kind.
+    const typed = slim ? slim(raw) : { ...raw, apiVersion: av, kind, metadata: slimMetadata(raw.metadata, true) };
+    const result = schema.safeParse(typed);
+    if (result.success) return { ok: true, value: result.data };
+    const issue = result.error.issues[0];
+    return { ok: false, field: formatPath(issue?.path ?? []), message: issue?.message ?? 'invalid' };
+  };
+}
+
+function parseTrafficPolicy(raw: Rec): Parsed {
+  const m = rec(raw.metadata);
+  const name = m?.name;
+  const namespace = m?.namespace;
+  if (typeof name !== 'string' || name === '') return { ok: false, field: 'metadata.name', message: 'required' };
+  if (typeof namespace !== 'string' || namespace === '') return { ok: false, field: 'metadata.namespace', message: 'required' };
+  const meta = slimMetadata(m, true) as TrafficPolicyObject['metadata'];
+  const value: TrafficPolicyObject = { apiVersion: apiVersion('trellis.dev', 'v1alpha1'), kind: 'TrafficPolicy', metadata: meta, spec: raw.spec, status: raw.status };
+  return { ok: true, value: JSON.parse(JSON.stringify(value)) as unknown };
+}
+
+function kind(key: KindKey, k: string, group: string, version: string, plural: string, namespaced: boolean, parse: KindSpec['parse']): KindSpec {
+  return { key, kind: k, group, version, plural, namespaced, optional: false, ignoredInComparison: ['metadata.resourceVersion'], parse };
+}
+
+export const NAMESPACES = kind('namespaces', 'Namespace', '', 'v1', 'namespaces', false, withSchema(namespaceSchema, '', 'v1', 'Namespace'));
+export const SERVICES = kind('services', 'Service', '', 'v1', 'services', true, withSchema(serviceSchema, '', 'v1', 'Service'));
+export const ENDPOINT_SLICES = kind(
+  'endpointSlices',
+  'EndpointSlice',
+  'discovery.k8s.io',
+  'v1',
+  'endpointslices',
+  true,
+  withSchema(endpointSliceSchema, 'discovery.k8s.io', 'v1', 'EndpointSlice'),
+);
+export const PODS = kind('pods', 'Pod', '', 'v1', 'pods', true, withSchema(podSchema, '', 'v1', 'Pod', slimPod));
+export const TRAFFIC_POLICIES: KindSpec = {
+  ...kind('trafficPolicies', 'TrafficPolicy', 'trellis.dev', 'v1alpha1', 'trafficpolicies', true, parseTrafficPolicy),
+  optional: true,
+  // Trellis writes TrafficPolicy status itself; a status change is not an input change.
+  ignoredInComparison: ['metadata.resourceVersion', 'status'],
+};
+
+/** The namespaced kinds, in the order their informers start. */
+export const NAMESPACED_KINDS: readonly KindSpec[] = [SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_POLICIES];
+export const ALL_KINDS: readonly KindSpec[] = [NAMESPACES, ...NAMESPACED_KINDS];
+
+/** `/api/v1/namespaces/shop/pods`, `/apis/discovery.k8s.io/v1/endpointslices`, … */
+export function collectionPath(spec: KindSpec, namespace?: string): string {
+  const base = spec.group === '' ? `/api/${spec.version}` : `/apis/${spec.group}/${spec.version}`;
+  const scope = spec.namespaced && namespace !== undefined ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${scope}/${spec.plural}`;
+}

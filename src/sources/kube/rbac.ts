@@ -1,0 +1,18 @@
+/**
+ * The Kubernetes RBAC rules Trellis needs, written down once: the Helm chart renders them into its
+ * ClusterRole and the tests bind a ServiceAccount to exactly these, so a missing permission fails a
+ * test rather than a cluster.
+ */
+import type { V1PolicyRule } from '@kubernetes/client-node';
+
+export const KUBE_RBAC_RULES: V1PolicyRule[] = [
+  // What the source reads (src/sources/kube/kinds.ts): list and watch; get for tools and the status writer.
+  { apiGroups: [''], resources: ['namespaces', 'services', 'pods'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['trellis.dev'], resources: ['trafficpolicies'], verbs: ['list', 'watch'] },
+  // The status writer: Accepted / Programmed conditions, through the status subresource only.
+  { apiGroups: ['trellis.dev'], resources: ['trafficpolicies/status'], verbs: ['update', 'patch'] },
+  // Leader election among replicas (leader.ts). Only the Lease in Trellis's own namespace is used, so a
+  // Role there would be tighter; it stays in this one list so that the chart and the tests share it.
+  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+];

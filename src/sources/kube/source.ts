@@ -1,0 +1,245 @@
+/**
+ * The Kubernetes source: informers for Namespaces, Services, EndpointSlices, Pods and TrafficPolicies,
+ * folded into one MeshInputs value. It resolves its start only once every informer has listed once;
+ * after that, every change is told with onChange, at most once per turn of the event loop. While any
+ * informer cannot reach the API server it reports `connected: false` and keeps serving what it knew.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import type { Input, MeshInputs } from '../../model/inputs.js';
+import { sortProblems, type Problem } from '../../model/problems.js';
+import type { Source, SourceState } from '../source.js';
+import { DEFAULT_BACKOFF } from './backoff.js';
+import { ALL_KINDS, NAMESPACED_KINDS, NAMESPACES, type KindKey, type KindSpec, type TrafficPolicyObject } from './kinds.js';
+import { EMPTY_STATS, Reflector, type ReflectorStats } from './reflector.js';
+import type { Entry } from './store.js';
+
+export interface KubeSourceOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Only these namespaces: one informer per namespace and kind. */
+  readonly namespaces?: readonly string[];
+  /** Only namespaces with these labels (a label selector); the other kinds are watched cluster-wide and filtered. */
+  readonly namespaceSelector?: string;
+  readonly logger: Logger;
+  /** For relists and watch restarts; default 800 ms doubling up to 30 s. */
+  readonly relistBackoff?: { initialMs: number; maxMs: number };
+}
+
+export type KubeSourceStats = Readonly<Record<KindKey, Readonly<ReflectorStats>>>;
+
+/** The state, with what the source reads beyond MeshInputs. */
+export interface KubeSourceState extends SourceState {
+  /** The TrafficPolicies read, sorted by namespace and name; the model does not read them yet. */
+  readonly trafficPolicies: readonly TrafficPolicyObject[];
+}
+
+export interface KubeSource extends Source {
+  current(): KubeSourceState;
+  /** Counters per kind, summed over namespaces. */
+  stats(): KubeSourceStats;
+}
+
+export const CRD_MISSING = 'the TrafficPolicy CRD is not installed; TrafficPolicies are not read';
+
+interface Plan {
+  readonly spec: KindSpec;
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+}
+
+function plan(opts: KubeSourceOptions): Plan[] {
+  if (opts.namespaces !== undefined && opts.namespaceSelector !== undefined) {
+    throw new Error('the Kubernetes source takes a list of namespaces or a namespace selector, not both');
+  }
+  if (opts.namespaces !== undefined) {
+    const names = [...new Set(opts.namespaces)].sort();
+    if (names.length === 0) throw new Error('the list of namespaces to watch is empty');
+    return names.flatMap((ns) => [{ spec: NAMESPACES, fieldSelector: `metadata.name=${ns}` }, ...NAMESPACED_KINDS.map((spec) => ({ spec, namespace: ns }))]);
+  }
+  if (opts.namespaceSelector !== undefined) {
+    return [{ spec: NAMESPACES, labelSelector: opts.namespaceSelector }, ...NAMESPACED_KINDS.map((spec) => ({ spec }))];
+  }
+  return ALL_KINDS.map((spec) => ({ spec }));
+}
+
+function compareEntries(a: Entry, b: Entry): number {
+  const [x, y] = a.namespace === b.namespace ? [a.name, b.name] : [a.namespace, b.namespace];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+interface KindView {
+  readonly items: readonly Input<unknown>[];
+  readonly problems: readonly Problem[];
+}
+
+const EMPTY_VIEW: KindView = { items: [], problems: [] };
+
+class KubeSourceRunner implements KubeSource {
+  private readonly controller = new AbortController();
+  private readonly reflectors: Reflector[];
+  private readonly views = new Map<KindKey, KindView>();
+  private readonly dirty = new Set<KindKey>(ALL_KINDS.map((k) => k.key));
+  private state: KubeSourceState | undefined;
+  private emitted: KubeSourceState | undefined;
+  private emitScheduled = false;
+  private ready = false;
+  private connected = true;
+  private reason: string | undefined;
+  private crdMissing = false;
+  private readonly log: Logger;
+  private readonly whenSynced: Promise<void>;
+  private resolveSynced: () => void = () => undefined;
+
+  constructor(
+    private readonly opts: KubeSourceOptions,
+    private readonly onChange: (state: KubeSourceState) => void,
+  ) {
+    this.log = opts.logger.child({ source: 'kubernetes' });
+    this.whenSynced = new Promise((resolve) => (this.resolveSynced = resolve));
+    const backoff = opts.relistBackoff ?? DEFAULT_BACKOFF;
+    const signal = this.controller.signal;
+    this.reflectors = plan(opts).map(
+      (p) =>
+        new Reflector({ ...p, kubeConfig: opts.kubeConfig, logger: this.log, backoff, signal, onChange: (r) => this.changed(r), onStatus: () => this.statusChanged() }),
+    );
+  }
+
+  /** Starts every informer; resolves once each has listed once. */
+  async start(): Promise<KubeSource> {
+    for (const r of this.reflectors) {
+      void r.run().catch((err: unknown) => this.log.error({ err, informer: r.name }, 'informer stopped unexpectedly'));
+    }
+    await this.whenSynced;
+    return this;
+  }
+
+  current(): KubeSourceState {
+    if (!this.state) this.state = this.build();
+    return this.state;
+  }
+
+  close(): void {
+    this.controller.abort();
+  }
+
+  stats(): KubeSourceStats {
+    const out = Object.fromEntries(ALL_KINDS.map((k) => [k.key, { ...EMPTY_STATS }])) as Record<KindKey, ReflectorStats>;
+    for (const r of this.reflectors) {
+      const sum = out[r.spec.key];
+      for (const key of Object.keys(sum) as (keyof ReflectorStats)[]) sum[key] += r.stats[key];
+    }
+    return out;
+  }
+
+  private changed(r: Reflector): void {
+    this.dirty.add(r.spec.key);
+    // Which namespaces are selected changed: every kind is filtered anew.
+    if (r.spec === NAMESPACES && this.opts.namespaceSelector !== undefined) for (const k of ALL_KINDS) this.dirty.add(k.key);
+    this.touch();
+  }
+
+  /** Something in the state changed: rebuild it on the next read, and tell onChange on the next turn. */
+  private touch(): void {
+    this.state = undefined;
+    if (!this.ready || this.emitScheduled || this.controller.signal.aborted) return;
+    this.emitScheduled = true;
+    setImmediate(() => this.emit());
+  }
+
+  private emit(): void {
+    this.emitScheduled = false;
+    if (this.controller.signal.aborted) return;
+    const state = this.current();
+    if (state === this.emitted) return;
+    this.emitted = state;
+    try {
+      this.onChange(state);
+    } catch (err) {
+      this.log.error({ err }, 'onChange handler failed');
+    }
+  }
+
+  private statusChanged(): void {
+    const failing = this.reflectors.filter((r) => r.failure !== undefined);
+    const connected = failing.length === 0;
+    const crdMissing = this.reflectors.some((r) => r.missing);
+    if (connected !== this.connected) {
+      this.reason = failing[0]?.failure;
+      if (connected) this.log.info('in step with the API server again');
+      else this.log.warn({ reason: this.reason }, 'out of step with the API server (cannot list or watch); serving the last known state');
+    }
+    if (crdMissing !== this.crdMissing) {
+      if (crdMissing) this.log.warn(CRD_MISSING);
+      else this.log.info('the TrafficPolicy CRD is installed; reading TrafficPolicies');
+    }
+    const changed = connected !== this.connected || crdMissing !== this.crdMissing;
+    this.connected = connected;
+    this.crdMissing = crdMissing;
+    if (changed) this.touch();
+    if (!this.ready && this.reflectors.every((r) => r.synced)) this.becomeReady();
+  }
+
+  private becomeReady(): void {
+    const state = this.current();
+    this.ready = true;
+    this.emitted = state;
+    const counts = Object.fromEntries(Object.entries(state.inputs).map(([k, v]) => [k, (v as unknown[]).length]));
+    this.log.info({ ...counts, trafficPolicies: state.trafficPolicies.length, connected: state.connected }, 'synced with the API server');
+    this.resolveSynced();
+  }
+
+  private selectedNamespaces(): ReadonlySet<string> | undefined {
+    if (this.opts.namespaceSelector === undefined) return undefined;
+    const names = new Set<string>();
+    for (const r of this.reflectors) {
+      if (r.spec !== NAMESPACES) continue;
+      for (const e of r.cache.values()) if (e.value !== undefined) names.add(e.name);
+    }
+    return names;
+  }
+
+  private view(key: KindKey, selected: ReadonlySet<string> | undefined): KindView {
+    const entries: Entry[] = [];
+    for (const r of this.reflectors) {
+      if (r.spec.key !== key) continue;
+      for (const e of r.cache.values()) if (!selected || !r.spec.namespaced || selected.has(e.namespace)) entries.push(e);
+    }
+    entries.sort(compareEntries);
+    const items = entries.flatMap((e) => (e.value === undefined ? [] : [{ object: e.value, origin: {} }]));
+    const view = { items, problems: entries.flatMap((e) => e.problems) };
+    const before = this.views.get(key)?.items.length;
+    if (key === 'trafficPolicies' && before !== items.length) this.log.info({ count: items.length }, 'TrafficPolicies read (not used by the model yet)');
+    return view;
+  }
+
+  private build(): KubeSourceState {
+    const selected = this.selectedNamespaces();
+    for (const key of this.dirty) this.views.set(key, this.view(key, selected));
+    this.dirty.clear();
+    const items = (key: KindKey): readonly Input<unknown>[] => (this.views.get(key) ?? EMPTY_VIEW).items;
+    const inputs = {
+      namespaces: items('namespaces'),
+      services: items('services'),
+      endpointSlices: items('endpointSlices'),
+      pods: items('pods'),
+    } as MeshInputs;
+    const problems = [...this.views.values()].flatMap((v) => v.problems);
+    if (this.crdMissing) problems.push({ severity: 'warning', object: 'CustomResourceDefinition trafficpolicies.trellis.dev', message: CRD_MISSING });
+    return {
+      inputs,
+      problems: sortProblems(problems),
+      connected: this.connected,
+      ...(this.reason !== undefined && !this.connected ? { reason: this.reason } : {}),
+      trafficPolicies: items('trafficPolicies').map((i) => i.object as TrafficPolicyObject),
+    };
+  }
+}
+
+/**
+ * The Kubernetes source. The returned function starts the informers and resolves once every one has
+ * listed once (a missing TrafficPolicy CRD counts as listed, with a warning).
+ */
+export function startKubeSource(opts: KubeSourceOptions): (onChange: (state: KubeSourceState) => void) => Promise<KubeSource> {
+  return async (onChange) => new KubeSourceRunner(opts, onChange).start();
+}
