@@ -76,9 +76,11 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
   });
   const source = await startSource((state) => {
     latest = state;
+    metrics.sourceConnected(state.connected);
     debouncer.trigger();
   });
   latest = source.current();
+  metrics.sourceConnected(latest.connected);
   rebuild();
 
   const xdsPort = await ads.listen(config.xdsAddress.host, config.xdsAddress.port);

@@ -21,6 +21,8 @@ export interface Metrics extends XdsObserver {
   debounced(seconds: number, changes: number): void;
   /** Registers the callback read at each scrape for the cache figures (replaces any earlier one). */
   cacheCollector(fn: () => CacheFigures): void;
+  /** Whether the source reaches where it reads from (false: serving the last known state). */
+  sourceConnected(connected: boolean): void;
   readonly registry: Registry;
 }
 
@@ -148,6 +150,12 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
   const xds = xdsMetrics(registry);
   const debounce = debounceMetrics(registry);
   const setCacheCollector = cacheMetrics(registry);
+  const sourceUp = new Gauge({
+    name: `${METRIC_PREFIX}source_connected`,
+    help: '1 while the source reaches where it reads from; 0 while Trellis serves the last known state (API server unreachable)',
+    registers: [registry],
+  });
+  sourceUp.set(1);
   zeroTypes(xds);
   const open: Record<Protocol, number> = { sotw: 0, delta: 0 };
   const type = (kind: ResourceKind) => ({ type: SHORT_NAME[kind] });
@@ -183,5 +191,8 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
       debounce.folded.observe(nonNegative(changes));
     },
     cacheCollector: setCacheCollector,
+    sourceConnected(connected) {
+      sourceUp.set(connected ? 1 : 0);
+    },
   };
 }

@@ -123,3 +123,13 @@ describe('/metrics', () => {
     }
   });
 });
+
+describe('source connectivity', () => {
+  it('exposes whether the source reaches where it reads from', async () => {
+    const { createMetrics: make } = await import('../../src/debug/metrics.ts');
+    const m = make();
+    expect(await m.registry.getSingleMetricAsString('trellis_source_connected')).toMatch(/trellis_source_connected 1$/m);
+    m.sourceConnected(false);
+    expect(await m.registry.getSingleMetricAsString('trellis_source_connected')).toMatch(/trellis_source_connected 0$/m);
+  });
+});
