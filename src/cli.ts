@@ -3,6 +3,7 @@
  * The composition root: parses the command line, wires the stages and starts the servers.
  * No logic of its own lives here.
  */
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -27,6 +28,7 @@ import { buildModel, type ModelOptions } from './model/build.js';
 import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
 import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
 import { loadKubeConfig, startKubeSource } from './sources/kube/index.js';
+import { LeaderElector } from './sources/kube/leader.js';
 import type { SourceState, StartSource } from './sources/source.js';
 import { classifyNode, describeNode } from './translate/proxy.js';
 import { renderTranslation } from './translate/render.js';
@@ -108,14 +110,25 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
 }
 
 /** The source the settings name: a manifests directory, or a cluster. */
-function sourceFor(config: ServeConfig, logger: Logger): StartSource {
-  if (config.manifests) return startManifestSource(config.manifests, logger.child({ component: 'manifests' }));
-  return startKubeSource({
-    kubeConfig: loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {}),
-    ...(config.namespaces ? { namespaces: config.namespaces } : {}),
-    ...(config.namespaceSelector ? { namespaceSelector: config.namespaceSelector } : {}),
-    logger: logger.child({ component: 'kube' }),
-  });
+function sourceFor(config: ServeConfig, logger: Logger): { start: StartSource; elector?: LeaderElector } {
+  if (config.manifests) return { start: startManifestSource(config.manifests, logger.child({ component: 'manifests' })) };
+  const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
+  return {
+    start: startKubeSource({
+      kubeConfig,
+      ...(config.namespaces ? { namespaces: config.namespaces } : {}),
+      ...(config.namespaceSelector ? { namespaceSelector: config.namespaceSelector } : {}),
+      logger: logger.child({ component: 'kube' }),
+    }),
+    // Replicas elect the one that writes status; every replica serves xDS.
+    elector: new LeaderElector({
+      kubeConfig,
+      namespace: config.leaseNamespace,
+      name: 'trellis-status-writer',
+      identity: config.identity ?? `${hostname()}-${process.pid}`,
+      logger: logger.child({ component: 'lease' }),
+    }),
+  };
 }
 
 /** What the snapshot builder found wrong, as problems. */
@@ -153,11 +166,14 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     async run(flags) {
       const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, process.env);
       const logger = pino({ level: config.logLevel, base: { app: 'trellis' } });
-      const running = await serve(config, logger, sourceFor(config, logger));
+      const { start, elector } = sourceFor(config, logger);
+      const running = await serve(config, logger, start);
+      elector?.start();
       await new Promise<void>((resolve) => {
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
       });
       logger.info('shutting down');
+      await elector?.stop();
       await running.close();
       return 0;
     },
