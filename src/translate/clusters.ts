@@ -38,14 +38,18 @@ function protocolOptions(protocol: AppProtocol): Pick<Cluster, 'typed_extension_
   return isHttp2(protocol) ? { typed_extension_protocol_options: HTTP2_OPTIONS } : {};
 }
 
-function edsCluster(name: string, protocol: AppProtocol): Cluster {
+/**
+ * A cluster whose endpoints come over EDS on the same ADS stream. Proxyless gRPC takes it as it is;
+ * sidecars add the upstream protocol options of the port (`protocol`).
+ */
+export function edsCluster(name: string, protocol?: AppProtocol): Cluster {
   return {
     name,
     type: 'EDS',
     eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE },
     connect_timeout: CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
-    ...protocolOptions(protocol),
+    ...(protocol ? protocolOptions(protocol) : {}),
   };
 }
 

@@ -23,6 +23,7 @@ import type { ModelEndpoint, ModelService, ModelServicePort } from '../model/typ
 import type { DesiredResource } from '../xds/cache.js';
 import { outboundCluster, proxylessTargets } from './names.js';
 import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, MESSAGE } from './common.js';
+import { edsCluster } from './clusters.js';
 import { localityGroups } from './endpoints.js';
 import { ROUTER_FILTER } from './filters/router.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
@@ -60,16 +61,6 @@ export function proxylessHealth(e: Pick<ModelEndpoint, 'ready'>): 'HEALTHY' | 'U
 
 function clusterLoadAssignment(name: string, endpoints: readonly ModelEndpoint[]): ClusterLoadAssignment {
   return { cluster_name: name, endpoints: localityGroups(endpoints, proxylessHealth) };
-}
-
-function edsCluster(name: string): Cluster {
-  return {
-    name,
-    type: 'EDS',
-    eds_cluster_config: { eds_config: ADS_CONFIG_SOURCE },
-    connect_timeout: CONNECT_TIMEOUT,
-    lb_policy: 'ROUND_ROBIN',
-  };
 }
 
 function logicalDnsCluster(name: string, host: string, port: number): Cluster {
