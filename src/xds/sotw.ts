@@ -28,11 +28,15 @@ export class SotwStream extends AdsStream {
   }
 
   private subscribe(ts: TypeState, req: SotwRequest): void {
-    const names = req.resource_names.filter((n) => n !== '*');
-    const star = names.length !== req.resource_names.length;
+    // An ACK repeats the names of the request before it: recognised by their digest, not decoded.
+    if (ts.requested && req.namesDigest === ts.namesDigest) return;
+    ts.namesDigest = req.namesDigest;
+    const all = req.names();
+    const names = all.filter((n) => n !== '*');
+    const star = names.length !== all.length;
     if (!ts.requested) {
       ts.requested = true;
-      ts.legacyWildcard = req.resource_names.length === 0;
+      ts.legacyWildcard = all.length === 0;
       if (req.response_nonce === '' && req.version_info !== '') ts.initialVersion = req.version_info;
     } else if (names.length > 0 || star) {
       ts.legacyWildcard = false;
@@ -44,7 +48,7 @@ export class SotwStream extends AdsStream {
     this.checkNames(incoming.size, ts);
     if (wildcard && !ts.wildcard) ts.dirtyAll = true;
     ts.wildcard = wildcard;
-    // Nothing added and the same size means the same set: the common case of an ACK.
+    // Nothing added and the same size means the same set.
     const changed = added.length > 0 || ts.names.size !== incoming.size;
     if (changed) this.setNames(ts, new Set([...incoming].map((n) => this.canonicalName(ts, n))));
     if (added.length > 0) {

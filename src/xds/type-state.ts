@@ -22,6 +22,8 @@ export class TypeState {
   names: ReadonlySet<string> = EMPTY_NAMES;
   /** A request for this type has been seen. */
   requested = false;
+  /** SotW: the digest of the names of the last request, to recognise an ACK that repeats them. */
+  namesDigest = '';
   /** At least one response has been sent for this type. */
   answered = false;
 

@@ -4,6 +4,7 @@
  * Requests are decoded with the Envoy API types. Responses are encoded with the wire-compatible
  * messages of proto/trellis/wire, whose resources are the bytes the cache encoded once.
  */
+import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { messageType } from '../envoy/protos.js';
@@ -19,7 +20,10 @@ export interface RpcStatusDetail {
 export interface SotwRequest {
   readonly version_info: string;
   readonly node?: NodeInfo;
-  readonly resource_names: readonly string[];
+  /** A digest of resource_names as sent: equal digests, equal names (the common ACK). */
+  readonly namesDigest: string;
+  /** The resource names, decoded when asked for. */
+  names(): readonly string[];
   readonly type_url: string;
   readonly response_nonce: string;
   readonly error_detail?: RpcStatusDetail;
@@ -113,7 +117,9 @@ function errorOf(raw: unknown): RpcStatusDetail | undefined {
 
 /** The message types of the hot path, looked up once (a protobufjs lookup walks namespaces). */
 const types = {
-  sotwRequest: lazy(() => messageType('envoy.service.discovery.v3.DiscoveryRequest')),
+  sotwRequest: lazy(() => messageType('trellis.wire.DiscoveryRequest')),
+  node: lazy(() => messageType('envoy.config.core.v3.Node')),
+  status: lazy(() => messageType('google.rpc.Status')),
   deltaRequest: lazy(() => messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest')),
   sotwResponse: lazy(() => messageType('trellis.wire.DiscoveryResponse')),
   deltaResponse: lazy(() => messageType('trellis.wire.DeltaDiscoveryResponse')),
@@ -139,13 +145,39 @@ function guarded<T>(fn: (buf: Buffer) => T): (buf: Buffer) => T | Malformed {
   };
 }
 
+function present(bytes: unknown): bytes is Uint8Array {
+  return bytes instanceof Uint8Array && bytes.length > 0;
+}
+
+/**
+ * The digest of the resource names: protobufjs hands them out as views into the request buffer,
+ * so the run of bytes from the first to the last (with their field tags and lengths, which make
+ * it unambiguous) is hashed where it lies, without decoding a single name.
+ */
+function namesDigest(names: readonly Uint8Array[]): string {
+  const first = names[0];
+  const last = names[names.length - 1];
+  if (!first || !last) return '';
+  const hash = createHash('sha1');
+  if (names.every((n) => n.buffer === first.buffer) && last.byteOffset >= first.byteOffset) {
+    hash.update(Buffer.from(first.buffer, first.byteOffset, last.byteOffset + last.length - first.byteOffset));
+  } else {
+    // (protobufjs gives an empty name its own empty buffer: hash name by name, lengths first)
+    for (const n of names) hash.update(`${n.length}:`).update(n);
+  }
+  return hash.digest('base64');
+}
+
 export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
   const r = decode(types.sotwRequest(), buf);
-  const node = nodeOf(r.node);
-  const error = errorOf(r.error_detail);
+  const rawNames = Array.isArray(r.resource_names) ? (r.resource_names as Uint8Array[]) : [];
+  const node = present(r.node) ? nodeOf(types.node().decode(r.node)) : undefined;
+  const error = present(r.error_detail) ? errorOf(types.status().decode(r.error_detail)) : undefined;
+  let names: string[] | undefined;
   return {
     version_info: str(r.version_info),
-    resource_names: strList(r.resource_names),
+    namesDigest: namesDigest(rawNames),
+    names: () => (names ??= rawNames.map((n) => Buffer.from(n.buffer, n.byteOffset, n.length).toString('utf8'))),
     type_url: str(r.type_url),
     response_nonce: str(r.response_nonce),
     ...(node ? { node } : {}),

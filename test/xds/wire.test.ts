@@ -29,9 +29,13 @@ describe('request decoding', () => {
       type_url: 't',
       resource_names: ['a', 'b'],
     });
-    expect(decodeSotwRequest(buf)).toEqual({
+    const decoded = decodeSotwRequest(buf);
+    if (isMalformed(decoded)) throw new Error(decoded.malformed);
+    expect(decoded.names()).toEqual(['a', 'b']);
+    expect({ ...decoded, names: undefined, namesDigest: undefined }).toEqual({
       version_info: '',
-      resource_names: ['a', 'b'],
+      names: undefined,
+      namesDigest: undefined,
       type_url: 't',
       response_nonce: '',
       node: {
@@ -46,7 +50,9 @@ describe('request decoding', () => {
 
   it('carries a NACK error and leaves out what was not sent', () => {
     const sotw = decodeSotwRequest(encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', response_nonce: '3', error_detail: { code: 3, message: 'bad' } }));
-    expect(sotw).toEqual({ version_info: '', resource_names: [], type_url: 't', response_nonce: '3', error_detail: { code: 3, message: 'bad' } });
+    if (isMalformed(sotw)) throw new Error(sotw.malformed);
+    expect(sotw.names()).toEqual([]);
+    expect({ ...sotw, names: undefined }).toEqual({ version_info: '', names: undefined, namesDigest: '', type_url: 't', response_nonce: '3', error_detail: { code: 3, message: 'bad' } });
     const delta = decodeDeltaRequest(encode('envoy.service.discovery.v3.DeltaDiscoveryRequest', { type_url: 't', initial_resource_versions: { a: '1' } }));
     expect(delta).toEqual({
       type_url: 't',
@@ -55,6 +61,24 @@ describe('request decoding', () => {
       initial_resource_versions: { a: '1' },
       response_nonce: '',
     });
+  });
+
+  it.each([
+    [['a', 'b'], ['a', 'b'], true],
+    [['a', 'b'], ['b', 'a'], false],
+    [['ab'], ['a', 'b'], false],
+    [['a', ''], ['a', ''], true],
+    [['a', ''], ['a'], false],
+    [[], [], true],
+  ])('gives names %j and %j the same digest: %s', (one, two, same) => {
+    let nonce = 0;
+    const digest = (names: string[]): string => {
+      // Different nonces: only the names make the digest.
+      const r = decodeSotwRequest(encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', resource_names: names, response_nonce: String(++nonce) }));
+      if (isMalformed(r)) throw new Error(r.malformed);
+      return r.namesDigest;
+    };
+    expect(digest(one) === digest(two)).toBe(same);
   });
 
   it('reports bytes that do not decode as malformed instead of throwing', () => {
