@@ -6,7 +6,9 @@
  */
 import { createHash } from 'node:crypto';
 import type * as grpc from '@grpc/grpc-js';
-import type protobuf from 'protobufjs';
+import protobuf from 'protobufjs';
+
+const protobufReader = (buf: Uint8Array): protobuf.Reader => protobuf.Reader.create(buf);
 import { messageType } from '../envoy/protos.js';
 import type { NodeInfo } from './status.js';
 
@@ -117,7 +119,6 @@ function errorOf(raw: unknown): RpcStatusDetail | undefined {
 
 /** The message types of the hot path, looked up once (a protobufjs lookup walks namespaces). */
 const types = {
-  sotwRequest: lazy(() => messageType('trellis.wire.DiscoveryRequest')),
   node: lazy(() => messageType('envoy.config.core.v3.Node')),
   status: lazy(() => messageType('google.rpc.Status')),
   deltaRequest: lazy(() => messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest')),
@@ -145,39 +146,82 @@ function guarded<T>(fn: (buf: Buffer) => T): (buf: Buffer) => T | Malformed {
   };
 }
 
-function present(bytes: unknown): bytes is Uint8Array {
-  return bytes instanceof Uint8Array && bytes.length > 0;
+/** Where the resource names lie in a request: the run of their fields, tags and lengths included. */
+interface NamesSpan {
+  readonly start: number;
+  readonly end: number;
+  /** Another field between two names: the span is not only names. */
+  readonly interleaved: boolean;
 }
 
 /**
- * The digest of the resource names: protobufjs hands them out as views into the request buffer,
- * so the run of bytes from the first to the last (with their field tags and lengths, which make
- * it unambiguous) is hashed where it lies, without decoding a single name.
+ * Reads a DiscoveryRequest with protobufjs's Reader, field by field. The resource names (field 3)
+ * are skipped over, not decoded: an ACK repeats a thousand of them, and the stream only needs to
+ * know whether they changed, which a digest of their bytes tells. Node and error detail are decoded
+ * with their message types when present.
  */
-function namesDigest(names: readonly Uint8Array[]): string {
-  const first = names[0];
-  const last = names[names.length - 1];
-  if (!first || !last) return '';
-  const hash = createHash('sha1');
-  if (names.every((n) => n.buffer === first.buffer) && last.byteOffset >= first.byteOffset) {
-    hash.update(Buffer.from(first.buffer, first.byteOffset, last.byteOffset + last.length - first.byteOffset));
-  } else {
-    // (protobufjs gives an empty name its own empty buffer: hash name by name, lengths first)
-    for (const n of names) hash.update(`${n.length}:`).update(n);
+function readSotwRequest(buf: Buffer): { fields: Obj; names: NamesSpan | undefined } {
+  const reader = protobufReader(buf);
+  const fields: Obj = {};
+  let names: { start: number; end: number; interleaved: boolean } | undefined;
+  while (reader.pos < reader.len) {
+    const tagStart = reader.pos;
+    const tag = reader.uint32();
+    const field = tag >>> 3;
+    if (field === 3 && (tag & 7) === 2) {
+      reader.skipType(2);
+      if (names && names.end !== tagStart) names.interleaved = true;
+      names = { start: names?.start ?? tagStart, end: reader.pos, interleaved: names?.interleaved ?? false };
+      continue;
+    }
+    switch (field) {
+      case 1:
+        fields.version_info = reader.string();
+        break;
+      case 2:
+        fields.node = types.node().decode(reader.bytes());
+        break;
+      case 4:
+        fields.type_url = reader.string();
+        break;
+      case 5:
+        fields.response_nonce = reader.string();
+        break;
+      case 6:
+        fields.error_detail = types.status().decode(reader.bytes());
+        break;
+      default:
+        reader.skipType(tag & 7);
+    }
   }
-  return hash.digest('base64');
+  return { fields, names };
+}
+
+/** The names in a span, decoded. */
+function namesIn(buf: Buffer, span: NamesSpan | undefined): string[] {
+  if (!span) return [];
+  const reader = protobufReader(buf.subarray(0, span.end));
+  reader.pos = span.start;
+  const out: string[] = [];
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 3 && (tag & 7) === 2) out.push(reader.string());
+    else reader.skipType(tag & 7);
+  }
+  return out;
 }
 
 export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
-  const r = decode(types.sotwRequest(), buf);
-  const rawNames = Array.isArray(r.resource_names) ? (r.resource_names as Uint8Array[]) : [];
-  const node = present(r.node) ? nodeOf(types.node().decode(r.node)) : undefined;
-  const error = present(r.error_detail) ? errorOf(types.status().decode(r.error_detail)) : undefined;
+  const { fields: r, names: span } = readSotwRequest(buf);
+  const node = nodeOf(r.node);
+  const error = errorOf(r.error_detail);
+  // Interleaved (unusual): fall back to the names themselves, so that other fields never count.
+  const digest = !span ? '' : span.interleaved ? `names:${namesIn(buf, span).join('\n')}` : createHash('sha1').update(buf.subarray(span.start, span.end)).digest('base64');
   let names: string[] | undefined;
   return {
     version_info: str(r.version_info),
-    namesDigest: namesDigest(rawNames),
-    names: () => (names ??= rawNames.map((n) => Buffer.from(n.buffer, n.byteOffset, n.length).toString('utf8'))),
+    namesDigest: digest,
+    names: () => (names ??= namesIn(buf, span)),
     type_url: str(r.type_url),
     response_nonce: str(r.response_nonce),
     ...(node ? { node } : {}),
