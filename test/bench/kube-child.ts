@@ -4,7 +4,8 @@
  * the xDS and debug servers on 127.0.0.1:0. Reports the time from calling serve to ready (source
  * synced, model built, first snapshot complete, servers listening), the memory after full GCs
  * against the same process's memory before the start, and then, outside those figures, the time of
- * a warm model build and of translating one sidecar and one proxyless class as a first proxy would.
+ * a warm model build and of translating one sidecar class, a second one (another pod: the shared
+ * parts memoised) and one proxyless class, as the first proxy of each class would.
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,9 +30,13 @@ export interface ChildTask {
   readonly logLevel: string;
   /** A proxy of each mode to translate for once ready. */
   readonly sidecarClass: string;
+  /** Another pod's sidecar on the same model: what each further class costs once the shared parts are memoised. */
+  readonly nextSidecarClass: string;
   readonly proxylessClass: string;
   /** Write a CPU profile of the start (serve called → ready) here. */
   readonly profilePath?: string;
+  /** Write a CPU profile of what follows ready (warm model build, the two classes) here. */
+  readonly afterProfilePath?: string;
   /** Write a heap snapshot once ready here. */
   readonly heapSnapshotPath?: string;
 }
@@ -66,6 +71,7 @@ export interface ChildResult {
   readonly warmModelMs: number;
   /** translate() + cache.set() for one class of each mode, as the first proxy of that class triggers. */
   readonly sidecar: { readonly ms: number; readonly resources: number; readonly errors: number };
+  readonly nextSidecar: { readonly ms: number; readonly resources: number; readonly errors: number };
   readonly proxyless: { readonly ms: number; readonly resources: number; readonly errors: number };
 }
 
@@ -135,6 +141,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
   if (task.heapSnapshotPath) writeHeapSnapshot(task.heapSnapshotPath);
 
   // Outside the figures above: a warm model build and one class of each mode.
+  if (task.afterProfilePath) await startProfile();
   const state = source.current();
   const [model, warmModelMs] = timed(() => buildModel(state.inputs, { domain: config.domain, trustDomain: config.trustDomain }));
   const problems = [...state.problems, ...modelProblems(model)];
@@ -150,7 +157,9 @@ async function main(task: ChildTask): Promise<ChildResult> {
     return { ms, resources, errors: t.errors.length };
   };
   const sidecar = translateClass(task.sidecarClass);
+  const nextSidecar = translateClass(task.nextSidecarClass);
   const proxyless = translateClass(task.proxylessClass);
+  if (task.afterProfilePath) await stopProfile(task.afterProfilePath);
   await running.close();
   return {
     ev: 'result',
@@ -180,6 +189,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
     },
     warmModelMs,
     sidecar,
+    nextSidecar,
     proxyless,
   };
 }

@@ -21,7 +21,8 @@
  *   --timeout SECONDS    global limit; children and the API server are killed, exit 2 (1800)
  *   --watch-cache true|false   the API server's watch cache (true, as in a cluster)
  *   --malloc tuned|default     Trellis processes with MALLOC_MMAP_THRESHOLD_=131072 (the README's setting) or glibc's defaults
- *   --profile            CPU-profile each Trellis start (serve called → ready) and print where it goes
+ *   --profile            CPU-profile each Trellis start (serve called → ready), and separately what follows
+ *                        (warm model build, the two classes), and print where it goes
  *   --heap-snapshot      write a heap snapshot of each Trellis process once ready (tmpdir)
  *   --log-level LEVEL    Trellis's log level (warn), on stderr
  * Exits 1 on error, 2 on timeout.
@@ -162,7 +163,27 @@ function memoryJson(m: Memory): Record<string, number> {
   return { rssMB: +mb(m.rss), heapUsedMB: +mb(m.heapUsed), heapTotalMB: +mb(m.heapTotal), externalMB: +mb(m.external), arrayBuffersMB: +mb(m.arrayBuffers) };
 }
 
-function report(results: readonly ChildResult[], create: CreateReport, manifests: { files: number; bytes: number }, profiles: ReadonlyMap<SourceKind, string>): void {
+function profileSummary(title: string, path: string, files: number, total: number, self: number): string {
+  const s = summarizeProfile(path, Math.max(total, self));
+  const line = (l: { selfPct: number; totalPct: number; what: string }): string => `    ${l.selfPct.toFixed(1).padStart(5)}% ${l.totalPct.toFixed(1).padStart(5)}%  ${l.what}`;
+  return [
+    `\n${title} (${path}), ${(s.busyMs / 1000).toFixed(2)} s busy`,
+    '  by file (self% / inclusive%):',
+    ...s.files.slice(0, files).map(line),
+    '  by function, inclusive:',
+    ...s.byTotal.slice(0, total).map(line),
+    '  by function, self:',
+    ...s.bySelf.slice(0, self).map(line),
+  ].join('\n');
+}
+
+function report(
+  results: readonly ChildResult[],
+  create: CreateReport,
+  manifests: { files: number; bytes: number },
+  profiles: ReadonlyMap<SourceKind, string>,
+  afterProfiles: ReadonlyMap<SourceKind, string>,
+): void {
   console.log(
     table(
       ['source', 'objects', 'synced (s)', 'time to ready (s)', 'CPU to ready (s)', 'RSS (MiB)', 'heap used (MiB)', 'RSS delta', 'heap delta', 'peak RSS'],
@@ -183,7 +204,7 @@ function report(results: readonly ChildResult[], create: CreateReport, manifests
   console.log('\nWhat each source read, and the model (after ready; not part of the figures above)');
   console.log(
     table(
-      ['source', 'namespaces', 'services', 'slices', 'pods', 'problems (E/W)', 'model svc / workloads / endpoints', 'warm buildModel (ms)', 'sidecar class (ms, resources)', 'proxyless class (ms, resources)'],
+      ['source', 'namespaces', 'services', 'slices', 'pods', 'problems (E/W)', 'model svc / workloads / endpoints', 'warm buildModel (ms)', 'sidecar class (ms, resources)', 'next sidecar (ms)', 'proxyless class (ms, resources)'],
       results.map((r) => [
         r.source,
         String(r.counts.namespaces),
@@ -194,6 +215,7 @@ function report(results: readonly ChildResult[], create: CreateReport, manifests
         `${r.model.services} / ${r.model.workloads} / ${r.model.endpoints}`,
         r.warmModelMs.toFixed(0),
         `${r.sidecar.ms.toFixed(0)}, ${r.sidecar.resources}${r.sidecar.errors ? ` (${r.sidecar.errors} errors)` : ''}`,
+        r.nextSidecar.ms.toFixed(0),
         `${r.proxyless.ms.toFixed(0)}, ${r.proxyless.resources}${r.proxyless.errors ? ` (${r.proxyless.errors} errors)` : ''}`,
       ]),
     ),
@@ -208,23 +230,12 @@ function report(results: readonly ChildResult[], create: CreateReport, manifests
       `- kube: ${watchCache ? 'the API server with its watch cache' : 'the API server without its watch cache (lists read etcd)'}, on the same machine (it shares the cores with Trellis while Trellis lists); Trellis reads it as a ServiceAccount bound to KUBE_RBAC_RULES, cluster-wide (the extra namespaces and the \`kubernetes\` Service and slice are the API server's own).`,
       `- manifests: ${manifests.files} files, ${mb(manifests.bytes)} MiB of YAML. Objects as sent to the API server, JSON: Service ${create.bytes.service} B, EndpointSlice ${create.bytes.slice} B, Pod with status ${create.bytes.pod} B (the API server adds metadata and managedFields).`,
       `- Trellis processes' malloc: ${mallocArg === 'tuned' ? 'MALLOC_MMAP_THRESHOLD_=131072 (the README\'s setting)' : "glibc's defaults"}.`,
-      '- the sidecar and proxyless columns: translate() and cache.set() of one class each on a freshly built model, as the first proxy of a class triggers.',
+      '- sidecar / proxyless class: translate() and cache.set() of one class on a freshly built model, as the first proxy of a class triggers; next sidecar: another pod\'s sidecar class right after (the shared outbound parts memoised per model). Every class in use is translated again on each model change.',
     ].join('\n'),
   );
-  for (const [source, path] of profiles) {
-    const s = summarizeProfile(path, 20);
-    const line = (l: { selfPct: number; totalPct: number; what: string }): string => `    ${l.selfPct.toFixed(1).padStart(5)}% ${l.totalPct.toFixed(1).padStart(5)}%  ${l.what}`;
-    console.log(
-      [
-        `\nCPU profile of the ${source} start, serve() → ready (${path}), ${(s.busyMs / 1000).toFixed(2)} s busy`,
-        '  by file (self% / inclusive%):',
-        ...s.files.slice(0, 12).map(line),
-        '  by function, inclusive:',
-        ...s.byTotal.map(line),
-        '  by function, self:',
-        ...s.bySelf.slice(0, 15).map(line),
-      ].join('\n'),
-    );
+  for (const [source, path] of profiles) console.log(profileSummary(`CPU profile of the ${source} start, serve() → ready`, path, 12, 20, 15));
+  for (const [source, path] of afterProfiles) {
+    console.log(profileSummary(`CPU profile after the ${source} start: warm buildModel, two sidecar classes, one proxyless class`, path, 10, 15, 10));
   }
 }
 
@@ -248,6 +259,7 @@ async function main(): Promise<void> {
   let env: Envtest | undefined = await startEnvtest({ watchCache });
   const results: ChildResult[] = [];
   const profiles = new Map<SourceKind, string>();
+  const afterProfiles = new Map<SourceKind, string>();
   let create: CreateReport;
   try {
     await env.installCrds([TRAFFIC_POLICY_CRD]);
@@ -262,6 +274,7 @@ async function main(): Promise<void> {
     const base = {
       logLevel,
       sidecarClass: `sidecar/${first.namespace}/${first.pods[0]?.name ?? ''}`,
+      nextSidecarClass: `sidecar/${first.namespace}/${(first.pods[1] ?? first.pods[0])?.name ?? ''}`,
       proxylessClass: `proxyless/${first.namespace}`,
     };
     const artefact = (source: SourceKind, ext: string): string => join(tmpdir(), `trellis-kube-bench-${source}-${process.pid}.${ext}`);
@@ -276,12 +289,13 @@ async function main(): Promise<void> {
         ...base,
         source,
         path: source === 'kube' ? kubeconfigPath : manifestsDir,
-        ...(profile ? { profilePath: artefact(source, 'cpuprofile') } : {}),
+        ...(profile ? { profilePath: artefact(source, 'cpuprofile'), afterProfilePath: artefact(source, 'after.cpuprofile') } : {}),
         ...(heapSnapshot ? { heapSnapshotPath: artefact(source, 'heapsnapshot') } : {}),
       };
       const r = await measure(task);
       results.push(r);
       if (task.profilePath) profiles.set(source, task.profilePath);
+      if (task.afterProfilePath) afterProfiles.set(source, task.afterProfilePath);
       if (task.heapSnapshotPath) log(`${source}: heap snapshot written to ${task.heapSnapshotPath}`);
       log(`${source}: ready in ${sec(r.readyMs)} s, RSS ${mb(r.ready.rss)} MiB, heap ${mb(r.ready.heapUsed)} MiB`);
     }
@@ -290,7 +304,7 @@ async function main(): Promise<void> {
   }
 
   console.log(`Created in the API server in ${create.seconds.toFixed(1)} s (${(total / create.seconds).toFixed(0)} objects/s, ${create.requests} requests, ${create.retries} retried); not part of Trellis's figures.\n`);
-  report(results, create, manifests, profiles);
+  report(results, create, manifests, profiles, afterProfiles);
   const json = {
     ...machine,
     params: { ...params, concurrency, watchCache, malloc: mallocArg },
@@ -312,6 +326,7 @@ async function main(): Promise<void> {
       model: r.model,
       warmModelMs: +r.warmModelMs.toFixed(1),
       sidecar: { ...r.sidecar, ms: +r.sidecar.ms.toFixed(1) },
+      nextSidecar: { ...r.nextSidecar, ms: +r.nextSidecar.ms.toFixed(1) },
       proxyless: { ...r.proxyless, ms: +r.proxyless.ms.toFixed(1) },
     })),
   };
