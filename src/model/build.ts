@@ -111,9 +111,24 @@ function buildService(svc: Input<ServiceObject>, slices: readonly Input<Endpoint
   };
 }
 
-function selects(service: ModelService, pod: PodObject): boolean {
-  const entries = Object.entries(service.selector);
-  return service.namespace === pod.metadata.namespace && entries.length > 0 && entries.every(([k, v]) => pod.metadata.labels[k] === v);
+/** Services by namespace, each with its selector's entries worked out once (a pod is matched against its namespace's only). */
+type SelectorIndex = ReadonlyMap<string, readonly { readonly service: ModelService; readonly entries: readonly (readonly [string, string])[] }[]>;
+
+function selectorIndex(services: readonly ModelService[]): SelectorIndex {
+  const index = new Map<string, { service: ModelService; entries: (readonly [string, string])[] }[]>();
+  for (const service of services) {
+    const entries = Object.entries(service.selector);
+    if (entries.length === 0) continue; // a Service without a selector selects no pod
+    const list = index.get(service.namespace) ?? [];
+    list.push({ service, entries });
+    index.set(service.namespace, list);
+  }
+  return index;
+}
+
+function selecting(index: SelectorIndex, pod: PodObject): ModelService[] {
+  const labels = pod.metadata.labels;
+  return (index.get(pod.metadata.namespace) ?? []).filter((s) => s.entries.every(([k, v]) => labels[k] === v)).map((s) => s.service);
 }
 
 /** The ports a workload serves: what its selecting services target, then its declared container ports. */
@@ -132,14 +147,14 @@ function workloadPorts(pod: PodObject, services: readonly ModelService[]): Workl
   return [...ports.values()].sort((a, b) => a.port - b.port);
 }
 
-function buildWorkload(pod: Input<PodObject>, services: readonly ModelService[], opts: ModelOptions, statuses: Statuses): ModelWorkload | undefined {
+function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: ModelOptions, statuses: Statuses): ModelWorkload | undefined {
   const { metadata: meta, spec, status } = pod.object;
   const ref = objectRef('Pod', meta);
   if (!status.podIP) {
     statuses.warn(ref, pod.origin, { field: 'status.podIP', message: 'no IP assigned yet; the pod is not part of the mesh until it has one' });
     return undefined;
   }
-  const selecting = services.filter((s) => selects(s, pod.object));
+  const selected = selecting(services, pod.object);
   return {
     namespace: meta.namespace,
     name: meta.name,
@@ -147,8 +162,8 @@ function buildWorkload(pod: Input<PodObject>, services: readonly ModelService[],
     labels: meta.labels,
     serviceAccount: spec.serviceAccountName,
     identity: `spiffe://${opts.trustDomain}/ns/${meta.namespace}/sa/${spec.serviceAccountName}`,
-    ports: workloadPorts(pod.object, selecting),
-    services: selecting.map((s) => `${s.namespace}/${s.name}`).sort(),
+    ports: workloadPorts(pod.object, selected),
+    services: selected.map((s) => `${s.namespace}/${s.name}`).sort(),
     source: ref,
   };
 }
@@ -173,8 +188,9 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
       });
     }
   }
+  const index = selectorIndex(services);
   const workloads = [...inputs.pods]
     .sort(byNamespaceName)
-    .flatMap((p) => buildWorkload(p, services, opts, statuses) ?? []);
+    .flatMap((p) => buildWorkload(p, index, opts, statuses) ?? []);
   return { domain: opts.domain, trustDomain: opts.trustDomain, services, workloads, statuses: statuses.list() };
 }

@@ -178,6 +178,18 @@ describe('buildModel: workloads', () => {
     ]);
   });
 
+  it('is selected only by services of its own namespace, and never by one without a selector', () => {
+    const model = buildModel(inputs({
+      services: [
+        service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] }),
+        service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] }, 'elsewhere'),
+        service('manual', { ports: [{ name: 'http', port: 80 }] }),
+      ],
+      pods: [pod('web-1', { app: 'web' }, '10.0.0.5')],
+    }));
+    expect(model.workloads[0]?.services).toEqual(['default/web']);
+  });
+
   it('leaves out a pod without an IP, with a warning', () => {
     const model = buildModel(inputs({ pods: [pod('pending', {}, undefined)] }));
     expect(model.workloads).toEqual([]);
