@@ -16,10 +16,12 @@ export class NameSets {
   private readonly pool = new Map<string, Slot>();
   private readonly keys = new WeakMap<ReadonlySet<string>, string>();
 
-  /** The shared set with exactly these names (one reference taken). */
-  acquire(names: ReadonlySet<string>): ReadonlySet<string> {
+  /**
+   * The shared set with exactly these names (one reference taken). `key` names the set when the
+   * caller already has a digest of it (a SotW request's names); otherwise it is worked out.
+   */
+  acquire(names: ReadonlySet<string>, key = NameSets.keyOf(names)): ReadonlySet<string> {
     if (names.size === 0) return EMPTY_NAMES;
-    const key = createHash('sha1').update([...names].sort().join('\n')).digest('base64');
     let slot = this.pool.get(key);
     if (!slot) {
       slot = { set: names, refs: 0 };
@@ -28,6 +30,17 @@ export class NameSets {
     }
     slot.refs++;
     return slot.set;
+  }
+
+  /** The set held under a key, if any (no reference taken). */
+  peek(key: string): ReadonlySet<string> | undefined {
+    return this.pool.get(key)?.set;
+  }
+
+  private static keyOf(names: ReadonlySet<string>): string {
+    const hash = createHash('sha1');
+    for (const n of [...names].sort()) hash.update(n).update('\n');
+    return `set:${hash.digest('base64')}`;
   }
 
   /** Gives back one reference to a set obtained from acquire. */

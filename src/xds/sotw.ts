@@ -31,8 +31,11 @@ export class SotwStream extends AdsStream {
     // An ACK repeats the names of the request before it: recognised by their digest, not decoded.
     if (ts.requested && req.namesDigest === ts.namesDigest) return;
     ts.namesDigest = req.namesDigest;
-    const all = req.names();
-    const names = all.filter((n) => n !== '*');
+    // Another stream sent these very names already: share its set without decoding them again.
+    const key = `sotw:${req.namesDigest}`;
+    const known = req.namesDigest === '' ? undefined : this.ctx.nameSets.peek(key);
+    const all = known ? [...known] : req.names();
+    const names = known ? all : all.filter((n) => n !== '*');
     const star = names.length !== all.length;
     if (!ts.requested) {
       ts.requested = true;
@@ -42,7 +45,7 @@ export class SotwStream extends AdsStream {
       ts.legacyWildcard = false;
     }
     const wildcard = star || (ts.legacyWildcard && names.length === 0);
-    const incoming = new Set(names);
+    const incoming = known ?? new Set(names);
     const added: string[] = [];
     for (const n of incoming) if (!ts.names.has(n)) added.push(n);
     this.checkNames(incoming.size, ts);
@@ -50,7 +53,12 @@ export class SotwStream extends AdsStream {
     ts.wildcard = wildcard;
     // Nothing added and the same size means the same set.
     const changed = added.length > 0 || ts.names.size !== incoming.size;
-    if (changed) this.setNames(ts, new Set([...incoming].map((n) => this.canonicalName(ts, n))));
+    if (changed) {
+      // Only sets without '*' are shared by their bytes' digest: a known set never holds one.
+      if (known) this.setNames(ts, known, key);
+      else if (star) this.setNames(ts, new Set(names.map((n) => this.canonicalName(ts, n))));
+      else this.setNames(ts, new Set(names.map((n) => this.canonicalName(ts, n))), key);
+    }
     if (added.length > 0) {
       for (const n of added) ts.dirty.add(n);
       ts.pendingSince ??= this.ctx.now();

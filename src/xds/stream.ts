@@ -126,8 +126,8 @@ export abstract class AdsStream {
   }
 
   /** Replaces a type's subscribed names with the shared set holding exactly `names`. */
-  protected setNames(ts: TypeState, names: ReadonlySet<string>): void {
-    const next = this.ctx.nameSets.acquire(names);
+  protected setNames(ts: TypeState, names: ReadonlySet<string>, key?: string): void {
+    const next = key === undefined ? this.ctx.nameSets.acquire(names) : this.ctx.nameSets.acquire(names, key);
     this.ctx.nameSets.release(ts.names);
     ts.names = next;
   }
