@@ -36,17 +36,23 @@ async function replica(namespace: string, identity: string): Promise<LeaderElect
   return e;
 }
 
+/** Two replicas on one lease in a fresh namespace: a leads, b has started and is trying. */
+async function aLeadingBWaiting(): Promise<{ a: LeaderElector; b: LeaderElector; bLeads: Promise<unknown[]> }> {
+  const ns = await env.namespace('lease');
+  const a = await replica(ns, 'a');
+  const b = await replica(ns, 'b');
+  const aLeads = once(a, 'leading');
+  a.start();
+  await aLeads;
+  const bLeads = once(b, 'leading');
+  b.start();
+  return { a, b, bLeads };
+}
+
 describe('leader election on a Lease', () => {
   it('makes exactly one of two replicas the leader, and the other takes over when it steps down', async () => {
-    const ns = await env.namespace('lease');
-    const a = await replica(ns, 'a');
-    const b = await replica(ns, 'b');
-    const aLeads = once(a, 'leading');
-    a.start();
-    await aLeads;
-    b.start();
     // b keeps trying every 200 ms; a renews: b must not lead while a holds the lease.
-    const bLeads = once(b, 'leading');
+    const { a, b, bLeads } = await aLeadingBWaiting();
     const stepDown = performance.now();
     expect([a.isLeader, b.isLeader]).toEqual([true, false]);
     await a.stop();
@@ -57,14 +63,7 @@ describe('leader election on a Lease', () => {
   });
 
   it('takes over from a replica that died without releasing, once the lease has expired', async () => {
-    const ns = await env.namespace('lease');
-    const a = await replica(ns, 'a');
-    const b = await replica(ns, 'b');
-    const aLeads = once(a, 'leading');
-    a.start();
-    await aLeads;
-    b.start();
-    const bLeads = once(b, 'leading');
+    const { a, bLeads } = await aLeadingBWaiting();
     const died = performance.now();
     await a.stop(false);
     await bLeads;
