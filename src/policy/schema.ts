@@ -1,0 +1,544 @@
+/**
+ * TrafficPolicy (trellis.dev/v1alpha1): the single source of truth for crds/trafficpolicy.yaml.
+ *
+ * Every object under `spec` is strict (unknown fields are refused, by zod and, with
+ * fieldValidation=Strict, by the API server). Rules the JSON schema cannot say are declared once,
+ * next to the node they constrain, with `withRules`: each rule is both a zod check (`holds`) and a
+ * CEL `x-kubernetes-validations` entry (`cel`) on the same node, with the same message and the same
+ * field path. Security (mTLS mode, authorization) will be a further optional `spec.security`
+ * section; nothing here stands in its way.
+ *
+ * Strings and lists carry maximum lengths so that the API server's CEL cost estimates stay bounded.
+ */
+import { z } from 'zod';
+
+// ------------------------------------------------------------------------------------------
+// cross-field rules
+
+export interface CrossFieldRule<T> {
+  /** The message, reported by zod and by the API server alike. */
+  readonly message: string;
+  /** The field the error is reported on, relative to the node the rule sits on (none: the node itself). */
+  readonly field?: readonly string[];
+  /** The CEL rule (`self` is the node). */
+  readonly cel: string;
+  /** The same rule in TypeScript. */
+  readonly holds: (value: T) => boolean;
+}
+
+/** Every rule declared with withRules, for documentation and tests. */
+export const crossFieldRules: { readonly message: string; readonly cel: string; readonly field?: readonly string[] }[] = [];
+
+function withRules<S extends z.ZodType>(schema: S, rules: readonly CrossFieldRule<z.output<S>>[]): S {
+  for (const r of rules) crossFieldRules.push({ message: r.message, cel: r.cel, ...(r.field ? { field: r.field } : {}) });
+  return schema
+    .superRefine((value, ctx) => {
+      for (const r of rules) {
+        if (!r.holds(value as z.output<S>)) ctx.addIssue({ code: 'custom', message: r.message, path: [...(r.field ?? [])] });
+      }
+    })
+    .meta({
+      'x-kubernetes-validations': rules.map((r) => ({
+        rule: r.cel,
+        message: r.message,
+        ...(r.field ? { fieldPath: `.${r.field.join('.')}` } : {}),
+      })),
+    }) as S;
+}
+
+/** A Go/Kubernetes CEL duration string: '1.5s', '250ms', '1m30s', '2h'. */
+export const DURATION_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds of a duration matching DURATION_PATTERN (NaN otherwise). */
+export function durationMs(d: string): number {
+  if (!DURATION_PATTERN.test(d)) return Number.NaN;
+  let total = 0;
+  for (const m of d.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? Number.NaN);
+  return total;
+}
+
+/** Both set → a ≤ b. */
+const notLonger = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || durationMs(a) <= durationMs(b);
+
+// ------------------------------------------------------------------------------------------
+// building blocks
+
+const INT32_MAX = 2_147_483_647;
+const count = (min: number, description: string) => z.number().int().min(min).max(INT32_MAX).describe(description);
+const percent = (description: string) => z.number().min(0).max(100).describe(`${description} (0–100)`);
+const duration = (description: string) =>
+  z.string().max(32).regex(DURATION_PATTERN).describe(`${description}; a duration such as '250ms', '1.5s', '1m30s'`);
+const dnsName = (description: string) =>
+  z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
+    .describe(description);
+const portNumber = (description: string) => z.number().int().min(1).max(65535).describe(description);
+const headerName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/)
+  .describe('An HTTP header name');
+const labels = z.record(z.string().max(317), z.string().max(63));
+
+// ------------------------------------------------------------------------------------------
+// targetRefs
+
+const targetRef = withRules(
+  z
+    .strictObject({
+      group: z.literal('').describe("The API group of the target: '' (core)"),
+      kind: z.literal('Service').describe('The kind of the target: Service'),
+      name: dnsName('The name of the Service, in the policy’s namespace'),
+      port: portNumber('Only this port of the Service').optional(),
+      sectionName: z.string().min(1).max(63).describe('Only the Service port of this name').optional(),
+    })
+    .describe('A Service (optionally one of its ports) the policy attaches to, in the shape of Gateway API policy attachment'),
+  [
+    {
+      message: 'port and sectionName are mutually exclusive',
+      field: ['sectionName'],
+      cel: '!(has(self.port) && has(self.sectionName))',
+      holds: (r) => !(r.port !== undefined && r.sectionName !== undefined),
+    },
+  ],
+);
+
+// ------------------------------------------------------------------------------------------
+// load balancing
+
+const hash = withRules(
+  z
+    .strictObject({
+      header: z.strictObject({ name: headerName }).describe('Hash on the value of this request header').optional(),
+      cookie: z
+        .strictObject({
+          name: z.string().min(1).max(256).describe('The cookie name'),
+          ttl: duration('Lifetime of a cookie the proxy generates when the request has none').optional(),
+          path: z.string().max(1024).describe('Path of a generated cookie').optional(),
+        })
+        .describe('Hash on the value of this cookie')
+        .optional(),
+      sourceIP: z.literal(true).describe('Hash on the client’s source IP address').optional(),
+    })
+    .describe('The hash key of consistent hashing: exactly one of header, cookie, sourceIP'),
+  [
+    {
+      message: 'exactly one of header, cookie, sourceIP must be set',
+      cel: '[has(self.header), has(self.cookie), has(self.sourceIP)].filter(x, x).size() == 1',
+      holds: (h) => [h.header, h.cookie, h.sourceIP].filter((x) => x !== undefined).length === 1,
+    },
+  ],
+);
+
+const loadBalancing = withRules(
+  z
+    .strictObject({
+      algorithm: z
+        .enum(['roundRobin', 'leastRequest', 'random', 'ringHash', 'maglev'])
+        .describe('How an endpoint is picked; ringHash and maglev hash on `hash`'),
+      hash: hash.optional(),
+      localityAware: z.boolean().describe('Prefer endpoints in the client’s own locality (region/zone)').optional(),
+      failover: z
+        .array(
+          z.strictObject({
+            from: z.string().min(1).max(253).describe('A region (or region/zone)'),
+            to: z.string().min(1).max(253).describe('Where its traffic goes when it has no healthy endpoint'),
+          }),
+        )
+        .min(1)
+        .max(32)
+        .describe('Locality failover order; requires localityAware')
+        .optional(),
+    })
+    .describe('Load balancing across the endpoints of the target'),
+  [
+    {
+      message: 'ringHash and maglev require a hash key',
+      field: ['hash'],
+      cel: "!(self.algorithm in ['ringHash', 'maglev']) || has(self.hash)",
+      holds: (lb) => !(lb.algorithm === 'ringHash' || lb.algorithm === 'maglev') || lb.hash !== undefined,
+    },
+    {
+      message: 'hash applies only to ringHash and maglev',
+      field: ['hash'],
+      cel: "self.algorithm in ['ringHash', 'maglev'] || !has(self.hash)",
+      holds: (lb) => lb.algorithm === 'ringHash' || lb.algorithm === 'maglev' || lb.hash === undefined,
+    },
+    {
+      message: 'failover requires localityAware',
+      field: ['failover'],
+      cel: '!has(self.failover) || (has(self.localityAware) && self.localityAware)',
+      holds: (lb) => lb.failover === undefined || lb.localityAware === true,
+    },
+  ],
+);
+
+// ------------------------------------------------------------------------------------------
+// resilience
+
+const connectionPool = z
+  .strictObject({
+    maxConnections: count(1, 'Maximum connections to the Service').optional(),
+    maxPendingRequests: count(1, 'Maximum requests waiting for a connection').optional(),
+    maxRequests: count(1, 'Maximum concurrent requests').optional(),
+    maxRetries: count(0, 'Maximum concurrent retries').optional(),
+  })
+  .describe('Connection pool limits (circuit breaking): requests over a limit fail at once');
+
+const outlierDetection = z
+  .strictObject({
+    consecutive5xx: count(0, 'Consecutive 5xx responses that eject an endpoint (0: off)').optional(),
+    consecutiveGatewayErrors: count(0, 'Consecutive 502/503/504 responses that eject an endpoint (0: off)').optional(),
+    interval: duration('Time between ejection sweeps').optional(),
+    baseEjectionTime: duration('Base ejection time, multiplied by the number of ejections').optional(),
+    maxEjectionPercent: percent('Maximum share of endpoints ejected at once').optional(),
+  })
+  .describe('Ejection of misbehaving endpoints');
+
+const timeouts = withRules(
+  z
+    .strictObject({
+      request: duration('Whole request, retries included').optional(),
+      perTry: duration('Each attempt').optional(),
+      idle: duration('Idle connection or stream').optional(),
+      connect: duration('Establishing a connection').optional(),
+    })
+    .describe('Timeouts'),
+  [
+    {
+      message: 'perTry must not be longer than request',
+      field: ['perTry'],
+      cel: '!(has(self.perTry) && has(self.request)) || duration(self.perTry) <= duration(self.request)',
+      holds: (t) => notLonger(t.perTry, t.request),
+    },
+  ],
+);
+
+export const RETRY_ON = [
+  '5xx',
+  'gateway-error',
+  'reset',
+  'connect-failure',
+  'retriable-status-codes',
+  'cancelled',
+  'deadline-exceeded',
+  'internal',
+  'resource-exhausted',
+  'unavailable',
+] as const;
+
+const backoff = withRules(
+  z
+    .strictObject({
+      base: duration('Base interval of exponential backoff'),
+      max: duration('Maximum interval').optional(),
+    })
+    .describe('Backoff between attempts'),
+  [
+    {
+      message: 'max must not be shorter than base',
+      field: ['max'],
+      cel: '!has(self.max) || duration(self.base) <= duration(self.max)',
+      holds: (b) => notLonger(b.base, b.max),
+    },
+  ],
+);
+
+const retries = withRules(
+  z
+    .strictObject({
+      attempts: z.number().int().min(0).max(100).describe('Retries after the first attempt (0: none)'),
+      retryOn: z
+        .array(z.enum(RETRY_ON))
+        .min(1)
+        .max(RETRY_ON.length)
+        .describe('Conditions that trigger a retry: HTTP (5xx, gateway-error, reset, connect-failure, retriable-status-codes) and gRPC status codes')
+        .optional(),
+      retriableStatusCodes: z
+        .array(z.number().int().min(100).max(599))
+        .min(1)
+        .max(32)
+        .describe('HTTP status codes retried with retryOn retriable-status-codes')
+        .optional(),
+      perTryTimeout: duration('Timeout of each attempt').optional(),
+      backoff: backoff.optional(),
+    })
+    .describe('Retries'),
+  [
+    {
+      message: 'retriableStatusCodes is required exactly when retryOn contains retriable-status-codes',
+      field: ['retriableStatusCodes'],
+      cel: "(has(self.retryOn) && 'retriable-status-codes' in self.retryOn) == has(self.retriableStatusCodes)",
+      holds: (r) => (r.retryOn?.includes('retriable-status-codes') ?? false) === (r.retriableStatusCodes !== undefined),
+    },
+  ],
+);
+
+// ------------------------------------------------------------------------------------------
+// rate limiting
+
+const tokenBucket = withRules(
+  z
+    .strictObject({
+      maxTokens: count(1, 'Bucket size'),
+      tokensPerFill: count(1, 'Tokens added each fillInterval'),
+      fillInterval: duration('Refill interval'),
+    })
+    .describe('A local token bucket'),
+  [
+    {
+      message: 'tokensPerFill must not exceed maxTokens',
+      field: ['tokensPerFill'],
+      cel: 'self.tokensPerFill <= self.maxTokens',
+      holds: (b) => b.tokensPerFill <= b.maxTokens,
+    },
+  ],
+);
+
+const rateLimit = z
+  .strictObject({ local: tokenBucket.describe('Local (per proxy) token bucket') })
+  .describe('Rate limiting; requests over the limit get 429');
+
+// ------------------------------------------------------------------------------------------
+// routing
+
+const stringMatch = z.strictObject({
+  name: headerName,
+  type: z.enum(['Exact', 'RegularExpression']).describe('Default Exact').optional(),
+  value: z.string().max(1024),
+});
+
+const pathMatch = withRules(
+  z
+    .strictObject({
+      type: z.enum(['Exact', 'PathPrefix', 'RegularExpression']),
+      value: z.string().min(1).max(1024),
+    })
+    .describe('Match on the request path'),
+  [
+    {
+      message: "an Exact or PathPrefix path must start with '/'",
+      field: ['value'],
+      cel: "self.type == 'RegularExpression' || self.value.startsWith('/')",
+      holds: (p) => p.type === 'RegularExpression' || p.value.startsWith('/'),
+    },
+  ],
+);
+
+const match = z
+  .strictObject({
+    path: pathMatch.optional(),
+    headers: z.array(stringMatch).min(1).max(16).describe('All of these headers must match').optional(),
+    queryParams: z.array(stringMatch).min(1).max(16).describe('All of these query parameters must match').optional(),
+    method: z.enum(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']).optional(),
+  })
+  .describe('A request matches when every given condition holds');
+
+const backend = z
+  .strictObject({
+    service: dnsName('A Service in the policy’s namespace (default: the target)').optional(),
+    port: portNumber('Its port (default: the port the request came for)').optional(),
+    subset: z
+      .strictObject({ labels: labels.describe('Pod labels selecting the subset') })
+      .describe('Only the endpoints whose pods carry these labels (a canary)')
+      .optional(),
+    weight: z.number().int().min(0).max(1000).describe('Relative weight (default 1)').optional(),
+  })
+  .describe('A weighted destination');
+
+const headerChanges = z
+  .strictObject({
+    set: z.array(z.strictObject({ name: headerName, value: z.string().max(4096) })).min(1).max(16).optional(),
+    add: z.array(z.strictObject({ name: headerName, value: z.string().max(4096) })).min(1).max(16).optional(),
+    remove: z.array(headerName).min(1).max(16).optional(),
+  })
+  .describe('Header changes');
+
+const route = withRules(
+  z
+    .strictObject({
+      name: z.string().min(1).max(63).describe('For status and debugging').optional(),
+      matches: z.array(match).min(1).max(16).describe('Any of these (default: every request)').optional(),
+      backends: z.array(backend).min(1).max(16).describe('Weighted split').optional(),
+      redirect: z
+        .strictObject({
+          scheme: z.enum(['http', 'https']).optional(),
+          hostname: dnsName('Host of the redirect').optional(),
+          path: z.string().min(1).max(1024).optional(),
+          port: portNumber('Port of the redirect').optional(),
+          statusCode: z.literal([301, 302, 303, 307, 308]).describe('Default 302').optional(),
+        })
+        .describe('Answer with a redirect instead of forwarding')
+        .optional(),
+      rewrite: z
+        .strictObject({
+          path: z
+            .strictObject({ type: z.enum(['ReplaceFullPath', 'ReplacePrefixMatch']), value: z.string().min(1).max(1024) })
+            .optional(),
+          hostname: dnsName('New Host/authority').optional(),
+        })
+        .describe('Rewrite the request before forwarding')
+        .optional(),
+      requestHeaders: headerChanges.optional(),
+      responseHeaders: headerChanges.optional(),
+      mirror: z
+        .strictObject({
+          service: dnsName('The Service receiving copies'),
+          port: portNumber('Its port').optional(),
+          percent: percent('Share of requests mirrored'),
+        })
+        .describe('Send copies of requests (responses ignored)')
+        .optional(),
+      rateLimit: rateLimit.optional(),
+    })
+    .describe('An HTTP route; the first route that matches wins'),
+  [
+    {
+      message: 'redirect cannot be combined with backends, rewrite or mirror',
+      field: ['redirect'],
+      cel: '!has(self.redirect) || !(has(self.backends) || has(self.rewrite) || has(self.mirror))',
+      holds: (r) => r.redirect === undefined || (r.backends === undefined && r.rewrite === undefined && r.mirror === undefined),
+    },
+    {
+      message: 'the backend weights must not all be 0',
+      field: ['backends'],
+      cel: '!has(self.backends) || self.backends.exists(b, !has(b.weight) || b.weight > 0)',
+      holds: (r) => r.backends === undefined || r.backends.some((b) => (b.weight ?? 1) > 0),
+    },
+  ],
+);
+
+const routing = z
+  .strictObject({ http: z.array(route).min(1).max(64).describe('HTTP routes, in order') })
+  .describe('Request routing');
+
+// ------------------------------------------------------------------------------------------
+// fault injection, observability
+
+const GRPC_CODES = [
+  'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE',
+  'DATA_LOSS', 'UNAUTHENTICATED',
+] as const;
+
+const abort = withRules(
+  z
+    .strictObject({
+      httpStatus: z.number().int().min(200).max(599).describe('Answer with this HTTP status').optional(),
+      grpcStatus: z.enum(GRPC_CODES).describe('Answer with this gRPC status').optional(),
+      percent: percent('Share of requests aborted'),
+    })
+    .describe('Abort requests'),
+  [
+    {
+      message: 'exactly one of httpStatus, grpcStatus must be set',
+      cel: 'has(self.httpStatus) != has(self.grpcStatus)',
+      holds: (a) => (a.httpStatus !== undefined) !== (a.grpcStatus !== undefined),
+    },
+  ],
+);
+
+const faultInjection = withRules(
+  z
+    .strictObject({
+      delay: z
+        .strictObject({ fixedDelay: duration('Added latency'), percent: percent('Share of requests delayed') })
+        .describe('Delay requests')
+        .optional(),
+      abort: abort.optional(),
+    })
+    .describe('Fault injection, for testing resilience'),
+  [
+    {
+      message: 'at least one of delay, abort must be set',
+      cel: 'has(self.delay) || has(self.abort)',
+      holds: (f) => f.delay !== undefined || f.abort !== undefined,
+    },
+  ],
+);
+
+const observability = z
+  .strictObject({
+    accessLog: z
+      .strictObject({
+        enabled: z.boolean(),
+        format: z.enum(['text', 'json']).describe('Default text').optional(),
+      })
+      .describe('Access logging')
+      .optional(),
+    tracing: z.strictObject({ samplingPercent: percent('Share of requests traced') }).describe('Tracing').optional(),
+  })
+  .describe('Access logs and tracing');
+
+// ------------------------------------------------------------------------------------------
+// the resource
+
+export const trafficPolicySpecSchema = z
+  .strictObject({
+    targetRefs: z.array(targetRef).min(1).max(16).describe('The Services this policy applies to'),
+    loadBalancing: loadBalancing.optional(),
+    connectionPool: connectionPool.optional(),
+    outlierDetection: outlierDetection.optional(),
+    timeouts: timeouts.optional(),
+    retries: retries.optional(),
+    routing: routing.optional(),
+    faultInjection: faultInjection.optional(),
+    rateLimit: rateLimit.optional(),
+    observability: observability.optional(),
+  })
+  .describe('What the mesh should do with traffic to the target Services');
+
+const specWithRules = withRules(trafficPolicySpecSchema, [
+  {
+    message: 'retries.perTryTimeout must not be longer than timeouts.request',
+    field: ['retries', 'perTryTimeout'],
+    cel: '!(has(self.retries) && has(self.retries.perTryTimeout) && has(self.timeouts) && has(self.timeouts.request)) || duration(self.retries.perTryTimeout) <= duration(self.timeouts.request)',
+    holds: (s) => notLonger(s.retries?.perTryTimeout, s.timeouts?.request),
+  },
+]);
+
+export const conditionSchema = z
+  .strictObject({
+    type: z.string().min(1).max(316).describe('Accepted or Programmed'),
+    status: z.enum(['True', 'False', 'Unknown']),
+    observedGeneration: z.number().int().min(0).optional(),
+    lastTransitionTime: z.string().meta({ format: 'date-time' }),
+    reason: z.string().min(1).max(1024).regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+    message: z.string().max(32768),
+  })
+  .describe('A metav1.Condition');
+
+export const trafficPolicyStatusSchema = z
+  .strictObject({
+    observedGeneration: z.number().int().min(0).describe('The generation the status describes').optional(),
+    conditions: z
+      .array(conditionSchema)
+      .max(8)
+      .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
+      .describe('Accepted, Programmed')
+      .optional(),
+  })
+  .describe('Written by the control plane');
+
+export const trafficPolicySchema = z
+  .strictObject({
+    apiVersion: z.literal('trellis.dev/v1alpha1'),
+    kind: z.literal('TrafficPolicy'),
+    metadata: z.looseObject({
+      name: z.string().min(1).max(253),
+      namespace: z.string().min(1).max(63).optional(),
+      generation: z.number().int().optional(),
+      creationTimestamp: z.string().optional(),
+    }),
+    spec: specWithRules,
+    status: trafficPolicyStatusSchema.optional(),
+  })
+  .describe('TrafficPolicy: traffic and resilience settings for Services of the mesh');
+
+export type TrafficPolicy = z.output<typeof trafficPolicySchema>;
+export type TrafficPolicySpec = z.output<typeof trafficPolicySpecSchema>;
