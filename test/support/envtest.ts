@@ -27,7 +27,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ApiException, ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { ApiException, ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, loadAllYaml, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { V1ClusterRole, V1ClusterRoleBinding, V1CustomResourceDefinition, V1ObjectMeta, V1PolicyRule } from '@kubernetes/client-node';
 import { parseAllDocuments, stringify } from 'yaml';
 import { releasedLoopbackPort } from './ports.ts';
@@ -331,7 +331,10 @@ class EnvtestInstance implements Envtest {
   }
 
   async installCrds(crds: readonly (object | string)[]): Promise<void> {
-    const objs = crds.flatMap((c) => (typeof c === 'string' ? parseAllDocuments(c).map((d) => d.toJS() as unknown).filter((o) => o !== null) : [c])) as V1CustomResourceDefinition[];
+    // YAML goes through client-node's own loader, which maps `x-kubernetes-*` keys to its model's
+    // names; parsed plainly, the API client's serializer would drop them. Objects are taken to be in
+    // the model's form already.
+    const objs = crds.flatMap((c) => (typeof c === 'string' ? (loadAllYaml(c) as unknown[]).filter((o) => o !== null) : [c])) as V1CustomResourceDefinition[];
     const ext = this.admin.makeApiClient(ApiextensionsV1Api);
     for (const crd of objs) {
       const name = crd.metadata?.name ?? '';
