@@ -161,6 +161,11 @@ export function send(msg: ServerEvent | ClientEvent): void {
   process.send(msg);
 }
 
+/** Answers a command with the event its work resolves to, or with an error event. */
+export function answer<T>(work: Promise<T>, event: (result: T) => ServerEvent | ClientEvent): void {
+  work.then((r) => send(event(r))).catch((err: unknown) => send({ ev: 'error', message: String(err) }));
+}
+
 /** Children exit when the orchestrator goes away (IPC disconnect). */
 export function exitWithParent(): void {
   if (!process.send) throw new Error('this process must be started by test/bench/run.ts (no IPC channel)');

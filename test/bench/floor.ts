@@ -19,6 +19,7 @@ import {
   exitWithParent,
   now,
   paramsFromEnv,
+  answer,
   send,
   type ServerCommand,
 } from './config.ts';
@@ -168,17 +169,13 @@ process.on('message', (raw: unknown) => {
   const msg = raw as ServerCommand;
   switch (msg.cmd) {
     case 'memory':
-      memoryReport(live.sotw.size + live.delta.size)
-        .then((m) => send({ ev: 'memory', ...m }))
-        .catch((err: unknown) => send({ ev: 'error', message: String(err) }));
+      answer(memoryReport(live.sotw.size + live.delta.size), (m) => ({ ev: 'memory', ...m }));
       break;
     case 'change':
       change(msg);
       break;
     case 'gc-log':
-      gcLog()
-        .then((pauses) => send({ ev: 'gc-log', pauses }))
-        .catch((err: unknown) => send({ ev: 'error', message: String(err) }));
+      answer(gcLog(), (pauses) => ({ ev: 'gc-log', pauses }));
       break;
     case 'heap-snapshot':
     case 'profile-start':

@@ -18,6 +18,7 @@ import {
   exitWithParent,
   now,
   paramsFromEnv,
+  answer,
   send,
   type ServerCommand,
 } from './config.ts';
@@ -92,30 +93,22 @@ process.on('message', (raw: unknown) => {
   const msg = raw as ServerCommand;
   switch (msg.cmd) {
     case 'memory':
-      memoryReport(server.connected)
-        .then((m) => send({ ev: 'memory', ...m }))
-        .catch((err: unknown) => send({ ev: 'error', message: String(err) }));
+      answer(memoryReport(server.connected), (m) => ({ ev: 'memory', ...m }));
       break;
     case 'change':
       change(msg);
       break;
     case 'gc-log':
-      gcLog()
-        .then((pauses) => send({ ev: 'gc-log', pauses }))
-        .catch((err: unknown) => send({ ev: 'error', message: String(err) }));
+      answer(gcLog(), (pauses) => ({ ev: 'gc-log', pauses }));
       break;
     case 'heap-snapshot':
       send({ ev: 'heap-snapshot', path: writeHeapSnapshot(msg.path) });
       break;
     case 'profile-start':
-      startProfile()
-        .then(() => send({ ev: 'profile-started' }))
-        .catch((err: unknown) => send({ ev: 'error', message: String(err) }));
+      answer(startProfile(), () => ({ ev: 'profile-started' }));
       break;
     case 'profile-stop':
-      stopProfile(msg.path)
-        .then(() => send({ ev: 'profiled', path: msg.path }))
-        .catch((err: unknown) => send({ ev: 'error', message: String(err) }));
+      answer(stopProfile(msg.path), () => ({ ev: 'profiled', path: msg.path }));
       break;
     case 'exit':
       void server.close().finally(() => process.exit(0));
