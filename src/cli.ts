@@ -25,6 +25,7 @@ import { createMetrics } from './debug/metrics.js';
 import { startDebugServer } from './debug/server.js';
 import { renderBootstrap } from './envoy/bootstrap.js';
 import { buildModel, type ModelOptions } from './model/build.js';
+import type { MeshModel } from './model/types.js';
 import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
 import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
 import { loadKubeConfig, startKubeSource } from './sources/kube/index.js';
@@ -64,10 +65,11 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
   const snapshots = builder;
 
   let latest: SourceState | undefined;
+  let model: MeshModel | undefined;
   let problems: readonly Problem[] = [];
   const rebuild = (): void => {
     if (!latest) return;
-    const model = buildModel(latest.inputs, modelOptions);
+    model = buildModel(latest.inputs, modelOptions, model);
     for (const p of modelProblems(model)) logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object, field: p.field, file: p.file }, p.message);
     snapshots.setModel(model);
     problems = [...latest.problems, ...modelProblems(model), ...buildProblems(snapshots.report())];

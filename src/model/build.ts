@@ -5,6 +5,7 @@
  */
 import { objectRef, SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInputs, type Origin, type PodObject, type ServiceObject } from './inputs.js';
 import { selectEndpoints } from './endpoints.js';
+import { resolvePolicies, withPolicies } from './policies.js';
 import { protocolOf } from './protocol.js';
 import type { FieldError, MeshModel, ModelService, ModelServicePort, ModelWorkload, ObjectStatus, WorkloadPort } from './types.js';
 
@@ -168,16 +169,20 @@ function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: Mod
   };
 }
 
-export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODEL_OPTIONS): MeshModel {
+/**
+ * `previous`, the model built before this one, lets a TrafficPolicy whose new spec is invalid keep
+ * its last good spec in force.
+ */
+export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODEL_OPTIONS, previous?: MeshModel): MeshModel {
   const statuses = new Statuses();
   const slices = slicesByService(inputs, statuses);
-  const services: ModelService[] = [];
+  const built: ModelService[] = [];
   const known = new Set<string>();
   for (const svc of [...inputs.services].sort(byNamespaceName)) {
     const key = `${svc.object.metadata.namespace}/${svc.object.metadata.name}`;
     known.add(key);
-    const built = buildService(svc, slices.get(key) ?? [], opts, statuses);
-    if (built) services.push(built);
+    const service = buildService(svc, slices.get(key) ?? [], opts, statuses);
+    if (service) built.push(service);
   }
   for (const [key, list] of slices) {
     if (known.has(key)) continue;
@@ -188,9 +193,11 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
       });
     }
   }
+  const { policies, byPort } = resolvePolicies(inputs.trafficPolicies, built, previous, statuses);
+  const services = withPolicies(built, byPort);
   const index = selectorIndex(services);
   const workloads = [...inputs.pods]
     .sort(byNamespaceName)
     .flatMap((p) => buildWorkload(p, index, opts, statuses) ?? []);
-  return { domain: opts.domain, trustDomain: opts.trustDomain, services, workloads, statuses: statuses.list() };
+  return { domain: opts.domain, trustDomain: opts.trustDomain, services, workloads, policies, statuses: statuses.list() };
 }

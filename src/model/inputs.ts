@@ -117,10 +117,25 @@ export const podSchema = z.object({
     .default({}),
 });
 
+/**
+ * A TrafficPolicy as the sources read it: its identity and a spec still to be checked. The model
+ * validates the spec against the policy schema (src/policy), so that a policy that fails gets
+ * status (Accepted=False, Invalid) while its last good version stays in force; a source never
+ * refuses one for its spec. The status is kept so that the status writer can tell what is stale.
+ */
+export const trafficPolicyInputSchema = z.object({
+  apiVersion: z.literal('trellis.dev/v1alpha1'),
+  kind: z.literal('TrafficPolicy'),
+  metadata: metadata.extend({ creationTimestamp: z.string().optional() }),
+  spec: z.unknown(),
+  status: z.unknown().optional(),
+});
+
 export type NamespaceObject = z.output<typeof namespaceSchema>;
 export type ServiceObject = z.output<typeof serviceSchema>;
 export type EndpointSliceObject = z.output<typeof endpointSliceSchema>;
 export type PodObject = z.output<typeof podSchema>;
+export type TrafficPolicyObject = z.output<typeof trafficPolicyInputSchema>;
 
 /** An input object and where it came from. */
 export interface Input<T> {
@@ -133,6 +148,7 @@ export interface MeshInputs {
   readonly services: readonly Input<ServiceObject>[];
   readonly endpointSlices: readonly Input<EndpointSliceObject>[];
   readonly pods: readonly Input<PodObject>[];
+  readonly trafficPolicies: readonly Input<TrafficPolicyObject>[];
 }
 
 /** The kinds Trellis reads, by `apiVersion/kind`, with their schemas; anything else is skipped. */
@@ -141,6 +157,7 @@ export const INPUT_KINDS = {
   'v1/Service': { schema: serviceSchema, list: 'services' },
   'discovery.k8s.io/v1/EndpointSlice': { schema: endpointSliceSchema, list: 'endpointSlices' },
   'v1/Pod': { schema: podSchema, list: 'pods' },
+  'trellis.dev/v1alpha1/TrafficPolicy': { schema: trafficPolicyInputSchema, list: 'trafficPolicies' },
 } as const;
 
 export type InputKindKey = keyof typeof INPUT_KINDS;
@@ -153,4 +170,4 @@ export function objectRef(kind: string, meta: { name: string; namespace?: string
 /** The label EndpointSlices carry to name their Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-export const EMPTY_INPUTS: MeshInputs = { namespaces: [], services: [], endpointSlices: [], pods: [] };
+export const EMPTY_INPUTS: MeshInputs = { namespaces: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [] };

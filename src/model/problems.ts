@@ -41,3 +41,16 @@ export function sortProblems(list: readonly Problem[]): Problem[] {
   const key = (p: Problem): string => `${p.severity === 'error' ? 0 : 1}|${p.file ?? '~'}|${String(p.document ?? 0).padStart(6, '0')}|${p.object ?? ''}|${p.field ?? ''}`;
   return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** Renders a path as `spec.ports[0].port`, quoting keys that are not plain: `labels["app.kubernetes.io/name"]`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else if (typeof segment === 'string' && IDENTIFIER.test(segment)) out += out === '' ? segment : `.${segment}`;
+    else out += `[${JSON.stringify(String(segment))}]`;
+  }
+  return out;
+}

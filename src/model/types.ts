@@ -2,6 +2,8 @@
  * The model: the intermediate representation between the sources and translation. Readonly,
  * JSON-serialisable plain data: no Kubernetes client types, no protobuf types. Lists are sorted.
  */
+import type { MergedPolicy } from '../policy/merge.js';
+import type { TrafficPolicySpec } from '../policy/schema.js';
 import type { Origin } from './inputs.js';
 
 /** How traffic on a service port is handled: HTTP routing for http/http2/grpc, tcp_proxy for tcp. */
@@ -36,6 +38,11 @@ export interface ModelServicePort {
    * the terminating ones that are still serving. Not-ready endpoints are never listed.
    */
   readonly endpoints: readonly ModelEndpoint[];
+  /**
+   * The TrafficPolicy settings in force on this port, merged from every policy attached to it
+   * (oldest first, field by field), with the policy each field came from. Absent: no policy.
+   */
+  readonly policy?: MergedPolicy;
 }
 
 export type ServiceKind = 'ClusterIP' | 'Headless' | 'ExternalName';
@@ -93,12 +100,43 @@ export interface ObjectStatus {
   readonly warnings: readonly FieldError[];
 }
 
+/** A status condition as the model decides it (the writer adds times and generations). */
+export interface Condition {
+  readonly type: 'Accepted' | 'Conflicted';
+  readonly status: 'True' | 'False';
+  /** Accepted, Invalid, TargetNotFound, Conflicted */
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface ModelPolicy {
+  readonly namespace: string;
+  readonly name: string;
+  /** `TrafficPolicy namespace/name` */
+  readonly source: string;
+  readonly origin?: Origin;
+  readonly uid?: string;
+  /** metadata.generation of the object as read. */
+  readonly generation?: number;
+  /**
+   * The spec in force: the object's own when it is valid; when it is not, the last good one this
+   * Trellis saw (from the previous model); none when it never saw a good one.
+   */
+  readonly inForce?: { readonly generation?: number; readonly spec: TrafficPolicySpec };
+  /** The service ports it applies to: `Service namespace/name:port`, sorted. */
+  readonly attachedTo: readonly string[];
+  /** Accepted, and Conflicted when it lost fields to an older policy. */
+  readonly conditions: readonly Condition[];
+}
+
 export interface MeshModel {
   /** The cluster's DNS domain (`cluster.local`). */
   readonly domain: string;
   readonly trustDomain: string;
   readonly services: readonly ModelService[];
   readonly workloads: readonly ModelWorkload[];
+  /** Every TrafficPolicy read, sorted by namespace then name. */
+  readonly policies: readonly ModelPolicy[];
   /** One per input object that has something to say (errors or warnings), sorted by object. */
   readonly statuses: readonly ObjectStatus[];
 }

@@ -197,6 +197,14 @@ const outlierDetection = z
     interval: duration('Time between ejection sweeps').optional(),
     baseEjectionTime: duration('Base ejection time, multiplied by the number of ejections').optional(),
     maxEjectionPercent: percent('Maximum share of endpoints ejected at once').optional(),
+    failurePercentage: z
+      .strictObject({
+        threshold: percent('Failure share of one endpoint that ejects it'),
+        minimumHosts: count(0, 'Endpoints needed before any is ejected (default 5)').optional(),
+        requestVolume: count(0, 'Requests an endpoint must have had in the interval to be judged (default 50)').optional(),
+      })
+      .describe('Eject endpoints whose share of failed requests in an interval exceeds the threshold (the detection proxyless gRPC implements)')
+      .optional(),
   })
   .describe('Ejection of misbehaving endpoints');
 
@@ -542,3 +550,10 @@ export const trafficPolicySchema = z
 
 export type TrafficPolicy = z.output<typeof trafficPolicySchema>;
 export type TrafficPolicySpec = z.output<typeof trafficPolicySpecSchema>;
+/** A spec's settings: everything but where it attaches. */
+export type PolicySettings = Omit<TrafficPolicySpec, 'targetRefs'>;
+export type PolicySection = keyof PolicySettings;
+export type TargetRef = TrafficPolicySpec['targetRefs'][number];
+
+/** The spec with its cross-field rules: what a policy is validated against. */
+export const validatedSpecSchema = specWithRules;

@@ -23,6 +23,7 @@ import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, outboundCluster, SIDECAR } from './names.js';
 import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, isHttp2, LOCALHOST, MESSAGE, socketAddress } from './common.js';
 import type { TranslationError } from './translation.js';
+import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 
 /** The source address of inbound passthrough connections (Istio's convention). */
 export const INBOUND_PASSTHROUGH_BIND_ADDRESS = '127.0.0.6';
@@ -77,18 +78,24 @@ export function hasEds(service: ModelService): boolean {
 /** The outbound cluster of one service port, or an error when the service lacks what its kind needs. */
 export function outboundServiceCluster(service: ModelService, port: ModelServicePort, errors: TranslationError[]): DesiredResource<'cluster'> | undefined {
   const name = outboundCluster(service.hostname, port.port);
-  const sources = [service.source];
+  const ctx = { service, port, target: 'sidecar' } as const;
+  const base = baseCluster(name, service, port, errors);
+  if (!base) return undefined;
+  return { name, message: withClusterPolicy(base, ctx, errors), sources: [service.source, ...clusterPolicySources(ctx)] };
+}
+
+function baseCluster(name: string, service: ModelService, port: ModelServicePort, errors: TranslationError[]): Cluster | undefined {
   switch (service.kind) {
     case 'ClusterIP':
-      return { name, message: edsCluster(name, port.protocol), sources };
+      return edsCluster(name, port.protocol);
     case 'Headless':
-      return { name, message: originalDstCluster(name, port.protocol), sources };
+      return originalDstCluster(name, port.protocol);
     case 'ExternalName':
       if (!service.externalName) {
         errors.push({ object: service.source, field: 'spec.externalName', message: 'an ExternalName service needs an external name; it gets no cluster' });
         return undefined;
       }
-      return { name, message: dnsCluster(name, service.externalName, port.port, port.protocol), sources };
+      return dnsCluster(name, service.externalName, port.port, port.protocol);
   }
 }
 

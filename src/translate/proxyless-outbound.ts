@@ -28,6 +28,9 @@ import { localityGroups } from './endpoints.js';
 import { ROUTER_FILTER } from './filters/router.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
 import { guarded, sortedUnique, type TranslationError } from './translation.js';
+import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
+import { routePolicySources, serviceRoutes } from './policy/routes.js';
+import type { PortContext } from './policy/types.js';
 
 
 /** The resources of one service port, shared by every proxyless namespace. */
@@ -74,11 +77,8 @@ function logicalDnsCluster(name: string, host: string, port: number): Cluster {
   };
 }
 
-function routeConfiguration(name: string, domains: readonly string[], cluster: string): RouteConfiguration {
-  return {
-    name,
-    virtual_hosts: [{ name, domains: [...domains], routes: [{ match: { prefix: '' }, route: { cluster } }] }],
-  };
+function routeConfiguration(name: string, domains: readonly string[], ctx: PortContext, errors: TranslationError[]): RouteConfiguration {
+  return { name, virtual_hosts: [{ name, domains: [...domains], routes: serviceRoutes(ctx, errors) }] };
 }
 
 function apiListener(name: string, routeName: string, statPrefix: string): Listener {
@@ -107,11 +107,13 @@ function clientSide(service: ModelService, port: ModelServicePort, errors: Trans
       errors.push({ object: service.source, field: 'spec.externalName', message: 'an ExternalName service needs an external name; it gets no cluster' });
       return undefined;
     }
-    return { cluster: { name, message: logicalDnsCluster(name, service.externalName, port.port), sources } };
+    const ctx = { service, port, target: 'proxyless' } as const;
+    return { cluster: { name, message: withClusterPolicy(logicalDnsCluster(name, service.externalName, port.port), ctx, errors), sources: [...sources, ...clusterPolicySources(ctx)] } };
   }
   const endpoints = usableEndpoints(port, errors);
+  const ctx = { service, port, target: 'proxyless' } as const;
   return {
-    cluster: { name, message: edsCluster(name), sources },
+    cluster: { name, message: withClusterPolicy(edsCluster(name), ctx, errors), sources: [...sources, ...clusterPolicySources(ctx)] },
     endpoint: { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source)]) },
   };
 }
@@ -120,6 +122,7 @@ function servicePort(service: ModelService, port: ModelServicePort, errors: Tran
   const upstream = clientSide(service, port, errors);
   if (!upstream) return undefined;
   const sources = [service.source];
+  const ctx = { service, port, target: 'proxyless' } as const;
   const clusterName = upstream.cluster.name;
   // The service's own namespace sees every name: the route lists them all, whoever dials.
   const names = proxylessTargets(service, port.port, service.namespace);
@@ -130,7 +133,7 @@ function servicePort(service: ModelService, port: ModelServicePort, errors: Tran
     service,
     port,
     ...upstream,
-    route: { name: routeName, message: routeConfiguration(routeName, sortedUnique(names), clusterName), sources },
+    route: { name: routeName, message: routeConfiguration(routeName, sortedUnique(names), ctx, errors), sources: sortedUnique([...sources, ...routePolicySources(ctx)]) },
     listeners,
   };
 }

@@ -21,6 +21,7 @@ import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, inboundRoute, inboundVirtualHost, outboundCluster, outboundRoute, outboundVirtualHost, SIDECAR } from './names.js';
 import { hostOfIp, ROUTE_TIMEOUT } from './common.js';
 import { byName, sortedUnique, type TranslationError } from './translation.js';
+import { routePolicySources, serviceRoutes } from './policy/routes.js';
 
 /** The services that have an HTTP port of one number (and a cluster for it), in model order. */
 export interface HttpPortServices {
@@ -28,7 +29,7 @@ export interface HttpPortServices {
   readonly services: readonly ModelService[];
 }
 
-/** The one route every virtual host has: everything to one cluster. */
+/** The one route of the catch-all virtual host: everything to one cluster. */
 function routeTo(cluster: string): Route {
   return { match: { prefix: '/' }, route: { cluster, timeout: ROUTE_TIMEOUT } };
 }
@@ -47,14 +48,18 @@ export function serviceDomains(service: ModelService, port: number, namespace: s
   return sortedUnique(hosts.flatMap((h) => [h, `${h}:${port}`]));
 }
 
-function virtualHost(service: ModelService, port: number, domains: string[]): VirtualHost {
-  return { name: outboundVirtualHost(service.hostname, port), domains, routes: [routeTo(outboundCluster(service.hostname, port))] };
+function virtualHost(service: ModelService, port: number, domains: string[], errors: TranslationError[]): { host: VirtualHost; sources: string[] } {
+  const servicePort = service.ports.find((p) => p.port === port);
+  const ctx = servicePort ? ({ service, port: servicePort, target: 'sidecar' } as const) : undefined;
+  const routes = ctx ? serviceRoutes(ctx, errors) : [routeTo(outboundCluster(service.hostname, port))];
+  return { host: { name: outboundVirtualHost(service.hostname, port), domains, routes }, sources: ctx ? routePolicySources(ctx) : [] };
 }
 
 /** One port's route configuration, with the domains kept unique across its virtual hosts. */
 function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken: ReadonlySet<string>, errors: TranslationError[]): DesiredResource<'route'> {
   const owner = new Map<string, string>([['*', SIDECAR.allowAnyVirtualHost]]);
   const hosts: VirtualHost[] = [ALLOW_ANY];
+  const sources = group.services.map((s) => s.source);
   for (const service of group.services) {
     const name = outboundVirtualHost(service.hostname, group.port);
     const domains: string[] = [];
@@ -67,11 +72,14 @@ function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken
         errors.push({ object: service.source, message: `domain "${domain}" is already answered by virtual host ${other} of route ${outboundRoute(group.port)}; left out` });
       }
     }
-    if (domains.length > 0) hosts.push(virtualHost(service, group.port, domains));
+    if (domains.length === 0) continue;
+    const vh = virtualHost(service, group.port, domains, errors);
+    hosts.push(vh.host);
+    sources.push(...vh.sources);
   }
   const name = outboundRoute(group.port);
   const message: RouteConfiguration = { name, virtual_hosts: byName(hosts), validate_clusters: { value: false } };
-  return { name, message, sources: sortedUnique(group.services.map((s) => s.source)) };
+  return { name, message, sources: sortedUnique(sources) };
 }
 
 /**

@@ -57,6 +57,7 @@ function mesh(greeterPort: number, serverPort: number): MeshModel {
     trustDomain: 'cluster.local',
     services: [service('echo', 7070, [endpoint(serverPort)]), ext, service('greeter', 50051, [endpoint(greeterPort)]), service('legacy', 9000, [endpoint(greeterPort, false)])],
     workloads: [],
+    policies: [],
     statuses: [],
   };
 }

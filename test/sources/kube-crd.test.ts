@@ -37,7 +37,7 @@ describe('kube source without the TrafficPolicy CRD', () => {
         plural: 'trafficpolicies',
         body: { apiVersion: 'trellis.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 'p' }, spec: {} },
       });
-      await changes.until('the policy read', (s) => s.trafficPolicies.length === 1);
+      await changes.until('the policy read', (s) => s.inputs.trafficPolicies.length === 1);
       expect(logs.count(40, new RegExp(CRD_MISSING))).toBe(1);
     } finally {
       source.close();

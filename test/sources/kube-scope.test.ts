@@ -63,15 +63,15 @@ describe('kube source scope', () => {
     expect(names(state, 'services')).toEqual([`${b}/scope-b`, `${c}/scope-c`]);
   });
 
-  it('reads TrafficPolicies beside MeshInputs; a change of their status alone is no change', async () => {
+  it('reads TrafficPolicies into MeshInputs; a change of their status alone is no change', async () => {
     const ns = await env.namespace('policies');
     const policy = (name: string, timeout: string) => ({ apiVersion: 'trellis.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name }, spec: { timeout } });
     const create = (name: string) => api.custom.createNamespacedCustomObject({ group: 'trellis.dev', version: 'v1alpha1', namespace: ns, plural: 'trafficpolicies', body: policy(name, '1s') });
     await create('first');
     started = await startSource(await trellisKubeConfig(env, ns), { namespaces: [ns] });
     const { source, changes, logs } = started;
-    expect(source.current().trafficPolicies.map((p) => [p.metadata.name, p.spec])).toEqual([['first', { timeout: '1s' }]]);
-    expect(logs.lines.some((l) => l.msg === 'TrafficPolicies read (not used by the model yet)' && l.count === 1)).toBe(true);
+    expect(source.current().inputs.trafficPolicies.map((p) => [p.object.metadata.name, p.object.spec])).toEqual([['first', { timeout: '1s' }]]);
+    expect(logs.lines.some((l) => l.msg === 'TrafficPolicies read' && l.count === 1)).toBe(true);
 
     const patched = (await api.custom.patchNamespacedCustomObjectStatus({
       group: 'trellis.dev',
@@ -84,7 +84,7 @@ describe('kube source scope', () => {
     const rv = patched.metadata?.resourceVersion;
     await logs.until('the status change seen', (lines) => lines.some((l) => l.msg === 'watch event' && l.name === 'first' && l.resourceVersion === rv));
     await create('second');
-    const state = await changes.until('second read', (s) => s.trafficPolicies.length === 2);
+    const state = await changes.until('second read', (s) => s.inputs.trafficPolicies.length === 2);
     expect(changes.states).toHaveLength(1);
     expect(state.inputs).toEqual(source.current().inputs);
   });

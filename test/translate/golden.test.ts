@@ -48,7 +48,7 @@ function outputsOf(text: string): Map<string, string> {
   const outputs = new Map<string, string>();
   outputs.set(
     'model.yaml',
-    stringify({ problems: sortProblems(problems).map(formatProblem), services: model.services, workloads: model.workloads }, { lineWidth: 0, aliasDuplicateObjects: false }),
+    stringify({ problems: sortProblems(problems).map(formatProblem), services: model.services, workloads: model.workloads, ...(model.policies.length > 0 ? { policies: model.policies } : {}) }, { lineWidth: 0, aliasDuplicateObjects: false }),
   );
   for (const p of options.proxies) {
     const translation = translate(model, describeNode({ id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '' }));

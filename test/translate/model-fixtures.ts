@@ -74,6 +74,7 @@ export function modelOf(services: ModelService[], workloads: ModelWorkload[] = [
     trustDomain: DOMAIN,
     services: sortServices(services),
     workloads: [...workloads].sort((a, b) => (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1)),
+    policies: [],
     statuses: [],
   };
 }

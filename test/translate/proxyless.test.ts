@@ -63,6 +63,7 @@ function mesh(): MeshModel {
         source: 'Pod default/greeter-new',
       },
     ],
+    policies: [],
     statuses: [],
   };
 }

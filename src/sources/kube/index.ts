@@ -6,4 +6,3 @@ export { loadKubeConfig } from './kubeconfig.js';
 export { KUBE_RBAC_RULES } from './rbac.js';
 export { CRD_MISSING, startKubeSource, type KubeSource, type KubeSourceOptions, type KubeSourceState, type KubeSourceStats } from './source.js';
 export type { ReflectorStats } from './reflector.js';
-export type { TrafficPolicyObject } from './kinds.js';

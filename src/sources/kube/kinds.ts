@@ -2,31 +2,14 @@
  * The kinds the Kubernetes source reads: where each is listed and watched, and how a raw object from
  * the API server becomes what is stored. Every kind of MeshInputs is validated with its schema from
  * model/inputs.ts, exactly as the manifests source does; Pods are first cut down to the fields the
- * model needs (memory matters at 10 000 Pods). TrafficPolicies are kept as plain objects until the
- * model reads them.
+ * model needs (memory matters at 10 000 Pods). A TrafficPolicy's spec is checked by the model, not
+ * here (see trafficPolicyInputSchema).
  */
 import type { z } from 'zod';
-import { endpointSliceSchema, namespaceSchema, podSchema, serviceSchema, type MeshInputs } from '../../model/inputs.js';
+import { endpointSliceSchema, namespaceSchema, podSchema, serviceSchema, trafficPolicyInputSchema, type MeshInputs } from '../../model/inputs.js';
 import { formatPath } from '../manifests/errors.js';
 
-export type KindKey = keyof MeshInputs | 'trafficPolicies';
-
-/** A TrafficPolicy as read, before the model has a schema for it: its metadata, spec and status. */
-export interface TrafficPolicyObject {
-  readonly apiVersion: string;
-  readonly kind: 'TrafficPolicy';
-  readonly metadata: {
-    readonly name: string;
-    readonly namespace: string;
-    readonly labels?: Readonly<Record<string, string>>;
-    readonly annotations?: Readonly<Record<string, string>>;
-    readonly generation?: number;
-    readonly uid?: string;
-    readonly resourceVersion?: string;
-  };
-  readonly spec?: unknown;
-  readonly status?: unknown;
-}
+export type KindKey = keyof MeshInputs;
 
 export type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly field: string; readonly message: string };
 
@@ -63,7 +46,7 @@ function slimMetadata(meta: unknown, keepAnnotations: boolean): unknown {
   const annotations = rec(m.annotations);
   const kept = keepAnnotations && annotations ? Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== LAST_APPLIED)) : undefined;
   const out = { name: m.name, namespace: m.namespace, labels: m.labels, uid: m.uid, resourceVersion: m.resourceVersion };
-  return defined(keepAnnotations ? { ...out, annotations: kept, generation: m.generation } : out);
+  return defined(keepAnnotations ? { ...out, annotations: kept, generation: m.generation, creationTimestamp: m.creationTimestamp } : out);
 }
 
 /** The same object without its undefined properties, so that stored objects compare and print alike. */
@@ -105,17 +88,6 @@ function withSchema(schema: z.ZodType, group: string, version: string, kind: str
   };
 }
 
-function parseTrafficPolicy(raw: Rec): Parsed {
-  const m = rec(raw.metadata);
-  const name = m?.name;
-  const namespace = m?.namespace;
-  if (typeof name !== 'string' || name === '') return { ok: false, field: 'metadata.name', message: 'required' };
-  if (typeof namespace !== 'string' || namespace === '') return { ok: false, field: 'metadata.namespace', message: 'required' };
-  const meta = slimMetadata(m, true) as TrafficPolicyObject['metadata'];
-  const value: TrafficPolicyObject = { apiVersion: apiVersion('trellis.dev', 'v1alpha1'), kind: 'TrafficPolicy', metadata: meta, spec: raw.spec, status: raw.status };
-  return { ok: true, value: JSON.parse(JSON.stringify(value)) as unknown };
-}
-
 function kind(key: KindKey, k: string, group: string, version: string, plural: string, namespaced: boolean, parse: KindSpec['parse']): KindSpec {
   return { key, kind: k, group, version, plural, namespaced, optional: false, ignoredInComparison: ['metadata.resourceVersion'], parse };
 }
@@ -133,7 +105,7 @@ export const ENDPOINT_SLICES = kind(
 );
 export const PODS = kind('pods', 'Pod', '', 'v1', 'pods', true, withSchema(podSchema, '', 'v1', 'Pod', slimPod));
 export const TRAFFIC_POLICIES: KindSpec = {
-  ...kind('trafficPolicies', 'TrafficPolicy', 'trellis.dev', 'v1alpha1', 'trafficpolicies', true, parseTrafficPolicy),
+  ...kind('trafficPolicies', 'TrafficPolicy', 'trellis.dev', 'v1alpha1', 'trafficpolicies', true, withSchema(trafficPolicyInputSchema, 'trellis.dev', 'v1alpha1', 'TrafficPolicy')),
   optional: true,
   // Trellis writes TrafficPolicy status itself; a status change is not an input change.
   ignoredInComparison: ['metadata.resourceVersion', 'status'],

@@ -10,7 +10,7 @@ import type { Input, MeshInputs } from '../../model/inputs.js';
 import { sortProblems, type Problem } from '../../model/problems.js';
 import type { Source, SourceState } from '../source.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { ALL_KINDS, NAMESPACED_KINDS, NAMESPACES, type KindKey, type KindSpec, type TrafficPolicyObject } from './kinds.js';
+import { ALL_KINDS, NAMESPACED_KINDS, NAMESPACES, type KindKey, type KindSpec } from './kinds.js';
 import { EMPTY_STATS, Reflector, type ReflectorStats } from './reflector.js';
 import type { Entry } from './store.js';
 
@@ -27,11 +27,7 @@ export interface KubeSourceOptions {
 
 export type KubeSourceStats = Readonly<Record<KindKey, Readonly<ReflectorStats>>>;
 
-/** The state, with what the source reads beyond MeshInputs. */
-export interface KubeSourceState extends SourceState {
-  /** The TrafficPolicies read, sorted by namespace and name; the model does not read them yet. */
-  readonly trafficPolicies: readonly TrafficPolicyObject[];
-}
+export type KubeSourceState = SourceState;
 
 export interface KubeSource extends Source {
   current(): KubeSourceState;
@@ -185,7 +181,7 @@ class KubeSourceRunner implements KubeSource {
     this.ready = true;
     this.emitted = state;
     const counts = Object.fromEntries(Object.entries(state.inputs).map(([k, v]) => [k, (v as unknown[]).length]));
-    this.log.info({ ...counts, trafficPolicies: state.trafficPolicies.length, connected: state.connected }, 'synced with the API server');
+    this.log.info({ ...counts, connected: state.connected }, 'synced with the API server');
     this.resolveSynced();
   }
 
@@ -209,7 +205,7 @@ class KubeSourceRunner implements KubeSource {
     const items = entries.flatMap((e) => (e.value === undefined ? [] : [{ object: e.value, origin: {} }]));
     const view = { items, problems: entries.flatMap((e) => e.problems) };
     const before = this.views.get(key)?.items.length;
-    if (key === 'trafficPolicies' && before !== items.length) this.log.info({ count: items.length }, 'TrafficPolicies read (not used by the model yet)');
+    if (key === 'trafficPolicies' && before !== items.length) this.log.info({ count: items.length }, 'TrafficPolicies read');
     return view;
   }
 
@@ -223,6 +219,7 @@ class KubeSourceRunner implements KubeSource {
       services: items('services'),
       endpointSlices: items('endpointSlices'),
       pods: items('pods'),
+      trafficPolicies: items('trafficPolicies'),
     } as MeshInputs;
     const problems = [...this.views.values()].flatMap((v) => v.problems);
     if (this.crdMissing) problems.push({ severity: 'warning', object: 'CustomResourceDefinition trafficpolicies.trellis.dev', message: CRD_MISSING });
@@ -231,7 +228,6 @@ class KubeSourceRunner implements KubeSource {
       problems: sortProblems(problems),
       connected: this.connected,
       ...(this.reason !== undefined && !this.connected ? { reason: this.reason } : {}),
-      trafficPolicies: items('trafficPolicies').map((i) => i.object as TrafficPolicyObject),
     };
   }
 }

@@ -25,18 +25,7 @@ export function formatManifestError(e: ManifestError): string {
   return `${e.file}#${e.document + 1}${object}: ${field}${e.message}`;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-
-/** Renders a path as `spec.ports[0].port`, quoting keys that are not plain: `labels["app.kubernetes.io/name"]`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else if (typeof segment === 'string' && IDENTIFIER.test(segment)) out += out === '' ? segment : `.${segment}`;
-    else out += `[${JSON.stringify(String(segment))}]`;
-  }
-  return out;
-}
+export { formatPath } from '../../model/problems.js';
 
 /** Joins a field prefix (`items[2]`) and a path inside it (`spec.ports[0]`, `[1]`). */
 export function joinField(prefix: string, rest: string): string {

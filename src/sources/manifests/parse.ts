@@ -151,7 +151,7 @@ function compareInputs(a: AnyInput, b: AnyInput): number {
 }
 
 function toInputs(served: Iterable<StoredInput>): MeshInputs {
-  const lists: Record<ListKey, AnyInput[]> = { namespaces: [], services: [], endpointSlices: [], pods: [] };
+  const lists: Record<ListKey, AnyInput[]> = { namespaces: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [] };
   for (const { list, input } of served) lists[list].push(input);
   const sorted = <K extends ListKey>(k: K): MeshInputs[K] => lists[k].sort(compareInputs) as Input<unknown>[] as MeshInputs[K];
   return {
@@ -159,6 +159,7 @@ function toInputs(served: Iterable<StoredInput>): MeshInputs {
     services: sorted('services'),
     endpointSlices: sorted('endpointSlices'),
     pods: sorted('pods'),
+    trafficPolicies: sorted('trafficPolicies'),
   };
 }
 

@@ -1,0 +1,97 @@
+/**
+ * Merge rules: several TrafficPolicies may target the same Service port. The oldest
+ * (creationTimestamp, then namespace/name) wins field by field; a younger policy keeps the fields
+ * no older policy set, and is told (Conflicted) about the ones it lost.
+ *
+ * The unit of merging is a field of a section (`timeouts.request`, `retries.attempts`), except where
+ * fields only make sense together: those are merged as one unit (COUPLED), so that a merge never
+ * yields a combination neither policy asked for (a ring hash without its hash key, say).
+ */
+import type { PolicySection, PolicySettings } from './schema.js';
+
+/** Fields merged as one unit, by section; the first field names the unit. */
+const COUPLED: Partial<Record<PolicySection, readonly (readonly string[])[]>> = {
+  loadBalancing: [
+    ['algorithm', 'hash'],
+    ['localityAware', 'failover'],
+  ],
+  retries: [['retryOn', 'retriableStatusCodes']],
+};
+
+/** The fields merged together with `field` of `section` (itself included). */
+export function mergeUnit(section: PolicySection, field: string): readonly string[] {
+  return COUPLED[section]?.find((unit) => unit.includes(field)) ?? [field];
+}
+
+/** A policy and its settings, in merge order (oldest first). */
+export interface MergeCandidate {
+  /** `TrafficPolicy namespace/name` */
+  readonly ref: string;
+  readonly settings: PolicySettings;
+}
+
+export interface MergedPolicy {
+  readonly settings: PolicySettings;
+  /** Each field set (`retries.attempts`) → the policy it came from. Sorted by field. */
+  readonly origins: Readonly<Record<string, string>>;
+}
+
+/** A field a policy set but lost to an older one. */
+export interface LostField {
+  /** `TrafficPolicy namespace/name` of the loser. */
+  readonly loser: string;
+  /** `retries.attempts` */
+  readonly field: string;
+  readonly winner: string;
+}
+
+type Section = Record<string, unknown>;
+
+/** Merges candidates, oldest first; returns the settings in force and what the younger ones lost. */
+export function mergePolicies(candidates: readonly MergeCandidate[]): { merged: MergedPolicy; lost: LostField[] } {
+  const settings: Record<string, Section> = {};
+  const origins: Record<string, string> = {};
+  const lost: LostField[] = [];
+  for (const { ref, settings: own } of candidates) {
+    for (const [section, value] of Object.entries(own) as [PolicySection, Section | undefined][]) {
+      if (value === undefined) continue;
+      const target = (settings[section] ??= {});
+      for (const field of Object.keys(value)) {
+        if (value[field] === undefined) continue;
+        const path = `${section}.${field}`;
+        const winner = origins[path];
+        if (winner === undefined) {
+          for (const f of mergeUnit(section, field)) {
+            if (value[f] !== undefined) {
+              target[f] = value[f];
+              origins[`${section}.${f}`] = ref;
+            } else {
+              // The unit is this policy's: a coupled field it left unset stays unset.
+              origins[`${section}.${f}`] ??= ref;
+            }
+          }
+        } else if (winner !== ref) {
+          lost.push({ loser: ref, field: path, winner });
+        }
+      }
+    }
+  }
+  // Coupled fields claimed but unset carry an origin without a value: keep only fields that are set.
+  const sortedOrigins = Object.fromEntries(
+    Object.entries(origins)
+      .filter(([path]) => {
+        const [section, field] = path.split('.') as [string, string];
+        return settings[section]?.[field] !== undefined;
+      })
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
+  return { merged: { settings: settings as PolicySettings, origins: sortedOrigins }, lost };
+}
+
+/** The policies that set anything of `section`, sorted. */
+export function sectionSources(policy: MergedPolicy | undefined, ...sections: readonly PolicySection[]): string[] {
+  if (!policy) return [];
+  const refs = new Set<string>();
+  for (const [path, ref] of Object.entries(policy.origins)) if (sections.some((s) => path.startsWith(`${s}.`))) refs.add(ref);
+  return [...refs].sort();
+}
