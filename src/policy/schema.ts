@@ -554,6 +554,8 @@ export type TrafficPolicySpec = z.output<typeof trafficPolicySpecSchema>;
 export type PolicySettings = Omit<TrafficPolicySpec, 'targetRefs'>;
 export type PolicySection = keyof PolicySettings;
 export type TargetRef = TrafficPolicySpec['targetRefs'][number];
+/** One HTTP route of `routing.http`. */
+export type HttpRouteRule = NonNullable<TrafficPolicySpec['routing']>['http'][number];
 
 /** The spec with its cross-field rules: what a policy is validated against. */
 export const validatedSpecSchema = specWithRules;

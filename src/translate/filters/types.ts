@@ -3,6 +3,10 @@
  * filters run. A feature decides, for one HTTP connection manager, whether it contributes a filter.
  */
 import type { HttpFilter } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
+import type { Any } from '../../envoy/generated/google/protobuf/Any.js';
+
+/** `typed_per_filter_config` of a virtual host or route: filter name → its settings there. */
+export type PerFilterConfig = Record<string, Any>;
 
 /** Where the HTTP connection manager being built sits. */
 export interface HttpFilterContext {
