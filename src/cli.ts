@@ -26,9 +26,11 @@ import { startDebugServer } from './debug/server.js';
 import { renderBootstrap } from './envoy/bootstrap.js';
 import { buildModel, type ModelOptions } from './model/build.js';
 import type { MeshModel } from './model/types.js';
+import { formatPolicyStatus, policyStatuses, type PolicyStatusView } from './policy/status.js';
 import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
 import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
-import { loadKubeConfig, startKubeSource } from './sources/kube/index.js';
+import { loadKubeConfig, startKubeSource, type KubeSource } from './sources/kube/index.js';
+import { StatusWriter } from './sources/kube/status-writer.js';
 import { LeaderElector } from './sources/kube/leader.js';
 import type { SourceState, StartSource } from './sources/source.js';
 import { classifyNode, describeNode } from './translate/proxy.js';
@@ -38,12 +40,17 @@ import { translate } from './translate/translate.js';
 import { SnapshotCache } from './xds/cache.js';
 import { Debouncer } from './xds/debounce.js';
 import { AdsServer } from './xds/server.js';
+import { NO_OBSERVER, teeObservers, type XdsObserver } from './xds/status.js';
 
 export interface RunningTrellis {
   readonly xdsPort: number;
   readonly debugPort: number;
   readonly cache: SnapshotCache;
   readonly ads: AdsServer;
+  /** Every TrafficPolicy's status now: Accepted, Conflicted, Programmed. */
+  policyStatuses(): PolicyStatusView[];
+  /** Called when policy statuses may have changed (a new model, an ACK or NACK, a proxy come or gone). */
+  onStatusChange(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -52,13 +59,16 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
   const modelOptions: ModelOptions = { domain: config.domain, trustDomain: config.trustDomain };
   const cache = new SnapshotCache();
   const metrics = createMetrics();
+  const statusListeners: (() => void)[] = [];
+  const statusChanged = (): void => statusListeners.forEach((l) => l());
+  const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };
   metrics.cacheCollector(() => ({ encodes: cache.encodes, resources: cache.size }));
   let builder: SnapshotBuilder | undefined;
   const ads = new AdsServer({
     cache,
     classify: classifyNode,
     logger: logger.child({ component: 'xds' }),
-    observer: metrics,
+    observer: teeObservers(metrics, statusEvents),
     onDemand: (cls) => builder?.demand(cls),
   });
   builder = new SnapshotBuilder(cache, () => ads.classesInUse(), logger.child({ component: 'translate' }));
@@ -66,6 +76,7 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
 
   let latest: SourceState | undefined;
   let model: MeshModel | undefined;
+  const currentPolicyStatuses = (): PolicyStatusView[] => policyStatuses(model?.policies ?? [], ads.sourceProgress('TrafficPolicy '));
   let problems: readonly Problem[] = [];
   const rebuild = (): void => {
     if (!latest) return;
@@ -73,6 +84,7 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
     for (const p of modelProblems(model)) logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object, field: p.field, file: p.file }, p.message);
     snapshots.setModel(model);
     problems = [...latest.problems, ...modelProblems(model), ...buildProblems(snapshots.report())];
+    statusChanged();
   };
   const debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
     metrics.debounced(window.waitedSeconds, window.changes);
@@ -96,6 +108,7 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
     metrics,
     logger: logger.child({ component: 'debug' }),
     problems: () => sourceStatus(source.current()).concat(problems),
+    policies: () => currentPolicyStatuses(),
   });
   logger.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, debug: `${debug.address.host}:${debug.address.port}` }, 'trellis serving');
   return {
@@ -103,6 +116,8 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
     debugPort: debug.address.port,
     cache,
     ads,
+    policyStatuses: currentPolicyStatuses,
+    onStatusChange: (listener) => statusListeners.push(listener),
     async close() {
       source.close();
       debouncer.close();
@@ -111,25 +126,58 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
   };
 }
 
-/** The source the settings name: a manifests directory, or a cluster. */
-function sourceFor(config: ServeConfig, logger: Logger): { start: StartSource; elector?: LeaderElector } {
-  if (config.manifests) return { start: startManifestSource(config.manifests, logger.child({ component: 'manifests' })) };
+/** A running `trellis serve`, with whatever runs beside it in cluster mode. */
+export interface ServeHandle {
+  readonly running: RunningTrellis;
+  /** The leader election (cluster mode only). */
+  readonly elector?: LeaderElector;
+  stop(): Promise<void>;
+}
+
+/**
+ * `trellis serve` as the settings say: from a manifests directory, or from a cluster, where
+ * replicas elect the one that writes TrafficPolicy status (every replica serves xDS).
+ */
+export async function runServe(config: ServeConfig, logger: Logger, election?: { leaseDurationSeconds?: number; statusIntervalMs?: number }): Promise<ServeHandle> {
+  if (config.manifests) {
+    const running = await serve(config, logger, startManifestSource(config.manifests, logger.child({ component: 'manifests' })));
+    return { running, stop: () => running.close() };
+  }
   const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
+  let source: KubeSource | undefined;
+  const start = startKubeSource({
+    kubeConfig,
+    ...(config.namespaces ? { namespaces: config.namespaces } : {}),
+    ...(config.namespaceSelector ? { namespaceSelector: config.namespaceSelector } : {}),
+    logger: logger.child({ component: 'kube' }),
+  });
+  const running = await serve(config, logger, async (onChange) => (source = await start(onChange)));
+  const elector = new LeaderElector({
+    kubeConfig,
+    namespace: config.leaseNamespace,
+    name: 'trellis-status-writer',
+    identity: config.identity ?? `${hostname()}-${process.pid}`,
+    ...(election?.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: election.leaseDurationSeconds } : {}),
+    logger: logger.child({ component: 'lease' }),
+  });
+  const writer = new StatusWriter({
+    kubeConfig,
+    leadership: elector,
+    statuses: () => running.policyStatuses(),
+    stored: (namespace, name) => source?.stored('trafficPolicies', namespace, name),
+    logger: logger.child({ component: 'status' }),
+    ...(election?.statusIntervalMs !== undefined ? { intervalMs: election.statusIntervalMs } : {}),
+  });
+  running.onStatusChange(() => writer.schedule());
+  elector.start();
   return {
-    start: startKubeSource({
-      kubeConfig,
-      ...(config.namespaces ? { namespaces: config.namespaces } : {}),
-      ...(config.namespaceSelector ? { namespaceSelector: config.namespaceSelector } : {}),
-      logger: logger.child({ component: 'kube' }),
-    }),
-    // Replicas elect the one that writes status; every replica serves xDS.
-    elector: new LeaderElector({
-      kubeConfig,
-      namespace: config.leaseNamespace,
-      name: 'trellis-status-writer',
-      identity: config.identity ?? `${hostname()}-${process.pid}`,
-      logger: logger.child({ component: 'lease' }),
-    }),
+    running,
+    elector,
+    async stop() {
+      await writer.close();
+      await elector.stop();
+      await running.close();
+    },
   };
 }
 
@@ -168,15 +216,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     async run(flags) {
       const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, process.env);
       const logger = pino({ level: config.logLevel, base: { app: 'trellis' } });
-      const { start, elector } = sourceFor(config, logger);
-      const running = await serve(config, logger, start);
-      elector?.start();
+      const handle = await runServe(config, logger);
       await new Promise<void>((resolve) => {
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
       });
       logger.info('shutting down');
-      await elector?.stop();
-      await running.close();
+      await handle.stop();
       return 0;
     },
   },
@@ -205,8 +250,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     flags: VALIDATE_FLAGS,
     async run(flags) {
       const config = loadConfig(validateConfigSchema, VALIDATE_FLAGS, flags, {});
-      const { problems } = await loadOnce(config.manifests, config);
+      const { problems, model } = await loadOnce(config.manifests, config);
       for (const p of problems) console.log(formatProblem(p));
+      for (const line of policyStatuses(model.policies).flatMap(formatPolicyStatus)) console.log(line);
       const errors = problems.filter((p) => p.severity === 'error').length;
       console.log(`${errors} error(s), ${problems.length - errors} warning(s)`);
       return errors > 0 ? 1 : 0;

@@ -3,6 +3,7 @@
  * I/O of its own beyond reading the views it was given. server.ts does the HTTP.
  */
 import { formatProblem, sortProblems, type Problem } from '../model/problems.js';
+import { formatPolicyStatus, type PolicyStatusView } from '../policy/status.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import { buildConfigDump } from './config-dump.js';
 import type { Metrics } from './metrics.js';
@@ -36,6 +37,8 @@ export interface RouteDeps {
   readonly metrics: Metrics;
   /** Everything wrong with the configuration now, from every stage. */
   readonly problems: () => readonly Problem[];
+  /** Every TrafficPolicy with its conditions (Accepted, Conflicted, Programmed). */
+  readonly policies: () => readonly PolicyStatusView[];
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -87,6 +90,14 @@ function configz(deps: RouteDeps, req: DebugRequest): Reply {
   return json(200, { errors, warnings: problems.length - errors, problems });
 }
 
+function policies(deps: RouteDeps, req: DebugRequest): Reply {
+  const list = deps.policies();
+  if (req.url.searchParams.get('format') === 'text') {
+    return text(200, list.length === 0 ? 'no TrafficPolicies' : list.flatMap(formatPolicyStatus).join('\n'));
+  }
+  return json(200, { policies: list });
+}
+
 async function metrics(deps: RouteDeps): Promise<Reply> {
   const { registry } = deps.metrics;
   return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
@@ -123,6 +134,12 @@ export function debugRoutes(deps: RouteDeps): Route[] {
       usage: '/debug/configz[?format=text]',
       description: 'what is wrong with the configuration: file, document, object, field and message (the last good version keeps serving)',
       handle: (req) => configz(deps, req),
+    },
+    {
+      path: '/debug/policies',
+      usage: '/debug/policies[?format=text]',
+      description: 'every TrafficPolicy: Accepted, Conflicted, and Programmed (how many proxies acked it, or which rejected it and why)',
+      handle: (req) => policies(deps, req),
     },
     { path: '/metrics', usage: '/metrics', description: 'Prometheus metrics', handle: () => metrics(deps) },
     { path: '/healthz', usage: '/healthz', description: 'liveness: 200 ok while the process serves', handle: () => text(200, 'ok') },

@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Problem } from '../model/problems.js';
+import type { PolicyStatusView } from '../policy/status.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import type { Metrics } from './metrics.js';
 import { debugRoutes, text, type Reply, type Route } from './routes.js';
@@ -18,6 +19,8 @@ export interface DebugServerOptions {
   logger: Logger;
   /** Everything wrong with the configuration now (for /debug/configz); none when omitted. */
   problems?: () => readonly Problem[];
+  /** Every TrafficPolicy with its conditions (for /debug/policies); none when omitted. */
+  policies?: () => readonly PolicyStatusView[];
 }
 
 export interface DebugServer {
@@ -101,7 +104,7 @@ function closer(server: Server): () => Promise<void> {
 
 export async function startDebugServer(opts: DebugServerOptions): Promise<DebugServer> {
   const logger = opts.logger;
-  const routes = new Map(debugRoutes({ ...opts, problems: opts.problems ?? (() => []) }).map((r) => [r.path, r]));
+  const routes = new Map(debugRoutes({ ...opts, problems: opts.problems ?? (() => []), policies: opts.policies ?? (() => []) }).map((r) => [r.path, r]));
   const server = createServer((req, res) => {
     handle(req, res, routes, logger).catch((err: unknown) => {
       logger.error({ err }, 'debug response failed');

@@ -11,7 +11,8 @@ import type { SnapshotCache, SnapshotChange } from './cache.js';
 import { DeltaStream } from './delta.js';
 import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
-import type { HeldResources, NodeInfo, ProxyStatus, XdsIntrospection, XdsObserver } from './status.js';
+import { sourceProgress } from './progress.js';
+import type { HeldResources, NodeInfo, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
 import { NO_OBSERVER } from './status.js';
 import { StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
@@ -192,6 +193,10 @@ export class AdsServer implements XdsIntrospection {
       if (st) out.push(st);
     }
     return out.sort((a, b) => (a.proxyId < b.proxyId ? -1 : a.proxyId > b.proxyId ? 1 : a.streamId - b.streamId));
+  }
+
+  sourceProgress(prefix: string): Map<string, SourceProgress> {
+    return sourceProgress(this.streams, (cls) => this.opts.cache.get(cls), prefix);
   }
 
   heldResources(proxyId: string): HeldResources[] | undefined {

@@ -23,6 +23,14 @@ export interface NodeInfo {
  */
 export type SyncState = 'SYNCED' | 'STALE' | 'NOT SENT' | 'ERROR';
 
+/** A resource a proxy rejected: a version it had not acked before, and what produced it. */
+export interface RejectedResource {
+  readonly kind: ResourceKind;
+  readonly name: string;
+  readonly version: string;
+  readonly sources: readonly string[];
+}
+
 export interface NackRecord {
   readonly message: string;
   readonly code: number;
@@ -31,6 +39,8 @@ export interface NackRecord {
   readonly nonce: string;
   /** Unix milliseconds. */
   readonly at: number;
+  /** The resources of the rejected response that the proxy did not already hold (the suspects). */
+  readonly rejected: readonly RejectedResource[];
 }
 
 export interface TypeStatus {
@@ -73,9 +83,22 @@ export interface HeldResources {
   readonly lastError?: NackRecord;
 }
 
+/**
+ * How far the configuration produced by one source object (`TrafficPolicy ns/name`) has got: the
+ * connected proxies subscribed to at least one resource it produced, how many of them have acked
+ * the current version of every such resource, and those that rejected one.
+ */
+export interface SourceProgress {
+  readonly proxies: number;
+  readonly acked: number;
+  readonly rejected: readonly { readonly proxyId: string; readonly message: string }[];
+}
+
 /** The view of the server the debug endpoint reads. */
 export interface XdsIntrospection {
   proxies(): ProxyStatus[];
+  /** Progress of every source object whose reference starts with `prefix` (e.g. `TrafficPolicy `). */
+  sourceProgress(prefix: string): Map<string, SourceProgress>;
   /** The resources one proxy (by node id) has acked, per type; undefined when it is not connected. */
   heldResources(proxyId: string): HeldResources[] | undefined;
 }
@@ -101,3 +124,15 @@ export const NO_OBSERVER: XdsObserver = {
   nacked() {},
   rejected() {},
 };
+
+/** Tells several observers of each event, in order. */
+export function teeObservers(...observers: readonly XdsObserver[]): XdsObserver {
+  return {
+    streamOpened: (p) => observers.forEach((o) => o.streamOpened(p)),
+    streamClosed: (p) => observers.forEach((o) => o.streamClosed(p)),
+    pushed: (k, p, b, s) => observers.forEach((o) => o.pushed(k, p, b, s)),
+    acked: (k, s) => observers.forEach((o) => o.acked(k, s)),
+    nacked: (k, id, m) => observers.forEach((o) => o.nacked(k, id, m)),
+    rejected: (r) => observers.forEach((o) => o.rejected(r)),
+  };
+}

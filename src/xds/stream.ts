@@ -143,7 +143,10 @@ export abstract class AdsStream {
   protected acknowledge(ts: TypeState, error: { code: number; message: string } | undefined): void {
     if (error) {
       const sources = sourcesOf(ts.inFlightEntries);
-      ts.nack({ message: error.message, code: error.code, rejectedVersion: ts.versionSent, nonce: ts.nonceSent, at: Date.now() });
+      const rejected = ts.inFlightEntries
+        .filter((e) => ts.ackedKind?.entries.get(e.name)?.version !== e.version)
+        .map((e) => ({ kind: e.kind, name: e.name, version: e.version, sources: e.sources }));
+      ts.nack({ message: error.message, code: error.code, rejectedVersion: ts.versionSent, nonce: ts.nonceSent, at: Date.now(), rejected });
       this.ctx.observer.nacked(ts.kind, this.proxyId, error.message);
       this.log.warn({ type: SHORT_NAME[ts.kind], version: ts.versionSent, sources, error: error.message }, 'proxy rejected configuration (NACK)');
       return;

@@ -71,6 +71,7 @@ describe('debug routing', () => {
         throw new Error('stream table corrupted');
       },
       heldResources: () => undefined,
+      sourceProgress: () => new Map(),
     });
     const res = await fetch(`${base}/debug/syncz`);
     expect(res.status).toBe(500);

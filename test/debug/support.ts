@@ -26,6 +26,7 @@ export const NACK: NackRecord = {
   rejectedVersion: V2,
   nonce: '7',
   at: Date.UTC(2025, 0, 2, 3, 4, 5),
+  rejected: [],
 };
 
 export function typeStatus(kind: ResourceKind, state: SyncState, sent: string, acked: string, lastError?: NackRecord): TypeStatus {
@@ -112,6 +113,7 @@ export function fakeIntrospection(views: FakeViews): XdsIntrospection {
   return {
     proxies: () => views.proxies,
     heldResources: (id) => views.held.get(id),
+    sourceProgress: () => new Map(),
   };
 }
 

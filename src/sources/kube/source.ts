@@ -31,6 +31,12 @@ export type KubeSourceState = SourceState;
 
 export interface KubeSource extends Source {
   current(): KubeSourceState;
+  /**
+   * The newest version of one object as last watched, whatever changed in it: unlike current(),
+   * which is rebuilt only when something that matters to the model changes, this sees a status
+   * written a moment ago. Undefined when it is not known.
+   */
+  stored(key: KindKey, namespace: string, name: string): unknown;
   /** Counters per kind, summed over namespaces. */
   stats(): KubeSourceStats;
 }
@@ -117,6 +123,15 @@ class KubeSourceRunner implements KubeSource {
 
   close(): void {
     this.controller.abort();
+  }
+
+  stored(key: KindKey, namespace: string, name: string): unknown {
+    for (const r of this.reflectors) {
+      if (r.spec.key !== key) continue;
+      const entry = r.cache.get(namespace, name);
+      if (entry?.value !== undefined) return entry.value;
+    }
+    return undefined;
   }
 
   stats(): KubeSourceStats {

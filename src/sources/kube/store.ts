@@ -69,6 +69,11 @@ export class ObjectCache {
     return this.entries.values();
   }
 
+  /** The entry of one object ('' namespace for cluster-scoped kinds). */
+  get(namespace: string, name: string): Entry | undefined {
+    return this.entries.get(`${namespace}/${name}`);
+  }
+
   /** `namespace/name` of a raw object, or undefined when it has no name. */
   keyOf(raw: Rec): { key: string; namespace: string; name: string } | undefined {
     const meta = isRecord(raw.metadata) ? raw.metadata : {};
