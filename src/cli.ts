@@ -26,11 +26,12 @@ import { startDebugServer } from './debug/server.js';
 import { renderBootstrap } from './envoy/bootstrap.js';
 import { buildModel, type ModelOptions } from './model/build.js';
 import type { MeshModel } from './model/types.js';
-import { formatPolicyStatus, policyStatuses, type PolicyStatusView } from './policy/status.js';
+import { formatPolicyStatus, policyStatuses, type PolicyProgress, type PolicyStatusView } from './policy/status.js';
 import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
 import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
 import { loadKubeConfig, startKubeSource, type KubeSource } from './sources/kube/index.js';
 import { StatusWriter } from './sources/kube/status-writer.js';
+import { combineProgress, ProgressBoard, type BoardEntry } from './sources/kube/progress-board.js';
 import { LeaderElector } from './sources/kube/leader.js';
 import type { SourceState, StartSource } from './sources/source.js';
 import { classifyNode, describeNode } from './translate/proxy.js';
@@ -47,8 +48,10 @@ export interface RunningTrellis {
   readonly debugPort: number;
   readonly cache: SnapshotCache;
   readonly ads: AdsServer;
-  /** Every TrafficPolicy's status now: Accepted, Conflicted, Programmed. */
-  policyStatuses(): PolicyStatusView[];
+  /** Every TrafficPolicy's status now: Accepted, Conflicted, Programmed (from `progress`, by default this replica's). */
+  policyStatuses(progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[];
+  /** This replica's progress for every TrafficPolicy of the model, with the generation it serves. */
+  policyProgress(): Map<string, BoardEntry>;
   /** Called when policy statuses may have changed (a new model, an ACK or NACK, a proxy come or gone). */
   onStatusChange(listener: () => void): void;
   close(): Promise<void>;
@@ -76,7 +79,17 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
 
   let latest: SourceState | undefined;
   let model: MeshModel | undefined;
-  const currentPolicyStatuses = (): PolicyStatusView[] => policyStatuses(model?.policies ?? [], ads.sourceProgress('TrafficPolicy '));
+  const currentPolicyStatuses = (progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] =>
+    policyStatuses(model?.policies ?? [], progress ?? ads.sourceProgress('TrafficPolicy '));
+  const policyProgress = (): Map<string, BoardEntry> => {
+    const local = ads.sourceProgress('TrafficPolicy ');
+    return new Map(
+      (model?.policies ?? []).map((p) => [
+        p.source,
+        { ...(local.get(p.source) ?? { proxies: 0, acked: 0, rejected: [] }), ...(p.inForce?.generation !== undefined ? { generation: p.inForce.generation } : {}) },
+      ]),
+    );
+  };
   let problems: readonly Problem[] = [];
   const rebuild = (): void => {
     if (!latest) return;
@@ -117,6 +130,7 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
     cache,
     ads,
     policyStatuses: currentPolicyStatuses,
+    policyProgress,
     onStatusChange: (listener) => statusListeners.push(listener),
     async close() {
       source.close();
@@ -138,7 +152,7 @@ export interface ServeHandle {
  * `trellis serve` as the settings say: from a manifests directory, or from a cluster, where
  * replicas elect the one that writes TrafficPolicy status (every replica serves xDS).
  */
-export async function runServe(config: ServeConfig, logger: Logger, election?: { leaseDurationSeconds?: number; statusIntervalMs?: number }): Promise<ServeHandle> {
+export async function runServe(config: ServeConfig, logger: Logger, election?: { leaseDurationSeconds?: number; statusIntervalMs?: number; boardPollMs?: number }): Promise<ServeHandle> {
   if (config.manifests) {
     const running = await serve(config, logger, startManifestSource(config.manifests, logger.child({ component: 'manifests' })));
     return { running, stop: () => running.close() };
@@ -152,29 +166,53 @@ export async function runServe(config: ServeConfig, logger: Logger, election?: {
     logger: logger.child({ component: 'kube' }),
   });
   const running = await serve(config, logger, async (onChange) => (source = await start(onChange)));
+  const identity = config.identity ?? `${hostname()}-${process.pid}`;
   const elector = new LeaderElector({
     kubeConfig,
     namespace: config.leaseNamespace,
     name: 'trellis-status-writer',
-    identity: config.identity ?? `${hostname()}-${process.pid}`,
+    identity,
     ...(election?.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: election.leaseDurationSeconds } : {}),
     logger: logger.child({ component: 'lease' }),
   });
+  // Every replica publishes how far its proxies have got; the writer adds up every replica's.
+  const board = new ProgressBoard({ kubeConfig, namespace: config.leaseNamespace, identity, logger: logger.child({ component: 'progress' }) });
+  const publisher = new Debouncer({ minMs: 200, maxMs: 1000 }, () => {
+    board.publish(Object.fromEntries(running.policyProgress())).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not publish progress'));
+  });
+  const heartbeat = setInterval(() => publisher.trigger(), 5_000);
+  heartbeat.unref();
   const writer = new StatusWriter({
     kubeConfig,
     leadership: elector,
-    statuses: () => running.policyStatuses(),
+    statuses: async () => {
+      const own = running.policyProgress();
+      const generations = new Map([...own].map(([policy, e]) => [policy, e.generation]));
+      return running.policyStatuses(combineProgress(own, await board.others(), generations));
+    },
     stored: (namespace, name) => source?.stored('trafficPolicies', namespace, name),
     logger: logger.child({ component: 'status' }),
     ...(election?.statusIntervalMs !== undefined ? { intervalMs: election.statusIntervalMs } : {}),
   });
-  running.onStatusChange(() => writer.schedule());
+  // The writer learns of other replicas' progress by reading their boards: once a second (a no-op
+  // unless leading, and a write only when a status is stale).
+  const poll = setInterval(() => writer.schedule(), election?.boardPollMs ?? 1_000);
+  poll.unref();
+  running.onStatusChange(() => {
+    publisher.trigger();
+    writer.schedule();
+  });
+  publisher.trigger();
   elector.start();
   return {
     running,
     elector,
     async stop() {
+      clearInterval(heartbeat);
+      clearInterval(poll);
+      publisher.close();
       await writer.close();
+      await board.remove();
       await elector.stop();
       await running.close();
     },

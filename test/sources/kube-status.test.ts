@@ -48,7 +48,7 @@ async function startReplica(id: string): Promise<Replica> {
     { kubeconfig, namespaces: ns, 'lease-namespace': ns, id, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '10', 'debounce-max': '50' },
     {},
   );
-  const handle = await runServe(config, logger, { leaseDurationSeconds: LEASE_SECONDS, statusIntervalMs: 50 });
+  const handle = await runServe(config, logger, { leaseDurationSeconds: LEASE_SECONDS, statusIntervalMs: 50, boardPollMs: 200 });
   const r = { id, handle, logs, writes: () => logs.lines.filter((l) => l.msg === 'status written').length };
   replicas.push(r);
   return r;
@@ -60,10 +60,16 @@ async function read(name: string): Promise<StoredPolicy> {
 
 const condition = (p: StoredPolicy, type: string) => p.status?.conditions?.find((c) => c.type === type);
 
-/** Resolves once `replica` has logged a status write for `policy` at `generation`. */
-function written(replica: Replica, policy: string, generation: number): Promise<void> {
-  return replica.logs.until(`${replica.id} writes ${policy} generation ${generation}`, (lines) =>
-    lines.some((l) => l.msg === 'status written' && l.policy === `TrafficPolicy ${ns}/${policy}` && l.generation === generation),
+/** Resolves once `replica` has logged a status write for `policy` at `generation` (with `condition`, e.g. 'Programmed=False (Rejected)'). */
+function written(replica: Replica, policy: string, generation: number, condition?: string): Promise<void> {
+  return replica.logs.until(`${replica.id} writes ${policy} generation ${generation} ${condition ?? ''}`, (lines) =>
+    lines.some(
+      (l) =>
+        l.msg === 'status written' &&
+        l.policy === `TrafficPolicy ${ns}/${policy}` &&
+        l.generation === generation &&
+        (condition === undefined || (l.conditions as string[]).includes(condition)),
+    ),
   );
 }
 
@@ -99,17 +105,22 @@ describe('TrafficPolicy status with two replicas', () => {
     a = await startReplica('a');
     await a.logs.until('a leads', (lines) => lines.some((l) => l.msg === 'became the leader: writing status'));
     b = await startReplica('b');
-    // A proxy of b's rejects the policy's route: b sees Programmed=False, a (which has no proxy) True.
+    // A proxy of b's rejects the policy's route: b publishes it on its progress board, and a, which
+    // writes status but has no proxy of its own, reports it.
     nacker = await SotwClient.connect(`127.0.0.1:${b.handle.running.xdsPort}`, { node: { id: `client.${ns}`, metadata: { PROXY_MODE: 'proxyless' } } });
     nacker.subscribe(RDS, [`web.${ns}.svc.cluster.local:80`]);
     nacker.nack(await nacker.next(RDS), 'route web: retry policy not supported here');
     await b.logs.until('b sees the NACK', (lines) => lines.some((l) => l.msg === 'proxy rejected configuration (NACK)'));
-    await Promise.all([written(a, 'web-retries', 1), written(a, 'orphan', 1)]);
+    await Promise.all([written(a, 'web-retries', 1, 'Programmed=False (Rejected)'), written(a, 'orphan', 1)]);
 
     const web = await read('web-retries');
     expect(web.status?.observedGeneration).toBe(1);
     expect([condition(web, 'Accepted')?.status, condition(web, 'Accepted')?.reason, condition(web, 'Accepted')?.observedGeneration]).toEqual(['True', 'Accepted', 1]);
-    expect(condition(web, 'Programmed')).toMatchObject({ status: 'True', message: 'no connected proxy receives it yet' });
+    expect(condition(web, 'Programmed')).toMatchObject({
+      status: 'False',
+      reason: 'Rejected',
+      message: `rejected by 1/1 proxy: client.${ns}: route web: retry policy not supported here`,
+    });
     expect(web.metadata.managedFields?.some((f) => f.subresource === 'status')).toBe(true);
     const orphan = await read('orphan');
     expect(condition(orphan, 'Accepted')).toMatchObject({ status: 'False', reason: 'TargetNotFound', message: `spec.targetRefs[0]: Service ${ns}/missing not found` });
@@ -157,8 +168,11 @@ describe('TrafficPolicy status with two replicas', () => {
     expect(web.metadata.generation).toBe(2);
     expect(web.status?.observedGeneration).toBe(2);
     expect(condition(web, 'Accepted')?.observedGeneration).toBe(2);
-    // b's view now: its proxy rejected the policy's configuration, and says why.
-    expect(condition(web, 'Programmed')).toMatchObject({ status: 'False', reason: 'Rejected' });
-    expect(condition(web, 'Programmed')?.message).toContain('route web: retry policy not supported here');
+    // The proxy has been sent the new route and not acked it yet; once it does, Programmed is True.
+    const fixed = await nacker!.next(RDS);
+    expect(condition(web, 'Programmed')).toMatchObject({ status: 'False', reason: 'Pending', message: 'acked by 0/1 proxy' });
+    nacker!.ack(fixed);
+    await written(b, 'web-retries', 2, 'Programmed=True (Programmed)');
+    expect(condition(await read('web-retries'), 'Programmed')).toMatchObject({ status: 'True', reason: 'Programmed', message: 'acked by 1/1 proxy' });
   });
 });

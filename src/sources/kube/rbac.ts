@@ -15,4 +15,7 @@ export const KUBE_RBAC_RULES: V1PolicyRule[] = [
   // Leader election among replicas (leader.ts). Only the Lease in Trellis's own namespace is used, so a
   // Role there would be tighter; it stays in this one list so that the chart and the tests share it.
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+  // Progress boards (progress-board.ts): each replica's count of proxies that acked each policy, read by
+  // the status writer. Also only in Trellis's own namespace.
+  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'create', 'update', 'delete'] },
 ];

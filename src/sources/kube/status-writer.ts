@@ -22,8 +22,8 @@ export interface Leadership {
 export interface StatusWriterOptions {
   readonly kubeConfig: KubeConfig;
   readonly leadership: Leadership;
-  /** Every policy's status as Trellis sees it now. */
-  readonly statuses: () => readonly PolicyStatusView[];
+  /** Every policy's status as the replicas together see it now. */
+  readonly statuses: () => Promise<readonly PolicyStatusView[]>;
   /** The newest watched version of a TrafficPolicy (its metadata and status), if known. */
   readonly stored: (namespace: string, name: string) => unknown;
   readonly logger: Logger;
@@ -104,7 +104,15 @@ export class StatusWriter {
 
   private async pass(): Promise<void> {
     this.failedThisPass = false;
-    const views = this.opts.statuses();
+    let views: readonly PolicyStatusView[];
+    try {
+      views = await this.opts.statuses();
+    } catch (err) {
+      this.opts.logger.warn({ err: (err as Error).message }, 'could not gather the policy statuses; retrying');
+      this.failures = Math.min(this.failures + 1, 5);
+      this.again = true;
+      return;
+    }
     let written = 0;
     for (const view of views) {
       if (this.closed || !this.opts.leadership.isLeader) break;
@@ -130,7 +138,7 @@ export class StatusWriter {
         name: view.name,
         body: [{ op: 'add', path: '/status', value: status }],
       });
-      this.opts.logger.info({ policy: view.policy, generation: view.generation, conditions: status.conditions?.map((c) => `${c.type}=${c.status}`) }, 'status written');
+      this.opts.logger.info({ policy: view.policy, generation: view.generation, conditions: status.conditions?.map((c) => `${c.type}=${c.status} (${c.reason})`) }, 'status written');
       return true;
     } catch (err) {
       const code = (err as { code?: unknown }).code;
