@@ -9,6 +9,7 @@ import { decodeAny } from '../envoy/codec.js';
 import { PUSH_ORDER } from '../envoy/types.js';
 import type { SnapshotCache, SnapshotChange } from './cache.js';
 import { DeltaStream } from './delta.js';
+import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
@@ -149,6 +150,7 @@ export class AdsServer implements XdsIntrospection {
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+      interceptors: [releaseReceivedMessages],
     });
     server.addService(adsServiceDefinition, this.implementation());
     const bound = await new Promise<number>((resolve, reject) => {
