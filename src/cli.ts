@@ -222,7 +222,7 @@ export async function runServe(config: ServeConfig, logger: Logger, election?: {
 /** What the snapshot builder found wrong, as problems. */
 function buildProblems(report: BuildReport): Problem[] {
   return [
-    ...report.translation.map((e) => ({ severity: 'error' as const, object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message })),
+    ...report.translation.map((e) => ({ severity: e.severity ?? ('error' as const), object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message })),
     ...report.resources.map((e) => ({ severity: 'error' as const, object: e.sources.join(', '), message: `${e.kind} ${e.name}: ${e.message}` })),
   ];
 }
@@ -277,9 +277,9 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       }
       const proxy = describeNode({ id: config.proxy, cluster: '', metadata: { PROXY_MODE: config.mode }, userAgent: '' });
       const translation = translate(model, proxy);
-      for (const e of translation.errors) console.error(formatProblem({ severity: 'error', object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message }));
+      for (const e of translation.errors) console.error(formatProblem({ severity: e.severity ?? 'error', object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message }));
       process.stdout.write(renderTranslation(translation));
-      return translation.errors.length > 0 ? 1 : 0;
+      return translation.errors.some((e) => e.severity !== 'warning') ? 1 : 0;
     },
   },
   validate: {

@@ -13,6 +13,9 @@ export const MESSAGE = {
   httpConnectionManager: 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
   tcpProxy: 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy',
   router: 'envoy.extensions.filters.http.router.v3.Router',
+  fault: 'envoy.extensions.filters.http.fault.v3.HTTPFault',
+  localRateLimit: 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+  stdoutAccessLog: 'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   originalDst: 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
   upstreamHttpProtocolOptions: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
 } as const;
@@ -21,7 +24,10 @@ export const MESSAGE = {
 export const FILTER_NAME = {
   httpConnectionManager: 'envoy.filters.network.http_connection_manager',
   tcpProxy: 'envoy.filters.network.tcp_proxy',
+  fault: 'envoy.filters.http.fault',
+  localRateLimit: 'envoy.filters.http.local_ratelimit',
   router: 'envoy.filters.http.router',
+  stdoutAccessLog: 'envoy.access_loggers.stdout',
   originalDst: 'envoy.filters.listener.original_dst',
 } as const;
 

@@ -6,17 +6,23 @@
  * Any other port falls to the default chain, a tcp_proxy to InboundPassthroughCluster.
  *
  * Ports the sidecar itself serves (15001, 15006, 15021, 15090) are never captured and get no chain.
+ *
+ * The access log and tracing of an HTTP port's connection manager come from the policies of the
+ * service ports that target it (policy/observability.ts): the server side logs what it receives.
  */
+import type { Filter } from '../envoy/generated/envoy/config/listener/v3/Filter.js';
 import type { FilterChain } from '../envoy/generated/envoy/config/listener/v3/FilterChain.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
-import type { ModelWorkload, WorkloadPort } from '../model/types.js';
+import type { ModelService, ModelServicePort, ModelWorkload, WorkloadPort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inboundPassthroughCluster, inboundPortCluster } from './clusters.js';
 import { httpConnectionManagerFilter, INBOUND_PASSTHROUGH_CHAIN, ORIGINAL_DST_FILTER, tcpProxyFilter } from './listeners-network.js';
 import { inboundCluster, inboundFilterChain, SIDECAR } from './names.js';
 import { inboundRouteConfig } from './routes.js';
 import { isHttp, RESERVED_PORTS, socketAddress, WILDCARD } from './common.js';
-import type { TranslationError } from './translation.js';
+import { sortedUnique, type TranslationError } from './translation.js';
+import { inboundObservability, tcpObservabilityNotes } from './policy/observability.js';
+import type { PortContext } from './policy/types.js';
 
 export interface Inbound {
   readonly listener: DesiredResource<'listener'>;
@@ -44,28 +50,72 @@ export function inboundPorts(workload: ModelWorkload, errors: TranslationError[]
   return [...byPort.values()].sort((a, b) => a.port - b.port);
 }
 
-function inboundChain(port: WorkloadPort): FilterChain {
-  const cluster = inboundCluster(port.port);
-  const filter = isHttp(port.protocol)
-    ? httpConnectionManagerFilter(`inbound_${WILDCARD}_${port.port}`, { inline: inboundRouteConfig(port.port) }, { direction: 'inbound', port: port.port })
-    : tcpProxyFilter(cluster);
-  return { name: inboundFilterChain(port.port), filter_chain_match: { destination_port: { value: port.port } }, filters: [filter] };
+/**
+ * The workload port a service port sends its traffic to: its targetPort when a number; when a
+ * name, the port of this pod's endpoint (the EndpointSlice resolved it), else the workload port of
+ * that name.
+ */
+function targetOn(workload: ModelWorkload, port: ModelServicePort): number | undefined {
+  if (typeof port.targetPort === 'number') return port.targetPort;
+  const pod = `${workload.namespace}/${workload.name}`;
+  return port.endpoints.find((e) => e.pod === pod)?.port ?? workload.ports.find((p) => p.name === port.targetPort)?.port;
 }
 
-/** virtualInbound and the clusters it delivers to, for the proxy's workload (none: passthrough only). */
-export function inbound(workload: ModelWorkload | undefined): Inbound {
+/** The service ports of the services selecting the workload, by the workload port they target. */
+export function servicePortsByTarget(workload: ModelWorkload, services: readonly ModelService[]): Map<number, PortContext[]> {
+  const selecting = new Set(workload.services);
+  const byTarget = new Map<number, PortContext[]>();
+  for (const service of services) {
+    if (!selecting.has(`${service.namespace}/${service.name}`)) continue;
+    for (const port of service.ports) {
+      const target = targetOn(workload, port);
+      if (target === undefined) continue;
+      byTarget.set(target, [...(byTarget.get(target) ?? []), { service, port, target: 'sidecar' }]);
+    }
+  }
+  return byTarget;
+}
+
+/** What one port's chain is made of, and what its services' policies add to the listener. */
+interface Chain {
+  readonly chain: FilterChain;
+  readonly sources: readonly string[];
+}
+
+function inboundChain(port: WorkloadPort, services: readonly PortContext[], where: string, errors: TranslationError[]): Chain {
+  const chain = (filter: Filter): FilterChain => ({ name: inboundFilterChain(port.port), filter_chain_match: { destination_port: { value: port.port } }, filters: [filter] });
+  if (!isHttp(port.protocol)) {
+    for (const s of services) errors.push(...tcpObservabilityNotes(s, where));
+    return { chain: chain(tcpProxyFilter(inboundCluster(port.port))), sources: [] };
+  }
+  const o = inboundObservability(services, where);
+  errors.push(...o.errors);
+  const context = { direction: 'inbound', port: port.port, services } as const;
+  const hcm = httpConnectionManagerFilter(`inbound_${WILDCARD}_${port.port}`, { inline: inboundRouteConfig(port.port) }, context, o.fields);
+  return { chain: chain(hcm), sources: o.sources };
+}
+
+/**
+ * virtualInbound and the clusters it delivers to, for the proxy's workload (none: passthrough
+ * only). `services`: the model's, for the policies of those selecting the workload (observability).
+ */
+export function inbound(workload: ModelWorkload | undefined, services: readonly ModelService[] = []): Inbound {
   const errors: TranslationError[] = [];
   const ports = workload ? inboundPorts(workload, errors) : [];
   const sources = workload ? [workload.source] : [];
+  const targets = workload ? servicePortsByTarget(workload, services) : new Map<number, PortContext[]>();
+  const where = (p: WorkloadPort) => `port ${p.port} of ${workload?.source ?? 'the workload'}`;
+  const chains = ports.map((p) => inboundChain(p, targets.get(p.port) ?? [], where(p), errors));
   const name = SIDECAR.inboundListener;
   const message: Listener = {
     name,
     address: socketAddress(WILDCARD, SIDECAR.inboundPort),
     traffic_direction: 'INBOUND',
     listener_filters: [ORIGINAL_DST_FILTER],
-    filter_chains: ports.map(inboundChain),
+    filter_chains: chains.map((c) => c.chain),
     default_filter_chain: INBOUND_PASSTHROUGH_CHAIN,
   };
   const clusters = [inboundPassthroughCluster(), ...ports.map((p) => inboundPortCluster(p, sources))];
-  return { listener: { name, message, sources }, clusters, errors };
+  const listenerSources = sortedUnique([...sources, ...chains.flatMap((c) => c.sources)]);
+  return { listener: { name, message, sources: listenerSources }, clusters, errors };
 }

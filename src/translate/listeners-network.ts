@@ -1,6 +1,7 @@
 /**
  * The network and listener filters sidecar listeners are made of: tcp_proxy, the HTTP connection
- * manager (its HTTP filters come from filters/index.ts, router last), and original_dst.
+ * manager (its HTTP filters come from filters/index.ts, router last; its access log and tracing
+ * from policy/observability.ts), and original_dst.
  */
 import { typed } from '../envoy/codec.js';
 import type { Filter } from '../envoy/generated/envoy/config/listener/v3/Filter.js';
@@ -12,6 +13,7 @@ import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/
 import type { TcpProxy } from '../envoy/generated/envoy/extensions/filters/network/tcp_proxy/v3/TcpProxy.js';
 import { httpFilters, type HttpFilterContext } from './filters/index.js';
 import { SIDECAR } from './names.js';
+import type { ObservabilityFields } from './policy/observability.js';
 import { ADS_CONFIG_SOURCE, FILTER_NAME, MESSAGE } from './common.js';
 
 /** Restores the destination the connection had before it was captured. */
@@ -28,8 +30,11 @@ export function tcpProxyFilter(cluster: string): Filter {
 /** The route configuration of a connection manager: fetched by name over ADS, or inline. */
 export type RouteSpecifier = { readonly rds: string } | { readonly inline: RouteConfiguration };
 
-/** An HTTP connection manager; its HTTP filters come from the ordered list, the router last. */
-export function httpConnectionManagerFilter(statPrefix: string, routes: RouteSpecifier, context: HttpFilterContext): Filter {
+/**
+ * An HTTP connection manager; its HTTP filters come from the ordered list, the router last.
+ * `observability`: its access log and tracing, when a policy asks for them (policy/observability.ts).
+ */
+export function httpConnectionManagerFilter(statPrefix: string, routes: RouteSpecifier, context: HttpFilterContext, observability: ObservabilityFields = {}): Filter {
   const route: Pick<HttpConnectionManager, 'rds' | 'route_config'> =
     'rds' in routes ? { rds: { route_config_name: routes.rds, config_source: ADS_CONFIG_SOURCE } } : { route_config: routes.inline };
   const hcm: HttpConnectionManager = {
@@ -37,6 +42,7 @@ export function httpConnectionManagerFilter(statPrefix: string, routes: RouteSpe
     codec_type: 'AUTO',
     ...route,
     http_filters: httpFilters(context),
+    ...observability,
   };
   return { name: FILTER_NAME.httpConnectionManager, typed_config: typed(MESSAGE.httpConnectionManager, hcm) };
 }

@@ -19,6 +19,8 @@ import { httpConnectionManagerFilter, ORIGINAL_DST_FILTER, OUTBOUND_PASSTHROUGH_
 import type { HttpPortServices } from './routes.js';
 import { socketAddress, WILDCARD } from './common.js';
 import { sortedUnique } from './translation.js';
+import { filterPolicySources } from './filters/index.js';
+import type { PortContext } from './policy/types.js';
 
 /** The listener all outbound traffic is captured to. */
 export function virtualOutbound(): DesiredResource<'listener'> {
@@ -34,10 +36,19 @@ export function virtualOutbound(): DesiredResource<'listener'> {
   return { name, message, sources: [] };
 }
 
-/** The listener of every HTTP service port numbered `group.port`. */
+/** The service ports numbered `group.port` its connection manager routes to. */
+function routedPorts(group: HttpPortServices): PortContext[] {
+  return group.services.flatMap((service) => service.ports.filter((p) => p.port === group.port).map((port) => ({ service, port, target: 'sidecar' }) as const));
+}
+
+/**
+ * The listener of every HTTP service port numbered `group.port`. Its HTTP filters depend on the
+ * policies of those ports (fault injection, local rate limit), which are among its sources.
+ */
 export function outboundHttpPortListener(group: HttpPortServices): DesiredResource<'listener'> {
   const name = outboundHttpListener(group.port);
-  const hcm = httpConnectionManagerFilter(`outbound_${name}`, { rds: outboundRoute(group.port) }, { direction: 'outbound', port: group.port });
+  const services = routedPorts(group);
+  const hcm = httpConnectionManagerFilter(`outbound_${name}`, { rds: outboundRoute(group.port) }, { direction: 'outbound', port: group.port, services });
   const message: Listener = {
     name,
     address: socketAddress(WILDCARD, group.port),
@@ -45,7 +56,8 @@ export function outboundHttpPortListener(group: HttpPortServices): DesiredResour
     traffic_direction: 'OUTBOUND',
     filter_chains: [{ filters: [hcm] }],
   };
-  return { name, message, sources: sortedUnique(group.services.map((s) => s.source)) };
+  const policies = services.flatMap((s) => filterPolicySources(s));
+  return { name, message, sources: sortedUnique([...group.services.map((s) => s.source), ...policies]) };
 }
 
 /** The listener of one TCP service port, on the service's ClusterIP. */

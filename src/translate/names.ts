@@ -2,11 +2,38 @@
  * Resource names, in one place: they are part of Trellis's API (operators see them in config
  * dumps and stats; proxyless clients dial listener names).
  */
+import { createHash } from 'node:crypto';
 import type { ModelService } from '../model/types.js';
 
 /** `outbound|<port>||<service hostname>`: the cluster (and EDS resource) of one service port. */
 export function outboundCluster(hostname: string, port: number): string {
   return `outbound|${port}||${hostname}`;
+}
+
+/** Subset names longer than this are replaced by a hash of the labels. */
+const MAX_READABLE_SUBSET = 63;
+
+/**
+ * The name of the subset of a service's endpoints whose pods carry `labels`: the labels as
+ * `key=value` pairs sorted by key and joined by ',' (`track=canary,version=v2`), which cannot
+ * collide since label keys and values hold neither '=' nor ','; when that is longer than 63
+ * characters, `h-` and 16 hex digits of the SHA-256 of that same text.
+ */
+export function subsetName(labels: Readonly<Record<string, string>>): string {
+  const text = Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${labels[k] ?? ''}`)
+    .join(',');
+  if (text.length <= MAX_READABLE_SUBSET) return text;
+  return `h-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * `outbound|<port>|<subset>|<service hostname>`: the cluster (and EDS resource) of the endpoints of
+ * one service port that belong to a subset (Istio's shape), for the backends of a policy's routes.
+ */
+export function outboundSubsetCluster(hostname: string, port: number, subset: string): string {
+  return `outbound|${port}|${subset}|${hostname}`;
 }
 
 /** `inbound|<port>||`: the cluster that delivers inbound traffic to the application on 127.0.0.1. */

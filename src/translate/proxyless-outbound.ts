@@ -9,6 +9,8 @@
  *             gRPC balances over the pod IPs itself); LOGICAL_DNS to <externalName>:<port> for
  *             ExternalName services (gRFC A37; grpc-js-xds accepts LOGICAL_DNS, not STRICT_DNS)
  *   CLA       outbound|<port>||<hostname>: one LocalityLbEndpoints per locality (EDS clusters only)
+ *   Cluster and CLA outbound|<port>|<subset>|<hostname>: the subsets a policy's routes send to
+ *             (policy/subsets.ts), EDS like the service port's own
  *
  * None of it depends on the client's namespace: only which listeners a namespace receives does.
  * So each resource is built once per model and the same objects are handed to every namespace.
@@ -25,12 +27,15 @@ import { outboundCluster, proxylessTargets } from './names.js';
 import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, MESSAGE } from './common.js';
 import { edsCluster } from './clusters.js';
 import { localityGroups } from './endpoints.js';
+import { filterPolicySources, httpFilters, virtualHostFilterConfigs } from './filters/index.js';
 import { ROUTER_FILTER } from './filters/router.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
 import { guarded, sortedUnique, type TranslationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { routePolicySources, serviceRoutes } from './policy/routes.js';
-import type { PortContext } from './policy/types.js';
+import type { MeshIndex, PortContext, RouteContext } from './policy/types.js';
+import { indexOf } from './policy/mesh-index.js';
+import { policySubsets, type PolicySubset } from './policy/subsets.js';
 
 
 /** The resources of one service port, shared by every proxyless namespace. */
@@ -47,6 +52,8 @@ export interface ProxylessServicePort {
 
 export interface ProxylessOutbound {
   readonly ports: readonly ProxylessServicePort[];
+  /** The subset clusters the policies' routes send to (policy/subsets.ts), sorted by name. */
+  readonly subsets: readonly Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>>[];
   readonly errors: readonly TranslationError[];
 }
 
@@ -77,15 +84,22 @@ function logicalDnsCluster(name: string, host: string, port: number): Cluster {
   };
 }
 
-function routeConfiguration(name: string, domains: readonly string[], ctx: PortContext, errors: TranslationError[]): RouteConfiguration {
-  return { name, virtual_hosts: [{ name, domains: [...domains], routes: serviceRoutes(ctx, errors) }] };
+function routeConfiguration(name: string, domains: readonly string[], ctx: RouteContext, errors: TranslationError[]): RouteConfiguration {
+  const filters = virtualHostFilterConfigs(ctx, errors);
+  return { name, virtual_hosts: [{ name, domains: [...domains], routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) }] };
 }
 
-function apiListener(name: string, routeName: string, statPrefix: string): Listener {
+/**
+ * The API listener through which a client dials `name`. Its HTTP filters come from the ordered list
+ * (filters/index.ts) for the service port `ctx`: the fault filter when the port's policy injects
+ * faults (gRPC applies a virtual host's fault settings only for a filter its connection manager
+ * lists), the router last. Without `ctx`, the router alone.
+ */
+export function apiListener(name: string, routeName: string, statPrefix: string, ctx?: PortContext): Listener {
   const hcm: HttpConnectionManager = {
     stat_prefix: statPrefix,
     rds: { route_config_name: routeName, config_source: ADS_CONFIG_SOURCE },
-    http_filters: [ROUTER_FILTER],
+    http_filters: ctx ? httpFilters({ direction: 'outbound', port: ctx.port.port, target: 'proxyless', services: [ctx] }) : [ROUTER_FILTER],
   };
   return { name, api_listener: { api_listener: typed(MESSAGE.httpConnectionManager, hcm) } };
 }
@@ -118,17 +132,18 @@ function clientSide(service: ModelService, port: ModelServicePort, errors: Trans
   };
 }
 
-function servicePort(service: ModelService, port: ModelServicePort, errors: TranslationError[]): ProxylessServicePort | undefined {
+function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIndex, errors: TranslationError[]): ProxylessServicePort | undefined {
   const upstream = clientSide(service, port, errors);
   if (!upstream) return undefined;
   const sources = [service.source];
-  const ctx = { service, port, target: 'proxyless' } as const;
+  const ctx: RouteContext = { service, port, target: 'proxyless', mesh };
   const clusterName = upstream.cluster.name;
   // The service's own namespace sees every name: the route lists them all, whoever dials.
   const names = proxylessTargets(service, port.port, service.namespace);
   const routeName = names[0] ?? clusterName;
   const listeners = new Map<string, DesiredResource<'listener'>>();
-  for (const name of names) listeners.set(name, { name, message: apiListener(name, routeName, clusterName), sources });
+  const listenerSources = sortedUnique([...sources, ...filterPolicySources(ctx)]);
+  for (const name of names) listeners.set(name, { name, message: apiListener(name, routeName, clusterName, ctx), sources: listenerSources });
   return {
     service,
     port,
@@ -138,17 +153,36 @@ function servicePort(service: ModelService, port: ModelServicePort, errors: Tran
   };
 }
 
-/** Every service port a proxyless client may dial, in the model's (sorted) order. */
-export function proxylessOutbound(services: readonly ModelService[]): ProxylessOutbound {
+/** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
+function subsetResources(subset: PolicySubset, errors: TranslationError[]): Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>> {
+  const { name, service, port } = subset;
+  const ctx = { service, port, target: 'proxyless' } as const;
+  const endpoints = usableEndpoints({ ...port, endpoints: subset.endpoints }, []); // the port's own cluster reports these
+  return {
+    cluster: { name, message: withClusterPolicy(edsCluster(name), ctx, errors), sources: sortedUnique([service.source, ...clusterPolicySources(ctx), ...subset.policies]) },
+    endpoint: { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source), ...subset.policies]) },
+  };
+}
+
+/**
+ * Every service port a proxyless client may dial, in the model's (sorted) order, and the policies'
+ * subset clusters. `mesh` is where routes find backends and pod labels (default: these services,
+ * no pods).
+ */
+export function proxylessOutbound(services: readonly ModelService[], mesh: MeshIndex = indexOf(services, [])): ProxylessOutbound {
   const errors: TranslationError[] = [];
   const ports: ProxylessServicePort[] = [];
   for (const service of services) {
     for (const port of service.ports.filter(isGrpcPort)) {
       guarded(service.source, errors, () => {
-        const sp = servicePort(service, port, errors);
+        const sp = servicePort(service, port, mesh, errors);
         if (sp) ports.push(sp);
       });
     }
   }
-  return { ports, errors };
+  const subsets: ProxylessOutbound['subsets'][number][] = [];
+  for (const subset of policySubsets(services, mesh, 'proxyless', errors)) {
+    guarded(subset.policies[0] ?? subset.service.source, errors, () => subsets.push(subsetResources(subset, errors)));
+  }
+  return { ports, subsets, errors };
 }

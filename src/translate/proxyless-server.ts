@@ -8,6 +8,12 @@
  * every gRPC-capable port of every workload (pod) in it. The workloads matter: a pod that is not
  * ready yet is in no endpoint list, and an xDS server does not serve before its listener arrives;
  * were endpoints the only source, a pod whose readiness depends on serving would never get ready.
+ *
+ * The HTTP filters come from the ordered list like every other connection manager's, and for a
+ * gRPC server that is the router alone: grpc-js-xds servers implement no policy filter of Trellis
+ * (its fault filter is client-only; a server rejects a listener naming it), and no access log or
+ * tracing configuration. A policy's observability is reported as not implemented by proxyless gRPC
+ * (policy/observability.ts, through the client-side virtual host hook).
  */
 import { typed } from '../envoy/codec.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
@@ -16,7 +22,7 @@ import type { MeshModel } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, inboundRoute, inboundVirtualHost, serverListener } from './names.js';
 import { FILTER_NAME, MESSAGE } from './common.js';
-import { ROUTER_FILTER } from './filters/router.js';
+import { httpFilters } from './filters/index.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
 import { byName, sortedUnique } from './translation.js';
 
@@ -33,7 +39,7 @@ function serverHcm(port: number): HttpConnectionManager {
       name: inboundRoute(port),
       virtual_hosts: [{ name: inboundVirtualHost(port), domains: ['*'], routes: [{ match: { prefix: '' }, non_forwarding_action: {} }] }],
     },
-    http_filters: [ROUTER_FILTER],
+    http_filters: httpFilters({ direction: 'inbound', port, target: 'proxyless' }),
   };
 }
 

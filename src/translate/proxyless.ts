@@ -1,7 +1,8 @@
 /**
  * Translation for proxyless gRPC applications (grpc-js-xds, grpc-go, grpc-java ...): everything one
- * namespace's proxyless proxies receive, as clients (API listeners, routes, clusters, endpoints, see
- * proxyless-outbound.ts) and as xDS-enabled servers (see proxyless-server.ts).
+ * namespace's proxyless proxies receive, as clients (API listeners, routes, clusters, endpoints —
+ * the policies' subset clusters included — see proxyless-outbound.ts) and as xDS-enabled servers
+ * (see proxyless-server.ts).
  *
  * Computed once per (model, namespace). The outbound resources do not depend on the namespace and
  * are computed once per model, so every namespace hands the cache the very same objects.
@@ -12,6 +13,7 @@ import type { ProxyDescriptor } from './proxy.js';
 import { proxylessOutbound, type ProxylessOutbound } from './proxyless-outbound.js';
 import { proxylessServerListeners } from './proxyless-server.js';
 import { proxylessTargets } from './names.js';
+import { meshIndex } from './policy/mesh-index.js';
 import { byName, sortErrors, type Translation } from './translation.js';
 
 interface ModelMemo {
@@ -24,7 +26,7 @@ const memo = new WeakMap<MeshModel, ModelMemo>();
 function memoFor(model: MeshModel): ModelMemo {
   let m = memo.get(model);
   if (!m) {
-    m = { outbound: proxylessOutbound(model.services), byNamespace: new Map() };
+    m = { outbound: proxylessOutbound(model.services, meshIndex(model)), byNamespace: new Map() };
     memo.set(model, m);
   }
   return m;
@@ -41,8 +43,8 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
   listeners.push(...proxylessServerListeners(model, namespace));
   return {
     resources: {
-      cluster: byName(outbound.ports.map((p) => p.cluster)),
-      endpoint: byName(outbound.ports.flatMap((p) => (p.endpoint ? [p.endpoint] : []))),
+      cluster: byName([...outbound.ports.map((p) => p.cluster), ...outbound.subsets.map((s) => s.cluster)]),
+      endpoint: byName([...outbound.ports.flatMap((p) => (p.endpoint ? [p.endpoint] : [])), ...outbound.subsets.map((s) => s.endpoint)]),
       listener: byName(listeners),
       route: byName(outbound.ports.map((p) => p.route)),
       secret: [],

@@ -22,11 +22,15 @@ import { inboundCluster, inboundRoute, inboundVirtualHost, outboundCluster, outb
 import { hostOfIp, ROUTE_TIMEOUT } from './common.js';
 import { byName, sortedUnique, type TranslationError } from './translation.js';
 import { routePolicySources, serviceRoutes } from './policy/routes.js';
+import type { MeshIndex, RouteContext } from './policy/types.js';
+import { virtualHostFilterConfigs } from './filters/index.js';
 
 /** The services that have an HTTP port of one number (and a cluster for it), in model order. */
 export interface HttpPortServices {
   readonly port: number;
   readonly services: readonly ModelService[];
+  /** The mesh they belong to: where a policy's routes find their backends. */
+  readonly mesh: MeshIndex;
 }
 
 /** The one route of the catch-all virtual host: everything to one cluster. */
@@ -48,11 +52,14 @@ export function serviceDomains(service: ModelService, port: number, namespace: s
   return sortedUnique(hosts.flatMap((h) => [h, `${h}:${port}`]));
 }
 
-function virtualHost(service: ModelService, port: number, domains: string[], errors: TranslationError[]): { host: VirtualHost; sources: string[] } {
+function virtualHost(service: ModelService, port: number, mesh: MeshIndex, domains: string[], errors: TranslationError[]): { host: VirtualHost; sources: string[] } {
+  const name = outboundVirtualHost(service.hostname, port);
   const servicePort = service.ports.find((p) => p.port === port);
-  const ctx = servicePort ? ({ service, port: servicePort, target: 'sidecar' } as const) : undefined;
-  const routes = ctx ? serviceRoutes(ctx, errors) : [routeTo(outboundCluster(service.hostname, port))];
-  return { host: { name: outboundVirtualHost(service.hostname, port), domains, routes }, sources: ctx ? routePolicySources(ctx) : [] };
+  if (!servicePort) return { host: { name, domains, routes: [routeTo(outboundCluster(service.hostname, port))] }, sources: [] };
+  const ctx: RouteContext = { service, port: servicePort, target: 'sidecar', mesh };
+  const filters = virtualHostFilterConfigs(ctx, errors);
+  const host: VirtualHost = { name, domains, routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) };
+  return { host, sources: routePolicySources(ctx) };
 }
 
 /** One port's route configuration, with the domains kept unique across its virtual hosts. */
@@ -73,7 +80,7 @@ function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken
       }
     }
     if (domains.length === 0) continue;
-    const vh = virtualHost(service, group.port, domains, errors);
+    const vh = virtualHost(service, group.port, group.mesh, domains, errors);
     hosts.push(vh.host);
     sources.push(...vh.sources);
   }

@@ -1,16 +1,20 @@
 /**
- * What every sidecar receives whatever its namespace or pod: the outbound clusters, their endpoints
- * and the outbound listeners. Computed once per model; every proxy is handed the very same objects,
+ * What every sidecar receives whatever its namespace or pod: the outbound clusters (with the subset
+ * clusters the policies' routes send to, policy/subsets.ts), their endpoints and the outbound
+ * listeners. Computed once per model; every proxy is handed the very same objects,
  * so the snapshot cache recognises them without hashing them again.
  */
 import type { MeshModel, ModelService, ModelServicePort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
-import { hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
-import { outboundEndpoints } from './endpoints.js';
+import { edsCluster, hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
+import { localityGroups, outboundEndpoints, sidecarHealth } from './endpoints.js';
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
 import type { HttpPortServices } from './routes.js';
 import { isHttp, RESERVED_PORTS } from './common.js';
-import { byName, guarded, type TranslationError } from './translation.js';
+import { byName, guarded, sortedUnique, type TranslationError } from './translation.js';
+import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
+import { meshIndex } from './policy/mesh-index.js';
+import { policySubsets, type PolicySubset } from './policy/subsets.js';
 
 export interface SidecarOutbound {
   readonly clusters: readonly DesiredResource<'cluster'>[];
@@ -94,15 +98,44 @@ class OutboundBuilder {
   }
 }
 
+interface SubsetResources {
+  readonly cluster: DesiredResource<'cluster'>;
+  readonly endpoint: DesiredResource<'endpoint'>;
+}
+
+/** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
+function subsetResources(subset: PolicySubset, errors: TranslationError[]): SubsetResources {
+  const { name, service, port } = subset;
+  const ctx = { service, port, target: 'sidecar' } as const;
+  const cluster = { name, message: withClusterPolicy(edsCluster(name, port.protocol), ctx, errors), sources: sortedUnique([service.source, ...clusterPolicySources(ctx), ...subset.policies]) };
+  const endpoint = {
+    name,
+    message: { cluster_name: name, endpoints: localityGroups(subset.endpoints, sidecarHealth) },
+    sources: sortedUnique([service.source, ...subset.endpoints.map((e) => e.source), ...subset.policies]),
+  };
+  return { cluster, endpoint };
+}
+
+/** The subset clusters the policies' routes send to (policy/subsets.ts). */
+function subsets(model: MeshModel, errors: TranslationError[]): SubsetResources[] {
+  const out: SubsetResources[] = [];
+  for (const subset of policySubsets(model.services, meshIndex(model), 'sidecar', errors)) {
+    guarded(subset.policies[0] ?? subset.service.source, errors, () => out.push(subsetResources(subset, errors)));
+  }
+  return out;
+}
+
 function computeOutbound(model: MeshModel): SidecarOutbound {
   const errors: TranslationError[] = [];
   const ipTaken = duplicateClusterIPs(model.services, errors);
   const b = new OutboundBuilder(ipTaken);
   for (const service of model.services) guarded(service.source, errors, () => b.service(service));
-  const httpPorts: HttpPortServices[] = [...b.http.entries()].sort(([a], [c]) => a - c).map(([port, services]) => ({ port, services }));
+  const mesh = meshIndex(model);
+  const httpPorts: HttpPortServices[] = [...b.http.entries()].sort(([a], [c]) => a - c).map(([port, services]) => ({ port, services, mesh }));
+  const subset = subsets(model, errors);
   return {
-    clusters: byName([passthroughCluster(), ...b.clusters.values()]),
-    endpoints: byName(b.endpoints),
+    clusters: byName([passthroughCluster(), ...b.clusters.values(), ...subset.map((s) => s.cluster)]),
+    endpoints: byName([...b.endpoints, ...subset.map((s) => s.endpoint)]),
     listeners: byName([virtualOutbound(), ...b.listeners, ...httpPorts.map(outboundHttpPortListener)]),
     httpPorts,
     ipTaken,

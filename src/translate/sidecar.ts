@@ -60,7 +60,7 @@ function routesFor(model: MeshModel, namespace: string): Routes {
 function inboundFor(model: MeshModel, namespace: string, pod: string | undefined): Inbound {
   return cached(memoFor(model).inbound, JSON.stringify([namespace, pod ?? null]), () => {
     const workload = pod === undefined ? undefined : model.workloads.find((w) => w.namespace === namespace && w.name === pod);
-    return inbound(workload);
+    return inbound(workload, model.services);
   });
 }
 

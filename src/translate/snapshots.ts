@@ -59,7 +59,7 @@ export class SnapshotBuilder {
     }
     const { resources, errors } = translate(model, proxy);
     this.translationErrors.set(proxyClass, errors);
-    for (const e of errors) this.logger.error({ class: proxyClass, object: e.object, field: e.field }, e.message);
+    for (const e of errors) this.logger[e.severity === 'warning' ? 'warn' : 'error']({ class: proxyClass, object: e.object, field: e.field }, e.message);
     const bad = this.cache.set(proxyClass, resources);
     this.resourceErrors.set(proxyClass, bad);
     for (const e of bad) this.logger.error({ class: proxyClass, kind: e.kind, resource: e.name, sources: e.sources }, `${e.message}; the last good version keeps serving`);

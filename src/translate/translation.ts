@@ -12,6 +12,11 @@ export interface TranslationError {
   /** Dotted path inside the object, e.g. `spec.ports[1]`, when the error is about one field. */
   field?: string;
   message: string;
+  /**
+   * 'warning': a note that changes nothing the user asked of the proxies that can do it (proxyless
+   * gRPC lacking a feature Envoy has). Absent: an error.
+   */
+  severity?: 'warning';
 }
 
 /** Every resource kind, each list sorted by name. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startServer } from './support.js';
 
-const ENDPOINTS = ['/debug', '/debug/syncz', '/debug/config_dump', '/debug/configz', '/metrics', '/healthz', '/readyz'];
+const ENDPOINTS = ['/debug', '/debug/syncz', '/debug/config_dump', '/debug/configz', '/debug/policies', '/metrics', '/healthz', '/readyz'];
 
 describe('debug index', () => {
   it.each(ENDPOINTS)('the text index lists %s with a description', async (path) => {

@@ -52,7 +52,7 @@ function outputsOf(text: string): Map<string, string> {
   );
   for (const p of options.proxies) {
     const translation = translate(model, describeNode({ id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '' }));
-    const errors = translation.errors.map((e) => `${e.object}${e.field ? `: ${e.field}` : ''}: ${e.message}`);
+    const errors = translation.errors.map((e) => `${e.severity === 'warning' ? 'warning: ' : ''}${e.object}${e.field ? `: ${e.field}` : ''}: ${e.message}`);
     if (errors.length > 0) outputs.set(`${p.id}.${p.mode}/errors.txt`, `${errors.join('\n')}\n`);
     for (const kind of PUSH_ORDER) {
       if (translation.resources[kind].length === 0) continue;

@@ -13,5 +13,6 @@ export const ROUTER_FILTER: HttpFilter = { name: FILTER_NAME.router, typed_confi
 
 export const router: HttpFilterFeature = {
   feature: 'router',
+  filterName: FILTER_NAME.router,
   filter: () => ROUTER_FILTER,
 };

@@ -1,10 +1,16 @@
 /**
  * The cluster-level sections of a TrafficPolicy (load balancing, connection pool, outlier
- * detection, connect and idle timeouts), applied to a service port's outbound cluster.
+ * detection, connect and idle timeouts), applied to a service port's outbound cluster, for Envoy
+ * sidecars and proxyless gRPC alike. One file per section; each gives the cluster fields it sets
+ * and notes what it cannot honour (a proxyless gRPC client lacking a feature, say) in `errors`.
  */
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import { sectionSources } from '../../policy/merge.js';
 import type { TranslationError } from '../translation.js';
+import { clusterTimeoutFields } from './cluster-timeouts.js';
+import { connectionPoolFields } from './connection-pool.js';
+import { loadBalancingFields } from './load-balancing.js';
+import { outlierDetectionFields } from './outlier-detection.js';
 import type { PortContext } from './types.js';
 
 /** The policies that shape the cluster: what its `sources` add. */
@@ -12,8 +18,17 @@ export function clusterPolicySources(ctx: PortContext): string[] {
   return sectionSources(ctx.port.policy, 'loadBalancing', 'connectionPool', 'outlierDetection', 'timeouts');
 }
 
-/** The cluster with the port's policy applied (the very same object when no policy applies). */
-export function withClusterPolicy(cluster: Cluster, ctx: PortContext, _errors: TranslationError[]): Cluster {
+/**
+ * The cluster with the port's policy applied: the very same object when no policy applies or
+ * the policy sets nothing of the cluster (the snapshot cache relies on identity).
+ */
+export function withClusterPolicy(cluster: Cluster, ctx: PortContext, errors: TranslationError[]): Cluster {
   if (!ctx.port.policy) return cluster;
-  return cluster;
+  const fields: Partial<Cluster> = {
+    ...loadBalancingFields(cluster, ctx, errors),
+    ...connectionPoolFields(ctx, errors),
+    ...outlierDetectionFields(ctx, errors),
+    ...clusterTimeoutFields(ctx, errors),
+  };
+  return Object.keys(fields).length === 0 ? cluster : { ...cluster, ...fields };
 }

@@ -13,3 +13,19 @@ export interface PortContext {
   readonly port: ModelServicePort;
   readonly target: ProxyTarget;
 }
+
+/**
+ * What route translation looks up in the rest of the mesh: the services a policy's backends and
+ * mirrors name (in the policy's namespace), and the labels of the pods behind endpoints (subsets).
+ */
+export interface MeshIndex {
+  /** The service `namespace/name`, if the model has it. */
+  service(namespace: string, name: string): ModelService | undefined;
+  /** The labels of the pod `namespace/name` (as ModelEndpoint.pod names it), if the model has it. */
+  podLabels(pod: string): Readonly<Record<string, string>> | undefined;
+}
+
+/** A service port's context for its routes, which may send traffic to other services of the mesh. */
+export interface RouteContext extends PortContext {
+  readonly mesh: MeshIndex;
+}

@@ -1,0 +1,75 @@
+/**
+ * TrafficPolicy durations ('250ms', '1.5s', '1m30s', '2h': DURATION_PATTERN of src/policy/schema.ts)
+ * as google.protobuf.Duration, the form every Envoy and gRPC timeout takes. Shared by every
+ * policy translator.
+ *
+ * The arithmetic is exact (integer nanoseconds, digits past the nanosecond dropped): '1.1s' is
+ * { seconds: 1, nanos: 100000000 }, never a float rounding of it. fieldDuration adds the note on
+ * the policy when Envoy would reject the value (zero where it must be positive, or too long).
+ */
+import type { Duration } from '../../envoy/generated/google/protobuf/Duration.js';
+import { DURATION_PATTERN } from '../../policy/schema.js';
+import type { TranslationError } from '../translation.js';
+import { policyNote } from './notes.js';
+import type { PortContext } from './types.js';
+
+const NANOS_PER_SECOND = 1_000_000_000n;
+const UNIT_NANOS: Readonly<Record<string, bigint>> = { ms: 1_000_000n, s: NANOS_PER_SECOND, m: 60n * NANOS_PER_SECOND, h: 3_600n * NANOS_PER_SECOND };
+
+/** The largest Duration protobuf allows (10 000 years); Envoy rejects anything longer. */
+export const MAX_DURATION_SECONDS = 315_576_000_000n;
+
+/** Nanoseconds of one `<number><unit>` component, exactly (digits finer than a nanosecond are dropped). */
+function componentNanos(number: string, unit: bigint): bigint {
+  const [whole = '0', fraction = ''] = number.split('.');
+  const scale = 10n ** BigInt(fraction.length);
+  return BigInt(whole) * unit + (BigInt(fraction || '0') * unit) / scale;
+}
+
+/** Total nanoseconds of a policy duration; undefined when it does not match DURATION_PATTERN. */
+export function durationNanos(text: string): bigint | undefined {
+  if (!DURATION_PATTERN.test(text)) return undefined;
+  let total = 0n;
+  for (const m of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) {
+    const unit = UNIT_NANOS[m[2] ?? ''];
+    if (m[1] === undefined || unit === undefined) return undefined;
+    total += componentNanos(m[1], unit);
+  }
+  return total;
+}
+
+/**
+ * The policy duration as a google.protobuf.Duration (`nanos` only when not zero); undefined when
+ * it is not a duration or is longer than protobuf allows.
+ */
+export function protoDuration(text: string): Duration | undefined {
+  const nanos = durationNanos(text);
+  if (nanos === undefined) return undefined;
+  const seconds = nanos / NANOS_PER_SECOND;
+  if (seconds > MAX_DURATION_SECONDS) return undefined;
+  const rest = Number(nanos % NANOS_PER_SECOND);
+  return rest === 0 ? { seconds: Number(seconds) } : { seconds: Number(seconds), nanos: rest };
+}
+
+/** True when the Duration is longer than zero (what Envoy's `gt: {}` duration rules ask). */
+export function isPositive(d: Duration): boolean {
+  return Number(d.seconds ?? 0) > 0 || (d.nanos ?? 0) > 0;
+}
+
+/**
+ * The Duration of the policy field `path` (`outlierDetection.interval`) set to `text`; undefined,
+ * with a note on the policy, when Envoy would reject it: too long for a Duration, or zero where
+ * the Envoy field must be longer than zero (`positive`).
+ */
+export function fieldDuration(ctx: PortContext, path: string, text: string, errors: TranslationError[], positive: boolean): Duration | undefined {
+  const d = protoDuration(text);
+  if (!d) {
+    errors.push(policyNote(ctx, path, `${text} is longer than a protobuf Duration can hold; it is left out`));
+    return undefined;
+  }
+  if (positive && !isPositive(d)) {
+    errors.push(policyNote(ctx, path, `must be longer than 0 (Envoy rejects ${text}); it is left out`));
+    return undefined;
+  }
+  return d;
+}
