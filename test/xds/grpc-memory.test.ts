@@ -30,7 +30,7 @@ async function decoderAfterOneMessage(interceptors: grpc.ServerInterceptor[]): P
   let base: unknown;
   const capture: grpc.ServerInterceptor = (_m, call) => {
     base = call;
-    return call;
+    return call as grpc.ServerInterceptingCall;
   };
   server = new grpc.Server({ interceptors: [capture, ...interceptors] });
   const received = new Promise<void>((resolve) => {
