@@ -84,9 +84,17 @@ function logicalDnsCluster(name: string, host: string, port: number): Cluster {
   };
 }
 
+/**
+ * The route configuration of a service port. Its virtual host is named after it, plus the filters
+ * it has settings for (`…:50051 [envoy.filters.http.fault]`): grpc-js-xds 1.14 compares a new
+ * resource with the one it holds by walking the old one's keys only, so a map that gains its first
+ * entry (typed_per_filter_config, when a fault policy is added) looks unchanged, and a running client
+ * would never apply it. The name changes with the map's keys, which it does see.
+ */
 function routeConfiguration(name: string, domains: readonly string[], ctx: RouteContext, errors: TranslationError[]): RouteConfiguration {
   const filters = virtualHostFilterConfigs(ctx, errors);
-  return { name, virtual_hosts: [{ name, domains: [...domains], routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) }] };
+  const hostName = filters ? `${name} [${Object.keys(filters).sort().join(',')}]` : name;
+  return { name, virtual_hosts: [{ name: hostName, domains: [...domains], routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) }] };
 }
 
 /**
