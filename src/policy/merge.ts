@@ -95,3 +95,16 @@ export function sectionSources(policy: MergedPolicy | undefined, ...sections: re
   for (const [path, ref] of Object.entries(policy.origins)) if (sections.some((s) => path.startsWith(`${s}.`))) refs.add(ref);
   return [...refs].sort();
 }
+
+/**
+ * The policies that set any of `fields`, sorted: `section.field`, or `section.*` for all of a
+ * section (`connectionPool.*`, `timeouts.connect`).
+ */
+export function fieldSources(policy: MergedPolicy | undefined, ...fields: readonly string[]): string[] {
+  if (!policy) return [];
+  const refs = new Set<string>();
+  for (const [path, ref] of Object.entries(policy.origins)) {
+    if (fields.some((f) => (f.endsWith('.*') ? path.startsWith(f.slice(0, -1)) : path === f))) refs.add(ref);
+  }
+  return [...refs].sort();
+}

@@ -15,37 +15,17 @@
  *
  * HTTP/2 and gRPC ports speak HTTP/2 upstream.
  */
-import { typed } from '../envoy/codec.js';
 import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
-import type { HttpProtocolOptions } from '../envoy/generated/envoy/extensions/upstreams/http/v3/HttpProtocolOptions.js';
-import type { HttpProtocolOptions as CommonHttpProtocolOptions } from '../envoy/generated/envoy/config/core/v3/HttpProtocolOptions.js';
 import type { AppProtocol, ModelService, ModelServicePort, WorkloadPort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, outboundCluster, SIDECAR } from './names.js';
-import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, isHttp2, LOCALHOST, MESSAGE, socketAddress } from './common.js';
+import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, LOCALHOST, socketAddress } from './common.js';
 import type { TranslationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
+import { protocolOptions } from './protocol-options.js';
 
 /** The source address of inbound passthrough connections (Istio's convention). */
 export const INBOUND_PASSTHROUGH_BIND_ADDRESS = '127.0.0.6';
-
-function upstreamHttpOptions(options: HttpProtocolOptions): NonNullable<Cluster['typed_extension_protocol_options']> {
-  return { [MESSAGE.upstreamHttpProtocolOptions]: typed<HttpProtocolOptions>(MESSAGE.upstreamHttpProtocolOptions, options) };
-}
-
-/** The upstream HTTP/2 option, for the ports that need it; the very same object each time. */
-const HTTP2_OPTIONS = upstreamHttpOptions({ explicit_http_config: { http2_protocol_options: {} } });
-
-/**
- * The upstream HTTP protocol options of a port. Without `common`: HTTP/2 for the ports that need
- * it (the very same object each time), none for the others. With `common` (options a policy sets,
- * such as the idle timeout; HTTP-family ports only), merged with the port's HTTP version.
- */
-export function protocolOptions(protocol: AppProtocol, common?: CommonHttpProtocolOptions): Pick<Cluster, 'typed_extension_protocol_options'> {
-  if (!common) return isHttp2(protocol) ? { typed_extension_protocol_options: HTTP2_OPTIONS } : {};
-  const explicit_http_config = isHttp2(protocol) ? { http2_protocol_options: {} } : { http_protocol_options: {} };
-  return { typed_extension_protocol_options: upstreamHttpOptions({ explicit_http_config, common_http_protocol_options: common }) };
-}
 
 /**
  * A cluster whose endpoints come over EDS on the same ADS stream. Proxyless gRPC takes it as it is;

@@ -12,7 +12,7 @@
  * per-try timeouts (routes).
  */
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/Cluster.js';
-import { protocolOptions } from '../clusters.js';
+import { protocolOptions } from '../protocol-options.js';
 import { isHttp } from '../common.js';
 import type { TranslationError } from '../translation.js';
 import { fieldDuration } from './duration.js';

@@ -5,7 +5,7 @@
  * and notes what it cannot honour (a proxyless gRPC client lacking a feature, say) in `errors`.
  */
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/Cluster.js';
-import { sectionSources } from '../../policy/merge.js';
+import { fieldSources } from '../../policy/merge.js';
 import type { TranslationError } from '../translation.js';
 import { clusterTimeoutFields } from './cluster-timeouts.js';
 import { connectionPoolFields } from './connection-pool.js';
@@ -13,9 +13,12 @@ import { loadBalancingFields } from './load-balancing.js';
 import { outlierDetectionFields } from './outlier-detection.js';
 import type { PortContext } from './types.js';
 
-/** The policies that shape the cluster: what its `sources` add. */
+/** The fields of a policy that shape a cluster. */
+export const CLUSTER_FIELDS = ['loadBalancing.algorithm', 'connectionPool.*', 'outlierDetection.*', 'timeouts.connect', 'timeouts.idle'] as const;
+
+/** The policies that shape the cluster: what its `sources` add (a NACK of the cluster is traced to them). */
 export function clusterPolicySources(ctx: PortContext): string[] {
-  return sectionSources(ctx.port.policy, 'loadBalancing', 'connectionPool', 'outlierDetection', 'timeouts');
+  return fieldSources(ctx.port.policy, ...CLUSTER_FIELDS);
 }
 
 /**
