@@ -20,6 +20,8 @@ export class SnapshotBuilder {
   private model: MeshModel | undefined;
   private readonly translationErrors = new Map<string, readonly TranslationError[]>();
   private readonly resourceErrors = new Map<string, readonly ResourceError[]>();
+  /** Translation problems already logged: each is logged once when it appears, not once per class and model. */
+  private logged = new Set<string>();
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -33,6 +35,9 @@ export class SnapshotBuilder {
     const classes = new Set([...this.classesInUse(), ...this.cache.classes()]);
     for (const cls of [...classes].sort()) this.build(cls);
     this.cache.markReady();
+    // What no class has any more is forgotten, so that it is logged again should it come back.
+    const current = new Set([...this.translationErrors.values()].flat().map(errorKey));
+    this.logged = new Set([...this.logged].filter((k) => current.has(k)));
   }
 
   /** A proxy of a class with no snapshot connected. */
@@ -42,7 +47,7 @@ export class SnapshotBuilder {
 
   report(): BuildReport {
     const translation = new Map<string, TranslationError>();
-    for (const list of this.translationErrors.values()) for (const e of list) translation.set(`${e.object}|${e.field ?? ''}|${e.message}`, e);
+    for (const list of this.translationErrors.values()) for (const e of list) translation.set(errorKey(e), e);
     return {
       translation: [...translation.values()].sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0)),
       resources: [...this.resourceErrors.values()].flat(),
@@ -59,9 +64,18 @@ export class SnapshotBuilder {
     }
     const { resources, errors } = translate(model, proxy);
     this.translationErrors.set(proxyClass, errors);
-    for (const e of errors) this.logger[e.severity === 'warning' ? 'warn' : 'error']({ class: proxyClass, object: e.object, field: e.field }, e.message);
+    for (const e of errors) {
+      const key = errorKey(e);
+      if (this.logged.has(key)) continue;
+      this.logged.add(key);
+      this.logger[e.severity === 'warning' ? 'warn' : 'error']({ class: proxyClass, object: e.object, field: e.field }, e.message);
+    }
     const bad = this.cache.set(proxyClass, resources);
     this.resourceErrors.set(proxyClass, bad);
     for (const e of bad) this.logger.error({ class: proxyClass, kind: e.kind, resource: e.name, sources: e.sources }, `${e.message}; the last good version keeps serving`);
   }
+}
+
+function errorKey(e: TranslationError): string {
+  return `${e.object}|${e.field ?? ''}|${e.message}`;
 }
