@@ -8,6 +8,10 @@
  * threshold (50%), and they get the traffic. A policy that sets the panic threshold to 0 would
  * have to change this. A port with no endpoints still gets its (empty)
  * assignment, so that Envoy knows the cluster has none rather than waiting for one.
+ *
+ * Every locality is at priority 0 here: this assignment is shared by every proxy. A port whose
+ * policy is locality-aware also gets one assignment per proxy locality, with priorities
+ * (policy/locality.ts passes `priorityOf` to localityGroups).
  */
 import type { ClusterLoadAssignment } from '../envoy/generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
 import type { LbEndpoint } from '../envoy/generated/envoy/config/endpoint/v3/LbEndpoint.js';
@@ -19,7 +23,8 @@ import { outboundCluster } from './names.js';
 import { socketAddress } from './common.js';
 import { sortedUnique } from './translation.js';
 
-function localityKey(l: Locality): string {
+/** A locality as a key (JSON of its three parts): equal keys, equal localities. */
+export function localityKey(l: Locality): string {
   return JSON.stringify([l.region, l.zone, l.subZone]);
 }
 
@@ -38,19 +43,45 @@ function lbEndpoint(e: ModelEndpoint, health: EndpointHealth): LbEndpoint {
   return { endpoint: { address: socketAddress(e.address, e.port) }, health_status: health(e) };
 }
 
-/** Endpoints grouped by locality; localities sorted, endpoints in the model's order (address, port). */
-export function localityGroups(endpoints: readonly ModelEndpoint[], health: EndpointHealth): LocalityLbEndpoints[] {
-  const groups = new Map<string, { locality: Locality; endpoints: ModelEndpoint[] }>();
+interface Group {
+  readonly key: string;
+  readonly locality: Locality;
+  readonly endpoints: ModelEndpoint[];
+  priority: number;
+}
+
+function groupsOf(endpoints: readonly ModelEndpoint[]): Group[] {
+  const groups = new Map<string, Group>();
   for (const e of endpoints) {
     const key = localityKey(e.locality);
     const group = groups.get(key);
     if (group) group.endpoints.push(e);
-    else groups.set(key, { locality: e.locality, endpoints: [e] });
+    else groups.set(key, { key, locality: e.locality, endpoints: [e], priority: 0 });
   }
-  return [...groups.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, g]) => ({
+  return [...groups.values()];
+}
+
+/** Gives the groups dense priorities (0, 1, 2 ... with no gap) in the order of their ranks. */
+function rank(groups: Group[], priorityOf: (l: Locality) => number): void {
+  const ranks = groups.map((g) => priorityOf(g.locality));
+  const dense = new Map([...new Set(ranks)].sort((a, b) => a - b).map((r, i) => [r, i]));
+  groups.forEach((g, i) => (g.priority = dense.get(ranks[i] ?? 0) ?? 0));
+}
+
+/**
+ * Endpoints grouped by locality; localities sorted, endpoints in the model's order (address, port).
+ * With `priorityOf` (a rank per locality, lower is preferred), each locality gets a `priority`: the
+ * ranks made dense from 0 (gRPC rejects an assignment that skips one), localities sorted by
+ * priority first.
+ */
+export function localityGroups(endpoints: readonly ModelEndpoint[], health: EndpointHealth, priorityOf?: (l: Locality) => number): LocalityLbEndpoints[] {
+  const groups = groupsOf(endpoints);
+  if (priorityOf) rank(groups, priorityOf);
+  return groups
+    .sort((a, b) => a.priority - b.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((g) => ({
       locality: envoyLocality(g.locality),
+      ...(priorityOf ? { priority: g.priority } : {}),
       load_balancing_weight: { value: g.endpoints.length },
       lb_endpoints: g.endpoints.map((e) => lbEndpoint(e, health)),
     }));

@@ -6,8 +6,13 @@
  *
  * Computed once per (model, namespace). The outbound resources do not depend on the namespace and
  * are computed once per model, so every namespace hands the cache the very same objects.
+ *
+ * A client with a locality (its class says so: proxy.ts) receives, when some service port is
+ * locality-aware, that port's assignment with priorities by its locality (policy/locality.ts):
+ * built once per (model, locality), and the rest of the namespace's translation shared. Without
+ * a locality-aware port, or without a locality, it receives exactly the namespace's translation.
  */
-import type { MeshModel } from '../model/types.js';
+import type { Locality, MeshModel } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import type { ProxyDescriptor } from './proxy.js';
 import { proxylessOutbound, type ProxylessOutbound } from './proxyless-outbound.js';
@@ -15,10 +20,16 @@ import { proxylessServerListeners } from './proxyless-server.js';
 import { proxylessTargets } from './names.js';
 import { meshIndex } from './policy/mesh-index.js';
 import { byName, sortErrors, type Translation } from './translation.js';
+import { localityKey } from './endpoints.js';
+import { noLocalityNotes, withLocality } from './policy/locality.js';
 
 interface ModelMemo {
   readonly outbound: ProxylessOutbound;
   readonly byNamespace: Map<string, Translation>;
+  /** By localityKey: the assignments of a client in that locality. */
+  readonly endpoints: Map<string, readonly DesiredResource<'endpoint'>[]>;
+  /** By [namespace, localityKey]. */
+  readonly byLocality: Map<string, Translation>;
 }
 
 const memo = new WeakMap<MeshModel, ModelMemo>();
@@ -26,7 +37,7 @@ const memo = new WeakMap<MeshModel, ModelMemo>();
 function memoFor(model: MeshModel): ModelMemo {
   let m = memo.get(model);
   if (!m) {
-    m = { outbound: proxylessOutbound(model.services, meshIndex(model)), byNamespace: new Map() };
+    m = { outbound: proxylessOutbound(model.services, meshIndex(model)), byNamespace: new Map(), endpoints: new Map(), byLocality: new Map() };
     memo.set(model, m);
   }
   return m;
@@ -49,8 +60,28 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
       route: byName(outbound.ports.map((p) => p.route)),
       secret: [],
     },
-    errors: sortErrors(outbound.errors),
+    // This translation is for clients without a locality (or for all, with no locality-aware port).
+    errors: sortErrors([...outbound.errors, ...noLocalityNotes(outbound.localityAware)]),
   };
+}
+
+function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/** The namespace's translation with the locality-aware assignments built for `locality`. */
+function forLocality(m: ModelMemo, base: Translation, namespace: string, locality: Locality): Translation {
+  const key = localityKey(locality);
+  return cached(m.byLocality, JSON.stringify([namespace, key]), () => {
+    // Every namespace's translation lists the same assignments: build them once per locality.
+    const endpoint = cached(m.endpoints, key, () => withLocality(base.resources.endpoint, m.outbound.localityAware, locality));
+    return { resources: { ...base.resources, endpoint: [...endpoint] }, errors: sortErrors(m.outbound.errors) };
+  });
 }
 
 /**
@@ -59,10 +90,7 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
  */
 export function translateProxyless(model: MeshModel, proxy: ProxyDescriptor & { mode: 'proxyless' }): Translation {
   const m = memoFor(model);
-  let t = m.byNamespace.get(proxy.namespace);
-  if (!t) {
-    t = build(model, m.outbound, proxy.namespace);
-    m.byNamespace.set(proxy.namespace, t);
-  }
-  return t;
+  const base = cached(m.byNamespace, proxy.namespace, () => build(model, m.outbound, proxy.namespace));
+  if (!proxy.locality || m.outbound.localityAware.size === 0) return base;
+  return forLocality(m, base, proxy.namespace, proxy.locality);
 }

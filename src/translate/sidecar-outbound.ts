@@ -2,7 +2,9 @@
  * What every sidecar receives whatever its namespace or pod: the outbound clusters (with the subset
  * clusters the policies' routes send to, policy/subsets.ts), their endpoints and the outbound
  * listeners. Computed once per model; every proxy is handed the very same objects,
- * so the snapshot cache recognises them without hashing them again.
+ * so the snapshot cache recognises them without hashing them again. The assignments of
+ * locality-aware ports (policy/locality.ts) are listed apart too: sidecar.ts builds them per
+ * proxy locality.
  */
 import type { MeshModel, ModelService, ModelServicePort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
@@ -15,10 +17,14 @@ import { byName, guarded, sortedUnique, type TranslationError } from './translat
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { meshIndex } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
+import { localityAware, localityNotApplicable, type LocalityAwareAssignment } from './policy/locality.js';
 
 export interface SidecarOutbound {
   readonly clusters: readonly DesiredResource<'cluster'>[];
+  /** Every assignment as a proxy without a locality gets it. */
   readonly endpoints: readonly DesiredResource<'endpoint'>[];
+  /** By assignment name: those whose service port is locality-aware, to build per proxy locality. */
+  readonly localityAware: ReadonlyMap<string, LocalityAwareAssignment>;
   readonly listeners: readonly DesiredResource<'listener'>[];
   /** The HTTP ports and their services, sorted by port: what the route configurations are made of. */
   readonly httpPorts: readonly HttpPortServices[];
@@ -51,6 +57,7 @@ function duplicateClusterIPs(services: readonly ModelService[], errors: Translat
 class OutboundBuilder {
   readonly clusters = new Map<string, DesiredResource<'cluster'>>();
   readonly endpoints: DesiredResource<'endpoint'>[] = [];
+  readonly localityAware = new Map<string, LocalityAwareAssignment>();
   readonly listeners: DesiredResource<'listener'>[] = [];
   readonly http = new Map<number, ModelService[]>();
   readonly errors: TranslationError[] = [];
@@ -66,10 +73,24 @@ class OutboundBuilder {
         continue;
       }
       this.clusters.set(cluster.name, cluster);
-      if (hasEds(service)) this.endpoints.push(outboundEndpoints(service, port));
+      this.assignment(service, port);
       if (isHttp(port.protocol)) this.httpPort(service, port);
       else this.tcpPort(service, port);
     }
+  }
+
+  /** The port's assignment (EDS clusters only), and what locality awareness needs of it. */
+  private assignment(service: ModelService, port: ModelServicePort): void {
+    const ctx = { service, port, target: 'sidecar' } as const;
+    if (!hasEds(service)) {
+      const why = service.kind === 'Headless' ? 'sends each connection to the pod address the client dialled' : 'resolves the external name by DNS';
+      localityNotApplicable(ctx, `${service.source} is ${service.kind}: the sidecar ${why}`, this.errors);
+      return;
+    }
+    const cla = outboundEndpoints(service, port);
+    this.endpoints.push(cla);
+    const aware = localityAware(ctx, cla, port.endpoints, sidecarHealth, this.errors);
+    if (aware) this.localityAware.set(cla.name, aware);
   }
 
   private httpPort(service: ModelService, port: ModelServicePort): void {
@@ -101,6 +122,8 @@ class OutboundBuilder {
 interface SubsetResources {
   readonly cluster: DesiredResource<'cluster'>;
   readonly endpoint: DesiredResource<'endpoint'>;
+  /** When the subset's service port is locality-aware. */
+  readonly aware?: LocalityAwareAssignment;
 }
 
 /** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
@@ -113,7 +136,8 @@ function subsetResources(subset: PolicySubset, errors: TranslationError[]): Subs
     message: { cluster_name: name, endpoints: localityGroups(subset.endpoints, sidecarHealth) },
     sources: sortedUnique([service.source, ...subset.endpoints.map((e) => e.source), ...subset.policies]),
   };
-  return { cluster, endpoint };
+  const aware = localityAware(ctx, endpoint, subset.endpoints, sidecarHealth, errors);
+  return { cluster, endpoint, ...(aware ? { aware } : {}) };
 }
 
 /** The subset clusters the policies' routes send to (policy/subsets.ts). */
@@ -133,9 +157,11 @@ function computeOutbound(model: MeshModel): SidecarOutbound {
   const mesh = meshIndex(model);
   const httpPorts: HttpPortServices[] = [...b.http.entries()].sort(([a], [c]) => a - c).map(([port, services]) => ({ port, services, mesh }));
   const subset = subsets(model, errors);
+  const aware = [...b.localityAware, ...subset.flatMap((s) => (s.aware ? [[s.endpoint.name, s.aware] as const] : []))];
   return {
     clusters: byName([passthroughCluster(), ...b.clusters.values(), ...subset.map((s) => s.cluster)]),
     endpoints: byName([...b.endpoints, ...subset.map((s) => s.endpoint)]),
+    localityAware: new Map(aware),
     listeners: byName([virtualOutbound(), ...b.listeners, ...httpPorts.map(outboundHttpPortListener)]),
     httpPorts,
     ipTaken,

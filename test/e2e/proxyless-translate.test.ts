@@ -13,7 +13,8 @@ import { startTestServer, type TestServer } from '../support/trellis.ts';
 import { startGreeter, startXdsClient, startXdsServer, type Greeter, type XdsClientProcess, type XdsServerProcess } from '../support/xds-app.ts';
 
 const NS = 'default';
-const PROXY = { mode: 'proxyless', namespace: NS } as const;
+/** The class of every proxy here: the bootstrap gives each node the locality zone-a (see identity). */
+const PROXY = { mode: 'proxyless', namespace: NS, locality: { region: '', zone: 'zone-a', subZone: '' } } as const;
 
 let t: TestServer;
 let greeter: Greeter;

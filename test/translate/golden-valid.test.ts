@@ -20,8 +20,14 @@ import { goldenCases } from '../support/golden.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 
-function proxiesOf(text: string): { id: string; mode: 'sidecar' | 'proxyless' }[] {
-  const first = parseAllDocuments(text)[0]?.toJS() as { proxies?: { id: string; mode: 'sidecar' | 'proxyless' }[] } | undefined;
+interface GoldenProxy {
+  id: string;
+  mode: 'sidecar' | 'proxyless';
+  locality?: { region?: string; zone?: string; subZone?: string };
+}
+
+function proxiesOf(text: string): GoldenProxy[] {
+  const first = parseAllDocuments(text)[0]?.toJS() as { proxies?: GoldenProxy[] } | undefined;
   return first?.proxies ?? [];
 }
 
@@ -33,7 +39,9 @@ const cases = goldenCases(ROOT).flatMap((name) => {
 describe('golden resources follow Envoy’s rules', () => {
   it.each(cases)('%s', (_name, text, p) => {
     const model = buildModel(parseManifests([{ path: 'input.yaml', text }]).inputs);
-    const translation = translate(model, describeNode({ id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '' }));
+    const l = p.locality;
+    const locality = l ? { locality: { region: l.region, zone: l.zone, sub_zone: l.subZone } } : {};
+    const translation = translate(model, describeNode({ id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '', ...locality }));
     const issues = PUSH_ORDER.flatMap((kind) =>
       translation.resources[kind].flatMap((r) => {
         const type = messageNameOf(TypeUrl[kind]);

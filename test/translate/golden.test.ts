@@ -8,6 +8,9 @@
  *   proxies:
  *     - { id: web-1.shop, mode: sidecar }
  *     - { id: client.shop, mode: proxyless }
+ *     - { id: near.shop, mode: proxyless, locality: { region: eu, zone: eu-a, subZone: rack-1 } }
+ *
+ * A proxy's `locality` (every part optional) is its node.locality, as its bootstrap would set it.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,6 +22,7 @@ import { formatProblem, modelProblems, sortProblems, type Problem } from '../../
 import { parseManifests } from '../../src/sources/manifests/index.ts';
 import { PUSH_ORDER, SHORT_NAME } from '../../src/envoy/types.ts';
 import { describeNode } from '../../src/translate/proxy.ts';
+import type { NodeInfo } from '../../src/xds/status.ts';
 import { renderKind } from '../../src/translate/render.ts';
 import { translate } from '../../src/translate/translate.ts';
 import { checkGolden, goldenCases } from '../support/golden.ts';
@@ -26,8 +30,20 @@ import { checkGolden, goldenCases } from '../support/golden.ts';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 const INPUT = 'input.yaml';
 
+interface GoldenProxy {
+  id: string;
+  mode: 'sidecar' | 'proxyless';
+  locality?: { region?: string; zone?: string; subZone?: string };
+}
+
 interface CaseOptions {
-  proxies: { id: string; mode: 'sidecar' | 'proxyless' }[];
+  proxies: GoldenProxy[];
+}
+
+/** The node a golden proxy connects as. */
+function nodeOf(p: GoldenProxy): NodeInfo {
+  const l = p.locality;
+  return { id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '', ...(l ? { locality: { region: l.region, zone: l.zone, sub_zone: l.subZone } } : {}) };
 }
 
 function optionsOf(text: string): CaseOptions {
@@ -51,7 +67,7 @@ function outputsOf(text: string): Map<string, string> {
     stringify({ problems: sortProblems(problems).map(formatProblem), services: model.services, workloads: model.workloads, ...(model.policies.length > 0 ? { policies: model.policies } : {}) }, { lineWidth: 0, aliasDuplicateObjects: false }),
   );
   for (const p of options.proxies) {
-    const translation = translate(model, describeNode({ id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '' }));
+    const translation = translate(model, describeNode(nodeOf(p)));
     const errors = translation.errors.map((e) => `${e.severity === 'warning' ? 'warning: ' : ''}${e.object}${e.field ? `: ${e.field}` : ''}: ${e.message}`);
     if (errors.length > 0) outputs.set(`${p.id}.${p.mode}/errors.txt`, `${errors.join('\n')}\n`);
     for (const kind of PUSH_ORDER) {

@@ -120,7 +120,7 @@ const SIDECAR: Row[] = [
   ['random', { loadBalancing: { algorithm: 'random' } }, 80, { lb_policy: 'RANDOM' }],
   ['ringHash', { loadBalancing: { algorithm: 'ringHash', hash: HASH } }, 80, { lb_policy: 'RING_HASH', ring_hash_lb_config: RING }],
   ['maglev', { loadBalancing: { algorithm: 'maglev', hash: { sourceIP: true } } }, 80, { lb_policy: 'MAGLEV' }],
-  ['localityAware and failover (not translated yet)', { loadBalancing: { algorithm: 'random', localityAware: true, failover: [{ from: 'eu', to: 'us' }] } }, 80, { lb_policy: 'RANDOM' }],
+  ['localityAware and failover leave the cluster alone (they shape its endpoints)', { loadBalancing: { algorithm: 'random', localityAware: true, failover: [{ from: 'eu', to: 'us' }] } }, 80, { lb_policy: 'RANDOM' }],
   [
     'connectionPool, every limit',
     { connectionPool: { maxConnections: 10, maxPendingRequests: 20, maxRequests: 30, maxRetries: 0 } },

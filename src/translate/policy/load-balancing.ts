@@ -1,7 +1,7 @@
 /**
  * loadBalancing.algorithm → the cluster's lb_policy (and, for ring hash, its ring_hash_lb_config).
  * The hash key of ringHash and maglev (hash.header/cookie/sourceIP) is a route setting: see
- * routes.ts. localityAware and failover are not translated yet.
+ * hash.ts. localityAware and failover shape the endpoints, not the cluster: see locality.ts.
  *
  * Proxyless gRPC (grpc-js-xds 1.14, cluster-resource-type.js) accepts only ROUND_ROBIN and
  * RING_HASH, and a ring_hash_lb_config only with the XX_HASH hash function and ring sizes up to
