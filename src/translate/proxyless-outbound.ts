@@ -8,13 +8,15 @@
  *   Cluster   outbound|<port>||<hostname>: EDS over ADS, ROUND_ROBIN (ClusterIP and headless services:
  *             gRPC balances over the pod IPs itself); LOGICAL_DNS to <externalName>:<port> for
  *             ExternalName services (gRFC A37; grpc-js-xds accepts LOGICAL_DNS, not STRICT_DNS)
- *   CLA       outbound|<port>||<hostname>: one LocalityLbEndpoints per locality (EDS clusters only)
+ *   CLA       outbound|<port>||<hostname>: one LocalityLbEndpoints per locality (EDS clusters only);
+ *             a locality-aware port's is also built per client locality (proxyless.ts, policy/locality.ts)
  *   Cluster and CLA outbound|<port>|<subset>|<hostname>: the subsets a policy's routes send to
  *             (policy/subsets.ts), EDS like the service port's own
  *
  * None of it depends on the client's namespace: only which listeners a namespace receives does.
  * So each resource is built once per model and the same objects are handed to every namespace.
  */
+import { createHash } from 'node:crypto';
 import { typed } from '../envoy/codec.js';
 import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import type { ClusterLoadAssignment } from '../envoy/generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
@@ -36,6 +38,7 @@ import { routePolicySources, serviceRoutes } from './policy/routes.js';
 import type { MeshIndex, PortContext, RouteContext } from './policy/types.js';
 import { indexOf } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
+import { localityAware, localityNotApplicable, type LocalityAwareAssignment } from './policy/locality.js';
 
 
 /** The resources of one service port, shared by every proxyless namespace. */
@@ -54,6 +57,8 @@ export interface ProxylessOutbound {
   readonly ports: readonly ProxylessServicePort[];
   /** The subset clusters the policies' routes send to (policy/subsets.ts), sorted by name. */
   readonly subsets: readonly Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>>[];
+  /** By assignment name: those whose service port is locality-aware, to build per client locality. */
+  readonly localityAware: ReadonlyMap<string, LocalityAwareAssignment>;
   readonly errors: readonly TranslationError[];
 }
 
@@ -73,9 +78,23 @@ function clusterLoadAssignment(name: string, endpoints: readonly ModelEndpoint[]
   return { cluster_name: name, endpoints: localityGroups(endpoints, proxylessHealth) };
 }
 
+/**
+ * Every proxyless cluster carries an outlier detection, one that ejects nothing unless a policy
+ * says otherwise. grpc-js-xds 1.14 compares a new cluster with the one it holds by walking the old
+ * one's keys only: a cluster held without outlier detection has none of its keys, so one added by a
+ * policy later would look unchanged, be acked, and never apply.
+ */
+const NO_EJECTION: NonNullable<Cluster['outlier_detection']> = { enforcing_success_rate: { value: 0 } };
+
+/** An EDS cluster for gRPC. */
+function grpcEdsCluster(name: string): Cluster {
+  return { ...edsCluster(name), outlier_detection: NO_EJECTION };
+}
+
 function logicalDnsCluster(name: string, host: string, port: number): Cluster {
   return {
     name,
+    outlier_detection: NO_EJECTION,
     type: 'LOGICAL_DNS',
     connect_timeout: CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
@@ -86,14 +105,16 @@ function logicalDnsCluster(name: string, host: string, port: number): Cluster {
 
 /**
  * The route configuration of a service port. Its virtual host is named after it, plus the filters
- * it has settings for (`…:50051 [envoy.filters.http.fault]`): grpc-js-xds 1.14 compares a new
- * resource with the one it holds by walking the old one's keys only, so a map that gains its first
- * entry (typed_per_filter_config, when a fault policy is added) looks unchanged, and a running client
- * would never apply it. The name changes with the map's keys, which it does see.
+ * it has settings for and a digest of those settings (`…:50051 [envoy.filters.http.fault 3f9a1c0e]`):
+ * grpc-js-xds 1.14 compares a new resource with the one it holds by walking the old one's keys only,
+ * and packed settings by the old bytes only. So a map that gains its first entry
+ * (typed_per_filter_config, when a fault policy is added) looks unchanged, and so do settings whose
+ * old bytes are a prefix of the new ones (a delay, then a delay and an abort): a running client
+ * would never apply them. The name changes with the settings, and a changed name it does see.
  */
 function routeConfiguration(name: string, domains: readonly string[], ctx: RouteContext, errors: TranslationError[]): RouteConfiguration {
   const filters = virtualHostFilterConfigs(ctx, errors);
-  const hostName = filters ? `${name} [${Object.keys(filters).sort().join(',')}]` : name;
+  const hostName = filters ? `${name} [${Object.keys(filters).sort().join(',')} ${createHash('sha256').update(JSON.stringify(filters)).digest('hex').slice(0, 8)}]` : name;
   return { name, virtual_hosts: [{ name: hostName, domains: [...domains], routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) }] };
 }
 
@@ -121,7 +142,9 @@ function usableEndpoints(port: ModelServicePort, errors: TranslationError[]): Mo
   });
 }
 
-function clientSide(service: ModelService, port: ModelServicePort, errors: TranslationError[]): Pick<ProxylessServicePort, 'cluster' | 'endpoint'> | undefined {
+type Upstream = Pick<ProxylessServicePort, 'cluster' | 'endpoint'> & { readonly aware?: LocalityAwareAssignment };
+
+function clientSide(service: ModelService, port: ModelServicePort, errors: TranslationError[]): Upstream | undefined {
   const name = outboundCluster(service.hostname, port.port);
   const sources = [service.source];
   if (service.kind === 'ExternalName') {
@@ -130,19 +153,25 @@ function clientSide(service: ModelService, port: ModelServicePort, errors: Trans
       return undefined;
     }
     const ctx = { service, port, target: 'proxyless' } as const;
+    localityNotApplicable(ctx, `${service.source} is ExternalName: gRPC resolves the external name by DNS`, errors);
     return { cluster: { name, message: withClusterPolicy(logicalDnsCluster(name, service.externalName, port.port), ctx, errors), sources: [...sources, ...clusterPolicySources(ctx)] } };
   }
   const endpoints = usableEndpoints(port, errors);
   const ctx = { service, port, target: 'proxyless' } as const;
+  const endpoint = { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source)]) };
+  const aware = localityAware(ctx, endpoint, endpoints, proxylessHealth, errors);
   return {
-    cluster: { name, message: withClusterPolicy(edsCluster(name), ctx, errors), sources: [...sources, ...clusterPolicySources(ctx)] },
-    endpoint: { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source)]) },
+    cluster: { name, message: withClusterPolicy(grpcEdsCluster(name), ctx, errors), sources: [...sources, ...clusterPolicySources(ctx)] },
+    endpoint,
+    ...(aware ? { aware } : {}),
   };
 }
 
-function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIndex, errors: TranslationError[]): ProxylessServicePort | undefined {
-  const upstream = clientSide(service, port, errors);
-  if (!upstream) return undefined;
+function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIndex, errors: TranslationError[], aware: Map<string, LocalityAwareAssignment>): ProxylessServicePort | undefined {
+  const found = clientSide(service, port, errors);
+  if (!found) return undefined;
+  const { aware: localityAwareAssignment, ...upstream } = found;
+  if (localityAwareAssignment) aware.set(upstream.cluster.name, localityAwareAssignment);
   const sources = [service.source];
   const ctx: RouteContext = { service, port, target: 'proxyless', mesh };
   const clusterName = upstream.cluster.name;
@@ -162,13 +191,16 @@ function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIn
 }
 
 /** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
-function subsetResources(subset: PolicySubset, errors: TranslationError[]): Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>> {
+function subsetResources(subset: PolicySubset, errors: TranslationError[], aware: Map<string, LocalityAwareAssignment>): Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>> {
   const { name, service, port } = subset;
   const ctx = { service, port, target: 'proxyless' } as const;
   const endpoints = usableEndpoints({ ...port, endpoints: subset.endpoints }, []); // the port's own cluster reports these
+  const endpoint = { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source), ...subset.policies]) };
+  const localityAwareAssignment = localityAware(ctx, endpoint, endpoints, proxylessHealth, errors);
+  if (localityAwareAssignment) aware.set(name, localityAwareAssignment);
   return {
-    cluster: { name, message: withClusterPolicy(edsCluster(name), ctx, errors), sources: sortedUnique([service.source, ...clusterPolicySources(ctx), ...subset.policies]) },
-    endpoint: { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source), ...subset.policies]) },
+    cluster: { name, message: withClusterPolicy(grpcEdsCluster(name), ctx, errors), sources: sortedUnique([service.source, ...clusterPolicySources(ctx), ...subset.policies]) },
+    endpoint,
   };
 }
 
@@ -180,17 +212,18 @@ function subsetResources(subset: PolicySubset, errors: TranslationError[]): Requ
 export function proxylessOutbound(services: readonly ModelService[], mesh: MeshIndex = indexOf(services, [])): ProxylessOutbound {
   const errors: TranslationError[] = [];
   const ports: ProxylessServicePort[] = [];
+  const aware = new Map<string, LocalityAwareAssignment>();
   for (const service of services) {
     for (const port of service.ports.filter(isGrpcPort)) {
       guarded(service.source, errors, () => {
-        const sp = servicePort(service, port, mesh, errors);
+        const sp = servicePort(service, port, mesh, errors, aware);
         if (sp) ports.push(sp);
       });
     }
   }
   const subsets: ProxylessOutbound['subsets'][number][] = [];
   for (const subset of policySubsets(services, mesh, 'proxyless', errors)) {
-    guarded(subset.policies[0] ?? subset.service.source, errors, () => subsets.push(subsetResources(subset, errors)));
+    guarded(subset.policies[0] ?? subset.service.source, errors, () => subsets.push(subsetResources(subset, errors, aware)));
   }
-  return { ports, subsets, errors };
+  return { ports, subsets, localityAware: aware, errors };
 }

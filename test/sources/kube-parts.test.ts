@@ -152,13 +152,13 @@ describe('kinds', () => {
 });
 
 describe('KUBE_RBAC_RULES', () => {
-  it('grants reading every kind the source watches, and writes only status, leases', () => {
+  it('grants reading every kind the source watches, and writes only status, leases and progress boards', () => {
     const verbs = (group: string, resource: string) => KUBE_RBAC_RULES.filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource)).flatMap((r) => r.verbs);
     for (const [group, resource] of [['', 'namespaces'], ['', 'services'], ['', 'pods'], ['discovery.k8s.io', 'endpointslices'], ['trellis.dev', 'trafficpolicies']] as const) {
       expect(verbs(group, resource)).toEqual(expect.arrayContaining(['list', 'watch']));
     }
     const writes = KUBE_RBAC_RULES.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v))).flatMap((r) => r.resources ?? []);
-    expect(writes.sort()).toEqual(['leases', 'trafficpolicies/status']);
+    expect(writes.sort()).toEqual(['configmaps', 'leases', 'trafficpolicies/status']);
   });
 });
 

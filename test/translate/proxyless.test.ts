@@ -145,6 +145,8 @@ describe('proxyless client resources', () => {
       eds_cluster_config: { eds_config: ADS },
       connect_timeout: { seconds: 10 },
       lb_policy: 'ROUND_ROBIN',
+      // Ejects nothing; present so that grpc-js-xds notices one a policy adds later.
+      outlier_detection: { enforcing_success_rate: { value: 0 } },
     });
     const all = Object.values(inDefault.resources).flatMap((rs) => rs.map((r: { name: string }) => r.name));
     expect(all.filter((n) => n.includes('db.') || n.includes('5432') || n.includes('broken'))).toEqual([]);
@@ -154,6 +156,7 @@ describe('proxyless client resources', () => {
     expect(find(inOther, 'cluster', `outbound|443||${EXT}`).message).toEqual({
       name: `outbound|443||${EXT}`,
       type: 'LOGICAL_DNS',
+      outlier_detection: { enforcing_success_rate: { value: 0 } },
       connect_timeout: { seconds: 10 },
       lb_policy: 'ROUND_ROBIN',
       dns_lookup_family: 'V4_PREFERRED',
