@@ -1,30 +1,27 @@
 /**
  * Test harness for end-to-end xDS tests: plain Greeter backends in this process, and grpc-js-xds
  * clients / xDS-enabled servers in child processes (grpc-js-xds reads its bootstrap once per
- * process, so each one needs its own). The child is test/support/xds-app-child.ts.
+ * process, so each one needs its own). The child is test/support/xds-app-child.ts, its process
+ * plumbing test/support/xds-child.ts. Servers can be told how to behave per call (fail the first
+ * attempts of each x-call-id, delay, fail always) and count attempts per key; clients run loads
+ * (count, concurrency, deadline, metadata per call) and report every call (test/support/xds-traffic.ts).
  *
  * Set TRELLIS_TEST_VERBOSE=1 to see the children's stderr (e.g. with GRPC_TRACE=xds_client,xds_resolver
  * GRPC_VERBOSITY=DEBUG, which the children inherit).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { startChild, type Json } from './xds-child.ts';
+import type { LoadOptions, LoadReport, ServerBehaviour } from './xds-traffic.ts';
+
+export type { CallResult, LoadOptions, LoadReport, ServerBehaviour, StatusName } from './xds-traffic.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(here, '../..');
-const CHILD_SCRIPT = join(here, 'xds-app-child.ts');
 export const GREETER_PROTO = join(here, 'proto', 'greeter.proto');
 /** Default listener name template for xDS-enabled servers (gRFC A36). */
 export const DEFAULT_SERVER_LISTENER_TEMPLATE = 'grpc/server?xds.resource.listening_address=%s';
-
-const verbose = process.env.TRELLIS_TEST_VERBOSE === '1';
-const STDERR_TAIL_LINES = 50;
-const STARTUP_TIMEOUT_MS = 30_000;
-const CLOSE_KILL_AFTER_MS = 3_000;
 
 // ---------------------------------------------------------------------------------------------
 // bootstrap
@@ -148,167 +145,6 @@ export class XdsCallError extends Error {
   }
 }
 
-type Json = Record<string, unknown>;
-
-const liveChildren = new Set<ChildProcess>();
-let exitHookInstalled = false;
-function trackChild(child: ChildProcess): void {
-  liveChildren.add(child);
-  child.once('exit', () => liveChildren.delete(child));
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    // Belt and braces: the children also exit when their stdin closes.
-    process.once('exit', () => {
-      for (const c of liveChildren) c.kill('SIGKILL');
-    });
-  }
-}
-
-function tsxImport(): string {
-  // `node --import tsx` resolves `tsx` from the cwd; resolve it from here instead so any cwd works.
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
-}
-
-/** A running child speaking the JSON-lines protocol of xds-app-child.ts. */
-class ChildConnection {
-  private readonly child: ChildProcess;
-  private readonly stderrTail: string[] = [];
-  private readonly pending = new Map<number, { resolve: (m: Json) => void; reject: (e: Error) => void }>();
-  private readonly eventListeners = new Set<(m: Json) => void>();
-  private nextId = 1;
-  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  readonly exited: Promise<void>;
-  readonly ready: Promise<Json>;
-
-  constructor(
-    readonly label: string,
-    env: Record<string, string>,
-  ) {
-    const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-    delete childEnv.GRPC_XDS_BOOTSTRAP; // it would take precedence over GRPC_XDS_BOOTSTRAP_CONFIG
-    this.child = spawn(process.execPath, ['--import', tsxImport(), CHILD_SCRIPT], {
-      cwd: repoRoot,
-      env: childEnv,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    trackChild(this.child);
-    this.exited = new Promise<void>((res) => {
-      this.child.once('exit', (code, signal) => {
-        this.exitInfo = { code, signal };
-        const err = new Error(`${this.label}: child exited (${this.describeExit()})${this.tailText()}`);
-        for (const p of this.pending.values()) p.reject(err);
-        this.pending.clear();
-        res();
-      });
-    });
-    // Writing to a child that died raises EPIPE on stdin; the exit handler reports it.
-    this.child.stdin?.on('error', () => undefined);
-
-    createInterface({ input: this.child.stderr!, crlfDelay: Infinity }).on('line', (line) => {
-      this.stderrTail.push(line);
-      if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
-      if (verbose) process.stderr.write(`[${this.label}] ${line}\n`);
-    });
-
-    let onReady!: (m: Json) => void;
-    this.ready = new Promise<Json>((res, rej) => {
-      const timer = setTimeout(() => {
-        rej(new Error(`${this.label}: not ready after ${STARTUP_TIMEOUT_MS} ms${this.tailText()}`));
-      }, STARTUP_TIMEOUT_MS);
-      onReady = (m) => {
-        clearTimeout(timer);
-        res(m);
-      };
-      void this.exited.then(() => {
-        clearTimeout(timer);
-        rej(new Error(`${this.label}: child exited before it was ready (${this.describeExit()})${this.tailText()}`));
-      });
-    });
-    this.ready.catch(() => undefined);
-
-    createInterface({ input: this.child.stdout!, crlfDelay: Infinity }).on('line', (line) => {
-      let msg: Json;
-      try {
-        msg = JSON.parse(line) as Json;
-      } catch {
-        // not ours (something printed to stdout): keep it with the stderr tail for diagnostics
-        this.stderrTail.push(`(stdout) ${line}`);
-        if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
-        if (verbose) process.stderr.write(`[${this.label} stdout] ${line}\n`);
-        return;
-      }
-      if (msg.ready === true) {
-        onReady(msg);
-      } else if (typeof msg.id === 'number') {
-        const p = this.pending.get(msg.id);
-        this.pending.delete(msg.id);
-        p?.resolve(msg);
-      } else if (typeof msg.event === 'string') {
-        for (const l of this.eventListeners) l(msg);
-      }
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  get hasExited(): boolean {
-    return this.exitInfo !== undefined;
-  }
-
-  private describeExit(): string {
-    const e = this.exitInfo;
-    return e ? (e.signal ? `signal ${e.signal}` : `code ${String(e.code)}`) : 'running';
-  }
-
-  private tailText(): string {
-    return this.stderrTail.length ? `\n--- last ${this.stderrTail.length} lines of stderr ---\n${this.stderrTail.join('\n')}` : '';
-  }
-
-  /** Send a command; resolves with the child's reply line. */
-  request(cmd: Json): Promise<Json> {
-    if (this.exitInfo) return Promise.reject(new Error(`${this.label}: child has exited (${this.describeExit()})${this.tailText()}`));
-    const id = this.nextId++;
-    return new Promise<Json>((res, rej) => {
-      this.pending.set(id, { resolve: res, reject: rej });
-      this.child.stdin!.write(JSON.stringify({ ...cmd, id }) + '\n');
-    });
-  }
-
-  onEvent(listener: (m: Json) => void): () => void {
-    this.eventListeners.add(listener);
-    return () => this.eventListeners.delete(listener);
-  }
-
-  /** Ask the child to close and exit; SIGKILL it after 3 s; resolves once it has exited. */
-  async close(): Promise<void> {
-    if (!this.exitInfo) {
-      const kill = setTimeout(() => this.child.kill('SIGKILL'), CLOSE_KILL_AFTER_MS);
-      this.request({ op: 'close' }).catch(() => undefined);
-      this.child.stdin!.end();
-      await this.exited;
-      clearTimeout(kill);
-    }
-  }
-
-  /** Kill without asking (for tests of control-plane behaviour when a client vanishes). */
-  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    if (!this.exitInfo) this.child.kill(signal);
-    await this.exited;
-  }
-}
-
-async function startChild(label: string, env: Record<string, string>): Promise<{ conn: ChildConnection; ready: Json }> {
-  const conn = new ChildConnection(label, env);
-  try {
-    return { conn, ready: await conn.ready };
-  } catch (err) {
-    await conn.kill();
-    throw err;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // xDS client child
 
@@ -336,6 +172,11 @@ export interface XdsClientProcess {
   call(opts?: CallOptions): Promise<string>;
   /** Make `count` calls (in sequence, or `concurrency` at a time) in the child and tally replies. */
   callMany(count: number, opts?: CallOptions & { concurrency?: number }): Promise<CallTally>;
+  /**
+   * Make `count` calls (`concurrency` at a time, metadata per call from templates) in the child and
+   * report every one of them: status, the server that answered, elapsed time; and a tally.
+   */
+  load(opts: LoadOptions): Promise<LoadReport>;
   /** Calls (waitForReady, per-attempt deadline ≤ 2 s) until one succeeds; rejects after timeoutMs (default 15000) with the last error. */
   callUntilOk(timeoutMs?: number, opts?: Omit<CallOptions, 'deadlineMs' | 'waitForReady'>): Promise<string>;
   /** The channel's connectivity state name (IDLE, CONNECTING, READY, TRANSIENT_FAILURE, SHUTDOWN). */
@@ -348,6 +189,40 @@ export interface XdsClientProcess {
 
 function callError(reply: Json): XdsCallError {
   return new XdsCallError(typeof reply.code === 'number' ? reply.code : grpc.status.UNKNOWN, String(reply.details ?? ''));
+}
+
+/** Calls (waitForReady, per-attempt deadline ≤ 2 s) until one succeeds; rejects after timeoutMs with the last error. */
+async function callUntilOk(
+  call: (opts: CallOptions) => Promise<string>,
+  exited: () => boolean,
+  timeoutMs: number,
+  opts: Omit<CallOptions, 'deadlineMs' | 'waitForReady'>,
+): Promise<string> {
+  const end = Date.now() + timeoutMs;
+  let lastError: unknown = new Error('no attempt made');
+  let backoffMs = 10;
+  for (;;) {
+    const remaining = end - Date.now();
+    if (remaining <= 0) break;
+    const started = Date.now();
+    try {
+      // waitForReady queues the call until the channel has config and a ready subchannel.
+      return await call({ ...opts, waitForReady: true, deadlineMs: Math.min(remaining, 2000) });
+    } catch (err) {
+      lastError = err;
+      if (exited()) throw err;
+      // Some failures are immediate even with waitForReady (e.g. no matching virtual host or
+      // route): don't spin on them, back off a little before the next attempt.
+      if (Date.now() - started < 50) {
+        await new Promise((r) => setTimeout(r, Math.min(backoffMs, Math.max(0, end - Date.now()))));
+        backoffMs = Math.min(backoffMs * 2, 250);
+      }
+    }
+  }
+  const detail = lastError instanceof Error ? lastError.message : String(lastError);
+  const e = new Error(`callUntilOk: no successful call within ${timeoutMs} ms; last error: ${detail}`);
+  if (lastError instanceof XdsCallError) Object.assign(e, { code: lastError.code, details: lastError.details });
+  throw e;
 }
 
 /** A child process running a grpc-js-xds client that dials `target` (e.g. 'xds:///greeter.default.svc.cluster.local:50051'). */
@@ -373,33 +248,12 @@ export async function startXdsClient(o: XdsBootstrapOptions & { target: string; 
       if (reply.ok !== true) throw callError(reply);
       return reply.tally as CallTally;
     },
-    async callUntilOk(timeoutMs = 15_000, opts = {}) {
-      const end = Date.now() + timeoutMs;
-      let lastError: unknown = new Error('no attempt made');
-      let backoffMs = 10;
-      for (;;) {
-        const remaining = end - Date.now();
-        if (remaining <= 0) break;
-        const started = Date.now();
-        try {
-          // waitForReady queues the call until the channel has config and a ready subchannel.
-          return await call({ ...opts, waitForReady: true, deadlineMs: Math.min(remaining, 2000) });
-        } catch (err) {
-          lastError = err;
-          if (conn.hasExited) throw err;
-          // Some failures are immediate even with waitForReady (e.g. no matching virtual host or
-          // route): don't spin on them, back off a little before the next attempt.
-          if (Date.now() - started < 50) {
-            await new Promise((r) => setTimeout(r, Math.min(backoffMs, Math.max(0, end - Date.now()))));
-            backoffMs = Math.min(backoffMs * 2, 250);
-          }
-        }
-      }
-      const detail = lastError instanceof Error ? lastError.message : String(lastError);
-      const e = new Error(`callUntilOk: no successful call within ${timeoutMs} ms; last error: ${detail}`);
-      if (lastError instanceof XdsCallError) Object.assign(e, { code: lastError.code, details: lastError.details });
-      throw e;
+    async load(opts) {
+      const reply = await conn.request({ op: 'load', load: opts });
+      if (reply.ok !== true) throw callError(reply);
+      return reply.report as LoadReport;
     },
+    callUntilOk: (timeoutMs = 15_000, opts = {}) => callUntilOk(call, () => conn.hasExited, timeoutMs, opts),
     async connectivityState() {
       const reply = await conn.request({ op: 'state' });
       return String(reply.state);
@@ -427,8 +281,12 @@ export interface XdsServerProcess {
   readonly pid: number;
   /** resolves once serving status is OK (it got a valid Listener); rejects after timeoutMs with the last status */
   waitServing(timeoutMs?: number): Promise<void>;
-  /** latest serving status and number of calls served */
-  status(): Promise<{ serving: ServingStatus; calls: number }>;
+  /** latest serving status, number of calls served, and attempts received per call key (metadata x-call-id; '' without one) */
+  status(): Promise<{ serving: ServingStatus; calls: number; attempts: Record<string, number> }>;
+  /** From now on, behave so with every call (replaces the previous behaviour; {} answers every call at once). */
+  behave(behaviour: ServerBehaviour): Promise<void>;
+  /** Forget the calls and attempts counted so far. */
+  reset(): Promise<void>;
   close(): Promise<void>;
   kill(): Promise<void>;
 }
@@ -442,7 +300,9 @@ export interface XdsServerProcess {
  * and it is then opened on all interfaces (`*:port`: XdsServer passes only the port to net.listen).
  * The Listener's address.socket_address must be exactly { address: '127.0.0.1', port_value: port }.
  */
-export async function startXdsServer(o: XdsBootstrapOptions & { name: string; port?: number; xdsCredentials?: boolean }): Promise<XdsServerProcess> {
+export async function startXdsServer(
+  o: XdsBootstrapOptions & { name: string; port?: number; xdsCredentials?: boolean; behaviour?: ServerBehaviour },
+): Promise<XdsServerProcess> {
   const template = o.serverListenerTemplate ?? DEFAULT_SERVER_LISTENER_TEMPLATE;
   const { conn, ready } = await startChild(`xds-server ${o.name}`, {
     GRPC_XDS_BOOTSTRAP_CONFIG: JSON.stringify(renderTestBootstrap({ ...o, serverListenerTemplate: template })),
@@ -450,6 +310,7 @@ export async function startXdsServer(o: XdsBootstrapOptions & { name: string; po
     XDS_APP_NAME: o.name,
     XDS_APP_PORT: String(o.port ?? 0),
     XDS_APP_XDS_CREDS: o.xdsCredentials ? '1' : '0',
+    XDS_APP_BEHAVIOUR: JSON.stringify(o.behaviour ?? {}),
   });
   const port = Number(ready.port);
   const address = `127.0.0.1:${port}`;
@@ -486,7 +347,13 @@ export async function startXdsServer(o: XdsBootstrapOptions & { name: string; po
     },
     async status() {
       const reply = await conn.request({ op: 'status' });
-      return { serving: reply.serving as ServingStatus, calls: Number(reply.calls) };
+      return { serving: reply.serving as ServingStatus, calls: Number(reply.calls), attempts: (reply.attempts ?? {}) as Record<string, number> };
+    },
+    async behave(behaviour) {
+      await conn.request({ op: 'behave', behaviour });
+    },
+    async reset() {
+      await conn.request({ op: 'reset' });
     },
     close: () => conn.close(),
     kill: () => conn.kill(),
