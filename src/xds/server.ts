@@ -150,7 +150,7 @@ export class AdsServer implements XdsIntrospection {
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-      interceptors: [releaseReceivedMessages],
+      interceptors: [releaseReceivedMessages(adsServiceDefinition.StreamAggregatedResources?.path ?? '')],
     });
     server.addService(adsServiceDefinition, this.implementation());
     const bound = await new Promise<number>((resolve, reject) => {

@@ -55,8 +55,13 @@ describe('releasing what grpc-js keeps of the last received message', () => {
     expect(decoder.readPartialMessage.reduce((n, b) => n + b.length, 0)).toBe(50_000);
   });
 
+  it('is kept for the methods not named', async () => {
+    const decoder = await decoderAfterOneMessage([releaseReceivedMessages('/other.Service/Method')]);
+    expect(decoder.readPartialMessage).not.toEqual([]);
+  });
+
   it('is released once the message has been handed on', async () => {
-    const decoder = await decoderAfterOneMessage([releaseReceivedMessages]);
+    const decoder = await decoderAfterOneMessage([releaseReceivedMessages()]);
     expect(decoder.readPartialMessage).toEqual([]);
   });
 });
