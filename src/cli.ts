@@ -30,8 +30,8 @@ import { formatPolicyStatus, policyStatuses, type PolicyProgress, type PolicySta
 import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
 import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
 import { loadKubeConfig, startKubeSource, type KubeSource } from './sources/kube/index.js';
-import { StatusWriter } from './sources/kube/status-writer.js';
-import { combineProgress, ProgressBoard, type BoardEntry } from './sources/kube/progress-board.js';
+import type { BoardEntry } from './sources/kube/progress-board.js';
+import { startStatusReporting } from './sources/kube/status-reporting.js';
 import { LeaderElector } from './sources/kube/leader.js';
 import type { SourceState, StartSource } from './sources/source.js';
 import { classifyNode, describeNode } from './translate/proxy.js';
@@ -166,54 +166,21 @@ export async function runServe(config: ServeConfig, logger: Logger, election?: {
     logger: logger.child({ component: 'kube' }),
   });
   const running = await serve(config, logger, async (onChange) => (source = await start(onChange)));
-  const identity = config.identity ?? `${hostname()}-${process.pid}`;
-  const elector = new LeaderElector({
+  // Replicas elect the one that writes TrafficPolicy status; every replica serves xDS.
+  const reporting = startStatusReporting({
     kubeConfig,
     namespace: config.leaseNamespace,
-    name: 'trellis-status-writer',
-    identity,
-    ...(election?.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: election.leaseDurationSeconds } : {}),
-    logger: logger.child({ component: 'lease' }),
-  });
-  // Every replica publishes how far its proxies have got; the writer adds up every replica's.
-  const board = new ProgressBoard({ kubeConfig, namespace: config.leaseNamespace, identity, logger: logger.child({ component: 'progress' }) });
-  const publisher = new Debouncer({ minMs: 200, maxMs: 1000 }, () => {
-    board.publish(Object.fromEntries(running.policyProgress())).catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'could not publish progress'));
-  });
-  const heartbeat = setInterval(() => publisher.trigger(), 5_000);
-  heartbeat.unref();
-  const writer = new StatusWriter({
-    kubeConfig,
-    leadership: elector,
-    statuses: async () => {
-      const own = running.policyProgress();
-      const generations = new Map([...own].map(([policy, e]) => [policy, e.generation]));
-      return running.policyStatuses(combineProgress(own, await board.others(), generations));
-    },
+    identity: config.identity ?? `${hostname()}-${process.pid}`,
+    reporter: { policyStatuses: (p) => running.policyStatuses(p), policyProgress: () => running.policyProgress(), onStatusChange: (l) => running.onStatusChange(l) },
     stored: (namespace, name) => source?.stored('trafficPolicies', namespace, name),
-    logger: logger.child({ component: 'status' }),
-    ...(election?.statusIntervalMs !== undefined ? { intervalMs: election.statusIntervalMs } : {}),
+    logger,
+    ...election,
   });
-  // The writer learns of other replicas' progress by reading their boards: once a second (a no-op
-  // unless leading, and a write only when a status is stale).
-  const poll = setInterval(() => writer.schedule(), election?.boardPollMs ?? 1_000);
-  poll.unref();
-  running.onStatusChange(() => {
-    publisher.trigger();
-    writer.schedule();
-  });
-  publisher.trigger();
-  elector.start();
   return {
     running,
-    elector,
+    elector: reporting.elector,
     async stop() {
-      clearInterval(heartbeat);
-      clearInterval(poll);
-      publisher.close();
-      await writer.close();
-      await board.remove();
-      await elector.stop();
+      await reporting.stop();
       await running.close();
     },
   };
