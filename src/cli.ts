@@ -32,7 +32,7 @@ import { manifestProblems, parseManifests, readManifestDir, startManifestSource,
 import { loadKubeConfig, startKubeSource, type KubeSource } from './sources/kube/index.js';
 import type { BoardEntry } from './sources/kube/progress-board.js';
 import { startStatusReporting } from './sources/kube/status-reporting.js';
-import { LeaderElector } from './sources/kube/leader.js';
+import type { LeaderElector } from './sources/kube/leader.js';
 import type { SourceState, StartSource } from './sources/source.js';
 import { classifyNode, describeNode } from './translate/proxy.js';
 import { renderTranslation } from './translate/render.js';
