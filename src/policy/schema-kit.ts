@@ -1,0 +1,79 @@
+/**
+ * The building blocks of the TrafficPolicy schema (schema.ts): cross-field rules declared once as a
+ * zod check and a CEL rule, durations, and the small field types every section uses.
+ */
+import { z } from 'zod';
+
+// ------------------------------------------------------------------------------------------
+// cross-field rules
+
+export interface CrossFieldRule<T> {
+  /** The message, reported by zod and by the API server alike. */
+  readonly message: string;
+  /** The field the error is reported on, relative to the node the rule sits on (none: the node itself). */
+  readonly field?: readonly string[];
+  /** The CEL rule (`self` is the node). */
+  readonly cel: string;
+  /** The same rule in TypeScript. */
+  readonly holds: (value: T) => boolean;
+}
+
+/** Every rule declared with withRules, for documentation and tests. */
+export const crossFieldRules: { readonly message: string; readonly cel: string; readonly field?: readonly string[] }[] = [];
+
+export function withRules<S extends z.ZodType>(schema: S, rules: readonly CrossFieldRule<z.output<S>>[]): S {
+  for (const r of rules) crossFieldRules.push({ message: r.message, cel: r.cel, ...(r.field ? { field: r.field } : {}) });
+  return schema
+    .superRefine((value, ctx) => {
+      for (const r of rules) {
+        if (!r.holds(value as z.output<S>)) ctx.addIssue({ code: 'custom', message: r.message, path: [...(r.field ?? [])] });
+      }
+    })
+    .meta({
+      'x-kubernetes-validations': rules.map((r) => ({
+        rule: r.cel,
+        message: r.message,
+        ...(r.field ? { fieldPath: `.${r.field.join('.')}` } : {}),
+      })),
+    }) as S;
+}
+
+/** A Go/Kubernetes CEL duration string: '1.5s', '250ms', '1m30s', '2h'. */
+export const DURATION_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Milliseconds of a duration matching DURATION_PATTERN (NaN otherwise). */
+export function durationMs(d: string): number {
+  if (!DURATION_PATTERN.test(d)) return Number.NaN;
+  let total = 0;
+  for (const m of d.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? Number.NaN);
+  return total;
+}
+
+/** Both set → a ≤ b. */
+export const notLonger = (a: string | undefined, b: string | undefined) => a === undefined || b === undefined || durationMs(a) <= durationMs(b);
+
+// ------------------------------------------------------------------------------------------
+// building blocks
+
+const INT32_MAX = 2_147_483_647;
+export const count = (min: number, description: string) => z.number().int().min(min).max(INT32_MAX).describe(description);
+export const percent = (description: string) => z.number().min(0).max(100).describe(`${description} (0–100)`);
+export const duration = (description: string) =>
+  z.string().max(32).regex(DURATION_PATTERN).describe(`${description}; a duration such as '250ms', '1.5s', '1m30s'`);
+export const dnsName = (description: string) =>
+  z
+    .string()
+    .min(1)
+    .max(253)
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/)
+    .describe(description);
+export const portNumber = (description: string) => z.number().int().min(1).max(65535).describe(description);
+export const headerName = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/)
+  .describe('An HTTP header name');
+export const labels = z.record(z.string().max(317), z.string().max(63));
+
