@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binomialBounds, startPolicyMesh, type PolicyClient, type PolicyMesh } from './policy-mesh.ts';
 
 const N = 600;
-const DELAY_MS = 250;
+/** Long enough that no undelayed call on a loaded machine is taken for a delayed one. */
+const DELAY_MS = 600;
 
 /** The two faults, each on its own Service (both served by `plain`). */
 const FAULTS = {
@@ -52,7 +53,7 @@ describe('fault injection on real gRPC traffic', () => {
   ])('injects the $fault at its configured rate, for a client connected $when the policy', async ({ fault, when }) => {
     const client = clients.get(`${fault}/${when}`) as PolicyClient;
     await mesh.resetServers();
-    const report = await client.load({ count: N, concurrency: 20, timeLimitMs: 30_000 });
+    const report = await client.load({ count: N, concurrency: 40, timeLimitMs: 30_000 });
     const held = await mesh.explain(client);
     expect(report.calls.length).toBe(N);
     // 600 calls: abort p = 0.25 → sd ≈ 10.6, accept [97, 203]; delay p = 0.4 → sd = 12, accept [180, 300] (± 5 sd).
@@ -76,7 +77,7 @@ describe('fault injection on real gRPC traffic', () => {
     const client = await mesh.client('faulty-grow');
     await mesh.applyPolicy(client, 'faulty-grow', { faultInjection: FAULTS.delay.spec });
     await mesh.applyPolicy(client, 'faulty-grow', { faultInjection: { ...FAULTS.delay.spec, ...FAULTS.abort.spec } });
-    const report = await client.load({ count: N, concurrency: 20, timeLimitMs: 30_000 });
+    const report = await client.load({ count: N, concurrency: 40, timeLimitMs: 30_000 });
     const held = await mesh.explain(client);
     // gRPC delays first, then aborts, each drawn on its own: 40% delayed [180, 300], 25% aborted [97, 203] (± 5 sd).
     const delayed = report.calls.filter((c) => c.elapsedMs >= DELAY_MS - 5).length;
