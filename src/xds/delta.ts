@@ -77,11 +77,16 @@ export class DeltaStream extends AdsStream {
 
   private pending(ts: TypeState, kind: KindSnapshot): { updated: ResourceEntry[]; removed: string[] } {
     this.resolveInitial(ts, kind);
-    const names = new Set(ts.dirty);
-    if (ts.dirtyAll) for (const e of ts.subscribedEntries(kind)) names.add(e.name);
+    let names: ReadonlySet<string> = ts.dirty;
+    if (ts.dirtyAll) {
+      const all = new Set(ts.dirty);
+      for (const e of ts.subscribedEntries(kind)) all.add(e.name);
+      names = all;
+    }
     const updated: ResourceEntry[] = [];
     const removed: string[] = [];
-    for (const name of [...names].sort()) {
+    // One changed name is the common case of a push: nothing to sort.
+    for (const name of names.size === 1 ? names : [...names].sort()) {
       const entry = kind.entries.get(name);
       if (entry) updated.push(entry);
       else removed.push(name);

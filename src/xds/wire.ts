@@ -121,7 +121,6 @@ function errorOf(raw: unknown): RpcStatusDetail | undefined {
 const types = {
   node: lazy(() => messageType('envoy.config.core.v3.Node')),
   status: lazy(() => messageType('google.rpc.Status')),
-  deltaRequest: lazy(() => messageType('envoy.service.discovery.v3.DeltaDiscoveryRequest')),
   sotwResponse: lazy(() => messageType('trellis.wire.DiscoveryResponse')),
   deltaResponse: lazy(() => messageType('trellis.wire.DeltaDiscoveryResponse')),
 };
@@ -229,18 +228,74 @@ export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
   };
 });
 
+const NO_NAMES: readonly string[] = Object.freeze([]);
+const NO_VERSIONS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** One initial_resource_versions map entry (key = 1, value = 2). */
+function readMapEntry(reader: protobuf.Reader, into: Record<string, string>): void {
+  const end = reader.uint32() + reader.pos;
+  let key = '';
+  let value = '';
+  while (reader.pos < end) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1) key = reader.string();
+    else if (tag >>> 3 === 2) value = reader.string();
+    else reader.skipType(tag & 7);
+  }
+  into[key] = value;
+}
+
+/**
+ * Reads a DeltaDiscoveryRequest field by field. Most requests are ACKs (a type URL and a nonce):
+ * they are read without building a message object, and share the empty lists.
+ */
 export const decodeDeltaRequest = guarded((buf: Buffer): DeltaRequest => {
-  const r = decode(types.deltaRequest(), buf);
-  const node = nodeOf(r.node);
-  const error = errorOf(r.error_detail);
+  const reader = protobufReader(buf);
+  let node: unknown;
+  let error: unknown;
+  let typeUrl = '';
+  let nonce = '';
+  let subscribe: string[] | undefined;
+  let unsubscribe: string[] | undefined;
+  let initial: Record<string, string> | undefined;
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    switch (tag >>> 3) {
+      case 1:
+        node = types.node().decode(reader.bytes());
+        break;
+      case 2:
+        typeUrl = reader.string();
+        break;
+      case 3:
+        (subscribe ??= []).push(reader.string());
+        break;
+      case 4:
+        (unsubscribe ??= []).push(reader.string());
+        break;
+      case 5:
+        readMapEntry(reader, (initial ??= {}));
+        break;
+      case 6:
+        nonce = reader.string();
+        break;
+      case 7:
+        error = types.status().decode(reader.bytes());
+        break;
+      default:
+        reader.skipType(tag & 7);
+    }
+  }
+  const nodeInfo = nodeOf(node);
+  const errorDetail = errorOf(error);
   return {
-    type_url: str(r.type_url),
-    resource_names_subscribe: strList(r.resource_names_subscribe),
-    resource_names_unsubscribe: strList(r.resource_names_unsubscribe),
-    initial_resource_versions: (r.initial_resource_versions ?? {}) as Record<string, string>,
-    response_nonce: str(r.response_nonce),
-    ...(node ? { node } : {}),
-    ...(error ? { error_detail: error } : {}),
+    type_url: typeUrl,
+    resource_names_subscribe: subscribe ?? NO_NAMES,
+    resource_names_unsubscribe: unsubscribe ?? NO_NAMES,
+    initial_resource_versions: initial ?? NO_VERSIONS,
+    response_nonce: nonce,
+    ...(nodeInfo ? { node: nodeInfo } : {}),
+    ...(errorDetail ? { error_detail: errorDetail } : {}),
   };
 });
 
