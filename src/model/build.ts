@@ -1,10 +1,11 @@
 /**
  * buildModel: MeshInputs → MeshModel. Validates and resolves references (EndpointSlices to their
- * Service, Services to the Pods they select) and records what it found wrong, per object and field.
- * One bad object never blocks the others: it is left out, or kept without the bad part.
+ * Service, endpoints to the Nodes they run on, Services to the Pods they select) and records what
+ * it found wrong, per object and field. One bad object never blocks the others: it is left out, or
+ * kept without the bad part.
  */
 import { objectRef, SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInputs, type Origin, type PodObject, type ServiceObject } from './inputs.js';
-import { selectEndpoints } from './endpoints.js';
+import { nodeLocalities, selectEndpoints, type NodeLocalities } from './endpoints.js';
 import { resolvePolicies, withPolicies } from './policies.js';
 import { protocolOf } from './protocol.js';
 import type { FieldError, MeshModel, ModelService, ModelServicePort, ModelWorkload, ObjectStatus, WorkloadPort } from './types.js';
@@ -70,7 +71,15 @@ function slicesByService(inputs: MeshInputs, statuses: Statuses): Map<string, In
   return out;
 }
 
-function servicePorts(svc: Input<ServiceObject>, slices: readonly Input<EndpointSliceObject>[], statuses: Statuses): ModelServicePort[] {
+/** What building a Service needs besides the Service: its slices, where the nodes are, the options and the statuses. */
+interface ServiceContext {
+  readonly slices: readonly Input<EndpointSliceObject>[];
+  readonly nodes: NodeLocalities;
+  readonly opts: ModelOptions;
+  readonly statuses: Statuses;
+}
+
+function servicePorts(svc: Input<ServiceObject>, { slices, nodes, statuses }: ServiceContext): ModelServicePort[] {
   const ref = objectRef('Service', svc.object.metadata);
   const seen = new Set<number>();
   const ports: ModelServicePort[] = [];
@@ -85,13 +94,14 @@ function servicePorts(svc: Input<ServiceObject>, slices: readonly Input<Endpoint
       return;
     }
     seen.add(p.port);
-    const endpoints = selectEndpoints(slices, p.name, (source, origin, e) => statuses.warn(source, origin, e));
+    const endpoints = selectEndpoints(slices, p.name, nodes, (source, origin, e) => statuses.warn(source, origin, e));
     ports.push({ name: p.name, port: p.port, protocol: protocolOf(p), targetPort: p.targetPort ?? p.port, endpoints });
   });
   return ports.sort((a, b) => a.port - b.port);
 }
 
-function buildService(svc: Input<ServiceObject>, slices: readonly Input<EndpointSliceObject>[], opts: ModelOptions, statuses: Statuses): ModelService | undefined {
+function buildService(svc: Input<ServiceObject>, ctx: ServiceContext): ModelService | undefined {
+  const { opts, statuses } = ctx;
   const { metadata: meta, spec } = svc.object;
   const ref = objectRef('Service', meta);
   const kind = spec.type === 'ExternalName' ? 'ExternalName' : spec.clusterIP === 'None' ? 'Headless' : 'ClusterIP';
@@ -107,7 +117,7 @@ function buildService(svc: Input<ServiceObject>, slices: readonly Input<Endpoint
     ...(kind === 'ClusterIP' && spec.clusterIP ? { clusterIP: spec.clusterIP } : {}),
     ...(kind === 'ExternalName' && spec.externalName ? { externalName: spec.externalName } : {}),
     selector: spec.selector ?? {},
-    ports: servicePorts(svc, kind === 'ExternalName' ? [] : slices, statuses),
+    ports: servicePorts(svc, kind === 'ExternalName' ? { ...ctx, slices: [] } : ctx),
     source: ref,
   };
 }
@@ -176,12 +186,13 @@ function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: Mod
 export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODEL_OPTIONS, previous?: MeshModel): MeshModel {
   const statuses = new Statuses();
   const slices = slicesByService(inputs, statuses);
+  const nodes = nodeLocalities(inputs.nodes);
   const built: ModelService[] = [];
   const known = new Set<string>();
   for (const svc of [...inputs.services].sort(byNamespaceName)) {
     const key = `${svc.object.metadata.namespace}/${svc.object.metadata.name}`;
     known.add(key);
-    const service = buildService(svc, slices.get(key) ?? [], opts, statuses);
+    const service = buildService(svc, { slices: slices.get(key) ?? [], nodes, opts, statuses });
     if (service) built.push(service);
   }
   for (const [key, list] of slices) {

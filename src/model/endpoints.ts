@@ -1,17 +1,38 @@
 /**
  * Endpoints of a service port from its EndpointSlices, with the conditions honoured: ready
  * endpoints get traffic; terminating endpoints that still serve get it only when nothing is ready;
- * not-ready endpoints never do.
+ * not-ready endpoints never do. Each endpoint's locality comes from its slice and its Node: the
+ * region from the node's topology label (a slice has no region), the zone from the slice (the
+ * EndpointSlice controller copies it from the node), else from the node's label.
  */
-import type { EndpointSliceObject, Input, Origin } from './inputs.js';
-import { objectRef } from './inputs.js';
-import type { FieldError, ModelEndpoint } from './types.js';
+import type { EndpointSliceObject, Input, NodeObject, Origin } from './inputs.js';
+import { objectRef, REGION_LABEL, ZONE_LABEL } from './inputs.js';
+import type { FieldError, Locality, ModelEndpoint } from './types.js';
+
+/** Where each known Node is, by name: its region and zone labels ('' when it has none). */
+export type NodeLocalities = ReadonlyMap<string, { readonly region: string; readonly zone: string }>;
+
+export function nodeLocalities(nodes: readonly Input<NodeObject>[]): NodeLocalities {
+  return new Map(
+    nodes.map(({ object: { metadata: m } }) => [m.name, { region: m.labels[REGION_LABEL] ?? '', zone: m.labels[ZONE_LABEL] ?? '' }]),
+  );
+}
+
+type SliceEndpoint = EndpointSliceObject['endpoints'][number];
+
+/** The locality of a slice's endpoint; an endpoint on an unknown node (or none) has no region. */
+export function localityOf(ep: Pick<SliceEndpoint, 'nodeName' | 'zone'>, nodes: NodeLocalities): Locality {
+  const node = ep.nodeName === undefined ? undefined : nodes.get(ep.nodeName);
+  return { region: node?.region ?? '', zone: ep.zone ?? node?.zone ?? '', subZone: '' };
+}
 
 interface Candidate extends ModelEndpoint {
   readonly serving: boolean;
 }
 
-function candidates(slice: Input<EndpointSliceObject>, portName: string, warn: (source: string, origin: Origin, e: FieldError) => void): Candidate[] {
+type Warn = (source: string, origin: Origin, e: FieldError) => void;
+
+function candidates(slice: Input<EndpointSliceObject>, portName: string, nodes: NodeLocalities, warn: Warn): Candidate[] {
   const s = slice.object;
   const source = objectRef('EndpointSlice', s.metadata);
   const portIndex = s.ports.findIndex((p) => p.name === portName);
@@ -33,7 +54,7 @@ function candidates(slice: Input<EndpointSliceObject>, portName: string, warn: (
         port,
         ready: ready && !terminating,
         serving: serving && terminating,
-        locality: { region: '', zone: ep.zone ?? '', subZone: '' },
+        locality: localityOf(ep, nodes),
         ...(pod ? { pod } : {}),
         source,
       });
@@ -53,9 +74,10 @@ function byAddress(a: ModelEndpoint, b: ModelEndpoint): number {
 export function selectEndpoints(
   slices: readonly Input<EndpointSliceObject>[],
   portName: string,
-  warn: (source: string, origin: Origin, e: FieldError) => void,
+  nodes: NodeLocalities,
+  warn: Warn,
 ): ModelEndpoint[] {
-  const all = slices.flatMap((s) => candidates(s, portName, warn));
+  const all = slices.flatMap((s) => candidates(s, portName, nodes, warn));
   const ready = all.filter((e) => e.ready);
   const chosen = ready.length > 0 ? ready : all.filter((e) => e.serving).map((e) => ({ ...e, ready: false }));
   const seen = new Map<string, ModelEndpoint>();

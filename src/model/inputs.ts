@@ -37,6 +37,24 @@ export const namespaceSchema = z.object({
   metadata: clusterMetadata,
 });
 
+/** The well-known labels that say where a Node is (set by the kubelet from its cloud provider). */
+export const REGION_LABEL = 'topology.kubernetes.io/region';
+export const ZONE_LABEL = 'topology.kubernetes.io/zone';
+
+/**
+ * A Node, as far as the model needs one: its name and where it is. Of its labels only the region
+ * and zone are kept (zod drops the others); nothing of its spec or status is.
+ */
+export const nodeSchema = z.object({
+  apiVersion: z.literal('v1'),
+  kind: z.literal('Node'),
+  metadata: z.object({
+    name,
+    labels: z.object({ [REGION_LABEL]: z.string().optional(), [ZONE_LABEL]: z.string().optional() }).default({}),
+    resourceVersion: z.string().optional(),
+  }),
+});
+
 export const serviceSchema = z.object({
   apiVersion: z.literal('v1'),
   kind: z.literal('Service'),
@@ -132,6 +150,7 @@ export const trafficPolicyInputSchema = z.object({
 });
 
 export type NamespaceObject = z.output<typeof namespaceSchema>;
+export type NodeObject = z.output<typeof nodeSchema>;
 export type ServiceObject = z.output<typeof serviceSchema>;
 export type EndpointSliceObject = z.output<typeof endpointSliceSchema>;
 export type PodObject = z.output<typeof podSchema>;
@@ -145,6 +164,8 @@ export interface Input<T> {
 
 export interface MeshInputs {
   readonly namespaces: readonly Input<NamespaceObject>[];
+  /** Where endpoints run: their region (and zone, when their slice does not say). */
+  readonly nodes: readonly Input<NodeObject>[];
   readonly services: readonly Input<ServiceObject>[];
   readonly endpointSlices: readonly Input<EndpointSliceObject>[];
   readonly pods: readonly Input<PodObject>[];
@@ -154,6 +175,7 @@ export interface MeshInputs {
 /** The kinds Trellis reads, by `apiVersion/kind`, with their schemas; anything else is skipped. */
 export const INPUT_KINDS = {
   'v1/Namespace': { schema: namespaceSchema, list: 'namespaces' },
+  'v1/Node': { schema: nodeSchema, list: 'nodes' },
   'v1/Service': { schema: serviceSchema, list: 'services' },
   'discovery.k8s.io/v1/EndpointSlice': { schema: endpointSliceSchema, list: 'endpointSlices' },
   'v1/Pod': { schema: podSchema, list: 'pods' },
@@ -170,4 +192,4 @@ export function objectRef(kind: string, meta: { name: string; namespace?: string
 /** The label EndpointSlices carry to name their Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
-export const EMPTY_INPUTS: MeshInputs = { namespaces: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [] };
+export const EMPTY_INPUTS: MeshInputs = { namespaces: [], nodes: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [] };

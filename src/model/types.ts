@@ -9,6 +9,7 @@ import type { Origin } from './inputs.js';
 /** How traffic on a service port is handled: HTTP routing for http/http2/grpc, tcp_proxy for tcp. */
 export type AppProtocol = 'http' | 'http2' | 'grpc' | 'tcp';
 
+/** Where an endpoint or a proxy is; '' for a part that is not known. */
 export interface Locality {
   readonly region: string;
   readonly zone: string;
@@ -20,6 +21,7 @@ export interface ModelEndpoint {
   readonly port: number;
   /** True when the endpoint is ready; false for a terminating-but-serving one used as a fallback. */
   readonly ready: boolean;
+  /** Region from its Node's label; zone from its EndpointSlice, else its Node's label; no sub-zone. */
   readonly locality: Locality;
   /** `namespace/name` of the Pod behind it, when the EndpointSlice says so. */
   readonly pod?: string;

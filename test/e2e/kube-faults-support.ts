@@ -14,6 +14,7 @@ export type Kind = keyof KubeSourceStats;
 /** One watch per kind in a single namespace, and the substring that tells its requests apart. */
 export const WATCHES: readonly (readonly [Kind, string])[] = [
   ['namespaces', '/api/v1/namespaces?'],
+  ['nodes', '/api/v1/nodes?'],
   ['services', '/services?'],
   ['endpointSlices', '/endpointslices?'],
   ['pods', '/pods?'],

@@ -41,7 +41,7 @@ function pod(name: string, labels: Record<string, string>, ip: string | undefine
 }
 
 function inputs(parts: Partial<MeshInputs>): MeshInputs {
-  return { namespaces: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [], ...parts };
+  return { namespaces: [], nodes: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [], ...parts };
 }
 
 describe('protocol of a port', () => {

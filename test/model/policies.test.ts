@@ -44,7 +44,7 @@ function policy(name: string, spec: unknown, opts: PolicyOpts = {}): MeshInputs[
 const target = (extra: Record<string, unknown> = {}) => ({ targetRefs: [{ group: '', kind: 'Service', name: 'web', ...extra }] });
 
 function model(policies: MeshInputs['trafficPolicies'], previous?: MeshModel): MeshModel {
-  return buildModel({ namespaces: [], services: [web], endpointSlices: [], pods: [], trafficPolicies: policies }, undefined, previous);
+  return buildModel({ namespaces: [], nodes: [], services: [web], endpointSlices: [], pods: [], trafficPolicies: policies }, undefined, previous);
 }
 
 function port(m: MeshModel, n: number) {

@@ -10,7 +10,7 @@ import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { admin, endpoints, names, service, slice, startSource, TRAFFIC_POLICY_CRD, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
 
 /** One watch per kind in a single namespace: the substrings that tell their requests apart. */
-const WATCHES = ['/api/v1/namespaces?', '/services?', '/endpointslices?', '/pods?', '/trafficpolicies?'];
+const WATCHES = ['/api/v1/namespaces?', '/api/v1/nodes?', '/services?', '/endpointslices?', '/pods?', '/trafficpolicies?'];
 
 describe('kube source under faults', () => {
   let env: Envtest;

@@ -1,6 +1,6 @@
 /**
  * The pure parts of the Kubernetes source: backoff, Retry-After, the object cache's last-good and
- * whole-swap semantics, Pod slimming, paths, RBAC rules and kubeconfig loading.
+ * whole-swap semantics, Pod and Node slimming, paths, RBAC rules and kubeconfig loading.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../src/sources/kube/backoff.ts';
 import { parseRetryAfter } from '../../src/sources/kube/http.ts';
 import { KUBE_RBAC_RULES, loadKubeConfig, startKubeSource } from '../../src/sources/kube/index.ts';
-import { collectionPath, ENDPOINT_SLICES, NAMESPACES, PODS, slimPod, TRAFFIC_POLICIES } from '../../src/sources/kube/kinds.ts';
+import { collectionPath, ENDPOINT_SLICES, NAMESPACES, NODES, PODS, slimNode, slimPod, TRAFFIC_POLICIES } from '../../src/sources/kube/kinds.ts';
 import { ObjectCache } from '../../src/sources/kube/store.ts';
 
 describe('Backoff', () => {
@@ -135,6 +135,25 @@ describe('kinds', () => {
     expect(PODS.parse(raw)).toMatchObject({ ok: true, value: { spec: { containers: [{ ports: [{ containerPort: 80, protocol: 'TCP' }] }] } } });
   });
 
+  it('cuts a Node down to its name, resourceVersion and topology labels', () => {
+    const raw = {
+      metadata: {
+        name: 'n1',
+        uid: 'u',
+        resourceVersion: '9',
+        labels: { 'topology.kubernetes.io/region': 'eu-west-1', 'topology.kubernetes.io/zone': 'eu-west-1a', 'kubernetes.io/os': 'linux' },
+        annotations: { 'node.alpha.kubernetes.io/ttl': '0' },
+        managedFields: [{}],
+      },
+      spec: { podCIDR: '10.244.1.0/24', providerID: 'aws:///eu-west-1a/i-1' },
+      status: { images: [{ names: ['x'], sizeBytes: 1 }], conditions: [{}], addresses: [{}] },
+    };
+    const slim = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', resourceVersion: '9', labels: { 'topology.kubernetes.io/region': 'eu-west-1', 'topology.kubernetes.io/zone': 'eu-west-1a' } } };
+    expect(slimNode(raw)).toEqual(slim);
+    expect(NODES.parse(raw)).toEqual({ ok: true, value: slim });
+    expect(NODES.parse({ metadata: { name: 'bare' } })).toEqual({ ok: true, value: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'bare', labels: {} } } });
+  });
+
   it('drops the last-applied annotation (a copy of the whole object) and keeps the others', () => {
     const parsed = NAMESPACES.parse({ metadata: { name: 'shop', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{…}', team: 'a' } } });
     expect(parsed).toMatchObject({ ok: true, value: { apiVersion: 'v1', kind: 'Namespace', metadata: { annotations: { team: 'a' } } } });
@@ -146,6 +165,7 @@ describe('kinds', () => {
     [ENDPOINT_SLICES, 'shop', '/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices'],
     [TRAFFIC_POLICIES, undefined, '/apis/trellis.dev/v1alpha1/trafficpolicies'],
     [NAMESPACES, 'shop', '/api/v1/namespaces'],
+    [NODES, 'shop', '/api/v1/nodes'],
   ])('lists %s in %s at %s', (spec, ns, path) => {
     expect(collectionPath(spec, ns)).toBe(path);
   });
@@ -154,7 +174,7 @@ describe('kinds', () => {
 describe('KUBE_RBAC_RULES', () => {
   it('grants reading every kind the source watches, and writes only status, leases and progress boards', () => {
     const verbs = (group: string, resource: string) => KUBE_RBAC_RULES.filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource)).flatMap((r) => r.verbs);
-    for (const [group, resource] of [['', 'namespaces'], ['', 'services'], ['', 'pods'], ['discovery.k8s.io', 'endpointslices'], ['trellis.dev', 'trafficpolicies']] as const) {
+    for (const [group, resource] of [['', 'namespaces'], ['', 'nodes'], ['', 'services'], ['', 'pods'], ['discovery.k8s.io', 'endpointslices'], ['trellis.dev', 'trafficpolicies']] as const) {
       expect(verbs(group, resource)).toEqual(expect.arrayContaining(['list', 'watch']));
     }
     const writes = KUBE_RBAC_RULES.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v))).flatMap((r) => r.resources ?? []);

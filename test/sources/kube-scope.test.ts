@@ -42,7 +42,9 @@ describe('kube source scope', () => {
     await api.core.createNamespacedService({ namespace: b, body: service('late') });
     const state = await changes.until('late in b', (s) => names(s, 'services').includes(`${b}/late`));
     expect(names(state, 'services')).toEqual([`${a}/scope-a`, `${b}/late`, `${b}/scope-b`]);
-    expect(Object.values(source.stats()).every((s) => s.lists === 2)).toBe(true); // one informer per namespace and kind
+    const { nodes, ...namespaced } = source.stats();
+    expect(Object.values(namespaced).every((s) => s.lists === 2)).toBe(true); // one informer per namespace and kind
+    expect(nodes.lists).toBe(1); // Nodes are cluster-scoped: one informer, cluster-wide
   });
 
   it('watches the namespaces a label selector picks, as they join and leave', async () => {

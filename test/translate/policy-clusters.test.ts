@@ -60,7 +60,7 @@ function policy(name: string, spec: Spec, created = '2024-01-01T00:00:00Z', targ
 }
 
 function model(policies: MeshInputs['trafficPolicies']): MeshModel {
-  const m = buildModel({ namespaces: [], services: SERVICES, endpointSlices: [], pods: [], trafficPolicies: policies });
+  const m = buildModel({ namespaces: [], nodes: [], services: SERVICES, endpointSlices: [], pods: [], trafficPolicies: policies });
   const rejected = m.policies.filter((p) => p.conditions.some((c) => c.reason === 'Invalid'));
   expect(rejected.map((p) => p.conditions)).toEqual([]);
   return m;

@@ -5,8 +5,10 @@
  * computed once per locality. Sidecars and proxyless clients alike; every assignment passes
  * Envoy's rules.
  *
- * The model is built by hand (as buildModel builds it), because EndpointSlices give endpoints a zone
- * and no region, and these tests need both.
+ * The model is built by hand (as buildModel builds it, region from the endpoint's Node, zone from its
+ * slice), so that every combination is there: endpoints with and without a region, and a zone name
+ * that two regions share. Region-level failover from real Node labels: the golden case
+ * policy-locality-regions.
  */
 import { describe, expect, it } from 'vitest';
 import { checkFields } from '../../src/envoy/codec.ts';
@@ -33,7 +35,7 @@ function loc(region: string, zone: string, subZone = ''): Locality {
   return { region, zone, subZone };
 }
 
-/** Endpoints named by their last octet, in these localities (region '' as EndpointSlices give them). */
+/** Endpoints named by their last octet, in these localities (region '': its Node is not known). */
 const ENDPOINTS: readonly [number, Locality][] = [
   [1, loc('r1', 'z1', 's1')],
   [2, loc('r1', 'z1', 's2')],
@@ -42,6 +44,7 @@ const ENDPOINTS: readonly [number, Locality][] = [
   [5, loc('r3', 'z4')],
   [6, loc('', 'z1')],
   [7, loc('', '')],
+  [8, loc('r2', 'z1')],
 ];
 
 function endpoints(portNumber: number, ready = true): ModelEndpoint[] {
@@ -104,20 +107,21 @@ const TARGETS: readonly [Target, string][] = [
   ['proxyless', GRPC],
 ];
 
-/** [title, proxy locality, failover, priority by endpoint 1..7] */
+/** [title, proxy locality, failover, priority by endpoint 1..8] */
 type Row = [string, Locality, Failover | undefined, number[]];
 
 const ROWS: Row[] = [
-  ['same sub-zone, zone, region, then the rest', loc('r1', 'z1', 's1'), undefined, [0, 1, 2, 3, 3, 1, 3]],
-  ['no sub-zone: the whole zone first (an endpoint with no region is in it)', loc('r1', 'z1'), undefined, [0, 0, 1, 2, 2, 0, 2]],
-  ['another zone of the region', loc('r1', 'z2'), undefined, [1, 1, 0, 2, 2, 2, 2]],
-  ['failover targets in list order, before the rest', loc('r1', 'z1', 's1'), [{ from: 'r1', to: 'r3' }, { from: 'r1', to: 'r2' }], [0, 1, 2, 4, 3, 1, 5]],
-  ['only the entries whose from is the proxy’s region or zone', loc('r1', 'z1', 's1'), [{ from: 'r9', to: 'r3' }, { from: 'r1/z1', to: 'r2/z3' }, { from: 'r1/z2', to: 'r3' }], [0, 1, 2, 3, 4, 1, 4]],
-  ['a to that is nearer already keeps its nearer priority', loc('r1', 'z1'), [{ from: 'r1', to: 'r1/z2' }, { from: 'r1', to: 'r2' }], [0, 0, 1, 2, 3, 0, 3]],
-  ['a region/zone to matches an endpoint with no region in that zone', loc('r2', 'z3'), [{ from: 'r2', to: 'r5/z1' }], [2, 2, 2, 0, 2, 1, 2]],
-  ['a region to does not match an endpoint with no region', loc('r2', 'z3'), [{ from: 'r2', to: 'r1' }], [1, 1, 1, 0, 2, 2, 2]],
-  ['a proxy that knows only its zone', loc('', 'z1'), undefined, [0, 0, 1, 1, 1, 0, 1]],
-  ['a proxy whose from matches nothing gets no failover', loc('r2', 'z3'), [{ from: 'r1', to: 'r3' }], [1, 1, 1, 0, 1, 1, 1]],
+  ['same sub-zone, zone, region, then the rest (a zone of the same name in another region is not the proxy’s)', loc('r1', 'z1', 's1'), undefined, [0, 1, 2, 3, 3, 1, 3, 3]],
+  ['no sub-zone: the whole zone first (an endpoint with no region is in it)', loc('r1', 'z1'), undefined, [0, 0, 1, 2, 2, 0, 2, 2]],
+  ['another zone of the region', loc('r1', 'z2'), undefined, [1, 1, 0, 2, 2, 2, 2, 2]],
+  ['failover targets in list order, before the rest', loc('r1', 'z1', 's1'), [{ from: 'r1', to: 'r3' }, { from: 'r1', to: 'r2' }], [0, 1, 2, 4, 3, 1, 5, 4]],
+  ['only the entries whose from is the proxy’s region or zone', loc('r1', 'z1', 's1'), [{ from: 'r9', to: 'r3' }, { from: 'r1/z1', to: 'r2/z3' }, { from: 'r1/z2', to: 'r3' }], [0, 1, 2, 3, 4, 1, 4, 4]],
+  ['a to that is nearer already keeps its nearer priority', loc('r1', 'z1'), [{ from: 'r1', to: 'r1/z2' }, { from: 'r1', to: 'r2' }], [0, 0, 1, 2, 3, 0, 3, 2]],
+  ['a region/zone to matches that region’s endpoints in the zone, and those with no region', loc('r1', 'z2'), [{ from: 'r1', to: 'r2/z1' }], [1, 1, 0, 3, 3, 2, 3, 2]],
+  ['a region/zone to does not match an endpoint of another region in a zone of that name', loc('r2', 'z3'), [{ from: 'r2', to: 'r5/z1' }], [3, 3, 3, 0, 3, 2, 3, 1]],
+  ['a region to does not match an endpoint with no region', loc('r2', 'z3'), [{ from: 'r2', to: 'r1' }], [2, 2, 2, 0, 3, 3, 3, 1]],
+  ['a proxy that knows only its zone: the zones of that name in every region first', loc('', 'z1'), undefined, [0, 0, 1, 1, 1, 0, 1, 0]],
+  ['a proxy whose from matches nothing gets no failover', loc('r2', 'z3'), [{ from: 'r1', to: 'r3' }], [2, 2, 2, 0, 2, 2, 2, 1]],
 ];
 
 describe.each(TARGETS)('locality-aware assignments for %s', (target, name) => {
@@ -136,7 +140,7 @@ describe.each(TARGETS)('locality-aware assignments for %s', (target, name) => {
     const m = model({ localityAware: true });
     const t = translate(m, proxy(target));
     expect(t.resources.endpoint).toEqual(translate(model(undefined), proxy(target)).resources.endpoint);
-    expect(Object.values(priorities(cla(t, name)))).toEqual(Array(7).fill(undefined));
+    expect(Object.values(priorities(cla(t, name)))).toEqual(Array(ENDPOINTS.length).fill(undefined));
     const noLocality = (x: Translation) => x.errors.filter((e) => e.message.includes('without a locality'));
     // Three locality-aware ports (api 80 and 50051, pods 9090 for proxyless), one policy: one note.
     expect(noLocality(t)).toEqual([{ object: POLICY, field: 'spec.loadBalancing.localityAware', severity: 'warning', message: expect.stringMatching(/without a locality .* one priority/) }]);
@@ -169,7 +173,7 @@ describe.each(TARGETS)('locality-aware assignments for %s', (target, name) => {
     const a = cla(translate(model({ localityAware: true }, false), proxy(target, loc('r1', 'z1'))), name);
     const statuses = new Set((a.endpoints ?? []).flatMap((l) => (l.lb_endpoints ?? []).map((e) => e.health_status)));
     expect(statuses).toEqual(new Set([target === 'sidecar' ? 'DRAINING' : 'UNKNOWN']));
-    expect(Object.values(priorities(a))).toEqual([0, 0, 1, 2, 2, 0, 2]);
+    expect(Object.values(priorities(a))).toEqual([0, 0, 1, 2, 2, 0, 2, 2]);
     expectValid(a);
   });
 
@@ -204,7 +208,7 @@ describe('notes on locality-aware policies', () => {
 
   it('ignores a bad entry and keeps the others', () => {
     const t = translate(model({ localityAware: true, failover: [{ from: 'r1', to: 'a/b/c' }, { from: 'r1', to: 'r3' }] }), proxy('sidecar', loc('r1', 'z1')));
-    expect(Object.values(priorities(cla(t, HTTP)))).toEqual([0, 0, 1, 3, 2, 0, 3]);
+    expect(Object.values(priorities(cla(t, HTTP)))).toEqual([0, 0, 1, 3, 2, 0, 3, 3]);
   });
 
   it.each<[Target, string[]]>([

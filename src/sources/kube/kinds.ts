@@ -1,15 +1,31 @@
 /**
  * The kinds the Kubernetes source reads: where each is listed and watched, and how a raw object from
  * the API server becomes what is stored. Every kind of MeshInputs is validated with its schema from
- * model/inputs.ts, exactly as the manifests source does; Pods are first cut down to the fields the
- * model needs (memory matters at 10 000 Pods). A TrafficPolicy's spec is checked by the model, not
- * here (see trafficPolicyInputSchema).
+ * model/inputs.ts, exactly as the manifests source does; Pods and Nodes are first cut down to the
+ * fields the model needs (memory matters at 10 000 Pods; a Node's status lists every image it
+ * holds). A TrafficPolicy's spec is checked by the model, not here (see trafficPolicyInputSchema).
+ * Two kinds are optional: TrafficPolicies (their CRD may not be installed) and Nodes (Trellis may
+ * not be allowed to list them; endpoints then get no region).
  */
 import type { z } from 'zod';
-import { endpointSliceSchema, namespaceSchema, podSchema, serviceSchema, trafficPolicyInputSchema, type MeshInputs } from '../../model/inputs.js';
+import {
+  endpointSliceSchema,
+  namespaceSchema,
+  nodeSchema,
+  podSchema,
+  REGION_LABEL,
+  serviceSchema,
+  trafficPolicyInputSchema,
+  ZONE_LABEL,
+  type MeshInputs,
+} from '../../model/inputs.js';
 import { formatPath } from '../manifests/errors.js';
 
 export type KindKey = keyof MeshInputs;
+
+export const CRD_MISSING = 'the TrafficPolicy CRD is not installed; TrafficPolicies are not read';
+export const NODES_FORBIDDEN =
+  'Trellis may not list Nodes (RBAC: nodes get, list, watch): endpoints get no region, and a zone only from their EndpointSlice';
 
 export type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly field: string; readonly message: string };
 
@@ -20,11 +36,25 @@ export interface KindSpec {
   readonly version: string;
   readonly plural: string;
   readonly namespaced: boolean;
-  /** A CustomResourceDefinition that may not be installed: a 404 on list is reported, not retried as a failure. */
-  readonly optional: boolean;
+  /**
+   * A kind Trellis can do without: the list answer that means it is not available here (404: its
+   * CRD is not installed; 403: Trellis may not list it), reported as this warning rather than
+   * retried as a failure. None of its objects are served meanwhile; the list is retried with backoff.
+   */
+  readonly optional?: Unavailable;
   /** Fields whose changes alone are not a change worth telling the pipeline about. */
   readonly ignoredInComparison: readonly string[];
   parse(raw: Readonly<Record<string, unknown>>): Parsed;
+}
+
+/** How an optional kind is missing, and what is said about it. */
+export interface Unavailable {
+  readonly status: 403 | 404;
+  /** The warning while it lasts: its object (if any) and message. */
+  readonly object?: string;
+  readonly message: string;
+  /** Logged when the kind is available again. */
+  readonly available: string;
 }
 
 type Rec = Readonly<Record<string, unknown>>;
@@ -76,6 +106,21 @@ export function slimPod(raw: Rec): Rec {
   };
 }
 
+/** A Node with only its name, resourceVersion and where it is (its region and zone labels). */
+export function slimNode(raw: Rec): Rec {
+  const meta = rec(raw.metadata);
+  const labels = rec(meta?.labels);
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: meta && defined({
+      name: meta.name,
+      resourceVersion: meta.resourceVersion,
+      labels: labels && defined({ [REGION_LABEL]: labels[REGION_LABEL], [ZONE_LABEL]: labels[ZONE_LABEL] }),
+    }),
+  };
+}
+
 function withSchema(schema: z.ZodType, group: string, version: string, kind: string, slim?: (raw: Rec) => Rec): KindSpec['parse'] {
   const av = apiVersion(group, version);
   return (raw) => {
@@ -89,7 +134,7 @@ function withSchema(schema: z.ZodType, group: string, version: string, kind: str
 }
 
 function kind(key: KindKey, k: string, group: string, version: string, plural: string, namespaced: boolean, parse: KindSpec['parse']): KindSpec {
-  return { key, kind: k, group, version, plural, namespaced, optional: false, ignoredInComparison: ['metadata.resourceVersion'], parse };
+  return { key, kind: k, group, version, plural, namespaced, ignoredInComparison: ['metadata.resourceVersion'], parse };
 }
 
 export const NAMESPACES = kind('namespaces', 'Namespace', '', 'v1', 'namespaces', false, withSchema(namespaceSchema, '', 'v1', 'Namespace'));
@@ -104,16 +149,20 @@ export const ENDPOINT_SLICES = kind(
   withSchema(endpointSliceSchema, 'discovery.k8s.io', 'v1', 'EndpointSlice'),
 );
 export const PODS = kind('pods', 'Pod', '', 'v1', 'pods', true, withSchema(podSchema, '', 'v1', 'Pod', slimPod));
+export const NODES: KindSpec = {
+  ...kind('nodes', 'Node', '', 'v1', 'nodes', false, withSchema(nodeSchema, '', 'v1', 'Node', slimNode)),
+  optional: { status: 403, message: NODES_FORBIDDEN, available: 'Nodes may be listed now; endpoints get their region from them' },
+};
 export const TRAFFIC_POLICIES: KindSpec = {
   ...kind('trafficPolicies', 'TrafficPolicy', 'trellis.dev', 'v1alpha1', 'trafficpolicies', true, withSchema(trafficPolicyInputSchema, 'trellis.dev', 'v1alpha1', 'TrafficPolicy')),
-  optional: true,
+  optional: { status: 404, object: 'CustomResourceDefinition trafficpolicies.trellis.dev', message: CRD_MISSING, available: 'the TrafficPolicy CRD is installed; reading TrafficPolicies' },
   // Trellis writes TrafficPolicy status itself; a status change is not an input change.
   ignoredInComparison: ['metadata.resourceVersion', 'status'],
 };
 
 /** The namespaced kinds, in the order their informers start. */
 export const NAMESPACED_KINDS: readonly KindSpec[] = [SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_POLICIES];
-export const ALL_KINDS: readonly KindSpec[] = [NAMESPACES, ...NAMESPACED_KINDS];
+export const ALL_KINDS: readonly KindSpec[] = [NAMESPACES, NODES, ...NAMESPACED_KINDS];
 
 /** `/api/v1/namespaces/shop/pods`, `/apis/discovery.k8s.io/v1/endpointslices`, … */
 export function collectionPath(spec: KindSpec, namespace?: string): string {

@@ -9,6 +9,9 @@ export const KUBE_RBAC_RULES: V1PolicyRule[] = [
   // What the source reads (src/sources/kube/kinds.ts): list and watch; get for tools and the status writer.
   { apiGroups: [''], resources: ['namespaces', 'services', 'pods'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+  // Nodes, for the region (and zone) of the endpoints on them. Without this, Trellis still works, with a
+  // warning: endpoints get no region, which locality-aware load balancing then treats as any region.
+  { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['trellis.dev'], resources: ['trafficpolicies'], verbs: ['list', 'watch'] },
   // The status writer: Accepted / Programmed conditions, through the status subresource only.
   { apiGroups: ['trellis.dev'], resources: ['trafficpolicies/status'], verbs: ['update', 'patch'] },

@@ -103,7 +103,7 @@ export class Reflector {
   synced = false;
   /** Why the last list or watch request failed, until one succeeds. */
   failure: string | undefined;
-  /** An optional kind whose list answered 404: its CRD is not installed. */
+  /** An optional kind whose list answered as its `optional` says: its CRD is not installed, or it may not be listed. */
   missing = false;
   /** `pods in shop`, `namespaces`: for logs and reasons. */
   readonly name: string;
@@ -162,8 +162,8 @@ export class Reflector {
       this.log.debug({ phase }, 'resourceVersion expired (410 Gone); relisting');
       return undefined;
     }
-    if (err instanceof ApiError && err.status === 404 && this.opts.spec.optional) {
-      // Not installed (or uninstalled, which deletes its objects): there are none.
+    if (err instanceof ApiError && err.status === this.opts.spec.optional?.status) {
+      // Not installed (or uninstalled, which deletes its objects), or not permitted: there are none.
       this.resourceVersion = '';
       if (this.cache.beginReplace().commit()) this.opts.onChange(this);
       this.setStatus({ synced: true, missing: true, failure: undefined });

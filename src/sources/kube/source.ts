@@ -1,8 +1,11 @@
 /**
- * The Kubernetes source: informers for Namespaces, Services, EndpointSlices, Pods and TrafficPolicies,
- * folded into one MeshInputs value. It resolves its start only once every informer has listed once;
- * after that, every change is told with onChange, at most once per turn of the event loop. While any
- * informer cannot reach the API server it reports `connected: false` and keeps serving what it knew.
+ * The Kubernetes source: informers for Namespaces, Nodes, Services, EndpointSlices, Pods and
+ * TrafficPolicies, folded into one MeshInputs value. It resolves its start only once every informer
+ * has listed once; after that, every change is told with onChange, at most once per turn of the event
+ * loop. While any informer cannot reach the API server it reports `connected: false` and keeps serving
+ * what it knew. An optional kind that is not available (the TrafficPolicy CRD missing, Nodes not
+ * permitted) is a warning, not a failure. Nodes are cluster-scoped: they are watched cluster-wide
+ * whatever namespaces are, since an endpoint in a watched namespace may run on any node.
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -10,7 +13,7 @@ import type { Input, MeshInputs } from '../../model/inputs.js';
 import { sortProblems, type Problem } from '../../model/problems.js';
 import type { Source, SourceState } from '../source.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { ALL_KINDS, NAMESPACED_KINDS, NAMESPACES, type KindKey, type KindSpec } from './kinds.js';
+import { ALL_KINDS, NAMESPACED_KINDS, NAMESPACES, NODES, type KindKey, type KindSpec, type Unavailable } from './kinds.js';
 import { EMPTY_STATS, Reflector, type ReflectorStats } from './reflector.js';
 import type { Entry } from './store.js';
 
@@ -41,7 +44,7 @@ export interface KubeSource extends Source {
   stats(): KubeSourceStats;
 }
 
-export const CRD_MISSING = 'the TrafficPolicy CRD is not installed; TrafficPolicies are not read';
+export { CRD_MISSING, NODES_FORBIDDEN } from './kinds.js';
 
 interface Plan {
   readonly spec: KindSpec;
@@ -57,10 +60,11 @@ function plan(opts: KubeSourceOptions): Plan[] {
   if (opts.namespaces !== undefined) {
     const names = [...new Set(opts.namespaces)].sort();
     if (names.length === 0) throw new Error('the list of namespaces to watch is empty');
-    return names.flatMap((ns) => [{ spec: NAMESPACES, fieldSelector: `metadata.name=${ns}` }, ...NAMESPACED_KINDS.map((spec) => ({ spec, namespace: ns }))]);
+    const perNamespace = names.flatMap((ns) => [{ spec: NAMESPACES, fieldSelector: `metadata.name=${ns}` }, ...NAMESPACED_KINDS.map((spec) => ({ spec, namespace: ns }))]);
+    return [{ spec: NODES }, ...perNamespace];
   }
   if (opts.namespaceSelector !== undefined) {
-    return [{ spec: NAMESPACES, labelSelector: opts.namespaceSelector }, ...NAMESPACED_KINDS.map((spec) => ({ spec }))];
+    return [{ spec: NAMESPACES, labelSelector: opts.namespaceSelector }, { spec: NODES }, ...NAMESPACED_KINDS.map((spec) => ({ spec }))];
   }
   return ALL_KINDS.map((spec) => ({ spec }));
 }
@@ -88,7 +92,8 @@ class KubeSourceRunner implements KubeSource {
   private ready = false;
   private connected = true;
   private reason: string | undefined;
-  private crdMissing = false;
+  /** The optional kinds not available now. */
+  private missing: ReadonlySet<KindSpec> = new Set();
   private readonly log: Logger;
   private readonly whenSynced: Promise<void>;
   private resolveSynced: () => void = () => undefined;
@@ -174,21 +179,27 @@ class KubeSourceRunner implements KubeSource {
   private statusChanged(): void {
     const failing = this.reflectors.filter((r) => r.failure !== undefined);
     const connected = failing.length === 0;
-    const crdMissing = this.reflectors.some((r) => r.missing);
     if (connected !== this.connected) {
       this.reason = failing[0]?.failure;
       if (connected) this.log.info('in step with the API server again');
       else this.log.warn({ reason: this.reason }, 'out of step with the API server (cannot list or watch); serving the last known state');
     }
-    if (crdMissing !== this.crdMissing) {
-      if (crdMissing) this.log.warn(CRD_MISSING);
-      else this.log.info('the TrafficPolicy CRD is installed; reading TrafficPolicies');
-    }
-    const changed = connected !== this.connected || crdMissing !== this.crdMissing;
+    const missingChanged = this.missingChanged();
+    const changed = connected !== this.connected || missingChanged;
     this.connected = connected;
-    this.crdMissing = crdMissing;
     if (changed) this.touch();
     if (!this.ready && this.reflectors.every((r) => r.synced)) this.becomeReady();
+  }
+
+  /** Notes which optional kinds are missing, logging each that goes or comes back; says whether any did. */
+  private missingChanged(): boolean {
+    const missing = new Set(this.reflectors.filter((r) => r.missing).map((r) => r.spec));
+    const gone = [...missing].filter((k) => !this.missing.has(k));
+    const back = [...this.missing].filter((k) => !missing.has(k));
+    for (const k of gone) if (k.optional) this.log.warn(k.optional.message);
+    for (const k of back) if (k.optional) this.log.info(k.optional.available);
+    this.missing = missing;
+    return gone.length + back.length > 0;
   }
 
   private becomeReady(): void {
@@ -231,13 +242,16 @@ class KubeSourceRunner implements KubeSource {
     const items = (key: KindKey): readonly Input<unknown>[] => (this.views.get(key) ?? EMPTY_VIEW).items;
     const inputs = {
       namespaces: items('namespaces'),
+      nodes: items('nodes'),
       services: items('services'),
       endpointSlices: items('endpointSlices'),
       pods: items('pods'),
       trafficPolicies: items('trafficPolicies'),
     } as MeshInputs;
     const problems = [...this.views.values()].flatMap((v) => v.problems);
-    if (this.crdMissing) problems.push({ severity: 'warning', object: 'CustomResourceDefinition trafficpolicies.trellis.dev', message: CRD_MISSING });
+    for (const u of [...this.missing].flatMap((k): Unavailable[] => (k.optional ? [k.optional] : []))) {
+      problems.push({ severity: 'warning', ...(u.object !== undefined ? { object: u.object } : {}), message: u.message });
+    }
     return {
       inputs,
       problems: sortProblems(problems),
@@ -249,7 +263,7 @@ class KubeSourceRunner implements KubeSource {
 
 /**
  * The Kubernetes source. The returned function starts the informers and resolves once every one has
- * listed once (a missing TrafficPolicy CRD counts as listed, with a warning).
+ * listed once (a missing TrafficPolicy CRD, or Nodes it may not list, count as listed, with a warning).
  */
 export function startKubeSource(opts: KubeSourceOptions): (onChange: (state: KubeSourceState) => void) => Promise<KubeSource> {
   return async (onChange) => new KubeSourceRunner(opts, onChange).start();

@@ -40,7 +40,7 @@ export interface ManifestFile {
 
 export const EMPTY_MANIFEST_STATE: ManifestState = { objects: new Map(), files: new Map() };
 
-const CLUSTER_SCOPED: ReadonlySet<string> = new Set<InputKindKey>(['v1/Namespace']);
+const CLUSTER_SCOPED: ReadonlySet<string> = new Set<InputKindKey>(['v1/Namespace', 'v1/Node']);
 const KNOWN_KINDS: ReadonlyMap<string, string> = new Map(
   Object.keys(INPUT_KINDS).map((key) => [key.slice(key.lastIndexOf('/') + 1), key.slice(0, key.lastIndexOf('/'))]),
 );
@@ -151,11 +151,12 @@ function compareInputs(a: AnyInput, b: AnyInput): number {
 }
 
 function toInputs(served: Iterable<StoredInput>): MeshInputs {
-  const lists: Record<ListKey, AnyInput[]> = { namespaces: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [] };
+  const lists: Record<ListKey, AnyInput[]> = { namespaces: [], nodes: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [] };
   for (const { list, input } of served) lists[list].push(input);
   const sorted = <K extends ListKey>(k: K): MeshInputs[K] => lists[k].sort(compareInputs) as Input<unknown>[] as MeshInputs[K];
   return {
     namespaces: sorted('namespaces'),
+    nodes: sorted('nodes'),
     services: sorted('services'),
     endpointSlices: sorted('endpointSlices'),
     pods: sorted('pods'),

@@ -12,11 +12,15 @@
  * and the ranks present become priorities 0, 1, 2 … with no gap (gRPC rejects an assignment that
  * skips a priority; endpoints.ts). The assignment keeps its name, so the cluster is unchanged.
  *
- * Regions: EndpointSlices give an endpoint a zone and no region (the model reads no Node), so an
- * unknown region agrees with any: an endpoint in zone z with no region is in P's zone when P is in
- * zone z, and in a failover `to` written `region/z`. A `to` that names a region alone matches only
- * endpoints whose region is known; a `from` or `to` no endpoint is in is simply unused (endpoints
- * come and go; a failover target with none today is a valid standby).
+ * Regions: an endpoint's region is its Node's `topology.kubernetes.io/region` label, its zone its
+ * EndpointSlice's (model/endpoints.ts). An endpoint whose region is known is matched strictly: it
+ * is in P's zone, or in a failover place, only when its region is that one too (zone names may
+ * repeat across regions). An endpoint with no region (its Node unknown: not named by the slice,
+ * not in the inputs, or Trellis may not list Nodes) agrees with any region: in zone z, it is in P's
+ * zone when P is in zone z, and in a failover `to` written `region/z`; a `to` that names a region
+ * alone does not match it. Likewise a proxy that knows only its zone is in zone z of every region.
+ * A `from` or `to` no endpoint is in is simply unused (endpoints come and go; a failover target
+ * with none today is a valid standby).
  *
  * Failing over: Envoy sends a priority's share to the next one as that priority's healthy hosts
  * fall below 100% / overprovisioning factor. The factor is left at Envoy's default (1.4, as Istio
@@ -129,7 +133,11 @@ export function localityNotApplicable(ctx: PortContext, why: string, errors: Tra
   if (isLocalityAware(ctx)) errors.push(policyNote(ctx, FIELD, `${why}, so locality-aware load balancing does not apply`));
 }
 
-/** Regions agree when equal, or when either is unknown (EndpointSlices give endpoints no region). */
+/**
+ * Two regions agree when they are equal, or when either is unknown (an endpoint whose Node is not
+ * known; a proxy that does not say its region). Both known and different: never, whatever the zones
+ * are called.
+ */
 function regionsAgree(a: string, b: string): boolean {
   return a === b || a === '' || b === '';
 }
