@@ -7,7 +7,7 @@
  * Options (each also from the environment, the command line wins):
  *   --clients N, --clusters K, --endpoints E, --changes C   TRELLIS_BENCH_CLIENTS, _CLUSTERS, _ENDPOINTS, _CHANGES
  *                         (C defaults to 100, so that p99 is the 99th of 100 changes, not the slowest of a few)
- *   --warmup W            unmeasured changes first (default 2)               TRELLIS_BENCH_WARMUP
+ *   --warmup W            unmeasured changes first (default 10: the first changes after 1000 streams connect still pay for warming up)  TRELLIS_BENCH_WARMUP
  *   --protocol sotw|delta|both                                               TRELLIS_BENCH_PROTOCOL
  *   --streams-per-channel S   client streams per HTTP/2 connection (100)    TRELLIS_BENCH_STREAMS_PER_CHANNEL
  *   --timeout SECONDS     global limit; children are killed, exit 2 (300)    TRELLIS_BENCH_TIMEOUT
@@ -66,7 +66,7 @@ const params: BenchParams = {
   clusters: num('clusters', 'TRELLIS_BENCH_CLUSTERS', 1000),
   endpoints: num('endpoints', 'TRELLIS_BENCH_ENDPOINTS', 10),
   changes: num('changes', 'TRELLIS_BENCH_CHANGES', 100),
-  warmup: num('warmup', 'TRELLIS_BENCH_WARMUP', 2),
+  warmup: num('warmup', 'TRELLIS_BENCH_WARMUP', 10),
   streamsPerChannel: num('streams-per-channel', 'TRELLIS_BENCH_STREAMS_PER_CHANNEL', 100),
 };
 const protocolArg = argv.protocol ?? process.env.TRELLIS_BENCH_PROTOCOL ?? 'both';
