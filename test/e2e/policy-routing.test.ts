@@ -7,6 +7,7 @@
  *   weighted split    80/20 across two Services, and across two pod-label subsets of one Service
  *   header routing    a header match sends calls to one Service, the other calls take the next route
  *   ring hash         every call with the same x-user header lands on one endpoint
+ *   status            each policy Programmed, acked by the one client that receives it
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { binomialBounds, startPolicyMesh, type PolicyClient, type PolicyMesh } from './policy-mesh.ts';
@@ -111,4 +112,14 @@ describe('TrafficPolicy routing on real gRPC traffic', () => {
     // And the ring spreads users: all 20 on one of 3 equally weighted endpoints has probability 3·(1/3)^20 ≈ 9e-10.
     expect(new Set([...landed.values()].flatMap((s) => [...s])).size).toBeGreaterThanOrEqual(2);
   }, 60_000);
+
+  it('reports each policy Programmed, acked by the proxies that receive it, on /debug/policies', async () => {
+    // The tests above ran first: each client has acked its policy's configuration (applyPolicy
+    // waited for that), and each policy's resources reach only the one client of its Service.
+    const text = await (await fetch(`http://127.0.0.1:${mesh.trellis.debugPort}/debug/policies?format=text`)).text();
+    const ns = mesh.namespace;
+    expect(text).toContain(`TrafficPolicy ${ns}/sticky-ring-hash: Accepted=True (Accepted): attached to Service ${ns}/sticky:50051`);
+    expect(text).toContain(`TrafficPolicy ${ns}/sticky-ring-hash: Programmed=True (Programmed): acked by 1/1 proxy`);
+    expect(text).toContain(`TrafficPolicy ${ns}/headers-routing: Programmed=True (Programmed): acked by 1/1 proxy`);
+  });
 });
