@@ -232,7 +232,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   render: {
     summary: 'print the configuration one proxy would receive (review a GitOps change without a cluster)',
-    usage: 'trellis render --manifests DIR --proxy POD.NAMESPACE [--mode sidecar|proxyless]',
+    usage: 'trellis render --manifests DIR --proxy POD.NAMESPACE [--mode sidecar|proxyless] [--region R] [--zone Z]',
     flags: RENDER_FLAGS,
     async run(flags) {
       const config = loadConfig(renderConfigSchema, RENDER_FLAGS, flags, {});
@@ -242,7 +242,8 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         for (const p of errors) console.error(formatProblem(p));
         return 1;
       }
-      const proxy = describeNode({ id: config.proxy, cluster: '', metadata: { PROXY_MODE: config.mode }, userAgent: '' });
+      const locality = config.region || config.zone ? { locality: { ...(config.region ? { region: config.region } : {}), ...(config.zone ? { zone: config.zone } : {}) } } : {};
+      const proxy = describeNode({ id: config.proxy, cluster: '', metadata: { PROXY_MODE: config.mode }, userAgent: '', ...locality });
       const translation = translate(model, proxy);
       for (const e of translation.errors) console.error(formatProblem({ severity: e.severity ?? 'error', object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message }));
       process.stdout.write(renderTranslation(translation));

@@ -67,6 +67,21 @@ describe('trellis validate and render on the example mesh', () => {
     expect(r.stdout).toContain('catalog:50051');
   });
 
+  it('renders the endpoint priorities a proxy in a locality receives, with --region and --zone', async () => {
+    // examples/policies/load-balancing.yaml makes the catalog locality-aware.
+    const cla = async (...where: string[]) => {
+      const r = await trellis('render', '--manifests', 'examples', '--proxy', 'app.shop', '--mode', 'proxyless', ...where);
+      expect(r.code).toBe(0);
+      type Cla = { name?: string; resource?: { cluster_name?: string; endpoints?: { priority?: number }[] } };
+      const docs = parseAllDocuments(r.stdout).map((d) => (d.toJS() ?? []) as Cla[]);
+      return docs.flat().find((x) => x.resource?.cluster_name === 'outbound|50051||catalog.shop.svc.cluster.local')?.resource;
+    };
+    const here = await cla('--region', 'eu-west-1', '--zone', 'eu-west-1a');
+    expect(here?.endpoints?.map((e) => e.priority ?? 0)).toEqual([0, 1, 2, 3]);
+    const nowhere = await cla();
+    expect(new Set(nowhere?.endpoints?.map((e) => e.priority ?? 0))).toEqual(new Set([0]));
+  });
+
   it('names the file, document, object and field of every error, and exits 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'trellis-cli-'));
     try {

@@ -77,6 +77,8 @@ export const RENDER_FLAGS = {
   manifests: { flag: 'manifests', help: 'directory of Kubernetes manifests' },
   proxy: { flag: 'proxy', help: 'node id of the proxy, <pod>.<namespace>' },
   mode: { flag: 'mode', help: 'sidecar (an Envoy sidecar) or proxyless (a gRPC application) [sidecar]' },
+  region: { flag: 'region', help: "the proxy's locality region, as its node would give it (optional; locality-aware load balancing depends on it)" },
+  zone: { flag: 'zone', help: "the proxy's locality zone (optional)" },
   domain: SERVE_FLAGS.domain,
   trustDomain: SERVE_FLAGS.trustDomain,
 } as const satisfies Record<string, FlagSpec>;
@@ -85,6 +87,8 @@ export const renderConfigSchema = z.object({
   manifests: z.string().min(1, 'a manifests directory is required'),
   proxy: z.string().regex(/^[^.]+(\.[^.]+)*\.[a-z0-9-]+$/, 'expected <pod>.<namespace>'),
   mode: z.enum(['sidecar', 'proxyless']).default('sidecar'),
+  region: z.string().min(1).optional(),
+  zone: z.string().min(1).optional(),
   domain: dnsName.default('cluster.local'),
   trustDomain: dnsName.default('cluster.local'),
 });
