@@ -19,7 +19,7 @@ import { proxylessOutbound, type ProxylessOutbound } from './proxyless-outbound.
 import { proxylessServerListeners } from './proxyless-server.js';
 import { proxylessTargets } from './names.js';
 import { meshIndex } from './policy/mesh-index.js';
-import { byName, sortErrors, type Translation } from './translation.js';
+import { byName, cached, perModel, sortErrors, type Translation } from './translation.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
 
@@ -32,16 +32,9 @@ interface ModelMemo {
   readonly byLocality: Map<string, Translation>;
 }
 
-const memo = new WeakMap<MeshModel, ModelMemo>();
-
-function memoFor(model: MeshModel): ModelMemo {
-  let m = memo.get(model);
-  if (!m) {
-    m = { outbound: proxylessOutbound(model.services, meshIndex(model)), byNamespace: new Map(), endpoints: new Map(), byLocality: new Map() };
-    memo.set(model, m);
-  }
-  return m;
-}
+const memoFor = perModel(
+  (model): ModelMemo => ({ outbound: proxylessOutbound(model.services, meshIndex(model)), byNamespace: new Map(), endpoints: new Map(), byLocality: new Map() }),
+);
 
 function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string): Translation {
   const listeners: DesiredResource<'listener'>[] = [];
@@ -63,15 +56,6 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
     // This translation is for clients without a locality (or for all, with no locality-aware port).
     errors: sortErrors([...outbound.errors, ...noLocalityNotes(outbound.localityAware)]),
   };
-}
-
-function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
-  }
-  return value;
 }
 
 /** The namespace's translation with the locality-aware assignments built for `locality`. */

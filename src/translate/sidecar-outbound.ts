@@ -13,7 +13,7 @@ import { localityGroups, outboundEndpoints, sidecarHealth } from './endpoints.js
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
 import type { HttpPortServices } from './routes.js';
 import { isHttp, RESERVED_PORTS } from './common.js';
-import { byName, guarded, sortedUnique, type TranslationError } from './translation.js';
+import { byName, guarded, perModel, sortedUnique, type TranslationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { meshIndex } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
@@ -169,14 +169,5 @@ function computeOutbound(model: MeshModel): SidecarOutbound {
   };
 }
 
-const memo = new WeakMap<MeshModel, SidecarOutbound>();
-
 /** The outbound resources of every sidecar of this model: computed on first use, then the same object. */
-export function sidecarOutbound(model: MeshModel): SidecarOutbound {
-  let out = memo.get(model);
-  if (!out) {
-    out = computeOutbound(model);
-    memo.set(model, out);
-  }
-  return out;
-}
+export const sidecarOutbound: (model: MeshModel) => SidecarOutbound = perModel(computeOutbound);

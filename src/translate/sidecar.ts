@@ -24,7 +24,7 @@ import { outboundRoutes } from './routes.js';
 import { sidecarOutbound } from './sidecar-outbound.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
-import { byName, sortErrors, type Translation, type TranslationError } from './translation.js';
+import { byName, cached, perModel, sortErrors, type Translation, type TranslationError } from './translation.js';
 
 interface Routes {
   readonly routes: readonly DesiredResource<'route'>[];
@@ -38,25 +38,7 @@ interface ModelMemo {
   readonly endpoints: Map<string, readonly DesiredResource<'endpoint'>[]>;
 }
 
-const memo = new WeakMap<MeshModel, ModelMemo>();
-
-function memoFor(model: MeshModel): ModelMemo {
-  let m = memo.get(model);
-  if (!m) {
-    m = { routes: new Map(), inbound: new Map(), endpoints: new Map() };
-    memo.set(model, m);
-  }
-  return m;
-}
-
-function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
-  }
-  return value;
-}
+const memoFor = perModel((): ModelMemo => ({ routes: new Map(), inbound: new Map(), endpoints: new Map() }));
 
 function routesFor(model: MeshModel, namespace: string): Routes {
   return cached(memoFor(model).routes, namespace, () => {

@@ -4,6 +4,7 @@
  * object and field, and everything else is still produced.
  */
 import type { ResourceKind } from '../envoy/types.js';
+import type { MeshModel } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 
 export interface TranslationError {
@@ -58,4 +59,30 @@ export function guarded(object: string, errors: TranslationError[], fn: () => vo
   } catch (err) {
     errors.push({ object, message: `internal error while translating: ${(err as Error).message}` });
   }
+}
+
+/** The value of `key` in `map`, made on first use. */
+export function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}
+
+/**
+ * `make` computed once per model: what does not depend on the proxy is built on first use and the
+ * very same object handed to every proxy class after (the snapshot cache recognises it by identity).
+ */
+export function perModel<T>(make: (model: MeshModel) => T): (model: MeshModel) => T {
+  const memo = new WeakMap<MeshModel, T>();
+  return (model) => {
+    let value = memo.get(model);
+    if (value === undefined) {
+      value = make(model);
+      memo.set(model, value);
+    }
+    return value;
+  };
 }

@@ -3,9 +3,8 @@
  * once per model and shared by sidecars and proxyless clients.
  */
 import type { MeshModel, ModelService, ModelWorkload } from '../../model/types.js';
+import { perModel } from '../translation.js';
 import type { MeshIndex } from './types.js';
-
-const memo = new WeakMap<MeshModel, MeshIndex>();
 
 /** The index of these services and workloads. */
 export function indexOf(services: readonly ModelService[], workloads: readonly ModelWorkload[]): MeshIndex {
@@ -18,11 +17,4 @@ export function indexOf(services: readonly ModelService[], workloads: readonly M
 }
 
 /** The index of one model: computed on first use, then the same object. */
-export function meshIndex(model: MeshModel): MeshIndex {
-  let index = memo.get(model);
-  if (!index) {
-    index = indexOf(model.services, model.workloads);
-    memo.set(model, index);
-  }
-  return index;
-}
+export const meshIndex: (model: MeshModel) => MeshIndex = perModel((model) => indexOf(model.services, model.workloads));
