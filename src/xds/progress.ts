@@ -4,7 +4,8 @@
  * NACKs into a policy's Programmed condition ("acked by 12/12 proxies"), and what ties a proxy's
  * NACK back to the policy that caused it.
  */
-import type { Snapshot } from './cache.js';
+import type { KindSnapshot, Snapshot } from './cache.js';
+import type { ResourceEntry } from './resource.js';
 import type { SourceProgress } from './status.js';
 import type { AdsStream } from './stream.js';
 
@@ -14,11 +15,33 @@ interface Tally {
   rejected: { proxyId: string; message: string }[];
 }
 
+/**
+ * The entries of a kind snapshot produced by some source starting with `prefix`, worked out once per
+ * snapshot (snapshots are immutable): a scan then visits those few entries per stream, not every
+ * resource every proxy holds.
+ */
+const sourcedMemo = new WeakMap<KindSnapshot, Map<string, readonly ResourceEntry[]>>();
+
+function sourced(kind: KindSnapshot, prefix: string): readonly ResourceEntry[] {
+  let byPrefix = sourcedMemo.get(kind);
+  if (!byPrefix) {
+    byPrefix = new Map();
+    sourcedMemo.set(kind, byPrefix);
+  }
+  let entries = byPrefix.get(prefix);
+  if (!entries) {
+    entries = [...kind.entries.values()].filter((e) => e.sources.some((s) => s.startsWith(prefix)));
+    byPrefix.set(prefix, entries);
+  }
+  return entries;
+}
+
 /** Per source, this stream's verdict: every resource acked, one rejected (with why), or neither yet. */
 function streamVerdicts(stream: AdsStream, snapshot: Snapshot, prefix: string): Map<string, { acked: boolean; rejected?: string }> {
   const verdicts = new Map<string, { acked: boolean; rejected?: string }>();
   for (const [kind, ts] of stream.types) {
-    for (const entry of ts.subscribedEntries(snapshot[kind])) {
+    for (const entry of sourced(snapshot[kind], prefix)) {
+      if (!ts.subscribes(entry.name)) continue;
       for (const source of entry.sources) {
         if (!source.startsWith(prefix)) continue;
         const v = verdicts.get(source) ?? { acked: true };
