@@ -38,6 +38,7 @@ import { classifyNode, describeNode } from './translate/proxy.js';
 import { renderTranslation } from './translate/render.js';
 import { SnapshotBuilder, type BuildReport } from './translate/snapshots.js';
 import { translate } from './translate/translate.js';
+import { translationProblem } from './translate/translation.js';
 import { SnapshotCache } from './xds/cache.js';
 import { Debouncer } from './xds/debounce.js';
 import { AdsServer } from './xds/server.js';
@@ -189,7 +190,7 @@ export async function runServe(config: ServeConfig, logger: Logger, election?: {
 /** What the snapshot builder found wrong, as problems. */
 function buildProblems(report: BuildReport): Problem[] {
   return [
-    ...report.translation.map((e) => ({ severity: e.severity ?? ('error' as const), object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message })),
+    ...report.translation.map(translationProblem),
     ...report.resources.map((e) => ({ severity: 'error' as const, object: e.sources.join(', '), message: `${e.kind} ${e.name}: ${e.message}` })),
   ];
 }
@@ -245,7 +246,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const locality = config.region || config.zone ? { locality: { ...(config.region ? { region: config.region } : {}), ...(config.zone ? { zone: config.zone } : {}) } } : {};
       const proxy = describeNode({ id: config.proxy, cluster: '', metadata: { PROXY_MODE: config.mode }, userAgent: '', ...locality });
       const translation = translate(model, proxy);
-      for (const e of translation.errors) console.error(formatProblem({ severity: e.severity ?? 'error', object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message }));
+      for (const e of translation.errors) console.error(formatProblem(translationProblem(e)));
       process.stdout.write(renderTranslation(translation));
       return translation.errors.some((e) => e.severity !== 'warning') ? 1 : 0;
     },

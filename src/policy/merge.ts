@@ -90,10 +90,7 @@ export function mergePolicies(candidates: readonly MergeCandidate[]): { merged: 
 
 /** The policies that set anything of `section`, sorted. */
 export function sectionSources(policy: MergedPolicy | undefined, ...sections: readonly PolicySection[]): string[] {
-  if (!policy) return [];
-  const refs = new Set<string>();
-  for (const [path, ref] of Object.entries(policy.origins)) if (sections.some((s) => path.startsWith(`${s}.`))) refs.add(ref);
-  return [...refs].sort();
+  return fieldSources(policy, ...sections.map((s) => `${s}.*`));
 }
 
 /**

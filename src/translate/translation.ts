@@ -4,6 +4,7 @@
  * object and field, and everything else is still produced.
  */
 import type { ResourceKind } from '../envoy/types.js';
+import type { Problem } from '../model/problems.js';
 import type { MeshModel } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 
@@ -85,4 +86,9 @@ export function perModel<T>(make: (model: MeshModel) => T): (model: MeshModel) =
     }
     return value;
   };
+}
+
+/** A translation error as a problem (logs, /debug/configz, `trellis render`). */
+export function translationProblem(e: TranslationError): Problem {
+  return { severity: e.severity ?? 'error', object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message };
 }
