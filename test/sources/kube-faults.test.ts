@@ -5,9 +5,9 @@
  */
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SourceState } from '../../src/sources/source.ts';
-import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
+import type { Envtest } from '../support/envtest.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { admin, endpoints, names, service, slice, startSource, TRAFFIC_POLICY_CRD, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
+import { endpoints, kubeTestEnv, names, service, slice, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
 
 /** One watch per kind in a single namespace: the substrings that tell their requests apart. */
 const WATCHES = ['/api/v1/namespaces?', '/api/v1/nodes?', '/services?', '/endpointslices?', '/pods?', '/trafficpolicies?'];
@@ -19,9 +19,7 @@ describe('kube source under faults', () => {
   let ns: string;
   let started: Started | undefined;
   beforeAll(async () => {
-    env = await sharedEnvtest();
-    await env.installCrds([TRAFFIC_POLICY_CRD]);
-    api = admin(env);
+    ({ env, api } = await kubeTestEnv());
   });
   beforeEach(async () => {
     proxy = await startFaultProxy({ url: env.url, caPem: env.caPem });

@@ -9,8 +9,8 @@ import { KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.ts';
 import { KUBE_RBAC_RULES, NODES_FORBIDDEN } from '../../src/sources/kube/index.ts';
-import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
-import { admin, names, service, startSource, TRAFFIC_POLICY_CRD, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
+import type { Envtest } from '../support/envtest.ts';
+import { admin, kubeTestEnv, names, service, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
 
 const REGION = 'topology.kubernetes.io/region';
 const ZONE = 'topology.kubernetes.io/zone';
@@ -25,9 +25,7 @@ describe('kube source: Nodes', () => {
   let api: Admin;
   let started: Started | undefined;
   beforeAll(async () => {
-    env = await sharedEnvtest();
-    await env.installCrds([TRAFFIC_POLICY_CRD]);
-    api = admin(env);
+    ({ env, api } = await kubeTestEnv());
   });
   afterEach(() => {
     started?.source.close();

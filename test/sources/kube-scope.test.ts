@@ -4,17 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
-import { admin, names, service, startSource, TRAFFIC_POLICY_CRD, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
+import type { Envtest } from '../support/envtest.ts';
+import { kubeTestEnv, names, service, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
 
 describe('kube source scope', () => {
   let env: Envtest;
   let api: Admin;
   let started: Started | undefined;
   beforeAll(async () => {
-    env = await sharedEnvtest();
-    await env.installCrds([TRAFFIC_POLICY_CRD]);
-    api = admin(env);
+    ({ env, api } = await kubeTestEnv());
   });
   afterEach(() => {
     started?.source.close();

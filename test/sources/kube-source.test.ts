@@ -4,17 +4,15 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { PodObject } from '../../src/model/inputs.ts';
-import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
-import { admin, endpoints, names, pod, service, slice, startSource, TRAFFIC_POLICY_CRD, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
+import type { Envtest } from '../support/envtest.ts';
+import { endpoints, kubeTestEnv, names, pod, service, slice, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
 
 describe('kube source', () => {
   let env: Envtest;
   let api: Admin;
   let started: Started | undefined;
   beforeAll(async () => {
-    env = await sharedEnvtest();
-    await env.installCrds([TRAFFIC_POLICY_CRD]);
-    api = admin(env);
+    ({ env, api } = await kubeTestEnv());
   });
   afterEach(() => {
     started?.source.close();

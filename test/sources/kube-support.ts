@@ -16,7 +16,7 @@ import { pino } from 'pino';
 import { parse, stringify } from 'yaml';
 import type { SourceState as BaseState } from '../../src/sources/source.ts';
 import { KUBE_RBAC_RULES, startKubeSource, type KubeSource, type KubeSourceState as SourceState } from '../../src/sources/kube/index.ts';
-import type { Envtest } from '../support/envtest.ts';
+import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
 
 export const FAST_BACKOFF = { initialMs: 20, maxMs: 400 };
 const WAIT_MS = 20_000;
@@ -116,6 +116,13 @@ export interface Admin {
   readonly core: CoreV1Api;
   readonly discovery: DiscoveryV1Api;
   readonly custom: CustomObjectsApi;
+}
+
+/** The shared API server with the TrafficPolicy CRD installed, and an admin client of it: every kube source test starts so. */
+export async function kubeTestEnv(): Promise<{ env: Envtest; api: Admin }> {
+  const env = await sharedEnvtest();
+  await env.installCrds([TRAFFIC_POLICY_CRD]);
+  return { env, api: admin(env) };
 }
 
 export function admin(env: Envtest): Admin {
