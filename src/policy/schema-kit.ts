@@ -40,14 +40,32 @@ export function withRules<S extends z.ZodType>(schema: S, rules: readonly CrossF
 
 /** A Go/Kubernetes CEL duration string: '1.5s', '250ms', '1m30s', '2h'. */
 export const DURATION_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+const NANOS_PER_SECOND = 1_000_000_000n;
+const UNIT_NANOS: Readonly<Record<string, bigint>> = { ms: 1_000_000n, s: NANOS_PER_SECOND, m: 60n * NANOS_PER_SECOND, h: 3_600n * NANOS_PER_SECOND };
+
+/** Nanoseconds of one `<number><unit>` component, exactly (digits finer than a nanosecond are dropped). */
+function componentNanos(number: string, unit: bigint): bigint {
+  const [whole = '0', fraction = ''] = number.split('.');
+  const scale = 10n ** BigInt(fraction.length);
+  return BigInt(whole) * unit + (BigInt(fraction || '0') * unit) / scale;
+}
+
+/** Total nanoseconds of a duration, exactly; undefined when it does not match DURATION_PATTERN. */
+export function durationNanos(text: string): bigint | undefined {
+  if (!DURATION_PATTERN.test(text)) return undefined;
+  let total = 0n;
+  for (const m of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) {
+    const unit = UNIT_NANOS[m[2] ?? ''];
+    if (m[1] === undefined || unit === undefined) return undefined;
+    total += componentNanos(m[1], unit);
+  }
+  return total;
+}
 
 /** Milliseconds of a duration matching DURATION_PATTERN (NaN otherwise). */
 export function durationMs(d: string): number {
-  if (!DURATION_PATTERN.test(d)) return Number.NaN;
-  let total = 0;
-  for (const m of d.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? Number.NaN);
-  return total;
+  const nanos = durationNanos(d);
+  return nanos === undefined ? Number.NaN : Number(nanos) / 1e6;
 }
 
 /** Both set → a ≤ b. */

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { count, dnsName, duration, headerName, notLonger, percent, portNumber, withRules } from './schema-kit.js';
 import { rateLimit, routing } from './schema-routing.js';
 
-export { crossFieldRules, DURATION_PATTERN, durationMs, type CrossFieldRule } from './schema-kit.js';
+export { crossFieldRules, DURATION_PATTERN, durationMs, durationNanos, type CrossFieldRule } from './schema-kit.js';
 
 // ------------------------------------------------------------------------------------------
 // targetRefs

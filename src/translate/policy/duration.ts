@@ -8,35 +8,17 @@
  * the policy when Envoy would reject the value (zero where it must be positive, or too long).
  */
 import type { Duration } from '../../envoy/generated/google/protobuf/Duration.js';
-import { DURATION_PATTERN } from '../../policy/schema.js';
+import { durationNanos } from '../../policy/schema.js';
 import type { TranslationError } from '../translation.js';
 import { policyNote } from './notes.js';
 import type { PortContext } from './types.js';
 
 const NANOS_PER_SECOND = 1_000_000_000n;
-const UNIT_NANOS: Readonly<Record<string, bigint>> = { ms: 1_000_000n, s: NANOS_PER_SECOND, m: 60n * NANOS_PER_SECOND, h: 3_600n * NANOS_PER_SECOND };
 
 /** The largest Duration protobuf allows (10 000 years); Envoy rejects anything longer. */
 export const MAX_DURATION_SECONDS = 315_576_000_000n;
 
-/** Nanoseconds of one `<number><unit>` component, exactly (digits finer than a nanosecond are dropped). */
-function componentNanos(number: string, unit: bigint): bigint {
-  const [whole = '0', fraction = ''] = number.split('.');
-  const scale = 10n ** BigInt(fraction.length);
-  return BigInt(whole) * unit + (BigInt(fraction || '0') * unit) / scale;
-}
-
-/** Total nanoseconds of a policy duration; undefined when it does not match DURATION_PATTERN. */
-export function durationNanos(text: string): bigint | undefined {
-  if (!DURATION_PATTERN.test(text)) return undefined;
-  let total = 0n;
-  for (const m of text.matchAll(/([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)/g)) {
-    const unit = UNIT_NANOS[m[2] ?? ''];
-    if (m[1] === undefined || unit === undefined) return undefined;
-    total += componentNanos(m[1], unit);
-  }
-  return total;
-}
+export { durationNanos };
 
 /**
  * The policy duration as a google.protobuf.Duration (`nanos` only when not zero); undefined when
