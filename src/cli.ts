@@ -22,12 +22,12 @@ import {
   type ServeConfig,
 } from './config/config.js';
 import { createMetrics } from './debug/metrics.js';
+import { formatDiagnostic, formatRef, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { startDebugServer } from './debug/server.js';
 import { renderBootstrap } from './envoy/bootstrap.js';
 import { buildModel, type ModelOptions } from './model/build.js';
 import type { MeshModel } from './model/types.js';
 import { formatPolicyStatus, policyStatuses, type PolicyProgress, type PolicyStatusView } from './policy/status.js';
-import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
 import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
 import { loadKubeConfig, startKubeSource, type KubeSource } from './sources/kube/index.js';
 import type { BoardEntry } from './sources/kube/progress-board.js';
@@ -38,7 +38,6 @@ import { classifyNode, describeNode } from './translate/proxy.js';
 import { renderTranslation } from './translate/render.js';
 import { SnapshotBuilder, type BuildReport } from './translate/snapshots.js';
 import { translate } from './translate/translate.js';
-import { translationProblem } from './translate/translation.js';
 import { SnapshotCache } from './xds/cache.js';
 import { Debouncer } from './xds/debounce.js';
 import { AdsServer } from './xds/server.js';
@@ -81,23 +80,23 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
   let latest: SourceState | undefined;
   let model: MeshModel | undefined;
   const currentPolicyStatuses = (progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] =>
-    policyStatuses(model?.policies ?? [], progress ?? ads.sourceProgress('TrafficPolicy '));
+    policyStatuses(model?.policies ?? [], progress ?? ads.sourceProgress('TrafficPolicy'));
   const policyProgress = (): Map<string, BoardEntry> => {
-    const local = ads.sourceProgress('TrafficPolicy ');
+    const local = ads.sourceProgress('TrafficPolicy');
     return new Map(
       (model?.policies ?? []).map((p) => [
-        p.source,
-        { ...(local.get(p.source) ?? { proxies: 0, acked: 0, rejected: [] }), ...(p.inForce?.generation !== undefined ? { generation: p.inForce.generation } : {}) },
+        formatRef(p.source),
+        { ...(local.get(formatRef(p.source)) ?? { proxies: 0, acked: 0, rejected: [] }), ...(p.inForce?.generation !== undefined ? { generation: p.inForce.generation } : {}) },
       ]),
     );
   };
-  let problems: readonly Problem[] = [];
+  let problems: readonly Diagnostic[] = [];
   const rebuild = (): void => {
     if (!latest) return;
     model = buildModel(latest.inputs, modelOptions, model);
-    for (const p of modelProblems(model)) logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object, field: p.field, file: p.file }, p.message);
+    for (const p of model.diagnostics) logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object && formatRef(p.object), field: p.field, file: p.origin?.file }, p.message);
     snapshots.setModel(model);
-    problems = [...latest.problems, ...modelProblems(model), ...buildProblems(snapshots.report())];
+    problems = [...latest.problems, ...model.diagnostics, ...buildProblems(snapshots.report())];
     statusChanged();
   };
   const debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
@@ -187,24 +186,21 @@ export async function runServe(config: ServeConfig, logger: Logger, election?: {
   };
 }
 
-/** What the snapshot builder found wrong, as problems. */
-function buildProblems(report: BuildReport): Problem[] {
-  return [
-    ...report.translation.map(translationProblem),
-    ...report.resources.map((e) => ({ severity: 'error' as const, object: e.sources.join(', '), message: `${e.kind} ${e.name}: ${e.message}` })),
-  ];
+/** What the snapshot builder found wrong. */
+function buildProblems(report: BuildReport): Diagnostic[] {
+  return [...report.translation, ...report.resources];
 }
 
 /** A source that lost its connection serves the last state it knew; say so. */
-function sourceStatus(state: SourceState): Problem[] {
+function sourceStatus(state: SourceState): Diagnostic[] {
   return state.connected ? [] : [{ severity: 'warning', message: `source disconnected, serving the last known state: ${state.reason ?? 'unknown reason'}` }];
 }
 
 /** Reads a manifests directory once and builds its model. */
-async function loadOnce(dir: string, opts: ModelOptions): Promise<{ result: ManifestResult; problems: Problem[]; model: ReturnType<typeof buildModel> }> {
+async function loadOnce(dir: string, opts: ModelOptions): Promise<{ result: ManifestResult; problems: Diagnostic[]; model: ReturnType<typeof buildModel> }> {
   const result = parseManifests(await readManifestDir(dir));
   const model = buildModel(result.inputs, opts);
-  return { result, model, problems: sortProblems([...manifestProblems(result), ...modelProblems(model)]) };
+  return { result, model, problems: sortDiagnostics([...manifestProblems(result), ...model.diagnostics]) };
 }
 
 interface Command {
@@ -240,15 +236,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const { model, problems } = await loadOnce(config.manifests, config);
       const errors = problems.filter((p) => p.severity === 'error');
       if (errors.length > 0) {
-        for (const p of errors) console.error(formatProblem(p));
+        for (const p of errors) console.error(formatDiagnostic(p));
         return 1;
       }
       const locality = config.region || config.zone ? { locality: { ...(config.region ? { region: config.region } : {}), ...(config.zone ? { zone: config.zone } : {}) } } : {};
       const proxy = describeNode({ id: config.proxy, cluster: '', metadata: { PROXY_MODE: config.mode }, userAgent: '', ...locality });
       const translation = translate(model, proxy);
-      for (const e of translation.errors) console.error(formatProblem(translationProblem(e)));
+      for (const e of translation.diagnostics) console.error(formatDiagnostic(e));
       process.stdout.write(renderTranslation(translation));
-      return translation.errors.some((e) => e.severity !== 'warning') ? 1 : 0;
+      return translation.diagnostics.some((e) => e.severity === 'error') ? 1 : 0;
     },
   },
   validate: {
@@ -258,7 +254,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     async run(flags) {
       const config = loadConfig(validateConfigSchema, VALIDATE_FLAGS, flags, {});
       const { problems, model } = await loadOnce(config.manifests, config);
-      for (const p of problems) console.log(formatProblem(p));
+      for (const p of problems) console.log(formatDiagnostic(p));
       for (const line of policyStatuses(model.policies).flatMap(formatPolicyStatus)) console.log(line);
       const errors = problems.filter((p) => p.severity === 'error').length;
       console.log(`${errors} error(s), ${problems.length - errors} warning(s)`);

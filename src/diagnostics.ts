@@ -39,6 +39,34 @@ export interface Diagnostic {
   readonly message: string;
 }
 
+/** A diagnostic, without the keys that are not given (so that it prints and compares cleanly). */
+export function diagnostic(severity: Severity, object: ObjectRef | undefined, field: string | undefined, message: string, origin?: Origin): Diagnostic {
+  return {
+    severity,
+    ...(object ? { object } : {}),
+    ...(field ? { field } : {}),
+    ...(origin && Object.keys(origin).length > 0 ? { origin } : {}),
+    message,
+  };
+}
+
+/** Collects diagnostics about objects, as a stage finds them. */
+export class Diagnostics {
+  readonly list: Diagnostic[] = [];
+
+  error(object: ObjectRef | undefined, origin: Origin | undefined, field: string | undefined, message: string): void {
+    this.list.push(diagnostic('error', object, field, message, origin));
+  }
+
+  warn(object: ObjectRef | undefined, origin: Origin | undefined, field: string | undefined, message: string): void {
+    this.list.push(diagnostic('warning', object, field, message, origin));
+  }
+
+  add(...items: readonly Diagnostic[]): void {
+    this.list.push(...items);
+  }
+}
+
 /** A reference to the object `kind` with this metadata. */
 export function refOf(kind: string, meta: { readonly name: string; readonly namespace?: string | undefined }): ObjectRef {
   return meta.namespace ? { kind, namespace: meta.namespace, name: meta.name } : { kind, name: meta.name };
@@ -52,6 +80,13 @@ export function formatRef(ref: ObjectRef): string {
 /** Order of references: by kind, namespace, name. */
 export function compareRefs(a: ObjectRef, b: ObjectRef): number {
   return compareText(formatRef(a), formatRef(b));
+}
+
+/** Sorted by kind, namespace and name, without duplicates. */
+export function sortedRefs(refs: Iterable<ObjectRef>): ObjectRef[] {
+  const unique = new Map<string, ObjectRef>();
+  for (const r of refs) unique.set(formatRef(r), r);
+  return [...unique.values()].sort(compareRefs);
 }
 
 export function sameRef(a: ObjectRef, b: ObjectRef): boolean {
@@ -70,11 +105,16 @@ export function formatOrigin(origin: Origin): string {
   return `${origin.file}${doc}${line}`;
 }
 
-/** `error: web.yaml#2:14:3 Service default/web: spec.ports[0].port: must be at most 65535`. */
-export function formatDiagnostic(d: Diagnostic): string {
+/** `web.yaml#2:14:3 Service default/web: spec.ports[0].port: must be at most 65535` (a log line's message: its level says the severity). */
+export function describeDiagnostic(d: Diagnostic): string {
   const where = d.origin ? formatOrigin(d.origin) : '';
   const what = [d.object ? formatRef(d.object) : undefined, d.field].filter((x): x is string => Boolean(x)).join(': ');
-  return `${d.severity}: ${where ? `${where} ` : ''}${what ? `${what}: ` : ''}${d.message}`;
+  return `${where ? `${where} ` : ''}${what ? `${what}: ` : ''}${d.message}`;
+}
+
+/** `error: web.yaml#2:14:3 Service default/web: spec.ports[0].port: must be at most 65535`. */
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.severity}: ${describeDiagnostic(d)}`;
 }
 
 /** Identity of a diagnostic, for de-duplication and "already reported" sets. */

@@ -2,7 +2,7 @@
  * The debug endpoints: each one a function from the request's URL (and headers) to a reply, with no
  * I/O of its own beyond reading the views it was given. server.ts does the HTTP.
  */
-import { formatProblem, sortProblems, type Problem } from '../model/problems.js';
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { formatPolicyStatus, type PolicyStatusView } from '../policy/status.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import { buildConfigDump } from './config-dump.js';
@@ -36,7 +36,7 @@ export interface RouteDeps {
   readonly readiness: () => { ready: boolean; reason: string };
   readonly metrics: Metrics;
   /** Everything wrong with the configuration now, from every stage. */
-  readonly problems: () => readonly Problem[];
+  readonly problems: () => readonly Diagnostic[];
   /** Every TrafficPolicy with its conditions (Accepted, Conflicted, Programmed). */
   readonly policies: () => readonly PolicyStatusView[];
 }
@@ -82,9 +82,9 @@ function syncz(deps: RouteDeps, req: DebugRequest): Reply {
 }
 
 function configz(deps: RouteDeps, req: DebugRequest): Reply {
-  const problems = sortProblems(deps.problems());
+  const problems = sortDiagnostics(deps.problems());
   if (req.url.searchParams.get('format') === 'text') {
-    return text(200, problems.length === 0 ? 'no problems: every object was accepted' : problems.map(formatProblem).join('\n'));
+    return text(200, problems.length === 0 ? 'no problems: every object was accepted' : problems.map(formatDiagnostic).join('\n'));
   }
   const errors = problems.filter((p) => p.severity === 'error').length;
   return json(200, { errors, warnings: problems.length - errors, problems });

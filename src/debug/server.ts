@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import type { Problem } from '../model/problems.js';
+import type { Diagnostic } from '../diagnostics.js';
 import type { PolicyStatusView } from '../policy/status.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import type { Metrics } from './metrics.js';
@@ -18,7 +18,7 @@ export interface DebugServerOptions {
   metrics: Metrics;
   logger: Logger;
   /** Everything wrong with the configuration now (for /debug/configz); none when omitted. */
-  problems?: () => readonly Problem[];
+  problems?: () => readonly Diagnostic[];
   /** Every TrafficPolicy with its conditions (for /debug/policies); none when omitted. */
   policies?: () => readonly PolicyStatusView[];
 }

@@ -6,22 +6,18 @@
  * object is checked against its message type first; any mismatch is an error that names the path.
  */
 import protobuf from 'protobufjs';
+import type { Diagnostic } from '../diagnostics.js';
 import { messageType } from './protos.js';
 import { messageNameOf, TYPE_URL_PREFIX } from './types.js';
 import { validateMessage } from './validate.js';
 
-export interface FieldIssue {
-  /** Dotted path to the offending key, e.g. `filter_chains[0].filters[0].typed_config.stat_prefix`. */
-  readonly path: string;
-  readonly message: string;
-}
-
 export class EncodeError extends Error {
+  /** `issues`: errors whose `field` is the dotted path to the offending key (`filter_chains[0].filters[0].typed_config.stat_prefix`). */
   constructor(
     readonly typeName: string,
-    readonly issues: readonly FieldIssue[],
+    readonly issues: readonly Diagnostic[],
   ) {
-    super(`invalid ${typeName}: ${issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`);
+    super(`invalid ${typeName}: ${issues.map((i) => `${i.field || '(root)'}: ${i.message}`).join('; ')}`);
     this.name = 'EncodeError';
   }
 }
@@ -37,48 +33,48 @@ function join(path: string, key: string | number): string {
   return path ? `${path}.${key}` : key;
 }
 
-function checkValue(field: protobuf.Field, value: unknown, path: string, out: FieldIssue[]): void {
+function checkValue(field: protobuf.Field, value: unknown, path: string, out: Diagnostic[]): void {
   if (value === null || value === undefined) return;
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Enum) {
     if (typeof value === 'string' && !(value in resolved.values)) {
-      out.push({ path, message: `unknown ${resolved.name} value "${value}"` });
+      out.push({ severity: 'error', field: path, message: `unknown ${resolved.name} value "${value}"` });
     }
     return;
   }
   if (resolved instanceof protobuf.Type) {
     if (!isPlainObject(value)) {
-      out.push({ path, message: `expected a ${resolved.fullName.slice(1)} object` });
+      out.push({ severity: 'error', field: path, message: `expected a ${resolved.fullName.slice(1)} object` });
       return;
     }
     checkMessage(resolved, value, path, out);
   }
 }
 
-function checkAny(value: Record<string, unknown>, path: string, out: FieldIssue[]): void {
+function checkAny(value: Record<string, unknown>, path: string, out: Diagnostic[]): void {
   const url = value['@type'];
   if (url === undefined) {
     for (const key of Object.keys(value)) {
-      if (key !== 'type_url' && key !== 'value') out.push({ path: join(path, key), message: 'unknown field in Any' });
+      if (key !== 'type_url' && key !== 'value') out.push({ severity: 'error', field: join(path, key), message: 'unknown field in Any' });
     }
     return;
   }
   if (typeof url !== 'string' || !url.startsWith(TYPE_URL_PREFIX)) {
-    out.push({ path: join(path, '@type'), message: `expected "${TYPE_URL_PREFIX}<message>"` });
+    out.push({ severity: 'error', field: join(path, '@type'), message: `expected "${TYPE_URL_PREFIX}<message>"` });
     return;
   }
   let inner: protobuf.Type;
   try {
     inner = messageType(messageNameOf(url));
   } catch {
-    out.push({ path: join(path, '@type'), message: `type ${messageNameOf(url)} is not loaded (add its file in src/envoy/protos.ts)` });
+    out.push({ severity: 'error', field: join(path, '@type'), message: `type ${messageNameOf(url)} is not loaded (add its file in src/envoy/protos.ts)` });
     return;
   }
   const { '@type': _ignored, ...rest } = value;
   checkMessage(inner, rest, path, out);
 }
 
-function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path: string, out: FieldIssue[]): void {
+function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path: string, out: Diagnostic[]): void {
   if (type.fullName === `.${ANY}`) {
     checkAny(value, path, out);
     return;
@@ -87,14 +83,14 @@ function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path:
     const field = type.fields[key];
     const here = join(path, key);
     if (!field) {
-      out.push({ path: here, message: `unknown field of ${type.fullName.slice(1)}` });
+      out.push({ severity: 'error', field: here, message: `unknown field of ${type.fullName.slice(1)}` });
       continue;
     }
     if (field.map) {
-      if (!isPlainObject(v)) out.push({ path: here, message: 'expected a map object' });
+      if (!isPlainObject(v)) out.push({ severity: 'error', field: here, message: 'expected a map object' });
       else for (const [k, mv] of Object.entries(v)) checkValue(field, mv, join(here, k), out);
     } else if (field.repeated) {
-      if (!Array.isArray(v)) out.push({ path: here, message: 'expected a list' });
+      if (!Array.isArray(v)) out.push({ severity: 'error', field: here, message: 'expected a list' });
       else v.forEach((item, i) => checkValue(field, item, join(here, i), out));
     } else {
       checkValue(field, v, here, out);
@@ -103,10 +99,10 @@ function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path:
 }
 
 /** Every field the object sets that its message type does not have, and every unknown enum name. */
-export function checkFields(typeName: string, value: unknown): FieldIssue[] {
+export function checkFields(typeName: string, value: unknown): Diagnostic[] {
   const type = messageType(typeName);
-  const out: FieldIssue[] = [];
-  if (!isPlainObject(value)) return [{ path: '', message: `expected a ${typeName} object` }];
+  const out: Diagnostic[] = [];
+  if (!isPlainObject(value)) return [{ severity: 'error', field: '', message: `expected a ${typeName} object` }];
   checkMessage(type, value, '', out);
   return out;
 }
@@ -123,7 +119,7 @@ export function encodeMessage(typeName: string, value: object): Uint8Array {
   try {
     return type.encode(type.fromObject(value as Record<string, unknown>)).finish();
   } catch (err) {
-    throw new EncodeError(typeName, [{ path: '', message: (err as Error).message }]);
+    throw new EncodeError(typeName, [{ severity: 'error', field: '', message: (err as Error).message }]);
   }
 }
 

@@ -6,13 +6,13 @@
  * message or nothing. Rule names a table does not list are reported as unsupported, never guessed.
  */
 import type protobuf from 'protobufjs';
-import type { FieldIssue } from './codec.js';
+import type { Diagnostic } from '../diagnostics.js';
 import { STRING_RULES, BYTES_RULES, parseBytes, asList, type Rules, type Test, type Builder } from './validate-strings.js';
 
 export type { Rules } from './validate-strings.js';
 
 /** Checks one present (or defaulted) value at `path`, appending what is wrong to `out`. */
-export type Check = (value: unknown, path: string, out: FieldIssue[]) => void;
+export type Check = (value: unknown, path: string, out: Diagnostic[]) => void;
 
 export interface RuleContext {
   /** The field the rules belong to (`envoy.config.cluster.v3.Cluster.name`), for unsupported-rule reports. */
@@ -59,7 +59,7 @@ function kind<T>(spec: KindSpec<T>): (rules: Rules, ctx: RuleContext, name: stri
       if (value === undefined || (ignoreEmpty && spec.empty(value))) return;
       for (const test of tests) {
         const message = test(value);
-        if (message !== undefined) out.push({ path, message });
+        if (message !== undefined) out.push({ severity: 'error', field: path, message });
       }
     };
   };

@@ -11,7 +11,7 @@
  * fails only `required`.
  */
 import protobuf from 'protobufjs';
-import type { FieldIssue } from './codec.js';
+import type { Diagnostic } from '../diagnostics.js';
 import { envoyRoot, messageType } from './protos.js';
 import { messageNameOf, TYPE_URL_PREFIX } from './types.js';
 import { compileKind, toBigInt, type Check, type RuleContext, type Rules } from './validate-kinds.js';
@@ -149,7 +149,7 @@ function messageElement(type: protobuf.Type, rules: Rules | undefined, ctx: Rule
   const recurse = messageRules['skip'] !== true;
   return (v, path, out) => {
     if (v === undefined || v === null) {
-      if (required) out.push({ path, message: 'is required' });
+      if (required) out.push({ severity: 'error', field: path, message: 'is required' });
       return;
     }
     ownCheck?.(v, path, out);
@@ -189,15 +189,15 @@ function repeatedCheck(field: protobuf.FieldBase, rules: Rules | undefined, ctx:
   return (v, path, out) => {
     const list: unknown[] | undefined = Array.isArray(v) ? v : v === undefined || v === null ? [] : undefined;
     if (!list || (ignoreEmpty && list.length === 0)) return;
-    if (min !== undefined && list.length < min) out.push({ path, message: `must have at least ${count(Number(min), 'item')}${list.length ? `, got ${list.length}` : ''}` });
-    if (max !== undefined && list.length > max) out.push({ path, message: `must have at most ${count(Number(max), 'item')}, got ${list.length}` });
+    if (min !== undefined && list.length < min) out.push({ severity: 'error', field: path, message: `must have at least ${count(Number(min), 'item')}${list.length ? `, got ${list.length}` : ''}` });
+    if (max !== undefined && list.length > max) out.push({ severity: 'error', field: path, message: `must have at most ${count(Number(max), 'item')}, got ${list.length}` });
     const seen = unique ? new Map<string, number>() : undefined;
     list.forEach((x, i) => {
       const here = join(path, i);
       if (seen) {
         const key = uniqueKey(x);
         const first = seen.get(key);
-        if (first !== undefined) out.push({ path: here, message: `must be unique (same as [${first}])` });
+        if (first !== undefined) out.push({ severity: 'error', field: here, message: `must be unique (same as [${first}])` });
         else seen.set(key, i);
       }
       item?.(x, here, out);
@@ -229,16 +229,16 @@ function mapCheck(field: protobuf.MapField, rules: Rules | undefined, ctx: RuleC
     if (!map) return;
     const entries = Object.entries(map);
     if (ignoreEmpty && entries.length === 0) return;
-    if (min !== undefined && entries.length < min) out.push({ path, message: `must have at least ${count(Number(min), 'pair')}${entries.length ? `, got ${entries.length}` : ''}` });
-    if (max !== undefined && entries.length > max) out.push({ path, message: `must have at most ${count(Number(max), 'pair')}, got ${entries.length}` });
+    if (min !== undefined && entries.length < min) out.push({ severity: 'error', field: path, message: `must have at least ${count(Number(min), 'pair')}${entries.length ? `, got ${entries.length}` : ''}` });
+    if (max !== undefined && entries.length > max) out.push({ severity: 'error', field: path, message: `must have at most ${count(Number(max), 'pair')}, got ${entries.length}` });
     for (const [k, x] of entries) {
       const here = join(path, k);
       if (keyCheck) {
-        const keyIssues: FieldIssue[] = [];
+        const keyIssues: Diagnostic[] = [];
         keyCheck(mapKey(field.keyType, k), here, keyIssues);
-        for (const issue of keyIssues) out.push({ path: issue.path, message: `key ${issue.message}` });
+        for (const issue of keyIssues) out.push({ severity: 'error', field: issue.field, message: `key ${issue.message}` });
       }
-      if (noSparse && (x === undefined || x === null)) out.push({ path: here, message: 'must not be an empty map value' });
+      if (noSparse && (x === undefined || x === null)) out.push({ severity: 'error', field: here, message: 'must not be an empty map value' });
       value?.(x, here, out);
     }
   };
@@ -258,7 +258,7 @@ function planField(field: protobuf.FieldBase): FieldPlan | undefined {
   else if (field.repeated) check = repeatedCheck(field, rules, ctx);
   else check = elementCheck(field, rules, ctx);
   if (!check) return undefined;
-  const whenAbsent: FieldIssue[] = [];
+  const whenAbsent: Diagnostic[] = [];
   check(defaultOf(field), '', whenAbsent);
   return { key: field.name, onlyWhenSet: Boolean(field.partOf), whenAbsent: whenAbsent.map((i) => i.message), check };
 }
@@ -281,7 +281,7 @@ function planOf(type: protobuf.Type): TypePlan {
 }
 
 /** The message packed in an Any written as `{ '@type': url, ...fields }`; bytes already encoded are not opened. */
-function walkAny(value: Record<string, unknown>, path: string, out: FieldIssue[]): void {
+function walkAny(value: Record<string, unknown>, path: string, out: Diagnostic[]): void {
   const url = value['@type'];
   if (typeof url !== 'string' || !url.startsWith(TYPE_URL_PREFIX)) return;
   let inner: protobuf.Type;
@@ -293,7 +293,7 @@ function walkAny(value: Record<string, unknown>, path: string, out: FieldIssue[]
   walk(inner, value, path, out);
 }
 
-function walk(type: protobuf.Type, value: Record<string, unknown>, path: string, out: FieldIssue[]): void {
+function walk(type: protobuf.Type, value: Record<string, unknown>, path: string, out: Diagnostic[]): void {
   if (type.fullName === ANY) {
     walkAny(value, path, out);
     return;
@@ -302,14 +302,14 @@ function walk(type: protobuf.Type, value: Record<string, unknown>, path: string,
   for (const f of plan.fields) {
     const v = value[f.key];
     if (v === undefined || v === null) {
-      if (!f.onlyWhenSet) for (const message of f.whenAbsent) out.push({ path: join(path, f.key), message });
+      if (!f.onlyWhenSet) for (const message of f.whenAbsent) out.push({ severity: 'error', field: join(path, f.key), message });
     } else {
       f.check(v, join(path, f.key), out);
     }
   }
   for (const o of plan.requiredOneofs) {
     if (!o.members.some((m) => value[m] !== undefined && value[m] !== null)) {
-      out.push({ path: join(path, o.name), message: `one of [${o.members.join(', ')}] is required` });
+      out.push({ severity: 'error', field: join(path, o.name), message: `one of [${o.members.join(', ')}] is required` });
     }
   }
 }
@@ -319,10 +319,10 @@ function walk(type: protobuf.Type, value: Record<string, unknown>, path: string,
  * it) that the object breaks, with the path of the offending field. Assumes the object's fields
  * exist (checkFields); values of the wrong shape are left to it.
  */
-export function validateMessage(typeName: string, value: unknown): FieldIssue[] {
+export function validateMessage(typeName: string, value: unknown): Diagnostic[] {
   const type = messageType(typeName);
-  if (!isRecord(value)) return [{ path: '', message: `expected a ${typeName} object` }];
-  const out: FieldIssue[] = [];
+  if (!isRecord(value)) return [{ severity: 'error', field: '', message: `expected a ${typeName} object` }];
+  const out: Diagnostic[] = [];
   walk(type, value, '', out);
   return out;
 }

@@ -4,11 +4,12 @@
  * it found wrong, per object and field. One bad object never blocks the others: it is left out, or
  * kept without the bad part.
  */
-import { objectRef, SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInputs, type Origin, type PodObject, type ServiceObject } from './inputs.js';
+import { Diagnostics, refOf, sortDiagnostics } from '../diagnostics.js';
+import { SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInputs, type PodObject, type ServiceObject } from './inputs.js';
 import { nodeLocalities, selectEndpoints, type NodeLocalities } from './endpoints.js';
 import { resolvePolicies, withPolicies } from './policies.js';
 import { protocolOf } from './protocol.js';
-import type { FieldError, MeshModel, ModelService, ModelServicePort, ModelWorkload, ObjectStatus, WorkloadPort } from './types.js';
+import type { MeshModel, ModelService, ModelServicePort, ModelWorkload, WorkloadPort } from './types.js';
 
 export interface ModelOptions {
   /** The cluster DNS domain. */
@@ -19,50 +20,19 @@ export interface ModelOptions {
 
 export const DEFAULT_MODEL_OPTIONS: ModelOptions = { domain: 'cluster.local', trustDomain: 'cluster.local' };
 
-/** Collects errors and warnings per object. */
-class Statuses {
-  private readonly byObject = new Map<string, { origin?: Origin; errors: FieldError[]; warnings: FieldError[] }>();
-
-  private slot(object: string, origin?: Origin): { errors: FieldError[]; warnings: FieldError[] } {
-    let s = this.byObject.get(object);
-    if (!s) {
-      s = { ...(origin ? { origin } : {}), errors: [], warnings: [] };
-      this.byObject.set(object, s);
-    }
-    return s;
-  }
-
-  error(object: string, origin: Origin | undefined, e: FieldError): void {
-    this.slot(object, origin).errors.push(e);
-  }
-
-  warn(object: string, origin: Origin | undefined, e: FieldError): void {
-    this.slot(object, origin).warnings.push(e);
-  }
-
-  list(): ObjectStatus[] {
-    return [...this.byObject.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([object, s]) => ({ object, ...(s.origin ? { origin: s.origin } : {}), accepted: s.errors.length === 0, errors: s.errors, warnings: s.warnings }));
-  }
-}
-
 function byNamespaceName<T extends { metadata: { namespace: string; name: string } }>(a: Input<T>, b: Input<T>): number {
   const ka = `${a.object.metadata.namespace}/${a.object.metadata.name}`;
   const kb = `${b.object.metadata.namespace}/${b.object.metadata.name}`;
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-function slicesByService(inputs: MeshInputs, statuses: Statuses): Map<string, Input<EndpointSliceObject>[]> {
+function slicesByService(inputs: MeshInputs, statuses: Diagnostics): Map<string, Input<EndpointSliceObject>[]> {
   const out = new Map<string, Input<EndpointSliceObject>[]>();
   for (const slice of inputs.endpointSlices) {
     const meta = slice.object.metadata;
     const service = meta.labels[SERVICE_NAME_LABEL];
     if (!service) {
-      statuses.warn(objectRef('EndpointSlice', meta), slice.origin, {
-        field: `metadata.labels["${SERVICE_NAME_LABEL}"]`,
-        message: 'missing: the slice belongs to no Service and is ignored',
-      });
+      statuses.warn(refOf('EndpointSlice', meta), slice.origin, `metadata.labels["${SERVICE_NAME_LABEL}"]`, 'missing: the slice belongs to no Service and is ignored');
       continue;
     }
     const key = `${meta.namespace}/${service}`;
@@ -76,25 +46,25 @@ interface ServiceContext {
   readonly slices: readonly Input<EndpointSliceObject>[];
   readonly nodes: NodeLocalities;
   readonly opts: ModelOptions;
-  readonly statuses: Statuses;
+  readonly statuses: Diagnostics;
 }
 
 function servicePorts(svc: Input<ServiceObject>, { slices, nodes, statuses }: ServiceContext): ModelServicePort[] {
-  const ref = objectRef('Service', svc.object.metadata);
+  const ref = refOf('Service', svc.object.metadata);
   const seen = new Set<number>();
   const ports: ModelServicePort[] = [];
   svc.object.spec.ports.forEach((p, i) => {
     const field = `spec.ports[${i}]`;
     if (p.protocol !== 'TCP') {
-      statuses.warn(ref, svc.origin, { field: `${field}.protocol`, message: `${p.protocol} is not proxied; only TCP ports are` });
+      statuses.warn(ref, svc.origin, `${field}.protocol`, `${p.protocol} is not proxied; only TCP ports are`);
       return;
     }
     if (seen.has(p.port)) {
-      statuses.error(ref, svc.origin, { field: `${field}.port`, message: `port ${p.port} is listed twice` });
+      statuses.error(ref, svc.origin, `${field}.port`, `port ${p.port} is listed twice`);
       return;
     }
     seen.add(p.port);
-    const endpoints = selectEndpoints(slices, p.name, nodes, (source, origin, e) => statuses.warn(source, origin, e));
+    const endpoints = selectEndpoints(slices, p.name, nodes, (source, origin, field, message) => statuses.warn(source, origin, field, message));
     ports.push({ name: p.name, port: p.port, protocol: protocolOf(p), targetPort: p.targetPort ?? p.port, endpoints });
   });
   return ports.sort((a, b) => a.port - b.port);
@@ -103,10 +73,10 @@ function servicePorts(svc: Input<ServiceObject>, { slices, nodes, statuses }: Se
 function buildService(svc: Input<ServiceObject>, ctx: ServiceContext): ModelService | undefined {
   const { opts, statuses } = ctx;
   const { metadata: meta, spec } = svc.object;
-  const ref = objectRef('Service', meta);
+  const ref = refOf('Service', meta);
   const kind = spec.type === 'ExternalName' ? 'ExternalName' : spec.clusterIP === 'None' ? 'Headless' : 'ClusterIP';
   if (kind === 'ExternalName' && !spec.externalName) {
-    statuses.error(ref, svc.origin, { field: 'spec.externalName', message: 'required for a Service of type ExternalName' });
+    statuses.error(ref, svc.origin, 'spec.externalName', 'required for a Service of type ExternalName');
     return undefined;
   }
   return {
@@ -158,11 +128,11 @@ function workloadPorts(pod: PodObject, services: readonly ModelService[]): Workl
   return [...ports.values()].sort((a, b) => a.port - b.port);
 }
 
-function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: ModelOptions, statuses: Statuses): ModelWorkload | undefined {
+function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: ModelOptions, statuses: Diagnostics): ModelWorkload | undefined {
   const { metadata: meta, spec, status } = pod.object;
-  const ref = objectRef('Pod', meta);
+  const ref = refOf('Pod', meta);
   if (!status.podIP) {
-    statuses.warn(ref, pod.origin, { field: 'status.podIP', message: 'no IP assigned yet; the pod is not part of the mesh until it has one' });
+    statuses.warn(ref, pod.origin, 'status.podIP', 'no IP assigned yet; the pod is not part of the mesh until it has one');
     return undefined;
   }
   const selected = selecting(services, pod.object);
@@ -184,7 +154,7 @@ function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: Mod
  * its last good spec in force.
  */
 export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODEL_OPTIONS, previous?: MeshModel): MeshModel {
-  const statuses = new Statuses();
+  const statuses = new Diagnostics();
   const slices = slicesByService(inputs, statuses);
   const nodes = nodeLocalities(inputs.nodes);
   const built: ModelService[] = [];
@@ -198,10 +168,12 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
   for (const [key, list] of slices) {
     if (known.has(key)) continue;
     for (const slice of list) {
-      statuses.warn(objectRef('EndpointSlice', slice.object.metadata), slice.origin, {
-        field: `metadata.labels["${SERVICE_NAME_LABEL}"]`,
-        message: `Service ${key} does not exist; the slice is ignored until it does`,
-      });
+      statuses.warn(
+        refOf('EndpointSlice', slice.object.metadata),
+        slice.origin,
+        `metadata.labels["${SERVICE_NAME_LABEL}"]`,
+        `Service ${key} does not exist; the slice is ignored until it does`,
+      );
     }
   }
   const { policies, byPort } = resolvePolicies(inputs.trafficPolicies, built, previous, statuses);
@@ -210,5 +182,5 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
   const workloads = [...inputs.pods]
     .sort(byNamespaceName)
     .flatMap((p) => buildWorkload(p, index, opts, statuses) ?? []);
-  return { domain: opts.domain, trustDomain: opts.trustDomain, services, workloads, policies, statuses: statuses.list() };
+  return { domain: opts.domain, trustDomain: opts.trustDomain, services, workloads, policies, diagnostics: sortDiagnostics(statuses.list) };
 }

@@ -5,9 +5,10 @@
  * region from the node's topology label (a slice has no region), the zone from the slice (the
  * EndpointSlice controller copies it from the node), else from the node's label.
  */
-import type { EndpointSliceObject, Input, NodeObject, Origin } from './inputs.js';
-import { objectRef, REGION_LABEL, ZONE_LABEL } from './inputs.js';
-import type { FieldError, Locality, ModelEndpoint } from './types.js';
+import { refOf, type ObjectRef, type Origin } from '../diagnostics.js';
+import type { EndpointSliceObject, Input, NodeObject } from './inputs.js';
+import { REGION_LABEL, ZONE_LABEL } from './inputs.js';
+import type { Locality, ModelEndpoint } from './types.js';
 
 /** Where each known Node is, by name: its region and zone labels ('' when it has none). */
 export type NodeLocalities = ReadonlyMap<string, { readonly region: string; readonly zone: string }>;
@@ -30,16 +31,16 @@ interface Candidate extends ModelEndpoint {
   readonly serving: boolean;
 }
 
-type Warn = (source: string, origin: Origin, e: FieldError) => void;
+type Warn = (source: ObjectRef, origin: Origin, field: string, message: string) => void;
 
 function candidates(slice: Input<EndpointSliceObject>, portName: string, nodes: NodeLocalities, warn: Warn): Candidate[] {
   const s = slice.object;
-  const source = objectRef('EndpointSlice', s.metadata);
+  const source = refOf('EndpointSlice', s.metadata);
   const portIndex = s.ports.findIndex((p) => p.name === portName);
   const port = s.ports[portIndex]?.port;
   if (port === undefined) return [];
   if (s.addressType === 'FQDN') {
-    warn(source, slice.origin, { field: 'addressType', message: 'FQDN endpoints are not supported; the slice is ignored' });
+    warn(source, slice.origin, 'addressType', 'FQDN endpoints are not supported; the slice is ignored');
     return [];
   }
   const out: Candidate[] = [];

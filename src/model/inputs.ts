@@ -5,12 +5,9 @@
  * came from except through its `origin`, which is for error messages.
  */
 import { z } from 'zod';
+import type { Origin } from '../diagnostics.js';
 
-/** Where an object came from: a manifest file and the 0-based index of its YAML document. */
-export interface Origin {
-  readonly file?: string;
-  readonly document?: number;
-}
+export type { Origin };
 
 const name = z.string().min(1).max(253);
 const labels = z.record(z.string(), z.string()).default({});
@@ -183,11 +180,6 @@ export const INPUT_KINDS = {
 } as const;
 
 export type InputKindKey = keyof typeof INPUT_KINDS;
-
-/** `Kind namespace/name` (or `Kind name` for cluster-scoped kinds): how objects are named in messages. */
-export function objectRef(kind: string, meta: { name: string; namespace?: string }): string {
-  return meta.namespace ? `${kind} ${meta.namespace}/${meta.name}` : `${kind} ${meta.name}`;
-}
 
 /** The label EndpointSlices carry to name their Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';

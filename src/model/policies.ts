@@ -4,16 +4,17 @@
  * are merged (src/policy/merge.ts). Every policy gets its Accepted condition, and Conflicted when
  * it lost fields to an older one.
  */
+import { compareRefs, formatRef, refOf, type Diagnostic, type Diagnostics, type ObjectRef } from '../diagnostics.js';
 import { mergePolicies, type LostField, type MergeCandidate, type MergedPolicy } from '../policy/merge.js';
 import type { PolicySettings, TargetRef, TrafficPolicySpec } from '../policy/schema.js';
 import { validateSpec } from '../policy/validate.js';
-import { objectRef, type Input, type Origin, type TrafficPolicyObject } from './inputs.js';
-import type { Condition, FieldError, MeshModel, ModelPolicy, ModelService } from './types.js';
+import type { Input, TrafficPolicyObject } from './inputs.js';
+import type { Condition, MeshModel, ModelPolicy, ModelService } from './types.js';
 
-/** Where policy problems are recorded (buildModel's per-object statuses). */
-export interface StatusSink {
-  error(object: string, origin: Origin | undefined, e: FieldError): void;
-  warn(object: string, origin: Origin | undefined, e: FieldError): void;
+/** A field of a policy and what is wrong with it. */
+interface FieldProblem {
+  readonly field: string;
+  readonly message: string;
 }
 
 /** `Service namespace/name:port`: how a service port is named in policy status. */
@@ -23,11 +24,11 @@ export function servicePortRef(namespace: string, name: string, port: number): s
 
 interface Resolved {
   readonly input: Input<TrafficPolicyObject>;
-  readonly source: string;
+  readonly source: ObjectRef;
   readonly inForce?: ModelPolicy['inForce'];
-  readonly invalid: readonly FieldError[];
+  readonly invalid: readonly Diagnostic[];
   readonly attachedTo: string[];
-  readonly missing: FieldError[];
+  readonly missing: FieldProblem[];
 }
 
 function settingsOf(spec: TrafficPolicySpec): PolicySettings {
@@ -36,11 +37,11 @@ function settingsOf(spec: TrafficPolicySpec): PolicySettings {
 }
 
 /** The spec in force: the object's own when valid, else the previous model's for the same object. */
-function specInForce(input: Input<TrafficPolicyObject>, source: string, previous: ReadonlyMap<string, ModelPolicy>): Pick<Resolved, 'inForce' | 'invalid'> {
+function specInForce(input: Input<TrafficPolicyObject>, source: ObjectRef, previous: ReadonlyMap<string, ModelPolicy>): Pick<Resolved, 'inForce' | 'invalid'> {
   const meta = input.object.metadata;
   const result = validateSpec(input.object.spec);
   if (result.ok) return { inForce: { ...(meta.generation !== undefined ? { generation: meta.generation } : {}), spec: result.spec }, invalid: [] };
-  const before = previous.get(source);
+  const before = previous.get(formatRef(source));
   const sameObject = before !== undefined && (before.uid === undefined || meta.uid === undefined || before.uid === meta.uid);
   return { ...(sameObject && before.inForce ? { inForce: before.inForce } : {}), invalid: result.errors };
 }
@@ -59,10 +60,10 @@ function resolveTarget(ref: TargetRef, namespace: string, services: ReadonlyMap<
 
 function resolve(input: Input<TrafficPolicyObject>, services: ReadonlyMap<string, ModelService>, previous: ReadonlyMap<string, ModelPolicy>): Resolved {
   const meta = input.object.metadata;
-  const source = objectRef('TrafficPolicy', meta);
+  const source = refOf('TrafficPolicy', meta);
   const { inForce, invalid } = specInForce(input, source, previous);
   const attachedTo = new Set<string>();
-  const missing: FieldError[] = [];
+  const missing: FieldProblem[] = [];
   inForce?.spec.targetRefs.forEach((ref, i) => {
     const r = resolveTarget(ref, meta.namespace, services);
     if ('error' in r) missing.push({ field: `spec.targetRefs[${i}]`, message: r.error });
@@ -73,8 +74,8 @@ function resolve(input: Input<TrafficPolicyObject>, services: ReadonlyMap<string
 
 /** Oldest first: creationTimestamp, then namespace/name. */
 function mergeOrder(a: Resolved, b: Resolved): number {
-  const ka = [a.input.object.metadata.creationTimestamp ?? '', a.source] as const;
-  const kb = [b.input.object.metadata.creationTimestamp ?? '', b.source] as const;
+  const ka = [a.input.object.metadata.creationTimestamp ?? '', formatRef(a.source)] as const;
+  const kb = [b.input.object.metadata.creationTimestamp ?? '', formatRef(b.source)] as const;
   return ka[0] !== kb[0] ? (ka[0] < kb[0] ? -1 : 1) : ka[1] < kb[1] ? -1 : ka[1] > kb[1] ? 1 : 0;
 }
 
@@ -94,15 +95,15 @@ function acceptedCondition(r: Resolved): Condition {
 function conflictedCondition(lost: readonly LostField[]): Condition | undefined {
   if (lost.length === 0) return undefined;
   const byWinner = new Map<string, Set<string>>();
-  for (const l of lost) byWinner.set(l.winner, (byWinner.get(l.winner) ?? new Set()).add(l.field));
+  for (const l of lost) byWinner.set(formatRef(l.winner), (byWinner.get(formatRef(l.winner)) ?? new Set()).add(l.field));
   const parts = [...byWinner.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([winner, fields]) => `${[...fields].sort().join(', ')} (set by the older ${winner})`);
   return { type: 'Conflicted', status: 'True', reason: 'Conflicted', message: `fields not applied: ${parts.join('; ')}` };
 }
 
-function report(r: Resolved, sink: StatusSink): void {
+function report(r: Resolved, sink: Diagnostics): void {
   const origin = r.input.origin;
-  for (const e of r.invalid) sink.error(r.source, origin, e);
-  for (const m of r.missing) (r.attachedTo.length === 0 && r.invalid.length === 0 ? sink.error : sink.warn).call(sink, r.source, origin, m);
+  for (const e of r.invalid) sink.error(r.source, origin, e.field, e.message);
+  for (const m of r.missing) (r.attachedTo.length === 0 && r.invalid.length === 0 ? sink.error : sink.warn).call(sink, r.source, origin, m.field, m.message);
 }
 
 export interface PolicyResolution {
@@ -116,10 +117,10 @@ export function resolvePolicies(
   inputs: readonly Input<TrafficPolicyObject>[],
   services: readonly ModelService[],
   previous: MeshModel | undefined,
-  sink: StatusSink,
+  sink: Diagnostics,
 ): PolicyResolution {
   const serviceIndex = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
-  const previousIndex = new Map((previous?.policies ?? []).map((p) => [p.source, p]));
+  const previousIndex = new Map((previous?.policies ?? []).map((p) => [formatRef(p.source), p]));
   const resolved = inputs.map((i) => resolve(i, serviceIndex, previousIndex));
   const candidates = new Map<string, MergeCandidate[]>();
   for (const r of [...resolved].sort(mergeOrder)) {
@@ -132,12 +133,12 @@ export function resolvePolicies(
   for (const [port, list] of candidates) {
     const m = mergePolicies(list);
     byPort.set(port, m.merged);
-    for (const l of m.lost) lost.set(l.loser, [...(lost.get(l.loser) ?? []), l]);
+    for (const l of m.lost) lost.set(formatRef(l.loser), [...(lost.get(formatRef(l.loser)) ?? []), l]);
   }
   const policies = resolved.map((r): ModelPolicy => {
     report(r, sink);
-    const conflicted = conflictedCondition(lost.get(r.source) ?? []);
-    if (conflicted) sink.warn(r.source, r.input.origin, { field: 'spec', message: conflicted.message });
+    const conflicted = conflictedCondition(lost.get(formatRef(r.source)) ?? []);
+    if (conflicted) sink.warn(r.source, r.input.origin, 'spec', conflicted.message);
     const meta = r.input.object.metadata;
     return {
       namespace: meta.namespace,
@@ -151,7 +152,7 @@ export function resolvePolicies(
       conditions: conflicted ? [acceptedCondition(r), conflicted] : [acceptedCondition(r)],
     };
   });
-  policies.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  policies.sort((a, b) => compareRefs(a.source, b.source));
   return { policies, byPort };
 }
 

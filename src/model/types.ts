@@ -2,9 +2,9 @@
  * The model: the intermediate representation between the sources and translation. Readonly,
  * JSON-serialisable plain data: no Kubernetes client types, no protobuf types. Lists are sorted.
  */
+import type { Diagnostic, ObjectRef, Origin } from '../diagnostics.js';
 import type { MergedPolicy } from '../policy/merge.js';
 import type { TrafficPolicySpec } from '../policy/schema.js';
-import type { Origin } from './inputs.js';
 
 /** How traffic on a service port is handled: HTTP routing for http/http2/grpc, tcp_proxy for tcp. */
 export type AppProtocol = 'http' | 'http2' | 'grpc' | 'tcp';
@@ -25,8 +25,8 @@ export interface ModelEndpoint {
   readonly locality: Locality;
   /** `namespace/name` of the Pod behind it, when the EndpointSlice says so. */
   readonly pod?: string;
-  /** The EndpointSlice it came from (`EndpointSlice ns/name`). */
-  readonly source: string;
+  /** The EndpointSlice it came from. */
+  readonly source: ObjectRef;
 }
 
 export interface ModelServicePort {
@@ -60,8 +60,7 @@ export interface ModelService {
   readonly externalName?: string;
   readonly selector: Readonly<Record<string, string>>;
   readonly ports: readonly ModelServicePort[];
-  /** `Service namespace/name` */
-  readonly source: string;
+  readonly source: ObjectRef;
 }
 
 export interface WorkloadPort {
@@ -82,24 +81,7 @@ export interface ModelWorkload {
   readonly ports: readonly WorkloadPort[];
   /** Services that select this workload (`namespace/name`), sorted. */
   readonly services: readonly string[];
-  /** `Pod namespace/name` */
-  readonly source: string;
-}
-
-export interface FieldError {
-  /** Dotted path inside the object, e.g. `spec.ports[1].targetPort`. */
-  readonly field: string;
-  readonly message: string;
-}
-
-export interface ObjectStatus {
-  /** `Kind namespace/name` */
-  readonly object: string;
-  readonly origin?: Origin;
-  readonly accepted: boolean;
-  /** Errors make an object rejected; warnings do not. */
-  readonly errors: readonly FieldError[];
-  readonly warnings: readonly FieldError[];
+  readonly source: ObjectRef;
 }
 
 /** A status condition as the model decides it (the writer adds times and generations). */
@@ -114,8 +96,7 @@ export interface Condition {
 export interface ModelPolicy {
   readonly namespace: string;
   readonly name: string;
-  /** `TrafficPolicy namespace/name` */
-  readonly source: string;
+  readonly source: ObjectRef;
   readonly origin?: Origin;
   readonly uid?: string;
   /** metadata.generation of the object as read. */
@@ -139,6 +120,6 @@ export interface MeshModel {
   readonly workloads: readonly ModelWorkload[];
   /** Every TrafficPolicy read, sorted by namespace then name. */
   readonly policies: readonly ModelPolicy[];
-  /** One per input object that has something to say (errors or warnings), sorted by object. */
-  readonly statuses: readonly ObjectStatus[];
+  /** What buildModel found wrong, per object and field (errors first, then by file and object). */
+  readonly diagnostics: readonly Diagnostic[];
 }

@@ -7,6 +7,7 @@
  * fields only make sense together: those are merged as one unit (COUPLED), so that a merge never
  * yields a combination neither policy asked for (a ring hash without its hash key, say).
  */
+import { compareRefs, formatRef, sameRef, type ObjectRef } from '../diagnostics.js';
 import type { PolicySection, PolicySettings } from './schema.js';
 
 /** Fields merged as one unit, by section; the first field names the unit. */
@@ -25,24 +26,22 @@ export function mergeUnit(section: PolicySection, field: string): readonly strin
 
 /** A policy and its settings, in merge order (oldest first). */
 export interface MergeCandidate {
-  /** `TrafficPolicy namespace/name` */
-  readonly ref: string;
+  readonly ref: ObjectRef;
   readonly settings: PolicySettings;
 }
 
 export interface MergedPolicy {
   readonly settings: PolicySettings;
   /** Each field set (`retries.attempts`) → the policy it came from. Sorted by field. */
-  readonly origins: Readonly<Record<string, string>>;
+  readonly origins: Readonly<Record<string, ObjectRef>>;
 }
 
 /** A field a policy set but lost to an older one. */
 export interface LostField {
-  /** `TrafficPolicy namespace/name` of the loser. */
-  readonly loser: string;
+  readonly loser: ObjectRef;
   /** `retries.attempts` */
   readonly field: string;
-  readonly winner: string;
+  readonly winner: ObjectRef;
 }
 
 type Section = Record<string, unknown>;
@@ -50,7 +49,7 @@ type Section = Record<string, unknown>;
 /** Merges candidates, oldest first; returns the settings in force and what the younger ones lost. */
 export function mergePolicies(candidates: readonly MergeCandidate[]): { merged: MergedPolicy; lost: LostField[] } {
   const settings: Record<string, Section> = {};
-  const origins: Record<string, string> = {};
+  const origins: Record<string, ObjectRef> = {};
   const lost: LostField[] = [];
   for (const { ref, settings: own } of candidates) {
     for (const [section, value] of Object.entries(own) as [PolicySection, Section | undefined][]) {
@@ -70,7 +69,7 @@ export function mergePolicies(candidates: readonly MergeCandidate[]): { merged: 
               origins[`${section}.${f}`] ??= ref;
             }
           }
-        } else if (winner !== ref) {
+        } else if (!sameRef(winner, ref)) {
           lost.push({ loser: ref, field: path, winner });
         }
       }
@@ -89,7 +88,7 @@ export function mergePolicies(candidates: readonly MergeCandidate[]): { merged: 
 }
 
 /** The policies that set anything of `section`, sorted. */
-export function sectionSources(policy: MergedPolicy | undefined, ...sections: readonly PolicySection[]): string[] {
+export function sectionSources(policy: MergedPolicy | undefined, ...sections: readonly PolicySection[]): ObjectRef[] {
   return fieldSources(policy, ...sections.map((s) => `${s}.*`));
 }
 
@@ -97,11 +96,11 @@ export function sectionSources(policy: MergedPolicy | undefined, ...sections: re
  * The policies that set any of `fields`, sorted: `section.field`, or `section.*` for all of a
  * section (`connectionPool.*`, `timeouts.connect`).
  */
-export function fieldSources(policy: MergedPolicy | undefined, ...fields: readonly string[]): string[] {
+export function fieldSources(policy: MergedPolicy | undefined, ...fields: readonly string[]): ObjectRef[] {
   if (!policy) return [];
-  const refs = new Set<string>();
+  const refs = new Map<string, ObjectRef>();
   for (const [path, ref] of Object.entries(policy.origins)) {
-    if (fields.some((f) => (f.endsWith('.*') ? path.startsWith(f.slice(0, -1)) : path === f))) refs.add(ref);
+    if (fields.some((f) => (f.endsWith('.*') ? path.startsWith(f.slice(0, -1)) : path === f))) refs.set(formatRef(ref), ref);
   }
-  return [...refs].sort();
+  return [...refs.values()].sort(compareRefs);
 }

@@ -8,6 +8,7 @@
  * /debug/policies, printed by `trellis validate` (without Programmed: nothing is served there) and
  * written to the cluster by the status writer.
  */
+import { formatRef } from '../diagnostics.js';
 import type { Condition, ModelPolicy } from '../model/types.js';
 
 export interface PolicyCondition {
@@ -68,13 +69,13 @@ function asCondition(c: Condition): PolicyCondition {
  */
 export function policyStatuses(policies: readonly ModelPolicy[], progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] {
   return policies.map((p) => ({
-    policy: p.source,
+    policy: formatRef(p.source),
     namespace: p.namespace,
     name: p.name,
     ...(p.uid !== undefined ? { uid: p.uid } : {}),
     ...(p.generation !== undefined ? { generation: p.generation } : {}),
     attachedTo: p.attachedTo,
-    conditions: [...p.conditions.map(asCondition), ...(progress ? [programmed(p, progress.get(p.source))] : [])],
+    conditions: [...p.conditions.map(asCondition), ...(progress ? [programmed(p, progress.get(formatRef(p.source)))] : [])],
   }));
 }
 

@@ -3,20 +3,20 @@
  * server would use: one error per problem, each with the field path from the object's root
  * (`spec.retries.attempts`; an unknown field is named itself: `spec.retries.attemps`).
  */
-import { formatPath } from '../model/problems.js';
-import type { FieldError } from '../model/types.js';
+import { formatPath, type Diagnostic } from '../diagnostics.js';
 import { validatedSpecSchema, type TrafficPolicySpec } from './schema.js';
 
-export type SpecResult = { readonly ok: true; readonly spec: TrafficPolicySpec } | { readonly ok: false; readonly errors: readonly FieldError[] };
+/** Errors carry the field path from the object's root; the caller knows the object. */
+export type SpecResult = { readonly ok: true; readonly spec: TrafficPolicySpec } | { readonly ok: false; readonly errors: readonly Diagnostic[] };
 
 export function validateSpec(spec: unknown): SpecResult {
-  if (spec === undefined || spec === null) return { ok: false, errors: [{ field: 'spec', message: 'required' }] };
+  if (spec === undefined || spec === null) return { ok: false, errors: [{ severity: 'error', field: 'spec', message: 'required' }] };
   const result = validatedSpecSchema.safeParse(spec);
   if (result.success) return { ok: true, spec: result.data };
-  const errors = result.error.issues.flatMap((issue): FieldError[] => {
+  const errors = result.error.issues.flatMap((issue): Diagnostic[] => {
     const at = ['spec', ...issue.path];
-    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: formatPath([...at, key]), message: 'unknown field' }));
-    return [{ field: formatPath(at), message: issue.message }];
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ severity: 'error' as const, field: formatPath([...at, key]), message: 'unknown field' }));
+    return [{ severity: 'error', field: formatPath(at), message: issue.message }];
   });
   return { ok: false, errors };
 }

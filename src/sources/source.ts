@@ -4,12 +4,12 @@
  * whether the inputs came from a directory of manifests or from a live cluster.
  */
 import type { MeshInputs } from '../model/inputs.js';
-import type { Problem } from '../model/problems.js';
+import type { Diagnostic } from '../diagnostics.js';
 
 export interface SourceState {
   readonly inputs: MeshInputs;
   /** Problems found reading the inputs (parse and validation errors, skipped kinds). */
-  readonly problems: readonly Problem[];
+  readonly problems: readonly Diagnostic[];
   /**
    * False while the source serves what it last knew because it cannot reach where it reads from
    * (the API server is gone); the reason says why. Always true for a directory.

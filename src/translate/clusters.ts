@@ -15,14 +15,15 @@
  *
  * HTTP/2 and gRPC ports speak HTTP/2 upstream.
  */
+import { type Diagnostic, type ObjectRef, sortedRefs } from '../diagnostics.js';
 import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import type { AppProtocol, ModelService, ModelServicePort, WorkloadPort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, outboundCluster, SIDECAR } from './names.js';
 import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, LOCALHOST, socketAddress } from './common.js';
-import type { TranslationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { protocolOptions } from './protocol-options.js';
+import { translationError } from './translation.js';
 
 /** The source address of inbound passthrough connections (Istio's convention). */
 export const INBOUND_PASSTHROUGH_BIND_ADDRESS = '127.0.0.6';
@@ -64,15 +65,15 @@ export function hasEds(service: ModelService): boolean {
 }
 
 /** The outbound cluster of one service port, or an error when the service lacks what its kind needs. */
-export function outboundServiceCluster(service: ModelService, port: ModelServicePort, errors: TranslationError[]): DesiredResource<'cluster'> | undefined {
+export function outboundServiceCluster(service: ModelService, port: ModelServicePort, errors: Diagnostic[]): DesiredResource<'cluster'> | undefined {
   const name = outboundCluster(service.hostname, port.port);
   const ctx = { service, port, target: 'sidecar' } as const;
   const base = baseCluster(name, service, port, errors);
   if (!base) return undefined;
-  return { name, message: withClusterPolicy(base, ctx, errors), sources: [service.source, ...clusterPolicySources(ctx)] };
+  return { name, message: withClusterPolicy(base, ctx, errors), sources: sortedRefs([service.source, ...clusterPolicySources(ctx)]) };
 }
 
-function baseCluster(name: string, service: ModelService, port: ModelServicePort, errors: TranslationError[]): Cluster | undefined {
+function baseCluster(name: string, service: ModelService, port: ModelServicePort, errors: Diagnostic[]): Cluster | undefined {
   switch (service.kind) {
     case 'ClusterIP':
       return edsCluster(name, port.protocol);
@@ -80,7 +81,7 @@ function baseCluster(name: string, service: ModelService, port: ModelServicePort
       return originalDstCluster(name, port.protocol);
     case 'ExternalName':
       if (!service.externalName) {
-        errors.push({ object: service.source, field: 'spec.externalName', message: 'an ExternalName service needs an external name; it gets no cluster' });
+        errors.push(translationError(service.source, 'spec.externalName', 'an ExternalName service needs an external name; it gets no cluster'));
         return undefined;
       }
       return dnsCluster(name, service.externalName, port.port, port.protocol);
@@ -104,7 +105,7 @@ export function inboundPassthroughCluster(): DesiredResource<'cluster'> {
 }
 
 /** The cluster that delivers one workload port's inbound traffic to the application. */
-export function inboundPortCluster(port: WorkloadPort, sources: readonly string[]): DesiredResource<'cluster'> {
+export function inboundPortCluster(port: WorkloadPort, sources: readonly ObjectRef[]): DesiredResource<'cluster'> {
   const name = inboundCluster(port.port);
   const message: Cluster = {
     name,

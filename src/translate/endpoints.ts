@@ -22,6 +22,7 @@ import type { DesiredResource } from '../xds/cache.js';
 import { outboundCluster } from './names.js';
 import { socketAddress } from './common.js';
 import { sortedUnique } from './translation.js';
+import { sortedRefs } from '../diagnostics.js';
 
 /** A locality as a key (JSON of its three parts): equal keys, equal localities. */
 export function localityKey(l: Locality): string {
@@ -91,5 +92,5 @@ export function localityGroups(endpoints: readonly ModelEndpoint[], health: Endp
 export function outboundEndpoints(service: ModelService, port: ModelServicePort): DesiredResource<'endpoint'> {
   const name = outboundCluster(service.hostname, port.port);
   const message: ClusterLoadAssignment = { cluster_name: name, endpoints: localityGroups(port.endpoints, sidecarHealth) };
-  return { name, message, sources: sortedUnique([service.source, ...port.endpoints.map((e) => e.source)]) };
+  return { name, message, sources: sortedRefs([service.source, ...port.endpoints.map((e) => e.source)]) };
 }

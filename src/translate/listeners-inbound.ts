@@ -10,6 +10,7 @@
  * The access log and tracing of an HTTP port's connection manager come from the policies of the
  * service ports that target it (policy/observability.ts): the server side logs what it receives.
  */
+import { type Diagnostic, formatRef, type ObjectRef, sortedRefs } from '../diagnostics.js';
 import type { Filter } from '../envoy/generated/envoy/config/listener/v3/Filter.js';
 import type { FilterChain } from '../envoy/generated/envoy/config/listener/v3/FilterChain.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
@@ -20,31 +21,28 @@ import { httpConnectionManagerFilter, INBOUND_PASSTHROUGH_CHAIN, ORIGINAL_DST_FI
 import { inboundCluster, inboundFilterChain, SIDECAR } from './names.js';
 import { inboundRouteConfig } from './routes.js';
 import { isHttp, RESERVED_PORTS, socketAddress, WILDCARD } from './common.js';
-import { sortedUnique, type TranslationError } from './translation.js';
+import { sortedUnique, translationError } from './translation.js';
 import { inboundObservability, tcpObservabilityNotes } from './policy/observability.js';
 import type { PortContext } from './policy/types.js';
 
 export interface Inbound {
   readonly listener: DesiredResource<'listener'>;
   readonly clusters: readonly DesiredResource<'cluster'>[];
-  readonly errors: readonly TranslationError[];
+  readonly errors: readonly Diagnostic[];
 }
 
 /**
  * The workload's ports, one per number, sorted. A number declared twice with different protocols
  * keeps the first declaration (the model's order) and is an error.
  */
-export function inboundPorts(workload: ModelWorkload, errors: TranslationError[]): WorkloadPort[] {
+export function inboundPorts(workload: ModelWorkload, errors: Diagnostic[]): WorkloadPort[] {
   const byPort = new Map<number, WorkloadPort>();
   for (const port of workload.ports) {
     if (RESERVED_PORTS.has(port.port)) continue;
     const first = byPort.get(port.port);
     if (!first) byPort.set(port.port, port);
     else if (first.protocol !== port.protocol) {
-      errors.push({
-        object: workload.source,
-        message: `port ${port.port} is declared as ${first.protocol} and as ${port.protocol}; inbound traffic on it is handled as ${first.protocol}`,
-      });
+      errors.push(translationError(workload.source, undefined, `port ${port.port} is declared as ${first.protocol} and as ${port.protocol}; inbound traffic on it is handled as ${first.protocol}`));
     }
   }
   return [...byPort.values()].sort((a, b) => a.port - b.port);
@@ -79,10 +77,10 @@ export function servicePortsByTarget(workload: ModelWorkload, services: readonly
 /** What one port's chain is made of, and what its services' policies add to the listener. */
 interface Chain {
   readonly chain: FilterChain;
-  readonly sources: readonly string[];
+  readonly sources: readonly ObjectRef[];
 }
 
-function inboundChain(port: WorkloadPort, services: readonly PortContext[], where: string, errors: TranslationError[]): Chain {
+function inboundChain(port: WorkloadPort, services: readonly PortContext[], where: string, errors: Diagnostic[]): Chain {
   const chain = (filter: Filter): FilterChain => ({ name: inboundFilterChain(port.port), filter_chain_match: { destination_port: { value: port.port } }, filters: [filter] });
   if (!isHttp(port.protocol)) {
     for (const s of services) errors.push(...tcpObservabilityNotes(s, where));
@@ -100,11 +98,11 @@ function inboundChain(port: WorkloadPort, services: readonly PortContext[], wher
  * only). `services`: the model's, for the policies of those selecting the workload (observability).
  */
 export function inbound(workload: ModelWorkload | undefined, services: readonly ModelService[] = []): Inbound {
-  const errors: TranslationError[] = [];
+  const errors: Diagnostic[] = [];
   const ports = workload ? inboundPorts(workload, errors) : [];
   const sources = workload ? [workload.source] : [];
   const targets = workload ? servicePortsByTarget(workload, services) : new Map<number, PortContext[]>();
-  const where = (p: WorkloadPort) => `port ${p.port} of ${workload?.source ?? 'the workload'}`;
+  const where = (p: WorkloadPort) => `port ${p.port} of ${workload ? formatRef(workload.source) : 'the workload'}`;
   const chains = ports.map((p) => inboundChain(p, targets.get(p.port) ?? [], where(p), errors));
   const name = SIDECAR.inboundListener;
   const message: Listener = {
@@ -116,6 +114,6 @@ export function inbound(workload: ModelWorkload | undefined, services: readonly 
     default_filter_chain: INBOUND_PASSTHROUGH_CHAIN,
   };
   const clusters = [inboundPassthroughCluster(), ...ports.map((p) => inboundPortCluster(p, sources))];
-  const listenerSources = sortedUnique([...sources, ...chains.flatMap((c) => c.sources)]);
+  const listenerSources = sortedRefs([...sources, ...chains.flatMap((c) => c.sources)]);
   return { listener: { name, message, sources: listenerSources }, clusters, errors };
 }

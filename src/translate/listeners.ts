@@ -21,6 +21,7 @@ import { socketAddress, WILDCARD } from './common.js';
 import { sortedUnique } from './translation.js';
 import { filterPolicySources } from './filters/index.js';
 import type { PortContext } from './policy/types.js';
+import { type ObjectRef, sortedRefs } from '../diagnostics.js';
 
 /** The listener all outbound traffic is captured to. */
 export function virtualOutbound(): DesiredResource<'listener'> {
@@ -57,11 +58,11 @@ export function outboundHttpPortListener(group: HttpPortServices): DesiredResour
     filter_chains: [{ filters: [hcm] }],
   };
   const policies = services.flatMap((s) => filterPolicySources(s));
-  return { name, message, sources: sortedUnique([...group.services.map((s) => s.source), ...policies]) };
+  return { name, message, sources: sortedRefs([...group.services.map((s) => s.source), ...policies]) };
 }
 
 /** The listener of one TCP service port, on the service's ClusterIP. */
-export function outboundTcpPortListener(clusterIP: string, port: number, hostname: string, source: string): DesiredResource<'listener'> {
+export function outboundTcpPortListener(clusterIP: string, port: number, hostname: string, source: ObjectRef): DesiredResource<'listener'> {
   const name = outboundTcpListener(clusterIP, port);
   const message: Listener = {
     name,

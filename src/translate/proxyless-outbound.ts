@@ -16,6 +16,7 @@
  * None of it depends on the client's namespace: only which listeners a namespace receives does.
  * So each resource is built once per model and the same objects are handed to every namespace.
  */
+import { type Diagnostic, formatRef, sortedRefs } from '../diagnostics.js';
 import { createHash } from 'node:crypto';
 import { typed } from '../envoy/codec.js';
 import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
@@ -32,7 +33,7 @@ import { localityGroups } from './endpoints.js';
 import { filterPolicySources, httpFilters, virtualHostFilterConfigs } from './filters/index.js';
 import { ROUTER_FILTER } from './filters/router.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
-import { guarded, sortedUnique, type TranslationError } from './translation.js';
+import { guarded, sortedUnique, translationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { routePolicySources, serviceRoutes } from './policy/routes.js';
 import type { MeshIndex, PortContext, RouteContext } from './policy/types.js';
@@ -59,7 +60,7 @@ export interface ProxylessOutbound {
   readonly subsets: readonly Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>>[];
   /** By assignment name: those whose service port is locality-aware, to build per client locality. */
   readonly localityAware: ReadonlyMap<string, LocalityAwareAssignment>;
-  readonly errors: readonly TranslationError[];
+  readonly errors: readonly Diagnostic[];
 }
 
 /**
@@ -112,7 +113,7 @@ function logicalDnsCluster(name: string, host: string, port: number): Cluster {
  * old bytes are a prefix of the new ones (a delay, then a delay and an abort): a running client
  * would never apply them. The name changes with the settings, and a changed name it does see.
  */
-function routeConfiguration(name: string, domains: readonly string[], ctx: RouteContext, errors: TranslationError[]): RouteConfiguration {
+function routeConfiguration(name: string, domains: readonly string[], ctx: RouteContext, errors: Diagnostic[]): RouteConfiguration {
   const filters = virtualHostFilterConfigs(ctx, errors);
   const hostName = filters ? `${name} [${Object.keys(filters).sort().join(',')} ${createHash('sha256').update(JSON.stringify(filters)).digest('hex').slice(0, 8)}]` : name;
   return { name, virtual_hosts: [{ name: hostName, domains: [...domains], routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) }] };
@@ -134,40 +135,40 @@ export function apiListener(name: string, routeName: string, statPrefix: string,
 }
 
 /** Endpoints gRPC can use; the others are reported (gRPC would reject the whole assignment). */
-function usableEndpoints(port: ModelServicePort, errors: TranslationError[]): ModelEndpoint[] {
+function usableEndpoints(port: ModelServicePort, errors: Diagnostic[]): ModelEndpoint[] {
   return port.endpoints.filter((e) => {
     if (isIpLiteral(e.address)) return true;
-    errors.push({ object: e.source, field: 'endpoints.addresses', message: `"${e.address}" is not an IP address; left out for proxyless gRPC clients` });
+    errors.push(translationError(e.source, 'endpoints.addresses', `"${e.address}" is not an IP address; left out for proxyless gRPC clients`));
     return false;
   });
 }
 
 type Upstream = Pick<ProxylessServicePort, 'cluster' | 'endpoint'> & { readonly aware?: LocalityAwareAssignment };
 
-function clientSide(service: ModelService, port: ModelServicePort, errors: TranslationError[]): Upstream | undefined {
+function clientSide(service: ModelService, port: ModelServicePort, errors: Diagnostic[]): Upstream | undefined {
   const name = outboundCluster(service.hostname, port.port);
   const sources = [service.source];
   if (service.kind === 'ExternalName') {
     if (!service.externalName) {
-      errors.push({ object: service.source, field: 'spec.externalName', message: 'an ExternalName service needs an external name; it gets no cluster' });
+      errors.push(translationError(service.source, 'spec.externalName', 'an ExternalName service needs an external name; it gets no cluster'));
       return undefined;
     }
     const ctx = { service, port, target: 'proxyless' } as const;
-    localityNotApplicable(ctx, `${service.source} is ExternalName: gRPC resolves the external name by DNS`, errors);
-    return { cluster: { name, message: withClusterPolicy(logicalDnsCluster(name, service.externalName, port.port), ctx, errors), sources: [...sources, ...clusterPolicySources(ctx)] } };
+    localityNotApplicable(ctx, `${formatRef(service.source)} is ExternalName: gRPC resolves the external name by DNS`, errors);
+    return { cluster: { name, message: withClusterPolicy(logicalDnsCluster(name, service.externalName, port.port), ctx, errors), sources: sortedRefs([...sources, ...clusterPolicySources(ctx)]) } };
   }
   const endpoints = usableEndpoints(port, errors);
   const ctx = { service, port, target: 'proxyless' } as const;
-  const endpoint = { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source)]) };
+  const endpoint = { name, message: clusterLoadAssignment(name, endpoints), sources: sortedRefs([service.source, ...endpoints.map((e) => e.source)]) };
   const aware = localityAware(ctx, endpoint, endpoints, proxylessHealth, errors);
   return {
-    cluster: { name, message: withClusterPolicy(grpcEdsCluster(name), ctx, errors), sources: [...sources, ...clusterPolicySources(ctx)] },
+    cluster: { name, message: withClusterPolicy(grpcEdsCluster(name), ctx, errors), sources: sortedRefs([...sources, ...clusterPolicySources(ctx)]) },
     endpoint,
     ...(aware ? { aware } : {}),
   };
 }
 
-function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIndex, errors: TranslationError[], aware: Map<string, LocalityAwareAssignment>): ProxylessServicePort | undefined {
+function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIndex, errors: Diagnostic[], aware: Map<string, LocalityAwareAssignment>): ProxylessServicePort | undefined {
   const found = clientSide(service, port, errors);
   if (!found) return undefined;
   const { aware: localityAwareAssignment, ...upstream } = found;
@@ -179,27 +180,27 @@ function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIn
   const names = proxylessTargets(service, port.port, service.namespace);
   const routeName = names[0] ?? clusterName;
   const listeners = new Map<string, DesiredResource<'listener'>>();
-  const listenerSources = sortedUnique([...sources, ...filterPolicySources(ctx)]);
+  const listenerSources = sortedRefs([...sources, ...filterPolicySources(ctx)]);
   for (const name of names) listeners.set(name, { name, message: apiListener(name, routeName, clusterName, ctx), sources: listenerSources });
   return {
     service,
     port,
     ...upstream,
-    route: { name: routeName, message: routeConfiguration(routeName, sortedUnique(names), ctx, errors), sources: sortedUnique([...sources, ...routePolicySources(ctx)]) },
+    route: { name: routeName, message: routeConfiguration(routeName, sortedUnique(names), ctx, errors), sources: sortedRefs([...sources, ...routePolicySources(ctx)]) },
     listeners,
   };
 }
 
 /** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
-function subsetResources(subset: PolicySubset, errors: TranslationError[], aware: Map<string, LocalityAwareAssignment>): Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>> {
+function subsetResources(subset: PolicySubset, errors: Diagnostic[], aware: Map<string, LocalityAwareAssignment>): Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>> {
   const { name, service, port } = subset;
   const ctx = { service, port, target: 'proxyless' } as const;
   const endpoints = usableEndpoints({ ...port, endpoints: subset.endpoints }, []); // the port's own cluster reports these
-  const endpoint = { name, message: clusterLoadAssignment(name, endpoints), sources: sortedUnique([service.source, ...endpoints.map((e) => e.source), ...subset.policies]) };
+  const endpoint = { name, message: clusterLoadAssignment(name, endpoints), sources: sortedRefs([service.source, ...endpoints.map((e) => e.source), ...subset.policies]) };
   const localityAwareAssignment = localityAware(ctx, endpoint, endpoints, proxylessHealth, errors);
   if (localityAwareAssignment) aware.set(name, localityAwareAssignment);
   return {
-    cluster: { name, message: withClusterPolicy(grpcEdsCluster(name), ctx, errors), sources: sortedUnique([service.source, ...clusterPolicySources(ctx), ...subset.policies]) },
+    cluster: { name, message: withClusterPolicy(grpcEdsCluster(name), ctx, errors), sources: sortedRefs([service.source, ...clusterPolicySources(ctx), ...subset.policies]) },
     endpoint,
   };
 }
@@ -210,7 +211,7 @@ function subsetResources(subset: PolicySubset, errors: TranslationError[], aware
  * no pods).
  */
 export function proxylessOutbound(services: readonly ModelService[], mesh: MeshIndex = indexOf(services, [])): ProxylessOutbound {
-  const errors: TranslationError[] = [];
+  const errors: Diagnostic[] = [];
   const ports: ProxylessServicePort[] = [];
   const aware = new Map<string, LocalityAwareAssignment>();
   for (const service of services) {

@@ -25,11 +25,12 @@ import { FILTER_NAME, MESSAGE } from './common.js';
 import { httpFilters } from './filters/index.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
 import { byName, sortedUnique } from './translation.js';
+import { type ObjectRef, sortedRefs } from '../diagnostics.js';
 
 interface Bind {
   readonly address: string;
   readonly port: number;
-  readonly sources: Set<string>;
+  readonly sources: ObjectRef[];
 }
 
 function serverHcm(port: number): HttpConnectionManager {
@@ -52,11 +53,11 @@ export function grpcServerListener(address: string, port: number): Listener {
   };
 }
 
-function collect(binds: Map<string, Bind>, address: string, port: number, sources: readonly string[]): void {
+function collect(binds: Map<string, Bind>, address: string, port: number, sources: readonly ObjectRef[]): void {
   if (!isIpLiteral(address)) return;
   const key = `${address}|${port}`;
-  const bind = binds.get(key) ?? { address, port, sources: new Set<string>() };
-  for (const s of sources) bind.sources.add(s);
+  const bind = binds.get(key) ?? { address, port, sources: [] };
+  bind.sources.push(...sources);
   binds.set(key, bind);
 }
 
@@ -73,5 +74,5 @@ export function proxylessServerListeners(model: MeshModel, namespace: string): D
     if (workload.namespace !== namespace) continue;
     for (const port of workload.ports.filter(isGrpcPort)) collect(binds, workload.ip, port.port, [workload.source]);
   }
-  return byName([...binds.values()].map((b) => ({ name: serverListener(b.address, b.port), message: grpcServerListener(b.address, b.port), sources: sortedUnique(b.sources) })));
+  return byName([...binds.values()].map((b) => ({ name: serverListener(b.address, b.port), message: grpcServerListener(b.address, b.port), sources: sortedRefs(b.sources) })));
 }

@@ -54,7 +54,7 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
       secret: [],
     },
     // This translation is for clients without a locality (or for all, with no locality-aware port).
-    errors: sortErrors([...outbound.errors, ...noLocalityNotes(outbound.localityAware)]),
+    diagnostics: sortErrors([...outbound.errors, ...noLocalityNotes(outbound.localityAware)]),
   };
 }
 
@@ -64,7 +64,7 @@ function forLocality(m: ModelMemo, base: Translation, namespace: string, localit
   return cached(m.byLocality, JSON.stringify([namespace, key]), () => {
     // Every namespace's translation lists the same assignments: build them once per locality.
     const endpoint = cached(m.endpoints, key, () => withLocality(base.resources.endpoint, m.outbound.localityAware, locality));
-    return { resources: { ...base.resources, endpoint: [...endpoint] }, errors: sortErrors(m.outbound.errors) };
+    return { resources: { ...base.resources, endpoint: [...endpoint] }, diagnostics: sortErrors(m.outbound.errors) };
   });
 }
 

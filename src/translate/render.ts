@@ -3,6 +3,7 @@
  * document per resource type, resources in name order, in the object form they are encoded from.
  */
 import { stringify } from 'yaml';
+import { formatRef } from '../diagnostics.js';
 import { PUSH_ORDER, SHORT_NAME, TypeUrl, type ResourceKind } from '../envoy/types.js';
 import type { Translation } from './translation.js';
 
@@ -10,7 +11,7 @@ import type { Translation } from './translation.js';
 export function renderKind(translation: Translation, kind: ResourceKind): string {
   const list = [...translation.resources[kind]].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return stringify(
-    list.map((r) => ({ name: r.name, sources: [...(r.sources ?? [])], resource: r.message })),
+    list.map((r) => ({ name: r.name, sources: (r.sources ?? []).map(formatRef), resource: r.message })),
     { lineWidth: 0, aliasDuplicateObjects: false },
   );
 }

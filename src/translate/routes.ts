@@ -13,6 +13,7 @@
  *
  * Inbound, inline in each HTTP filter chain of virtualInbound: every host to the inbound cluster.
  */
+import { type Diagnostic, formatRef, type ObjectRef, sortedRefs } from '../diagnostics.js';
 import type { Route } from '../envoy/generated/envoy/config/route/v3/Route.js';
 import type { RouteConfiguration } from '../envoy/generated/envoy/config/route/v3/RouteConfiguration.js';
 import type { VirtualHost } from '../envoy/generated/envoy/config/route/v3/VirtualHost.js';
@@ -20,7 +21,7 @@ import type { ModelService } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inboundCluster, inboundRoute, inboundVirtualHost, outboundCluster, outboundRoute, outboundVirtualHost, SIDECAR } from './names.js';
 import { hostOfIp, ROUTE_TIMEOUT } from './common.js';
-import { byName, sortedUnique, type TranslationError } from './translation.js';
+import { byName, sortedUnique, translationError } from './translation.js';
 import { routePolicySources, serviceRoutes } from './policy/routes.js';
 import type { MeshIndex, RouteContext } from './policy/types.js';
 import { virtualHostFilterConfigs } from './filters/index.js';
@@ -52,7 +53,7 @@ export function serviceDomains(service: ModelService, port: number, namespace: s
   return sortedUnique(hosts.flatMap((h) => [h, `${h}:${port}`]));
 }
 
-function virtualHost(service: ModelService, port: number, mesh: MeshIndex, domains: string[], errors: TranslationError[]): { host: VirtualHost; sources: string[] } {
+function virtualHost(service: ModelService, port: number, mesh: MeshIndex, domains: string[], errors: Diagnostic[]): { host: VirtualHost; sources: ObjectRef[] } {
   const name = outboundVirtualHost(service.hostname, port);
   const servicePort = service.ports.find((p) => p.port === port);
   if (!servicePort) return { host: { name, domains, routes: [routeTo(outboundCluster(service.hostname, port))] }, sources: [] };
@@ -63,20 +64,20 @@ function virtualHost(service: ModelService, port: number, mesh: MeshIndex, domai
 }
 
 /** One port's route configuration, with the domains kept unique across its virtual hosts. */
-function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken: ReadonlySet<string>, errors: TranslationError[]): DesiredResource<'route'> {
+function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken: ReadonlySet<string>, errors: Diagnostic[]): DesiredResource<'route'> {
   const owner = new Map<string, string>([['*', SIDECAR.allowAnyVirtualHost]]);
   const hosts: VirtualHost[] = [ALLOW_ANY];
-  const sources = group.services.map((s) => s.source);
+  const sources: ObjectRef[] = group.services.map((s) => s.source);
   for (const service of group.services) {
     const name = outboundVirtualHost(service.hostname, group.port);
     const domains: string[] = [];
-    for (const domain of serviceDomains(service, group.port, namespace, !ipTaken.has(service.source))) {
+    for (const domain of serviceDomains(service, group.port, namespace, !ipTaken.has(formatRef(service.source)))) {
       const other = owner.get(domain);
       if (other === undefined) {
         owner.set(domain, name);
         domains.push(domain);
       } else {
-        errors.push({ object: service.source, message: `domain "${domain}" is already answered by virtual host ${other} of route ${outboundRoute(group.port)}; left out` });
+        errors.push(translationError(service.source, undefined, `domain "${domain}" is already answered by virtual host ${other} of route ${outboundRoute(group.port)}; left out`));
       }
     }
     if (domains.length === 0) continue;
@@ -86,15 +87,15 @@ function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken
   }
   const name = outboundRoute(group.port);
   const message: RouteConfiguration = { name, virtual_hosts: byName(hosts), validate_clusters: { value: false } };
-  return { name, message, sources: sortedUnique(sources) };
+  return { name, message, sources: sortedRefs(sources) };
 }
 
 /**
  * The outbound route configurations of the sidecars of one namespace. `ipTaken` holds the services
  * (`Service ns/name`) whose ClusterIP another service already has: they answer to names only.
  */
-export function outboundRoutes(groups: readonly HttpPortServices[], namespace: string, ipTaken: ReadonlySet<string>): { routes: DesiredResource<'route'>[]; errors: TranslationError[] } {
-  const errors: TranslationError[] = [];
+export function outboundRoutes(groups: readonly HttpPortServices[], namespace: string, ipTaken: ReadonlySet<string>): { routes: DesiredResource<'route'>[]; errors: Diagnostic[] } {
+  const errors: Diagnostic[] = [];
   const routes = groups.map((g) => outboundRouteConfig(g, namespace, ipTaken, errors));
   return { routes: byName(routes), errors };
 }

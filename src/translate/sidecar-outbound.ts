@@ -6,6 +6,7 @@
  * locality-aware ports (policy/locality.ts) are listed apart too: sidecar.ts builds them per
  * proxy locality.
  */
+import { type Diagnostic, formatRef, sortedRefs } from '../diagnostics.js';
 import type { MeshModel, ModelService, ModelServicePort } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { edsCluster, hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
@@ -13,7 +14,7 @@ import { localityGroups, outboundEndpoints, sidecarHealth } from './endpoints.js
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
 import type { HttpPortServices } from './routes.js';
 import { isHttp, RESERVED_PORTS } from './common.js';
-import { byName, guarded, perModel, sortedUnique, type TranslationError } from './translation.js';
+import { byName, guarded, perModel, translationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { meshIndex } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
@@ -30,26 +31,22 @@ export interface SidecarOutbound {
   readonly httpPorts: readonly HttpPortServices[];
   /** Services (`Service ns/name`) whose ClusterIP an earlier service (in model order) already has. */
   readonly ipTaken: ReadonlySet<string>;
-  readonly errors: readonly TranslationError[];
+  readonly errors: readonly Diagnostic[];
 }
 
 /** Two services with one ClusterIP: the second is an input error, and loses what hangs on the IP. */
-function duplicateClusterIPs(services: readonly ModelService[], errors: TranslationError[]): Set<string> {
+function duplicateClusterIPs(services: readonly ModelService[], errors: Diagnostic[]): Set<string> {
   const owner = new Map<string, string>();
   const taken = new Set<string>();
   for (const s of services) {
     if (s.kind !== 'ClusterIP' || !s.clusterIP) continue;
     const first = owner.get(s.clusterIP);
     if (first === undefined) {
-      owner.set(s.clusterIP, s.source);
+      owner.set(s.clusterIP, formatRef(s.source));
       continue;
     }
-    taken.add(s.source);
-    errors.push({
-      object: s.source,
-      field: 'spec.clusterIP',
-      message: `clusterIP ${s.clusterIP} is already ${first}'s; this service gets no TCP listeners and is not routed by IP`,
-    });
+    taken.add(formatRef(s.source));
+    errors.push(translationError(s.source, 'spec.clusterIP', `clusterIP ${s.clusterIP} is already ${first}'s; this service gets no TCP listeners and is not routed by IP`));
   }
   return taken;
 }
@@ -60,7 +57,7 @@ class OutboundBuilder {
   readonly localityAware = new Map<string, LocalityAwareAssignment>();
   readonly listeners: DesiredResource<'listener'>[] = [];
   readonly http = new Map<number, ModelService[]>();
-  readonly errors: TranslationError[] = [];
+  readonly errors: Diagnostic[] = [];
 
   constructor(private readonly ipTaken: ReadonlySet<string>) {}
 
@@ -69,7 +66,7 @@ class OutboundBuilder {
       const cluster = outboundServiceCluster(service, port, this.errors);
       if (!cluster) continue;
       if (this.clusters.has(cluster.name)) {
-        this.errors.push({ object: service.source, field: 'spec.ports', message: `port ${port.port} is declared twice; the second is ignored` });
+        this.errors.push(translationError(service.source, 'spec.ports', `port ${port.port} is declared twice; the second is ignored`));
         continue;
       }
       this.clusters.set(cluster.name, cluster);
@@ -84,7 +81,7 @@ class OutboundBuilder {
     const ctx = { service, port, target: 'sidecar' } as const;
     if (!hasEds(service)) {
       const why = service.kind === 'Headless' ? 'sends each connection to the pod address the client dialled' : 'resolves the external name by DNS';
-      localityNotApplicable(ctx, `${service.source} is ${service.kind}: the sidecar ${why}`, this.errors);
+      localityNotApplicable(ctx, `${formatRef(service.source)} is ${service.kind}: the sidecar ${why}`, this.errors);
       return;
     }
     const cla = outboundEndpoints(service, port);
@@ -95,11 +92,7 @@ class OutboundBuilder {
 
   private httpPort(service: ModelService, port: ModelServicePort): void {
     if (RESERVED_PORTS.has(port.port)) {
-      this.errors.push({
-        object: service.source,
-        field: 'spec.ports',
-        message: `port ${port.port} is one the sidecar listens on itself; HTTP traffic to it is passed through unrouted`,
-      });
+      this.errors.push(translationError(service.source, 'spec.ports', `port ${port.port} is one the sidecar listens on itself; HTTP traffic to it is passed through unrouted`));
       return;
     }
     const list = this.http.get(port.port);
@@ -110,9 +103,9 @@ class OutboundBuilder {
   private tcpPort(service: ModelService, port: ModelServicePort): void {
     // Headless and ExternalName TCP ports get no listener: their traffic takes the passthrough
     // (see listeners.ts). A ClusterIP service that lost its IP to another has no address of its own.
-    if (service.kind !== 'ClusterIP' || this.ipTaken.has(service.source)) return;
+    if (service.kind !== 'ClusterIP' || this.ipTaken.has(formatRef(service.source))) return;
     if (!service.clusterIP) {
-      this.errors.push({ object: service.source, field: 'spec.clusterIP', message: `no clusterIP: TCP port ${port.port} gets no outbound listener` });
+      this.errors.push(translationError(service.source, 'spec.clusterIP', `no clusterIP: TCP port ${port.port} gets no outbound listener`));
       return;
     }
     this.listeners.push(outboundTcpPortListener(service.clusterIP, port.port, service.hostname, service.source));
@@ -127,21 +120,21 @@ interface SubsetResources {
 }
 
 /** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
-function subsetResources(subset: PolicySubset, errors: TranslationError[]): SubsetResources {
+function subsetResources(subset: PolicySubset, errors: Diagnostic[]): SubsetResources {
   const { name, service, port } = subset;
   const ctx = { service, port, target: 'sidecar' } as const;
-  const cluster = { name, message: withClusterPolicy(edsCluster(name, port.protocol), ctx, errors), sources: sortedUnique([service.source, ...clusterPolicySources(ctx), ...subset.policies]) };
+  const cluster = { name, message: withClusterPolicy(edsCluster(name, port.protocol), ctx, errors), sources: sortedRefs([service.source, ...clusterPolicySources(ctx), ...subset.policies]) };
   const endpoint = {
     name,
     message: { cluster_name: name, endpoints: localityGroups(subset.endpoints, sidecarHealth) },
-    sources: sortedUnique([service.source, ...subset.endpoints.map((e) => e.source), ...subset.policies]),
+    sources: sortedRefs([service.source, ...subset.endpoints.map((e) => e.source), ...subset.policies]),
   };
   const aware = localityAware(ctx, endpoint, subset.endpoints, sidecarHealth, errors);
   return { cluster, endpoint, ...(aware ? { aware } : {}) };
 }
 
 /** The subset clusters the policies' routes send to (policy/subsets.ts). */
-function subsets(model: MeshModel, errors: TranslationError[]): SubsetResources[] {
+function subsets(model: MeshModel, errors: Diagnostic[]): SubsetResources[] {
   const out: SubsetResources[] = [];
   for (const subset of policySubsets(model.services, meshIndex(model), 'sidecar', errors)) {
     guarded(subset.policies[0] ?? subset.service.source, errors, () => out.push(subsetResources(subset, errors)));
@@ -150,7 +143,7 @@ function subsets(model: MeshModel, errors: TranslationError[]): SubsetResources[
 }
 
 function computeOutbound(model: MeshModel): SidecarOutbound {
-  const errors: TranslationError[] = [];
+  const errors: Diagnostic[] = [];
   const ipTaken = duplicateClusterIPs(model.services, errors);
   const b = new OutboundBuilder(ipTaken);
   for (const service of model.services) guarded(service.source, errors, () => b.service(service));

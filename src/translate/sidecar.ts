@@ -16,6 +16,7 @@
  * thousand sidecars in three zones cost three computations. Every other assignment, and every
  * assignment of a sidecar without a locality, is the shared one.
  */
+import type { Diagnostic } from '../diagnostics.js';
 import type { Locality, MeshModel } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 import { inbound, type Inbound } from './listeners-inbound.js';
@@ -24,11 +25,11 @@ import { outboundRoutes } from './routes.js';
 import { sidecarOutbound } from './sidecar-outbound.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
-import { byName, cached, perModel, sortErrors, type Translation, type TranslationError } from './translation.js';
+import { byName, cached, perModel, sortErrors, type Translation } from './translation.js';
 
 interface Routes {
   readonly routes: readonly DesiredResource<'route'>[];
-  readonly errors: readonly TranslationError[];
+  readonly errors: readonly Diagnostic[];
 }
 
 interface ModelMemo {
@@ -74,6 +75,6 @@ export function translateSidecar(model: MeshModel, proxy: ProxyDescriptor & { mo
       route: [...routes.routes],
       secret: [],
     },
-    errors: sortErrors([...outbound.errors, ...routes.errors, ...inb.errors, ...(proxy.locality ? [] : noLocalityNotes(outbound.localityAware))]),
+    diagnostics: sortErrors([...outbound.errors, ...routes.errors, ...inb.errors, ...(proxy.locality ? [] : noLocalityNotes(outbound.localityAware))]),
   };
 }

@@ -4,22 +4,22 @@
  * reported per object, and each bad resource keeps its last good version (the cache does that).
  */
 import type { Logger } from 'pino';
+import { type Diagnostic, diagnosticKey, formatRef, sortDiagnostics } from '../diagnostics.js';
 import type { MeshModel } from '../model/types.js';
-import type { ResourceError, SnapshotCache } from '../xds/cache.js';
+import type { SnapshotCache } from '../xds/cache.js';
 import { parseProxyClass } from './proxy.js';
 import { translate } from './translate.js';
-import type { TranslationError } from './translation.js';
 
 /** What the last build found wrong, for /debug and status. */
 export interface BuildReport {
-  readonly translation: readonly TranslationError[];
-  readonly resources: readonly ResourceError[];
+  readonly translation: readonly Diagnostic[];
+  readonly resources: readonly Diagnostic[];
 }
 
 export class SnapshotBuilder {
   private model: MeshModel | undefined;
-  private readonly translationErrors = new Map<string, readonly TranslationError[]>();
-  private readonly resourceErrors = new Map<string, readonly ResourceError[]>();
+  private readonly translationErrors = new Map<string, readonly Diagnostic[]>();
+  private readonly resourceErrors = new Map<string, readonly Diagnostic[]>();
   /** Translation problems already logged: each is logged once when it appears, not once per class and model. */
   private logged = new Set<string>();
 
@@ -46,11 +46,9 @@ export class SnapshotBuilder {
   }
 
   report(): BuildReport {
-    const translation = new Map<string, TranslationError>();
-    for (const list of this.translationErrors.values()) for (const e of list) translation.set(errorKey(e), e);
     return {
-      translation: [...translation.values()].sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0)),
-      resources: [...this.resourceErrors.values()].flat(),
+      translation: sortDiagnostics([...this.translationErrors.values()].flat()),
+      resources: sortDiagnostics([...this.resourceErrors.values()].flat()),
     };
   }
 
@@ -62,20 +60,18 @@ export class SnapshotBuilder {
       this.logger.warn({ class: proxyClass }, 'not a proxy class Trellis knows; nothing to serve it');
       return;
     }
-    const { resources, errors } = translate(model, proxy);
+    const { resources, diagnostics: errors } = translate(model, proxy);
     this.translationErrors.set(proxyClass, errors);
     for (const e of errors) {
       const key = errorKey(e);
       if (this.logged.has(key)) continue;
       this.logged.add(key);
-      this.logger[e.severity === 'warning' ? 'warn' : 'error']({ class: proxyClass, object: e.object, field: e.field }, e.message);
+      this.logger[e.severity === 'warning' ? 'warn' : 'error']({ class: proxyClass, object: e.object && formatRef(e.object), field: e.field }, e.message);
     }
     const bad = this.cache.set(proxyClass, resources);
     this.resourceErrors.set(proxyClass, bad);
-    for (const e of bad) this.logger.error({ class: proxyClass, kind: e.kind, resource: e.name, sources: e.sources }, `${e.message}; the last good version keeps serving`);
+    for (const e of bad) this.logger.error({ class: proxyClass, object: e.object && formatRef(e.object) }, e.message);
   }
 }
 
-function errorKey(e: TranslationError): string {
-  return `${e.object}|${e.field ?? ''}|${e.message}`;
-}
+const errorKey = diagnosticKey;

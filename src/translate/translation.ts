@@ -3,22 +3,22 @@
  * way. Translation is best-effort: an object that cannot be translated becomes an error naming the
  * object and field, and everything else is still produced.
  */
+import { type Diagnostic, diagnostic, diagnosticKey, formatRef, type ObjectRef } from '../diagnostics.js';
 import type { ResourceKind } from '../envoy/types.js';
-import type { Problem } from '../model/problems.js';
 import type { MeshModel } from '../model/types.js';
 import type { DesiredResource } from '../xds/cache.js';
 
-export interface TranslationError {
-  /** `Kind namespace/name`, e.g. `Service default/web`. */
-  object: string;
-  /** Dotted path inside the object, e.g. `spec.ports[1]`, when the error is about one field. */
-  field?: string;
-  message: string;
-  /**
-   * 'warning': a note that changes nothing the user asked of the proxies that can do it (proxyless
-   * gRPC lacking a feature Envoy has). Absent: an error.
-   */
-  severity?: 'warning';
+/**
+ * What translation says about an object: an error when something asked for cannot be produced; a
+ * warning for a note that changes nothing the user asked of the proxies that can do it (proxyless
+ * gRPC lacking a feature Envoy has).
+ */
+export function translationError(object: ObjectRef, field: string | undefined, message: string): Diagnostic {
+  return diagnostic('error', object, field, message);
+}
+
+export function translationWarning(object: ObjectRef, field: string | undefined, message: string): Diagnostic {
+  return diagnostic('warning', object, field, message);
 }
 
 /** Every resource kind, each list sorted by name. */
@@ -26,7 +26,8 @@ export type TranslatedResources = { [K in ResourceKind]: DesiredResource<K>[] };
 
 export interface Translation {
   resources: TranslatedResources;
-  errors: TranslationError[];
+  /** What translation found: errors and warnings, by object and field. */
+  diagnostics: Diagnostic[];
 }
 
 function compare(a: string, b: string): number {
@@ -43,22 +44,22 @@ export function sortedUnique(items: Iterable<string>): string[] {
   return [...new Set(items)].sort(compare);
 }
 
-/** Errors in a stable order (object, field, message), without duplicates. */
-export function sortErrors(errors: Iterable<TranslationError>): TranslationError[] {
-  const seen = new Map<string, TranslationError>();
-  for (const e of errors) seen.set(JSON.stringify([e.object, e.field ?? '', e.message]), e);
-  return [...seen.entries()].sort(([a], [b]) => compare(a, b)).map(([, e]) => e);
+/** Diagnostics in a stable order (object, field, message), without duplicates. */
+export function sortErrors(list: Iterable<Diagnostic>): Diagnostic[] {
+  const seen = new Map<string, Diagnostic>();
+  for (const d of list) seen.set(JSON.stringify([d.object ? formatRef(d.object) : '', d.field ?? '', d.message, diagnosticKey(d)]), d);
+  return [...seen.entries()].sort(([a], [b]) => compare(a, b)).map(([, d]) => d);
 }
 
 /**
  * Runs the translation of one object; an unexpected exception becomes an error about that object
  * instead of ending the whole translation.
  */
-export function guarded(object: string, errors: TranslationError[], fn: () => void): void {
+export function guarded(object: ObjectRef, errors: Diagnostic[], fn: () => void): void {
   try {
     fn();
   } catch (err) {
-    errors.push({ object, message: `internal error while translating: ${(err as Error).message}` });
+    errors.push(translationError(object, undefined, `internal error while translating: ${(err as Error).message}`));
   }
 }
 
@@ -86,9 +87,4 @@ export function perModel<T>(make: (model: MeshModel) => T): (model: MeshModel) =
     }
     return value;
   };
-}
-
-/** A translation error as a problem (logs, /debug/configz, `trellis render`). */
-export function translationProblem(e: TranslationError): Problem {
-  return { severity: e.severity ?? 'error', object: e.object, ...(e.field ? { field: e.field } : {}), message: e.message };
 }

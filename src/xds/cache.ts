@@ -9,8 +9,9 @@
  * Every mutation is synchronous: no await between reading and writing the maps.
  */
 import { createHash } from 'node:crypto';
+import { diagnostic, formatRef, sameRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
 import { EncodeError } from '../envoy/codec.js';
-import { PUSH_ORDER, type ResourceKind, type ResourceMessage } from '../envoy/types.js';
+import { messageNameOf, PUSH_ORDER, TypeUrl, type ResourceKind, type ResourceMessage } from '../envoy/types.js';
 import { digestOf, encodeEntry, type ResourceEntry } from './resource.js';
 
 /** One kind's resources in a snapshot, sorted by name, with the digest of the whole set. */
@@ -25,8 +26,8 @@ export type Snapshot = { readonly [K in ResourceKind]: KindSnapshot };
 export interface DesiredResource<K extends ResourceKind> {
   readonly name: string;
   readonly message: ResourceMessage<K>;
-  /** The source objects that produced it (`Service default/greeter`). */
-  readonly sources?: readonly string[];
+  /** The source objects that produced it (Service default/greeter). */
+  readonly sources?: readonly ObjectRef[];
 }
 
 export type DesiredSnapshot = { readonly [K in ResourceKind]?: Iterable<DesiredResource<K>> };
@@ -42,13 +43,14 @@ export interface SnapshotChange {
   readonly kinds: ReadonlyMap<ResourceKind, KindChange>;
 }
 
-/** A resource that could not be encoded; the previous good version (if any) keeps serving. */
-export interface ResourceError {
-  readonly proxyClass: string;
-  readonly kind: ResourceKind;
-  readonly name: string;
-  readonly sources: readonly string[];
-  readonly message: string;
+/**
+ * A resource that could not be encoded, as a diagnostic on each object that produced it; the
+ * previous good version (if any) keeps serving.
+ */
+function rejected(kind: ResourceKind, name: string, sources: readonly ObjectRef[], message: string): Diagnostic[] {
+  const type = messageNameOf(TypeUrl[kind]);
+  const text = `${type.slice(type.lastIndexOf('.') + 1)} ${name}: ${message}; the last good version keeps serving`;
+  return sources.length === 0 ? [diagnostic('error', undefined, undefined, text)] : sources.map((s) => diagnostic('error', s, undefined, text));
 }
 
 type Listener = (change: SnapshotChange) => void;
@@ -114,9 +116,9 @@ export class SnapshotCache {
    * Replaces the snapshot of one proxy class. Kinds missing from `desired` are left as they were.
    * Returns the resources that failed to encode; each keeps its previous good version, if it had one.
    */
-  set(proxyClass: string, desired: DesiredSnapshot): ResourceError[] {
+  set(proxyClass: string, desired: DesiredSnapshot): Diagnostic[] {
     const previous = this.snapshots.get(proxyClass) ?? emptySnapshot();
-    const errors: ResourceError[] = [];
+    const errors: Diagnostic[] = [];
     const next: Record<ResourceKind, KindSnapshot> = { ...previous };
     const kinds = new Map<ResourceKind, KindChange>();
     for (const kind of PUSH_ORDER) {
@@ -151,7 +153,7 @@ export class SnapshotCache {
     kind: K,
     wanted: Iterable<DesiredResource<K>>,
     previous: KindSnapshot,
-    errors: ResourceError[],
+    errors: Diagnostic[],
   ): KindSnapshot {
     const collected: ResourceEntry[] = [];
     let unchanged = true;
@@ -171,7 +173,7 @@ export class SnapshotCache {
     const entries = new Map<string, ResourceEntry>();
     for (const e of collected) {
       if (entries.has(e.name)) {
-        errors.push({ proxyClass, kind, name: e.name, sources: e.sources, message: `duplicate ${kind} name "${e.name}"` });
+        errors.push(...rejected(kind, e.name, e.sources, `duplicate ${kind} name "${e.name}"`));
         continue;
       }
       entries.set(e.name, e);
@@ -185,7 +187,7 @@ export class SnapshotCache {
     kind: K,
     res: DesiredResource<K>,
     previous: KindSnapshot,
-    errors: ResourceError[],
+    errors: Diagnostic[],
   ): ResourceEntry | undefined {
     const sources = res.sources ?? [];
     const known = this.byObject.get(res.message);
@@ -194,7 +196,7 @@ export class SnapshotCache {
       if (key !== undefined && !this.interned.has(key)) this.interned.set(key, { entry: known, refs: 0 });
       return known;
     }
-    const key = `${kind}\0${res.name}\0${sources.join('\0')}\0${createHash('sha1').update(JSON.stringify(res.message)).digest('base64')}`;
+    const key = `${kind}\0${res.name}\0${sources.map(formatRef).join('\0')}\0${createHash('sha1').update(JSON.stringify(res.message)).digest('base64')}`;
     const hit = this.interned.get(key);
     if (hit) {
       this.byObject.set(res.message, hit.entry);
@@ -209,7 +211,7 @@ export class SnapshotCache {
       return entry;
     } catch (err) {
       const message = err instanceof EncodeError ? err.message : String(err);
-      errors.push({ proxyClass, kind, name: res.name, sources, message });
+      errors.push(...rejected(kind, res.name, sources, message));
       return previous.entries.get(res.name);
     }
   }
@@ -245,8 +247,11 @@ export class SnapshotCache {
   }
 }
 
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+function sameList(a: readonly ObjectRef[], b: readonly ObjectRef[]): boolean {
+  return a.length === b.length && a.every((v, i) => {
+    const w = b[i];
+    return w !== undefined && (v === w || sameRef(v, w));
+  });
 }
 
 function diff(before: KindSnapshot, after: KindSnapshot): KindChange {

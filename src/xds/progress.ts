@@ -4,6 +4,7 @@
  * NACKs into a policy's Programmed condition ("acked by 12/12 proxies"), and what ties a proxy's
  * NACK back to the policy that caused it.
  */
+import { formatRef } from '../diagnostics.js';
 import type { KindSnapshot, Snapshot } from './cache.js';
 import type { ResourceEntry } from './resource.js';
 import type { SourceProgress } from './status.js';
@@ -16,34 +17,35 @@ interface Tally {
 }
 
 /**
- * The entries of a kind snapshot produced by some source starting with `prefix`, worked out once per
+ * The entries of a kind snapshot produced by some source object of kind `sourceKind`, worked out once per
  * snapshot (snapshots are immutable): a scan then visits those few entries per stream, not every
  * resource every proxy holds.
  */
 const sourcedMemo = new WeakMap<KindSnapshot, Map<string, readonly ResourceEntry[]>>();
 
-function sourced(kind: KindSnapshot, prefix: string): readonly ResourceEntry[] {
-  let byPrefix = sourcedMemo.get(kind);
-  if (!byPrefix) {
-    byPrefix = new Map();
-    sourcedMemo.set(kind, byPrefix);
+function sourced(kind: KindSnapshot, sourceKind: string): readonly ResourceEntry[] {
+  let byKind = sourcedMemo.get(kind);
+  if (!byKind) {
+    byKind = new Map();
+    sourcedMemo.set(kind, byKind);
   }
-  let entries = byPrefix.get(prefix);
+  let entries = byKind.get(sourceKind);
   if (!entries) {
-    entries = [...kind.entries.values()].filter((e) => e.sources.some((s) => s.startsWith(prefix)));
-    byPrefix.set(prefix, entries);
+    entries = [...kind.entries.values()].filter((e) => e.sources.some((s) => s.kind === sourceKind));
+    byKind.set(sourceKind, entries);
   }
   return entries;
 }
 
 /** Per source, this stream's verdict: every resource acked, one rejected (with why), or neither yet. */
-function streamVerdicts(stream: AdsStream, snapshot: Snapshot, prefix: string): Map<string, { acked: boolean; rejected?: string }> {
+function streamVerdicts(stream: AdsStream, snapshot: Snapshot, sourceKind: string): Map<string, { acked: boolean; rejected?: string }> {
   const verdicts = new Map<string, { acked: boolean; rejected?: string }>();
   for (const [kind, ts] of stream.types) {
-    for (const entry of sourced(snapshot[kind], prefix)) {
+    for (const entry of sourced(snapshot[kind], sourceKind)) {
       if (!ts.subscribes(entry.name)) continue;
-      for (const source of entry.sources) {
-        if (!source.startsWith(prefix)) continue;
+      for (const ref of entry.sources) {
+        if (ref.kind !== sourceKind) continue;
+        const source = formatRef(ref);
         const v = verdicts.get(source) ?? { acked: true };
         if (ts.ackedKind?.entries.get(entry.name)?.version !== entry.version) v.acked = false;
         const nack = ts.lastError;
@@ -55,13 +57,14 @@ function streamVerdicts(stream: AdsStream, snapshot: Snapshot, prefix: string): 
   return verdicts;
 }
 
-export function sourceProgress(streams: Iterable<AdsStream>, snapshotFor: (proxyClass: string) => Snapshot | undefined, prefix: string): Map<string, SourceProgress> {
+/** Per source object of kind `sourceKind` (by its formatted reference, `TrafficPolicy shop/web`), the proxies' progress. */
+export function sourceProgress(streams: Iterable<AdsStream>, snapshotFor: (proxyClass: string) => Snapshot | undefined, sourceKind: string): Map<string, SourceProgress> {
   const tallies = new Map<string, Tally>();
   for (const stream of streams) {
     if (!stream.node) continue;
     const snapshot = snapshotFor(stream.proxyClass);
     if (!snapshot) continue;
-    for (const [source, v] of streamVerdicts(stream, snapshot, prefix)) {
+    for (const [source, v] of streamVerdicts(stream, snapshot, sourceKind)) {
       const t = tallies.get(source) ?? { proxies: 0, acked: 0, rejected: [] };
       t.proxies++;
       if (v.acked) t.acked++;

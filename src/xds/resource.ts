@@ -2,6 +2,7 @@
  * A resource as the cache holds it: encoded once, versioned by its content, immutable, and shared
  * by every proxy class and every stream that serves it.
  */
+import type { ObjectRef } from '../diagnostics.js';
 import { createHash } from 'node:crypto';
 import { encodeAny, encodeMessage } from '../envoy/codec.js';
 import { messageNameOf, TypeUrl, type ResourceKind } from '../envoy/types.js';
@@ -17,14 +18,14 @@ export interface ResourceEntry {
   readonly any: Uint8Array;
   /** The resource as an encoded envoy.service.discovery.v3.Resource (name, version, Any), for delta. */
   readonly delta: Uint8Array;
-  /** The source objects that produced it (`Kind namespace/name`), to trace a NACK back to its cause. */
-  readonly sources: readonly string[];
+  /** The source objects that produced it, to trace a NACK back to its cause. */
+  readonly sources: readonly ObjectRef[];
 }
 
 const RESOURCE = 'envoy.service.discovery.v3.Resource';
 
 /** Encodes one resource. Throws EncodeError (naming the field) when the object is not a valid message. */
-export function encodeEntry(kind: ResourceKind, name: string, message: object, sources: readonly string[]): ResourceEntry {
+export function encodeEntry(kind: ResourceKind, name: string, message: object, sources: readonly ObjectRef[]): ResourceEntry {
   const typeUrl = TypeUrl[kind];
   const bytes = encodeMessage(messageNameOf(typeUrl), message);
   const hash = createHash('sha256').update(bytes).digest();

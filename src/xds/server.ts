@@ -197,8 +197,8 @@ export class AdsServer implements XdsIntrospection {
     return out.sort((a, b) => (a.proxyId < b.proxyId ? -1 : a.proxyId > b.proxyId ? 1 : a.streamId - b.streamId));
   }
 
-  sourceProgress(prefix: string): Map<string, SourceProgress> {
-    return sourceProgress(this.streams, (cls) => this.opts.cache.get(cls), prefix);
+  sourceProgress(sourceKind: string): Map<string, SourceProgress> {
+    return sourceProgress(this.streams, (cls) => this.opts.cache.get(cls), sourceKind);
   }
 
   heldResources(proxyId: string): HeldResources[] | undefined {

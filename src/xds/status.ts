@@ -3,6 +3,7 @@
  * endpoint, and an observer interface that metrics (and later the status writer) implement.
  * Nothing here depends on gRPC or protobuf.
  */
+import type { ObjectRef } from '../diagnostics.js';
 import type { ResourceKind } from '../envoy/types.js';
 
 /** The node a proxy identified itself with on the first request of its stream. */
@@ -28,7 +29,7 @@ export interface RejectedResource {
   readonly kind: ResourceKind;
   readonly name: string;
   readonly version: string;
-  readonly sources: readonly string[];
+  readonly sources: readonly ObjectRef[];
 }
 
 export interface NackRecord {
@@ -97,8 +98,8 @@ export interface SourceProgress {
 /** The view of the server the debug endpoint reads. */
 export interface XdsIntrospection {
   proxies(): ProxyStatus[];
-  /** Progress of every source object whose reference starts with `prefix` (e.g. `TrafficPolicy `). */
-  sourceProgress(prefix: string): Map<string, SourceProgress>;
+  /** Progress of every source object of a kind (`TrafficPolicy`), by its formatted reference (`TrafficPolicy shop/web`). */
+  sourceProgress(sourceKind: string): Map<string, SourceProgress>;
   /** The resources one proxy (by node id) has acked, per type; undefined when it is not connected. */
   heldResources(proxyId: string): HeldResources[] | undefined;
 }

@@ -3,6 +3,7 @@
  * flow control and reporting. The subclasses decide how requests change the state and how a
  * response is built.
  */
+import { formatRef, type ObjectRef } from '../diagnostics.js';
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { kindOfTypeUrl, PUSH_ORDER, SHORT_NAME, type ResourceKind } from '../envoy/types.js';
@@ -259,11 +260,11 @@ export abstract class AdsStream {
 }
 
 /** The distinct source objects of some entries (at most 20, for a log line). */
-export function sourcesOf(entries: readonly { sources: readonly string[] }[]): string[] {
+export function sourcesOf(entries: readonly { sources: readonly ObjectRef[] }[]): string[] {
   const out = new Set<string>();
   for (const e of entries) {
     for (const src of e.sources) {
-      out.add(src);
+      out.add(formatRef(src));
       if (out.size >= 20) return [...out];
     }
   }

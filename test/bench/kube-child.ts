@@ -13,7 +13,6 @@ import { pino } from 'pino';
 import { serve } from '../../src/cli.ts';
 import { loadConfig, SERVE_FLAGS, serveConfigSchema } from '../../src/config/config.ts';
 import { buildModel } from '../../src/model/build.ts';
-import { modelProblems } from '../../src/model/problems.ts';
 import { loadKubeConfig, startKubeSource } from '../../src/sources/kube/index.ts';
 import { startManifestSource } from '../../src/sources/manifests/index.ts';
 import type { Source, StartSource } from '../../src/sources/source.ts';
@@ -144,7 +143,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
   if (task.afterProfilePath) await startProfile();
   const state = source.current();
   const [model, warmModelMs] = timed(() => buildModel(state.inputs, { domain: config.domain, trustDomain: config.trustDomain }));
-  const problems = [...state.problems, ...modelProblems(model)];
+  const problems = [...state.problems, ...model.diagnostics];
   const translateClass = (cls: string): { ms: number; resources: number; errors: number } => {
     const proxy = parseProxyClass(cls);
     if (!proxy) throw new Error(`not a proxy class: ${cls}`);
@@ -154,7 +153,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
       return translation;
     });
     const resources = Object.values(t.resources).reduce((n, list) => n + list.length, 0);
-    return { ms, resources, errors: t.errors.length };
+    return { ms, resources, errors: t.diagnostics.filter((d) => d.severity === 'error').length };
   };
   const sidecar = translateClass(task.sidecarClass);
   const nextSidecar = translateClass(task.nextSidecarClass);

@@ -60,9 +60,9 @@ const built = performance.now();
 const clusters: DesiredResource<'cluster'>[] = [];
 const endpoints: DesiredResource<'endpoint'>[] = [];
 for (let i = 0; i < params.clusters; i++) {
-  const svc = `Service bench/svc-${i}`;
+  const svc = { kind: 'Service', namespace: 'bench', name: `svc-${i}` };
   clusters.push({ name: clusterName(i), message: clusterMessage(i), sources: [svc] });
-  endpoints.push({ name: clusterName(i), message: claMessage(i, params.endpoints, 0), sources: [`EndpointSlice bench/svc-${i}`] });
+  endpoints.push({ name: clusterName(i), message: claMessage(i, params.endpoints, 0), sources: [{ ...svc, kind: 'EndpointSlice' }] });
 }
 const errors = cache.set(PROXY_CLASS, { cluster: clusters, endpoint: endpoints });
 if (errors.length > 0) throw new Error(`snapshot did not encode: ${errors[0]?.message ?? ''}`);

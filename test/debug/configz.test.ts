@@ -11,8 +11,8 @@ describe('/debug/configz', () => {
   it('lists errors before warnings, each with file, document, object and field', async () => {
     const s = await startServer();
     s.problems.push(
-      { severity: 'warning', file: 'b.yaml', document: 0, object: 'Pod default/p', field: 'status.podIP', message: 'no IP yet' },
-      { severity: 'error', file: 'a.yaml', document: 2, object: 'Service default/web', field: 'spec.ports[0].port', message: 'must be at most 65535' },
+      { severity: 'warning', origin: { file: 'b.yaml', document: 0 }, object: { kind: 'Pod', namespace: 'default', name: 'p' }, field: 'status.podIP', message: 'no IP yet' },
+      { severity: 'error', origin: { file: 'a.yaml', document: 2 }, object: { kind: 'Service', namespace: 'default', name: 'web' }, field: 'spec.ports[0].port', message: 'must be at most 65535' },
     );
     const lines = (await (await fetch(`${s.base}/debug/configz?format=text`)).text()).trim().split('\n');
     expect(lines).toEqual([

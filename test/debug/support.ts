@@ -1,4 +1,4 @@
-import type { Problem } from '../../src/model/problems.ts';
+import type { Diagnostic as Problem } from '../../src/diagnostics.ts';
 /**
  * Canned xDS views and a debug server started on them, for the debug endpoint tests.
  */

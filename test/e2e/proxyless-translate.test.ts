@@ -32,7 +32,7 @@ function identity(pod: string): { xdsServer: string; nodeId: string; nodeMetadat
 }
 
 function endpoint(port: number, ready = true): ModelEndpoint {
-  return { address: '127.0.0.1', port, ready, locality: { region: '', zone: 'zone-a', subZone: '' }, source: `EndpointSlice ${NS}/e2e` };
+  return { address: '127.0.0.1', port, ready, locality: { region: '', zone: 'zone-a', subZone: '' }, source: { kind: 'EndpointSlice', namespace: NS, name: 'e2e' } };
 }
 
 function service(name: string, port: number, endpoints: ModelEndpoint[]): ModelService {
@@ -43,7 +43,7 @@ function service(name: string, port: number, endpoints: ModelEndpoint[]): ModelS
     kind: 'ClusterIP',
     selector: { app: name },
     ports: [{ name: 'grpc', port, protocol: 'grpc', targetPort: 'grpc', endpoints }],
-    source: `Service ${NS}/${name}`,
+    source: { kind: 'Service', namespace: NS, name },
   };
 }
 
@@ -59,7 +59,7 @@ function mesh(greeterPort: number, serverPort: number): MeshModel {
     services: [service('echo', 7070, [endpoint(serverPort)]), ext, service('greeter', 50051, [endpoint(greeterPort)]), service('legacy', 9000, [endpoint(greeterPort, false)])],
     workloads: [],
     policies: [],
-    statuses: [],
+    diagnostics: [],
   };
 }
 
@@ -88,7 +88,7 @@ afterAll(async () => {
 
 describe('grpc-js-xds clients configured by translateProxyless', () => {
   it('translates the mesh without errors', () => {
-    expect(translation.errors).toEqual([]);
+    expect(translation.diagnostics).toEqual([]);
   });
 
   it.each([

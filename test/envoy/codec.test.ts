@@ -30,7 +30,7 @@ describe('encodeMessage', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(EncodeError);
-    const issue = (error as EncodeError).issues.find((i) => i.path === path);
+    const issue = (error as EncodeError).issues.find((i) => i.field === path);
     expect(issue?.message).toContain(message);
   });
 
@@ -40,7 +40,7 @@ describe('encodeMessage', () => {
       api_listener: { api_listener: typed(HCM, { rds: { route_config_nam: 'r' }, http_filters: [] }) },
     };
     expect(checkFields('envoy.config.listener.v3.Listener', listener)).toEqual([
-      { path: 'api_listener.api_listener.rds.route_config_nam', message: 'unknown field of envoy.extensions.filters.network.http_connection_manager.v3.Rds' },
+      { severity: 'error', field: 'api_listener.api_listener.rds.route_config_nam', message: 'unknown field of envoy.extensions.filters.network.http_connection_manager.v3.Rds' },
     ]);
   });
 
@@ -49,7 +49,7 @@ describe('encodeMessage', () => {
       name: 'l',
       api_listener: { api_listener: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.no_such.v3.Thing', x: 1 } },
     });
-    expect(issues).toEqual([{ path: 'api_listener.api_listener.@type', message: expect.stringContaining('is not loaded') }]);
+    expect(issues).toEqual([{ severity: 'error', field: 'api_listener.api_listener.@type', message: expect.stringContaining('is not loaded') }]);
   });
 
   it('encodes the same content to the same bytes', () => {

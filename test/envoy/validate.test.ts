@@ -192,14 +192,14 @@ describe('validateMessage refuses', () => {
     ],
   ])('%s, naming the path', (_label, type, value, path, message) => {
     expect(checkFields(type, value)).toEqual([]);
-    expect(validateMessage(type, value)).toContainEqual({ path, message });
+    expect(validateMessage(type, value)).toContainEqual({ severity: 'error', field: path, message });
   });
 
   it('reports each broken rule once, and nothing else', () => {
     expect(validateMessage(CLUSTER, cluster({ name: '', connect_timeout: { nanos: 0 }, lb_policy: 42 }))).toEqual([
-      { path: 'name', message: 'must be at least 1 character' },
-      { path: 'connect_timeout', message: 'value 0s must be > 0s' },
-      { path: 'lb_policy', message: 'value 42 is not a defined LbPolicy value' },
+      { severity: 'error', field: 'name', message: 'must be at least 1 character' },
+      { severity: 'error', field: 'connect_timeout', message: 'value 0s must be > 0s' },
+      { severity: 'error', field: 'lb_policy', message: 'value 42 is not a defined LbPolicy value' },
     ]);
   });
 });
@@ -214,7 +214,7 @@ describe('encodeMessage', () => {
     }
     expect(error).toBeInstanceOf(EncodeError);
     expect((error as EncodeError).issues).toEqual([
-      { path: 'endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value', message: 'value 70000 must be <= 65535' },
+      { severity: 'error', field: 'endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value', message: 'value 70000 must be <= 65535' },
     ]);
     expect((error as EncodeError).message).toContain('socket_address.port_value: value 70000 must be <= 65535');
   });

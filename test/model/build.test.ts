@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { objectStatuses, ref } from '../support/diagnostics.ts';
 import { buildModel } from '../../src/model/build.ts';
 import { endpointSliceSchema, podSchema, serviceSchema, type MeshInputs } from '../../src/model/inputs.ts';
 import { protocolOf } from '../../src/model/protocol.ts';
@@ -84,15 +85,15 @@ describe('buildModel: services and endpoints', () => {
             protocol: 'http',
             targetPort: 8080,
             endpoints: [
-              { address: '10.0.0.1', port: 8080, ready: true, locality: { region: '', zone: 'z1', subZone: '' }, source: 'EndpointSlice default/web-a' },
-              { address: '10.0.0.2', port: 8080, ready: true, locality: { region: '', zone: 'z2', subZone: '' }, source: 'EndpointSlice default/web-a' },
+              { address: '10.0.0.1', port: 8080, ready: true, locality: { region: '', zone: 'z1', subZone: '' }, source: ref('EndpointSlice default/web-a') },
+              { address: '10.0.0.2', port: 8080, ready: true, locality: { region: '', zone: 'z2', subZone: '' }, source: ref('EndpointSlice default/web-a') },
             ],
           },
         ],
-        source: 'Service default/web',
+        source: ref('Service default/web'),
       },
     ]);
-    expect(model.statuses).toEqual([]);
+    expect(objectStatuses(model.diagnostics)).toEqual([]);
   });
 
   it.each([
@@ -135,8 +136,8 @@ describe('buildModel: services and endpoints', () => {
     ['a UDP port', service('x', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }), 'Service default/x', 'spec.ports[0].protocol', true],
   ] as const)('reports %s on the object and field', (_label, svc, object, field, accepted) => {
     const model = buildModel(inputs({ services: [svc] }));
-    expect(model.statuses).toMatchObject([{ object, accepted, origin: { file: 'x.yaml', document: 0 } }]);
-    const status = model.statuses[0];
+    expect(objectStatuses(model.diagnostics)).toMatchObject([{ object, accepted, origin: { file: 'x.yaml', document: 0 } }]);
+    const status = objectStatuses(model.diagnostics)[0];
     expect([...(status?.errors ?? []), ...(status?.warnings ?? [])].map((e) => e.field)).toEqual([field]);
   });
 
@@ -144,7 +145,7 @@ describe('buildModel: services and endpoints', () => {
     const orphan = slice('lost', 'nowhere', [{ ip: '10.0.0.1' }], [{ name: 'http', port: 80 }]);
     const unnamed = { ...orphan, object: { ...orphan.object, metadata: { ...orphan.object.metadata, name: 'unnamed', labels: {} } } };
     const model = buildModel(inputs({ endpointSlices: [orphan, unnamed] }));
-    expect(model.statuses.map((s) => [s.object, s.accepted, s.warnings[0]?.message])).toEqual([
+    expect(objectStatuses(model.diagnostics).map((s) => [s.object, s.accepted, s.warnings[0]?.message])).toEqual([
       ['EndpointSlice default/lost', true, 'Service default/nowhere does not exist; the slice is ignored until it does'],
       ['EndpointSlice default/unnamed', true, 'missing: the slice belongs to no Service and is ignored'],
     ]);
@@ -173,7 +174,7 @@ describe('buildModel: workloads', () => {
           { name: 'metrics', port: 9090, protocol: 'tcp' },
         ],
         services: ['default/web'],
-        source: 'Pod default/web-1',
+        source: ref('Pod default/web-1'),
       },
     ]);
   });
@@ -193,6 +194,6 @@ describe('buildModel: workloads', () => {
   it('leaves out a pod without an IP, with a warning', () => {
     const model = buildModel(inputs({ pods: [pod('pending', {}, undefined)] }));
     expect(model.workloads).toEqual([]);
-    expect(model.statuses.map((s) => [s.object, s.warnings[0]?.field])).toEqual([['Pod default/pending', 'status.podIP']]);
+    expect(objectStatuses(model.diagnostics).map((s) => [s.object, s.warnings[0]?.field])).toEqual([['Pod default/pending', 'status.podIP']]);
   });
 });

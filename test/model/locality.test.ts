@@ -5,6 +5,7 @@
  * an input: only its name and those two labels are kept, read from manifests as a cluster-scoped kind.
  */
 import { describe, expect, it } from 'vitest';
+import { objectStatuses } from '../support/diagnostics.ts';
 import { buildModel } from '../../src/model/build.ts';
 import { localityOf, nodeLocalities } from '../../src/model/endpoints.ts';
 import { nodeSchema, type MeshInputs } from '../../src/model/inputs.ts';
@@ -92,6 +93,6 @@ endpoints:
       ['10.0.0.3', '', 'eu-west-1b'],
       ['10.0.0.4', '', ''],
     ]);
-    expect(model.statuses).toEqual([]);
+    expect(objectStatuses(model.diagnostics)).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
  * field, the others Conflicted), TargetNotFound, and Invalid with the last good version in force.
  */
 import { describe, expect, it } from 'vitest';
+import { objectStatuses, ref } from '../support/diagnostics.ts';
 import { buildModel } from '../../src/model/build.ts';
 import { serviceSchema, trafficPolicyInputSchema, type MeshInputs } from '../../src/model/inputs.ts';
 import type { MeshModel } from '../../src/model/types.ts';
@@ -63,7 +64,7 @@ describe('attaching TrafficPolicies', () => {
     ]);
     expect(port(m, 80)?.policy?.settings).toEqual({ timeouts: { request: '5s' } });
     expect(port(m, 9000)?.policy?.settings).toEqual({ timeouts: { request: '5s' }, retries: { attempts: 2 } });
-    expect(port(m, 9000)?.policy?.origins).toEqual({ 'retries.attempts': 'TrafficPolicy shop/admin', 'timeouts.request': 'TrafficPolicy shop/all' });
+    expect(port(m, 9000)?.policy?.origins).toEqual({ 'retries.attempts': ref('TrafficPolicy shop/admin'), 'timeouts.request': ref('TrafficPolicy shop/all') });
     expect(m.policies.map((p) => [p.name, p.attachedTo])).toEqual([
       ['admin', ['Service shop/web:9000']],
       ['all', ['Service shop/web:80', 'Service shop/web:9000']],
@@ -112,7 +113,7 @@ describe('attaching TrafficPolicies', () => {
   ])('a policy whose target does not exist is not Accepted: TargetNotFound (%s)', (_what, ref, message) => {
     const m = model([policy('p', { targetRefs: [{ group: '', kind: 'Service', ...ref }], retries: { attempts: 1 } })]);
     expect(conditions(m, 'p')).toEqual([['Accepted', 'False', 'TargetNotFound', message]]);
-    expect(m.statuses.find((s) => s.object === 'TrafficPolicy shop/p')?.accepted).toBe(false);
+    expect(objectStatuses(m.diagnostics).find((s) => s.object === 'TrafficPolicy shop/p')?.accepted).toBe(false);
     expect(port(m, 80)?.policy).toBeUndefined();
   });
 
@@ -120,7 +121,7 @@ describe('attaching TrafficPolicies', () => {
     const m = model([policy('p', { ...target(), retries: { attempts: -1 } })]);
     expect(conditions(m, 'p')).toEqual([['Accepted', 'False', 'Invalid', 'spec.retries.attempts: Too small: expected number to be >=0; it changes nothing']]);
     expect(port(m, 80)?.policy).toBeUndefined();
-    expect(m.statuses.find((s) => s.object === 'TrafficPolicy shop/p')).toMatchObject({
+    expect(objectStatuses(m.diagnostics).find((s) => s.object === 'TrafficPolicy shop/p')).toMatchObject({
       accepted: false,
       origin: { file: 'p.yaml', document: 0 },
       errors: [{ field: 'spec.retries.attempts' }],
@@ -129,7 +130,7 @@ describe('attaching TrafficPolicies', () => {
 
   it('names an unknown field as the API server does', () => {
     const m = model([policy('p', { ...target(), retries: { attemps: 1 } })]);
-    expect(m.statuses.find((s) => s.object === 'TrafficPolicy shop/p')?.errors.map((e) => e.field)).toContain('spec.retries.attemps');
+    expect(objectStatuses(m.diagnostics).find((s) => s.object === 'TrafficPolicy shop/p')?.errors.map((e) => e.field)).toContain('spec.retries.attemps');
   });
 
   it('keeps the last good version of a policy in force when an edit is invalid', () => {

@@ -17,10 +17,10 @@ describe('the example policies on the example mesh', () => {
   it('are all accepted and attached', () => {
     expect(model.policies.length).toBeGreaterThanOrEqual(10);
     for (const p of model.policies) {
-      expect(p.conditions.find((c) => c.type === 'Accepted'), p.source).toMatchObject({ status: 'True' });
-      expect(p.attachedTo.length, p.source).toBeGreaterThan(0);
+      expect(p.conditions.find((c) => c.type === 'Accepted'), p.name).toMatchObject({ status: 'True' });
+      expect(p.attachedTo.length, p.name).toBeGreaterThan(0);
     }
-    expect(model.statuses.flatMap((s) => s.errors)).toEqual([]);
+    expect(model.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
   });
 
   const proxies = [
@@ -30,7 +30,7 @@ describe('the example policies on the example mesh', () => {
 
   it.each(proxies)('translate without errors for $id ($mode)', ({ id, mode }) => {
     const t = translate(model, describeNode({ id, cluster: '', metadata: { PROXY_MODE: mode }, userAgent: '' }));
-    expect(t.errors.filter((e) => e.severity !== 'warning')).toEqual([]);
+    expect(t.diagnostics.filter((e) => e.severity === 'error')).toEqual([]);
     expect(t.resources.cluster.length).toBeGreaterThan(0);
   });
 });

@@ -11,7 +11,7 @@ const accepted = { type: 'Accepted', status: 'True', reason: 'Accepted', message
 const policy: ModelPolicy = {
   namespace: 'shop',
   name: 'web',
-  source: 'TrafficPolicy shop/web',
+  source: { kind: 'TrafficPolicy', namespace: 'shop', name: 'web' },
   generation: 3,
   inForce: { generation: 3, spec },
   attachedTo: ['Service shop/web:80'],

@@ -105,7 +105,7 @@ describe('kube source', () => {
     expect(bad.inputs.endpointSlices[0]?.object.ports[0]?.port).toBe(8080);
 
     await api.discovery.createNamespacedEndpointSlice({ namespace: ns, body: slice('web-2', 'web', ['127.0.0.3'], 0) });
-    const never = await changes.until('a never-good object reported', (s) => s.problems.some((p) => p.object === `EndpointSlice ${ns}/web-2`));
+    const never = await changes.until('a never-good object reported', (s) => s.problems.some((p) => p.object?.kind === 'EndpointSlice' && p.object.name === 'web-2'));
     expect(endpoints(never)).toEqual(['web-1:127.0.0.1']);
 
     await api.discovery.replaceNamespacedEndpointSlice({ name: 'web-1', namespace: ns, body: slice('web-1', 'web', ['127.0.0.2'], 8081) });

@@ -1,14 +1,32 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { objectRef, type Input } from '../../src/model/inputs.ts';
-import { formatManifestError, parseManifests, readManifestDir, type ManifestError } from '../../src/sources/manifests/index.ts';
+import { formatDiagnostic, formatRef, refOf, type Diagnostic } from '../../src/diagnostics.ts';
+import type { Input } from '../../src/model/inputs.ts';
+import { parseManifests, readManifestDir } from '../../src/sources/manifests/index.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'manifests');
 
 type Meta = { name: string; namespace?: string };
 const refs = (list: readonly Input<{ kind: string; metadata: Meta }>[]): string[] =>
-  list.map((i) => objectRef(i.object.kind, i.object.metadata));
+  list.map((i) => formatRef(refOf(i.object.kind, i.object.metadata)));
+
+/** A diagnostic in the shape these tests were written in: file and document first, the object as text. */
+interface ManifestError {
+  file?: string;
+  document?: number;
+  object?: string;
+  field?: string;
+  message: string;
+}
+const old = (list: readonly Diagnostic[]): ManifestError[] =>
+  list.map((d) => ({
+    ...(d.origin?.file !== undefined ? { file: d.origin.file } : {}),
+    ...(d.origin?.document !== undefined ? { document: d.origin.document } : {}),
+    ...(d.object ? { object: formatRef(d.object) } : {}),
+    ...(d.field ? { field: d.field } : {}),
+    message: d.message,
+  }));
 
 const service = (name: string, namespace: string, port: number | string): string =>
   `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  ports:\n    - port: ${port}\n`;
@@ -113,16 +131,16 @@ describe('parseManifests: errors name the file, document, object and field', () 
     ],
   ])('%s', (_name, text, expected) => {
     const result = parseManifests([GOOD, { path: 'f.yaml', text }]);
-    expect(result.errors).toEqual([expected]);
+    expect(old(result.errors)).toEqual([expected]);
     expect(refs(result.inputs.services)).toContain('Service default/ok');
   });
 
   it('renders one line per error, documents numbered from 1', () => {
     const text = `apiVersion: v1\nkind: Namespace\nmetadata: { name: n }\n---\n${service('web', 'default', 70000)}`;
     const [error] = parseManifests([{ path: 'examples/mesh/web.yaml', text }]).errors;
-    expect(error && formatManifestError(error)).toBe('examples/mesh/web.yaml#2 Service default/web: spec.ports[0].port: Too big: expected number to be <=65535');
-    expect(formatManifestError({ file: 'bad.yaml', document: 0, message: 'not valid YAML: x' })).toBe('bad.yaml#1: not valid YAML: x');
-    expect(formatManifestError({ file: 'f.yaml', document: 3, field: 'kind', message: 'required' })).toBe('f.yaml#4: kind: required');
+    expect(error && formatDiagnostic(error)).toBe('error: examples/mesh/web.yaml#2 Service default/web: spec.ports[0].port: Too big: expected number to be <=65535');
+    expect(formatDiagnostic({ severity: 'error', origin: { file: 'bad.yaml', document: 0 }, message: 'not valid YAML: x' })).toBe('error: bad.yaml#1 not valid YAML: x');
+    expect(formatDiagnostic({ severity: 'warning', origin: { file: 'f.yaml', document: 3 }, field: 'kind', message: 'required' })).toBe('warning: f.yaml#4 kind: required');
   });
 
   it('keeps the other documents of a file whose objects are invalid, but none of a file that is not YAML', () => {
@@ -140,7 +158,7 @@ describe('parseManifests: kinds it does not read, Lists and duplicates', () => {
   ])('warns and skips %s %s', (apiVersion, kind, message) => {
     const result = parseManifests([{ path: 'd.yaml', text: `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: api, namespace: shop }\n` }]);
     expect(result.errors).toEqual([]);
-    expect(result.warnings).toEqual([{ file: 'd.yaml', document: 0, object: `${kind} shop/api`, message }]);
+    expect(old(result.warnings)).toEqual([{ file: 'd.yaml', document: 0, object: `${kind} shop/api`, message }]);
     expect(result.inputs.endpointSlices).toEqual([]);
   });
 
@@ -166,7 +184,7 @@ describe('parseManifests: kinds it does not read, Lists and duplicates', () => {
       { path: 'a.yaml', text: `${service('other', 'shop', 1)}---\n${service('web', 'shop', 80)}` },
     ];
     const result = parseManifests(files);
-    expect(result.errors).toEqual([
+    expect(old(result.errors)).toEqual([
       { file: 'b.yaml', document: 0, object: 'Service shop/web', field: 'metadata.name', message: 'Service shop/web is already defined in a.yaml#2; this one is ignored' },
     ]);
     expect(result.inputs.services.map((s) => [s.object.metadata.name, s.object.spec.ports[0]?.port, s.origin.file])).toEqual([

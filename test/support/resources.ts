@@ -20,7 +20,7 @@ export function cluster(name: string, timeoutSeconds = 1): DesiredResource<'clus
       eds_cluster_config: { eds_config: { ads: {}, resource_api_version: 'V3' } },
       connect_timeout: { seconds: timeoutSeconds },
     },
-    sources: [`Service default/${name}`],
+    sources: [{ kind: 'Service', namespace: 'default', name }],
   };
 }
 
@@ -37,7 +37,7 @@ export function endpoints(name: string, ports: number[], zone = 'zone-a'): Desir
         },
       ],
     },
-    sources: [`EndpointSlice default/${name}`],
+    sources: [{ kind: 'EndpointSlice', namespace: 'default', name }],
   };
 }
 

@@ -45,7 +45,7 @@ describe('golden resources follow Envoy’s rules', () => {
     const issues = PUSH_ORDER.flatMap((kind) =>
       translation.resources[kind].flatMap((r) => {
         const type = messageNameOf(TypeUrl[kind]);
-        return [...checkFields(type, r.message), ...validateMessage(type, r.message)].map((i) => `${kind} ${r.name}: ${i.path}: ${i.message}`);
+        return [...checkFields(type, r.message), ...validateMessage(type, r.message)].map((i) => `${kind} ${r.name}: ${i.field}: ${i.message}`);
       }),
     );
     expect(issues).toEqual([]);

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
 import { describe, it } from 'vitest';
 import { buildModel } from '../../src/model/build.ts';
-import { formatProblem, modelProblems, sortProblems, type Problem } from '../../src/model/problems.ts';
+import { formatDiagnostic, formatRef, sortDiagnostics, type Diagnostic } from '../../src/diagnostics.ts';
 import { parseManifests } from '../../src/sources/manifests/index.ts';
 import { PUSH_ORDER, SHORT_NAME } from '../../src/envoy/types.ts';
 import { describeNode } from '../../src/translate/proxy.ts';
@@ -56,19 +56,15 @@ function outputsOf(text: string): Map<string, string> {
   const options = optionsOf(text);
   const parsed = parseManifests([{ path: INPUT, text }]);
   const model = buildModel(parsed.inputs);
-  const problems: Problem[] = [
-    ...parsed.errors.map((e) => ({ severity: 'error' as const, ...e })),
-    ...parsed.warnings.filter((w) => !w.message.includes('GoldenCase')).map((e) => ({ severity: 'warning' as const, ...e })),
-    ...modelProblems(model),
-  ];
+  const problems: Diagnostic[] = [...parsed.errors, ...parsed.warnings.filter((w) => !w.message.includes('GoldenCase')), ...model.diagnostics];
   const outputs = new Map<string, string>();
   outputs.set(
     'model.yaml',
-    stringify({ problems: sortProblems(problems).map(formatProblem), services: model.services, workloads: model.workloads, ...(model.policies.length > 0 ? { policies: model.policies } : {}) }, { lineWidth: 0, aliasDuplicateObjects: false }),
+    stringify({ problems: sortDiagnostics(problems).map(formatDiagnostic), services: model.services, workloads: model.workloads, ...(model.policies.length > 0 ? { policies: model.policies } : {}) }, { lineWidth: 0, aliasDuplicateObjects: false }),
   );
   for (const p of options.proxies) {
     const translation = translate(model, describeNode(nodeOf(p)));
-    const errors = translation.errors.map((e) => `${e.severity === 'warning' ? 'warning: ' : ''}${e.object}${e.field ? `: ${e.field}` : ''}: ${e.message}`);
+    const errors = translation.diagnostics.map((e) => `${e.severity === 'warning' ? 'warning: ' : ''}${e.object ? formatRef(e.object) : ''}${e.field ? `: ${e.field}` : ''}: ${e.message}`);
     if (errors.length > 0) outputs.set(`${p.id}.${p.mode}/errors.txt`, `${errors.join('\n')}\n`);
     for (const kind of PUSH_ORDER) {
       if (translation.resources[kind].length === 0) continue;

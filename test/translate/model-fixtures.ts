@@ -11,6 +11,7 @@
  *   shop/idle        ClusterIP 10.96.0.22  http2 8081         no endpoints
  * Workloads: default/web-0 (http 8080, grpc 50051, tcp 9090, and Envoy's own 15090), shop/cart-0 (http 8080).
  */
+import type { ObjectRef } from '../../src/diagnostics.ts';
 import type { AppProtocol, Locality, MeshModel, ModelEndpoint, ModelService, ModelServicePort, ModelWorkload, ServiceKind } from '../../src/model/types.ts';
 
 export const DOMAIN = 'cluster.local';
@@ -20,7 +21,12 @@ export function locality(zone: string, region = 'region-1', subZone = ''): Local
 }
 
 export function endpoint(address: string, port: number, zone: string, options: { ready?: boolean; slice?: string } = {}): ModelEndpoint {
-  return { address, port, ready: options.ready ?? true, locality: locality(zone), source: `EndpointSlice ${options.slice ?? 'default/web-abcde'}` };
+  return { address, port, ready: options.ready ?? true, locality: locality(zone), source: sliceRef(options.slice ?? 'default/web-abcde') };
+}
+
+function sliceRef(nsName: string): ObjectRef {
+  const [namespace = '', name = ''] = nsName.split('/');
+  return { kind: 'EndpointSlice', namespace, name };
 }
 
 export function port(name: string, number: number, protocol: AppProtocol, endpoints: ModelEndpoint[] = [], targetPort: number | string = number): ModelServicePort {
@@ -45,7 +51,7 @@ export function service(namespace: string, name: string, options: ServiceOptions
     ...(options.externalName !== undefined ? { externalName: options.externalName } : {}),
     selector: kind === 'ExternalName' ? {} : { app: name },
     ports: options.ports,
-    source: `Service ${namespace}/${name}`,
+    source: { kind: 'Service', namespace, name },
   };
 }
 
@@ -59,7 +65,7 @@ export function workload(namespace: string, name: string, ip: string, ports: { n
     identity: `spiffe://${DOMAIN}/ns/${namespace}/sa/default`,
     ports,
     services,
-    source: `Pod ${namespace}/${name}`,
+    source: { kind: 'Pod', namespace, name },
   };
 }
 
@@ -75,7 +81,7 @@ export function modelOf(services: ModelService[], workloads: ModelWorkload[] = [
     services: sortServices(services),
     workloads: [...workloads].sort((a, b) => (`${a.namespace}/${a.name}` < `${b.namespace}/${b.name}` ? -1 : 1)),
     policies: [],
-    statuses: [],
+    diagnostics: [],
   };
 }
 

@@ -20,7 +20,9 @@ import { durationNanos, protoDuration } from '../../src/translate/policy/duratio
 import type { PortContext } from '../../src/translate/policy/types.ts';
 import { proxylessOutbound } from '../../src/translate/proxyless-outbound.ts';
 import { translateProxyless } from '../../src/translate/proxyless.ts';
-import type { TranslationError } from '../../src/translate/translation.ts';
+import type { Diagnostic as TranslationError } from '../../src/diagnostics.ts';
+import { flat, type FlatDiagnostic } from '../support/diagnostics.ts';
+import { formatRef } from '../../src/diagnostics.ts';
 
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
 const UPSTREAM_HTTP = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
@@ -68,7 +70,7 @@ function model(policies: MeshInputs['trafficPolicies']): MeshModel {
 
 interface Built {
   cluster: Cluster;
-  errors: TranslationError[];
+  errors: FlatDiagnostic[];
 }
 
 /** The outbound cluster of `service:port` as a sidecar or a proxyless client gets it. */
@@ -80,12 +82,12 @@ function clusterOf(m: MeshModel, target: 'sidecar' | 'proxyless', port: number, 
     const errors: TranslationError[] = [];
     const cluster = outboundServiceCluster(s, p, errors)?.message;
     if (!cluster) throw new Error('no cluster');
-    return { cluster, errors };
+    return { cluster, errors: flat(errors) };
   }
   const out = proxylessOutbound([{ ...s, ports: [p] }]);
   const found = out.ports.find((x) => x.port.port === port);
   if (!found) throw new Error(`no proxyless ${service}:${port}`);
-  return { cluster: found.cluster.message, errors: [...out.errors] };
+  return { cluster: found.cluster.message, errors: flat(out.errors) };
 }
 
 function withPolicy(spec: Spec, target: 'sidecar' | 'proxyless', port: number, service = 'web'): Built {
@@ -305,8 +307,8 @@ describe('TrafficPolicy on proxyless gRPC clusters', () => {
     ]);
     const t = translateProxyless(m, { mode: 'proxyless', namespace: 'shop' });
     const cluster = t.resources.cluster.find((r) => r.name === 'outbound|50051||web.shop.svc.cluster.local');
-    expect(cluster?.sources).toEqual(['Service shop/web', 'TrafficPolicy shop/older', 'TrafficPolicy shop/younger']);
-    expect(t.errors.filter((e) => e.object.startsWith('TrafficPolicy')).map((e) => [e.object, e.field])).toEqual([
+    expect(cluster?.sources?.map(formatRef)).toEqual(['Service shop/web', 'TrafficPolicy shop/older', 'TrafficPolicy shop/younger']);
+    expect(flat(t.diagnostics).filter((e) => e.object?.startsWith('TrafficPolicy')).map((e) => [e.object, e.field])).toEqual([
       ['TrafficPolicy shop/older', 'spec.loadBalancing.algorithm'],
       ['TrafficPolicy shop/younger', 'spec.connectionPool.maxRetries'],
     ]);

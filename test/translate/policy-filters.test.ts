@@ -18,9 +18,12 @@ import { apiListener } from '../../src/translate/proxyless-outbound.ts';
 import { grpcServerListener } from '../../src/translate/proxyless-server.ts';
 import { translateSidecar } from '../../src/translate/sidecar.ts';
 import type { PortContext } from '../../src/translate/policy/types.ts';
-import type { TranslationError } from '../../src/translate/translation.ts';
+import type { Diagnostic as TranslationError } from '../../src/diagnostics.ts';
 import { endpoint, meshServices, meshWorkloads, modelOf, port, service, WEB_PROXY, workload } from './model-fixtures.ts';
 import { connectionManagers, resource } from './sidecar-helpers.ts';
+import { flat, type FlatDiagnostic } from '../support/diagnostics.ts';
+import { formatRef } from '../../src/diagnostics.ts';
+import { ref as refOf } from '../support/diagnostics.ts';
 
 const P = 'TrafficPolicy default/p';
 const T = 'type.googleapis.com/';
@@ -41,7 +44,7 @@ const ENVOY_BUCKET = {
 const API_ROUTE: HttpRouteRule = { name: 'api', matches: [{ path: { type: 'PathPrefix', value: '/api' } }], rateLimit: { local: { ...BUCKET, maxTokens: 5, tokensPerFill: 5 } } };
 
 function withPolicy(p: ModelServicePort, settings: PolicySettings, ref = P): ModelServicePort {
-  return { ...p, policy: mergePolicies([{ ref, settings }]).merged };
+  return { ...p, policy: mergePolicies([{ ref: refOf(ref), settings }]).merged };
 }
 
 /** default/web (http 80 → 8080) with the policy; the fixture mesh otherwise. */
@@ -63,7 +66,7 @@ const filterNames = (filters: readonly { name?: string }[] | undefined): (string
 
 /** Field names and PGV rules, for a message and every Any inside. */
 function envoyIssues(typeName: string, value: object): string[] {
-  return [...checkFields(typeName, value), ...validateMessage(typeName, value)].map((i) => `${i.path}: ${i.message}`);
+  return [...checkFields(typeName, value), ...validateMessage(typeName, value)].map((i) => `${i.field}: ${i.message}`);
 }
 
 describe('percentages', () => {
@@ -101,7 +104,7 @@ describe('sidecar outbound connection managers', () => {
     for (const other of ['0.0.0.0_50051/', '0.0.0.0_8081/', 'virtualInbound/inbound|8080||']) expect(filterNames(managers.get(other)?.http_filters as { name: string }[])).toEqual([ROUTER]);
     const listener = resource(t, 'listener', '0.0.0.0_80');
     expect(envoyIssues(LISTENER, listener)).toEqual([]);
-    expect(t.resources.listener.find((l) => l.name === '0.0.0.0_80')?.sources?.includes(P)).toBe(sourced);
+    expect(t.resources.listener.find((l) => l.name === '0.0.0.0_80')?.sources?.map(formatRef).includes(P)).toBe(sourced);
   });
 
   it('puts the filters there with no settings of their own: nothing is injected or limited', () => {
@@ -159,7 +162,7 @@ describe('virtual host and route settings', () => {
     expect(virtualHostFilterConfigs(ctx, errors)).toBeUndefined();
     expect(routeFilterConfigs(ctx, { name: 'b', rateLimit: { local: fast } })).toBeUndefined();
     const message = 'fillInterval 20ms is shorter than the 50ms Envoy accepts; requests to Service default/web:80 are not limited by it';
-    expect(errors).toEqual([
+    expect(flat(errors)).toEqual([
       { object: P, field: 'spec.rateLimit', message },
       { object: P, field: 'spec.routing.http[1].rateLimit', message },
     ]);
@@ -176,13 +179,13 @@ describe('virtual host and route settings', () => {
 describe('inbound observability', () => {
   const TEXT = { text_format_source: { inline_string: expect.stringContaining('%REQ(X-REQUEST-ID)%') } };
 
-  function inboundHcm(settings: PolicySettings, targetPort: number | string = 8080): { hcm: Record<string, unknown> | undefined; errors: readonly TranslationError[]; sources: readonly string[] } {
+  function inboundHcm(settings: PolicySettings, targetPort: number | string = 8080): { hcm: Record<string, unknown> | undefined; errors: readonly FlatDiagnostic[]; sources: readonly string[] } {
     const web = service('default', 'web', { clusterIP: '10.96.0.10', ports: [withPolicy(port('http', 80, 'http', [{ ...endpoint('10.0.1.1', 8080, 'zone-a'), pod: 'default/web-0' }], targetPort), settings)] });
     const w = workload('default', 'web-0', '10.0.1.1', [{ name: 'http', port: 8080, protocol: 'http' }, { name: 'tcp', port: 9090, protocol: 'tcp' }], ['default/web']);
     const result = inbound(w, [web]);
     const hcm = connectionManagers([result.listener]).find((m) => m.at === 'virtualInbound/inbound|8080||')?.hcm;
     expect(envoyIssues(LISTENER, result.listener.message)).toEqual([]);
-    return { hcm, errors: result.errors, sources: result.listener.sources ?? [] };
+    return { hcm, errors: flat(result.errors), sources: (result.listener.sources ?? []).map(formatRef) };
   }
 
   it.each<[string, PolicySettings, Record<string, unknown>]>([
@@ -223,7 +226,7 @@ describe('inbound observability', () => {
     const result = inbound(workload('default', 'a-0', '10.0.0.1', [{ name: 'http', port: 8080, protocol: 'http' }], ['default/a', 'default/b']), [a, b]);
     const hcm = connectionManagers([result.listener])[0]?.hcm;
     expect(hcm).toMatchObject({ access_log: [{ typed_config: { log_format: TEXT } }], tracing: { random_sampling: { value: 50 } } });
-    expect(result.errors.map((e) => [e.object, e.field])).toEqual([
+    expect(flat(result.errors).map((e) => [e.object, e.field])).toEqual([
       ['TrafficPolicy default/b', 'spec.observability.accessLog'],
       ['TrafficPolicy default/a', 'spec.observability.tracing'],
     ]);
@@ -243,7 +246,7 @@ describe('proxyless gRPC', () => {
     const configs = virtualHostFilterConfigs(ctxOf(settings, 'proxyless'), errors);
     expect(Object.keys(configs ?? {})).toEqual([FAULT]);
     expect(routeFilterConfigs(ctxOf(settings, 'proxyless'), API_ROUTE)).toBeUndefined();
-    expect(errors.map((e) => [e.object, e.field])).toEqual([
+    expect(flat(errors).map((e) => [e.object, e.field])).toEqual([
       [P, 'spec.rateLimit'],
       [P, 'spec.routing.http[1].rateLimit'],
       [P, 'spec.observability.accessLog'],

@@ -20,8 +20,12 @@ import type { PolicySettings } from '../../src/policy/schema.ts';
 import { parsePlace } from '../../src/translate/policy/locality.ts';
 import type { ProxyDescriptor } from '../../src/translate/proxy.ts';
 import { translate } from '../../src/translate/translate.ts';
-import type { Translation, TranslationError } from '../../src/translate/translation.ts';
+import type { Translation } from '../../src/translate/translation.ts';
+import type { Diagnostic as TranslationError } from '../../src/diagnostics.ts';
 import { modelOf, service } from './model-fixtures.ts';
+import { flat } from '../support/diagnostics.ts';
+import { ref } from '../support/diagnostics.ts';
+import { formatRef } from '../../src/diagnostics.ts';
 
 const CLA = 'envoy.config.endpoint.v3.ClusterLoadAssignment';
 const POLICY = 'TrafficPolicy shop/near';
@@ -48,12 +52,12 @@ const ENDPOINTS: readonly [number, Locality][] = [
 ];
 
 function endpoints(portNumber: number, ready = true): ModelEndpoint[] {
-  return ENDPOINTS.map(([n, locality]) => ({ address: `10.0.0.${n}`, port: portNumber, ready, locality, source: 'EndpointSlice shop/api-1' }));
+  return ENDPOINTS.map(([n, locality]) => ({ address: `10.0.0.${n}`, port: portNumber, ready, locality, source: ref('EndpointSlice shop/api-1') }));
 }
 
 function merged(lb: Partial<NonNullable<PolicySettings['loadBalancing']>>): MergedPolicy {
   const loadBalancing = { algorithm: 'roundRobin', ...lb } as NonNullable<PolicySettings['loadBalancing']>;
-  return { settings: { loadBalancing }, origins: Object.fromEntries(Object.keys(loadBalancing).map((k) => [`loadBalancing.${k}`, POLICY])) };
+  return { settings: { loadBalancing }, origins: Object.fromEntries(Object.keys(loadBalancing).map((k) => [`loadBalancing.${k}`, ref(POLICY)])) };
 }
 
 function withPolicy(p: ModelServicePort, policy: MergedPolicy | undefined): ModelServicePort {
@@ -141,7 +145,7 @@ describe.each(TARGETS)('locality-aware assignments for %s', (target, name) => {
     const t = translate(m, proxy(target));
     expect(t.resources.endpoint).toEqual(translate(model(undefined), proxy(target)).resources.endpoint);
     expect(Object.values(priorities(cla(t, name)))).toEqual(Array(ENDPOINTS.length).fill(undefined));
-    const noLocality = (x: Translation) => x.errors.filter((e) => e.message.includes('without a locality'));
+    const noLocality = (x: Translation) => flat(x.diagnostics).filter((e) => e.message.includes('without a locality'));
     // Three locality-aware ports (api 80 and 50051, pods 9090 for proxyless), one policy: one note.
     expect(noLocality(t)).toEqual([{ object: POLICY, field: 'spec.loadBalancing.localityAware', severity: 'warning', message: expect.stringMatching(/without a locality .* one priority/) }]);
     expect(noLocality(translate(m, proxy(target, loc('r1', 'z1'))))).toEqual([]);
@@ -166,7 +170,7 @@ describe.each(TARGETS)('locality-aware assignments for %s', (target, name) => {
   it('names the policy among the sources of a prioritised assignment', () => {
     const m = model({ localityAware: true });
     const r = translate(m, proxy(target, loc('r1', 'z1'))).resources.endpoint.find((x) => x.name === name);
-    expect(r?.sources).toEqual(['EndpointSlice shop/api-1', 'Service shop/api', POLICY]);
+    expect(r?.sources?.map(formatRef)).toEqual(['EndpointSlice shop/api-1', 'Service shop/api', POLICY]);
   });
 
   it('keeps the health of the fallback endpoints in every priority', () => {
@@ -202,7 +206,7 @@ describe('notes on locality-aware policies', () => {
   ])('%s', (_title, failover, expected) => {
     for (const [target] of TARGETS) {
       const t = translate(model({ localityAware: true, failover }), proxy(target, loc('r1', 'z1')));
-      expect(t.errors.filter((e) => e.field?.startsWith('spec.loadBalancing.failover'))).toEqual(expected.map((e) => ({ object: POLICY, ...e })));
+      expect(flat(t.diagnostics).filter((e) => e.field?.startsWith('spec.loadBalancing.failover'))).toEqual(expected.map((e) => ({ object: POLICY, ...e })));
     }
   });
 
@@ -222,7 +226,7 @@ describe('notes on locality-aware policies', () => {
     ['proxyless', ['Service shop/ext is ExternalName: gRPC resolves the external name by DNS, so locality-aware load balancing does not apply']],
   ])('says where it does not apply for %s clients', (target, messages) => {
     const t = translate(model({ localityAware: true }), proxy(target, loc('r1', 'z1')));
-    expect(t.errors.filter((e) => e.field === 'spec.loadBalancing.localityAware')).toEqual(
+    expect(flat(t.diagnostics).filter((e) => e.field === 'spec.loadBalancing.localityAware')).toEqual(
       messages.map((message) => ({ object: POLICY, field: 'spec.loadBalancing.localityAware', severity: 'warning', message })),
     );
   });
@@ -239,7 +243,7 @@ describe('notes on locality-aware policies', () => {
     const m = model({ localityAware: false });
     expect(translate(m, proxy('sidecar', loc('r1', 'z1'))).resources.endpoint).toEqual(translate(m, proxy('sidecar')).resources.endpoint);
     for (const target of ['sidecar', 'proxyless'] as const) {
-      expect(translate(m, proxy(target)).errors.filter((e) => e.field?.startsWith('spec.loadBalancing.') && e.field !== 'spec.loadBalancing.algorithm')).toEqual([]);
+      expect(flat(translate(m, proxy(target)).diagnostics).filter((e) => e.field?.startsWith('spec.loadBalancing.') && e.field !== 'spec.loadBalancing.algorithm')).toEqual([]);
     }
   });
 

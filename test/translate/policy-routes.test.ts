@@ -22,16 +22,19 @@ import { serviceRoutes } from '../../src/translate/policy/routes.ts';
 import type { ProxyTarget, RouteContext } from '../../src/translate/policy/types.ts';
 import { translateProxyless } from '../../src/translate/proxyless.ts';
 import { translateSidecar } from '../../src/translate/sidecar.ts';
-import type { TranslationError } from '../../src/translate/translation.ts';
+import type { Diagnostic as TranslationError } from '../../src/diagnostics.ts';
 import { locality, modelOf, port, service, workload } from './model-fixtures.ts';
 import { names, resource } from './sidecar-helpers.ts';
+import { flat, type FlatDiagnostic } from '../support/diagnostics.ts';
+import { ref } from '../support/diagnostics.ts';
+import { formatRef } from '../../src/diagnostics.ts';
 
 const POLICY = 'TrafficPolicy shop/p';
 const WEB = 'web.shop.svc.cluster.local';
 const OWN = `outbound|80||${WEB}`;
 
 function ep(address: string, pod: string): ModelEndpoint {
-  return { address, port: 8080, ready: true, locality: locality('zone-a'), pod: `shop/${pod}`, source: 'EndpointSlice shop/web-1' };
+  return { address, port: 8080, ready: true, locality: locality('zone-a'), pod: `shop/${pod}`, source: ref('EndpointSlice shop/web-1') };
 }
 
 function services(): ModelService[] {
@@ -51,11 +54,11 @@ function withPolicy(settings: PolicySettings): ModelService[] {
   const result = validateSpec({ targetRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }], ...settings });
   if (!result.ok) throw new Error(`invalid test policy: ${JSON.stringify(result.errors)}`);
   const { targetRefs: _t, ...valid } = result.spec;
-  const policy = mergePolicies([{ ref: POLICY, settings: valid }]).merged;
+  const policy = mergePolicies([{ ref: ref(POLICY), settings: valid }]).merged;
   return services().map((s) => (s.name !== 'web' ? s : { ...s, ports: s.ports.map((p) => (p.port === 80 ? { ...p, policy } : p)) }));
 }
 
-function routesOf(settings: PolicySettings, target: ProxyTarget): { routes: Route[]; errors: TranslationError[] } {
+function routesOf(settings: PolicySettings, target: ProxyTarget): { routes: Route[]; errors: FlatDiagnostic[] } {
   const all = withPolicy(settings);
   const web = all.find((s) => s.name === 'web');
   const p = web?.ports.find((x) => x.port === 80);
@@ -64,7 +67,7 @@ function routesOf(settings: PolicySettings, target: ProxyTarget): { routes: Rout
   const errors: TranslationError[] = [];
   const routes = serviceRoutes(ctx, errors);
   expectValid(routes, target);
-  return { routes, errors };
+  return { routes, errors: flat(errors) };
 }
 
 /** What grpc-js-xds 1.14 (route-config-resource-type.js) NACKs a route for. */
@@ -301,8 +304,8 @@ describe('subset clusters in the translation', () => {
     expect(names(t, 'cluster')).toContain(SUBSET);
     const cla = resource(t, 'endpoint', SUBSET);
     expect(cla.endpoints?.flatMap((l) => l.lb_endpoints?.map((e) => e.endpoint?.address?.socket_address?.address))).toEqual(['10.1.0.2']);
-    expect(t.resources.endpoint.find((e) => e.name === SUBSET)?.sources).toEqual(['EndpointSlice shop/web-1', 'Service shop/web', POLICY]);
-    expect(t.errors).toContainEqual({ object: POLICY, field: 'spec.routing.http[0].backends[2].subset', message: expect.stringContaining('no endpoints'), severity: 'warning' });
+    expect(t.resources.endpoint.find((e) => e.name === SUBSET)?.sources?.map(formatRef)).toEqual(['EndpointSlice shop/web-1', 'Service shop/web', POLICY]);
+    expect(flat(t.diagnostics)).toContainEqual({ object: POLICY, field: 'spec.routing.http[0].backends[2].subset', message: expect.stringContaining('no endpoints'), severity: 'warning' });
   });
 
   it('names a subset whose labels are long by a hash', () => {

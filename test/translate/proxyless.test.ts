@@ -5,6 +5,9 @@ import type { Locality, MeshModel, ModelEndpoint, ModelService, ModelServicePort
 import { proxylessHealth } from '../../src/translate/proxyless-outbound.ts';
 import { translateProxyless } from '../../src/translate/proxyless.ts';
 import type { Translation } from '../../src/translate/translation.ts';
+import { flat } from '../support/diagnostics.ts';
+import { ref } from '../support/diagnostics.ts';
+import { formatRef } from '../../src/diagnostics.ts';
 
 const HCM = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
@@ -18,7 +21,7 @@ function zone(z: string): Locality {
 }
 
 function ep(address: string, port: number, z: string, ready = true): ModelEndpoint {
-  return { address, port, ready, locality: zone(z), source: `EndpointSlice ${z === 'other' ? 'other' : 'default'}/slice-${z}` };
+  return { address, port, ready, locality: zone(z), source: ref(`EndpointSlice ${z === 'other' ? 'other' : 'default'}/slice-${z}`) };
 }
 
 function port(name: string, p: number, protocol: ModelServicePort['protocol'], endpoints: ModelEndpoint[], targetPort = p): ModelServicePort {
@@ -26,7 +29,7 @@ function port(name: string, p: number, protocol: ModelServicePort['protocol'], e
 }
 
 function service(namespace: string, name: string, ports: ModelServicePort[], extra: Partial<ModelService> = {}): ModelService {
-  return { namespace, name, hostname: `${name}.${namespace}.svc.cluster.local`, kind: 'ClusterIP', selector: { app: name }, ports, source: `Service ${namespace}/${name}`, ...extra };
+  return { namespace, name, hostname: `${name}.${namespace}.svc.cluster.local`, kind: 'ClusterIP', selector: { app: name }, ports, source: ref(`Service ${namespace}/${name}`), ...extra };
 }
 
 /**
@@ -60,11 +63,11 @@ function mesh(): MeshModel {
           { name: 'metrics', port: 9100, protocol: 'tcp' },
         ],
         services: ['default/greeter'],
-        source: 'Pod default/greeter-new',
+        source: ref('Pod default/greeter-new'),
       },
     ],
     policies: [],
-    statuses: [],
+    diagnostics: [],
   };
 }
 
@@ -179,7 +182,7 @@ describe('proxyless client resources', () => {
         { locality: { region: 'eu', zone: 'b' }, load_balancing_weight: { value: 2 }, lb_endpoints: [sock('10.0.0.2'), sock('10.0.0.4')] },
       ],
     });
-    expect(cla.sources).toEqual(['EndpointSlice default/slice-a', 'EndpointSlice default/slice-b', 'Service default/greeter']);
+    expect(cla.sources?.map(formatRef)).toEqual(['EndpointSlice default/slice-a', 'EndpointSlice default/slice-b', 'Service default/greeter']);
   });
 
   it('marks the terminating-but-serving fallback UNKNOWN, not DRAINING (grpc-js-xds drops DRAINING endpoints)', () => {
@@ -189,7 +192,7 @@ describe('proxyless client resources', () => {
   });
 
   it('reports what it leaves out, sorted, and still translates the rest', () => {
-    expect(inOther.errors).toEqual([
+    expect(flat(inOther.diagnostics)).toEqual([
       { object: 'EndpointSlice other/slice-other', field: 'endpoints.addresses', message: '"not-an-ip" is not an IP address; left out for proxyless gRPC clients' },
       { object: 'Service other/broken', field: 'spec.externalName', message: 'an ExternalName service needs an external name; it gets no cluster' },
     ]);
@@ -207,7 +210,7 @@ describe('proxyless server resources (gRFC A36)', () => {
 
   it('gives the server listener the exact socket address and one HCM filter routing to itself', () => {
     const l = find(inDefault, 'listener', server('10.0.0.1:50051'));
-    expect(l.sources).toEqual(['EndpointSlice default/slice-a', 'Service default/greeter']);
+    expect(l.sources?.map(formatRef)).toEqual(['EndpointSlice default/slice-a', 'Service default/greeter']);
     expect(l.message).toEqual({
       name: server('10.0.0.1:50051'),
       address: { socket_address: { address: '10.0.0.1', port_value: 50051 } },
@@ -230,7 +233,7 @@ describe('proxyless server resources (gRFC A36)', () => {
         },
       ],
     });
-    expect(find(inDefault, 'listener', server('10.0.0.9:50051')).sources).toEqual(['Pod default/greeter-new']);
+    expect(find(inDefault, 'listener', server('10.0.0.9:50051')).sources?.map(formatRef)).toEqual(['Pod default/greeter-new']);
   });
 
   it('dedupes a listener that several services share, keeping all their sources', () => {
@@ -238,7 +241,7 @@ describe('proxyless server resources (gRFC A36)', () => {
     const twin = service('default', 'greeter-twin', [port('grpc', 50051, 'grpc', [ep('10.0.0.1', 50051, 'a')])]);
     const t = translateProxyless({ ...m, services: [...m.services, twin] }, { mode: 'proxyless', namespace: 'default' });
     expect(names(t, 'listener').filter((n) => n === server('10.0.0.1:50051'))).toHaveLength(1);
-    expect(find(t, 'listener', server('10.0.0.1:50051')).sources).toEqual(['EndpointSlice default/slice-a', 'Service default/greeter', 'Service default/greeter-twin']);
+    expect(find(t, 'listener', server('10.0.0.1:50051')).sources?.map(formatRef)).toEqual(['EndpointSlice default/slice-a', 'Service default/greeter', 'Service default/greeter-twin']);
   });
 });
 

@@ -11,7 +11,7 @@ function encodeErrors(kind: ResourceKind, message: object): string[] {
     encodeMessage(messageNameOf(TypeUrl[kind]), message);
     return [];
   } catch (err) {
-    return err instanceof EncodeError ? err.issues.map((i) => `${i.path}: ${i.message}`) : [String(err)];
+    return err instanceof EncodeError ? err.issues.map((i) => `${i.field}: ${i.message}`) : [String(err)];
   }
 }
 

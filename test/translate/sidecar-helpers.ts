@@ -5,6 +5,7 @@
 import { expect } from 'vitest';
 import type { ResourceKind, ResourceMessages } from '../../src/envoy/types.ts';
 import type { Translation } from '../../src/translate/translation.ts';
+import { formatRef } from '../../src/diagnostics.ts';
 
 export function names(t: Translation, kind: ResourceKind): string[] {
   return t.resources[kind].map((r) => r.name);
@@ -18,7 +19,7 @@ export function resource<K extends ResourceKind>(t: Translation, kind: K, name: 
 }
 
 export function sourcesOf(t: Translation, kind: ResourceKind, name: string): readonly string[] | undefined {
-  return t.resources[kind].find((r) => r.name === name)?.sources;
+  return t.resources[kind].find((r) => r.name === name)?.sources?.map(formatRef);
 }
 
 type Json = Record<string, unknown>;

@@ -4,6 +4,8 @@ import { translateSidecar } from '../../src/translate/sidecar.ts';
 import type { ResourceKind } from '../../src/envoy/types.ts';
 import { CART_PROXY, endpoint, mesh, meshServices, meshWorkloads, modelOf, port, service, WEB_PROXY, workload } from './model-fixtures.ts';
 import { isSorted, names, sourcesOf } from './sidecar-helpers.ts';
+import { flat } from '../support/diagnostics.ts';
+import { formatRef } from '../../src/diagnostics.ts';
 
 const KINDS: ResourceKind[] = ['cluster', 'endpoint', 'listener', 'route', 'secret'];
 
@@ -47,13 +49,13 @@ describe('translateSidecar: the resources of a sidecar', () => {
   });
 
   it('translates the fixture mesh without errors', () => {
-    expect(translateSidecar(mesh(), WEB_PROXY).errors).toEqual([]);
-    expect(translateSidecar(mesh(), CART_PROXY).errors).toEqual([]);
+    expect(translateSidecar(mesh(), WEB_PROXY).diagnostics).toEqual([]);
+    expect(translateSidecar(mesh(), CART_PROXY).diagnostics).toEqual([]);
   });
 
   it.each(KINDS)('every %s lists its sources, sorted', (kind) => {
     const t = translateSidecar(mesh(), WEB_PROXY);
-    for (const r of t.resources[kind]) expect(isSorted(r.sources ?? []), r.name).toBe(true);
+    for (const r of t.resources[kind]) expect(isSorted((r.sources ?? []).map(formatRef)), r.name).toBe(true);
   });
 
   it.each<[ResourceKind, string, string[]]>([
@@ -107,7 +109,7 @@ describe('translateSidecar: a proxy whose pod the model does not know', () => {
     const inbound = t.resources.listener.find((l) => l.name === 'virtualInbound');
     expect(inbound?.message.filter_chains).toEqual([]);
     expect(inbound?.message.default_filter_chain?.name).toBe('InboundPassthroughFilterChain');
-    expect(t.errors).toEqual([]);
+    expect(t.diagnostics).toEqual([]);
   });
 });
 
@@ -149,7 +151,7 @@ describe('translateSidecar: best effort', () => {
     ],
   ])('%s', (_label, model, error, check) => {
     const t = translateSidecar(model(), WEB_PROXY);
-    expect(t.errors).toEqual([{ ...error, message: expect.stringContaining(error.message) }]);
+    expect(flat(t.diagnostics)).toEqual([{ ...error, message: expect.stringContaining(error.message) }]);
     check((k) => names(t, k));
     expect(names(t, 'listener')).toContain('virtualOutbound');
   });
@@ -162,7 +164,7 @@ describe('translateSidecar: best effort', () => {
       },
     });
     const t = translateSidecar(withServices([broken]), WEB_PROXY);
-    expect(t.errors).toEqual([{ object: 'Service shop/broken', message: expect.stringContaining('boom') }]);
+    expect(flat(t.diagnostics)).toEqual([{ object: 'Service shop/broken', message: expect.stringContaining('boom') }]);
     expect(names(t, 'cluster')).toContain('outbound|80||web.default.svc.cluster.local');
   });
 });

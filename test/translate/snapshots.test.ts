@@ -29,7 +29,7 @@ describe('SnapshotBuilder logging', () => {
     builder.setModel(clash(1)); // another model, the same problem
     builder.demand('sidecar/shop/p4');
     expect(clashes()).toBe(1);
-    expect(builder.report().translation.filter((e) => e.object === 'Service default/b')).toHaveLength(1);
+    expect(builder.report().translation.filter((e) => e.object?.name === 'b' && e.object.kind === 'Service')).toHaveLength(1);
 
     builder.setModel(fine());
     builder.setModel(clash());

@@ -71,15 +71,13 @@ describe('SnapshotCache', () => {
     const cache = new SnapshotCache();
     cache.set('c', { cluster: [cluster('a'), cluster('b')] });
     const good = cache.get('c')?.cluster.entries.get('a');
-    const bad = { name: 'a', message: { name: 'a', conect_timeout: { seconds: 1 } }, sources: ['Service default/a'] };
+    const bad = { name: 'a', message: { name: 'a', conect_timeout: { seconds: 1 } }, sources: [{ kind: 'Service', namespace: 'default', name: 'a' }] };
     const errors = cache.set('c', { cluster: [bad as unknown as ReturnType<typeof cluster>, cluster('b', 3)] });
     expect(errors).toEqual([
       {
-        proxyClass: 'c',
-        kind: 'cluster',
-        name: 'a',
-        sources: ['Service default/a'],
-        message: expect.stringContaining('conect_timeout: unknown field'),
+        severity: 'error',
+        object: { kind: 'Service', namespace: 'default', name: 'a' },
+        message: expect.stringMatching(/^Cluster a: .*conect_timeout: unknown field.*; the last good version keeps serving$/),
       },
     ]);
     expect(cache.get('c')?.cluster.entries.get('a')).toBe(good);
@@ -89,7 +87,7 @@ describe('SnapshotCache', () => {
   it('refuses two resources of one kind with the same name', () => {
     const cache = new SnapshotCache();
     const errors = cache.set('c', { cluster: [cluster('a'), cluster('a', 2)] });
-    expect(errors.map((e) => e.message)).toEqual(['duplicate cluster name "a"']);
+    expect(errors.map((e) => e.message)).toEqual(['Cluster a: duplicate cluster name "a"; the last good version keeps serving']);
     expect(cache.get('c')?.cluster.entries.size).toBe(1);
   });
 
@@ -131,7 +129,7 @@ describe('SnapshotCache, unchanged kinds', () => {
     const [a, b] = [cluster('a'), cluster('b')];
     cache.set('c', { cluster: [a, b] });
     const errors = cache.set('c', { cluster: [a, a] });
-    expect(errors.map((e) => e.message)).toEqual(['duplicate cluster name "a"']);
+    expect(errors.map((e) => e.message)).toEqual(['Cluster a: duplicate cluster name "a"; the last good version keeps serving']);
     expect([...(cache.get('c')?.cluster.entries.keys() ?? [])]).toEqual(['a']);
   });
 });

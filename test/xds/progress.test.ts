@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeltaClient, SotwClient } from '../support/ads-client.ts';
 import { CDS, cluster, RDS, route } from '../support/resources.ts';
 import { startTestServer, type TestServer } from '../support/trellis.ts';
+import { ref } from '../support/diagnostics.ts';
 
 const POLICY = 'TrafficPolicy shop/web';
 let t: TestServer;
@@ -24,7 +25,7 @@ afterEach(async () => {
 function publish(timeoutSeconds: number): void {
   t.cache.set('default', {
     cluster: [cluster('a', timeoutSeconds)],
-    route: [{ ...route('r1', 'a', `r1-${timeoutSeconds}`), sources: ['Service shop/web', POLICY] }],
+    route: [{ ...route('r1', 'a', `r1-${timeoutSeconds}`), sources: [ref('Service shop/web'), ref(POLICY)] }],
   });
   t.cache.markReady();
 }
@@ -35,7 +36,7 @@ async function sotw(id: string): Promise<SotwClient> {
   return c;
 }
 
-const progress = () => t.server.sourceProgress('TrafficPolicy ').get(POLICY);
+const progress = () => t.server.sourceProgress('TrafficPolicy').get(POLICY);
 
 describe('progress of a source object', () => {
   it('counts the proxies subscribed to its resources, and those that acked the current version', async () => {
@@ -72,7 +73,7 @@ describe('progress of a source object', () => {
     await t.next('nacked');
     expect(progress()).toEqual({ proxies: 1, acked: 0, rejected: [{ proxyId: 'a', message: 'r1: unknown cluster specifier' }] });
     // A NACK of a resource the policy did not produce does not count against it.
-    expect(t.server.sourceProgress('Service ').get('Service shop/web')).toMatchObject({ rejected: [{ proxyId: 'a' }] });
+    expect(t.server.sourceProgress('Service').get('Service shop/web')).toMatchObject({ rejected: [{ proxyId: 'a' }] });
     const c = await sotw('c');
     c.subscribe(CDS);
     c.nack(await c.next(CDS), 'cluster a: bad');

@@ -20,6 +20,7 @@ import {
   type MeshInputs,
 } from '../../model/inputs.js';
 import { formatPath } from '../manifests/errors.js';
+import type { ObjectRef } from '../../diagnostics.js';
 
 export type KindKey = keyof MeshInputs;
 
@@ -51,7 +52,7 @@ export interface KindSpec {
 export interface Unavailable {
   readonly status: 403 | 404;
   /** The warning while it lasts: its object (if any) and message. */
-  readonly object?: string;
+  readonly object?: ObjectRef;
   readonly message: string;
   /** Logged when the kind is available again. */
   readonly available: string;
@@ -155,7 +156,7 @@ export const NODES: KindSpec = {
 };
 export const TRAFFIC_POLICIES: KindSpec = {
   ...kind('trafficPolicies', 'TrafficPolicy', 'trellis.dev', 'v1alpha1', 'trafficpolicies', true, withSchema(trafficPolicyInputSchema, 'trellis.dev', 'v1alpha1', 'TrafficPolicy')),
-  optional: { status: 404, object: 'CustomResourceDefinition trafficpolicies.trellis.dev', message: CRD_MISSING, available: 'the TrafficPolicy CRD is installed; reading TrafficPolicies' },
+  optional: { status: 404, object: { kind: 'CustomResourceDefinition', name: 'trafficpolicies.trellis.dev' }, message: CRD_MISSING, available: 'the TrafficPolicy CRD is installed; reading TrafficPolicies' },
   // Trellis writes TrafficPolicy status itself; a status change is not an input change.
   ignoredInComparison: ['metadata.resourceVersion', 'status'],
 };

@@ -10,7 +10,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Input, MeshInputs } from '../../model/inputs.js';
-import { sortProblems, type Problem } from '../../model/problems.js';
+import { diagnostic, sortDiagnostics, type Diagnostic } from '../../diagnostics.js';
 import type { Source, SourceState } from '../source.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
 import { ALL_KINDS, NAMESPACED_KINDS, NAMESPACES, NODES, type KindKey, type KindSpec, type Unavailable } from './kinds.js';
@@ -76,7 +76,7 @@ function compareEntries(a: Entry, b: Entry): number {
 
 interface KindView {
   readonly items: readonly Input<unknown>[];
-  readonly problems: readonly Problem[];
+  readonly problems: readonly Diagnostic[];
 }
 
 const EMPTY_VIEW: KindView = { items: [], problems: [] };
@@ -250,11 +250,11 @@ class KubeSourceRunner implements KubeSource {
     } as MeshInputs;
     const problems = [...this.views.values()].flatMap((v) => v.problems);
     for (const u of [...this.missing].flatMap((k): Unavailable[] => (k.optional ? [k.optional] : []))) {
-      problems.push({ severity: 'warning', ...(u.object !== undefined ? { object: u.object } : {}), message: u.message });
+      problems.push(diagnostic('warning', u.object, undefined, u.message));
     }
     return {
       inputs,
-      problems: sortProblems(problems),
+      problems: sortDiagnostics(problems),
       connected: this.connected,
       ...(this.reason !== undefined && !this.connected ? { reason: this.reason } : {}),
     };

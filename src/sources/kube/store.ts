@@ -5,8 +5,7 @@
  * when the list is complete, so nothing is ever missing in between; what the new list lacks is gone
  * then, because it was really deleted.
  */
-import { objectRef } from '../../model/inputs.js';
-import type { Problem } from '../../model/problems.js';
+import { diagnostic, refOf, type Diagnostic } from '../../diagnostics.js';
 import type { KindSpec } from './kinds.js';
 
 export interface Entry {
@@ -15,7 +14,7 @@ export interface Entry {
   readonly name: string;
   /** The last good version; undefined when the object has never been valid. */
   readonly value?: unknown;
-  readonly problems: readonly Problem[];
+  readonly problems: readonly Diagnostic[];
 }
 
 type Rec = Readonly<Record<string, unknown>>;
@@ -90,8 +89,8 @@ export class ObjectCache {
     const { key, namespace, name } = id;
     const parsed = this.spec.parse(raw);
     if (parsed.ok) return { key, entry: { namespace, name, value: parsed.value, problems: [] } };
-    const object = objectRef(this.spec.kind, namespace ? { name, namespace } : { name });
-    const problems: Problem[] = [{ severity: 'error', object, ...(parsed.field ? { field: parsed.field } : {}), message: parsed.message }];
+    const object = refOf(this.spec.kind, { name, namespace });
+    const problems: Diagnostic[] = [diagnostic('error', object, parsed.field, parsed.message)];
     if (previous?.value !== undefined) {
       problems.push({ severity: 'warning', object, message: `kept serving the last good version (resourceVersion ${resourceVersionOf(previous.value)})` });
     }

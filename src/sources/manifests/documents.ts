@@ -4,7 +4,8 @@
  * `apiVersion` and `kind`); validation against the schemas happens in parse.ts.
  */
 import { parseAllDocuments } from 'yaml';
-import { joinField, type ManifestError } from './errors.js';
+import type { Diagnostic } from '../../diagnostics.js';
+import { joinField, manifestDiagnostic } from './errors.js';
 
 /** One object found in a file, not yet validated. */
 export interface FoundObject {
@@ -18,7 +19,7 @@ export interface FoundObject {
 
 export interface FileContents {
   readonly objects: FoundObject[];
-  readonly errors: ManifestError[];
+  readonly errors: Diagnostic[];
   /** The file is not valid YAML: nothing in it can be trusted, not even the documents that parsed. */
   readonly unparseable: boolean;
 }
@@ -40,16 +41,16 @@ export function isMapping(value: unknown): value is Readonly<Record<string, unkn
 }
 
 /** Parses the text into one plain value per YAML document, or the first YAML error. */
-function parseYaml(file: string, text: string): unknown[] | ManifestError {
+function parseYaml(file: string, text: string): unknown[] | Diagnostic {
   const docs = parseAllDocuments(text);
   const values: unknown[] = [];
   for (const [document, doc] of docs.entries()) {
     const syntax = doc.errors[0];
-    if (syntax) return { file, document, message: `not valid YAML: ${firstLine(syntax.message)}` };
+    if (syntax) return manifestDiagnostic('error', file, document, undefined, undefined, `not valid YAML: ${firstLine(syntax.message)}`);
     try {
       values.push(doc.toJS());
     } catch (err) {
-      return { file, document, message: `not valid YAML: ${firstLine((err as Error).message)}` };
+      return manifestDiagnostic('error', file, document, undefined, undefined, `not valid YAML: ${firstLine((err as Error).message)}`);
     }
   }
   return values;
@@ -73,7 +74,7 @@ function stringField(value: Readonly<Record<string, unknown>>, key: string): str
 
 function collect(file: string, document: number, at: string, value: unknown, out: FileContents, depth: number): void {
   const fail = (field: string, message: string): void => {
-    out.errors.push({ file, document, ...(field ? { field } : {}), message });
+    out.errors.push(manifestDiagnostic('error', file, document, undefined, field, message));
   };
   if (!isMapping(value)) return fail(at, `expected a mapping (a Kubernetes object), found ${describe(value)}`);
   const apiVersion = stringField(value, 'apiVersion');
@@ -98,7 +99,7 @@ function expandList(
 ): void {
   const items = list.value.items;
   if (!Array.isArray(items)) {
-    out.errors.push({ file, document, field: joinField(at, 'items'), message: `expected a sequence, found ${describe(items)}` });
+    out.errors.push(manifestDiagnostic('error', file, document, undefined, joinField(at, 'items'), `expected a sequence, found ${describe(items)}`));
     return;
   }
   const itemKind = list.kind === 'List' ? undefined : list.kind.slice(0, -'List'.length);

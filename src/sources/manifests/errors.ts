@@ -1,34 +1,12 @@
 /**
- * Errors and warnings about manifest files, each pinned to a file, a YAML document and, when the
- * document got that far, an object and a field.
+ * Errors and warnings about manifest files are Diagnostics (src/diagnostics.ts), each pinned to a
+ * file and YAML document (its origin) and, when the document got that far, an object and a field.
  */
+import { diagnostic, type Diagnostic, type ObjectRef, type Severity } from '../../diagnostics.js';
 
-export interface ManifestError {
-  /** The file's path relative to the manifests directory. */
-  readonly file: string;
-  /** The 0-based index of the YAML document in the file, as in `Origin.document`. */
-  readonly document: number;
-  /** `objectRef` of the object, e.g. `Service default/web`, once the document names one. */
-  readonly object?: string;
-  /** Dotted path inside the document, e.g. `spec.ports[0].port` (or `items[2].spec…` in a List). */
-  readonly field?: string;
-  readonly message: string;
-}
+export { formatPath, joinField } from '../../diagnostics.js';
 
-/**
- * One line for people: `web.yaml#2 Service default/web: spec.ports[0].port: Too big: …`.
- * Documents are numbered from 1 here (the first document is `#1`), unlike `ManifestError.document`.
- */
-export function formatManifestError(e: ManifestError): string {
-  const object = e.object === undefined ? '' : ` ${e.object}`;
-  const field = e.field ? `${e.field}: ` : '';
-  return `${e.file}#${e.document + 1}${object}: ${field}${e.message}`;
-}
-
-export { formatPath } from '../../model/problems.js';
-
-/** Joins a field prefix (`items[2]`) and a path inside it (`spec.ports[0]`, `[1]`). */
-export function joinField(prefix: string, rest: string): string {
-  if (prefix === '' || rest === '') return prefix + rest;
-  return rest.startsWith('[') ? prefix + rest : `${prefix}.${rest}`;
+/** A diagnostic about document `document` (0-based) of `file`. */
+export function manifestDiagnostic(severity: Severity, file: string, document: number, object: ObjectRef | undefined, field: string | undefined, message: string): Diagnostic {
+  return diagnostic(severity, object, field, message, { file, document });
 }

@@ -4,9 +4,10 @@
  * the others. An object that was good before and is now broken keeps serving its last good
  * version (the previous `ManifestState`), so a typo in a manifest never takes a Service away.
  */
-import { INPUT_KINDS, objectRef, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
+import { formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
+import { INPUT_KINDS, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
 import { readDocuments, isMapping, type FoundObject } from './documents.js';
-import { formatPath, joinField, type ManifestError } from './errors.js';
+import { formatPath, joinField, manifestDiagnostic } from './errors.js';
 
 type ListKey = keyof MeshInputs;
 type AnyInput = MeshInputs[ListKey][number];
@@ -27,8 +28,8 @@ export interface ManifestState {
 
 export interface ManifestResult {
   readonly inputs: MeshInputs;
-  readonly errors: ManifestError[];
-  readonly warnings: ManifestError[];
+  readonly errors: Diagnostic[];
+  readonly warnings: Diagnostic[];
   readonly state: ManifestState;
 }
 
@@ -59,6 +60,11 @@ function nonEmpty(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+function refOfInput(input: AnyInput): ObjectRef {
+  const meta = input.object.metadata;
+  return refOf(input.object.kind, { name: meta.name, namespace: 'namespace' in meta ? meta.namespace : undefined });
+}
+
 function originText(input: AnyInput): string {
   return `${input.origin.file ?? '?'}#${(input.origin.document ?? 0) + 1}`;
 }
@@ -68,8 +74,8 @@ class Collector {
   readonly served = new Map<string, StoredInput>();
   readonly claimed = new Map<string, string>();
   readonly files = new Map<string, string[]>();
-  readonly errors: ManifestError[] = [];
-  readonly warnings: ManifestError[] = [];
+  readonly errors: Diagnostic[] = [];
+  readonly warnings: Diagnostic[] = [];
 
   constructor(private readonly previous: ManifestState) {}
 
@@ -84,7 +90,7 @@ class Collector {
     if (!last) return;
     this.serve(path, ref, last);
     const message = `kept serving the last good version (from ${originText(last.input)})`;
-    this.warnings.push({ file: path, document, object: ref, message });
+    this.warnings.push(manifestDiagnostic('warning', path, document, refOfInput(last.input), undefined, message));
   }
 
   add(path: string, found: FoundObject): void {
@@ -93,17 +99,14 @@ class Collector {
     const meta = isMapping(value.metadata) ? value.metadata : {};
     const name = nonEmpty(meta.name);
     const namespace = CLUSTER_SCOPED.has(key) ? undefined : (nonEmpty(meta.namespace) ?? 'default');
-    const ref = name === undefined ? undefined : objectRef(kind, { name, ...(namespace ? { namespace } : {}) });
-    const where = { file: path, document, ...(ref ? { object: ref } : {}) };
-    if (!isInputKind(key)) return void this.warnings.push({ ...where, message: unknownKind(apiVersion, kind) });
-    if (ref === undefined) {
-      return void this.errors.push({ ...where, field: joinField(at, 'metadata.name'), message: 'required' });
-    }
+    const object = name === undefined ? undefined : refOf(kind, { name, namespace });
+    const ref = object && formatRef(object);
+    const report = (severity: 'error' | 'warning', field: string | undefined, message: string): void =>
+      void (severity === 'error' ? this.errors : this.warnings).push(manifestDiagnostic(severity, path, document, object, field, message));
+    if (!isInputKind(key)) return report('warning', undefined, unknownKind(apiVersion, kind));
+    if (ref === undefined) return report('error', joinField(at, 'metadata.name'), 'required');
     const first = this.claimed.get(ref);
-    if (first !== undefined) {
-      const message = `${ref} is already defined in ${first}; this one is ignored`;
-      return void this.errors.push({ ...where, field: joinField(at, 'metadata.name'), message });
-    }
+    if (first !== undefined) return report('error', joinField(at, 'metadata.name'), `${ref} is already defined in ${first}; this one is ignored`);
     this.claimed.set(ref, `${path}#${document + 1}`);
     const entry = INPUT_KINDS[key];
     const parsed = entry.schema.safeParse(value);
@@ -113,7 +116,7 @@ class Collector {
     }
     const issue = parsed.error.issues[0];
     const field = joinField(at, formatPath(issue?.path ?? []));
-    this.errors.push({ ...where, ...(field ? { field } : {}), message: issue?.message ?? 'invalid' });
+    report('error', field, issue?.message ?? 'invalid');
     this.keepLastGood(path, document, ref);
   }
 

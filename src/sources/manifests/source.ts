@@ -2,17 +2,14 @@
  * The manifests directory as a pipeline Source.
  */
 import type { Logger } from 'pino';
-import type { Problem } from '../../model/problems.js';
+import type { Diagnostic } from '../../diagnostics.js';
 import type { SourceState, StartSource } from '../source.js';
 import type { ManifestResult } from './parse.js';
 import { watchManifests } from './watch.js';
 
 /** The problems of one manifests read, in the common shape. */
-export function manifestProblems(result: ManifestResult): Problem[] {
-  return [
-    ...result.errors.map((e) => ({ severity: 'error' as const, ...e })),
-    ...result.warnings.map((e) => ({ severity: 'warning' as const, ...e })),
-  ];
+export function manifestProblems(result: ManifestResult): Diagnostic[] {
+  return [...result.errors, ...result.warnings];
 }
 
 function stateOf(result: ManifestResult): SourceState {

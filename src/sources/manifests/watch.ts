@@ -11,7 +11,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from 'pino';
-import { formatManifestError } from './errors.js';
+import { describeDiagnostic, formatRef, type Diagnostic } from '../../diagnostics.js';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
 import { walkManifestDir } from './read.js';
 
@@ -76,11 +76,12 @@ class DirectoryWatchers {
 }
 
 function logResult(logger: Logger, result: ManifestResult): void {
+  const fields = (d: Diagnostic) => ({ file: d.origin?.file, document: d.origin?.document, object: d.object && formatRef(d.object), field: d.field });
   for (const e of result.errors) {
-    logger.error({ file: e.file, document: e.document, object: e.object, field: e.field }, formatManifestError(e));
+    logger.error(fields(e), describeDiagnostic(e));
   }
   for (const w of result.warnings) {
-    logger.warn({ file: w.file, document: w.document, object: w.object, field: w.field }, formatManifestError(w));
+    logger.warn(fields(w), describeDiagnostic(w));
   }
 }
 

@@ -21,6 +21,7 @@
  * Listener update alone (the filter added) is not passed on while the route name stays the same.
  * Clients started after the policy, or any other change to the route configuration, pick it up.
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import { typed } from '../../envoy/codec.js';
 import type { HttpFilter } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
 import type { FractionalPercent } from '../../envoy/generated/envoy/type/v3/FractionalPercent.js';
@@ -31,7 +32,6 @@ import { FILTER_NAME, MESSAGE } from '../common.js';
 import { isPositive, protoDuration } from '../policy/duration.js';
 import { policyNote } from '../policy/notes.js';
 import type { PortContext } from '../policy/types.js';
-import type { TranslationError } from '../translation.js';
 import { fractionalPercent } from './percent.js';
 import type { HttpFilterContext, HttpFilterFeature } from './types.js';
 
@@ -111,7 +111,7 @@ function filter(context: HttpFilterContext): HttpFilter | undefined {
   return (context.services ?? []).some((s) => httpFault(s) !== undefined) ? NO_FAULT_FILTER : undefined;
 }
 
-function virtualHostConfig(ctx: PortContext, errors: TranslationError[]): Any | undefined {
+function virtualHostConfig(ctx: PortContext, errors: Diagnostic[]): Any | undefined {
   const delay = ctx.port.policy?.settings.faultInjection?.delay;
   if (delay && !protoDuration(delay.fixedDelay)) {
     errors.push(policyNote(ctx, 'faultInjection.delay', `fixedDelay ${delay.fixedDelay} is longer than Envoy accepts; no delay is injected`));

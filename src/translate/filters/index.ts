@@ -4,12 +4,13 @@
  * per-route settings they take. Add a feature by writing its file here and placing it in this
  * list, before the router: there is no registration by import side effect.
  */
+import { type Diagnostic, type ObjectRef, sortedRefs } from '../../diagnostics.js';
 import type { HttpFilter } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
 import { sectionSources } from '../../policy/merge.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
 import { proxylessObservabilityNotes } from '../policy/observability.js';
 import type { PortContext } from '../policy/types.js';
-import { sortedUnique, type TranslationError } from '../translation.js';
+import { sortedUnique } from '../translation.js';
 import { fault } from './fault.js';
 import { localRateLimit } from './local-rate-limit.js';
 import { router } from './router.js';
@@ -44,12 +45,12 @@ export function httpFilters(context: HttpFilterContext): HttpFilter[] {
  * The policies of a service port that decide which filters a connection manager routing to it
  * holds (fault injection, local rate limits of the service or of its routes): its `sources`.
  */
-export function filterPolicySources(ctx: Pick<PortContext, 'port'>): string[] {
+export function filterPolicySources(ctx: Pick<PortContext, 'port'>): ObjectRef[] {
   const policy = ctx.port.policy;
   const refs = sectionSources(policy, 'faultInjection', 'rateLimit');
   const routes = policy?.origins['routing.http'];
   if (routes && policy?.settings.routing?.http.some((r) => r.rateLimit !== undefined)) refs.push(routes);
-  return sortedUnique(refs);
+  return sortedRefs(refs);
 }
 
 function nonEmpty(configs: PerFilterConfig): PerFilterConfig | undefined {
@@ -65,7 +66,7 @@ function nonEmpty(configs: PerFilterConfig): PerFilterConfig | undefined {
  * routes' alike (routeFilterConfigs reports nothing), and, for proxyless gRPC, observability (its
  * servers have no access log or tracing to configure; see policy/observability.ts).
  */
-export function virtualHostFilterConfigs(ctx: PortContext, errors: TranslationError[] = []): PerFilterConfig | undefined {
+export function virtualHostFilterConfigs(ctx: PortContext, errors: Diagnostic[] = []): PerFilterConfig | undefined {
   const configs: PerFilterConfig = {};
   for (const feature of HTTP_FILTERS) {
     const config = feature.virtualHostConfig?.(ctx, errors);

@@ -13,6 +13,7 @@
  * implement the filter (no gRFC covers it), and a route configuration carrying settings of a filter
  * it does not know is rejected whole: proxyless clients get nothing, and a note.
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import { typed } from '../../envoy/codec.js';
 import type { RuntimeFractionalPercent } from '../../envoy/generated/envoy/config/core/v3/RuntimeFractionalPercent.js';
 import type { HttpFilter } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
@@ -23,9 +24,9 @@ import { FILTER_NAME, MESSAGE } from '../common.js';
 import { durationNanos, protoDuration } from '../policy/duration.js';
 import { portRef } from '../policy/notes.js';
 import type { PortContext } from '../policy/types.js';
-import type { TranslationError } from '../translation.js';
 import { ALL_REQUESTS } from './percent.js';
 import { targetOf, type HttpFilterContext, type HttpFilterFeature } from './types.js';
+import { translationError, translationWarning } from '../translation.js';
 
 type TokenBucketSpec = NonNullable<PolicySettings['rateLimit']>['local'];
 
@@ -101,15 +102,15 @@ function filter(context: HttpFilterContext): HttpFilter | undefined {
 }
 
 /** Every bucket of the port is reported here, once per virtual host: the route hook has no error list. */
-function virtualHostConfig(ctx: PortContext, errors: TranslationError[]): Any | undefined {
+function virtualHostConfig(ctx: PortContext, errors: Diagnostic[]): Any | undefined {
   for (const ask of bucketAsks(ctx)) {
     const object = ctx.port.policy?.origins[ask.originKey] ?? ctx.service.source;
     if (ctx.target === 'proxyless') {
-      errors.push({ object, field: ask.field, message: `local rate limiting is not implemented by proxyless gRPC (clients of ${portRef(ctx)}): their requests are not limited`, severity: 'warning' });
+      errors.push(translationWarning(object, ask.field, `local rate limiting is not implemented by proxyless gRPC (clients of ${portRef(ctx)}): their requests are not limited`));
       continue;
     }
     const problem = bucketProblem(ask.bucket);
-    if (problem) errors.push({ object, field: ask.field, message: `${problem}; requests to ${portRef(ctx)} are not limited by it` });
+    if (problem) errors.push(translationError(object, ask.field, `${problem}; requests to ${portRef(ctx)} are not limited by it`));
   }
   return ctx.target === 'sidecar' ? packed(ctx.port.policy?.settings.rateLimit?.local) : undefined;
 }

@@ -4,11 +4,11 @@
  * and, for the virtual host of one service port and for the routes of its policy, what settings
  * the filter takes there (`typed_per_filter_config`, keyed by the filter's name).
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { HttpFilter } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
 import type { Any } from '../../envoy/generated/google/protobuf/Any.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
 import type { PortContext, ProxyTarget } from '../policy/types.js';
-import type { TranslationError } from '../translation.js';
 
 /** `typed_per_filter_config` of a virtual host or route: filter name → its settings there. */
 export type PerFilterConfig = Record<string, Any>;
@@ -40,7 +40,7 @@ export interface HttpFilterFeature {
    * The filter's settings on the virtual host of one service port (undefined: none). What the
    * port's policy asks and cannot be honoured (for that proxy target) is reported in `errors`.
    */
-  virtualHostConfig?(ctx: PortContext, errors: TranslationError[]): Any | undefined;
+  virtualHostConfig?(ctx: PortContext, errors: Diagnostic[]): Any | undefined;
   /** The filter's settings on the route of one rule of the port's `routing.http` (undefined: none). */
   routeConfig?(ctx: PortContext, rule: HttpRouteRule): Any | undefined;
 }

@@ -10,11 +10,11 @@
  * no subset load balancing, so separate clusters are what works for sidecars and gRPC alike; they
  * are emitted by subsets.ts, which resolves backends with this same code.
  */
+import { type Diagnostic, formatRef } from '../../diagnostics.js';
 import type { RouteAction } from '../../envoy/generated/envoy/config/route/v3/RouteAction.js';
 import type { ModelService, ModelServicePort } from '../../model/types.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
 import { outboundCluster, outboundSubsetCluster, subsetName } from '../names.js';
-import type { TranslationError } from '../translation.js';
 import { routingNote, rulePath } from './routing-notes.js';
 import type { ProxyTarget, RouteContext } from './types.js';
 
@@ -42,7 +42,7 @@ export interface ResolvedBackend {
  * The HTTP service port `name`:`port` of the policy's namespace (defaults: the target service, the
  * target port), for a backend or mirror at `path`; an error on the policy when there is none.
  */
-export function resolveServicePort(ctx: RouteContext, name: string | undefined, port: number | undefined, path: string, errors: TranslationError[]): ServicePortRef | undefined {
+export function resolveServicePort(ctx: RouteContext, name: string | undefined, port: number | undefined, path: string, errors: Diagnostic[]): ServicePortRef | undefined {
   const namespace = ctx.service.namespace;
   const service = name === undefined ? ctx.service : ctx.mesh.service(namespace, name);
   if (!service) {
@@ -53,11 +53,11 @@ export function resolveServicePort(ctx: RouteContext, name: string | undefined, 
   const field = port === undefined ? `${path}.service` : `${path}.port`;
   const servicePort = service.ports.find((p) => p.port === number);
   if (!servicePort) {
-    errors.push(routingNote(ctx, field, `${service.source} has no port ${number}${port === undefined ? ' (the port the request came for)' : ''}; left out`));
+    errors.push(routingNote(ctx, field, `${formatRef(service.source)} has no port ${number}${port === undefined ? ' (the port the request came for)' : ''}; left out`));
     return undefined;
   }
   if (servicePort.protocol === 'tcp') {
-    errors.push(routingNote(ctx, field, `port ${number} of ${service.source} is a TCP port, which HTTP requests cannot be routed to; left out`));
+    errors.push(routingNote(ctx, field, `port ${number} of ${formatRef(service.source)} is a TCP port, which HTTP requests cannot be routed to; left out`));
     return undefined;
   }
   return { service, port: servicePort };
@@ -69,14 +69,14 @@ function hasEndpoints(service: ModelService, target: ProxyTarget): boolean {
 }
 
 /** The backend at `path` (`routing.http[0].backends[1]`), or undefined (with an error) when it cannot be used. */
-export function resolveBackend(ctx: RouteContext, backend: Backend, path: string, errors: TranslationError[]): ResolvedBackend | undefined {
+export function resolveBackend(ctx: RouteContext, backend: Backend, path: string, errors: Diagnostic[]): ResolvedBackend | undefined {
   const ref = resolveServicePort(ctx, backend.service, backend.port, path, errors);
   if (!ref) return undefined;
   const weight = backend.weight ?? 1;
   const labels = backend.subset?.labels ?? {};
   if (Object.keys(labels).length === 0) return { cluster: outboundCluster(ref.service.hostname, ref.port.port), weight };
   if (!hasEndpoints(ref.service, ctx.target)) {
-    errors.push(routingNote(ctx, `${path}.subset`, `a subset needs a service whose endpoints the proxy receives; ${ref.service.source} is ${ref.service.kind}; left out`));
+    errors.push(routingNote(ctx, `${path}.subset`, `a subset needs a service whose endpoints the proxy receives; ${formatRef(ref.service.source)} is ${ref.service.kind}; left out`));
     return undefined;
   }
   const cluster = outboundSubsetCluster(ref.service.hostname, ref.port.port, subsetName(labels));
@@ -84,7 +84,7 @@ export function resolveBackend(ctx: RouteContext, backend: Backend, path: string
 }
 
 /** The usable backends of rule `i`, duplicates merged (first place kept), weight-0 ones left out. */
-function ruleBackends(ctx: RouteContext, backends: readonly Backend[], i: number, errors: TranslationError[]): { name: string; weight: number }[] {
+function ruleBackends(ctx: RouteContext, backends: readonly Backend[], i: number, errors: Diagnostic[]): { name: string; weight: number }[] {
   const merged = new Map<string, number>();
   backends.forEach((b, j) => {
     const resolved = resolveBackend(ctx, b, `${rulePath(i)}.backends[${j}]`, errors);
@@ -97,7 +97,7 @@ function ruleBackends(ctx: RouteContext, backends: readonly Backend[], i: number
  * Where rule `i` sends requests: its backends, or the target's own cluster when it names none;
  * undefined (with errors) when none of its backends can be used.
  */
-export function ruleDestination(ctx: RouteContext, rule: HttpRouteRule, i: number, errors: TranslationError[]): Pick<RouteAction, 'cluster' | 'weighted_clusters'> | undefined {
+export function ruleDestination(ctx: RouteContext, rule: HttpRouteRule, i: number, errors: Diagnostic[]): Pick<RouteAction, 'cluster' | 'weighted_clusters'> | undefined {
   if (rule.backends === undefined) return { cluster: outboundCluster(ctx.service.hostname, ctx.port.port) };
   const clusters = ruleBackends(ctx, rule.backends, i, errors);
   const [only] = clusters;

@@ -11,15 +11,15 @@
  * Not here: the idle timeout of TCP ports (tcp_proxy, a listener setting) and the request and
  * per-try timeouts (routes).
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import { protocolOptions } from '../protocol-options.js';
 import { isHttp } from '../common.js';
-import type { TranslationError } from '../translation.js';
 import { fieldDuration } from './duration.js';
 import { notImplementedByGrpc } from './notes.js';
 import type { PortContext } from './types.js';
 
-function connectFields(ctx: PortContext, errors: TranslationError[]): Partial<Cluster> {
+function connectFields(ctx: PortContext, errors: Diagnostic[]): Partial<Cluster> {
   const connect = ctx.port.policy?.settings.timeouts?.connect;
   if (connect === undefined) return {};
   const connect_timeout = fieldDuration(ctx, 'timeouts.connect', connect, errors, true);
@@ -30,7 +30,7 @@ function connectFields(ctx: PortContext, errors: TranslationError[]): Partial<Cl
   return { connect_timeout };
 }
 
-function idleFields(ctx: PortContext, errors: TranslationError[]): Partial<Cluster> {
+function idleFields(ctx: PortContext, errors: Diagnostic[]): Partial<Cluster> {
   const idle = ctx.port.policy?.settings.timeouts?.idle;
   if (idle === undefined) return {};
   if (ctx.target === 'proxyless') {
@@ -43,6 +43,6 @@ function idleFields(ctx: PortContext, errors: TranslationError[]): Partial<Clust
 }
 
 /** The cluster fields of timeouts.connect and timeouts.idle (none when the policy sets neither). */
-export function clusterTimeoutFields(ctx: PortContext, errors: TranslationError[]): Partial<Cluster> {
+export function clusterTimeoutFields(ctx: PortContext, errors: Diagnostic[]): Partial<Cluster> {
   return { ...connectFields(ctx, errors), ...idleFields(ctx, errors) };
 }

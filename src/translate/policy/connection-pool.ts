@@ -5,10 +5,10 @@
  * Proxyless gRPC honours only max_requests of the DEFAULT threshold (gRFC A32): it gets only that,
  * and each other limit is noted as not implemented.
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import type { _envoy_config_cluster_v3_CircuitBreakers_Thresholds as Thresholds } from '../../envoy/generated/envoy/config/cluster/v3/CircuitBreakers.js';
 import type { PolicySettings } from '../../policy/schema.js';
-import type { TranslationError } from '../translation.js';
 import { notImplementedByGrpc } from './notes.js';
 import type { PortContext } from './types.js';
 
@@ -30,7 +30,7 @@ function circuitBreakers(threshold: Thresholds): Pick<Cluster, 'circuit_breakers
 }
 
 /** The cluster fields of connectionPool (none when it sets no limit the target honours). */
-export function connectionPoolFields(ctx: PortContext, errors: TranslationError[]): Partial<Cluster> {
+export function connectionPoolFields(ctx: PortContext, errors: Diagnostic[]): Partial<Cluster> {
   const pool = ctx.port.policy?.settings.connectionPool;
   if (!pool) return {};
   const threshold: Thresholds = { priority: 'DEFAULT' };

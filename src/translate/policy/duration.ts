@@ -7,9 +7,9 @@
  * { seconds: 1, nanos: 100000000 }, never a float rounding of it. fieldDuration adds the note on
  * the policy when Envoy would reject the value (zero where it must be positive, or too long).
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { Duration } from '../../envoy/generated/google/protobuf/Duration.js';
 import { durationNanos } from '../../policy/schema.js';
-import type { TranslationError } from '../translation.js';
 import { policyNote } from './notes.js';
 import type { PortContext } from './types.js';
 
@@ -43,7 +43,7 @@ export function isPositive(d: Duration): boolean {
  * with a note on the policy, when Envoy would reject it: too long for a Duration, or zero where
  * the Envoy field must be longer than zero (`positive`).
  */
-export function fieldDuration(ctx: PortContext, path: string, text: string, errors: TranslationError[], positive: boolean): Duration | undefined {
+export function fieldDuration(ctx: PortContext, path: string, text: string, errors: Diagnostic[], positive: boolean): Duration | undefined {
   const d = protoDuration(text);
   if (!d) {
     errors.push(policyNote(ctx, path, `${text} is longer than a protobuf Duration can hold; it is left out`));

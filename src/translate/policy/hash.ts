@@ -9,8 +9,8 @@
  * Proxyless gRPC (gRFC A42) hashes on headers only (never on `-bin` ones): a cookie or source IP
  * key is left out with a note, and gRPC then hashes each call at random.
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { RouteAction } from '../../envoy/generated/envoy/config/route/v3/RouteAction.js';
-import type { TranslationError } from '../translation.js';
 import { notImplementedByGrpc } from './notes.js';
 import { policyDuration } from './route-timeouts.js';
 import type { PortContext } from './types.js';
@@ -19,12 +19,12 @@ type HashPolicy = NonNullable<RouteAction['hash_policy']>[number];
 
 const RANDOM = 'each call is hashed at random';
 
-function cookieHash(ctx: PortContext, cookie: { name: string; ttl?: string | undefined; path?: string | undefined }, errors: TranslationError[]): HashPolicy {
+function cookieHash(ctx: PortContext, cookie: { name: string; ttl?: string | undefined; path?: string | undefined }, errors: Diagnostic[]): HashPolicy {
   const ttl = cookie.ttl === undefined ? undefined : policyDuration(ctx, 'loadBalancing.hash', cookie.ttl, errors);
   return { cookie: { name: cookie.name, ...(ttl ? { ttl } : {}), ...(cookie.path !== undefined ? { path: cookie.path } : {}) } };
 }
 
-function grpcHash(ctx: PortContext, errors: TranslationError[]): HashPolicy[] | undefined {
+function grpcHash(ctx: PortContext, errors: Diagnostic[]): HashPolicy[] | undefined {
   const hash = ctx.port.policy?.settings.loadBalancing?.hash;
   if (!hash) return undefined;
   if (hash.header) {
@@ -39,7 +39,7 @@ function grpcHash(ctx: PortContext, errors: TranslationError[]): HashPolicy[] | 
 }
 
 /** The hash policies of every route of the port, if the policy sets a hash key. */
-export function hashPolicies(ctx: PortContext, errors: TranslationError[]): HashPolicy[] | undefined {
+export function hashPolicies(ctx: PortContext, errors: Diagnostic[]): HashPolicy[] | undefined {
   if (ctx.target === 'proxyless') return grpcHash(ctx, errors);
   const hash = ctx.port.policy?.settings.loadBalancing?.hash;
   if (!hash) return undefined;

@@ -12,10 +12,10 @@
  * ':'-prefixed headers, which the schema already refuses): such entries are errors, left out;
  * rewrite.hostname changes the host.
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { HeaderValueOption } from '../../envoy/generated/envoy/config/core/v3/HeaderValueOption.js';
 import type { Route } from '../../envoy/generated/envoy/config/route/v3/Route.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
-import type { TranslationError } from '../translation.js';
 import { routingNote, rulePath } from './routing-notes.js';
 import type { PortContext } from './types.js';
 
@@ -30,7 +30,7 @@ function option(name: string, value: string, append_action: HeaderValueOption['a
   return { header: { key: name, value: value.replaceAll('%', '%%') }, append_action };
 }
 
-function changes(ctx: PortContext, c: HeaderChanges, path: string, errors: TranslationError[]): { add: HeaderValueOption[]; remove: string[] } {
+function changes(ctx: PortContext, c: HeaderChanges, path: string, errors: Diagnostic[]): { add: HeaderValueOption[]; remove: string[] } {
   const keep = (name: string, field: string): boolean => {
     if (modifiable(name)) return true;
     errors.push(routingNote(ctx, field, `Envoy does not let routes change the header "${name}"; left out (rewrite.hostname sets the host)`));
@@ -45,7 +45,7 @@ function changes(ctx: PortContext, c: HeaderChanges, path: string, errors: Trans
 }
 
 /** The header changes of rule `i`. */
-export function headerFields(ctx: PortContext, rule: HttpRouteRule, i: number, errors: TranslationError[]): HeaderFields {
+export function headerFields(ctx: PortContext, rule: HttpRouteRule, i: number, errors: Diagnostic[]): HeaderFields {
   const out: HeaderFields = {};
   if (rule.requestHeaders) {
     const { add, remove } = changes(ctx, rule.requestHeaders, `${rulePath(i)}.requestHeaders`, errors);

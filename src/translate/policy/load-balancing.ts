@@ -10,9 +10,9 @@
  * A headless service's sidecar cluster is ORIGINAL_DST: it connects to the pod address the client
  * dialled and takes no lb_policy but CLUSTER_PROVIDED, so the algorithm does not apply there.
  */
+import { type Diagnostic, formatRef } from '../../diagnostics.js';
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import type { PolicySettings } from '../../policy/schema.js';
-import type { TranslationError } from '../translation.js';
 import { notImplementedByGrpc, policyNote } from './notes.js';
 import type { PortContext } from './types.js';
 
@@ -43,12 +43,12 @@ function algorithmFields(algorithm: Algorithm): Pick<Cluster, 'lb_policy' | 'rin
 }
 
 /** The cluster fields of loadBalancing (none when the policy does not set the algorithm). */
-export function loadBalancingFields(cluster: Cluster, ctx: PortContext, errors: TranslationError[]): Partial<Cluster> {
+export function loadBalancingFields(cluster: Cluster, ctx: PortContext, errors: Diagnostic[]): Partial<Cluster> {
   const algorithm = ctx.port.policy?.settings.loadBalancing?.algorithm;
   if (algorithm === undefined) return {};
   if (cluster.type === 'ORIGINAL_DST') {
     errors.push(
-      policyNote(ctx, FIELD, `${ctx.service.source} is headless: sidecars send each connection to the pod address the client dialled, so the ${algorithm} algorithm does not apply`),
+      policyNote(ctx, FIELD, `${formatRef(ctx.service.source)} is headless: sidecars send each connection to the pod address the client dialled, so the ${algorithm} algorithm does not apply`),
     );
     return {};
   }

@@ -40,10 +40,11 @@
  * The per-locality assignments are built only for the ports that are locality-aware, once per
  * distinct proxy locality (sidecar.ts, proxyless.ts memoise them).
  */
+import { type Diagnostic, type ObjectRef, sortedRefs } from '../../diagnostics.js';
 import type { Locality, ModelEndpoint } from '../../model/types.js';
 import type { DesiredResource } from '../../xds/cache.js';
 import { localityGroups, type EndpointHealth } from '../endpoints.js';
-import { sortedUnique, type TranslationError } from '../translation.js';
+import { sortedUnique, translationError, translationWarning } from '../translation.js';
 import { policyNote } from './notes.js';
 import type { PortContext } from './types.js';
 
@@ -68,10 +69,10 @@ export interface LocalityAwareAssignment {
   readonly endpoints: readonly ModelEndpoint[];
   readonly health: EndpointHealth;
   readonly failover: readonly FailoverRule[];
-  /** The policy that asked for it (`TrafficPolicy ns/name`). */
-  readonly policy: string;
+  /** The policy that asked for it. */
+  readonly policy: ObjectRef;
   /** The warning for the translations of proxies without a locality. */
-  readonly noLocality: TranslationError;
+  readonly noLocality: Diagnostic;
 }
 
 /** `region` or `region/zone`; undefined for anything else. */
@@ -87,7 +88,7 @@ function samePlace(a: Place, b: Place): boolean {
 }
 
 /** The failover entries of the port's policy that can be used; the others are reported. */
-export function failoverRules(ctx: PortContext, errors: TranslationError[]): FailoverRule[] {
+export function failoverRules(ctx: PortContext, errors: Diagnostic[]): FailoverRule[] {
   const object = ctx.port.policy?.origins[FAILOVER_FIELD] ?? ctx.service.source;
   const rules: FailoverRule[] = [];
   (ctx.port.policy?.settings.loadBalancing?.failover ?? []).forEach((entry, i) => {
@@ -95,11 +96,11 @@ export function failoverRules(ctx: PortContext, errors: TranslationError[]): Fai
     const to = parsePlace(entry.to);
     const bad = (['from', 'to'] as const).filter((side) => (side === 'from' ? from : to) === undefined);
     for (const side of bad) {
-      errors.push({ object, field: `spec.${FAILOVER_FIELD}[${i}].${side}`, message: `"${entry[side]}" is not a region or region/zone: this failover entry is ignored` });
+      errors.push(translationError(object, `spec.${FAILOVER_FIELD}[${i}].${side}`, `"${entry[side]}" is not a region or region/zone: this failover entry is ignored`));
     }
     if (!from || !to) return;
     if (samePlace(from, to)) {
-      errors.push({ object, field: `spec.${FAILOVER_FIELD}[${i}]`, message: `fails over from ${entry.from} to itself: this entry changes nothing`, severity: 'warning' });
+      errors.push(translationWarning(object, `spec.${FAILOVER_FIELD}[${i}]`, `fails over from ${entry.from} to itself: this entry changes nothing`));
       return;
     }
     rules.push({ from, to });
@@ -121,15 +122,15 @@ export function localityAware(
   shared: DesiredResource<'endpoint'>,
   endpoints: readonly ModelEndpoint[],
   health: EndpointHealth,
-  errors: TranslationError[],
+  errors: Diagnostic[],
 ): LocalityAwareAssignment | undefined {
   if (!isLocalityAware(ctx)) return undefined;
   const noLocality = policyNote(ctx, FIELD, 'proxies without a locality (node.locality in their bootstrap) get every endpoint at one priority: they cannot prefer nearby ones');
-  return { shared, endpoints, health, failover: failoverRules(ctx, errors), policy: noLocality.object, noLocality };
+  return { shared, endpoints, health, failover: failoverRules(ctx, errors), policy: noLocality.object ?? ctx.service.source, noLocality };
 }
 
 /** A note when the port's cluster has no assignment for locality awareness to shape (`why`). */
-export function localityNotApplicable(ctx: PortContext, why: string, errors: TranslationError[]): void {
+export function localityNotApplicable(ctx: PortContext, why: string, errors: Diagnostic[]): void {
   if (isLocalityAware(ctx)) errors.push(policyNote(ctx, FIELD, `${why}, so locality-aware load balancing does not apply`));
 }
 
@@ -174,7 +175,7 @@ export function assignmentFor(a: LocalityAwareAssignment, proxy: Locality): Desi
   const endpoints = localityGroups(a.endpoints, a.health, rankOf(proxy, a.failover));
   if (endpoints.every((l) => !l.priority)) return a.shared;
   const name = a.shared.name;
-  return { name, message: { cluster_name: name, endpoints }, sources: sortedUnique([...(a.shared.sources ?? []), a.policy]) };
+  return { name, message: { cluster_name: name, endpoints }, sources: sortedRefs([...(a.shared.sources ?? []), a.policy]) };
 }
 
 /** The shared assignments with the locality-aware ones (by name) built for `proxy`; same order. */
@@ -190,6 +191,6 @@ export function withLocality(
 }
 
 /** The warnings for a proxy without a locality (one per policy once sorted and deduplicated). */
-export function noLocalityNotes(aware: ReadonlyMap<string, LocalityAwareAssignment>): TranslationError[] {
+export function noLocalityNotes(aware: ReadonlyMap<string, LocalityAwareAssignment>): Diagnostic[] {
   return [...aware.values()].map((a) => a.noLocality);
 }

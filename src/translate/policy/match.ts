@@ -18,12 +18,12 @@
  *
  * No `matches` (or an empty match) matches every request.
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { HeaderMatcher } from '../../envoy/generated/envoy/config/route/v3/HeaderMatcher.js';
 import type { QueryParameterMatcher } from '../../envoy/generated/envoy/config/route/v3/QueryParameterMatcher.js';
 import type { RouteMatch } from '../../envoy/generated/envoy/config/route/v3/RouteMatch.js';
 import type { StringMatcher } from '../../envoy/generated/envoy/type/matcher/v3/StringMatcher.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
-import type { TranslationError } from '../translation.js';
 import { routingNote, routingNotByGrpc, rulePath } from './routing-notes.js';
 import type { PortContext, ProxyTarget } from './types.js';
 
@@ -107,7 +107,7 @@ function queryMatchers(m: Match): QueryParameterMatcher[] {
 }
 
 /** Why proxyless gRPC can never match this entry, if it cannot. */
-function grpcNeverMatches(ctx: PortContext, m: Match, path: string): TranslationError | undefined {
+function grpcNeverMatches(ctx: PortContext, m: Match, path: string): Diagnostic | undefined {
   if (m.queryParams !== undefined) {
     return routingNotByGrpc(ctx, `${path}.queryParams`, 'query parameter matches', 'a gRPC call has no query string, so this match never holds; left out');
   }
@@ -117,7 +117,7 @@ function grpcNeverMatches(ctx: PortContext, m: Match, path: string): Translation
   return undefined;
 }
 
-function entryMatches(ctx: PortContext, m: Match, path: string, errors: TranslationError[]): EmittedMatch[] {
+function entryMatches(ctx: PortContext, m: Match, path: string, errors: Diagnostic[]): EmittedMatch[] {
   if (ctx.target === 'proxyless') {
     const never = grpcNeverMatches(ctx, m, path);
     if (never) {
@@ -139,7 +139,7 @@ function entryMatches(ctx: PortContext, m: Match, path: string, errors: Translat
 }
 
 /** The Envoy matches of rule `i`, entry by entry, in order. */
-export function ruleMatches(ctx: PortContext, rule: HttpRouteRule, i: number, errors: TranslationError[]): MatchEntry[] {
+export function ruleMatches(ctx: PortContext, rule: HttpRouteRule, i: number, errors: Diagnostic[]): MatchEntry[] {
   const entries = rule.matches ?? [{}];
   return entries.map((m, entry) => ({ entry, matches: entryMatches(ctx, m, `${rulePath(i)}.matches[${entry}]`, errors) }));
 }

@@ -5,17 +5,17 @@
  * that holds it exactly). Sidecars only: gRPC does not mirror
  * (routing.ts notes and leaves it out).
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { RouteAction } from '../../envoy/generated/envoy/config/route/v3/RouteAction.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
 import { fractionalPercent } from '../filters/percent.js';
 import { outboundCluster } from '../names.js';
-import type { TranslationError } from '../translation.js';
 import { resolveServicePort } from './backends.js';
 import { rulePath } from './routing-notes.js';
 import type { RouteContext } from './types.js';
 
 /** The mirror of rule `i` (nothing, with an error, when its service port does not exist). */
-export function mirrorFields(ctx: RouteContext, rule: HttpRouteRule, i: number, errors: TranslationError[]): Pick<RouteAction, 'request_mirror_policies'> {
+export function mirrorFields(ctx: RouteContext, rule: HttpRouteRule, i: number, errors: Diagnostic[]): Pick<RouteAction, 'request_mirror_policies'> {
   const mirror = rule.mirror;
   if (!mirror) return {};
   const ref = resolveServicePort(ctx, mirror.service, mirror.port, `${rulePath(i)}.mirror`, errors);

@@ -1,17 +1,17 @@
 /**
  * What a policy translator says about a policy field it cannot honour as written: a
- * TranslationError on the policy the field came from (its `origins`), with the field's path in the
+ * Diagnostic on the policy the field came from (its `origins`), with the field's path in the
  * TrafficPolicy (`spec.loadBalancing.algorithm`). They are warnings (severity 'warning'): in the
  * logs, /debug/configz and `trellis render`, without failing anything. Most are "proxyless gRPC does not implement X": gRPC implements only part of
  * Envoy's API, and a setting it lacks is left out of its resources rather than sent for gRPC to
  * reject.
  */
-import type { TranslationError } from '../translation.js';
+import { type Diagnostic, formatRef } from '../../diagnostics.js';
 import type { PortContext } from './types.js';
 
 /** `Service namespace/name:port`: a service port, as in a policy's attachedTo. */
 export function portRef(ctx: PortContext): string {
-  return `${ctx.service.source}:${ctx.port.port}`;
+  return `${formatRef(ctx.service.source)}:${ctx.port.port}`;
 }
 
 /**
@@ -19,7 +19,7 @@ export function portRef(ctx: PortContext): string {
  * unit of merging, as in `origins`), reported on the policy that set it (the service, should the
  * field have no recorded origin). `within` narrows the reported field (`threshold`).
  */
-export function policyNote(ctx: PortContext, path: string, message: string, within?: string): TranslationError {
+export function policyNote(ctx: PortContext, path: string, message: string, within?: string): Diagnostic {
   const field = `spec.${path}${within ? `.${within}` : ''}`;
   return { object: ctx.port.policy?.origins[path] ?? ctx.service.source, field, message, severity: 'warning' };
 }
@@ -29,6 +29,6 @@ export function policyNote(ctx: PortContext, path: string, message: string, with
  * The message names no service port: a policy's note is the same for every port it applies to,
  * and is reported once.
  */
-export function notImplementedByGrpc(ctx: PortContext, path: string, what: string, instead: string): TranslationError {
+export function notImplementedByGrpc(ctx: PortContext, path: string, what: string, instead: string): Diagnostic {
   return policyNote(ctx, path, `proxyless gRPC does not implement ${what}: ${instead}`);
 }

@@ -17,6 +17,7 @@
  * Proxyless gRPC implements neither (no gRFC configures them over xDS): nothing is emitted for it,
  * and each policy that asks gets a note.
  */
+import { type Diagnostic, type ObjectRef, sortedRefs } from '../../diagnostics.js';
 import { typed } from '../../envoy/codec.js';
 import type { AccessLog } from '../../envoy/generated/envoy/config/accesslog/v3/AccessLog.js';
 import type { SubstitutionFormatString } from '../../envoy/generated/envoy/config/core/v3/SubstitutionFormatString.js';
@@ -24,7 +25,7 @@ import type { HttpConnectionManager } from '../../envoy/generated/envoy/extensio
 import { sectionSources } from '../../policy/merge.js';
 import type { PolicySettings } from '../../policy/schema.js';
 import { FILTER_NAME, MESSAGE } from '../common.js';
-import { sortedUnique, type TranslationError } from '../translation.js';
+import { sortedUnique } from '../translation.js';
 import { policyNote, portRef } from './notes.js';
 import type { PortContext } from './types.js';
 
@@ -79,7 +80,7 @@ function samplingOf(ctx: PortContext): number | undefined {
 }
 
 /** Notes for the policies whose access log setting is not the one applied. */
-function accessLogNotes(services: readonly PortContext[], winner: PortContext | undefined, where: string): TranslationError[] {
+function accessLogNotes(services: readonly PortContext[], winner: PortContext | undefined, where: string): Diagnostic[] {
   if (!winner) return [];
   const applied = formatOf(winner);
   return services
@@ -87,7 +88,7 @@ function accessLogNotes(services: readonly PortContext[], winner: PortContext | 
     .map((s) => policyNote(s, 'observability.accessLog', `${where} also serves ${portRef(winner)}, whose access log (${applied ?? 'none'}) applies there`));
 }
 
-function tracingNotes(services: readonly PortContext[], applied: number | undefined, where: string): TranslationError[] {
+function tracingNotes(services: readonly PortContext[], applied: number | undefined, where: string): Diagnostic[] {
   if (applied === undefined) return [];
   return services
     .filter((s) => samplingOf(s) !== undefined && samplingOf(s) !== applied)
@@ -97,8 +98,8 @@ function tracingNotes(services: readonly PortContext[], applied: number | undefi
 export interface InboundObservability {
   readonly fields: ObservabilityFields;
   /** The policies that shaped it: what the listener's `sources` add. */
-  readonly sources: readonly string[];
-  readonly errors: readonly TranslationError[];
+  readonly sources: readonly ObjectRef[];
+  readonly errors: readonly Diagnostic[];
 }
 
 /**
@@ -115,22 +116,22 @@ export function inboundObservability(services: readonly PortContext[], where: st
       ...(format ? { access_log: [stdoutAccessLog(format)] } : {}),
       ...(sampling !== undefined ? { tracing: { random_sampling: { value: sampling } } } : {}),
     },
-    sources: sortedUnique(services.flatMap((s) => sectionSources(s.port.policy, 'observability'))),
+    sources: sortedRefs(services.flatMap((s) => sectionSources(s.port.policy, 'observability'))),
     errors: [...accessLogNotes(services, logged, where), ...tracingNotes(services, sampling, where)],
   };
 }
 
 /** A policy asking for observability on a port whose traffic no connection manager sees (TCP). */
-export function tcpObservabilityNotes(ctx: PortContext, where: string): TranslationError[] {
+export function tcpObservabilityNotes(ctx: PortContext, where: string): Diagnostic[] {
   const o = ctx.port.policy?.settings.observability;
   const fields = [o?.accessLog ? 'accessLog' : undefined, o?.tracing ? 'tracing' : undefined].filter((f): f is string => f !== undefined);
   return fields.map((f) => policyNote(ctx, `observability.${f}`, `${where} is a TCP port: access logs and tracing apply to HTTP ports only; nothing is configured there`));
 }
 
 /** What a proxyless translation says about a port's observability: gRPC implements none of it. */
-export function proxylessObservabilityNotes(ctx: PortContext): TranslationError[] {
+export function proxylessObservabilityNotes(ctx: PortContext): Diagnostic[] {
   const o = ctx.port.policy?.settings.observability;
-  const notes: TranslationError[] = [];
+  const notes: Diagnostic[] = [];
   if (o?.accessLog?.enabled) {
     notes.push(policyNote(ctx, 'observability.accessLog', `proxyless gRPC does not implement access logs: proxyless servers behind ${portRef(ctx)} log nothing (Envoy sidecars do)`));
   }

@@ -14,10 +14,10 @@
  * consecutive-error settings are left out with a note recommending failurePercentage.
  * Percentages are whole numbers in Envoy and gRPC: a fraction is rounded the way that ejects less.
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import type { OutlierDetection } from '../../envoy/generated/envoy/config/cluster/v3/OutlierDetection.js';
 import type { PolicySettings } from '../../policy/schema.js';
-import type { TranslationError } from '../translation.js';
 import { fieldDuration } from './duration.js';
 import { notImplementedByGrpc, policyNote } from './notes.js';
 import type { PortContext } from './types.js';
@@ -28,14 +28,14 @@ const OFF = { value: 0 } as const;
 const ALWAYS = { value: 100 } as const;
 
 /** A percentage as a whole number, rounded `up` or `down`, with a note when it was not one. */
-function wholePercent(ctx: PortContext, path: string, value: number, round: 'up' | 'down', errors: TranslationError[], within?: string): number {
+function wholePercent(ctx: PortContext, path: string, value: number, round: 'up' | 'down', errors: Diagnostic[], within?: string): number {
   if (Number.isInteger(value)) return value;
   const whole = round === 'up' ? Math.ceil(value) : Math.floor(value);
   errors.push(policyNote(ctx, path, `Envoy and gRPC take whole percentages: ${value} is used as ${whole}`, within));
   return whole;
 }
 
-function consecutiveFields(od: Outlier, ctx: PortContext, errors: TranslationError[]): OutlierDetection {
+function consecutiveFields(od: Outlier, ctx: PortContext, errors: Diagnostic[]): OutlierDetection {
   if (ctx.target === 'proxyless') {
     for (const field of ['consecutive5xx', 'consecutiveGatewayErrors'] as const) {
       if (!od[field]) continue;
@@ -50,7 +50,7 @@ function consecutiveFields(od: Outlier, ctx: PortContext, errors: TranslationErr
   };
 }
 
-function sweepFields(od: Outlier, ctx: PortContext, errors: TranslationError[]): OutlierDetection {
+function sweepFields(od: Outlier, ctx: PortContext, errors: Diagnostic[]): OutlierDetection {
   const interval = od.interval === undefined ? undefined : fieldDuration(ctx, 'outlierDetection.interval', od.interval, errors, true);
   const base = od.baseEjectionTime === undefined ? undefined : fieldDuration(ctx, 'outlierDetection.baseEjectionTime', od.baseEjectionTime, errors, true);
   const max = od.maxEjectionPercent === undefined ? undefined : wholePercent(ctx, 'outlierDetection.maxEjectionPercent', od.maxEjectionPercent, 'down', errors);
@@ -61,7 +61,7 @@ function sweepFields(od: Outlier, ctx: PortContext, errors: TranslationError[]):
   };
 }
 
-function failurePercentageFields(od: Outlier, ctx: PortContext, errors: TranslationError[]): OutlierDetection {
+function failurePercentageFields(od: Outlier, ctx: PortContext, errors: Diagnostic[]): OutlierDetection {
   const fp = od.failurePercentage;
   if (!fp) return {};
   const threshold = wholePercent(ctx, 'outlierDetection.failurePercentage', fp.threshold, 'up', errors, 'threshold');
@@ -74,7 +74,7 @@ function failurePercentageFields(od: Outlier, ctx: PortContext, errors: Translat
 }
 
 /** The cluster fields of outlierDetection (none when the policy has no such section). */
-export function outlierDetectionFields(ctx: PortContext, errors: TranslationError[]): Partial<Cluster> {
+export function outlierDetectionFields(ctx: PortContext, errors: Diagnostic[]): Partial<Cluster> {
   const od = ctx.port.policy?.settings.outlierDetection;
   if (!od) return {};
   return {

@@ -23,10 +23,10 @@
  *     or more are left out (noted): without base_interval gRPC backs off from 25ms up to 250ms,
  *     without max_interval up to 10 × base_interval
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { RetryPolicy } from '../../envoy/generated/envoy/config/route/v3/RetryPolicy.js';
 import type { Duration } from '../../envoy/generated/google/protobuf/Duration.js';
 import { RETRY_ON, type PolicySettings } from '../../policy/schema.js';
-import type { TranslationError } from '../translation.js';
 import { isPositive } from './duration.js';
 import { notImplementedByGrpc, policyNote, portRef } from './notes.js';
 import { perTrySetting, perTryTimeout, policyDuration } from './route-timeouts.js';
@@ -52,7 +52,7 @@ function durationMs(d: Duration): number {
   return Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / NANOS_PER_MS;
 }
 
-function envoyBackOff(ctx: PortContext, b: Backoff, errors: TranslationError[]): BackOff | undefined {
+function envoyBackOff(ctx: PortContext, b: Backoff, errors: Diagnostic[]): BackOff | undefined {
   const base = policyDuration(ctx, 'retries.backoff', b.base, errors);
   const max = b.max === undefined ? undefined : policyDuration(ctx, 'retries.backoff', b.max, errors);
   if (!base || !isPositive(base) || (max && !isPositive(max))) {
@@ -62,7 +62,7 @@ function envoyBackOff(ctx: PortContext, b: Backoff, errors: TranslationError[]):
   return { base_interval: base, ...(max ? { max_interval: max } : {}) };
 }
 
-function envoyRetryPolicy(ctx: PortContext, errors: TranslationError[]): RetryPolicy | undefined {
+function envoyRetryPolicy(ctx: PortContext, errors: Diagnostic[]): RetryPolicy | undefined {
   const r = ctx.port.policy?.settings.retries;
   const perTry = perTryTimeout(ctx, errors);
   if (!r) return perTry ? { num_retries: { value: 0 }, per_try_timeout: perTry } : undefined;
@@ -76,7 +76,7 @@ function envoyRetryPolicy(ctx: PortContext, errors: TranslationError[]): RetryPo
   };
 }
 
-function grpcBackOff(ctx: PortContext, b: Backoff, errors: TranslationError[]): BackOff | undefined {
+function grpcBackOff(ctx: PortContext, b: Backoff, errors: Diagnostic[]): BackOff | undefined {
   const base = policyDuration(ctx, 'retries.backoff', b.base, errors);
   if (!base) return undefined;
   const ms = durationMs(base);
@@ -95,7 +95,7 @@ function grpcBackOff(ctx: PortContext, b: Backoff, errors: TranslationError[]): 
 }
 
 /** The gRPC status conditions of retries.retryOn; the others noted. */
-function grpcRetryOn(ctx: PortContext, r: Retries, errors: TranslationError[]): string[] {
+function grpcRetryOn(ctx: PortContext, r: Retries, errors: Diagnostic[]): string[] {
   if (!r.retryOn) return DEFAULT_RETRY_ON.split(',').filter((c) => GRPC_RETRY_ON.has(c));
   const kept = r.retryOn.filter((c) => GRPC_RETRY_ON.has(c));
   const dropped = r.retryOn.filter((c) => !GRPC_RETRY_ON.has(c));
@@ -106,12 +106,12 @@ function grpcRetryOn(ctx: PortContext, r: Retries, errors: TranslationError[]): 
   return kept;
 }
 
-function grpcPerTryNote(ctx: PortContext, errors: TranslationError[]): void {
+function grpcPerTryNote(ctx: PortContext, errors: Diagnostic[]): void {
   const setting = perTrySetting(ctx);
   if (setting) errors.push(notImplementedByGrpc(ctx, setting.path, 'per-try timeouts', 'each try may take the whole request timeout'));
 }
 
-function grpcRetryPolicy(ctx: PortContext, errors: TranslationError[]): RetryPolicy | undefined {
+function grpcRetryPolicy(ctx: PortContext, errors: Diagnostic[]): RetryPolicy | undefined {
   grpcPerTryNote(ctx, errors);
   const r = ctx.port.policy?.settings.retries;
   if (!r || r.attempts === 0) return undefined;
@@ -125,6 +125,6 @@ function grpcRetryPolicy(ctx: PortContext, errors: TranslationError[]): RetryPol
 }
 
 /** The retry policy of every route of the port, if any. */
-export function retryPolicy(ctx: PortContext, errors: TranslationError[]): RetryPolicy | undefined {
+export function retryPolicy(ctx: PortContext, errors: Diagnostic[]): RetryPolicy | undefined {
   return ctx.target === 'proxyless' ? grpcRetryPolicy(ctx, errors) : envoyRetryPolicy(ctx, errors);
 }

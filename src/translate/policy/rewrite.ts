@@ -12,10 +12,10 @@
  *                     an error, the path is not rewritten
  *   hostname          host_rewrite_literal
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import type { RedirectAction } from '../../envoy/generated/envoy/config/route/v3/RedirectAction.js';
 import type { RouteAction } from '../../envoy/generated/envoy/config/route/v3/RouteAction.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
-import type { TranslationError } from '../translation.js';
 import type { MatchedPath } from './match.js';
 import { routingNote, rulePath } from './routing-notes.js';
 import type { PortContext } from './types.js';
@@ -66,7 +66,7 @@ function replacePrefix(value: string, matched: MatchedPath): PathRewriteFields |
   }
 }
 
-function pathRewrite(ctx: PortContext, p: PathRewrite, matched: MatchedPath, path: string, errors: TranslationError[]): PathRewriteFields {
+function pathRewrite(ctx: PortContext, p: PathRewrite, matched: MatchedPath, path: string, errors: Diagnostic[]): PathRewriteFields {
   if (p.type === 'ReplaceFullPath') return { regex_rewrite: { pattern: { regex: '^/.*$' }, substitution: p.value } };
   const fields = replacePrefix(p.value, matched);
   if (fields) return fields;
@@ -75,7 +75,7 @@ function pathRewrite(ctx: PortContext, p: PathRewrite, matched: MatchedPath, pat
 }
 
 /** The rewrites of rule `i` for one of its matches. */
-export function rewriteFields(ctx: PortContext, rule: HttpRouteRule, i: number, matched: MatchedPath, errors: TranslationError[]): Pick<RouteAction, 'prefix_rewrite' | 'regex_rewrite' | 'host_rewrite_literal'> {
+export function rewriteFields(ctx: PortContext, rule: HttpRouteRule, i: number, matched: MatchedPath, errors: Diagnostic[]): Pick<RouteAction, 'prefix_rewrite' | 'regex_rewrite' | 'host_rewrite_literal'> {
   const rewrite = rule.rewrite;
   if (!rewrite) return {};
   return {

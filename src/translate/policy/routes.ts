@@ -11,10 +11,11 @@
  * retry policy (retries.ts) and the hash key (hash.ts). Without a policy: the default route alone,
  * exactly as before policies existed.
  */
+import type { Diagnostic, ObjectRef } from '../../diagnostics.js';
 import type { Route } from '../../envoy/generated/envoy/config/route/v3/Route.js';
 import { sectionSources } from '../../policy/merge.js';
 import { outboundCluster } from '../names.js';
-import { guarded, type TranslationError } from '../translation.js';
+import { guarded } from '../translation.js';
 import { hashPolicies } from './hash.js';
 import { matchAllPrefix, matchesEverything } from './match.js';
 import { retryPolicy } from './retries.js';
@@ -23,12 +24,12 @@ import { policyRoutes, type PortRouteSettings } from './routing.js';
 import type { PortContext, RouteContext } from './types.js';
 
 /** The policies that shape the routes: what the route configuration's `sources` add. */
-export function routePolicySources(ctx: PortContext): string[] {
+export function routePolicySources(ctx: PortContext): ObjectRef[] {
   return sectionSources(ctx.port.policy, 'routing', 'retries', 'timeouts', 'loadBalancing', 'faultInjection', 'rateLimit');
 }
 
 /** The settings every forwarding route of the port carries. */
-function portRouteSettings(ctx: PortContext, errors: TranslationError[]): PortRouteSettings {
+function portRouteSettings(ctx: PortContext, errors: Diagnostic[]): PortRouteSettings {
   const retry = retryPolicy(ctx, errors);
   const hash = hashPolicies(ctx, errors);
   return { ...requestTimeout(ctx, errors), ...(retry ? { retry_policy: retry } : {}), ...(hash ? { hash_policy: hash } : {}) };
@@ -39,7 +40,7 @@ function portRouteSettings(ctx: PortContext, errors: TranslationError[]): PortRo
  * (sidecars) or '' (gRPC: every path); sidecars disable Envoy's 15 s default timeout unless a
  * policy sets one, gRPC has no route timeout unless a policy sets one.
  */
-export function serviceRoutes(ctx: RouteContext, errors: TranslationError[]): Route[] {
+export function serviceRoutes(ctx: RouteContext, errors: Diagnostic[]): Route[] {
   const settings = portRouteSettings(ctx, errors);
   const routes: Route[] = [];
   const policy = ctx.port.policy?.origins['routing.http'];

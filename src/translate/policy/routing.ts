@@ -17,13 +17,13 @@
  * (a header value with a line break, say) is an error on the policy and is left out, so that one
  * bad rule never makes a proxy reject the whole route configuration.
  */
+import type { Diagnostic } from '../../diagnostics.js';
 import { checkFields } from '../../envoy/codec.js';
 import type { Route } from '../../envoy/generated/envoy/config/route/v3/Route.js';
 import type { RouteAction } from '../../envoy/generated/envoy/config/route/v3/RouteAction.js';
 import { validateMessage } from '../../envoy/validate.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
 import { routeFilterConfigs } from '../filters/index.js';
-import type { TranslationError } from '../translation.js';
 import { ruleDestination } from './backends.js';
 import { headerFields } from './headers.js';
 import { ruleMatches, type EmittedMatch } from './match.js';
@@ -45,25 +45,25 @@ const GRPC_GAPS = [
   ['mirror', 'request mirroring', 'left out'],
 ] as const;
 
-function noteGrpcGaps(ctx: RouteContext, rule: HttpRouteRule, i: number, errors: TranslationError[]): void {
+function noteGrpcGaps(ctx: RouteContext, rule: HttpRouteRule, i: number, errors: Diagnostic[]): void {
   for (const [field, what, instead] of GRPC_GAPS) {
     if (rule[field] !== undefined) errors.push(routingNotByGrpc(ctx, `${rulePath(i)}.${field}`, what, instead));
   }
 }
 
 /** The route's own problems under Envoy's rules, as one note; undefined when it is valid. */
-function invalid(ctx: RouteContext, route: Route, i: number): TranslationError | undefined {
+function invalid(ctx: RouteContext, route: Route, i: number): Diagnostic | undefined {
   const issues = checkFields(ROUTE, route);
   if (issues.length === 0) issues.push(...validateMessage(ROUTE, route));
   if (issues.length === 0) return undefined;
-  const what = issues.map((x) => `${x.path || '(route)'}: ${x.message}`).join('; ');
+  const what = issues.map((x) => `${x.field || '(route)'}: ${x.message}`).join('; ');
   return routingNote(ctx, rulePath(i), `Envoy would reject the route (${what}); left out`);
 }
 
 type Action = (m: EmittedMatch) => Pick<Route, 'route' | 'redirect'>;
 
 /** The action of rule `i` for each of its matches; undefined when the rule cannot send anywhere. */
-function ruleAction(ctx: RouteContext, rule: HttpRouteRule, i: number, settings: PortRouteSettings, errors: TranslationError[]): Action | undefined {
+function ruleAction(ctx: RouteContext, rule: HttpRouteRule, i: number, settings: PortRouteSettings, errors: Diagnostic[]): Action | undefined {
   if (rule.redirect) {
     const redirect = redirectAction(rule.redirect);
     return () => ({ redirect });
@@ -75,7 +75,7 @@ function ruleAction(ctx: RouteContext, rule: HttpRouteRule, i: number, settings:
   return (m) => ({ route: { ...destination, ...settings, ...rewriteFields(ctx, rule, i, m.path, errors), ...mirror } });
 }
 
-function ruleRoutes(ctx: RouteContext, rule: HttpRouteRule, i: number, settings: PortRouteSettings, errors: TranslationError[]): Route[] {
+function ruleRoutes(ctx: RouteContext, rule: HttpRouteRule, i: number, settings: PortRouteSettings, errors: Diagnostic[]): Route[] {
   if (ctx.target === 'proxyless') {
     noteGrpcGaps(ctx, rule, i, errors);
     if (rule.redirect) return [];
@@ -101,7 +101,7 @@ function ruleRoutes(ctx: RouteContext, rule: HttpRouteRule, i: number, settings:
 }
 
 /** The routes of the port's policy (`routing.http`), in order; none without one. */
-export function policyRoutes(ctx: RouteContext, settings: PortRouteSettings, errors: TranslationError[]): Route[] {
+export function policyRoutes(ctx: RouteContext, settings: PortRouteSettings, errors: Diagnostic[]): Route[] {
   const rules = ctx.port.policy?.settings.routing?.http ?? [];
   return rules.flatMap((rule, i) => ruleRoutes(ctx, rule, i, settings, errors));
 }

@@ -6,9 +6,10 @@
  * Sidecars and proxyless clients each build their clusters and ClusterLoadAssignments from these
  * (sidecar-outbound.ts, proxyless-outbound.ts).
  */
+import { type Diagnostic, formatRef, type ObjectRef, sortedRefs } from '../../diagnostics.js';
 import type { ModelEndpoint, ModelService } from '../../model/types.js';
 import { isHttp } from '../common.js';
-import { byName, guarded, sortedUnique, type TranslationError } from '../translation.js';
+import { byName, guarded } from '../translation.js';
 import { resolveBackend, type SubsetRef } from './backends.js';
 import { routingNote } from './routing-notes.js';
 import type { MeshIndex, ProxyTarget, RouteContext } from './types.js';
@@ -18,7 +19,7 @@ export interface PolicySubset extends SubsetRef {
   /** The endpoints of the service port whose pods carry the labels, in the port's order. */
   readonly endpoints: readonly ModelEndpoint[];
   /** The policies whose routes send to it (`TrafficPolicy ns/name`), sorted. */
-  readonly policies: readonly string[];
+  readonly policies: readonly ObjectRef[];
 }
 
 function carries(labels: Readonly<Record<string, string>> | undefined, wanted: Readonly<Record<string, string>>): boolean {
@@ -26,10 +27,10 @@ function carries(labels: Readonly<Record<string, string>> | undefined, wanted: R
 }
 
 /** Every subset some route of `ctx`'s policy sends to, with the policy that asks. */
-function portSubsets(ctx: RouteContext): { ref: SubsetRef; policy: string; at: string }[] {
+function portSubsets(ctx: RouteContext): { ref: SubsetRef; policy: ObjectRef; at: string }[] {
   const rules = ctx.port.policy?.settings.routing?.http ?? [];
   const policy = ctx.port.policy?.origins['routing.http'] ?? ctx.service.source;
-  const ignored: TranslationError[] = []; // the routes report these
+  const ignored: Diagnostic[] = []; // the routes report these
   return rules.flatMap((rule, i) =>
     (rule.backends ?? []).flatMap((b, j) => {
       const path = `routing.http[${i}].backends[${j}]`;
@@ -39,22 +40,22 @@ function portSubsets(ctx: RouteContext): { ref: SubsetRef; policy: string; at: s
   );
 }
 
-function subsetOf(ref: SubsetRef, policies: string[], mesh: MeshIndex): PolicySubset {
+function subsetOf(ref: SubsetRef, policies: ObjectRef[], mesh: MeshIndex): PolicySubset {
   const endpoints = ref.port.endpoints.filter((e) => e.pod !== undefined && carries(mesh.podLabels(e.pod), ref.labels));
-  return { ...ref, name: ref.cluster, endpoints, policies: sortedUnique(policies) };
+  return { ...ref, name: ref.cluster, endpoints, policies: sortedRefs(policies) };
 }
 
 /**
  * The subset clusters of the model for one target, sorted by name. A subset with no endpoint is
  * still emitted (requests to it fail) and noted on the policy.
  */
-export function policySubsets(services: readonly ModelService[], mesh: MeshIndex, target: ProxyTarget, errors: TranslationError[]): PolicySubset[] {
-  const found = new Map<string, { ref: SubsetRef; policies: string[]; notes: TranslationError[] }>();
+export function policySubsets(services: readonly ModelService[], mesh: MeshIndex, target: ProxyTarget, errors: Diagnostic[]): PolicySubset[] {
+  const found = new Map<string, { ref: SubsetRef; policies: ObjectRef[]; notes: Diagnostic[] }>();
   const collect = (ctx: RouteContext): void => {
     for (const { ref, policy, at } of portSubsets(ctx)) {
       const entry = found.get(ref.cluster) ?? { ref, policies: [], notes: [] };
       entry.policies.push(policy);
-      entry.notes.push(routingNote(ctx, `${at}.subset`, `no endpoint of ${ref.service.source} port ${ref.port.port} belongs to a pod with these labels: the subset has no endpoints`, true));
+      entry.notes.push(routingNote(ctx, `${at}.subset`, `no endpoint of ${formatRef(ref.service.source)} port ${ref.port.port} belongs to a pod with these labels: the subset has no endpoints`, true));
       found.set(ref.cluster, entry);
     }
   };
