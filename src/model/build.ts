@@ -176,8 +176,10 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
       );
     }
   }
-  const { policies, byPort } = resolvePolicies(inputs.trafficPolicies, built, previous, statuses);
-  const services = withPolicies(built, byPort);
+  const podLabels = new Map(inputs.pods.map((p) => [`${p.object.metadata.namespace}/${p.object.metadata.name}`, p.object.metadata.labels]));
+  const resolution = resolvePolicies(inputs.trafficPolicies, built, previous, statuses, podLabels);
+  const services = withPolicies(built, resolution);
+  const { policies } = resolution;
   const index = selectorIndex(services);
   const workloads = [...inputs.pods]
     .sort(byNamespaceName)

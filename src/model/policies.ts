@@ -9,7 +9,9 @@ import { mergePolicies, type LostField, type MergeCandidate, type MergedPolicy }
 import type { PolicySettings, TargetRef, TrafficPolicySpec } from '../policy/schema.js';
 import { validateSpec } from '../policy/validate.js';
 import type { Input, TrafficPolicyObject } from './inputs.js';
-import type { Condition, MeshModel, ModelPolicy, ModelService } from './types.js';
+import { checkPolicies, partiallyInvalidCondition, type PartProblem } from './policy-checks.js';
+import { portsText, resolveAllRoutes, resolvedRefsCondition, servicePortRef, type ReferenceIndex, type Unresolved } from './references.js';
+import type { Condition, MeshModel, ModelPolicy, ModelService, ResolvedRule } from './types.js';
 
 /** A field of a policy and what is wrong with it. */
 interface FieldProblem {
@@ -17,10 +19,7 @@ interface FieldProblem {
   readonly message: string;
 }
 
-/** `Service namespace/name:port`: how a service port is named in policy status. */
-export function servicePortRef(namespace: string, name: string, port: number): string {
-  return `Service ${namespace}/${name}:${port}`;
-}
+export { servicePortRef };
 
 interface Resolved {
   readonly input: Input<TrafficPolicyObject>;
@@ -53,7 +52,7 @@ function resolveTarget(ref: TargetRef, namespace: string, services: ReadonlyMap<
   const ports = service.ports.filter((p) => (ref.port === undefined || p.port === ref.port) && (ref.sectionName === undefined || p.name === ref.sectionName));
   if (ports.length === 0) {
     const which = ref.port !== undefined ? `port ${ref.port}` : ref.sectionName !== undefined ? `port named "${ref.sectionName}"` : 'ports';
-    return { error: `Service ${namespace}/${ref.name} has no ${which}` };
+    return { error: `Service ${namespace}/${ref.name} has no ${which}: ${portsText(service)}` };
   }
   return { ports: ports.map((p) => servicePortRef(namespace, service.name, p.port)) };
 }
@@ -106,10 +105,18 @@ function report(r: Resolved, sink: Diagnostics): void {
   for (const m of r.missing) (r.attachedTo.length === 0 && r.invalid.length === 0 ? sink.error : sink.warn).call(sink, r.source, origin, m.field, m.message);
 }
 
+function groupByPolicy<T extends { readonly policy: ObjectRef }>(list: readonly T[]): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const p of list) out.set(formatRef(p.policy), [...(out.get(formatRef(p.policy)) ?? []), p]);
+  return out;
+}
+
 export interface PolicyResolution {
   readonly policies: ModelPolicy[];
   /** By `Service namespace/name:port`. */
   readonly byPort: ReadonlyMap<string, MergedPolicy>;
+  /** What the routes of each port's policy send to, by `Service namespace/name:port`. */
+  readonly routes: ReadonlyMap<string, readonly ResolvedRule[]>;
 }
 
 /** Resolves and merges the policies; `previous` is the last model, whose specs in force outlive invalid edits. */
@@ -118,6 +125,7 @@ export function resolvePolicies(
   services: readonly ModelService[],
   previous: MeshModel | undefined,
   sink: Diagnostics,
+  podLabels: ReferenceIndex['podLabels'] = new Map(),
 ): PolicyResolution {
   const serviceIndex = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
   const previousIndex = new Map((previous?.policies ?? []).map((p) => [formatRef(p.source), p]));
@@ -135,8 +143,16 @@ export function resolvePolicies(
     byPort.set(port, m.merged);
     for (const l of m.lost) lost.set(formatRef(l.loser), [...(lost.get(formatRef(l.loser)) ?? []), l]);
   }
+  const { routes, problems } = resolveAllRoutes(services, byPort, podLabels);
+  const unresolved = groupByPolicy<Unresolved>(problems);
+  const unusable = groupByPolicy<PartProblem>(checkPolicies(services, (s, p) => byPort.get(servicePortRef(s.namespace, s.name, p.port))));
   const policies = resolved.map((r): ModelPolicy => {
     report(r, sink);
+    const refs = unresolved.get(formatRef(r.source)) ?? [];
+    for (const p of refs) (p.severity === 'error' ? sink.error : sink.warn).call(sink, r.source, r.input.origin, p.field, p.message);
+    const parts = unusable.get(formatRef(r.source)) ?? [];
+    for (const p of parts) sink.error(r.source, r.input.origin, p.field, p.message);
+    const partial = partiallyInvalidCondition(parts);
     const conflicted = conflictedCondition(lost.get(formatRef(r.source)) ?? []);
     if (conflicted) sink.warn(r.source, r.input.origin, 'spec', conflicted.message);
     const meta = r.input.object.metadata;
@@ -149,23 +165,25 @@ export function resolvePolicies(
       ...(meta.generation !== undefined ? { generation: meta.generation } : {}),
       ...(r.inForce ? { inForce: r.inForce } : {}),
       attachedTo: r.attachedTo,
-      conditions: conflicted ? [acceptedCondition(r), conflicted] : [acceptedCondition(r)],
+      conditions: [acceptedCondition(r), ...(r.inForce && r.attachedTo.length > 0 ? [resolvedRefsCondition(refs)] : []), ...(partial ? [partial] : []), ...(conflicted ? [conflicted] : [])],
     };
   });
   policies.sort((a, b) => compareRefs(a.source, b.source));
-  return { policies, byPort };
+  return { policies, byPort, routes };
 }
 
-/** The services with the merged policy of each port attached (the same objects where none applies). */
-export function withPolicies(services: readonly ModelService[], byPort: ReadonlyMap<string, MergedPolicy>): ModelService[] {
+/** The services with the merged policy of each port (and its resolved routes) attached; the same objects where none applies. */
+export function withPolicies(services: readonly ModelService[], { byPort, routes }: Pick<PolicyResolution, 'byPort' | 'routes'>): ModelService[] {
   if (byPort.size === 0) return [...services];
   return services.map((s) => {
     if (!s.ports.some((p) => byPort.has(servicePortRef(s.namespace, s.name, p.port)))) return s;
     return {
       ...s,
       ports: s.ports.map((p) => {
-        const policy = byPort.get(servicePortRef(s.namespace, s.name, p.port));
-        return policy ? { ...p, policy } : p;
+        const key = servicePortRef(s.namespace, s.name, p.port);
+        const policy = byPort.get(key);
+        const resolved = routes.get(key);
+        return policy ? { ...p, policy, ...(resolved ? { routes: resolved } : {}) } : p;
       }),
     };
   });

@@ -45,6 +45,28 @@ export interface ModelServicePort {
    * (oldest first, field by field), with the policy each field came from. Absent: no policy.
    */
   readonly policy?: MergedPolicy;
+  /**
+   * What the routes of `policy` (routing.http, by index) send to, resolved in the model; a backend
+   * that did not resolve is left out (and reported on the policy).
+   */
+  readonly routes?: readonly ResolvedRule[];
+}
+
+/** A service port a route sends to (or mirrors to), resolved. */
+export interface ResolvedBackend {
+  readonly service: ObjectRef;
+  /** The service's `name.namespace.svc.<domain>` */
+  readonly hostname: string;
+  readonly port: number;
+  readonly weight: number;
+  /** Only the endpoints of the port whose pods carry `labels` (a canary), in the port's order. */
+  readonly subset?: { readonly labels: Readonly<Record<string, string>>; readonly endpoints: readonly ModelEndpoint[] };
+}
+
+/** One rule of routing.http, resolved: its usable backends (none: the rule has no backends of its own) and mirror. */
+export interface ResolvedRule {
+  readonly backends?: readonly ResolvedBackend[];
+  readonly mirror?: ResolvedBackend;
 }
 
 export type ServiceKind = 'ClusterIP' | 'Headless' | 'ExternalName';
@@ -86,9 +108,9 @@ export interface ModelWorkload {
 
 /** A status condition as the model decides it (the writer adds times and generations). */
 export interface Condition {
-  readonly type: 'Accepted' | 'Conflicted';
+  readonly type: 'Accepted' | 'ResolvedRefs' | 'PartiallyInvalid' | 'Conflicted';
   readonly status: 'True' | 'False';
-  /** Accepted, Invalid, TargetNotFound, Conflicted */
+  /** Accepted, Invalid, TargetNotFound; ResolvedRefs, BackendNotFound, UnsupportedProtocol, InvalidSubset; UnsupportedValue; Conflicted */
   readonly reason: string;
   readonly message: string;
 }

@@ -12,7 +12,7 @@ import { formatRef } from '../diagnostics.js';
 import type { Condition, ModelPolicy } from '../model/types.js';
 
 export interface PolicyCondition {
-  readonly type: 'Accepted' | 'Conflicted' | 'Programmed';
+  readonly type: 'Accepted' | 'ResolvedRefs' | 'PartiallyInvalid' | 'Conflicted' | 'Programmed';
   readonly status: 'True' | 'False';
   readonly reason: string;
   readonly message: string;

@@ -69,7 +69,7 @@ describe('attaching TrafficPolicies', () => {
       ['admin', ['Service shop/web:9000']],
       ['all', ['Service shop/web:80', 'Service shop/web:9000']],
     ]);
-    expect(conditions(m, 'admin')).toEqual([['Accepted', 'True', 'Accepted', 'attached to Service shop/web:9000']]);
+    expect(conditions(m, 'admin')).toEqual([['Accepted', 'True', 'Accepted', 'attached to Service shop/web:9000'], ['ResolvedRefs', 'True', 'ResolvedRefs', 'every reference resolved']]);
   });
 
   it('attaches by sectionName (the port name)', () => {
@@ -86,15 +86,16 @@ describe('attaching TrafficPolicies', () => {
     expect(port(m, 80)?.policy?.settings).toEqual({ timeouts: { request: '9s', idle: '30s' }, retries: { attempts: 5 } });
     expect(conditions(m, 'young')).toEqual([
       ['Accepted', 'True', 'Accepted', 'attached to Service shop/web:80, Service shop/web:9000'],
+      ['ResolvedRefs', 'True', 'ResolvedRefs', 'every reference resolved'],
       ['Conflicted', 'True', 'Conflicted', 'fields not applied: timeouts.request (set by the older TrafficPolicy shop/old)'],
     ]);
-    expect(conditions(m, 'old')).toHaveLength(1);
+    expect(conditions(m, 'old')).toHaveLength(2);
   });
 
   it('with equal creation times, the name decides', () => {
     const m = model([policy('b', { ...target(), retries: { attempts: 2 } }), policy('a', { ...target(), retries: { attempts: 1 } })]);
     expect(port(m, 80)?.policy?.settings.retries).toEqual({ attempts: 1 });
-    expect(conditions(m, 'b')?.[1]?.[3]).toBe('fields not applied: retries.attempts (set by the older TrafficPolicy shop/a)');
+    expect(conditions(m, 'b')?.[2]?.[3]).toBe('fields not applied: retries.attempts (set by the older TrafficPolicy shop/a)');
   });
 
   it('merges coupled fields as one: a ring hash never meets another policy’s hash key', () => {
@@ -103,13 +104,13 @@ describe('attaching TrafficPolicies', () => {
       policy('b', { ...target(), loadBalancing: { algorithm: 'ringHash', hash: { sourceIP: true } } }),
     ]);
     expect(port(m, 80)?.policy?.settings.loadBalancing).toEqual({ algorithm: 'roundRobin' });
-    expect(conditions(m, 'b')?.[1]?.[3]).toBe('fields not applied: loadBalancing.algorithm, loadBalancing.hash (set by the older TrafficPolicy shop/a)');
+    expect(conditions(m, 'b')?.[2]?.[3]).toBe('fields not applied: loadBalancing.algorithm, loadBalancing.hash (set by the older TrafficPolicy shop/a)');
   });
 
   it.each([
     ['a missing Service', { name: 'nope' }, 'spec.targetRefs[0]: Service shop/nope not found'],
-    ['a missing port', { name: 'web', port: 81 }, 'spec.targetRefs[0]: Service shop/web has no port 81'],
-    ['a missing port name', { name: 'web', sectionName: 'grpc' }, 'spec.targetRefs[0]: Service shop/web has no port named "grpc"'],
+    ['a missing port', { name: 'web', port: 81 }, 'spec.targetRefs[0]: Service shop/web has no port 81: it has 80 (http), 9000 (admin)'],
+    ['a missing port name', { name: 'web', sectionName: 'grpc' }, 'spec.targetRefs[0]: Service shop/web has no port named "grpc": it has 80 (http), 9000 (admin)'],
   ])('a policy whose target does not exist is not Accepted: TargetNotFound (%s)', (_what, ref, message) => {
     const m = model([policy('p', { targetRefs: [{ group: '', kind: 'Service', ...ref }], retries: { attempts: 1 } })]);
     expect(conditions(m, 'p')).toEqual([['Accepted', 'False', 'TargetNotFound', message]]);

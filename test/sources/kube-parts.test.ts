@@ -73,8 +73,8 @@ describe('ObjectCache', () => {
     const [entry] = cache.values();
     expect(entry?.value).toMatchObject({ endpoints: [{ addresses: ['10.0.0.1'] }], metadata: { resourceVersion: '1' } });
     expect(entry?.problems).toEqual([
-      { severity: 'error', object: 'EndpointSlice shop/a', field: 'ports[0].port', message: expect.any(String) as string },
-      { severity: 'warning', object: 'EndpointSlice shop/a', message: 'kept serving the last good version (resourceVersion 1)' },
+      { severity: 'error', object: { kind: 'EndpointSlice', namespace: 'shop', name: 'a' }, field: 'ports[0].port', message: expect.any(String) as string },
+      { severity: 'warning', object: { kind: 'EndpointSlice', namespace: 'shop', name: 'a' }, message: 'kept serving the last good version (resourceVersion 1)' },
     ]);
     expect(cache.upsert(slice('a', '10.0.0.3', 0, '3'))).toBe(false); // still invalid, same problems
   });

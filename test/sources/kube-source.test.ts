@@ -98,8 +98,8 @@ describe('kube source', () => {
     await api.discovery.replaceNamespacedEndpointSlice({ name: 'web-1', namespace: ns, body: slice('web-1', 'web', ['127.0.0.2'], 70000) });
     const bad = await changes.until('a problem', (s) => s.problems.length > 0);
     expect(bad.problems).toEqual([
-      { severity: 'error', object: `EndpointSlice ${ns}/web-1`, field: 'ports[0].port', message: expect.stringMatching(/65535/) as string },
-      { severity: 'warning', object: `EndpointSlice ${ns}/web-1`, message: expect.stringMatching(/^kept serving the last good version \(resourceVersion \d+\)$/) as string },
+      { severity: 'error', object: { kind: 'EndpointSlice', namespace: ns, name: 'web-1' }, field: 'ports[0].port', message: expect.stringMatching(/65535/) as string },
+      { severity: 'warning', object: { kind: 'EndpointSlice', namespace: ns, name: 'web-1' }, message: expect.stringMatching(/^kept serving the last good version \(resourceVersion \d+\)$/) as string },
     ]);
     expect(endpoints(bad)).toEqual(['web-1:127.0.0.1']);
     expect(bad.inputs.endpointSlices[0]?.object.ports[0]?.port).toBe(8080);

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, stringify } from 'yaml';
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.ts';
 import { formatDiagnostic, formatRef, sortDiagnostics, type Diagnostic } from '../../src/diagnostics.ts';
 import { parseManifests } from '../../src/sources/manifests/index.ts';
@@ -78,5 +78,17 @@ describe('golden: manifests → model → resources', () => {
   it.each(goldenCases(ROOT))('%s', (name) => {
     const dir = join(ROOT, name);
     checkGolden(dir, outputsOf(readFileSync(join(dir, INPUT), 'utf8')), [INPUT]);
+  });
+});
+
+describe('golden: the model finds first whatever translation finds wrong', () => {
+  it.each(goldenCases(ROOT))('%s: every translation error is already a model error on the same object and field', (name) => {
+    const text = readFileSync(join(ROOT, name, INPUT), 'utf8');
+    const model = buildModel(parseManifests([{ path: INPUT, text }]).inputs);
+    const known = new Set(model.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.object ? formatRef(d.object) : ''}|${d.field ?? ''}`));
+    for (const p of optionsOf(text).proxies) {
+      const errors = translate(model, describeNode(nodeOf(p))).diagnostics.filter((d) => d.severity === 'error');
+      expect(errors.filter((e) => !known.has(`${e.object ? formatRef(e.object) : ''}|${e.field ?? ''}`)).map(formatDiagnostic), p.id).toEqual([]);
+    }
   });
 });

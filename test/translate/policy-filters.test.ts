@@ -24,6 +24,7 @@ import { connectionManagers, resource } from './sidecar-helpers.ts';
 import { flat, type FlatDiagnostic } from '../support/diagnostics.ts';
 import { formatRef } from '../../src/diagnostics.ts';
 import { ref as refOf } from '../support/diagnostics.ts';
+import { checkPolicies } from '../../src/model/policy-checks.ts';
 
 const P = 'TrafficPolicy default/p';
 const T = 'type.googleapis.com/';
@@ -155,14 +156,15 @@ describe('virtual host and route settings', () => {
     expect(envoyIssues('envoy.config.route.v3.Route', route)).toEqual([]);
   });
 
-  it('reports buckets Envoy would refuse (fill interval under 50ms) on the policy, with the field, and leaves them out', () => {
+  it('leaves out buckets Envoy would refuse (fill interval under 50ms); the model reports them on the policy, with the field', () => {
     const fast = { ...BUCKET, fillInterval: '20ms' };
     const ctx = ctxOf({ rateLimit: { local: fast }, routing: { http: [{ name: 'a' }, { name: 'b', rateLimit: { local: fast } }] } });
     const errors: TranslationError[] = [];
     expect(virtualHostFilterConfigs(ctx, errors)).toBeUndefined();
     expect(routeFilterConfigs(ctx, { name: 'b', rateLimit: { local: fast } })).toBeUndefined();
+    expect(errors).toEqual([]);
     const message = 'fillInterval 20ms is shorter than the 50ms Envoy accepts; requests to Service default/web:80 are not limited by it';
-    expect(flat(errors)).toEqual([
+    expect(checkPolicies([ctx.service], (_s, p) => p.policy).map((p) => ({ object: formatRef(p.policy), field: p.field, message: p.message }))).toEqual([
       { object: P, field: 'spec.rateLimit', message },
       { object: P, field: 'spec.routing.http[1].rateLimit', message },
     ]);

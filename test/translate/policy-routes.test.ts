@@ -28,6 +28,7 @@ import { names, resource } from './sidecar-helpers.ts';
 import { flat, type FlatDiagnostic } from '../support/diagnostics.ts';
 import { ref } from '../support/diagnostics.ts';
 import { formatRef } from '../../src/diagnostics.ts';
+import { resolveRoutes } from '../../src/model/references.ts';
 
 const POLICY = 'TrafficPolicy shop/p';
 const WEB = 'web.shop.svc.cluster.local';
@@ -49,17 +50,40 @@ function workloads() {
   return ['v1', 'v2'].map((v) => ({ ...workload('shop', `web-${v}`, v === 'v1' ? '10.1.0.1' : '10.1.0.2', []), labels: { app: 'web', version: v } }));
 }
 
-/** The web service with `settings` (validated as a TrafficPolicy would be) on port 80. */
-function withPolicy(settings: PolicySettings): ModelService[] {
+/**
+ * The web service with `settings` (validated as a TrafficPolicy would be) on port 80, its routes
+ * resolved as the model resolves them; `problems`: what did not resolve, as diagnostics.
+ */
+function resolved(settings: PolicySettings): { services: ModelService[]; problems: FlatDiagnostic[] } {
   const result = validateSpec({ targetRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }], ...settings });
   if (!result.ok) throw new Error(`invalid test policy: ${JSON.stringify(result.errors)}`);
   const { targetRefs: _t, ...valid } = result.spec;
   const policy = mergePolicies([{ ref: ref(POLICY), settings: valid }]).merged;
-  return services().map((s) => (s.name !== 'web' ? s : { ...s, ports: s.ports.map((p) => (p.port === 80 ? { ...p, policy } : p)) }));
+  const all = services();
+  const index = { services: new Map(all.map((s) => [`${s.namespace}/${s.name}`, s])), podLabels: new Map(workloads().map((w) => [`${w.namespace}/${w.name}`, w.labels])) };
+  const problems: FlatDiagnostic[] = [];
+  const withRoutes = all.map((s) => {
+    if (s.name !== 'web') return s;
+    return {
+      ...s,
+      ports: s.ports.map((p) => {
+        if (p.port !== 80) return p;
+        const r = resolveRoutes(s, p, policy, index);
+        problems.push(...r.problems.map((x) => ({ object: formatRef(x.policy), field: x.field, message: x.message, ...(x.severity === 'warning' ? { severity: 'warning' as const } : {}) })));
+        return { ...p, policy, routes: r.rules };
+      }),
+    };
+  });
+  return { services: withRoutes, problems };
 }
 
+function withPolicy(settings: PolicySettings): ModelService[] {
+  return resolved(settings).services;
+}
+
+/** The routes of web:80; `errors`: the model's problems with them, then translation's. */
 function routesOf(settings: PolicySettings, target: ProxyTarget): { routes: Route[]; errors: FlatDiagnostic[] } {
-  const all = withPolicy(settings);
+  const { services: all, problems } = resolved(settings);
   const web = all.find((s) => s.name === 'web');
   const p = web?.ports.find((x) => x.port === 80);
   if (!web || !p) throw new Error('no web:80');
@@ -67,7 +91,7 @@ function routesOf(settings: PolicySettings, target: ProxyTarget): { routes: Rout
   const errors: TranslationError[] = [];
   const routes = serviceRoutes(ctx, errors);
   expectValid(routes, target);
-  return { routes, errors: flat(errors) };
+  return { routes, errors: [...problems, ...flat(errors)] };
 }
 
 /** What grpc-js-xds 1.14 (route-config-resource-type.js) NACKs a route for. */
@@ -164,11 +188,24 @@ describe('routing.http backends', () => {
     ['a missing service', { service: 'nope' }, 'spec.routing.http[0].backends[1].service', 'Service shop/nope not found'],
     ['a missing port', { port: 81 }, 'spec.routing.http[0].backends[1].port', 'has no port 81'],
     ['a TCP port', { port: 9000 }, 'spec.routing.http[0].backends[1].port', 'TCP port'],
-    ['a subset of a headless service (sidecar)', { service: 'pods', subset: { labels: { a: 'b' } } }, 'spec.routing.http[0].backends[1].subset', 'Headless'],
-  ])('leaves out %s, with an error on the policy', (_label, bad, field, message) => {
+  ])('leaves out %s, with an error on the policy from the model', (_label, bad, field, message) => {
     const { routes, errors } = routesOf(rule({ backends: [{ service: 'other' }, bad] }), 'sidecar');
     expect(routes[0]?.route?.cluster).toBe('outbound|80||other.shop.svc.cluster.local');
     expect(errors).toEqual([{ object: POLICY, field, message: expect.stringContaining(message) }]);
+  });
+
+  it('lists the ports a service has when a backend names one it lacks', () => {
+    const { errors } = routesOf(rule({ backends: [{ port: 5051 }] }), 'sidecar');
+    expect(errors[0]?.message).toBe('Service shop/web has no port 5051: it has 80 (http), 8080 (admin), 9000 (tcp); left out');
+  });
+
+  it('leaves out a subset of a headless service for sidecars only, with a warning from the model', () => {
+    const backends = [{ service: 'other' }, { service: 'pods', subset: { labels: { a: 'b' } } }];
+    const sidecar = routesOf(rule({ backends }), 'sidecar');
+    expect(sidecar.routes[0]?.route?.cluster).toBe('outbound|80||other.shop.svc.cluster.local');
+    expect(sidecar.errors).toContainEqual({ object: POLICY, field: 'spec.routing.http[0].backends[1].subset', message: expect.stringContaining('Headless'), severity: 'warning' });
+    const proxyless = routesOf(rule({ backends }), 'proxyless');
+    expect(proxyless.routes[0]?.route?.weighted_clusters?.clusters?.map((c) => c.name)).toEqual(['outbound|80||other.shop.svc.cluster.local', 'outbound|80|a=b|pods.shop.svc.cluster.local']);
   });
 
   it('leaves out a route none of whose backends exists, and keeps the default route', () => {
@@ -305,7 +342,9 @@ describe('subset clusters in the translation', () => {
     const cla = resource(t, 'endpoint', SUBSET);
     expect(cla.endpoints?.flatMap((l) => l.lb_endpoints?.map((e) => e.endpoint?.address?.socket_address?.address))).toEqual(['10.1.0.2']);
     expect(t.resources.endpoint.find((e) => e.name === SUBSET)?.sources?.map(formatRef)).toEqual(['EndpointSlice shop/web-1', 'Service shop/web', POLICY]);
-    expect(flat(t.diagnostics)).toContainEqual({ object: POLICY, field: 'spec.routing.http[0].backends[2].subset', message: expect.stringContaining('no endpoints'), severity: 'warning' });
+    expect(resolved(rule({ backends: [{ service: 'other', subset: { labels: { version: 'v9' } } }] })).problems).toEqual([
+      { object: POLICY, field: 'spec.routing.http[0].backends[0].subset', message: expect.stringContaining('the subset has no endpoints') },
+    ]);
   });
 
   it('names a subset whose labels are long by a hash', () => {

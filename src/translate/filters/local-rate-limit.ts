@@ -21,20 +21,18 @@ import type { Any } from '../../envoy/generated/google/protobuf/Any.js';
 import type { Duration } from '../../envoy/generated/google/protobuf/Duration.js';
 import type { HttpRouteRule, PolicySettings } from '../../policy/schema.js';
 import { FILTER_NAME, MESSAGE } from '../common.js';
-import { durationNanos, protoDuration } from '../policy/duration.js';
+import { protoDuration } from '../policy/duration.js';
+import { bucketAsks, bucketProblem, type TokenBucketSpec } from '../../policy/limits.js';
 import { portRef } from '../policy/notes.js';
 import type { PortContext } from '../policy/types.js';
 import { ALL_REQUESTS } from './percent.js';
 import { targetOf, type HttpFilterContext, type HttpFilterFeature } from './types.js';
-import { translationError, translationWarning } from '../translation.js';
+import { translationWarning } from '../translation.js';
 
-type TokenBucketSpec = NonNullable<PolicySettings['rateLimit']>['local'];
 
 /** Stats under `http_local_rate_limiter.http_local_rate_limit.*`, as Istio names them. */
 export const LOCAL_RATE_LIMIT_STAT_PREFIX = 'http_local_rate_limiter';
 
-/** Envoy's lower bound on a token bucket's fill interval (local_ratelimit_impl.cc). */
-const MIN_FILL_INTERVAL_NANOS = 50_000_000n;
 
 /** envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, the fields Trellis sets. */
 export interface LocalRateLimit {
@@ -49,33 +47,6 @@ const DISABLED_FILTER: HttpFilter = {
   name: FILTER_NAME.localRateLimit,
   typed_config: typed<LocalRateLimit>(MESSAGE.localRateLimit, { stat_prefix: LOCAL_RATE_LIMIT_STAT_PREFIX }),
 };
-
-/** A bucket a port's policy asks for: the field it sits at, and the key of its origin. */
-interface BucketAsk {
-  /** `spec.rateLimit` or `spec.routing.http[2].rateLimit` */
-  readonly field: string;
-  /** The key of `origins` that names the policy: `rateLimit.local` or `routing.http`. */
-  readonly originKey: string;
-  readonly bucket: TokenBucketSpec;
-}
-
-function bucketAsks(ctx: Pick<PortContext, 'port'>): BucketAsk[] {
-  const settings = ctx.port.policy?.settings;
-  const asks: BucketAsk[] = [];
-  if (settings?.rateLimit) asks.push({ field: 'spec.rateLimit', originKey: 'rateLimit.local', bucket: settings.rateLimit.local });
-  settings?.routing?.http.forEach((rule, i) => {
-    if (rule.rateLimit) asks.push({ field: `spec.routing.http[${i}].rateLimit`, originKey: 'routing.http', bucket: rule.rateLimit.local });
-  });
-  return asks;
-}
-
-/** Why Envoy would refuse the bucket; undefined when it accepts it. */
-function bucketProblem(bucket: TokenBucketSpec): string | undefined {
-  const nanos = durationNanos(bucket.fillInterval);
-  if (nanos === undefined || !protoDuration(bucket.fillInterval)) return `fillInterval ${bucket.fillInterval} is not a duration Envoy accepts`;
-  if (nanos < MIN_FILL_INTERVAL_NANOS) return `fillInterval ${bucket.fillInterval} is shorter than the 50ms Envoy accepts`;
-  return undefined;
-}
 
 /** The filter settings enforcing one bucket; undefined when Envoy would refuse it. */
 export function localRateLimitConfig(bucket: TokenBucketSpec): LocalRateLimit | undefined {
@@ -97,20 +68,20 @@ function packed(bucket: TokenBucketSpec | undefined): Any | undefined {
 
 function filter(context: HttpFilterContext): HttpFilter | undefined {
   if (context.direction !== 'outbound' || targetOf(context) !== 'sidecar') return undefined;
-  const limited = (context.services ?? []).some((s) => bucketAsks(s).some((a) => localRateLimitConfig(a.bucket) !== undefined));
+  const limited = (context.services ?? []).some((s) => bucketAsks(s.port.policy?.settings).some((a) => localRateLimitConfig(a.bucket) !== undefined));
   return limited ? DISABLED_FILTER : undefined;
 }
 
-/** Every bucket of the port is reported here, once per virtual host: the route hook has no error list. */
+/**
+ * proxyless gRPC's lack of local rate limiting is noted here, once per virtual host (the route hook
+ * has no error list); a bucket Envoy would refuse is left out (the model reported it).
+ */
 function virtualHostConfig(ctx: PortContext, errors: Diagnostic[]): Any | undefined {
-  for (const ask of bucketAsks(ctx)) {
-    const object = ctx.port.policy?.origins[ask.originKey] ?? ctx.service.source;
-    if (ctx.target === 'proxyless') {
+  if (ctx.target === 'proxyless') {
+    for (const ask of bucketAsks(ctx.port.policy?.settings)) {
+      const object = ctx.port.policy?.origins[ask.originKey] ?? ctx.service.source;
       errors.push(translationWarning(object, ask.field, `local rate limiting is not implemented by proxyless gRPC (clients of ${portRef(ctx)}): their requests are not limited`));
-      continue;
     }
-    const problem = bucketProblem(ask.bucket);
-    if (problem) errors.push(translationError(object, ask.field, `${problem}; requests to ${portRef(ctx)} are not limited by it`));
   }
   return ctx.target === 'sidecar' ? packed(ctx.port.policy?.settings.rateLimit?.local) : undefined;
 }

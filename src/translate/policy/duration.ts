@@ -9,14 +9,14 @@
  */
 import type { Diagnostic } from '../../diagnostics.js';
 import type { Duration } from '../../envoy/generated/google/protobuf/Duration.js';
+import { MAX_DURATION_SECONDS } from '../../policy/limits.js';
 import { durationNanos } from '../../policy/schema.js';
 import { policyNote } from './notes.js';
 import type { PortContext } from './types.js';
 
 const NANOS_PER_SECOND = 1_000_000_000n;
 
-/** The largest Duration protobuf allows (10 000 years); Envoy rejects anything longer. */
-export const MAX_DURATION_SECONDS = 315_576_000_000n;
+export { MAX_DURATION_SECONDS };
 
 export { durationNanos };
 

@@ -47,16 +47,12 @@ import { localityGroups, type EndpointHealth } from '../endpoints.js';
 import { sortedUnique, translationError, translationWarning } from '../translation.js';
 import { policyNote } from './notes.js';
 import type { PortContext } from './types.js';
+import { parsePlace, type Place } from '../../policy/limits.js';
 
 const FIELD = 'loadBalancing.localityAware';
 const FAILOVER_FIELD = 'loadBalancing.failover';
 
 /** A region, or a zone of a region: a failover entry's `from` or `to`. */
-export interface Place {
-  readonly region: string;
-  readonly zone?: string;
-}
-
 export interface FailoverRule {
   readonly from: Place;
   readonly to: Place;
@@ -76,13 +72,6 @@ export interface LocalityAwareAssignment {
 }
 
 /** `region` or `region/zone`; undefined for anything else. */
-export function parsePlace(text: string): Place | undefined {
-  const parts = text.split('/');
-  if (parts.length > 2 || parts.some((p) => p === '')) return undefined;
-  const [region = '', zone] = parts;
-  return zone === undefined ? { region } : { region, zone };
-}
-
 function samePlace(a: Place, b: Place): boolean {
   return a.region === b.region && a.zone === b.zone;
 }
@@ -94,11 +83,7 @@ export function failoverRules(ctx: PortContext, errors: Diagnostic[]): FailoverR
   (ctx.port.policy?.settings.loadBalancing?.failover ?? []).forEach((entry, i) => {
     const from = parsePlace(entry.from);
     const to = parsePlace(entry.to);
-    const bad = (['from', 'to'] as const).filter((side) => (side === 'from' ? from : to) === undefined);
-    for (const side of bad) {
-      errors.push(translationError(object, `spec.${FAILOVER_FIELD}[${i}].${side}`, `"${entry[side]}" is not a region or region/zone: this failover entry is ignored`));
-    }
-    if (!from || !to) return;
+    if (!from || !to) return; // the model reported it
     if (samePlace(from, to)) {
       errors.push(translationWarning(object, `spec.${FAILOVER_FIELD}[${i}]`, `fails over from ${entry.from} to itself: this entry changes nothing`));
       return;

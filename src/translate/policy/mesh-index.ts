@@ -9,10 +9,8 @@ import type { MeshIndex } from './types.js';
 /** The index of these services and workloads. */
 export function indexOf(services: readonly ModelService[], workloads: readonly ModelWorkload[]): MeshIndex {
   const byName = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
-  const pods = new Map(workloads.map((w) => [`${w.namespace}/${w.name}`, w.labels]));
   return {
     service: (namespace, name) => byName.get(`${namespace}/${name}`),
-    podLabels: (pod) => pods.get(pod),
   };
 }
 

@@ -68,10 +68,10 @@ function ruleAction(ctx: RouteContext, rule: HttpRouteRule, i: number, settings:
     const redirect = redirectAction(rule.redirect);
     return () => ({ redirect });
   }
-  const destination = ruleDestination(ctx, rule, i, errors);
+  const destination = ruleDestination(ctx, rule, i);
   if (!destination) return undefined;
   if (ctx.target === 'proxyless') return () => ({ route: { ...destination, ...settings } });
-  const mirror = mirrorFields(ctx, rule, i, errors);
+  const mirror = mirrorFields(ctx, rule, i);
   return (m) => ({ route: { ...destination, ...settings, ...rewriteFields(ctx, rule, i, m.path, errors), ...mirror } });
 }
 

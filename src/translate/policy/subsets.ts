@@ -1,75 +1,50 @@
 /**
- * The subset clusters the policies' routes send to (backends with `subset.labels`): one per
- * (service port, labels), named `outbound|<port>|<subset>|<hostname>`, holding the endpoints of that
- * service port whose pods carry every one of the labels. The backends are resolved with the very
- * code the routes use (backends.ts), so a route never names a subset cluster that is not emitted.
- * Sidecars and proxyless clients each build their clusters and ClusterLoadAssignments from these
- * (sidecar-outbound.ts, proxyless-outbound.ts).
+ * The subset clusters the policies' routes send to (backends with a subset): one per (service port,
+ * labels), named `outbound|<port>|<subset>|<hostname>`, holding the endpoints of that service port
+ * whose pods carry every one of the labels. Both come from the backends the model resolved (the
+ * ports' `routes`), as the routes do (backends.ts), so a route never names a subset cluster that is
+ * not emitted. Sidecars and proxyless clients each build their clusters and ClusterLoadAssignments
+ * from these (sidecar-outbound.ts, proxyless-outbound.ts). A subset with no endpoint is still
+ * emitted (requests to it fail); the model reported it on the policy.
  */
-import { type Diagnostic, formatRef, type ObjectRef, sortedRefs } from '../../diagnostics.js';
-import type { ModelEndpoint, ModelService } from '../../model/types.js';
+import { sortedRefs, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
+import type { ModelEndpoint, ModelService, ModelServicePort } from '../../model/types.js';
 import { isHttp } from '../common.js';
 import { byName, guarded } from '../translation.js';
-import { resolveBackend, type SubsetRef } from './backends.js';
-import { routingNote } from './routing-notes.js';
-import type { MeshIndex, ProxyTarget, RouteContext } from './types.js';
+import { backendCluster } from './backends.js';
+import type { MeshIndex, ProxyTarget } from './types.js';
 
-export interface PolicySubset extends SubsetRef {
+export interface PolicySubset {
+  /** Its cluster (and ClusterLoadAssignment) name. */
   readonly name: string;
+  /** The service port it is cut from. */
+  readonly service: ModelService;
+  readonly port: ModelServicePort;
   /** The endpoints of the service port whose pods carry the labels, in the port's order. */
   readonly endpoints: readonly ModelEndpoint[];
-  /** The policies whose routes send to it (`TrafficPolicy ns/name`), sorted. */
+  /** The policies whose routes send to it, sorted. */
   readonly policies: readonly ObjectRef[];
 }
 
-function carries(labels: Readonly<Record<string, string>> | undefined, wanted: Readonly<Record<string, string>>): boolean {
-  return labels !== undefined && Object.entries(wanted).every(([k, v]) => labels[k] === v);
-}
-
-/** Every subset some route of `ctx`'s policy sends to, with the policy that asks. */
-function portSubsets(ctx: RouteContext): { ref: SubsetRef; policy: ObjectRef; at: string }[] {
-  const rules = ctx.port.policy?.settings.routing?.http ?? [];
-  const policy = ctx.port.policy?.origins['routing.http'] ?? ctx.service.source;
-  const ignored: Diagnostic[] = []; // the routes report these
-  return rules.flatMap((rule, i) =>
-    (rule.backends ?? []).flatMap((b, j) => {
-      const path = `routing.http[${i}].backends[${j}]`;
-      const resolved = resolveBackend(ctx, b, path, ignored);
-      return resolved?.subset ? [{ ref: resolved.subset, policy, at: path }] : [];
-    }),
-  );
-}
-
-function subsetOf(ref: SubsetRef, policies: ObjectRef[], mesh: MeshIndex): PolicySubset {
-  const endpoints = ref.port.endpoints.filter((e) => e.pod !== undefined && carries(mesh.podLabels(e.pod), ref.labels));
-  return { ...ref, name: ref.cluster, endpoints, policies: sortedRefs(policies) };
-}
-
-/**
- * The subset clusters of the model for one target, sorted by name. A subset with no endpoint is
- * still emitted (requests to it fail) and noted on the policy.
- */
+/** The subset clusters of the model for one target, sorted by name (an exception is an error about its service). */
 export function policySubsets(services: readonly ModelService[], mesh: MeshIndex, target: ProxyTarget, errors: Diagnostic[]): PolicySubset[] {
-  const found = new Map<string, { ref: SubsetRef; policies: ObjectRef[]; notes: Diagnostic[] }>();
-  const collect = (ctx: RouteContext): void => {
-    for (const { ref, policy, at } of portSubsets(ctx)) {
-      const entry = found.get(ref.cluster) ?? { ref, policies: [], notes: [] };
-      entry.policies.push(policy);
-      entry.notes.push(routingNote(ctx, `${at}.subset`, `no endpoint of ${formatRef(ref.service.source)} port ${ref.port.port} belongs to a pod with these labels: the subset has no endpoints`, true));
-      found.set(ref.cluster, entry);
+  const found = new Map<string, PolicySubset & { policies: ObjectRef[] }>();
+  const kindOf = (ref: ObjectRef): string | undefined => mesh.service(ref.namespace ?? '', ref.name)?.kind;
+  const collect = (service: ModelService): void => {
+    for (const port of service.ports) {
+      if (!port.routes || !isHttp(port.protocol)) continue;
+      const policy = port.policy?.origins['routing.http'] ?? service.source;
+      for (const b of port.routes.flatMap((r) => r.backends ?? [])) {
+        const name = b.subset ? backendCluster(b, target, (x) => kindOf(x.service)) : undefined;
+        const to = mesh.service(b.service.namespace ?? '', b.service.name);
+        const toPort = to?.ports.find((p) => p.port === b.port);
+        if (!name || !b.subset || !to || !toPort) continue;
+        const entry = found.get(name) ?? { name, service: to, port: toPort, endpoints: b.subset.endpoints, policies: [] };
+        entry.policies.push(policy);
+        found.set(name, entry);
+      }
     }
   };
-  for (const service of services) {
-    guarded(service.source, errors, () => {
-      for (const port of service.ports) {
-        if (port.policy?.settings.routing && isHttp(port.protocol)) collect({ service, port, target, mesh });
-      }
-    });
-  }
-  const subsets = [...found.values()].map((f) => {
-    const subset = subsetOf(f.ref, f.policies, mesh);
-    if (subset.endpoints.length === 0) errors.push(...f.notes);
-    return subset;
-  });
-  return byName(subsets);
+  for (const service of services) guarded(service.source, errors, () => collect(service));
+  return byName([...found.values()].map((s) => ({ ...s, policies: sortedRefs(s.policies) })));
 }

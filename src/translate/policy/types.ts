@@ -21,8 +21,6 @@ export interface PortContext {
 export interface MeshIndex {
   /** The service `namespace/name`, if the model has it. */
   service(namespace: string, name: string): ModelService | undefined;
-  /** The labels of the pod `namespace/name` (as ModelEndpoint.pod names it), if the model has it. */
-  podLabels(pod: string): Readonly<Record<string, string>> | undefined;
 }
 
 /** A service port's context for its routes, which may send traffic to other services of the mesh. */
