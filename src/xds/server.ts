@@ -207,7 +207,7 @@ export class AdsServer implements XdsIntrospection {
     return PUSH_ORDER.flatMap((kind) => {
       const ts = stream.types.get(kind);
       if (!ts) return [];
-      const entries = ts.ackedKind ? ts.subscribedEntries(ts.ackedKind) : [];
+      const entries = ts.ackedEntries();
       return [
         {
           kind,
