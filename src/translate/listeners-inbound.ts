@@ -14,7 +14,7 @@ import type { Filter } from '../envoy/generated/envoy/config/listener/v3/Filter.
 import type { FilterChain } from '../envoy/generated/envoy/config/listener/v3/FilterChain.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
 import type { ModelService, ModelServicePort, ModelWorkload, WorkloadPort } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { inboundPassthroughCluster, inboundPortCluster } from './clusters.js';
 import { httpConnectionManagerFilter, INBOUND_PASSTHROUGH_CHAIN, ORIGINAL_DST_FILTER, tcpProxyFilter } from './listeners-network.js';
 import { inboundCluster, inboundFilterChain, SIDECAR } from './names.js';

@@ -13,7 +13,7 @@
  * match on; the client's connection to the resolved external address passes through as well).
  */
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { outboundCluster, outboundHttpListener, outboundRoute, outboundTcpListener, SIDECAR } from './names.js';
 import { httpConnectionManagerFilter, ORIGINAL_DST_FILTER, OUTBOUND_PASSTHROUGH_CHAIN, tcpProxyFilter } from './listeners-network.js';
 import type { HttpPortServices } from './routes.js';

@@ -21,7 +21,7 @@
  * not multiply; proxyless classes become one per (namespace, locality) in use.
  */
 import type { Locality } from '../model/types.js';
-import type { NodeInfo } from '../xds/status.js';
+import type { NodeInfo } from '../envoy/node.js';
 
 export type ProxyMode = 'sidecar' | 'proxyless';
 

@@ -3,10 +3,9 @@
  * way. Translation is best-effort: an object that cannot be translated becomes an error naming the
  * object and field, and everything else is still produced.
  */
-import type { ResourceKind } from '../envoy/types.js';
+import type { TranslatedResources } from '../envoy/resources.js';
 import type { Problem } from '../model/problems.js';
 import type { MeshModel } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
 
 export interface TranslationError {
   /** `Kind namespace/name`, e.g. `Service default/web`. */
@@ -20,9 +19,6 @@ export interface TranslationError {
    */
   severity?: 'warning';
 }
-
-/** Every resource kind, each list sorted by name. */
-export type TranslatedResources = { [K in ResourceKind]: DesiredResource<K>[] };
 
 export interface Translation {
   resources: TranslatedResources;

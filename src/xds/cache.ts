@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { EncodeError } from '../envoy/codec.js';
-import { PUSH_ORDER, type ResourceKind, type ResourceMessage } from '../envoy/types.js';
+import type { DesiredResource } from '../envoy/resources.js';
+import { PUSH_ORDER, type ResourceKind } from '../envoy/types.js';
 import { digestOf, encodeEntry, type ResourceEntry } from './resource.js';
 
 /** One kind's resources in a snapshot, sorted by name, with the digest of the whole set. */
@@ -21,13 +22,6 @@ export interface KindSnapshot {
 }
 
 export type Snapshot = { readonly [K in ResourceKind]: KindSnapshot };
-
-export interface DesiredResource<K extends ResourceKind> {
-  readonly name: string;
-  readonly message: ResourceMessage<K>;
-  /** The source objects that produced it (`Service default/greeter`). */
-  readonly sources?: readonly string[];
-}
 
 export type DesiredSnapshot = { readonly [K in ResourceKind]?: Iterable<DesiredResource<K>> };
 

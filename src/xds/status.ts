@@ -3,17 +3,8 @@
  * endpoint, and an observer interface that metrics (and later the status writer) implement.
  * Nothing here depends on gRPC or protobuf.
  */
+import type { NodeInfo } from '../envoy/node.js';
 import type { ResourceKind } from '../envoy/types.js';
-
-/** The node a proxy identified itself with on the first request of its stream. */
-export interface NodeInfo {
-  readonly id: string;
-  readonly cluster: string;
-  /** node.metadata as plain JSON. */
-  readonly metadata: Readonly<Record<string, unknown>>;
-  readonly locality?: { readonly region?: string; readonly zone?: string; readonly sub_zone?: string };
-  readonly userAgent: string;
-}
 
 /**
  * SYNCED: the last response was acked and nothing newer is waiting.

@@ -5,11 +5,12 @@
  */
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { NodeInfo } from '../envoy/node.js';
 import { kindOfTypeUrl, PUSH_ORDER, SHORT_NAME, type ResourceKind } from '../envoy/types.js';
 import type { KindSnapshot, Snapshot, SnapshotChange } from './cache.js';
 import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
-import type { NodeInfo, ProxyStatus, XdsObserver } from './status.js';
+import type { ProxyStatus, XdsObserver } from './status.js';
 import { TypeState } from './type-state.js';
 
 export interface StreamContext {

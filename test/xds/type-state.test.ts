@@ -6,11 +6,12 @@
 import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { NodeInfo } from '../../src/envoy/node.ts';
 import { SnapshotCache, type KindSnapshot } from '../../src/xds/cache.ts';
 import { DeltaStream } from '../../src/xds/delta.ts';
 import { NameSets } from '../../src/xds/name-sets.ts';
 import { SotwStream } from '../../src/xds/sotw.ts';
-import { NO_OBSERVER, type NodeInfo } from '../../src/xds/status.ts';
+import { NO_OBSERVER } from '../../src/xds/status.ts';
 import type { AdsStream, StreamContext } from '../../src/xds/stream.ts';
 import { TypeState } from '../../src/xds/type-state.ts';
 import { CDS, cluster } from '../support/resources.ts';

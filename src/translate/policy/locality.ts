@@ -41,7 +41,7 @@
  * distinct proxy locality (sidecar.ts, proxyless.ts memoise them).
  */
 import type { Locality, ModelEndpoint } from '../../model/types.js';
-import type { DesiredResource } from '../../xds/cache.js';
+import type { DesiredResource } from '../../envoy/resources.js';
 import { localityGroups, type EndpointHealth } from '../endpoints.js';
 import { sortedUnique, type TranslationError } from '../translation.js';
 import { policyNote } from './notes.js';
