@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, it } from 'vitest';
-import { renderBootstrap, type BootstrapOptions } from '../../src/envoy/bootstrap.ts';
+import { renderBootstrap, type BootstrapOptions } from '../../src/bootstrap/render.ts';
 import { checkGolden, goldenCases } from '../support/golden.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'golden');
