@@ -143,9 +143,9 @@ export abstract class AdsStream {
   protected acknowledge(ts: TypeState, error: { code: number; message: string } | undefined): void {
     if (error) {
       const sources = sourcesOf(ts.inFlightEntries);
-      ts.nack(error, Date.now());
+      const record = ts.nack(error, Date.now());
       this.ctx.observer.nacked(ts.kind, this.proxyId, error.message);
-      this.log.warn({ type: SHORT_NAME[ts.kind], version: ts.versionSent, sources, error: error.message }, 'proxy rejected configuration (NACK)');
+      this.log.warn({ type: SHORT_NAME[ts.kind], version: record.rejectedVersion, sources, error: error.message }, 'proxy rejected configuration (NACK)');
       return;
     }
     const seconds = ts.ack(this.ctx.now());

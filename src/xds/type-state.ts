@@ -83,9 +83,6 @@ export class TypeState {
   get nonceSent(): string {
     return this.#nonceSent;
   }
-  get versionSent(): string {
-    return this.#versionSent;
-  }
   get versionAcked(): string {
     return this.#versionAcked;
   }

@@ -82,37 +82,32 @@ function observe(stream: AdsStream) {
   return { status: stream.status(), dirty: [...ts.dirty], dirtyAll: ts.dirtyAll, mustAnswer: ts.mustAnswer, pending: ts.hasPending() };
 }
 
+/** Asks a stream twice whether to send its clusters: the same answer, and nothing observable changed. */
+function decideTwice(stream: SotwProbe | DeltaProbe, clusters: KindSnapshot): boolean {
+  const before = observe(stream);
+  const first = stream.decide(clusters);
+  expect(stream.decide(clusters)).toBe(first);
+  expect(observe(stream)).toEqual(before);
+  return first;
+}
+
 describe('deciding whether to send writes nothing', () => {
-  it('SotW, a proxy reconnecting with the version it would be sent: no, twice, unchanged; the flush then records it as held', () => {
+  it.each([
+    { has: 'the version it would be sent', current: true, due: false, sent: [], state: 'SYNCED' },
+    { has: 'another version', current: false, due: true, sent: ['a', 'b'], state: 'STALE' },
+  ])('SotW, a proxy reconnecting with $has: the same answer twice, unchanged; the flush settles it', ({ current, due, sent, state }) => {
     const h = harness();
     const s = new SotwProbe(1, h.asCall, h.ctx);
-    const version = h.clusters().version;
+    const version = current ? h.clusters().version : 'old';
     s.handle({ node: NODE, version_info: version, namesDigest: '', names: () => [], type_url: CDS, response_nonce: '' });
     h.sync();
-    const before = observe(s);
-    expect(s.decide(h.clusters())).toBe(false);
-    expect(s.decide(h.clusters())).toBe(false);
-    expect(observe(s)).toEqual(before);
-    expect(before.status?.types[0]?.state).toBe('NOT SENT');
+    expect(s.status()?.types[0]?.state).toBe('NOT SENT');
+    expect(decideTwice(s, h.clusters())).toBe(due);
 
     s.flush();
-    expect(h.call.written).toEqual([]);
-    expect(s.status()?.types[0]).toMatchObject({ state: 'SYNCED', versionAcked: version });
-  });
-
-  it('SotW, a proxy reconnecting with another version: yes, twice, unchanged; the flush sends everything', () => {
-    const h = harness();
-    const s = new SotwProbe(1, h.asCall, h.ctx);
-    s.handle({ node: NODE, version_info: 'old', namesDigest: '', names: () => [], type_url: CDS, response_nonce: '' });
-    h.sync();
-    const before = observe(s);
-    expect(s.decide(h.clusters())).toBe(true);
-    expect(s.decide(h.clusters())).toBe(true);
-    expect(observe(s)).toEqual(before);
-
-    s.flush();
-    expect(h.call.written).toHaveLength(1);
-    expect(s.types.get('cluster')?.inFlightEntries.map((e) => e.name)).toEqual(['a', 'b']);
+    expect(h.call.written).toHaveLength(sent.length > 0 ? 1 : 0);
+    expect(s.types.get('cluster')?.inFlightEntries.map((e) => e.name)).toEqual(sent);
+    expect(s.status()?.types[0]).toMatchObject({ state, versionSent: h.clusters().version });
   });
 
   it.each([
@@ -124,10 +119,7 @@ describe('deciding whether to send writes nothing', () => {
     const initial = Object.fromEntries([...h.clusters().entries.values()].map((e) => [e.name, stale.includes(e.name) ? 'old' : e.version]));
     s.handle({ node: NODE, type_url: CDS, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: initial, response_nonce: '' });
     h.sync();
-    const before = observe(s);
-    expect(s.decide(h.clusters())).toBe(due);
-    expect(s.decide(h.clusters())).toBe(due);
-    expect(observe(s)).toEqual(before);
+    expect(decideTwice(s, h.clusters())).toBe(due);
 
     s.flush();
     expect(h.call.written).toHaveLength(due ? 1 : 0);
