@@ -24,7 +24,7 @@ import {
 import { createMetrics } from './debug/metrics.js';
 import { formatDiagnostic, formatRef, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { startDebugServer } from './debug/server.js';
-import { renderBootstrap } from './envoy/bootstrap.js';
+import { renderBootstrap } from './bootstrap/render.js';
 import { buildModel, type ModelOptions } from './model/build.js';
 import type { MeshModel } from './model/types.js';
 import { formatPolicyStatus, policyStatuses, type PolicyProgress, type PolicyStatusView } from './policy/status.js';

@@ -18,7 +18,7 @@
 import { type Diagnostic, type ObjectRef, sortedRefs } from '../diagnostics.js';
 import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import type { AppProtocol, ModelService, ModelServicePort, WorkloadPort } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { inboundCluster, outboundCluster, SIDECAR } from './names.js';
 import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, LOCALHOST, socketAddress } from './common.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';

@@ -6,7 +6,7 @@ import type { Address } from '../envoy/generated/envoy/config/core/v3/Address.js
 import type { ConfigSource } from '../envoy/generated/envoy/config/core/v3/ConfigSource.js';
 import type { Duration } from '../envoy/generated/google/protobuf/Duration.js';
 import type { AppProtocol } from '../model/types.js';
-import { SIDECAR } from './names.js';
+import { SIDECAR_PORTS } from '../envoy/contract.js';
 
 /** Message types packed into Anys. Each one's file is loaded in src/envoy/protos.ts. */
 export const MESSAGE = {
@@ -54,7 +54,7 @@ export const LOCALHOST = '127.0.0.1';
  * Ports on which the sidecar itself listens on 0.0.0.0 (virtualOutbound, virtualInbound, and the
  * bootstrap's stats and health listeners). A per-port listener on 0.0.0.0 there would clash.
  */
-export const RESERVED_PORTS: ReadonlySet<number> = new Set([SIDECAR.outboundPort, SIDECAR.inboundPort, SIDECAR.statsPort, SIDECAR.healthPort]);
+export const RESERVED_PORTS: ReadonlySet<number> = new Set([SIDECAR_PORTS.outbound, SIDECAR_PORTS.inbound, SIDECAR_PORTS.stats, SIDECAR_PORTS.health]);
 
 /** http, http2 and grpc ports go through an HTTP connection manager; tcp ports through tcp_proxy. */
 export function isHttp(protocol: AppProtocol): boolean {

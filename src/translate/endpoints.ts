@@ -18,7 +18,7 @@ import type { LbEndpoint } from '../envoy/generated/envoy/config/endpoint/v3/LbE
 import type { LocalityLbEndpoints } from '../envoy/generated/envoy/config/endpoint/v3/LocalityLbEndpoints.js';
 import type { Locality as EnvoyLocality } from '../envoy/generated/envoy/config/core/v3/Locality.js';
 import type { Locality, ModelEndpoint, ModelService, ModelServicePort } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { outboundCluster } from './names.js';
 import { socketAddress } from './common.js';
 import { sortedUnique } from './translation.js';

@@ -15,7 +15,8 @@ import type { Filter } from '../envoy/generated/envoy/config/listener/v3/Filter.
 import type { FilterChain } from '../envoy/generated/envoy/config/listener/v3/FilterChain.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
 import type { ModelService, ModelServicePort, ModelWorkload, WorkloadPort } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import { SIDECAR_PORTS } from '../envoy/contract.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { inboundPassthroughCluster, inboundPortCluster } from './clusters.js';
 import { httpConnectionManagerFilter, INBOUND_PASSTHROUGH_CHAIN, ORIGINAL_DST_FILTER, tcpProxyFilter } from './listeners-network.js';
 import { inboundCluster, inboundFilterChain, SIDECAR } from './names.js';
@@ -107,7 +108,7 @@ export function inbound(workload: ModelWorkload | undefined, services: readonly 
   const name = SIDECAR.inboundListener;
   const message: Listener = {
     name,
-    address: socketAddress(WILDCARD, SIDECAR.inboundPort),
+    address: socketAddress(WILDCARD, SIDECAR_PORTS.inbound),
     traffic_direction: 'INBOUND',
     listener_filters: [ORIGINAL_DST_FILTER],
     filter_chains: chains.map((c) => c.chain),

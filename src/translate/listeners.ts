@@ -13,7 +13,8 @@
  * match on; the client's connection to the resolved external address passes through as well).
  */
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
-import type { DesiredResource } from '../xds/cache.js';
+import { SIDECAR_PORTS } from '../envoy/contract.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { outboundCluster, outboundHttpListener, outboundRoute, outboundTcpListener, SIDECAR } from './names.js';
 import { httpConnectionManagerFilter, ORIGINAL_DST_FILTER, OUTBOUND_PASSTHROUGH_CHAIN, tcpProxyFilter } from './listeners-network.js';
 import type { HttpPortServices } from './routes.js';
@@ -28,7 +29,7 @@ export function virtualOutbound(): DesiredResource<'listener'> {
   const name = SIDECAR.outboundListener;
   const message: Listener = {
     name,
-    address: socketAddress(WILDCARD, SIDECAR.outboundPort),
+    address: socketAddress(WILDCARD, SIDECAR_PORTS.outbound),
     use_original_dst: { value: true },
     traffic_direction: 'OUTBOUND',
     listener_filters: [ORIGINAL_DST_FILTER],

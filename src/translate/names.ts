@@ -3,6 +3,7 @@
  * dumps and stats; proxyless clients dial listener names).
  */
 import { createHash } from 'node:crypto';
+import { SERVER_LISTENER_TEMPLATE } from '../envoy/contract.js';
 import type { ModelService } from '../model/types.js';
 
 /** `outbound|<port>||<service hostname>`: the cluster (and EDS resource) of one service port. */
@@ -41,12 +42,10 @@ export function inboundCluster(port: number): string {
   return `inbound|${port}||`;
 }
 
-/** Sidecar listeners and their fixed ports (the shape operators know from Istio). */
+/** Sidecar listeners, clusters and virtual hosts (the shape operators know from Istio; their ports: envoy/contract.ts). */
 export const SIDECAR = {
   outboundListener: 'virtualOutbound',
-  outboundPort: 15001,
   inboundListener: 'virtualInbound',
-  inboundPort: 15006,
   /** Traffic to destinations outside the mesh goes out unchanged. */
   passthroughCluster: 'PassthroughCluster',
   inboundPassthroughCluster: 'InboundPassthroughCluster',
@@ -55,11 +54,6 @@ export const SIDECAR = {
   inboundPassthroughFilterChain: 'InboundPassthroughFilterChain',
   /** The catch-all virtual host of outbound HTTP routes: unknown hosts go out unchanged. */
   allowAnyVirtualHost: 'allow_any',
-  /** Envoy's own ports, never captured. */
-  adminPort: 15000,
-  statsPort: 15090,
-  healthPort: 15021,
-  proxyUid: 1337,
 } as const;
 
 /** The outbound listener for all HTTP services on one port: `0.0.0.0_<port>`. */
@@ -103,9 +97,6 @@ export function proxylessTargets(service: ModelService, port: number, clientName
   if (service.namespace === clientNamespace) names.push(`${service.name}:${port}`);
   return names;
 }
-
-/** The listener template a proxyless gRPC server's bootstrap names (gRFC A36). */
-export const SERVER_LISTENER_TEMPLATE = 'grpc/server?xds.resource.listening_address=%s';
 
 /** The listener a proxyless gRPC server listening on ip:port asks for. */
 export function serverListener(ip: string, port: number): string {

@@ -20,18 +20,9 @@
  * localities different endpoint priorities. A sidecar's pod has one locality, so sidecar classes do
  * not multiply; proxyless classes become one per (namespace, locality) in use.
  */
+import { NODE_METADATA, type ProxyMode } from '../envoy/contract.js';
 import type { Locality } from '../model/types.js';
-import type { NodeInfo } from '../xds/status.js';
-
-export type ProxyMode = 'sidecar' | 'proxyless';
-
-export const NODE_METADATA = {
-  mode: 'PROXY_MODE',
-  namespace: 'NAMESPACE',
-  pod: 'POD_NAME',
-  ip: 'INSTANCE_IP',
-  serviceAccount: 'SERVICE_ACCOUNT',
-} as const;
+import type { NodeInfo } from '../envoy/node.js';
 
 /** What translation needs to know about a proxy. */
 export interface ProxyDescriptor {

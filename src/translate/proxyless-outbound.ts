@@ -25,7 +25,7 @@ import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Liste
 import type { RouteConfiguration } from '../envoy/generated/envoy/config/route/v3/RouteConfiguration.js';
 import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
 import type { ModelEndpoint, ModelService, ModelServicePort } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { outboundCluster, proxylessTargets } from './names.js';
 import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, MESSAGE } from './common.js';
 import { edsCluster } from './clusters.js';

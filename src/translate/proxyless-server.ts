@@ -19,7 +19,7 @@ import { typed } from '../envoy/codec.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
 import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
 import type { MeshModel } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { inboundCluster, inboundRoute, inboundVirtualHost, serverListener } from './names.js';
 import { FILTER_NAME, MESSAGE } from './common.js';
 import { httpFilters } from './filters/index.js';

@@ -13,7 +13,7 @@
  * a locality-aware port, or without a locality, it receives exactly the namespace's translation.
  */
 import type { Locality, MeshModel } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import type { ProxyDescriptor } from './proxy.js';
 import { proxylessOutbound, type ProxylessOutbound } from './proxyless-outbound.js';
 import { proxylessServerListeners } from './proxyless-server.js';

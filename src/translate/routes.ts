@@ -18,7 +18,7 @@ import type { Route } from '../envoy/generated/envoy/config/route/v3/Route.js';
 import type { RouteConfiguration } from '../envoy/generated/envoy/config/route/v3/RouteConfiguration.js';
 import type { VirtualHost } from '../envoy/generated/envoy/config/route/v3/VirtualHost.js';
 import type { ModelService } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { inboundCluster, inboundRoute, inboundVirtualHost, outboundCluster, outboundRoute, outboundVirtualHost, SIDECAR } from './names.js';
 import { hostOfIp, ROUTE_TIMEOUT } from './common.js';
 import { byName, sortedUnique, translationError } from './translation.js';

@@ -8,7 +8,7 @@
  */
 import { type Diagnostic, formatRef, sortedRefs } from '../diagnostics.js';
 import type { MeshModel, ModelService, ModelServicePort } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { edsCluster, hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
 import { localityGroups, outboundEndpoints, sidecarHealth } from './endpoints.js';
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';

@@ -18,7 +18,7 @@
  */
 import type { Diagnostic } from '../diagnostics.js';
 import type { Locality, MeshModel } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
+import type { DesiredResource } from '../envoy/resources.js';
 import { inbound, type Inbound } from './listeners-inbound.js';
 import type { ProxyDescriptor } from './proxy.js';
 import { outboundRoutes } from './routes.js';

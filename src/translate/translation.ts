@@ -3,10 +3,9 @@
  * way. Translation is best-effort: an object that cannot be translated becomes an error naming the
  * object and field, and everything else is still produced.
  */
-import { type Diagnostic, diagnostic, diagnosticKey, formatRef, type ObjectRef } from '../diagnostics.js';
-import type { ResourceKind } from '../envoy/types.js';
+import { diagnostic, diagnosticKey, formatRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
+import type { TranslatedResources } from '../envoy/resources.js';
 import type { MeshModel } from '../model/types.js';
-import type { DesiredResource } from '../xds/cache.js';
 
 /**
  * What translation says about an object: an error when something asked for cannot be produced; a
@@ -20,9 +19,6 @@ export function translationError(object: ObjectRef, field: string | undefined, m
 export function translationWarning(object: ObjectRef, field: string | undefined, message: string): Diagnostic {
   return diagnostic('warning', object, field, message);
 }
-
-/** Every resource kind, each list sorted by name. */
-export type TranslatedResources = { [K in ResourceKind]: DesiredResource<K>[] };
 
 export interface Translation {
   resources: TranslatedResources;

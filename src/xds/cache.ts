@@ -11,7 +11,8 @@
 import { createHash } from 'node:crypto';
 import { diagnostic, formatRef, sameRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
 import { EncodeError } from '../envoy/codec.js';
-import { messageNameOf, PUSH_ORDER, TypeUrl, type ResourceKind, type ResourceMessage } from '../envoy/types.js';
+import type { DesiredResource } from '../envoy/resources.js';
+import { messageNameOf, PUSH_ORDER, TypeUrl, type ResourceKind } from '../envoy/types.js';
 import { digestOf, encodeEntry, type ResourceEntry } from './resource.js';
 
 /** One kind's resources in a snapshot, sorted by name, with the digest of the whole set. */
@@ -22,13 +23,6 @@ export interface KindSnapshot {
 }
 
 export type Snapshot = { readonly [K in ResourceKind]: KindSnapshot };
-
-export interface DesiredResource<K extends ResourceKind> {
-  readonly name: string;
-  readonly message: ResourceMessage<K>;
-  /** The source objects that produced it (Service default/greeter). */
-  readonly sources?: readonly ObjectRef[];
-}
 
 export type DesiredSnapshot = { readonly [K in ResourceKind]?: Iterable<DesiredResource<K>> };
 

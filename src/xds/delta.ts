@@ -27,56 +27,44 @@ export class DeltaStream extends AdsStream {
   private subscribe(ts: TypeState, req: DeltaRequest): void {
     const now = this.ctx.now();
     if (!ts.requested) {
-      ts.requested = true;
-      ts.legacyWildcard = req.resource_names_subscribe.length === 0;
-      if (ts.legacyWildcard) ts.wildcard = true;
+      ts.firstRequest(req.resource_names_subscribe.length === 0);
       const initial = Object.entries(req.initial_resource_versions);
-      if (initial.length > 0) ts.initialVersions = new Map(initial);
-      else if (ts.wildcard) ts.dirtyAll = true;
-      ts.pendingSince ??= now;
+      if (initial.length > 0) ts.reportVersions(new Map(initial));
+      // With initial versions, resolveInitial works out what the proxy lacks.
+      if (ts.legacyWildcard) ts.setWildcard(true);
+      ts.pendingFrom(now);
     }
     const subscribe = req.resource_names_subscribe;
     this.checkNames(ts.names.size + subscribe.length, ts);
     const unsubscribe = req.resource_names_unsubscribe;
     if (subscribe.length === 0 && unsubscribe.length === 0) return; // an ACK: the subscription stands
     const names = new Set(ts.names);
+    const added: string[] = [];
     for (const name of subscribe) {
       if (name === '*') {
-        // With initial versions, resolveInitial works out what the proxy lacks.
-        if (!ts.wildcard && !ts.initialVersions) ts.dirtyAll = true;
-        ts.wildcard = true;
+        ts.setWildcard(true);
         continue;
       }
       if (names.has(name)) continue;
       names.add(this.canonicalName(ts, name));
-      if (!ts.initialVersions?.has(name)) ts.dirty.add(name);
+      added.push(name);
     }
+    ts.added(added);
     for (const name of unsubscribe) {
-      if (name === '*') ts.wildcard = false;
+      if (name === '*') ts.setWildcard(false);
       else names.delete(name);
-      ts.dirty.delete(name);
+      ts.dropped(name);
     }
     if (names.size !== ts.names.size || subscribe.length > 0) this.setNames(ts, names);
-    if (ts.dirty.size > 0 || ts.dirtyAll) ts.pendingSince ??= now;
+    if (ts.hasDirty()) ts.pendingFrom(now);
   }
 
-  protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): boolean {
-    return ts.markChanged(removed, now);
+  protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): void {
+    ts.markChanged(removed, now);
   }
 
-  /** Resolves the versions a reconnecting proxy reported into the names it lacks or must drop. */
-  private resolveInitial(ts: TypeState, kind: KindSnapshot): void {
-    const initial = ts.initialVersions;
-    if (!initial) return;
-    ts.initialVersions = undefined;
-    for (const entry of ts.subscribedEntries(kind)) {
-      if (initial.get(entry.name) !== entry.version) ts.dirty.add(entry.name);
-    }
-    for (const name of initial.keys()) if (!kind.entries.has(name)) ts.dirty.add(name);
-  }
-
+  /** The due names (all subscribed ones too, when all are due): those the kind holds, and those it no longer does. */
   private pending(ts: TypeState, kind: KindSnapshot): { updated: ResourceEntry[]; removed: string[] } {
-    this.resolveInitial(ts, kind);
     let names: ReadonlySet<string> = ts.dirty;
     if (ts.dirtyAll) {
       const all = new Set(ts.dirty);
@@ -95,16 +83,13 @@ export class DeltaStream extends AdsStream {
   }
 
   protected needsSend(ts: TypeState, kind: KindSnapshot): boolean {
-    this.resolveInitial(ts, kind);
-    if (ts.dirtyAll) return true;
-    return ts.dirty.size > 0;
+    return ts.hasDirty() || ts.initialLacks(kind) === true;
   }
 
   protected select(ts: TypeState, kind: KindSnapshot): Selection | undefined {
     const { updated, removed } = this.pending(ts, kind);
     if (updated.length > 0 || removed.length > 0) return { entries: updated, removed, whole: false };
-    ts.dirty.clear();
-    ts.dirtyAll = false;
+    ts.clearDirty();
     return undefined;
   }
 

@@ -11,7 +11,10 @@
  * anyway, so nothing it still needs is touched). It reaches into grpc-js's private fields, so it is
  * guarded: when the call or the decoder does not have the expected shape it does nothing, and
  * test/xds/grpc-memory.test.ts fails if, with the installed grpc-js, it no longer releases anything
- * (the cue to drop it, or to adapt it, when grpc-js changes).
+ * (the cue to drop it, or to adapt it, when grpc-js changes). For the same reason package.json pins
+ * @grpc/grpc-js to one exact version, not a range: a fresh install must not bring in internals this
+ * module has not been tested against; an upgrade is a deliberate change that runs that test
+ * (test/package.test.ts checks the pin). Unpin when this module goes.
  */
 import * as grpc from '@grpc/grpc-js';
 

@@ -47,9 +47,8 @@ function streamVerdicts(stream: AdsStream, snapshot: Snapshot, sourceKind: strin
         if (ref.kind !== sourceKind) continue;
         const source = formatRef(ref);
         const v = verdicts.get(source) ?? { acked: true };
-        if (ts.ackedKind?.entries.get(entry.name)?.version !== entry.version) v.acked = false;
-        const nack = ts.lastError;
-        if (nack && v.rejected === undefined && nack.rejected.some((r) => r.name === entry.name && r.version === entry.version)) v.rejected = nack.message;
+        if (ts.ackedVersion(entry.name) !== entry.version) v.acked = false;
+        v.rejected ??= ts.rejection(entry);
         verdicts.set(source, v);
       }
     }

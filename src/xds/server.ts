@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { decodeAny } from '../envoy/codec.js';
+import type { NodeInfo } from '../envoy/node.js';
 import { PUSH_ORDER } from '../envoy/types.js';
 import type { SnapshotCache, SnapshotChange } from './cache.js';
 import { DeltaStream } from './delta.js';
@@ -13,7 +14,7 @@ import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
-import type { HeldResources, NodeInfo, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
+import type { HeldResources, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
 import { NO_OBSERVER } from './status.js';
 import { StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
@@ -207,7 +208,7 @@ export class AdsServer implements XdsIntrospection {
     return PUSH_ORDER.flatMap((kind) => {
       const ts = stream.types.get(kind);
       if (!ts) return [];
-      const entries = ts.ackedKind ? ts.subscribedEntries(ts.ackedKind) : [];
+      const entries = ts.ackedEntries();
       return [
         {
           kind,

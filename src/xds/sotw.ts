@@ -29,8 +29,8 @@ export class SotwStream extends AdsStream {
 
   private subscribe(ts: TypeState, req: SotwRequest): void {
     // An ACK repeats the names of the request before it: recognised by their digest, not decoded.
-    if (ts.requested && req.namesDigest === ts.namesDigest) return;
-    ts.namesDigest = req.namesDigest;
+    if (ts.repeats(req.namesDigest)) return;
+    ts.rememberDigest(req.namesDigest);
     // Another stream sent these very names already: share its set without decoding them again.
     const key = `sotw:${req.namesDigest}`;
     const known = req.namesDigest === '' ? undefined : this.ctx.nameSets.peek(key);
@@ -38,19 +38,17 @@ export class SotwStream extends AdsStream {
     const names = known ? all : all.filter((n) => n !== '*');
     const star = names.length !== all.length;
     if (!ts.requested) {
-      ts.requested = true;
-      ts.legacyWildcard = all.length === 0;
-      if (req.response_nonce === '' && req.version_info !== '') ts.initialVersion = req.version_info;
+      ts.firstRequest(all.length === 0);
+      if (req.response_nonce === '' && req.version_info !== '') ts.reportVersion(req.version_info);
     } else if (names.length > 0 || star) {
-      ts.legacyWildcard = false;
+      ts.endLegacyWildcard();
     }
     const wildcard = star || (ts.legacyWildcard && names.length === 0);
     const incoming = known ?? new Set(names);
     const added: string[] = [];
     for (const n of incoming) if (!ts.names.has(n)) added.push(n);
     this.checkNames(incoming.size, ts);
-    if (wildcard && !ts.wildcard) ts.dirtyAll = true;
-    ts.wildcard = wildcard;
+    ts.setWildcard(wildcard);
     // Nothing added and the same size means the same set.
     const changed = added.length > 0 || ts.names.size !== incoming.size;
     if (changed) {
@@ -60,33 +58,21 @@ export class SotwStream extends AdsStream {
       else this.setNames(ts, new Set(names.map((n) => this.canonicalName(ts, n))), key);
     }
     if (added.length > 0) {
-      for (const n of added) ts.dirty.add(n);
-      ts.pendingSince ??= this.ctx.now();
+      ts.added(added);
+      ts.pendingFrom(this.ctx.now());
     }
-    if (isFullState(ts.kind) && (changed || ts.dirtyAll)) ts.mustAnswer = true;
+    if (changed || ts.dirtyAll) ts.requireAnswer();
   }
 
-  protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): boolean {
+  protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): void {
     // Only full-state kinds express removal (by omission); the others just stop mentioning a name.
-    return isFullState(ts.kind) && ts.markChanged(removed, now);
+    if (isFullState(ts.kind)) ts.markChanged(removed, now);
   }
 
   protected needsSend(ts: TypeState, kind: KindSnapshot): boolean {
-    if (ts.initialVersion !== '') {
-      // A proxy that reconnects with the version we would send already has it all.
-      const has = ts.initialVersion === kind.version;
-      ts.initialVersion = '';
-      if (has) {
-        ts.answered = true;
-        ts.versionSent = ts.versionAcked = kind.version;
-        ts.ackedKind = ts.inFlightKind = kind;
-        ts.dirty.clear();
-        ts.dirtyAll = false;
-        ts.mustAnswer = false;
-        return false;
-      }
-      ts.dirtyAll = true;
-    }
+    // A proxy that reconnects with the version we would send already has it all; with another, it needs it all.
+    const lacks = ts.initialLacks(kind);
+    if (lacks !== undefined) return lacks;
     if (!ts.answered || ts.dirtyAll || ts.mustAnswer) return true;
     for (const name of ts.dirty) if (kind.entries.has(name)) return true;
     return false;

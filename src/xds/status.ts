@@ -4,17 +4,8 @@
  * Nothing here depends on gRPC or protobuf.
  */
 import type { ObjectRef } from '../diagnostics.js';
+import type { NodeInfo } from '../envoy/node.js';
 import type { ResourceKind } from '../envoy/types.js';
-
-/** The node a proxy identified itself with on the first request of its stream. */
-export interface NodeInfo {
-  readonly id: string;
-  readonly cluster: string;
-  /** node.metadata as plain JSON. */
-  readonly metadata: Readonly<Record<string, unknown>>;
-  readonly locality?: { readonly region?: string; readonly zone?: string; readonly sub_zone?: string };
-  readonly userAgent: string;
-}
 
 /**
  * SYNCED: the last response was acked and nothing newer is waiting.

@@ -6,12 +6,13 @@
 import { formatRef, type ObjectRef } from '../diagnostics.js';
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { NodeInfo } from '../envoy/node.js';
 import { kindOfTypeUrl, PUSH_ORDER, SHORT_NAME, type ResourceKind } from '../envoy/types.js';
 import type { KindSnapshot, Snapshot, SnapshotChange } from './cache.js';
 import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
-import type { NodeInfo, ProxyStatus, XdsObserver } from './status.js';
-import { isFullState, TypeState } from './type-state.js';
+import type { ProxyStatus, XdsObserver } from './status.js';
+import { TypeState } from './type-state.js';
 
 export interface StreamContext {
   readonly logger: Logger;
@@ -129,8 +130,7 @@ export abstract class AdsStream {
   /** Replaces a type's subscribed names with the shared set holding exactly `names`. */
   protected setNames(ts: TypeState, names: ReadonlySet<string>, key?: string): void {
     const next = key === undefined ? this.ctx.nameSets.acquire(names) : this.ctx.nameSets.acquire(names, key);
-    this.ctx.nameSets.release(ts.names);
-    ts.names = next;
+    this.ctx.nameSets.release(ts.replaceNames(next));
   }
 
   /** Refuses a subscription that would hold more than the per-type limit of names. */
@@ -144,12 +144,9 @@ export abstract class AdsStream {
   protected acknowledge(ts: TypeState, error: { code: number; message: string } | undefined): void {
     if (error) {
       const sources = sourcesOf(ts.inFlightEntries);
-      const rejected = ts.inFlightEntries
-        .filter((e) => ts.ackedKind?.entries.get(e.name)?.version !== e.version)
-        .map((e) => ({ kind: e.kind, name: e.name, version: e.version, sources: e.sources }));
-      ts.nack({ message: error.message, code: error.code, rejectedVersion: ts.versionSent, nonce: ts.nonceSent, at: Date.now(), rejected });
+      const record = ts.nack(error, Date.now());
       this.ctx.observer.nacked(ts.kind, this.proxyId, error.message);
-      this.log.warn({ type: SHORT_NAME[ts.kind], version: ts.versionSent, sources, error: error.message }, 'proxy rejected configuration (NACK)');
+      this.log.warn({ type: SHORT_NAME[ts.kind], version: record.rejectedVersion, sources, error: error.message }, 'proxy rejected configuration (NACK)');
       return;
     }
     const seconds = ts.ack(this.ctx.now());
@@ -163,16 +160,16 @@ export abstract class AdsStream {
     for (const [kind, kc] of change.kinds) {
       const ts = this.types.get(kind);
       if (!ts || !ts.requested) continue;
-      const a = ts.markChanged(kc.updated, now);
-      const b = this.markRemoved(ts, kc.removed, now);
-      if ((a || b) && isFullState(kind)) ts.mustAnswer = true;
+      ts.markChanged(kc.updated, now);
+      this.markRemoved(ts, kc.removed, now);
     }
     this.flush();
   }
 
-  protected abstract markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): boolean;
+  /** Marks the removed names this stream is to be told about. */
+  protected abstract markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): void;
 
-  /** Whether a type has something to send now, given the kind's snapshot. */
+  /** Whether a type has something to send now, given the kind's snapshot. Decides only: writes nothing. */
   protected abstract needsSend(ts: TypeState, kind: KindSnapshot): boolean;
 
   /** What to send for a type now, or undefined when there is nothing after all. */
@@ -188,7 +185,9 @@ export abstract class AdsStream {
     for (const kind of PUSH_ORDER) {
       const ts = this.types.get(kind);
       if (!ts || !ts.requested) continue;
-      if (!this.needsSend(ts, snapshot[kind])) continue;
+      const due = this.needsSend(ts, snapshot[kind]);
+      ts.resolveInitial(snapshot[kind]);
+      if (!due) continue;
       if (ts.inFlight) break;
       this.send(ts, snapshot[kind]);
       if (this.blocked) return;

@@ -1,6 +1,9 @@
 /**
  * Per-stream, per-type protocol state: the subscription, what was sent and acked, the last NACK,
- * and what changed since the last response. Plain data with small, synchronous methods.
+ * and what changed since the last response. Its fields are private: the streams read them through
+ * accessors and change them only through the methods below, each one protocol event (a request's
+ * subscription, a change in the cache, a response sent, an ACK, a NACK). Every method is synchronous.
+ * The queries (`subscribes`, `initialLacks`, `status`, ...) never write.
  */
 import type { ResourceKind } from '../envoy/types.js';
 import type { KindSnapshot } from './cache.js';
@@ -14,136 +17,321 @@ export function isFullState(kind: ResourceKind): boolean {
 }
 
 export class TypeState {
-  /** Subscribed to everything (explicit `*`, or the legacy empty first request). */
-  wildcard = false;
-  /** The first request for this type had no names: an empty list later still means wildcard (SotW). */
-  legacyWildcard = false;
-  /** Names subscribed to explicitly: a shared, read-only set (see NameSets); replace, never mutate. */
-  names: ReadonlySet<string> = EMPTY_NAMES;
+  // The subscription.
   /** A request for this type has been seen. */
-  requested = false;
+  #requested = false;
+  /** Subscribed to everything (explicit `*`, or the legacy empty first request). */
+  #wildcard = false;
+  /** The first request for this type had no names: an empty list later still means wildcard (SotW). */
+  #legacyWildcard = false;
+  /** Names subscribed to explicitly: a shared, read-only set (see NameSets); replaced, never mutated. */
+  #names: ReadonlySet<string> = EMPTY_NAMES;
   /** SotW: the digest of the names of the last request, to recognise an ACK that repeats them. */
-  namesDigest = '';
-  /** At least one response has been sent for this type. */
-  answered = false;
+  #namesDigest = '';
 
-  nonceSent = '';
-  versionSent = '';
-  nonceAcked = '';
-  versionAcked = '';
+  // What was sent and acked.
+  /** At least one response has been sent for this type (or the proxy already had what it would say). */
+  #answered = false;
+  #nonceSent = '';
+  #versionSent = '';
+  #nonceAcked = '';
+  #versionAcked = '';
   /** A response is on its way and its ACK or NACK has not come back. */
-  inFlight = false;
-  lastError: NackRecord | undefined;
-
-  /** Names whose content changed (or were newly subscribed) since the last response. */
-  readonly dirty = new Set<string>();
-  /** Every subscribed name must be reconsidered (a new wildcard, a reconnect with an old version). */
-  dirtyAll = false;
-  /** A full-state type must answer even if its set is unchanged (its subscription changed). */
-  mustAnswer = false;
-  /** What the proxy reported it already has when it (re)connected, resolved at the first flush. */
-  initialVersions: ReadonlyMap<string, string> | undefined;
-  /** SotW: the version the proxy says it has on a new stream. */
-  initialVersion = '';
-
+  #inFlight = false;
+  #lastError: NackRecord | undefined;
   /** The kind's snapshot the last response was taken from, and the one the proxy acked. */
-  inFlightKind: KindSnapshot | undefined;
-  ackedKind: KindSnapshot | undefined;
+  #inFlightKind: KindSnapshot | undefined;
+  #ackedKind: KindSnapshot | undefined;
   /** The resources in the response in flight: their sources trace a NACK to its cause. */
-  inFlightEntries: readonly ResourceEntry[] = [];
+  #inFlightEntries: readonly ResourceEntry[] = [];
+
+  // What waits to be sent.
+  /** Names whose content changed (or were newly subscribed) since the last response. */
+  readonly #dirty = new Set<string>();
+  /** Every subscribed name must be reconsidered (a new wildcard, a reconnect with an old version). */
+  #dirtyAll = false;
+  /** A full-state type must answer even if its set is unchanged (its subscription changed). */
+  #mustAnswer = false;
+  /** Delta: what the proxy reported it already has when it (re)connected, resolved at the first flush. */
+  #initialVersions: ReadonlyMap<string, string> | undefined;
+  /** SotW: the version the proxy says it has on a new stream, resolved at the first flush. */
+  #initialVersion = '';
   /** When the oldest change not yet sent reached the server (ms, monotonic), and the one in flight. */
-  pendingSince: number | undefined;
-  inFlightSince: number | undefined;
+  #pendingSince: number | undefined;
+  #inFlightSince: number | undefined;
 
   constructor(
     readonly kind: ResourceKind,
     readonly typeUrl: string,
   ) {}
 
-  subscribes(name: string): boolean {
-    return this.wildcard || this.names.has(name);
+  get requested(): boolean {
+    return this.#requested;
+  }
+  get wildcard(): boolean {
+    return this.#wildcard;
+  }
+  get legacyWildcard(): boolean {
+    return this.#legacyWildcard;
+  }
+  get names(): ReadonlySet<string> {
+    return this.#names;
+  }
+  get answered(): boolean {
+    return this.#answered;
+  }
+  get nonceSent(): string {
+    return this.#nonceSent;
+  }
+  get versionAcked(): string {
+    return this.#versionAcked;
+  }
+  get inFlight(): boolean {
+    return this.#inFlight;
+  }
+  get inFlightEntries(): readonly ResourceEntry[] {
+    return this.#inFlightEntries;
+  }
+  get lastError(): NackRecord | undefined {
+    return this.#lastError;
+  }
+  get dirty(): ReadonlySet<string> {
+    return this.#dirty;
+  }
+  get dirtyAll(): boolean {
+    return this.#dirtyAll;
+  }
+  get mustAnswer(): boolean {
+    return this.#mustAnswer;
   }
 
-  /** Marks the changed names this stream subscribes to. Returns true if any was marked. */
-  markChanged(names: Iterable<string>, now: number): boolean {
-    let marked = false;
-    for (const name of names) {
-      if (!this.subscribes(name)) continue;
-      this.dirty.add(name);
-      marked = true;
-    }
-    if (marked) this.pendingSince ??= now;
-    return marked;
+  subscribes(name: string): boolean {
+    return this.#wildcard || this.#names.has(name);
   }
 
   /** The entries this stream subscribes to in a kind snapshot, in name order. */
   subscribedEntries(kind: KindSnapshot): ResourceEntry[] {
-    if (this.wildcard) return [...kind.entries.values()];
+    if (this.#wildcard) return [...kind.entries.values()];
     const out: ResourceEntry[] = [];
-    for (const [name, entry] of kind.entries) if (this.names.has(name)) out.push(entry);
+    for (const [name, entry] of kind.entries) if (this.#names.has(name)) out.push(entry);
     return out;
   }
 
-  /** Records a response written to the stream. */
-  sent(nonce: string, version: string, kind: KindSnapshot, entries: readonly ResourceEntry[]): void {
-    this.nonceSent = nonce;
-    this.versionSent = version;
-    this.inFlight = true;
-    this.answered = true;
-    this.inFlightKind = kind;
-    this.inFlightEntries = entries;
-    this.inFlightSince = this.pendingSince;
-    this.pendingSince = undefined;
-    this.dirty.clear();
-    this.dirtyAll = false;
-    this.mustAnswer = false;
+  /** The subscribed entries the proxy has acked. */
+  ackedEntries(): ResourceEntry[] {
+    return this.#ackedKind ? this.subscribedEntries(this.#ackedKind) : [];
   }
 
-  /** An ACK of the response in flight. Returns the seconds from change to ACK, if a change caused it. */
-  ack(now: number): number | undefined {
-    this.inFlight = false;
-    this.nonceAcked = this.nonceSent;
-    this.versionAcked = this.versionSent;
-    this.ackedKind = this.inFlightKind;
-    this.lastError = undefined;
-    this.inFlightEntries = [];
-    const since = this.inFlightSince;
-    this.inFlightSince = undefined;
-    return since === undefined ? undefined : (now - since) / 1000;
+  /** The version of a resource the proxy has acked, if any. */
+  ackedVersion(name: string): string | undefined {
+    return this.#ackedKind?.entries.get(name)?.version;
   }
 
-  /** A NACK of the response in flight: remembered; the rejected version is not sent again until it changes. */
-  nack(record: NackRecord): void {
-    this.inFlight = false;
-    this.lastError = record;
-    this.inFlightSince = undefined;
-    this.inFlightEntries = [];
+  /** The message of the last NACK if it rejected this very version of a resource. */
+  rejection(entry: { readonly name: string; readonly version: string }): string | undefined {
+    const nack = this.#lastError;
+    return nack?.rejected.some((r) => r.name === entry.name && r.version === entry.version) ? nack.message : undefined;
+  }
+
+  /** SotW: whether a request's names are those of the request before it (the common ACK). */
+  repeats(namesDigest: string): boolean {
+    return this.#requested && namesDigest === this.#namesDigest;
+  }
+
+  /** SotW: remembers the digest of a request's names. */
+  rememberDigest(namesDigest: string): void {
+    this.#namesDigest = namesDigest;
+  }
+
+  /** The first request for this type; `legacyWildcard` when it named nothing. */
+  firstRequest(legacyWildcard: boolean): void {
+    this.#requested = true;
+    this.#legacyWildcard = legacyWildcard;
+  }
+
+  /** SotW: names were requested after all, so an empty list no longer means wildcard. */
+  endLegacyWildcard(): void {
+    this.#legacyWildcard = false;
+  }
+
+  /** SotW: the version the proxy says it has on a new stream. */
+  reportVersion(version: string): void {
+    this.#initialVersion = version;
+  }
+
+  /** Delta: the versions the proxy says it has on a new stream. */
+  reportVersions(versions: ReadonlyMap<string, string>): void {
+    this.#initialVersions = versions;
+  }
+
+  /** Subscribes to everything or stops; a new wildcard makes every name due, unless the proxy reported what it has. */
+  setWildcard(on: boolean): void {
+    if (on && !this.#wildcard && this.#initialVersions === undefined) this.#dirtyAll = true;
+    this.#wildcard = on;
+  }
+
+  /** Replaces the subscribed names with a shared set; returns the previous one (to release it). */
+  replaceNames(next: ReadonlySet<string>): ReadonlySet<string> {
+    const previous = this.#names;
+    this.#names = next;
+    return previous;
+  }
+
+  /** Newly subscribed names are due, except those the proxy reported having on (re)connecting. */
+  added(names: Iterable<string>): void {
+    for (const name of names) if (!this.#initialVersions?.has(name)) this.#dirty.add(name);
+  }
+
+  /** An unsubscribed name is no longer due. */
+  dropped(name: string): void {
+    this.#dirty.delete(name);
+  }
+
+  /** A full-state type must answer (its subscription or its set changed), even if no name it holds is due. */
+  requireAnswer(): void {
+    if (isFullState(this.kind)) this.#mustAnswer = true;
+  }
+
+  /** Something not yet sent waits from `now` on, unless something older already does. */
+  pendingFrom(now: number): void {
+    this.#pendingSince ??= now;
+  }
+
+  /** Marks the changed names this stream subscribes to (a full-state type must then answer). */
+  markChanged(names: Iterable<string>, now: number): void {
+    let marked = false;
+    for (const name of names) {
+      if (!this.subscribes(name)) continue;
+      this.#dirty.add(name);
+      marked = true;
+    }
+    if (!marked) return;
+    this.#pendingSince ??= now;
+    this.requireAnswer();
+  }
+
+  /** Some names, or all, are due. */
+  hasDirty(): boolean {
+    return this.#dirty.size > 0 || this.#dirtyAll;
   }
 
   /** Something is waiting to be sent. */
   hasPending(): boolean {
-    return this.dirty.size > 0 || this.dirtyAll || this.mustAnswer || this.initialVersions !== undefined;
+    return this.hasDirty() || this.#mustAnswer || this.#initialVersions !== undefined;
+  }
+
+  /**
+   * Whether what the proxy reported on (re)connecting lacks something of `kind`: undefined when it
+   * reported nothing (or that has been resolved), false when it holds exactly what would be sent.
+   */
+  initialLacks(kind: KindSnapshot): boolean | undefined {
+    if (this.#initialVersion !== '') return this.#initialVersion !== kind.version;
+    const initial = this.#initialVersions;
+    if (!initial) return undefined;
+    return !this.#lacking(kind, initial).next().done;
+  }
+
+  /**
+   * Settles what the proxy reported on (re)connecting against the first snapshot it could be sent:
+   * SotW, it has this version (nothing to send) or everything is due; delta, the names it lacks or
+   * must drop are due. Does nothing after the first time.
+   */
+  resolveInitial(kind: KindSnapshot): void {
+    if (this.#initialVersion !== '') {
+      const has = this.#initialVersion === kind.version;
+      this.#initialVersion = '';
+      if (has) this.#alreadyHas(kind);
+      else this.#dirtyAll = true;
+    }
+    const initial = this.#initialVersions;
+    if (!initial) return;
+    this.#initialVersions = undefined;
+    for (const name of this.#lacking(kind, initial)) this.#dirty.add(name);
+  }
+
+  /** The names whose reported version differs from `kind`'s, and those reported that `kind` no longer has. */
+  *#lacking(kind: KindSnapshot, initial: ReadonlyMap<string, string>): Generator<string> {
+    for (const entry of this.subscribedEntries(kind)) if (initial.get(entry.name) !== entry.version) yield entry.name;
+    for (const name of initial.keys()) if (!kind.entries.has(name)) yield name;
+  }
+
+  /** SotW: a proxy reconnected with the version that would be sent; it is taken as sent and acked. */
+  #alreadyHas(kind: KindSnapshot): void {
+    this.#answered = true;
+    this.#versionSent = this.#versionAcked = kind.version;
+    this.#ackedKind = this.#inFlightKind = kind;
+    this.clearDirty();
+    this.#mustAnswer = false;
+  }
+
+  /** Nothing is due after all (delta: the changed names are neither held nor removable). */
+  clearDirty(): void {
+    this.#dirty.clear();
+    this.#dirtyAll = false;
+  }
+
+  /** Records a response written to the stream. */
+  sent(nonce: string, version: string, kind: KindSnapshot, entries: readonly ResourceEntry[]): void {
+    this.#nonceSent = nonce;
+    this.#versionSent = version;
+    this.#inFlight = true;
+    this.#answered = true;
+    this.#inFlightKind = kind;
+    this.#inFlightEntries = entries;
+    this.#inFlightSince = this.#pendingSince;
+    this.#pendingSince = undefined;
+    this.clearDirty();
+    this.#mustAnswer = false;
+  }
+
+  /** An ACK of the response in flight. Returns the seconds from change to ACK, if a change caused it. */
+  ack(now: number): number | undefined {
+    this.#inFlight = false;
+    this.#nonceAcked = this.#nonceSent;
+    this.#versionAcked = this.#versionSent;
+    this.#ackedKind = this.#inFlightKind;
+    this.#lastError = undefined;
+    this.#inFlightEntries = [];
+    const since = this.#inFlightSince;
+    this.#inFlightSince = undefined;
+    return since === undefined ? undefined : (now - since) / 1000;
+  }
+
+  /**
+   * A NACK of the response in flight: remembered with the resources it held that the proxy had not
+   * acked before (the suspects); the rejected version is not sent again until it changes.
+   */
+  nack(error: { readonly code: number; readonly message: string }, at: number): NackRecord {
+    const rejected = this.#inFlightEntries
+      .filter((e) => this.ackedVersion(e.name) !== e.version)
+      .map((e) => ({ kind: e.kind, name: e.name, version: e.version, sources: e.sources }));
+    const record: NackRecord = { message: error.message, code: error.code, rejectedVersion: this.#versionSent, nonce: this.#nonceSent, at, rejected };
+    this.#inFlight = false;
+    this.#lastError = record;
+    this.#inFlightSince = undefined;
+    this.#inFlightEntries = [];
+    return record;
   }
 
   status(): TypeStatus {
     return {
       kind: this.kind,
       typeUrl: this.typeUrl,
-      state: this.syncState(),
-      versionSent: this.versionSent,
-      versionAcked: this.versionAcked,
-      nonceSent: this.nonceSent,
-      nonceAcked: this.nonceAcked,
-      wildcard: this.wildcard,
-      subscribed: [...this.names].sort(),
-      ...(this.lastError ? { lastError: this.lastError } : {}),
+      state: this.#syncState(),
+      versionSent: this.#versionSent,
+      versionAcked: this.#versionAcked,
+      nonceSent: this.#nonceSent,
+      nonceAcked: this.#nonceAcked,
+      wildcard: this.#wildcard,
+      subscribed: [...this.#names].sort(),
+      ...(this.#lastError ? { lastError: this.#lastError } : {}),
     };
   }
 
-  private syncState(): SyncState {
-    if (!this.answered) return 'NOT SENT';
-    if (this.lastError && !this.inFlight && this.nonceAcked !== this.nonceSent) return 'ERROR';
-    if (this.inFlight || this.hasPending()) return 'STALE';
+  #syncState(): SyncState {
+    if (!this.#answered) return 'NOT SENT';
+    if (this.#lastError && !this.#inFlight && this.#nonceAcked !== this.#nonceSent) return 'ERROR';
+    if (this.#inFlight || this.hasPending()) return 'STALE';
     return 'SYNCED';
   }
 }

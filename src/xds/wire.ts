@@ -10,7 +10,7 @@ import protobuf from 'protobufjs';
 
 const protobufReader = (buf: Uint8Array): protobuf.Reader => protobuf.Reader.create(buf);
 import { messageType } from '../envoy/protos.js';
-import type { NodeInfo } from './status.js';
+import type { NodeInfo } from '../envoy/node.js';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 

@@ -6,7 +6,8 @@
  */
 import { writeHeapSnapshot } from 'node:v8';
 import { pino } from 'pino';
-import { SnapshotCache, type DesiredResource } from '../../src/xds/cache.ts';
+import type { DesiredResource } from '../../src/envoy/resources.ts';
+import { SnapshotCache } from '../../src/xds/cache.ts';
 import { AdsServer } from '../../src/xds/server.ts';
 import { NO_OBSERVER, type XdsObserver } from '../../src/xds/status.ts';
 import {

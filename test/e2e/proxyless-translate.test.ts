@@ -4,7 +4,7 @@
  * for their namespace, identified by nodes rendered from envoy-bootstrap/proxyless.json.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderBootstrap } from '../../src/envoy/bootstrap.ts';
+import { renderBootstrap } from '../../src/bootstrap/render.ts';
 import type { MeshModel, ModelEndpoint, ModelService } from '../../src/model/types.ts';
 import { classifyNode, proxyClassOf } from '../../src/translate/proxy.ts';
 import { translateProxyless } from '../../src/translate/proxyless.ts';

@@ -3,7 +3,8 @@
  */
 import { typed } from '../../src/envoy/codec.ts';
 import { TypeUrl, type ResourceKind } from '../../src/envoy/types.ts';
-import type { DesiredResource, DesiredSnapshot } from '../../src/xds/cache.ts';
+import type { DesiredResource } from '../../src/envoy/resources.ts';
+import type { DesiredSnapshot } from '../../src/xds/cache.ts';
 
 export const CDS = TypeUrl.cluster;
 export const EDS = TypeUrl.endpoint;

@@ -7,7 +7,8 @@ import { pino } from 'pino';
 import type { ResourceKind } from '../../src/envoy/types.ts';
 import { SnapshotCache } from '../../src/xds/cache.ts';
 import { AdsServer } from '../../src/xds/server.ts';
-import type { NodeInfo, XdsObserver } from '../../src/xds/status.ts';
+import type { NodeInfo } from '../../src/envoy/node.ts';
+import type { XdsObserver } from '../../src/xds/status.ts';
 
 export interface TestServer {
   readonly cache: SnapshotCache;

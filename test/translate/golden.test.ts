@@ -22,7 +22,7 @@ import { formatDiagnostic, formatRef, sortDiagnostics, type Diagnostic } from '.
 import { parseManifests } from '../../src/sources/manifests/index.ts';
 import { PUSH_ORDER, SHORT_NAME } from '../../src/envoy/types.ts';
 import { describeNode } from '../../src/translate/proxy.ts';
-import type { NodeInfo } from '../../src/xds/status.ts';
+import type { NodeInfo } from '../../src/envoy/node.ts';
 import { renderKind } from '../../src/translate/render.ts';
 import { translate } from '../../src/translate/translate.ts';
 import { checkGolden, goldenCases } from '../support/golden.ts';

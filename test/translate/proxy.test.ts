@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { classifyNode, describeNode, parseProxyClass, proxyClassOf, type ProxyDescriptor } from '../../src/translate/proxy.ts';
-import type { NodeInfo } from '../../src/xds/status.ts';
+import type { NodeInfo } from '../../src/envoy/node.ts';
 
 function node(id: string, mode: string, locality?: NodeInfo['locality']): NodeInfo {
   return { id, cluster: '', metadata: { PROXY_MODE: mode }, userAgent: '', ...(locality ? { locality } : {}) };

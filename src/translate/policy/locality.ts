@@ -42,7 +42,7 @@
  */
 import { type Diagnostic, type ObjectRef, sortedRefs } from '../../diagnostics.js';
 import type { Locality, ModelEndpoint } from '../../model/types.js';
-import type { DesiredResource } from '../../xds/cache.js';
+import type { DesiredResource } from '../../envoy/resources.js';
 import { localityGroups, type EndpointHealth } from '../endpoints.js';
 import { sortedUnique, translationError, translationWarning } from '../translation.js';
 import { policyNote } from './notes.js';

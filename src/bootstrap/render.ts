@@ -2,19 +2,21 @@
  * Bootstraps: what a proxy starts with before it ever talks to Trellis. Two templates live in
  * envoy-bootstrap/ at the package root: sidecar.yaml (an Envoy Bootstrap) and proxyless.json (a
  * gRPC xDS bootstrap, gRFC A27). Both carry the node identity that src/translate/proxy.ts reads
- * back; renderBootstrap fills their `${NAME}` placeholders for one pod.
+ * back; renderBootstrap fills their `${NAME}` placeholders for one pod. What the templates share
+ * with translation (the node.metadata keys, the sidecar's ports, the server listener template)
+ * comes from src/envoy/contract.ts: the templates take it as placeholders, never as literals.
  *
  * Substitution is explicit and small: the template is parsed first and placeholders are replaced
  * inside string values only, so a value can never change the document's structure. A value that is
- * exactly one placeholder takes the placeholder's type (XDS_PORT is a number); a placeholder the
- * renderer does not know, or a `${` left over, is an error.
+ * exactly one placeholder takes the placeholder's type (XDS_PORT is a number, NODE_METADATA a
+ * mapping whose keys and values are strings the renderer made); a placeholder the renderer does not
+ * know, a mapping inside a longer text, or a `${` left over, is an error.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDocument, visit, type Document } from 'yaml';
-import { SERVER_LISTENER_TEMPLATE } from '../translate/names.js';
-import type { ProxyMode } from '../translate/proxy.js';
+import { parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
+import { NODE_METADATA, SERVER_LISTENER_TEMPLATE, SIDECAR_PORTS, type ProxyMode } from '../envoy/contract.js';
 
 /** envoy-bootstrap/ at the repository (package) root. */
 export const bootstrapDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../envoy-bootstrap');
@@ -49,7 +51,8 @@ export class BootstrapError extends Error {
   }
 }
 
-type Value = string | number;
+/** A placeholder's value: text, a number, or (only as a whole value) a mapping of strings. */
+type Value = string | number | Readonly<Record<string, string>>;
 
 /** `host:port`, with an IPv6 host in brackets. */
 export function hostPort(host: string, port: number): string {
@@ -65,23 +68,28 @@ function check(opts: BootstrapOptions): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BootstrapError(`bootstrap: xdsAddress.port ${port} is not a port`);
 }
 
+/** node.metadata: every key of the contract, in its order, with this pod's value. */
+function nodeMetadata(opts: BootstrapOptions): Record<string, string> {
+  const value: Record<keyof typeof NODE_METADATA, string> = { mode: opts.mode, namespace: opts.namespace, pod: opts.pod, ip: opts.ip, serviceAccount: opts.serviceAccount };
+  return Object.fromEntries(Object.entries(NODE_METADATA).map(([field, key]) => [key, value[field as keyof typeof NODE_METADATA]]));
+}
+
 /** The value of every placeholder the templates may use. */
 export function bootstrapValues(opts: BootstrapOptions): Readonly<Record<string, Value>> {
   check(opts);
   return {
     NODE_ID: `${opts.pod}.${opts.namespace}`,
     NODE_CLUSTER: `${opts.serviceAccount}.${opts.namespace}`,
-    PROXY_MODE: opts.mode,
-    NAMESPACE: opts.namespace,
-    POD_NAME: opts.pod,
-    INSTANCE_IP: opts.ip,
-    SERVICE_ACCOUNT: opts.serviceAccount,
+    NODE_METADATA: nodeMetadata(opts),
     REGION: opts.region ?? '',
     ZONE: opts.zone ?? '',
     XDS_HOST: opts.xdsAddress.host,
     XDS_PORT: opts.xdsAddress.port,
     XDS_ADDRESS: hostPort(opts.xdsAddress.host, opts.xdsAddress.port),
     SERVER_LISTENER_TEMPLATE,
+    ADMIN_PORT: SIDECAR_PORTS.admin,
+    STATS_PORT: SIDECAR_PORTS.stats,
+    HEALTH_PORT: SIDECAR_PORTS.health,
   };
 }
 
@@ -97,18 +105,37 @@ export function substitute(text: string, values: Readonly<Record<string, Value>>
   };
   const whole = WHOLE.exec(text);
   if (whole) return lookup(whole[1] ?? '');
-  const out = text.replace(PLACEHOLDER, (_m, name: string) => String(lookup(name)));
+  const out = text.replace(PLACEHOLDER, (_m, name: string) => {
+    const v = lookup(name);
+    if (typeof v === 'object') throw new BootstrapError(`${where}: \${${name}} is a mapping: it must be a whole value, not part of "${text}"`);
+    return String(v);
+  });
   if (out.includes('${')) throw new BootstrapError(`${where}: malformed placeholder in "${text}"`);
   return out;
 }
 
-/** Fills every placeholder in the string values of a parsed template, in place. */
+/** Fills every placeholder in the string values of a parsed template, in place; a mapping replaces its scalar. */
 function fill(doc: Document, values: Readonly<Record<string, Value>>, where: string): void {
   visit(doc, {
     Scalar(_key, node) {
-      if (typeof node.value === 'string' && node.value.includes('$')) node.value = substitute(node.value, values, where);
+      if (typeof node.value !== 'string' || !node.value.includes('$')) return undefined;
+      const value = substitute(node.value, values, where);
+      if (typeof value === 'object') return mappingLike(doc, value, node);
+      node.value = value;
+      return undefined;
     },
   });
+}
+
+/** A mapping node whose strings are written in the style of the placeholder scalar it replaces. */
+function mappingLike(doc: Document, value: Readonly<Record<string, string>>, placeholder: Scalar): Node {
+  const map = doc.createNode(value);
+  visit(map, {
+    Scalar(_key, node) {
+      if (placeholder.type !== undefined) node.type = placeholder.type;
+    },
+  });
+  return map;
 }
 
 const templates = new Map<ProxyMode, string>();

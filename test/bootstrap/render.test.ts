@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { BootstrapError, bootstrapDir, bootstrapValues, renderBootstrap, renderTemplate, substitute, type BootstrapOptions } from '../../src/envoy/bootstrap.ts';
+import { BootstrapError, bootstrapDir, bootstrapValues, renderBootstrap, renderTemplate, substitute, type BootstrapOptions } from '../../src/bootstrap/render.ts';
 import { checkFields } from '../../src/envoy/codec.ts';
 import { validateMessage } from '../../src/envoy/validate.ts';
-import { SERVER_LISTENER_TEMPLATE } from '../../src/translate/names.ts';
-import { describeNode, NODE_METADATA, type ProxyMode } from '../../src/translate/proxy.ts';
+import { NODE_METADATA, SERVER_LISTENER_TEMPLATE, SIDECAR_PORTS, type ProxyMode } from '../../src/envoy/contract.ts';
+import { describeNode } from '../../src/translate/proxy.ts';
 
 const BOOTSTRAP = 'envoy.config.bootstrap.v3.Bootstrap';
 const NODE = 'envoy.config.core.v3.Node';
@@ -122,6 +122,19 @@ describe('the node identity contract', () => {
     expect(describeNode({ id: n.id, cluster: n.cluster, metadata: n.metadata, userAgent: '' })).toEqual(expected);
   });
 
+  it.each(['sidecar.yaml', 'proxyless.json'])('%s takes the metadata keys and the ports from src/envoy/contract.ts, never as literals', (file) => {
+    const body = readFileSync(join(bootstrapDir, file), 'utf8').replace(/^\s*#.*$/gm, '');
+    for (const key of Object.values(NODE_METADATA)) expect(body).not.toMatch(new RegExp(`\\b${key}\\b`));
+    for (const port of Object.values(SIDECAR_PORTS)) expect(body).not.toContain(String(port));
+  });
+
+  it('writes the sidecar ports of the contract', () => {
+    const o = sidecar.object as { admin: { address: { socket_address: { port_value: number } } } };
+    expect(o.admin.address.socket_address.port_value).toBe(SIDECAR_PORTS.admin);
+    expect(JSON.stringify(sidecar.object)).toContain(`"port_value":${SIDECAR_PORTS.stats}`);
+    expect(JSON.stringify(sidecar.object)).toContain(`"port_value":${SIDECAR_PORTS.health}`);
+  });
+
   it('uses every placeholder value somewhere in the templates, and no other placeholder', () => {
     const used = new Set<string>();
     for (const file of ['sidecar.yaml', 'proxyless.json']) {
@@ -146,6 +159,12 @@ describe('substitution', () => {
     ['an empty placeholder', 'id: ${}', /unknown placeholder/],
   ])('rejects %s', (_what, text, error) => {
     expect(() => renderTemplate(text, values, 'yaml')).toThrow(error);
+  });
+
+  it('takes a mapping only as a whole value, written in the style of the placeholder', () => {
+    const m = { M: { KEY: 'x\ny' } };
+    expect(renderTemplate('a: ${M}\n', m, 'yaml').text).toBe('a:\n  KEY: x\n\n    y\n');
+    expect(() => renderTemplate('a: b ${M}\n', m, 'yaml')).toThrow(/\$\{M\} is a mapping/);
   });
 
   it('never lets a value change the structure of the document', () => {
