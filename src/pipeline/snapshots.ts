@@ -5,10 +5,10 @@
  */
 import type { Logger } from 'pino';
 import type { MeshModel } from '../model/types.js';
+import { parseProxyClass } from '../translate/proxy.js';
+import { translate } from '../translate/translate.js';
+import type { TranslationError } from '../translate/translation.js';
 import type { ResourceError, SnapshotCache } from '../xds/cache.js';
-import { parseProxyClass } from './proxy.js';
-import { translate } from './translate.js';
-import type { TranslationError } from './translation.js';
 
 /** What the last build found wrong, for /debug and status. */
 export interface BuildReport {

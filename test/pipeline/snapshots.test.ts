@@ -4,9 +4,9 @@
  */
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { SnapshotBuilder } from '../../src/translate/snapshots.ts';
+import { SnapshotBuilder } from '../../src/pipeline/snapshots.ts';
 import { SnapshotCache } from '../../src/xds/cache.ts';
-import { modelOf, port, service } from './model-fixtures.ts';
+import { modelOf, port, service } from '../translate/model-fixtures.ts';
 
 /** Two services claiming one ClusterIP: an error on the second, in every sidecar's translation. */
 const clash = (extra = 0) =>
