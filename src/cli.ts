@@ -3,9 +3,9 @@
  * The composition root: parses the command line, wires the stages and starts the servers.
  * No logic of its own lives here.
  */
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { pino } from 'pino';
 import {
   BOOTSTRAP_FLAGS,
   bootstrapConfigSchema,
@@ -23,7 +23,7 @@ import { renderBootstrap } from './envoy/bootstrap.js';
 import { buildModel, type ModelOptions } from './model/build.js';
 import { formatPolicyStatus, policyStatuses } from './policy/status.js';
 import { formatProblem, modelProblems, sortProblems, type Problem } from './model/problems.js';
-import { runServe } from './pipeline/index.js';
+import { createLogger, routeGrpcLogs, runServe, type ServeHandle } from './pipeline/index.js';
 import { manifestProblems, parseManifests, readManifestDir, type ManifestResult } from './sources/manifests/index.js';
 import { describeNode } from './translate/proxy.js';
 import { renderTranslation } from './translate/render.js';
@@ -51,11 +51,20 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     flags: SERVE_FLAGS,
     async run(flags) {
       const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, process.env);
-      const logger = pino({ level: config.logLevel, base: { app: 'trellis' } });
-      const handle = await runServe(config, logger);
-      await new Promise<void>((resolve) => {
-        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
-      });
+      const logger = createLogger(config.logLevel);
+      routeGrpcLogs(logger.child({ component: 'grpc' }));
+      // A signal during the start (a cluster not reachable yet) gives the start up; after it, stops.
+      const stop = new AbortController();
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort(new Error(`stopped by ${sig}`)));
+      let handle: ServeHandle;
+      try {
+        handle = await runServe(config, logger, { signal: stop.signal });
+      } catch (err) {
+        if (!stop.signal.aborted) throw err;
+        logger.info('stopped before the sources synced');
+        return 0;
+      }
+      if (!stop.signal.aborted) await once(stop.signal, 'abort');
       logger.info('shutting down');
       await handle.stop();
       return 0;

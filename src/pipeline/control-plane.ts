@@ -6,13 +6,13 @@
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/config.js';
 import { createMetrics } from '../debug/metrics.js';
-import { startDebugServer } from '../debug/server.js';
+import { startDebugServer, type DebugServer } from '../debug/server.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { modelProblems, type Problem } from '../model/problems.js';
 import type { MeshModel } from '../model/types.js';
 import { policyStatuses, type PolicyProgress, type PolicyStatusView } from '../policy/status.js';
 import type { BoardEntry } from '../sources/kube/progress-board.js';
-import type { SourceState, StartSource } from '../sources/source.js';
+import type { Source, SourceState, StartSource } from '../sources/source.js';
 import { classifyNode } from '../translate/proxy.js';
 import { translationProblem } from '../translate/translation.js';
 import { SnapshotCache } from '../xds/cache.js';
@@ -35,87 +35,156 @@ export interface RunningTrellis {
   close(): Promise<void>;
 }
 
-/** Starts `trellis serve`: a source → model → snapshots (debounced) → the ADS and debug servers. */
-export async function serve(config: ServeConfig, logger: Logger, startSource: StartSource): Promise<RunningTrellis> {
-  const modelOptions: ModelOptions = { domain: config.domain, trustDomain: config.trustDomain };
-  const cache = new SnapshotCache();
-  const metrics = createMetrics();
-  const statusListeners: (() => void)[] = [];
-  const statusChanged = (): void => statusListeners.forEach((l) => l());
-  const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };
-  metrics.cacheCollector(() => ({ encodes: cache.encodes, resources: cache.size }));
-  let builder: SnapshotBuilder | undefined;
-  const ads = new AdsServer({
-    cache,
-    classify: classifyNode,
-    logger: logger.child({ component: 'xds' }),
-    observer: teeObservers(metrics, statusEvents),
-    onDemand: (cls) => builder?.demand(cls),
-  });
-  builder = new SnapshotBuilder(cache, () => ads.classesInUse(), logger.child({ component: 'translate' }));
-  const snapshots = builder;
+/**
+ * Starts `trellis serve`: the debug and xDS servers, then the source; resolves once the source has
+ * synced and the first model is served. Rejects, with everything it started closed again, when a
+ * port is taken (a ListenError), the source cannot start, or `signal` aborts first.
+ */
+export async function serve(config: ServeConfig, logger: Logger, startSource: StartSource, signal?: AbortSignal): Promise<RunningTrellis> {
+  const plane = new ControlPlane(config, logger);
+  try {
+    await plane.listen();
+    await plane.connect(startSource, signal);
+  } catch (err) {
+    await plane.close();
+    throw err;
+  }
+  return plane;
+}
 
-  let latest: SourceState | undefined;
-  let model: MeshModel | undefined;
-  const currentPolicyStatuses = (progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] =>
-    policyStatuses(model?.policies ?? [], progress ?? ads.sourceProgress('TrafficPolicy '));
-  const policyProgress = (): Map<string, BoardEntry> => {
-    const local = ads.sourceProgress('TrafficPolicy ');
+/** A port Trellis cannot listen on: `cannot listen on 127.0.0.1:15014 (debug): address already in use`. */
+export class ListenError extends Error {
+  constructor(what: string, address: { host: string; port: number }, cause: unknown) {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    // Node's `listen EADDRINUSE: address already in use 127.0.0.1:15014`, also inside grpc-js's message.
+    const reason = /listen E[A-Z]+: (.+?) \S*:\d+/.exec(text)?.[1] ?? text;
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    super(`cannot listen on ${host}:${address.port} (${what}): ${reason}`, { cause });
+    this.name = 'ListenError';
+  }
+}
+
+async function listening<T>(what: string, address: { host: string; port: number }, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    throw new ListenError(what, address, err);
+  }
+}
+
+class ControlPlane implements RunningTrellis {
+  readonly cache = new SnapshotCache();
+  readonly ads: AdsServer;
+  xdsPort = 0;
+  debugPort = 0;
+  private readonly metrics = createMetrics();
+  private readonly snapshots: SnapshotBuilder;
+  private readonly debouncer: Debouncer;
+  private readonly statusListeners: (() => void)[] = [];
+  private readonly modelOptions: ModelOptions;
+  private debug: DebugServer | undefined;
+  private source: Source | undefined;
+  private latest: SourceState | undefined;
+  private model: MeshModel | undefined;
+  private problems: readonly Problem[] = [];
+  /** Why the sources have not synced yet, as the source says. */
+  private waiting = 'waiting for the sources to sync';
+
+  constructor(
+    private readonly config: ServeConfig,
+    private readonly logger: Logger,
+  ) {
+    this.modelOptions = { domain: config.domain, trustDomain: config.trustDomain };
+    const statusChanged = (): void => this.statusChanged();
+    const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };
+    this.metrics.cacheCollector(() => ({ encodes: this.cache.encodes, resources: this.cache.size }));
+    this.ads = new AdsServer({
+      cache: this.cache,
+      classify: classifyNode,
+      logger: logger.child({ component: 'xds' }),
+      observer: teeObservers(this.metrics, statusEvents),
+      onDemand: (cls) => this.snapshots.demand(cls),
+    });
+    this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
+    this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
+      this.metrics.debounced(window.waitedSeconds, window.changes);
+      this.rebuild();
+    });
+  }
+
+  /** The debug server first (it answers /healthz and /readyz while the sources sync), then xDS (whose requests wait for the first snapshot). */
+  async listen(): Promise<void> {
+    const { debugAddress, xdsAddress } = this.config;
+    this.debug = await listening('debug', debugAddress, () =>
+      startDebugServer({
+        ...debugAddress,
+        introspection: this.ads,
+        readiness: () => (this.cache.ready ? { ready: true, reason: 'sources synced' } : { ready: false, reason: this.waiting }),
+        metrics: this.metrics,
+        logger: this.logger.child({ component: 'debug' }),
+        problems: () => (this.source ? sourceStatus(this.source.current()) : []).concat(this.problems),
+        policies: () => this.policyStatuses(),
+      }),
+    );
+    this.debugPort = this.debug.address.port;
+    this.xdsPort = await listening('xDS', xdsAddress, () => this.ads.listen(xdsAddress.host, xdsAddress.port));
+    this.logger.info({ component: 'xds', host: xdsAddress.host, port: this.xdsPort }, 'xDS listening');
+  }
+
+  /** Starts the source; resolves once it has synced and the first model is built and served. */
+  async connect(startSource: StartSource, signal?: AbortSignal): Promise<void> {
+    const onChange = (state: SourceState): void => {
+      this.latest = state;
+      this.metrics.sourceConnected(state.connected);
+      this.debouncer.trigger();
+    };
+    this.source = await startSource(onChange, { waiting: (reason) => (this.waiting = reason), ...(signal ? { signal } : {}) });
+    this.latest = this.source.current();
+    this.metrics.sourceConnected(this.latest.connected);
+    this.rebuild();
+    const { xdsAddress } = this.config;
+    this.logger.info({ xds: `${xdsAddress.host}:${this.xdsPort}`, debug: `${this.debug?.address.host ?? ''}:${this.debugPort}` }, 'trellis serving');
+  }
+
+  policyStatuses(progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] {
+    return policyStatuses(this.model?.policies ?? [], progress ?? this.ads.sourceProgress('TrafficPolicy '));
+  }
+
+  policyProgress(): Map<string, BoardEntry> {
+    const local = this.ads.sourceProgress('TrafficPolicy ');
     return new Map(
-      (model?.policies ?? []).map((p) => [
+      (this.model?.policies ?? []).map((p) => [
         p.source,
         { ...(local.get(p.source) ?? { proxies: 0, acked: 0, rejected: [] }), ...(p.inForce?.generation !== undefined ? { generation: p.inForce.generation } : {}) },
       ]),
     );
-  };
-  let problems: readonly Problem[] = [];
-  const rebuild = (): void => {
-    if (!latest) return;
-    model = buildModel(latest.inputs, modelOptions, model);
-    for (const p of modelProblems(model)) logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object, field: p.field, file: p.file }, p.message);
-    snapshots.setModel(model);
-    problems = [...latest.problems, ...modelProblems(model), ...buildProblems(snapshots.report())];
-    statusChanged();
-  };
-  const debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
-    metrics.debounced(window.waitedSeconds, window.changes);
-    rebuild();
-  });
-  const source = await startSource((state) => {
-    latest = state;
-    metrics.sourceConnected(state.connected);
-    debouncer.trigger();
-  });
-  latest = source.current();
-  metrics.sourceConnected(latest.connected);
-  rebuild();
+  }
 
-  const xdsPort = await ads.listen(config.xdsAddress.host, config.xdsAddress.port);
-  const debug = await startDebugServer({
-    host: config.debugAddress.host,
-    port: config.debugAddress.port,
-    introspection: ads,
-    readiness: () => (cache.ready ? { ready: true, reason: 'sources synced' } : { ready: false, reason: 'waiting for the sources to sync' }),
-    metrics,
-    logger: logger.child({ component: 'debug' }),
-    problems: () => sourceStatus(source.current()).concat(problems),
-    policies: () => currentPolicyStatuses(),
-  });
-  logger.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, debug: `${debug.address.host}:${debug.address.port}` }, 'trellis serving');
-  return {
-    xdsPort,
-    debugPort: debug.address.port,
-    cache,
-    ads,
-    policyStatuses: currentPolicyStatuses,
-    policyProgress,
-    onStatusChange: (listener) => statusListeners.push(listener),
-    async close() {
-      source.close();
-      debouncer.close();
-      await Promise.all([ads.close(), debug.close()]);
-    },
-  };
+  onStatusChange(listener: () => void): void {
+    this.statusListeners.push(listener);
+  }
+
+  /** Closes whatever was started; safe at any stage. */
+  async close(): Promise<void> {
+    this.source?.close();
+    this.debouncer.close();
+    await Promise.all([this.ads.close(), this.debug?.close()]);
+  }
+
+  private statusChanged(): void {
+    for (const l of this.statusListeners) l();
+  }
+
+  private rebuild(): void {
+    const latest = this.latest;
+    if (!latest) return;
+    const model = buildModel(latest.inputs, this.modelOptions, this.model);
+    this.model = model;
+    for (const p of modelProblems(model)) this.logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object, field: p.field, file: p.file }, p.message);
+    this.snapshots.setModel(model);
+    this.problems = [...latest.problems, ...modelProblems(model), ...buildProblems(this.snapshots.report())];
+    this.statusChanged();
+  }
 }
 
 /** What the snapshot builder found wrong, as problems. */

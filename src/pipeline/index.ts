@@ -1,3 +1,4 @@
 /** The running control plane, as `trellis serve` (and the end-to-end tests) start it. */
-export { serve, type RunningTrellis } from './control-plane.js';
-export { runServe, type ServeHandle } from './serve.js';
+export { ListenError, serve, type RunningTrellis } from './control-plane.js';
+export { createLogger, routeGrpcLogs } from './logging.js';
+export { runServe, type RunServeOptions, type ServeHandle } from './serve.js';

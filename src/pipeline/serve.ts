@@ -23,9 +23,19 @@ export interface ServeHandle {
  * `trellis serve` as the settings say: from a manifests directory, or from a cluster, where
  * replicas elect the one that writes TrafficPolicy status (every replica serves xDS).
  */
-export async function runServe(config: ServeConfig, logger: Logger, election?: { leaseDurationSeconds?: number; statusIntervalMs?: number; boardPollMs?: number }): Promise<ServeHandle> {
+export interface RunServeOptions {
+  /** Aborting it during the start gives the start up: whatever started is closed, and runServe rejects. */
+  readonly signal?: AbortSignal;
+  /** Tests shorten these. */
+  readonly leaseDurationSeconds?: number;
+  readonly statusIntervalMs?: number;
+  readonly boardPollMs?: number;
+}
+
+export async function runServe(config: ServeConfig, logger: Logger, opts: RunServeOptions = {}): Promise<ServeHandle> {
+  const { signal, ...election } = opts;
   if (config.manifests) {
-    const running = await serve(config, logger, startManifestSource(config.manifests, logger.child({ component: 'manifests' })));
+    const running = await serve(config, logger, startManifestSource(config.manifests, logger.child({ component: 'manifests' })), signal);
     return { running, stop: () => running.close() };
   }
   const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
@@ -36,7 +46,7 @@ export async function runServe(config: ServeConfig, logger: Logger, election?: {
     ...(config.namespaceSelector ? { namespaceSelector: config.namespaceSelector } : {}),
     logger: logger.child({ component: 'kube' }),
   });
-  const running = await serve(config, logger, async (onChange) => (source = await start(onChange)));
+  const running = await serve(config, logger, async (onChange, hooks) => (source = await start(onChange, hooks)), signal);
   // Replicas elect the one that writes TrafficPolicy status; every replica serves xDS.
   const reporting = startStatusReporting({
     kubeConfig,
