@@ -8,7 +8,7 @@ import type { ServeConfig } from '../config/config.js';
 import { createMetrics } from '../debug/metrics.js';
 import { startDebugServer, type DebugServer } from '../debug/server.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
-import { modelProblems, type Problem } from '../model/problems.js';
+import { formatProblem, modelProblems, type Problem } from '../model/problems.js';
 import type { MeshModel } from '../model/types.js';
 import { policyStatuses, type PolicyProgress, type PolicyStatusView } from '../policy/status.js';
 import type { BoardEntry } from '../sources/kube/progress-board.js';
@@ -19,6 +19,7 @@ import { SnapshotCache } from '../xds/cache.js';
 import { AdsServer } from '../xds/server.js';
 import { NO_OBSERVER, teeObservers, type XdsObserver } from '../xds/status.js';
 import { Debouncer } from './debounce.js';
+import { ProblemLog, served, servingSummary } from './logging.js';
 import { SnapshotBuilder, type BuildReport } from './snapshots.js';
 
 export interface RunningTrellis {
@@ -75,18 +76,18 @@ async function listening<T>(what: string, address: { host: string; port: number 
 class ControlPlane implements RunningTrellis {
   readonly cache = new SnapshotCache();
   readonly ads: AdsServer;
-  xdsPort = 0;
-  debugPort = 0;
   private readonly metrics = createMetrics();
   private readonly snapshots: SnapshotBuilder;
   private readonly debouncer: Debouncer;
   private readonly statusListeners: (() => void)[] = [];
   private readonly modelOptions: ModelOptions;
   private debug: DebugServer | undefined;
+  private xds: { host: string; port: number } | undefined;
   private source: Source | undefined;
   private latest: SourceState | undefined;
   private model: MeshModel | undefined;
   private problems: readonly Problem[] = [];
+  private readonly problemLog: ProblemLog<Problem>;
   /** Why the sources have not synced yet, as the source says. */
   private waiting = 'waiting for the sources to sync';
 
@@ -95,6 +96,7 @@ class ControlPlane implements RunningTrellis {
     private readonly logger: Logger,
   ) {
     this.modelOptions = { domain: config.domain, trustDomain: config.trustDomain };
+    this.problemLog = new ProblemLog(logger.child({ component: 'config' }), { format: formatProblem });
     const statusChanged = (): void => this.statusChanged();
     const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };
     this.metrics.cacheCollector(() => ({ encodes: this.cache.encodes, resources: this.cache.size }));
@@ -103,7 +105,10 @@ class ControlPlane implements RunningTrellis {
       classify: classifyNode,
       logger: logger.child({ component: 'xds' }),
       observer: teeObservers(this.metrics, statusEvents),
-      onDemand: (cls) => this.snapshots.demand(cls),
+      onDemand: (cls) => {
+        this.snapshots.demand(cls);
+        this.updateProblems();
+      },
     });
     this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
     this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
@@ -126,9 +131,9 @@ class ControlPlane implements RunningTrellis {
         policies: () => this.policyStatuses(),
       }),
     );
-    this.debugPort = this.debug.address.port;
-    this.xdsPort = await listening('xDS', xdsAddress, () => this.ads.listen(xdsAddress.host, xdsAddress.port));
-    this.logger.info({ component: 'xds', host: xdsAddress.host, port: this.xdsPort }, 'xDS listening');
+    const port = await listening('xDS', xdsAddress, () => this.ads.listen(xdsAddress.host, xdsAddress.port));
+    this.xds = { host: xdsAddress.host, port };
+    this.logger.info({ component: 'xds', ...this.xds }, 'xDS listening');
   }
 
   /** Starts the source; resolves once it has synced and the first model is built and served. */
@@ -142,8 +147,15 @@ class ControlPlane implements RunningTrellis {
     this.latest = this.source.current();
     this.metrics.sourceConnected(this.latest.connected);
     this.rebuild();
-    const { xdsAddress } = this.config;
-    this.logger.info({ xds: `${xdsAddress.host}:${this.xdsPort}`, debug: `${this.debug?.address.host ?? ''}:${this.debugPort}` }, 'trellis serving');
+    this.logger.info({ xds: `${this.xds?.host ?? ''}:${this.xdsPort}`, debug: `${this.debug?.address.host ?? ''}:${this.debugPort}` }, 'trellis serving');
+  }
+
+  get xdsPort(): number {
+    return this.xds?.port ?? 0;
+  }
+
+  get debugPort(): number {
+    return this.debug?.address.port ?? 0;
   }
 
   policyStatuses(progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] {
@@ -180,10 +192,17 @@ class ControlPlane implements RunningTrellis {
     if (!latest) return;
     const model = buildModel(latest.inputs, this.modelOptions, this.model);
     this.model = model;
-    for (const p of modelProblems(model)) this.logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object, field: p.field, file: p.file }, p.message);
     this.snapshots.setModel(model);
-    this.problems = [...latest.problems, ...modelProblems(model), ...buildProblems(this.snapshots.report())];
+    const serving = served(model, this.updateProblems());
+    this.logger.info(serving, servingSummary(serving));
     this.statusChanged();
+  }
+
+  /** Everything wrong now, from the source, the model and translation; logs what appeared and what was fixed. */
+  private updateProblems(): { errors: number; warnings: number } {
+    const { latest, model } = this;
+    this.problems = [...(latest?.problems ?? []), ...(model ? modelProblems(model) : []), ...buildProblems(this.snapshots.report())];
+    return this.problemLog.update(this.problems);
   }
 }
 

@@ -1,10 +1,12 @@
 /**
- * What `trellis serve` logs with: pino with ISO 8601 timestamps; grpc-js's own messages through
- * the same logger (not on stderr).
+ * What `trellis serve` logs about what it serves: pino with ISO 8601 timestamps; grpc-js's own
+ * messages through the same logger (not on stderr); each problem once when it appears and once
+ * when it is fixed; and one line per reload saying what is served.
  */
 import { format } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
+import type { MeshModel } from '../model/types.js';
 
 /** The process's logger: JSON lines on stdout (or `destination`), timestamps in ISO 8601. */
 export function createLogger(level: Level, destination?: DestinationStream): Logger {
@@ -19,4 +21,71 @@ export function routeGrpcLogs(logger: Logger): void {
     info: (message?: unknown, ...rest: unknown[]) => logger.info(format(message, ...rest)),
     debug: (message?: unknown, ...rest: unknown[]) => logger.debug(format(message, ...rest)),
   });
+}
+
+/** What the problem log needs of a problem; the rest of its fields are logged as they are. */
+export interface Reportable {
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+}
+
+export interface ProblemLogOptions<P extends Reportable> {
+  /** The line a person reads: `error: web.yaml#1 Service shop/web: spec.ports[0].port: …`. */
+  readonly format: (p: P) => string;
+  /** Identity: the same key is the same problem (default: the formatted line). */
+  readonly key?: (p: P) => string;
+}
+
+/**
+ * Logs the problems of each reload against the reload before: a new one at its severity, one that
+ * went away once at info as `fixed: …`; an unchanged one is not logged again.
+ */
+export class ProblemLog<P extends Reportable> {
+  private logged = new Map<string, P>();
+  private readonly key: (p: P) => string;
+
+  constructor(
+    private readonly logger: Logger,
+    private readonly opts: ProblemLogOptions<P>,
+  ) {
+    this.key = opts.key ?? opts.format;
+  }
+
+  /** The problems now; returns how many are errors and warnings. */
+  update(problems: readonly P[]): { errors: number; warnings: number } {
+    const now = new Map(problems.map((p) => [this.key(p), p]));
+    for (const [key, p] of this.logged) if (!now.has(key)) this.logger.info(`fixed: ${this.opts.format(p)}`);
+    for (const [key, p] of now) {
+      if (this.logged.has(key)) continue;
+      const where = Object.fromEntries(Object.entries(p).filter(([k]) => k !== 'severity' && k !== 'message'));
+      this.logger[p.severity === 'error' ? 'error' : 'warn'](where, this.opts.format(p));
+    }
+    this.logged = now;
+    const errors = [...now.values()].filter((p) => p.severity === 'error').length;
+    return { errors, warnings: now.size - errors };
+  }
+}
+
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** What a model serves, and how many problems there are. */
+export interface Served {
+  readonly services: number;
+  readonly endpoints: number;
+  readonly policies: number;
+  readonly errors: number;
+  readonly warnings: number;
+}
+
+export function served(model: MeshModel, problems: { errors: number; warnings: number }): Served {
+  const endpoints = model.services.reduce((sum, s) => sum + s.ports.reduce((n, p) => n + p.endpoints.length, 0), 0);
+  return { services: model.services.length, endpoints, policies: model.policies.length, ...problems };
+}
+
+/** `serving 12 services, 40 endpoints, 3 policies; 1 error, 2 warnings`. */
+export function servingSummary(s: Served): string {
+  const what = [count(s.services, 'service'), count(s.endpoints, 'endpoint'), count(s.policies, 'policy', 'policies')];
+  return `serving ${what.join(', ')}; ${count(s.errors, 'error')}, ${count(s.warnings, 'warning')}`;
 }
