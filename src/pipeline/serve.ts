@@ -19,10 +19,6 @@ export interface ServeHandle {
   stop(): Promise<void>;
 }
 
-/**
- * `trellis serve` as the settings say: from a manifests directory, or from a cluster, where
- * replicas elect the one that writes TrafficPolicy status (every replica serves xDS).
- */
 export interface RunServeOptions {
   /** Aborting it during the start gives the start up: whatever started is closed, and runServe rejects. */
   readonly signal?: AbortSignal;
@@ -32,6 +28,10 @@ export interface RunServeOptions {
   readonly boardPollMs?: number;
 }
 
+/**
+ * `trellis serve` as the settings say: from a manifests directory, or from a cluster, where
+ * replicas elect the one that writes TrafficPolicy status (every replica serves xDS).
+ */
 export async function runServe(config: ServeConfig, logger: Logger, opts: RunServeOptions = {}): Promise<ServeHandle> {
   const { signal, ...election } = opts;
   if (config.manifests) {

@@ -2,9 +2,9 @@
  * The Kubernetes source: informers for Namespaces, Nodes, Services, EndpointSlices, Pods and
  * TrafficPolicies, folded into one MeshInputs value. It resolves its start only once every informer
  * has listed once; after that, every change is told with onChange, at most once per turn of the event
- * loop. Until then it says what it waits for (`waiting for the first list of Services: connect
- * ECONNREFUSED …`). While any informer cannot reach the API server it reports `connected: false` and keeps serving
- * what it knew. An optional kind that is not available (the TrafficPolicy CRD missing, Nodes not
+ * loop; until then it says what it waits for (`waiting for the first list of Services: connect
+ * ECONNREFUSED …`). While any informer cannot reach the API server it reports `connected: false`
+ * and keeps serving what it knew. An optional kind that is not available (the TrafficPolicy CRD missing, Nodes not
  * permitted) is a warning, not a failure. Nodes are cluster-scoped: they are watched cluster-wide
  * whatever namespaces are, since an endpoint in a watched namespace may run on any node.
  */
