@@ -3,10 +3,9 @@
  * The composition root: parses the command line, wires the stages and starts the servers.
  * No logic of its own lives here.
  */
-import { hostname } from 'node:os';
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { pino, type Logger } from 'pino';
 import {
   BOOTSTRAP_FLAGS,
   bootstrapConfigSchema,
@@ -19,182 +18,16 @@ import {
   VALIDATE_FLAGS,
   validateConfigSchema,
   type FlagSpec,
-  type ServeConfig,
 } from './config/config.js';
-import { createMetrics } from './debug/metrics.js';
-import { formatDiagnostic, formatRef, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { startDebugServer } from './debug/server.js';
 import { renderBootstrap } from './bootstrap/render.js';
+import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
 import { buildModel, type ModelOptions } from './model/build.js';
-import type { MeshModel } from './model/types.js';
-import { formatPolicyStatus, policyStatuses, type PolicyProgress, type PolicyStatusView } from './policy/status.js';
-import { manifestProblems, parseManifests, readManifestDir, startManifestSource, type ManifestResult } from './sources/manifests/index.js';
-import { loadKubeConfig, startKubeSource, type KubeSource } from './sources/kube/index.js';
-import type { BoardEntry } from './sources/kube/progress-board.js';
-import { startStatusReporting } from './sources/kube/status-reporting.js';
-import type { LeaderElector } from './sources/kube/leader.js';
-import type { SourceState, StartSource } from './sources/source.js';
-import { classifyNode, describeNode } from './translate/proxy.js';
+import { formatPolicyStatus, policyStatuses } from './policy/status.js';
+import { createLogger, routeGrpcLogs, runServe, type ServeHandle } from './pipeline/index.js';
+import { manifestProblems, parseManifests, readManifestDir, type ManifestResult } from './sources/manifests/index.js';
+import { describeNode } from './translate/proxy.js';
 import { renderTranslation } from './translate/render.js';
-import { SnapshotBuilder, type BuildReport } from './translate/snapshots.js';
 import { translate } from './translate/translate.js';
-import { SnapshotCache } from './xds/cache.js';
-import { Debouncer } from './xds/debounce.js';
-import { AdsServer } from './xds/server.js';
-import { NO_OBSERVER, teeObservers, type XdsObserver } from './xds/status.js';
-
-export interface RunningTrellis {
-  readonly xdsPort: number;
-  readonly debugPort: number;
-  readonly cache: SnapshotCache;
-  readonly ads: AdsServer;
-  /** Every TrafficPolicy's status now: Accepted, Conflicted, Programmed (from `progress`, by default this replica's). */
-  policyStatuses(progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[];
-  /** This replica's progress for every TrafficPolicy of the model, with the generation it serves. */
-  policyProgress(): Map<string, BoardEntry>;
-  /** Called when policy statuses may have changed (a new model, an ACK or NACK, a proxy come or gone). */
-  onStatusChange(listener: () => void): void;
-  close(): Promise<void>;
-}
-
-/** Starts `trellis serve`: a source → model → snapshots (debounced) → the ADS and debug servers. */
-export async function serve(config: ServeConfig, logger: Logger, startSource: StartSource): Promise<RunningTrellis> {
-  const modelOptions: ModelOptions = { domain: config.domain, trustDomain: config.trustDomain };
-  const cache = new SnapshotCache();
-  const metrics = createMetrics();
-  const statusListeners: (() => void)[] = [];
-  const statusChanged = (): void => statusListeners.forEach((l) => l());
-  const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };
-  metrics.cacheCollector(() => ({ encodes: cache.encodes, resources: cache.size }));
-  let builder: SnapshotBuilder | undefined;
-  const ads = new AdsServer({
-    cache,
-    classify: classifyNode,
-    logger: logger.child({ component: 'xds' }),
-    observer: teeObservers(metrics, statusEvents),
-    onDemand: (cls) => builder?.demand(cls),
-  });
-  builder = new SnapshotBuilder(cache, () => ads.classesInUse(), logger.child({ component: 'translate' }));
-  const snapshots = builder;
-
-  let latest: SourceState | undefined;
-  let model: MeshModel | undefined;
-  const currentPolicyStatuses = (progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] =>
-    policyStatuses(model?.policies ?? [], progress ?? ads.sourceProgress('TrafficPolicy'));
-  const policyProgress = (): Map<string, BoardEntry> => {
-    const local = ads.sourceProgress('TrafficPolicy');
-    return new Map(
-      (model?.policies ?? []).map((p) => [
-        formatRef(p.source),
-        { ...(local.get(formatRef(p.source)) ?? { proxies: 0, acked: 0, rejected: [] }), ...(p.inForce?.generation !== undefined ? { generation: p.inForce.generation } : {}) },
-      ]),
-    );
-  };
-  let problems: readonly Diagnostic[] = [];
-  const rebuild = (): void => {
-    if (!latest) return;
-    model = buildModel(latest.inputs, modelOptions, model);
-    for (const p of model.diagnostics) logger[p.severity === 'error' ? 'error' : 'warn']({ object: p.object && formatRef(p.object), field: p.field, file: p.origin?.file }, p.message);
-    snapshots.setModel(model);
-    problems = [...latest.problems, ...model.diagnostics, ...buildProblems(snapshots.report())];
-    statusChanged();
-  };
-  const debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
-    metrics.debounced(window.waitedSeconds, window.changes);
-    rebuild();
-  });
-  const source = await startSource((state) => {
-    latest = state;
-    metrics.sourceConnected(state.connected);
-    debouncer.trigger();
-  });
-  latest = source.current();
-  metrics.sourceConnected(latest.connected);
-  rebuild();
-
-  const xdsPort = await ads.listen(config.xdsAddress.host, config.xdsAddress.port);
-  const debug = await startDebugServer({
-    host: config.debugAddress.host,
-    port: config.debugAddress.port,
-    introspection: ads,
-    readiness: () => (cache.ready ? { ready: true, reason: 'sources synced' } : { ready: false, reason: 'waiting for the sources to sync' }),
-    metrics,
-    logger: logger.child({ component: 'debug' }),
-    problems: () => sourceStatus(source.current()).concat(problems),
-    policies: () => currentPolicyStatuses(),
-  });
-  logger.info({ xds: `${config.xdsAddress.host}:${xdsPort}`, debug: `${debug.address.host}:${debug.address.port}` }, 'trellis serving');
-  return {
-    xdsPort,
-    debugPort: debug.address.port,
-    cache,
-    ads,
-    policyStatuses: currentPolicyStatuses,
-    policyProgress,
-    onStatusChange: (listener) => statusListeners.push(listener),
-    async close() {
-      source.close();
-      debouncer.close();
-      await Promise.all([ads.close(), debug.close()]);
-    },
-  };
-}
-
-/** A running `trellis serve`, with whatever runs beside it in cluster mode. */
-export interface ServeHandle {
-  readonly running: RunningTrellis;
-  /** The leader election (cluster mode only). */
-  readonly elector?: LeaderElector;
-  stop(): Promise<void>;
-}
-
-/**
- * `trellis serve` as the settings say: from a manifests directory, or from a cluster, where
- * replicas elect the one that writes TrafficPolicy status (every replica serves xDS).
- */
-export async function runServe(config: ServeConfig, logger: Logger, election?: { leaseDurationSeconds?: number; statusIntervalMs?: number; boardPollMs?: number }): Promise<ServeHandle> {
-  if (config.manifests) {
-    const running = await serve(config, logger, startManifestSource(config.manifests, logger.child({ component: 'manifests' })));
-    return { running, stop: () => running.close() };
-  }
-  const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
-  let source: KubeSource | undefined;
-  const start = startKubeSource({
-    kubeConfig,
-    ...(config.namespaces ? { namespaces: config.namespaces } : {}),
-    ...(config.namespaceSelector ? { namespaceSelector: config.namespaceSelector } : {}),
-    logger: logger.child({ component: 'kube' }),
-  });
-  const running = await serve(config, logger, async (onChange) => (source = await start(onChange)));
-  // Replicas elect the one that writes TrafficPolicy status; every replica serves xDS.
-  const reporting = startStatusReporting({
-    kubeConfig,
-    namespace: config.leaseNamespace,
-    identity: config.identity ?? `${hostname()}-${process.pid}`,
-    reporter: { policyStatuses: (p) => running.policyStatuses(p), policyProgress: () => running.policyProgress(), onStatusChange: (l) => running.onStatusChange(l) },
-    stored: (namespace, name) => source?.stored('trafficPolicies', namespace, name),
-    logger,
-    ...election,
-  });
-  return {
-    running,
-    elector: reporting.elector,
-    async stop() {
-      await reporting.stop();
-      await running.close();
-    },
-  };
-}
-
-/** What the snapshot builder found wrong. */
-function buildProblems(report: BuildReport): Diagnostic[] {
-  return [...report.translation, ...report.resources];
-}
-
-/** A source that lost its connection serves the last state it knew; say so. */
-function sourceStatus(state: SourceState): Diagnostic[] {
-  return state.connected ? [] : [{ severity: 'warning', message: `source disconnected, serving the last known state: ${state.reason ?? 'unknown reason'}` }];
-}
 
 /** Reads a manifests directory once and builds its model. */
 async function loadOnce(dir: string, opts: ModelOptions): Promise<{ result: ManifestResult; problems: Diagnostic[]; model: ReturnType<typeof buildModel> }> {
@@ -217,11 +50,20 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     flags: SERVE_FLAGS,
     async run(flags) {
       const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, process.env);
-      const logger = pino({ level: config.logLevel, base: { app: 'trellis' } });
-      const handle = await runServe(config, logger);
-      await new Promise<void>((resolve) => {
-        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => resolve());
-      });
+      const logger = createLogger(config.logLevel);
+      routeGrpcLogs(logger.child({ component: 'grpc' }));
+      // A signal during the start (a cluster not reachable yet) gives the start up; after it, stops.
+      const stop = new AbortController();
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort(new Error(`stopped by ${sig}`)));
+      let handle: ServeHandle;
+      try {
+        handle = await runServe(config, logger, { signal: stop.signal });
+      } catch (err) {
+        if (!stop.signal.aborted) throw err;
+        logger.info('stopped before the sources synced');
+        return 0;
+      }
+      if (!stop.signal.aborted) await once(stop.signal, 'abort');
       logger.info('shutting down');
       await handle.stop();
       return 0;

@@ -24,5 +24,16 @@ export interface Source {
   close(): void;
 }
 
+/** What a start may be told besides each new state. */
+export interface StartHooks {
+  /**
+   * Until the first state is there, a source that may wait long (a cluster it cannot reach) says
+   * what it waits for, each time that changes: `waiting for the first list of Services: connect ECONNREFUSED …`.
+   */
+  waiting?(reason: string): void;
+  /** Aborting gives the start up: what the source started is closed, and the start rejects. */
+  readonly signal?: AbortSignal;
+}
+
 /** Starts a source: resolves once the first complete state is there; then calls onChange with each new one. */
-export type StartSource = (onChange: (state: SourceState) => void) => Promise<Source>;
+export type StartSource = (onChange: (state: SourceState) => void, hooks?: StartHooks) => Promise<Source>;

@@ -1,6 +1,6 @@
 /**
  * One measured Trellis start, in a fresh process (forked by kube-scale.ts with --expose-gc): `serve`
- * from src/cli.ts, with the source the CLI would build (a kubeconfig, or a manifests directory) and
+ * from src/pipeline, with the source the CLI would build (a kubeconfig, or a manifests directory) and
  * the xDS and debug servers on 127.0.0.1:0. Reports the time from calling serve to ready (source
  * synced, model built, first snapshot complete, servers listening), the memory after full GCs
  * against the same process's memory before the start, and then, outside those figures, the time of
@@ -10,7 +10,7 @@
 import { writeHeapSnapshot } from 'node:v8';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
-import { serve } from '../../src/cli.ts';
+import { serve } from '../../src/pipeline/index.ts';
 import { loadConfig, SERVE_FLAGS, serveConfigSchema } from '../../src/config/config.ts';
 import { buildModel } from '../../src/model/build.ts';
 import { loadKubeConfig, startKubeSource } from '../../src/sources/kube/index.ts';
@@ -111,7 +111,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
     'log-level': task.logLevel,
   };
   const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, {});
-  // As cli.ts's sourceFor builds it.
+  // As src/pipeline/serve.ts's runServe builds it.
   const inner: StartSource =
     task.source === 'kube'
       ? startKubeSource({ kubeConfig: loadKubeConfig({ kubeconfig: task.path }), logger: logger.child({ component: 'kube' }) })

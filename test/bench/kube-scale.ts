@@ -11,7 +11,7 @@
  *    How long that took is reported; it is not part of Trellis's figures.
  * 2. Writes the same objects as a manifests directory: one file per Service (Service, slice, Pods)
  *    in a directory per namespace, and the Namespaces.
- * 3. For each source, in a fresh process (kube-child.ts): `serve` from src/cli.ts, reading the API
+ * 3. For each source, in a fresh process (kube-child.ts): `serve` from src/pipeline, reading the API
  *    server as a ServiceAccount bound to exactly KUBE_RBAC_RULES, or the directory; time from calling
  *    serve to ready; memory after full GCs, raw and against the same process before the start.
  *

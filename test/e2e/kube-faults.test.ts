@@ -10,7 +10,7 @@
 import type { V1EndpointSlice } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { serve, type RunningTrellis } from '../../src/cli.ts';
+import { serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { loadServeConfig } from '../../src/config/config.ts';
 import { startKubeSource, type KubeSource, type KubeSourceState } from '../../src/sources/kube/index.ts';
 import type { StartSource } from '../../src/sources/source.ts';

@@ -7,7 +7,7 @@
  */
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serve, type RunningTrellis } from '../../src/cli.ts';
+import { serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { loadServeConfig } from '../../src/config/config.ts';
 import { startXdsClient, startXdsServer, type XdsClientProcess, type XdsServerProcess } from '../support/xds-app.ts';
 import { kubeStore, manifestsStore, type MeshStore } from './mesh-stores.ts';

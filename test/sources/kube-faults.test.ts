@@ -1,13 +1,16 @@
 /**
  * The Kubernetes source through the fault proxy: dropped watches resume without a relist, expired
  * watches relist without ever shrinking what is served, failed lists are retried (Retry-After
- * honoured), and an API server that is gone is reported while the last known state keeps serving.
+ * honoured), and an API server that is gone is reported while the last known state keeps serving;
+ * one not reachable at start is waited for, saying so.
  */
+import { pino } from 'pino';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startKubeSource } from '../../src/sources/kube/index.ts';
 import type { SourceState } from '../../src/sources/source.ts';
 import type { Envtest } from '../support/envtest.ts';
 import { startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
-import { endpoints, kubeTestEnv, names, service, slice, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
+import { endpoints, FAST_BACKOFF, kubeTestEnv, Logs, names, service, slice, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
 
 /** One watch per kind in a single namespace: the substrings that tell their requests apart. */
 const WATCHES = ['/api/v1/namespaces?', '/api/v1/nodes?', '/services?', '/endpointslices?', '/pods?', '/trafficpolicies?'];
@@ -46,6 +49,26 @@ describe('kube source under faults', () => {
   const neverLost = (states: readonly SourceState[], kept: readonly string[]): void => {
     for (const s of states) expect(endpoints(s)).toEqual(expect.arrayContaining([...kept]));
   };
+
+  it('until its first list, says what it waits for and why, logs each retry with its delay, and gives its start up when aborted', async () => {
+    proxy.refuse();
+    const logs = new Logs();
+    const stop = new AbortController();
+    let told: (reason: string) => void = () => undefined;
+    // Nodes are listed first; once the Services list has failed too, they are named first.
+    const refused = new Promise<string>((resolve) => (told = (r) => /^waiting for the first list of Services in .*ECONNREFUSED/.test(r) && resolve(r)));
+    const kubeConfig = await trellisKubeConfig(env, ns, proxy.url);
+    const starting = startKubeSource({ kubeConfig, namespaces: [ns], logger: pino({ level: 'debug' }, { write: logs.write }), relistBackoff: FAST_BACKOFF })(() => undefined, {
+      waiting: (r) => told(r),
+      signal: stop.signal,
+    });
+
+    expect(await refused).toMatch(new RegExp(`^waiting for the first list of Services in ${ns}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+; also of EndpointSlices, Pods, TrafficPolicies, Namespaces and Nodes$`));
+    await logs.until('retries with their delay', (lines) => lines.filter((l) => l.level === 40 && /^waiting for the first list of Services in .*; retrying in \d+\.\ds$/.test(l.msg)).length >= 2);
+    expect(logs.count(40, /out of step/)).toBe(0); // nothing is served yet: there is no last known state
+    stop.abort(new Error('given up'));
+    await expect(starting).rejects.toThrow('given up');
+  });
 
   it.each(['reset', 'end'] as const)('resumes dropped watches (%s) from where they were, without a relist', async (mode) => {
     const opened = watchesOpen();
@@ -102,9 +125,9 @@ describe('kube source under faults', () => {
     expect(names(source.current(), 'services')).toEqual([`${ns}/web`]);
     expect(source.stats().services).toMatchObject({ lists: 1, listFailures: 3 });
     expect(source.current().connected).toBe(true);
-    // The outage is logged once when it starts and once when it ends, not at every retry.
-    expect(logs.count(40, /out of step with the API server/)).toBe(1);
-    expect(logs.count(30, /in step with the API server again/)).toBe(1);
+    // Before the first list nothing is served, so there is no outage to report: each retry says what it waits for.
+    expect(logs.count(40, /^waiting for the first list of Services in .*: GET .*: 500 InternalError: .*; retrying in \d+\.\ds$/)).toBe(3);
+    expect(logs.count(40, /out of step with the API server/)).toBe(0);
   });
 
   it('waits as long as Retry-After asks before retrying a list answered 429', async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runServe, type ServeHandle } from '../../src/cli.ts';
+import { runServe, type ServeHandle } from '../../src/pipeline/index.ts';
 import { loadServeConfig } from '../../src/config/config.ts';
 import { KUBE_RBAC_RULES } from '../../src/sources/kube/index.ts';
 import { SotwClient } from '../support/ads-client.ts';

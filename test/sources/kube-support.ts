@@ -13,6 +13,7 @@ import {
   type V1Service,
 } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import { Logs } from '../support/logs.ts';
 import { parse, stringify } from 'yaml';
 import type { SourceState as BaseState } from '../../src/sources/source.ts';
 import { KUBE_RBAC_RULES, startKubeSource, type KubeSource, type KubeSourceState as SourceState } from '../../src/sources/kube/index.ts';
@@ -52,33 +53,7 @@ export class Recorder {
   }
 }
 
-export type LogLine = Record<string, unknown> & { level: number; msg: string };
-
-/** What the source logged, parsed, and a promise of the moment a test holds of it. */
-export class Logs {
-  readonly lines: LogLine[] = [];
-  private waiters: { test: (lines: readonly LogLine[]) => boolean; resolve: () => void }[] = [];
-
-  readonly write = (text: string): void => {
-    this.lines.push(JSON.parse(text) as LogLine);
-    const ready = this.waiters.filter((w) => w.test(this.lines));
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    for (const w of ready) w.resolve();
-  };
-
-  until(what: string, test: (lines: readonly LogLine[]) => boolean, timeoutMs = WAIT_MS): Promise<void> {
-    if (test(this.lines)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for logs: ${what}`)), timeoutMs);
-      this.waiters.push({ test, resolve: () => (clearTimeout(timer), resolve()) });
-    });
-  }
-
-  /** Lines at this pino level (40 warn, 30 info, 20 debug) whose message matches. */
-  count(level: number, msg: RegExp): number {
-    return this.lines.filter((l) => l.level === level && msg.test(l.msg)).length;
-  }
-}
+export { Logs, type LogLine } from '../support/logs.ts';
 
 export interface Started {
   readonly source: KubeSource;

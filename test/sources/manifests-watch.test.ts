@@ -100,22 +100,22 @@ describe('watchManifests', { timeout: 5000 }, () => {
     }
   });
 
-  it('keeps the last good version of a broken file and logs the error with its location', async () => {
+  it('keeps the last good version of a broken file, with the error and its location (the pipeline logs them)', async () => {
     await start();
     const next = changes.until((r) => r.errors.length > 0);
     await writeFile(join(dir, 'web.yaml'), service('web', 70000));
     const broken = await next;
     expect(services(broken)).toEqual(['web:80@web.yaml']);
-    expect(logs.filter((l) => l.level === 50)).toEqual([
+    expect(broken.errors).toEqual([
       expect.objectContaining({
-        file: 'web.yaml',
-        document: 0,
-        object: 'Service shop/web',
+        origin: { file: 'web.yaml', document: 0 },
+        object: { kind: 'Service', namespace: 'shop', name: 'web' },
         field: 'spec.ports[0].port',
-        msg: 'web.yaml#1 Service shop/web: spec.ports[0].port: Too big: expected number to be <=65535',
+        message: 'Too big: expected number to be <=65535',
       }),
     ]);
-    expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['web.yaml#1 Service shop/web: kept serving the last good version (from web.yaml#1)']);
+    expect(broken.warnings.map((w) => w.message)).toEqual(['kept serving the last good version (from web.yaml#1)']);
+    expect(logs.filter((l) => Number(l.level) >= 40)).toEqual([]);
   });
 
   it('rejects when the directory cannot be read', async () => {

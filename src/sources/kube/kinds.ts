@@ -165,6 +165,11 @@ export const TRAFFIC_POLICIES: KindSpec = {
 export const NAMESPACED_KINDS: readonly KindSpec[] = [SERVICES, ENDPOINT_SLICES, PODS, TRAFFIC_POLICIES];
 export const ALL_KINDS: readonly KindSpec[] = [NAMESPACES, NODES, ...NAMESPACED_KINDS];
 
+/** `Services`, `TrafficPolicies`: the kind's name in the plural, as people write it. */
+export function kindTitle(spec: KindSpec): string {
+  return spec.kind.endsWith('y') ? `${spec.kind.slice(0, -1)}ies` : `${spec.kind}s`;
+}
+
 /** `/api/v1/namespaces/shop/pods`, `/apis/discovery.k8s.io/v1/endpointslices`, … */
 export function collectionPath(spec: KindSpec, namespace?: string): string {
   const base = spec.group === '' ? `/api/${spec.version}` : `/apis/${spec.group}/${spec.version}`;

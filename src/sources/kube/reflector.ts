@@ -12,14 +12,15 @@
  *   resumes where it was without a relist;
  * - 410 Gone, as an HTTP status or as an ERROR event in the stream, leads to a relist;
  * - every retry waits for the backoff (Retry-After honoured); `failure` says why the last request
- *   failed, until one succeeds.
+ *   failed, until one succeeds. Until the first list, each retry is logged as a warning with its
+ *   delay (`waiting for the first list of Services: connect ECONNREFUSED …; retrying in 1.6s`).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Backoff, type BackoffOptions } from './backoff.js';
 import { ApiError, getJson, watchStream, type WatchEvent } from './http.js';
-import { collectionPath, type KindSpec } from './kinds.js';
+import { collectionPath, kindTitle, type KindSpec } from './kinds.js';
 import { ObjectCache } from './store.js';
 
 export interface ReflectorStats {
@@ -107,6 +108,10 @@ export class Reflector {
   missing = false;
   /** `pods in shop`, `namespaces`: for logs and reasons. */
   readonly name: string;
+  /** `Pods in shop`, `Namespaces`: what it lists, as people write it. */
+  readonly title: string;
+  /** The error alone of the last failed request, until one succeeds. */
+  private cause: string | undefined;
   private resourceVersion = '';
   private readonly backoff: Backoff;
   private readonly path: string;
@@ -116,7 +121,9 @@ export class Reflector {
     this.cache = new ObjectCache(opts.spec);
     this.backoff = new Backoff(opts.backoff);
     this.path = collectionPath(opts.spec, opts.namespace);
-    this.name = `${opts.spec.plural}${opts.namespace === undefined ? '' : ` in ${opts.namespace}`}`;
+    const where = opts.namespace === undefined ? '' : ` in ${opts.namespace}`;
+    this.name = `${opts.spec.plural}${where}`;
+    this.title = `${kindTitle(opts.spec)}${where}`;
     this.log = opts.logger.child({ informer: this.name });
   }
 
@@ -124,22 +131,35 @@ export class Reflector {
     return this.opts.spec;
   }
 
+  /** Until the first list: the error that keeps it from listing, if one does. */
+  get waitingOn(): string | undefined {
+    return this.synced ? undefined : this.cause;
+  }
+
   /** Lists and watches until the signal aborts. */
   async run(): Promise<void> {
     const { signal } = this.opts;
     while (!signal.aborted) {
       let phase: 'list' | 'watch' = 'list';
-      let retryAfterMs: number | undefined;
+      let failure: { message: string; retryAfterMs?: number } | undefined;
       try {
         if (this.resourceVersion === '') await this.list();
         phase = 'watch';
         await this.watch();
       } catch (err) {
         if (signal.aborted) return;
-        retryAfterMs = this.failed(err, phase);
+        failure = this.failed(err, phase);
       }
-      await sleep(this.backoff.next(retryAfterMs), undefined, { signal }).catch(() => undefined);
+      const delayMs = this.backoff.next(failure?.retryAfterMs);
+      if (failure) this.logRetry(failure.message, delayMs);
+      await sleep(delayMs, undefined, { signal }).catch(() => undefined);
     }
+  }
+
+  private logRetry(failure: string, delayMs: number): void {
+    const retrying = `retrying in ${(delayMs / 1000).toFixed(1)}s`;
+    if (this.synced) this.log.debug({ err: this.cause, delayMs }, `${failure}; ${retrying}`);
+    else this.log.warn({ err: this.cause, delayMs }, `waiting for the first list of ${this.title}: ${this.cause ?? failure}; ${retrying}`);
   }
 
   private selectors(): Record<string, string | undefined> {
@@ -150,12 +170,13 @@ export class Reflector {
     const before = [this.synced, this.failure, this.missing];
     if (next.synced !== undefined) this.synced = next.synced;
     if ('failure' in next) this.failure = next.failure;
+    if (this.failure === undefined) this.cause = undefined;
     if (next.missing !== undefined) this.missing = next.missing;
     if (before[0] !== this.synced || before[1] !== this.failure || before[2] !== this.missing) this.opts.onStatus(this);
   }
 
-  /** Handles a failed list or watch; returns the server's Retry-After, if any. */
-  private failed(err: unknown, phase: 'list' | 'watch'): number | undefined {
+  /** Handles a failed list or watch: a failure (with the server's Retry-After, if any) or, for an expected answer, none. */
+  private failed(err: unknown, phase: 'list' | 'watch'): { message: string; retryAfterMs?: number } | undefined {
     if (err instanceof ApiError && err.status === 410) {
       this.stats.expired += 1;
       this.resourceVersion = '';
@@ -171,10 +192,10 @@ export class Reflector {
     }
     if (phase === 'list') this.stats.listFailures += 1;
     else this.stats.watchFailures += 1;
-    const failure = `cannot ${phase} ${this.name}: ${describe(err)}`;
-    this.log.debug({ err: describe(err) }, failure);
+    this.cause = describe(err);
+    const failure = `cannot ${phase} ${this.name}: ${this.cause}`;
     this.setStatus({ failure });
-    return err instanceof ApiError ? err.retryAfterMs : undefined;
+    return { message: failure, ...(err instanceof ApiError && err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}) };
   }
 
   /** Lists every page, validating aside, and swaps the result in only when the last page is there. */

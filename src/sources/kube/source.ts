@@ -2,8 +2,9 @@
  * The Kubernetes source: informers for Namespaces, Nodes, Services, EndpointSlices, Pods and
  * TrafficPolicies, folded into one MeshInputs value. It resolves its start only once every informer
  * has listed once; after that, every change is told with onChange, at most once per turn of the event
- * loop. While any informer cannot reach the API server it reports `connected: false` and keeps serving
- * what it knew. An optional kind that is not available (the TrafficPolicy CRD missing, Nodes not
+ * loop; until then it says what it waits for (`waiting for the first list of Services: connect
+ * ECONNREFUSED …`). While any informer cannot reach the API server it reports `connected: false`
+ * and keeps serving what it knew. An optional kind that is not available (the TrafficPolicy CRD missing, Nodes not
  * permitted) is a warning, not a failure. Nodes are cluster-scoped: they are watched cluster-wide
  * whatever namespaces are, since an endpoint in a watched namespace may run on any node.
  */
@@ -11,9 +12,9 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Input, MeshInputs } from '../../model/inputs.js';
 import { diagnostic, sortDiagnostics, type Diagnostic } from '../../diagnostics.js';
-import type { Source, SourceState } from '../source.js';
+import type { Source, SourceState, StartHooks } from '../source.js';
 import { DEFAULT_BACKOFF } from './backoff.js';
-import { ALL_KINDS, NAMESPACED_KINDS, NAMESPACES, NODES, type KindKey, type KindSpec, type Unavailable } from './kinds.js';
+import { ALL_KINDS, kindTitle, NAMESPACED_KINDS, NAMESPACES, NODES, type KindKey, type KindSpec, type Unavailable } from './kinds.js';
 import { EMPTY_STATS, Reflector, type ReflectorStats } from './reflector.js';
 import type { Entry } from './store.js';
 
@@ -81,6 +82,28 @@ interface KindView {
 
 const EMPTY_VIEW: KindView = { items: [], problems: [] };
 
+/** The order in which what the source waits for is told: the mesh's own kinds first. */
+const WAITING_ORDER: readonly KindSpec[] = [...NAMESPACED_KINDS, NAMESPACES, NODES];
+
+/** `a`, `a and b`, `a, b and c`. */
+function listOf(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1) ?? ''}`;
+}
+
+/** Settles as `promise` does, or rejects once `signal` aborts. */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise((resolve, reject) => {
+    const abort = (): void => {
+      const reason: unknown = signal.reason;
+      reject(reason);
+    };
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
 class KubeSourceRunner implements KubeSource {
   private readonly controller = new AbortController();
   private readonly reflectors: Reflector[];
@@ -97,6 +120,9 @@ class KubeSourceRunner implements KubeSource {
   private readonly log: Logger;
   private readonly whenSynced: Promise<void>;
   private resolveSynced: () => void = () => undefined;
+  private hooks: StartHooks = {};
+  /** What it said it waits for, last. */
+  private waitingFor: string | undefined;
 
   constructor(
     private readonly opts: KubeSourceOptions,
@@ -112,12 +138,22 @@ class KubeSourceRunner implements KubeSource {
     );
   }
 
-  /** Starts every informer; resolves once each has listed once. */
-  async start(): Promise<KubeSource> {
+  /** Starts every informer; resolves once each has listed once (rejects, closed, if the start is given up first). */
+  async start(hooks: StartHooks): Promise<KubeSource> {
+    hooks.signal?.throwIfAborted();
+    this.hooks = hooks;
     for (const r of this.reflectors) {
       void r.run().catch((err: unknown) => this.log.error({ err, informer: r.name }, 'informer stopped unexpectedly'));
     }
-    await this.whenSynced;
+    const kinds = [...new Set(this.reflectors.map((r) => kindTitle(r.spec)))];
+    this.log.info({ server: this.opts.kubeConfig.getCurrentCluster()?.server }, `waiting for the first list of ${listOf(kinds)}`);
+    this.tellWaiting();
+    try {
+      await unlessAborted(this.whenSynced, hooks.signal);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
     return this;
   }
 
@@ -179,8 +215,9 @@ class KubeSourceRunner implements KubeSource {
   private statusChanged(): void {
     const failing = this.reflectors.filter((r) => r.failure !== undefined);
     const connected = failing.length === 0;
-    if (connected !== this.connected) {
-      this.reason = failing[0]?.failure;
+    if (connected !== this.connected) this.reason = failing[0]?.failure;
+    // Before the first sync nothing is served yet: the informers say what they wait for instead.
+    if (connected !== this.connected && this.ready) {
       if (connected) this.log.info('in step with the API server again');
       else this.log.warn({ reason: this.reason }, 'out of step with the API server (cannot list or watch); serving the last known state');
     }
@@ -188,7 +225,24 @@ class KubeSourceRunner implements KubeSource {
     const changed = connected !== this.connected || missingChanged;
     this.connected = connected;
     if (changed) this.touch();
-    if (!this.ready && this.reflectors.every((r) => r.synced)) this.becomeReady();
+    if (this.ready) return;
+    if (this.reflectors.every((r) => r.synced)) this.becomeReady();
+    else this.tellWaiting();
+  }
+
+  /**
+   * Before the first sync, what it waits for: the first informer not listed yet (one that fails
+   * before one merely in flight, the mesh's own kinds first) with its error, then the other kinds.
+   */
+  private tellWaiting(): void {
+    const rank = (r: Reflector): number => (r.waitingOn === undefined ? WAITING_ORDER.length : 0) + WAITING_ORDER.indexOf(r.spec);
+    const [first, ...rest] = this.reflectors.filter((r) => !r.synced).sort((a, b) => rank(a) - rank(b));
+    if (!first) return;
+    const others = WAITING_ORDER.filter((k) => rest.some((r) => r.spec === k)).map(kindTitle).filter((t) => t !== first.title);
+    const reason = `waiting for the first list of ${first.title}${first.waitingOn ? `: ${first.waitingOn}` : ''}${others.length > 0 ? `; also of ${listOf(others)}` : ''}`;
+    if (reason === this.waitingFor) return;
+    this.waitingFor = reason;
+    this.hooks.waiting?.(reason);
   }
 
   /** Notes which optional kinds are missing, logging each that goes or comes back; says whether any did. */
@@ -265,6 +319,6 @@ class KubeSourceRunner implements KubeSource {
  * The Kubernetes source. The returned function starts the informers and resolves once every one has
  * listed once (a missing TrafficPolicy CRD, or Nodes it may not list, count as listed, with a warning).
  */
-export function startKubeSource(opts: KubeSourceOptions): (onChange: (state: KubeSourceState) => void) => Promise<KubeSource> {
-  return async (onChange) => new KubeSourceRunner(opts, onChange).start();
+export function startKubeSource(opts: KubeSourceOptions): (onChange: (state: KubeSourceState) => void, hooks?: StartHooks) => Promise<KubeSource> {
+  return async (onChange, hooks = {}) => new KubeSourceRunner(opts, onChange).start(hooks);
 }

@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { PolicyProgress, PolicyStatusView } from '../../policy/status.js';
-import { Debouncer } from '../../xds/debounce.js';
+import { Debouncer } from '../../pipeline/debounce.js';
 import { LeaderElector } from './leader.js';
 import { combineProgress, ProgressBoard, type BoardEntry } from './progress-board.js';
 import { StatusWriter } from './status-writer.js';

@@ -17,7 +17,7 @@ function stateOf(result: ManifestResult): SourceState {
 }
 
 export function startManifestSource(dir: string, logger: Logger): StartSource {
-  return async (onChange) => {
+  return async (onChange, hooks) => {
     let latest: SourceState | undefined;
     const watch = await watchManifests(dir, {
       logger,
@@ -26,6 +26,10 @@ export function startManifestSource(dir: string, logger: Logger): StartSource {
         onChange(latest);
       },
     });
+    if (hooks?.signal?.aborted) {
+      watch.close();
+      hooks.signal.throwIfAborted();
+    }
     // A change read while the start was finishing is newer than the first result.
     const first = latest ?? stateOf(watch.result);
     return { current: () => latest ?? first, close: () => watch.close() };

@@ -7,11 +7,11 @@
  * On any event the whole tree is read again — a mesh repository is small — and parsed against the
  * previous state. Events are coalesced without timers: the first one schedules a read for the next
  * turn of the event loop, and events that arrive during a read cause exactly one more read.
- * Debouncing proper is the pipeline's job.
+ * Debouncing proper is the pipeline's job, and so is logging the errors and warnings a read finds
+ * (each once, when it appears).
  */
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from 'pino';
-import { describeDiagnostic, formatRef, type Diagnostic } from '../../diagnostics.js';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
 import { walkManifestDir } from './read.js';
 
@@ -75,16 +75,6 @@ class DirectoryWatchers {
   }
 }
 
-function logResult(logger: Logger, result: ManifestResult): void {
-  const fields = (d: Diagnostic) => ({ file: d.origin?.file, document: d.origin?.document, object: d.object && formatRef(d.object), field: d.field });
-  for (const e of result.errors) {
-    logger.error(fields(e), describeDiagnostic(e));
-  }
-  for (const w of result.warnings) {
-    logger.warn(fields(w), describeDiagnostic(w));
-  }
-}
-
 function sameResult(a: ManifestResult, b: ManifestResult): boolean {
   const key = (r: ManifestResult): string => JSON.stringify([r.inputs, r.errors, r.warnings]);
   return key(a) === key(b);
@@ -113,7 +103,6 @@ class ManifestWatcher {
       this.close();
       throw err;
     }
-    logResult(this.opts.logger, this.current);
     this.running = false;
     if (this.dirty) this.schedule();
   }
@@ -157,7 +146,6 @@ class ManifestWatcher {
     const changed = !sameResult(next, this.current);
     this.current = next;
     if (!changed) return;
-    logResult(this.opts.logger, next);
     try {
       this.opts.onChange(next);
     } catch (err) {

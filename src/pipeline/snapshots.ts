@@ -1,14 +1,15 @@
 /**
  * Keeps the cache's snapshots in step with the model: every proxy class in use is translated again
  * when the model changes, and a class seen for the first time is translated on demand. Errors are
- * reported per object, and each bad resource keeps its last good version (the cache does that).
+ * reported per object (the control plane logs them, once), and each bad resource keeps its last
+ * good version (the cache does that).
  */
 import type { Logger } from 'pino';
-import { type Diagnostic, diagnosticKey, formatRef, sortDiagnostics } from '../diagnostics.js';
+import { sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import type { MeshModel } from '../model/types.js';
+import { parseProxyClass } from '../translate/proxy.js';
+import { translate } from '../translate/translate.js';
 import type { SnapshotCache } from '../xds/cache.js';
-import { parseProxyClass } from './proxy.js';
-import { translate } from './translate.js';
 
 /** What the last build found wrong, for /debug and status. */
 export interface BuildReport {
@@ -20,8 +21,6 @@ export class SnapshotBuilder {
   private model: MeshModel | undefined;
   private readonly translationErrors = new Map<string, readonly Diagnostic[]>();
   private readonly resourceErrors = new Map<string, readonly Diagnostic[]>();
-  /** Translation problems already logged: each is logged once when it appears, not once per class and model. */
-  private logged = new Set<string>();
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -35,9 +34,6 @@ export class SnapshotBuilder {
     const classes = new Set([...this.classesInUse(), ...this.cache.classes()]);
     for (const cls of [...classes].sort()) this.build(cls);
     this.cache.markReady();
-    // What no class has any more is forgotten, so that it is logged again should it come back.
-    const current = new Set([...this.translationErrors.values()].flat().map(errorKey));
-    this.logged = new Set([...this.logged].filter((k) => current.has(k)));
   }
 
   /** A proxy of a class with no snapshot connected. */
@@ -62,16 +58,7 @@ export class SnapshotBuilder {
     }
     const { resources, diagnostics: errors } = translate(model, proxy);
     this.translationErrors.set(proxyClass, errors);
-    for (const e of errors) {
-      const key = errorKey(e);
-      if (this.logged.has(key)) continue;
-      this.logged.add(key);
-      this.logger[e.severity === 'warning' ? 'warn' : 'error']({ class: proxyClass, object: e.object && formatRef(e.object), field: e.field }, e.message);
-    }
-    const bad = this.cache.set(proxyClass, resources);
-    this.resourceErrors.set(proxyClass, bad);
-    for (const e of bad) this.logger.error({ class: proxyClass, object: e.object && formatRef(e.object) }, e.message);
+    this.resourceErrors.set(proxyClass, this.cache.set(proxyClass, resources));
   }
 }
 
-const errorKey = diagnosticKey;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Debouncer, type DebounceWindow } from '../../src/xds/debounce.ts';
+import { Debouncer, type DebounceWindow } from '../../src/pipeline/debounce.ts';
 
 beforeEach(() => {
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });

@@ -1,0 +1,217 @@
+/**
+ * The running control plane: a source → debounce → model → snapshots (the ADS server serves them),
+ * the debug server beside it, and the status loop back (policy statuses and this replica's progress,
+ * told to whoever listens). `cli.ts` only parses flags and calls this.
+ */
+import type { Logger } from 'pino';
+import type { ServeConfig } from '../config/config.js';
+import { createMetrics } from '../debug/metrics.js';
+import { startDebugServer, type DebugServer } from '../debug/server.js';
+import { buildModel, type ModelOptions } from '../model/build.js';
+import { diagnostic, formatRef, type Diagnostic } from '../diagnostics.js';
+import type { MeshModel } from '../model/types.js';
+import { policyStatuses, type PolicyProgress, type PolicyStatusView } from '../policy/status.js';
+import type { BoardEntry } from '../sources/kube/progress-board.js';
+import type { Source, SourceState, StartSource } from '../sources/source.js';
+import { classifyNode } from '../translate/proxy.js';
+import { SnapshotCache } from '../xds/cache.js';
+import { AdsServer } from '../xds/server.js';
+import { NO_OBSERVER, teeObservers, type XdsObserver } from '../xds/status.js';
+import { Debouncer } from './debounce.js';
+import { ProblemLog, served, servingSummary } from './logging.js';
+import { SnapshotBuilder, type BuildReport } from './snapshots.js';
+
+export interface RunningTrellis {
+  readonly xdsPort: number;
+  readonly debugPort: number;
+  readonly cache: SnapshotCache;
+  readonly ads: AdsServer;
+  /** Every TrafficPolicy's status now: Accepted, Conflicted, Programmed (from `progress`, by default this replica's). */
+  policyStatuses(progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[];
+  /** This replica's progress for every TrafficPolicy of the model, with the generation it serves. */
+  policyProgress(): Map<string, BoardEntry>;
+  /** Called when policy statuses may have changed (a new model, an ACK or NACK, a proxy come or gone). */
+  onStatusChange(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `trellis serve`: the debug and xDS servers, then the source; resolves once the source has
+ * synced and the first model is served. Rejects, with everything it started closed again, when a
+ * port is taken (a ListenError), the source cannot start, or `signal` aborts first.
+ */
+export async function serve(config: ServeConfig, logger: Logger, startSource: StartSource, signal?: AbortSignal): Promise<RunningTrellis> {
+  const plane = new ControlPlane(config, logger);
+  try {
+    await plane.listen();
+    await plane.connect(startSource, signal);
+  } catch (err) {
+    await plane.close();
+    throw err;
+  }
+  return plane;
+}
+
+/** A port Trellis cannot listen on: `cannot listen on 127.0.0.1:15014 (debug): address already in use`. */
+export class ListenError extends Error {
+  constructor(what: string, address: { host: string; port: number }, cause: unknown) {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    // Node's `listen EADDRINUSE: address already in use 127.0.0.1:15014`, also inside grpc-js's message.
+    const reason = /listen E[A-Z]+: (.+?) \S*:\d+/.exec(text)?.[1] ?? text;
+    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
+    super(`cannot listen on ${host}:${address.port} (${what}): ${reason}`, { cause });
+    this.name = 'ListenError';
+  }
+}
+
+async function listening<T>(what: string, address: { host: string; port: number }, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    throw new ListenError(what, address, err);
+  }
+}
+
+class ControlPlane implements RunningTrellis {
+  readonly cache = new SnapshotCache();
+  readonly ads: AdsServer;
+  private readonly metrics = createMetrics();
+  private readonly snapshots: SnapshotBuilder;
+  private readonly debouncer: Debouncer;
+  private readonly statusListeners: (() => void)[] = [];
+  private readonly modelOptions: ModelOptions;
+  private debug: DebugServer | undefined;
+  private xds: { host: string; port: number } | undefined;
+  private source: Source | undefined;
+  private latest: SourceState | undefined;
+  private model: MeshModel | undefined;
+  private problems: readonly Diagnostic[] = [];
+  private readonly problemLog: ProblemLog;
+  /** Why the sources have not synced yet, as the source says. */
+  private waiting = 'waiting for the sources to sync';
+
+  constructor(
+    private readonly config: ServeConfig,
+    private readonly logger: Logger,
+  ) {
+    this.modelOptions = { domain: config.domain, trustDomain: config.trustDomain };
+    this.problemLog = new ProblemLog(logger.child({ component: 'config' }));
+    const statusChanged = (): void => this.statusChanged();
+    const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };
+    this.metrics.cacheCollector(() => ({ encodes: this.cache.encodes, resources: this.cache.size }));
+    this.ads = new AdsServer({
+      cache: this.cache,
+      classify: classifyNode,
+      logger: logger.child({ component: 'xds' }),
+      observer: teeObservers(this.metrics, statusEvents),
+      onDemand: (cls) => {
+        this.snapshots.demand(cls);
+        this.updateProblems();
+      },
+    });
+    this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
+    this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
+      this.metrics.debounced(window.waitedSeconds, window.changes);
+      this.rebuild();
+    });
+  }
+
+  /** The debug server first (it answers /healthz and /readyz while the sources sync), then xDS (whose requests wait for the first snapshot). */
+  async listen(): Promise<void> {
+    const { debugAddress, xdsAddress } = this.config;
+    this.debug = await listening('debug', debugAddress, () =>
+      startDebugServer({
+        ...debugAddress,
+        introspection: this.ads,
+        readiness: () => (this.cache.ready ? { ready: true, reason: 'sources synced' } : { ready: false, reason: this.waiting }),
+        metrics: this.metrics,
+        logger: this.logger.child({ component: 'debug' }),
+        problems: () => (this.source ? sourceStatus(this.source.current()) : []).concat(this.problems),
+        policies: () => this.policyStatuses(),
+      }),
+    );
+    const port = await listening('xDS', xdsAddress, () => this.ads.listen(xdsAddress.host, xdsAddress.port));
+    this.xds = { host: xdsAddress.host, port };
+    this.logger.info({ component: 'xds', ...this.xds }, 'xDS listening');
+  }
+
+  /** Starts the source; resolves once it has synced and the first model is built and served. */
+  async connect(startSource: StartSource, signal?: AbortSignal): Promise<void> {
+    const onChange = (state: SourceState): void => {
+      this.latest = state;
+      this.metrics.sourceConnected(state.connected);
+      this.debouncer.trigger();
+    };
+    this.source = await startSource(onChange, { waiting: (reason) => (this.waiting = reason), ...(signal ? { signal } : {}) });
+    this.latest = this.source.current();
+    this.metrics.sourceConnected(this.latest.connected);
+    this.rebuild();
+    this.logger.info({ xds: `${this.xds?.host ?? ''}:${this.xdsPort}`, debug: `${this.debug?.address.host ?? ''}:${this.debugPort}` }, 'trellis serving');
+  }
+
+  get xdsPort(): number {
+    return this.xds?.port ?? 0;
+  }
+
+  get debugPort(): number {
+    return this.debug?.address.port ?? 0;
+  }
+
+  policyStatuses(progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] {
+    return policyStatuses(this.model?.policies ?? [], progress ?? this.ads.sourceProgress('TrafficPolicy'));
+  }
+
+  policyProgress(): Map<string, BoardEntry> {
+    const local = this.ads.sourceProgress('TrafficPolicy');
+    return new Map(
+      (this.model?.policies ?? []).map((p) => [
+        formatRef(p.source),
+        { ...(local.get(formatRef(p.source)) ?? { proxies: 0, acked: 0, rejected: [] }), ...(p.inForce?.generation !== undefined ? { generation: p.inForce.generation } : {}) },
+      ]),
+    );
+  }
+
+  onStatusChange(listener: () => void): void {
+    this.statusListeners.push(listener);
+  }
+
+  /** Closes whatever was started; safe at any stage. */
+  async close(): Promise<void> {
+    this.source?.close();
+    this.debouncer.close();
+    await Promise.all([this.ads.close(), this.debug?.close()]);
+  }
+
+  private statusChanged(): void {
+    for (const l of this.statusListeners) l();
+  }
+
+  private rebuild(): void {
+    const latest = this.latest;
+    if (!latest) return;
+    const model = buildModel(latest.inputs, this.modelOptions, this.model);
+    this.model = model;
+    this.snapshots.setModel(model);
+    const serving = served(model, this.updateProblems());
+    this.logger.info(serving, servingSummary(serving));
+    this.statusChanged();
+  }
+
+  /** Everything wrong now, from the source, the model and translation; logs what appeared and what was fixed. */
+  private updateProblems(): { errors: number; warnings: number } {
+    const { latest, model } = this;
+    this.problems = [...(latest?.problems ?? []), ...(model?.diagnostics ?? []), ...buildProblems(this.snapshots.report())];
+    return this.problemLog.update(this.problems);
+  }
+}
+
+/** What the snapshot builder found wrong. */
+function buildProblems(report: BuildReport): Diagnostic[] {
+  return [...report.translation, ...report.resources];
+}
+
+/** A source that lost its connection serves the last state it knew; say so. */
+function sourceStatus(state: SourceState): Diagnostic[] {
+  return state.connected ? [] : [diagnostic('warning', undefined, undefined, `source disconnected, serving the last known state: ${state.reason ?? 'unknown reason'}`)];
+}
+

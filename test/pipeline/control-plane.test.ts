@@ -1,0 +1,73 @@
+/**
+ * The running control plane on a manifests directory edited live, as its log tells it: one line of
+ * what is served at the start and after every reload; each problem logged when it appears, not
+ * again while it stays, and once as fixed when it goes.
+ */
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadServeConfig } from '../../src/config/config.ts';
+import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
+import { startManifestSource } from '../../src/sources/manifests/index.ts';
+import { Logs } from '../support/logs.ts';
+
+const service = (name: string, port: number): string =>
+  `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: shop }\nspec: { ports: [{ name: http, port: ${port} }] }\n`;
+
+const slice = `apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: web-1, namespace: shop, labels: { kubernetes.io/service-name: web } }
+addressType: IPv4
+ports: [{ name: http, port: 8080 }]
+endpoints: [{ addresses: [10.0.0.1] }, { addresses: [10.0.0.2] }]
+`;
+
+let root: string;
+let dir: string;
+let trellis: RunningTrellis | undefined;
+
+/** Writes a manifest whole (beside the directory, then renamed in), so no read sees half of it. */
+async function put(name: string, text: string): Promise<void> {
+  await writeFile(join(root, name), text);
+  await rename(join(root, name), join(dir, name));
+}
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'trellis-pipeline-'));
+  dir = join(root, 'mesh');
+  await mkdir(dir);
+});
+
+afterEach(async () => {
+  await trellis?.close();
+  trellis = undefined;
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('the control plane log, on a manifests directory edited live', () => {
+  it('says what is served at each reload, and each problem once when it appears and once when it is fixed', async () => {
+    await put('web.yaml', `${service('web', 80)}---\n${slice}`);
+    await put('db.yaml', service('db', 70000));
+    const logs = new Logs();
+    const logger = createLogger('info', { write: logs.write });
+    const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {});
+    trellis = await serve(config, logger, startManifestSource(dir, logger));
+
+    const served = () => logs.lines.filter((l) => l.msg.startsWith('serving ')).map((l) => l.msg);
+    const broken = () => logs.lines.filter((l) => l.level === 50 && /^db\.yaml#1 Service shop\/db: spec\.ports\[0\]\.port: /.test(l.msg));
+    expect(served()).toEqual(['serving 1 service, 2 endpoints, 0 policies; 1 error, 0 warnings']);
+    expect(broken()).toHaveLength(1);
+
+    // A reload that leaves the problem as it was does not log it again.
+    await put('api.yaml', service('api', 8080));
+    await logs.until('the reload with api', () => served().includes('serving 2 services, 2 endpoints, 0 policies; 1 error, 0 warnings'));
+    expect(broken()).toHaveLength(1);
+
+    await put('db.yaml', service('db', 5432));
+    await logs.until('the reload with db fixed', () => served().includes('serving 3 services, 2 endpoints, 0 policies; 0 errors, 0 warnings'));
+    expect(logs.lines.filter((l) => l.level === 30 && /^fixed: db\.yaml#1 Service shop\/db: spec\.ports\[0\]\.port: /.test(l.msg))).toHaveLength(1);
+    expect(broken()).toHaveLength(1);
+    expect(served()).toHaveLength(3);
+  });
+});
