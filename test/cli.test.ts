@@ -82,17 +82,17 @@ describe('trellis validate and render on the example mesh', () => {
     expect(new Set(nowhere?.endpoints?.map((e) => e.priority ?? 0))).toEqual(new Set([0]));
   });
 
-  it('names the file, document, object and field of every error, and exits 1', async () => {
+  it('names the file, document, line and column, object and field of every error, and exits 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'trellis-cli-'));
     try {
       await cp('examples/mesh', dir, { recursive: true });
       await writeFile(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: ok }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: shop }\nspec:\n  ports: [{ port: 70000 }]\n');
       const v = await trellis('validate', '--manifests', dir);
       expect(v.code).toBe(1);
-      expect(v.stdout).toMatch(/^error: bad\.yaml#2 Service shop\/web: spec\.ports\[0\]\.port: .+$/m);
+      expect(v.stdout).toMatch(/^error: bad\.yaml#2:9:13 Service shop\/web: spec\.ports\[0\]\.port: .+$/m);
       const r = await trellis('render', '--manifests', dir, '--proxy', 'frontend-6d9f7-a1.shop');
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('bad.yaml#2 Service shop/web: spec.ports[0].port');
+      expect(r.stderr).toContain('bad.yaml#2:9:13 Service shop/web: spec.ports[0].port');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -3,6 +3,7 @@
  * what /debug/configz lists and what the logs carry. Each names the file and document (when the
  * object came from a manifest), the object and the field.
  */
+import { formatOrigin } from '../diagnostics.js';
 import type { Origin } from './inputs.js';
 import type { MeshModel } from './types.js';
 
@@ -11,15 +12,18 @@ export interface Problem {
   readonly file?: string;
   /** 0-based index of the YAML document in the file. */
   readonly document?: number;
+  /** 1-based line and column of the field in the file, when known (as `Origin.line` and `.column` in diagnostics.ts). */
+  readonly line?: number;
+  readonly column?: number;
   /** `Kind namespace/name` */
   readonly object?: string;
   readonly field?: string;
   readonly message: string;
 }
 
-/** `web.yaml#2 Service default/web: spec.ports[0].port: must be at most 65535` (documents from 1). */
+/** `web.yaml#2:9:11 Service default/web: spec.ports[0].port: must be at most 65535` (documents from 1). */
 export function formatProblem(p: Problem): string {
-  const where = p.file === undefined ? '' : `${p.file}${p.document === undefined ? '' : `#${p.document + 1}`} `;
+  const where = p.file === undefined ? '' : `${formatOrigin(p)} `;
   const what = [p.object, p.field].filter((x): x is string => Boolean(x)).join(': ');
   return `${p.severity}: ${where}${what ? `${what}: ` : ''}${p.message}`;
 }

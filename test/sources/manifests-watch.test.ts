@@ -110,12 +110,14 @@ describe('watchManifests', { timeout: 5000 }, () => {
       expect.objectContaining({
         file: 'web.yaml',
         document: 0,
+        line: 4,
+        column: 19,
         object: 'Service shop/web',
         field: 'spec.ports[0].port',
-        msg: 'web.yaml#1 Service shop/web: spec.ports[0].port: Too big: expected number to be <=65535',
+        msg: 'web.yaml#1:4:19 Service shop/web: spec.ports[0].port: Too big: expected number to be <=65535',
       }),
     ]);
-    expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['web.yaml#1 Service shop/web: kept serving the last good version (from web.yaml#1)']);
+    expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['web.yaml#1:1:1 Service shop/web: kept serving the last good version (from web.yaml#1)']);
   });
 
   it('rejects when the directory cannot be read', async () => {

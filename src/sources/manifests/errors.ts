@@ -1,13 +1,17 @@
 /**
  * Errors and warnings about manifest files, each pinned to a file, a YAML document and, when the
- * document got that far, an object and a field.
+ * document got that far, an object, a field and the line and column of that field.
  */
+import { formatOrigin } from '../../diagnostics.js';
 
 export interface ManifestError {
   /** The file's path relative to the manifests directory. */
   readonly file: string;
   /** The 0-based index of the YAML document in the file, as in `Origin.document`. */
   readonly document: number;
+  /** 1-based line and column of the field (or of the object, or of the YAML error), as in `Origin.line` and `.column`. */
+  readonly line?: number;
+  readonly column?: number;
   /** `objectRef` of the object, e.g. `Service default/web`, once the document names one. */
   readonly object?: string;
   /** Dotted path inside the document, e.g. `spec.ports[0].port` (or `items[2].spec…` in a List). */
@@ -16,13 +20,13 @@ export interface ManifestError {
 }
 
 /**
- * One line for people: `web.yaml#2 Service default/web: spec.ports[0].port: Too big: …`.
+ * One line for people: `web.yaml#2:9:9 Service default/web: spec.ports[0].port: Too big: …`.
  * Documents are numbered from 1 here (the first document is `#1`), unlike `ManifestError.document`.
  */
 export function formatManifestError(e: ManifestError): string {
   const object = e.object === undefined ? '' : ` ${e.object}`;
   const field = e.field ? `${e.field}: ` : '';
-  return `${e.file}#${e.document + 1}${object}: ${field}${e.message}`;
+  return `${formatOrigin(e)}${object}: ${field}${e.message}`;
 }
 
 export { formatPath } from '../../model/problems.js';

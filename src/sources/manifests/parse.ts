@@ -6,6 +6,7 @@
  */
 import { INPUT_KINDS, objectRef, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
 import { readDocuments, isMapping, type FoundObject } from './documents.js';
+import type { Position } from './positions.js';
 import { formatPath, joinField, type ManifestError } from './errors.js';
 
 type ListKey = keyof MeshInputs;
@@ -79,30 +80,29 @@ class Collector {
   }
 
   /** Serves the previous good version of `ref`, if there is one, with a warning saying so. */
-  keepLastGood(path: string, document: number, ref: string): void {
+  keepLastGood(path: string, document: number, ref: string, at?: Position): void {
     const last = this.previous.objects.get(ref);
     if (!last) return;
     this.serve(path, ref, last);
     const message = `kept serving the last good version (from ${originText(last.input)})`;
-    this.warnings.push({ file: path, document, object: ref, message });
+    this.warnings.push({ file: path, document, ...at, object: ref, message });
   }
 
   add(path: string, found: FoundObject): void {
-    const { document, at, apiVersion, kind, value } = found;
+    const { document, at, apiVersion, kind, value, positions } = found;
     const key = `${apiVersion}/${kind}`;
     const meta = isMapping(value.metadata) ? value.metadata : {};
     const name = nonEmpty(meta.name);
     const namespace = CLUSTER_SCOPED.has(key) ? undefined : (nonEmpty(meta.namespace) ?? 'default');
     const ref = name === undefined ? undefined : objectRef(kind, { name, ...(namespace ? { namespace } : {}) });
     const where = { file: path, document, ...(ref ? { object: ref } : {}) };
-    if (!isInputKind(key)) return void this.warnings.push({ ...where, message: unknownKind(apiVersion, kind) });
-    if (ref === undefined) {
-      return void this.errors.push({ ...where, field: joinField(at, 'metadata.name'), message: 'required' });
-    }
+    if (!isInputKind(key)) return void this.warnings.push({ ...where, ...positions.at([]), message: unknownKind(apiVersion, kind) });
+    const nameAt = { field: joinField(at, 'metadata.name'), ...positions.at(['metadata', 'name']) };
+    if (ref === undefined) return void this.errors.push({ ...where, ...nameAt, message: 'required' });
     const first = this.claimed.get(ref);
     if (first !== undefined) {
       const message = `${ref} is already defined in ${first}; this one is ignored`;
-      return void this.errors.push({ ...where, field: joinField(at, 'metadata.name'), message });
+      return void this.errors.push({ ...where, ...nameAt, message });
     }
     this.claimed.set(ref, `${path}#${document + 1}`);
     const entry = INPUT_KINDS[key];
@@ -113,8 +113,8 @@ class Collector {
     }
     const issue = parsed.error.issues[0];
     const field = joinField(at, formatPath(issue?.path ?? []));
-    this.errors.push({ ...where, ...(field ? { field } : {}), message: issue?.message ?? 'invalid' });
-    this.keepLastGood(path, document, ref);
+    this.errors.push({ ...where, ...positions.at(issue?.path ?? []), ...(field ? { field } : {}), message: issue?.message ?? 'invalid' });
+    this.keepLastGood(path, document, ref, positions.at([]));
   }
 
   /**

@@ -11,7 +11,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from 'pino';
-import { formatManifestError } from './errors.js';
+import { formatManifestError, type ManifestError } from './errors.js';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
 import { walkManifestDir } from './read.js';
 
@@ -75,13 +75,13 @@ class DirectoryWatchers {
   }
 }
 
+function logFields(e: ManifestError): Record<string, unknown> {
+  return { file: e.file, document: e.document, line: e.line, column: e.column, object: e.object, field: e.field };
+}
+
 function logResult(logger: Logger, result: ManifestResult): void {
-  for (const e of result.errors) {
-    logger.error({ file: e.file, document: e.document, object: e.object, field: e.field }, formatManifestError(e));
-  }
-  for (const w of result.warnings) {
-    logger.warn({ file: w.file, document: w.document, object: w.object, field: w.field }, formatManifestError(w));
-  }
+  for (const e of result.errors) logger.error(logFields(e), formatManifestError(e));
+  for (const w of result.warnings) logger.warn(logFields(w), formatManifestError(w));
 }
 
 function sameResult(a: ManifestResult, b: ManifestResult): boolean {
