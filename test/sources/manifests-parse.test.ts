@@ -2,7 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { objectRef, type Input } from '../../src/model/inputs.ts';
-import { formatManifestError, parseManifests, readManifestDir, type ManifestError } from '../../src/sources/manifests/index.ts';
+import { formatManifestError, manifestProblems, parseManifests, readManifestDir, skippedSummary, type ManifestError } from '../../src/sources/manifests/index.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'manifests');
 
@@ -134,13 +134,39 @@ describe('parseManifests: errors name the file, document, line and column, objec
 });
 
 describe('parseManifests: kinds it does not read, Lists and duplicates', () => {
-  it.each([
-    ['apps/v1', 'Deployment', 'skipped: kind apps/v1/Deployment is not read by Trellis'],
-    ['v1', 'EndpointSlice', 'skipped: kind v1/EndpointSlice is not read by Trellis (Trellis reads EndpointSlice from apiVersion discovery.k8s.io/v1)'],
-  ])('warns and skips %s %s', (apiVersion, kind, message) => {
-    const result = parseManifests([{ path: 'd.yaml', text: `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: api, namespace: shop }\n` }]);
+  const object = (apiVersion: string, kind: string, name: string): string => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: ${name}, namespace: shop }\n`;
+
+  it('counts the objects of kinds it does not read, by kind, and reports them in one line', () => {
+    const text = [object('v1', 'ConfigMap', 'a'), object('apps/v1', 'Deployment', 'api'), object('v1', 'ConfigMap', 'b')].join('---\n');
+    const result = parseManifests([GOOD, { path: 'd.yaml', text }]);
     expect(result.errors).toEqual([]);
-    expect(result.warnings).toEqual([{ file: 'd.yaml', document: 0, line: 1, column: 1, object: `${kind} shop/api`, message }]);
+    expect(result.warnings).toEqual([]);
+    expect(result.skipped).toEqual({ ConfigMap: 2, Deployment: 1 });
+    expect(manifestProblems(result)).toEqual([{ severity: 'warning', message: 'skipped 3 objects of kinds Trellis does not read: ConfigMap (2), Deployment (1)' }]);
+  });
+
+  it.each([
+    [{}, undefined],
+    [{ Deployment: 1 }, 'skipped 1 object of a kind Trellis does not read: Deployment (1)'],
+    [{ Deployment: 2 }, 'skipped 2 objects of a kind Trellis does not read: Deployment (2)'],
+  ])('summarises %j as %j', (skipped, line) => {
+    expect(skippedSummary(skipped)).toBe(line);
+  });
+
+  it('warns about each object of a kind it reads, from another apiVersion (most likely a mistake)', () => {
+    const result = parseManifests([{ path: 'd.yaml', text: object('v1', 'EndpointSlice', 'api') }]);
+    expect(result.errors).toEqual([]);
+    expect(result.skipped).toEqual({});
+    expect(result.warnings).toEqual([
+      {
+        file: 'd.yaml',
+        document: 0,
+        line: 1,
+        column: 1,
+        object: 'EndpointSlice shop/api',
+        message: 'skipped: kind v1/EndpointSlice is not read by Trellis (Trellis reads EndpointSlice from apiVersion discovery.k8s.io/v1)',
+      },
+    ]);
     expect(result.inputs.endpointSlices).toEqual([]);
   });
 

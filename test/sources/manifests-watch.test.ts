@@ -120,6 +120,14 @@ describe('watchManifests', { timeout: 5000 }, () => {
     expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['web.yaml#1:1:1 Service shop/web: kept serving the last good version (from web.yaml#1)']);
   });
 
+  it('logs the objects of kinds it does not read in one line, not one warning each', async () => {
+    const other = (kind: string, name: string): string => `apiVersion: v1\nkind: ${kind}\nmetadata: { name: ${name}, namespace: shop }\n`;
+    await writeFile(join(dir, 'other.yaml'), [other('ConfigMap', 'a'), other('ConfigMap', 'b'), other('Secret', 'c')].join('---\n'));
+    const w = await start();
+    expect(w.result.skipped).toEqual({ ConfigMap: 2, Secret: 1 });
+    expect(logs.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['skipped 3 objects of kinds Trellis does not read: ConfigMap (2), Secret (1)']);
+  });
+
   it('rejects when the directory cannot be read', async () => {
     await expect(watchManifests(join(dir, 'missing'), { onChange: changes.onChange, logger: pino({ level: 'silent' }) })).rejects.toThrow(/ENOENT/);
   });

@@ -19,7 +19,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { describe, it } from 'vitest';
 import { buildModel } from '../../src/model/build.ts';
 import { formatProblem, modelProblems, sortProblems, type Problem } from '../../src/model/problems.ts';
-import { parseManifests } from '../../src/sources/manifests/index.ts';
+import { manifestProblems, parseManifests } from '../../src/sources/manifests/index.ts';
 import { PUSH_ORDER, SHORT_NAME } from '../../src/envoy/types.ts';
 import { describeNode } from '../../src/translate/proxy.ts';
 import type { NodeInfo } from '../../src/xds/status.ts';
@@ -56,11 +56,8 @@ function outputsOf(text: string): Map<string, string> {
   const options = optionsOf(text);
   const parsed = parseManifests([{ path: INPUT, text }]);
   const model = buildModel(parsed.inputs);
-  const problems: Problem[] = [
-    ...parsed.errors.map((e) => ({ severity: 'error' as const, ...e })),
-    ...parsed.warnings.filter((w) => !w.message.includes('GoldenCase')).map((e) => ({ severity: 'warning' as const, ...e })),
-    ...modelProblems(model),
-  ];
+  const { GoldenCase: _options, ...skipped } = parsed.skipped;
+  const problems: Problem[] = [...manifestProblems({ ...parsed, skipped }), ...modelProblems(model)];
   const outputs = new Map<string, string>();
   outputs.set(
     'model.yaml',

@@ -29,6 +29,19 @@ export function formatManifestError(e: ManifestError): string {
   return `${formatOrigin(e)}${object}: ${field}${e.message}`;
 }
 
+/**
+ * One line for every object of a kind Trellis does not read (ConfigMaps, Deployments, ... beside
+ * the mesh's own objects are normal, not worth a warning each):
+ * `skipped 3 objects of kinds Trellis does not read: ConfigMap (2), Deployment (1)`; none when none.
+ */
+export function skippedSummary(skipped: Readonly<Record<string, number>>): string | undefined {
+  const kinds = Object.entries(skipped);
+  const total = kinds.reduce((n, [, count]) => n + count, 0);
+  if (total === 0) return undefined;
+  const what = total === 1 ? 'object of a kind' : kinds.length === 1 ? 'objects of a kind' : 'objects of kinds';
+  return `skipped ${total} ${what} Trellis does not read: ${kinds.map(([kind, count]) => `${kind} (${count})`).join(', ')}`;
+}
+
 export { formatPath } from '../../model/problems.js';
 
 /** Joins a field prefix (`items[2]`) and a path inside it (`spec.ports[0]`, `[1]`). */

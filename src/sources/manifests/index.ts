@@ -2,7 +2,7 @@
  * The default source: a directory of Kubernetes manifests (Namespaces, Nodes, Services,
  * EndpointSlices, Pods, TrafficPolicies), read recursively and watched. parse.ts is pure; read.ts and watch.ts do the I/O.
  */
-export { formatManifestError, type ManifestError } from './errors.js';
+export { formatManifestError, skippedSummary, type ManifestError } from './errors.js';
 export {
   EMPTY_MANIFEST_STATE,
   parseManifests,

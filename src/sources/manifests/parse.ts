@@ -30,6 +30,8 @@ export interface ManifestResult {
   readonly inputs: MeshInputs;
   readonly errors: ManifestError[];
   readonly warnings: ManifestError[];
+  /** Objects of kinds Trellis does not read, counted by kind (in kind order): reported in one line, see skippedSummary. */
+  readonly skipped: Readonly<Record<string, number>>;
   readonly state: ManifestState;
 }
 
@@ -50,10 +52,9 @@ function isInputKind(key: string): key is InputKindKey {
   return Object.hasOwn(INPUT_KINDS, key);
 }
 
-function unknownKind(apiVersion: string, kind: string): string {
-  const known = KNOWN_KINDS.get(kind);
-  const hint = known === undefined ? '' : ` (Trellis reads ${kind} from apiVersion ${known})`;
-  return `skipped: kind ${apiVersion}/${kind} is not read by Trellis${hint}`;
+/** A kind Trellis reads, from another apiVersion: most likely a mistake, worth a warning of its own. */
+function wrongApiVersion(apiVersion: string, kind: string, known: string): string {
+  return `skipped: kind ${apiVersion}/${kind} is not read by Trellis (Trellis reads ${kind} from apiVersion ${known})`;
 }
 
 function nonEmpty(v: unknown): string | undefined {
@@ -71,6 +72,7 @@ class Collector {
   readonly files = new Map<string, string[]>();
   readonly errors: ManifestError[] = [];
   readonly warnings: ManifestError[] = [];
+  readonly skipped = new Map<string, number>();
 
   constructor(private readonly previous: ManifestState) {}
 
@@ -96,7 +98,7 @@ class Collector {
     const namespace = CLUSTER_SCOPED.has(key) ? undefined : (nonEmpty(meta.namespace) ?? 'default');
     const ref = name === undefined ? undefined : objectRef(kind, { name, ...(namespace ? { namespace } : {}) });
     const where = { file: path, document, ...(ref ? { object: ref } : {}) };
-    if (!isInputKind(key)) return void this.warnings.push({ ...where, ...positions.at([]), message: unknownKind(apiVersion, kind) });
+    if (!isInputKind(key)) return this.skip(apiVersion, kind, { ...where, ...positions.at([]) });
     const nameAt = { field: joinField(at, 'metadata.name'), ...positions.at(['metadata', 'name']) };
     if (ref === undefined) return void this.errors.push({ ...where, ...nameAt, message: 'required' });
     const first = this.claimed.get(ref);
@@ -115,6 +117,13 @@ class Collector {
     const field = joinField(at, formatPath(issue?.path ?? []));
     this.errors.push({ ...where, ...positions.at(issue?.path ?? []), ...(field ? { field } : {}), message: issue?.message ?? 'invalid' });
     this.keepLastGood(path, document, ref, positions.at([]));
+  }
+
+  /** A kind Trellis does not read is counted; a kind it reads, from another apiVersion, is warned about. */
+  private skip(apiVersion: string, kind: string, where: Omit<ManifestError, 'message'>): void {
+    const known = KNOWN_KINDS.get(kind);
+    if (known !== undefined) this.warnings.push({ ...where, message: wrongApiVersion(apiVersion, kind, known) });
+    else this.skipped.set(kind, (this.skipped.get(kind) ?? 0) + 1);
   }
 
   /**
@@ -177,6 +186,7 @@ export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: Man
     inputs: toInputs(collector.served.values()),
     errors: collector.errors,
     warnings: collector.warnings,
+    skipped: Object.fromEntries([...collector.skipped].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     state: { objects: collector.served, files: collector.files },
   };
 }

@@ -4,14 +4,17 @@
 import type { Logger } from 'pino';
 import type { Problem } from '../../model/problems.js';
 import type { SourceState, StartSource } from '../source.js';
+import { skippedSummary } from './errors.js';
 import type { ManifestResult } from './parse.js';
 import { watchManifests } from './watch.js';
 
-/** The problems of one manifests read, in the common shape. */
+/** The problems of one manifests read, in the common shape; the kinds it skipped in one warning. */
 export function manifestProblems(result: ManifestResult): Problem[] {
+  const skipped = skippedSummary(result.skipped);
   return [
     ...result.errors.map((e) => ({ severity: 'error' as const, ...e })),
     ...result.warnings.map((e) => ({ severity: 'warning' as const, ...e })),
+    ...(skipped === undefined ? [] : [{ severity: 'warning' as const, message: skipped }]),
   ];
 }
 

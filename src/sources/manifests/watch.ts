@@ -11,7 +11,7 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from 'pino';
-import { formatManifestError, type ManifestError } from './errors.js';
+import { formatManifestError, skippedSummary, type ManifestError } from './errors.js';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
 import { walkManifestDir } from './read.js';
 
@@ -82,10 +82,12 @@ function logFields(e: ManifestError): Record<string, unknown> {
 function logResult(logger: Logger, result: ManifestResult): void {
   for (const e of result.errors) logger.error(logFields(e), formatManifestError(e));
   for (const w of result.warnings) logger.warn(logFields(w), formatManifestError(w));
+  const skipped = skippedSummary(result.skipped);
+  if (skipped !== undefined) logger.warn({ skipped: result.skipped }, skipped);
 }
 
 function sameResult(a: ManifestResult, b: ManifestResult): boolean {
-  const key = (r: ManifestResult): string => JSON.stringify([r.inputs, r.errors, r.warnings]);
+  const key = (r: ManifestResult): string => JSON.stringify([r.inputs, r.errors, r.warnings, r.skipped]);
   return key(a) === key(b);
 }
 
