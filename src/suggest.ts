@@ -6,11 +6,8 @@
  * A leaf module: it imports nothing, so every layer may use it.
  */
 
-/**
- * The optimal string alignment distance: the fewest insertions, deletions, substitutions and
- * swaps of two adjacent characters (each costs 1) that turn `a` into `b`. `retires` → `retries` is 1.
- */
-export function editDistance(a: string, b: string): number {
+/** The last row of the edit-distance table: entry j is the distance from `a` to the first j characters of `b`. */
+function distancesToPrefixes(a: string, b: string): number[] {
   // Three rows of the dynamic programme: two back (for swaps), one back, and the current one.
   let before: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -25,24 +22,32 @@ export function editDistance(a: string, b: string): number {
     before = previous;
     previous = current;
   }
-  return previous[b.length] ?? 0;
+  return previous;
 }
 
-export interface ClosestOptions {
-  /** At most this many (default 3). */
-  readonly limit?: number;
-  /** Only candidates within this distance (default: any). */
-  readonly maxDistance?: number;
+/**
+ * The optimal string alignment distance: the fewest insertions, deletions, substitutions and
+ * swaps of two adjacent characters (each costs 1) that turn `a` into `b`. `retires` → `retries` is 1.
+ */
+export function editDistance(a: string, b: string): number {
+  return distancesToPrefixes(a, b)[b.length] ?? 0;
 }
 
-/** The candidates nearest to `word`, nearest first, ties in name order; `word` itself is never one. */
-export function closest(word: string, candidates: Iterable<string>, options: ClosestOptions = {}): string[] {
-  const { limit = 3, maxDistance = Number.POSITIVE_INFINITY } = options;
+/** The distance from `a` to the beginning of `b` that it is closest to: `frontnd` → `frontend-6d9f7-a1` is 1. */
+export function prefixDistance(a: string, b: string): number {
+  return Math.min(...distancesToPrefixes(a, b));
+}
+
+/**
+ * The candidates nearest to `word`, at most `limit` (3): first by how close `word` is to their
+ * beginning (a pod's generated suffix does not push it away), then by edit distance, then in name
+ * order. `word` itself is never one.
+ */
+export function closest(word: string, candidates: Iterable<string>, limit = 3): string[] {
   const scored = [...new Set(candidates)]
     .filter((c) => c !== word)
-    .map((name) => ({ name, distance: editDistance(word, name) }))
-    .filter((c) => c.distance <= maxDistance);
-  scored.sort((x, y) => x.distance - y.distance || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+    .map((name) => ({ name, prefix: prefixDistance(word, name), whole: editDistance(word, name) }));
+  scored.sort((x, y) => x.prefix - y.prefix || x.whole - y.whole || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   return scored.slice(0, limit).map((c) => c.name);
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closest, didYouMean, editDistance } from '../src/suggest.ts';
+import { closest, didYouMean, editDistance, prefixDistance } from '../src/suggest.ts';
 
 describe('editDistance', () => {
   it.each([
@@ -34,16 +34,28 @@ describe('didYouMean', () => {
   });
 });
 
-describe('closest', () => {
-  const workloads = ['shop/frontend-6d9f7-a1', 'shop/catalog-7c4b9-x2', 'shop/catalog-7c4b9-y3', 'payments/ledger-1', 'shop/cart-cache-0'];
+describe('prefixDistance', () => {
+  it.each([
+    ['frontnd', 'frontend-6d9f7-a1', 1],
+    ['frontend-6d9f7-a2', 'frontend-6d9f7-a1', 1],
+    ['frontnd', 'catalog-0', 6],
+    ['catalog-0-extra', 'catalog-0', 6],
+  ])('%j to the beginning of %j is %d', (a, b, d) => {
+    expect(prefixDistance(a, b)).toBe(d);
+  });
+});
 
-  it('orders by distance, then by name, up to the limit', () => {
-    expect(closest('shop/frontnd', workloads)).toEqual(['shop/frontend-6d9f7-a1', 'shop/cart-cache-0', 'shop/catalog-7c4b9-x2']);
-    expect(closest('shop/catalog-7c4b9-x3', workloads, { limit: 2 })).toEqual(['shop/catalog-7c4b9-x2', 'shop/catalog-7c4b9-y3']);
+describe('closest', () => {
+  const workloads = ['shop/frontend-6d9f7-a1', 'shop/catalog-0', 'shop/catalog-1', 'shop/catalog-2', 'payments/ledger-1', 'shop/cart-cache-0'];
+
+  it('ranks names by how close the word is to their beginning, so generated suffixes do not count', () => {
+    expect(closest('shop/frontnd', workloads)[0]).toBe('shop/frontend-6d9f7-a1');
+    expect(closest('shop/frontend', workloads)[0]).toBe('shop/frontend-6d9f7-a1');
   });
 
-  it('keeps only candidates within maxDistance, and never the word itself', () => {
-    expect(closest('shop/cart-cache-0', workloads, { maxDistance: 3 })).toEqual([]);
-    expect(closest('shop/cart-cache-1', workloads, { maxDistance: 3 })).toEqual(['shop/cart-cache-0']);
+  it('then by edit distance, then by name, up to the limit, never the word itself', () => {
+    expect(closest('shop/catalog-3', workloads)).toEqual(['shop/catalog-0', 'shop/catalog-1', 'shop/catalog-2']);
+    expect(closest('shop/catalog-1', workloads, 2)).toEqual(['shop/catalog-0', 'shop/catalog-2']);
+    expect(closest('x', [], 3)).toEqual([]);
   });
 });
