@@ -11,6 +11,7 @@ export {
   type ManifestState,
   type StoredInput,
 } from './parse.js';
+export { locateProblems } from './locate.js';
 export { ManifestPathError, readManifestDir, readManifestPaths, STDIN_PATH } from './read.js';
 export { watchManifests, type ManifestWatch, type WatchManifestsOptions } from './watch.js';
 export { manifestProblems, startManifestSource } from './source.js';

@@ -4,7 +4,7 @@
  * them. A field that is not there (a required one left out) is placed at the nearest part of its
  * path that is.
  */
-import { isMap, isNode, isScalar, isSeq, type LineCounter } from 'yaml';
+import { isMap, isNode, isScalar, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 
 export interface Position {
   /** 1-based. */
@@ -64,4 +64,27 @@ export function positionsOf(root: unknown, lines: LineCounter): Positions {
       return found ? positionsOf(node, lines) : NO_POSITIONS;
     },
   };
+}
+
+/** A field path as formatPath writes it (`spec.ports[0].port`, `labels["app.kubernetes.io/name"]`), as segments; as far as it reads. */
+export function parseFieldPath(field: string): PropertyKey[] {
+  const segments: PropertyKey[] = [];
+  const token = /(?:^|\.)([A-Za-z_][A-Za-z0-9_-]*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]/y;
+  for (let m = token.exec(field); m !== null; m = token.exec(field)) {
+    if (m[1] !== undefined) segments.push(m[1]);
+    else if (m[2] !== undefined) segments.push(Number(m[2]));
+    else if (m[3] !== undefined) segments.push(String(JSON.parse(m[3])));
+    if (token.lastIndex === field.length) break;
+  }
+  return segments;
+}
+
+/** The positions in each document of a file's text; none in a List (whose objects are its items) or a document that does not parse. */
+export function documentPositions(text: string): Positions[] {
+  const lineCounter = new LineCounter();
+  return parseAllDocuments(text, { lineCounter }).map((doc) => {
+    const root = doc.contents;
+    const isList = isMap(root) && isSeq(root.get('items', true)) && /List$/.test(String(root.get('kind')));
+    return doc.errors.length > 0 || isList ? NO_POSITIONS : positionsOf(root, lineCounter);
+  });
 }
