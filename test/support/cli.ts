@@ -11,7 +11,7 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** `trellis ARGS` from src/cli.ts, with `stdin` as its standard input (empty when not given). */
+/** `trellis ARGS` from src/cli.ts, with nothing on its standard input. */
 export function trellis(...args: string[]): Promise<CliResult> {
   return runCli(['--import', tsx, 'src/cli.ts', ...args]);
 }
