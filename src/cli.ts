@@ -4,6 +4,7 @@
  * No logic of its own lives here.
  */
 import { once } from 'node:events';
+import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import {
@@ -11,37 +12,33 @@ import {
   bootstrapConfigSchema,
   ConfigError,
   loadConfig,
+  loadValidateConfig,
   RENDER_FLAGS,
   renderConfigSchema,
   SERVE_FLAGS,
   serveConfigSchema,
   VALIDATE_FLAGS,
-  validateConfigSchema,
   type FlagSpec,
 } from './config/config.js';
 import { renderBootstrap } from './bootstrap/render.js';
-import { formatDiagnostic, sortDiagnostics, type Diagnostic } from './diagnostics.js';
-import { buildModel, type ModelOptions } from './model/build.js';
-import { formatPolicyStatus, policyStatuses } from './policy/status.js';
+import { runRender, runValidate, type CommandIO } from './cli/offline.js';
+import { versionLine } from './cli/version.js';
 import { createLogger, routeGrpcLogs, runServe, type ServeHandle } from './pipeline/index.js';
-import { manifestProblems, parseManifests, readManifestDir, type ManifestResult } from './sources/manifests/index.js';
-import { describeNode } from './translate/proxy.js';
-import { renderTranslation } from './translate/render.js';
-import { translate } from './translate/translate.js';
-
-/** Reads a manifests directory once and builds its model. */
-async function loadOnce(dir: string, opts: ModelOptions): Promise<{ result: ManifestResult; problems: Diagnostic[]; model: ReturnType<typeof buildModel> }> {
-  const result = parseManifests(await readManifestDir(dir));
-  const model = buildModel(result.inputs, opts);
-  return { result, model, problems: sortDiagnostics([...manifestProblems(result), ...model.diagnostics]) };
-}
 
 interface Command {
   readonly summary: string;
   readonly usage: string;
   readonly flags: Readonly<Record<string, FlagSpec>>;
-  run(flags: Record<string, string>): Promise<number>;
+  /** What the command's positional arguments are, for its help; none when it takes none. */
+  readonly positionals?: string;
+  run(flags: Record<string, string>, positionals: readonly string[]): Promise<number>;
 }
+
+const PROCESS_IO: CommandIO = {
+  out: (t) => void process.stdout.write(t),
+  err: (t) => void process.stderr.write(t),
+  readStdin: () => text(process.stdin),
+};
 
 const COMMANDS: Readonly<Record<string, Command>> = {
   serve: {
@@ -71,37 +68,16 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   render: {
     summary: 'print the configuration one proxy would receive (review a GitOps change without a cluster)',
-    usage: 'trellis render --manifests DIR --proxy POD.NAMESPACE [--mode sidecar|proxyless] [--region R] [--zone Z]',
+    usage: 'trellis render --manifests DIR --proxy POD.NAMESPACE [--mode sidecar|proxyless] [--region R] [--zone Z] [-o text|json]',
     flags: RENDER_FLAGS,
-    async run(flags) {
-      const config = loadConfig(renderConfigSchema, RENDER_FLAGS, flags, {});
-      const { model, problems } = await loadOnce(config.manifests, config);
-      const errors = problems.filter((p) => p.severity === 'error');
-      if (errors.length > 0) {
-        for (const p of errors) console.error(formatDiagnostic(p));
-        return 1;
-      }
-      const locality = config.region || config.zone ? { locality: { ...(config.region ? { region: config.region } : {}), ...(config.zone ? { zone: config.zone } : {}) } } : {};
-      const proxy = describeNode({ id: config.proxy, cluster: '', metadata: { PROXY_MODE: config.mode }, userAgent: '', ...locality });
-      const translation = translate(model, proxy);
-      for (const e of translation.diagnostics) console.error(formatDiagnostic(e));
-      process.stdout.write(renderTranslation(translation));
-      return translation.diagnostics.some((e) => e.severity === 'error') ? 1 : 0;
-    },
+    run: (flags) => runRender(loadConfig(renderConfigSchema, RENDER_FLAGS, flags, {}), PROCESS_IO),
   },
   validate: {
-    summary: 'check the manifests: every error and warning with file, document, object and field',
-    usage: 'trellis validate --manifests DIR',
+    summary: 'check the manifests: every error and warning with file, document, line, object and field',
+    usage: 'trellis validate [PATH...] [--manifests DIR] [-o text|json]',
+    positionals: 'PATH: a file, a directory (read recursively) or - (standard input); several at once',
     flags: VALIDATE_FLAGS,
-    async run(flags) {
-      const config = loadConfig(validateConfigSchema, VALIDATE_FLAGS, flags, {});
-      const { problems, model } = await loadOnce(config.manifests, config);
-      for (const p of problems) console.log(formatDiagnostic(p));
-      for (const line of policyStatuses(model.policies).flatMap(formatPolicyStatus)) console.log(line);
-      const errors = problems.filter((p) => p.severity === 'error').length;
-      console.log(`${errors} error(s), ${problems.length - errors} warning(s)`);
-      return errors > 0 ? 1 : 0;
-    },
+    run: (flags, paths) => runValidate(loadValidateConfig(flags, paths), PROCESS_IO),
   },
   bootstrap: {
     summary: 'print the bootstrap of an Envoy sidecar (YAML) or a proxyless gRPC application (JSON)',
@@ -113,6 +89,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       return 0;
     },
   },
+  version: {
+    summary: "print Trellis's version and Node.js's (also: trellis --version)",
+    usage: 'trellis version',
+    flags: {},
+    async run() {
+      console.log(await versionLine());
+      return 0;
+    },
+  },
 };
 
 function usage(): string {
@@ -121,8 +106,9 @@ function usage(): string {
 }
 
 function commandUsage(c: Command): string {
-  const lines = Object.values(c.flags).map((f) => `  --${f.flag.padEnd(16)} ${f.help}${f.env ? ` (env ${f.env})` : ''}`);
-  return `Usage: ${c.usage}\n\nFlags:\n${lines.join('\n')}`;
+  const lines = Object.values(c.flags).map((f) => `  ${f.short ? `-${f.short}, ` : '    '}--${f.flag.padEnd(16)} ${f.help}${f.env ? ` (env ${f.env})` : ''}`);
+  const positionals = c.positionals ? `\n\nArguments:\n  ${c.positionals}` : '';
+  return `Usage: ${c.usage}${positionals}${lines.length > 0 ? `\n\nFlags:\n${lines.join('\n')}` : ''}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -131,21 +117,23 @@ export async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return name === undefined ? 2 : 0;
   }
-  const command = COMMANDS[name];
+  const command = COMMANDS[name === '--version' ? 'version' : name];
   if (!command) {
     console.error(`trellis: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
   try {
-    const options = Object.fromEntries(Object.values(command.flags).map((f) => [f.flag, { type: f.boolean ? ('boolean' as const) : ('string' as const) }]));
-    const { values } = parseArgs({ args: rest, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: false });
+    const options = Object.fromEntries(
+      Object.values(command.flags).map((f) => [f.flag, { type: f.boolean ? ('boolean' as const) : ('string' as const), ...(f.short ? { short: f.short } : {}) }]),
+    );
+    const { values, positionals } = parseArgs({ args: rest, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: command.positionals !== undefined });
     if (values.help) {
       console.log(commandUsage(command));
       return 0;
     }
     const flags: Record<string, string> = {};
     for (const [k, v] of Object.entries(values)) if (k !== 'help' && v !== undefined) flags[k] = String(v);
-    return await command.run(flags);
+    return await command.run(flags, positionals);
   } catch (err) {
     const code = (err as { code?: string }).code ?? '';
     console.error(`trellis ${name}: ${(err as Error).message}`);

@@ -1,30 +1,16 @@
-import { execFile } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-
-const run = promisify(execFile);
-const tsx = createRequire(import.meta.url).resolve('tsx');
-
-async function trellis(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', tsx, 'src/cli.ts', ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { runCli, trellis } from './support/cli.ts';
 
 describe('trellis command line', () => {
   it.each([
     ['serve', ['--manifests', '--xds-address', '--debug-address', '--debounce-min', '--debounce-max', '--domain', '--trust-domain', '--log-level']],
     ['render', ['--manifests', '--proxy', '--mode']],
-    ['validate', ['--manifests']],
+    ['validate', ['--manifests', '-o, --output', 'PATH']],
+    ['version', ['trellis version']],
     ['bootstrap', ['--mode', '--pod', '--namespace', '--ip', '--service-account', '--xds-address']],
   ])('prints help for %s, listing its flags', async (command, flags) => {
     const r = await trellis(command, '--help');
@@ -36,6 +22,10 @@ describe('trellis command line', () => {
     [['serve', '--bogus'], "trellis serve: Unknown option '--bogus'"],
     [['serve', '--manifests', 'examples/mesh', '--xds-address', 'nowhere'], 'trellis serve: --xds-address (TRELLIS_XDS_ADDRESS): expected HOST:PORT'],
     [['render', '--manifests', 'examples/mesh'], 'trellis render: --proxy:'],
+    [['render', '--manifests', 'examples/mesh', '--proxy', 'app.shop', '-o', 'yaml'], 'trellis render: --output: expected text or json'],
+    [['render', '--manifests', 'examples/mesh', '--proxy', 'app.shop', 'extra.yaml'], "trellis render: Unexpected argument 'extra.yaml'"],
+    [['validate'], 'trellis validate: give the manifests: files, directories or - (stdin), or --manifests DIR'],
+    [['validate', 'examples/mesh', '-o', 'xml'], 'trellis validate: --output: expected text or json'],
     [['launch'], 'trellis: unknown command "launch"'],
   ])('answers %j with one clear line and exit status 2', async (args, message) => {
     const r = await trellis(...args);
@@ -82,17 +72,17 @@ describe('trellis validate and render on the example mesh', () => {
     expect(new Set(nowhere?.endpoints?.map((e) => e.priority ?? 0))).toEqual(new Set([0]));
   });
 
-  it('names the file, document, object and field of every error, and exits 1', async () => {
+  it('names the file, document, line and column, object and field of every error, and exits 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'trellis-cli-'));
     try {
       await cp('examples/mesh', dir, { recursive: true });
       await writeFile(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: ok }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: shop }\nspec:\n  ports: [{ port: 70000 }]\n');
       const v = await trellis('validate', '--manifests', dir);
       expect(v.code).toBe(1);
-      expect(v.stdout).toMatch(/^error: bad\.yaml#2 Service shop\/web: spec\.ports\[0\]\.port: .+$/m);
+      expect(v.stdout).toMatch(/^error: bad\.yaml#2:9:13 Service shop\/web: spec\.ports\[0\]\.port: .+$/m);
       const r = await trellis('render', '--manifests', dir, '--proxy', 'frontend-6d9f7-a1.shop');
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain('bad.yaml#2 Service shop/web: spec.ports[0].port');
+      expect(r.stderr).toContain('bad.yaml#2:9:13 Service shop/web: spec.ports[0].port');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -117,11 +107,26 @@ describe('trellis bootstrap', () => {
   });
 });
 
+describe('trellis version', () => {
+  it.each([['version'], ['--version']])('%s prints the version of package.json and of Node.js', async (arg) => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    const r = await trellis(arg);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`trellis ${pkg.version} (Node.js ${process.version})\n`);
+  });
+});
+
 describe('the trellis package bin', () => {
   it('runs from the build the package ships (dist/cli.js, as `trellis`)', async () => {
     const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { bin: Record<string, string> };
     expect(pkg.bin.trellis).toBe('./dist/cli.js');
-    const { stdout } = await run(process.execPath, [pkg.bin.trellis ?? '', 'validate', '--manifests', 'examples/mesh']);
+    const { stdout } = await runCli([pkg.bin.trellis ?? '', 'validate', '--manifests', 'examples/mesh']);
     expect(stdout).toContain('0 error(s), 0 warning(s)');
+  });
+
+  it('knows its version when built (dist/cli.js version)', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { bin: Record<string, string>; version: string };
+    const r = await runCli([pkg.bin.trellis ?? '', 'version']);
+    expect(r).toEqual({ code: 0, stdout: `trellis ${pkg.version} (Node.js ${process.version})\n`, stderr: '' });
   });
 });

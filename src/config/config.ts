@@ -23,6 +23,8 @@ export interface FlagSpec {
   readonly help: string;
   /** A flag without a value (`--in-cluster`); its value is 'true' when given. */
   readonly boolean?: true;
+  /** A one-letter alias (`-o` for `--output`). */
+  readonly short?: string;
 }
 
 export const SERVE_FLAGS = {
@@ -73,12 +75,16 @@ export const serveConfigSchema = z
 
 export type ServeConfig = z.output<typeof serveConfigSchema>;
 
+const OUTPUT_FLAG = { flag: 'output', short: 'o', help: 'text (for people) or json (for programs; see the README) [text]' } as const satisfies FlagSpec;
+const output = z.enum(['text', 'json'], { error: 'expected text or json' }).default('text');
+
 export const RENDER_FLAGS = {
   manifests: { flag: 'manifests', help: 'directory of Kubernetes manifests' },
   proxy: { flag: 'proxy', help: 'node id of the proxy, <pod>.<namespace>' },
   mode: { flag: 'mode', help: 'sidecar (an Envoy sidecar) or proxyless (a gRPC application) [sidecar]' },
   region: { flag: 'region', help: "the proxy's locality region, as its node would give it (optional; locality-aware load balancing depends on it)" },
   zone: { flag: 'zone', help: "the proxy's locality zone (optional)" },
+  output: OUTPUT_FLAG,
   domain: SERVE_FLAGS.domain,
   trustDomain: SERVE_FLAGS.trustDomain,
 } as const satisfies Record<string, FlagSpec>;
@@ -89,17 +95,38 @@ export const renderConfigSchema = z.object({
   mode: z.enum(['sidecar', 'proxyless']).default('sidecar'),
   region: z.string().min(1).optional(),
   zone: z.string().min(1).optional(),
+  output,
   domain: dnsName.default('cluster.local'),
   trustDomain: dnsName.default('cluster.local'),
 });
 
+export type RenderConfig = z.output<typeof renderConfigSchema>;
+
 export const VALIDATE_FLAGS = {
-  manifests: RENDER_FLAGS.manifests,
+  manifests: { flag: 'manifests', help: 'a directory of Kubernetes manifests (files are named relative to it), besides or instead of PATHs' },
+  output: OUTPUT_FLAG,
   domain: SERVE_FLAGS.domain,
   trustDomain: SERVE_FLAGS.trustDomain,
 } as const satisfies Record<string, FlagSpec>;
 
-export const validateConfigSchema = renderConfigSchema.pick({ manifests: true, domain: true, trustDomain: true });
+export const validateConfigSchema = z.object({
+  manifests: z.string().min(1).optional(),
+  output,
+  domain: dnsName.default('cluster.local'),
+  trustDomain: dnsName.default('cluster.local'),
+});
+
+export type ValidateConfig = z.output<typeof validateConfigSchema> & {
+  /** Files, directories and `-` (stdin), as given on the command line. */
+  readonly paths: readonly string[];
+};
+
+/** `trellis validate [PATH...] [--manifests DIR]`: at least one of them. */
+export function loadValidateConfig(flags: Readonly<Record<string, string | undefined>>, paths: readonly string[]): ValidateConfig {
+  const config = loadConfig(validateConfigSchema, VALIDATE_FLAGS, flags, {});
+  if (config.manifests === undefined && paths.length === 0) throw new ConfigError('give the manifests: files, directories or - (stdin), or --manifests DIR');
+  return { ...config, paths };
+}
 
 export const BOOTSTRAP_FLAGS = {
   mode: { flag: 'mode', help: 'sidecar (Envoy bootstrap, YAML) or proxyless (gRPC xDS bootstrap, JSON)' },

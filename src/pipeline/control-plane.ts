@@ -200,7 +200,8 @@ class ControlPlane implements RunningTrellis {
   /** Everything wrong now, from the source, the model and translation; logs what appeared and what was fixed. */
   private updateProblems(): { errors: number; warnings: number } {
     const { latest, model } = this;
-    this.problems = [...(latest?.problems ?? []), ...(model?.diagnostics ?? []), ...buildProblems(this.snapshots.report())];
+    const modelProblems = model?.diagnostics ?? [];
+    this.problems = [...(latest?.problems ?? []), ...(latest?.locate ? latest.locate(modelProblems) : modelProblems), ...buildProblems(this.snapshots.report())];
     return this.problemLog.update(this.problems);
   }
 }

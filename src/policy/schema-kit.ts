@@ -77,8 +77,14 @@ export const notLonger = (a: string | undefined, b: string | undefined) => a ===
 const INT32_MAX = 2_147_483_647;
 export const count = (min: number, description: string) => z.number().int().min(min).max(INT32_MAX).describe(description);
 export const percent = (description: string) => z.number().min(0).max(100).describe(`${description} (0–100)`);
+/** What a duration that does not match says, in words rather than the regular expression. */
+export const DURATION_MESSAGE = 'expected a duration such as 250ms, 5s or 1m30s';
 export const duration = (description: string) =>
-  z.string().max(32).regex(DURATION_PATTERN).describe(`${description}; a duration such as '250ms', '1.5s', '1m30s'`);
+  z
+    .string()
+    .max(32)
+    .regex(DURATION_PATTERN, { error: (issue) => `${DURATION_MESSAGE}, found ${JSON.stringify(issue.input)}` })
+    .describe(`${description}; a duration such as '250ms', '1.5s', '1m30s'`);
 export const dnsName = (description: string) =>
   z
     .string()

@@ -16,6 +16,11 @@ export interface SourceState {
    */
   readonly connected: boolean;
   readonly reason?: string;
+  /**
+   * Places problems found later (the model's, about an object of these inputs) at their line and
+   * column, where the source has the text (a manifests directory); absent where it has none.
+   */
+  locate?(problems: readonly Diagnostic[]): Diagnostic[];
 }
 
 export interface Source {

@@ -7,13 +7,22 @@ import { formatRef } from '../diagnostics.js';
 import { PUSH_ORDER, SHORT_NAME, TypeUrl, type ResourceKind } from '../envoy/types.js';
 import type { Translation } from './translation.js';
 
+/** One resource as it is shown: its name, the objects it came from, and the resource itself. */
+export interface ShownResource {
+  readonly name: string;
+  readonly sources: readonly string[];
+  readonly resource: unknown;
+}
+
+/** One kind's resources, in name order, as they are shown (in YAML here, in JSON by `trellis render -o json`). */
+export function shownResources(translation: Translation, kind: ResourceKind): ShownResource[] {
+  const list = [...translation.resources[kind]].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return list.map((r) => ({ name: r.name, sources: (r.sources ?? []).map(formatRef), resource: r.message }));
+}
+
 /** The YAML of one kind's resources (`[]` when there are none). */
 export function renderKind(translation: Translation, kind: ResourceKind): string {
-  const list = [...translation.resources[kind]].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return stringify(
-    list.map((r) => ({ name: r.name, sources: (r.sources ?? []).map(formatRef), resource: r.message })),
-    { lineWidth: 0, aliasDuplicateObjects: false },
-  );
+  return stringify(shownResources(translation, kind), { lineWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** Every kind, as a multi-document YAML stream headed by type comments. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapConfigSchema, BOOTSTRAP_FLAGS, ConfigError, loadConfig, loadServeConfig, RENDER_FLAGS, renderConfigSchema } from '../../src/config/config.ts';
+import { bootstrapConfigSchema, BOOTSTRAP_FLAGS, ConfigError, loadConfig, loadServeConfig, loadValidateConfig, RENDER_FLAGS, renderConfigSchema } from '../../src/config/config.ts';
 
 describe('serve configuration', () => {
   it('has defaults for everything but the manifests', () => {
@@ -50,6 +50,18 @@ describe('other commands', () => {
   it('reads render flags, with sidecar as the default mode', () => {
     expect(loadConfig(renderConfigSchema, RENDER_FLAGS, { manifests: 'm', proxy: 'web-1.shop' }, {})).toMatchObject({ proxy: 'web-1.shop', mode: 'sidecar' });
     expect(() => loadConfig(renderConfigSchema, RENDER_FLAGS, { manifests: 'm', proxy: 'web-1' }, {})).toThrow('--proxy: expected <pod>.<namespace>');
+  });
+
+  it('reads -o text|json for render and validate, text by default', () => {
+    expect(loadConfig(renderConfigSchema, RENDER_FLAGS, { manifests: 'm', proxy: 'web-1.shop' }, {}).output).toBe('text');
+    expect(loadValidateConfig({ output: 'json' }, ['a.yaml', '-'])).toMatchObject({ output: 'json', paths: ['a.yaml', '-'] });
+    expect(() => loadValidateConfig({ manifests: 'm', output: 'yaml' }, [])).toThrow('--output: expected text or json');
+  });
+
+  it('takes validate paths, --manifests DIR, or both, but not neither', () => {
+    expect(loadValidateConfig({ manifests: 'm' }, [])).toMatchObject({ manifests: 'm', paths: [] });
+    expect(loadValidateConfig({ manifests: 'm' }, ['x'])).toMatchObject({ manifests: 'm', paths: ['x'] });
+    expect(() => loadValidateConfig({}, [])).toThrow(ConfigError);
   });
 
   it('reads bootstrap settings from the pod environment when flags are absent', () => {

@@ -42,7 +42,7 @@ export async function manifestsStore(): Promise<MeshStore> {
     async breakGreeter(greeterYaml) {
       await put('broken.yaml', 'apiVersion: v1\nkind: Service\nmetadata: { name: [unclosed\n');
       await put('greeter.yaml', greeterYaml.replace('port: 50051', 'port: 500510'));
-      return [/broken\.yaml/, /greeter\.yaml#1 Service default\/greeter: spec\.ports\[0\]\.port/];
+      return [/broken\.yaml/, /greeter\.yaml#1:\d+:\d+ Service default\/greeter: spec\.ports\[0\]\.port/];
     },
     source: async (logger) => startManifestSource(dir, logger),
     close: () => rm(dir, { recursive: true, force: true }),

@@ -55,7 +55,7 @@ describe('the control plane log, on a manifests directory edited live', () => {
     trellis = await serve(config, logger, startManifestSource(dir, logger));
 
     const served = () => logs.lines.filter((l) => l.msg.startsWith('serving ')).map((l) => l.msg);
-    const broken = () => logs.lines.filter((l) => l.level === 50 && /^db\.yaml#1 Service shop\/db: spec\.ports\[0\]\.port: /.test(l.msg));
+    const broken = () => logs.lines.filter((l) => l.level === 50 && /^db\.yaml#1:\d+:\d+ Service shop\/db: spec\.ports\[0\]\.port: /.test(l.msg));
     expect(served()).toEqual(['serving 1 service, 2 endpoints, 0 policies; 1 error, 0 warnings']);
     expect(broken()).toHaveLength(1);
 
@@ -66,8 +66,22 @@ describe('the control plane log, on a manifests directory edited live', () => {
 
     await put('db.yaml', service('db', 5432));
     await logs.until('the reload with db fixed', () => served().includes('serving 3 services, 2 endpoints, 0 policies; 0 errors, 0 warnings'));
-    expect(logs.lines.filter((l) => l.level === 30 && /^fixed: db\.yaml#1 Service shop\/db: spec\.ports\[0\]\.port: /.test(l.msg))).toHaveLength(1);
+    expect(logs.lines.filter((l) => l.level === 30 && /^fixed: db\.yaml#1:\d+:\d+ Service shop\/db: spec\.ports\[0\]\.port: /.test(l.msg))).toHaveLength(1);
     expect(broken()).toHaveLength(1);
     expect(served()).toHaveLength(3);
+  });
+
+  it('places the problems of the model at their line and column, in the log and on /debug/configz', async () => {
+    await put('web.yaml', service('web', 80));
+    const policy = 'apiVersion: trellis.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: { name: p, namespace: shop }\nspec:\n  targetRefs: [{ group: "", kind: Service, name: web }]\n  retires: { attempts: 3 }\n';
+    await put('p.yaml', policy);
+    const logs = new Logs();
+    const logger = createLogger('info', { write: logs.write });
+    const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0' }, {});
+    trellis = await serve(config, logger, startManifestSource(dir, logger));
+    const line = 'p.yaml#1:6:3 TrafficPolicy shop/p: spec.retires: unknown field (did you mean retries?)';
+    expect(logs.lines.filter((l) => l.level === 50).map((l) => l.msg)).toContain(line);
+    const configz = await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/configz?format=text`)).text();
+    expect(configz).toContain(`error: ${line}`);
   });
 });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic, formatRef, refOf, type Diagnostic } from '../../src/diagnostics.ts';
 import type { Input } from '../../src/model/inputs.ts';
-import { parseManifests, readManifestDir } from '../../src/sources/manifests/index.ts';
+import { manifestProblems, parseManifests, readManifestDir, skippedSummary } from '../../src/sources/manifests/index.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'manifests');
 
@@ -15,6 +15,8 @@ const refs = (list: readonly Input<{ kind: string; metadata: Meta }>[]): string[
 interface ManifestError {
   file?: string;
   document?: number;
+  line?: number;
+  column?: number;
   object?: string;
   field?: string;
   message: string;
@@ -23,6 +25,7 @@ const old = (list: readonly Diagnostic[]): ManifestError[] =>
   list.map((d) => ({
     ...(d.origin?.file !== undefined ? { file: d.origin.file } : {}),
     ...(d.origin?.document !== undefined ? { document: d.origin.document } : {}),
+    ...(d.origin?.line !== undefined ? { line: d.origin.line, column: d.origin.column } : {}),
     ...(d.object ? { object: formatRef(d.object) } : {}),
     ...(d.field ? { field: d.field } : {}),
     message: d.message,
@@ -72,62 +75,62 @@ describe('parseManifests: the fixture mesh', () => {
 
 const GOOD = { path: 'a-good.yaml', text: service('ok', 'default', 80) };
 
-describe('parseManifests: errors name the file, document, object and field', () => {
+describe('parseManifests: errors name the file, document, line and column, object and field', () => {
   it.each<[string, string, ManifestError]>([
     [
       'a file that is not YAML',
       `${service('first', 'default', 80)}---\nmetadata: [oops\n`,
-      { file: 'f.yaml', document: 1, message: 'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] at line 11, column 1' },
+      { file: 'f.yaml', document: 1, line: 11, column: 1, message: 'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]' },
     ],
     [
       'duplicate keys',
       'apiVersion: v1\nkind: Pod\nkind: Pod\n',
-      { file: 'f.yaml', document: 0, message: 'not valid YAML: Map keys must be unique at line 3, column 1' },
+      { file: 'f.yaml', document: 0, line: 3, column: 1, message: 'not valid YAML: Map keys must be unique' },
     ],
     [
       'a Service with port 70000',
       `apiVersion: v1\nkind: Namespace\nmetadata: { name: n }\n---\n${service('web', 'default', 70000)}`,
-      { file: 'f.yaml', document: 1, object: 'Service default/web', field: 'spec.ports[0].port', message: 'Too big: expected number to be <=65535' },
+      { file: 'f.yaml', document: 1, line: 12, column: 7, object: 'Service default/web', field: 'spec.ports[0].port', message: 'Too big: expected number to be <=65535' },
     ],
     [
       "an EndpointSlice with addressType 'IPv5'",
       'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: { name: web-1, namespace: shop }\naddressType: IPv5\n',
-      { file: 'f.yaml', document: 0, object: 'EndpointSlice shop/web-1', field: 'addressType', message: 'Invalid option: expected one of "IPv4"|"IPv6"|"FQDN"' },
+      { file: 'f.yaml', document: 0, line: 4, column: 1, object: 'EndpointSlice shop/web-1', field: 'addressType', message: 'Invalid option: expected one of "IPv4"|"IPv6"|"FQDN"' },
     ],
     [
       'a document without kind',
       '---\napiVersion: v1\nmetadata: { name: web }\n',
-      { file: 'f.yaml', document: 0, field: 'kind', message: 'required' },
+      { file: 'f.yaml', document: 0, line: 2, column: 1, field: 'kind', message: 'required' },
     ],
     [
       'a document without apiVersion',
       'kind: Service\nmetadata: { name: web }\n',
-      { file: 'f.yaml', document: 0, field: 'apiVersion', message: 'required' },
+      { file: 'f.yaml', document: 0, line: 1, column: 1, field: 'apiVersion', message: 'required' },
     ],
     [
       'a Pod without metadata.name',
       'apiVersion: v1\nkind: Pod\nmetadata: { namespace: shop }\nspec: {}\n',
-      { file: 'f.yaml', document: 0, field: 'metadata.name', message: 'required' },
+      { file: 'f.yaml', document: 0, line: 3, column: 1, field: 'metadata.name', message: 'required' },
     ],
     [
       'a document that is not a mapping',
       `${service('first', 'default', 80)}---\n- just\n- a list\n`,
-      { file: 'f.yaml', document: 1, message: 'expected a mapping (a Kubernetes object), found a sequence' },
+      { file: 'f.yaml', document: 1, line: 10, column: 1, message: 'expected a mapping (a Kubernetes object), found a sequence' },
     ],
     [
       'a label that is not a string',
       'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: { app.kubernetes.io/name: 3 }\nspec: {}\n',
-      { file: 'f.yaml', document: 0, object: 'Pod default/p', field: 'metadata.labels["app.kubernetes.io/name"]', message: 'Invalid input: expected string, received number' },
+      { file: 'f.yaml', document: 0, line: 5, column: 13, object: 'Pod default/p', field: 'metadata.labels["app.kubernetes.io/name"]', message: 'Invalid input: expected string, received number' },
     ],
     [
       'a bad item of a List',
       `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Namespace\n    metadata: { name: n }\n  - apiVersion: v1\n    kind: Service\n    metadata: { name: web }\n    spec: { ports: [{ port: 0 }] }\n`,
-      { file: 'f.yaml', document: 0, object: 'Service default/web', field: 'items[1].spec.ports[0].port', message: 'Too small: expected number to be >=1' },
+      { file: 'f.yaml', document: 0, line: 10, column: 23, object: 'Service default/web', field: 'items[1].spec.ports[0].port', message: 'Too small: expected number to be >=1' },
     ],
     [
       'a List whose items are not a sequence',
       'apiVersion: v1\nkind: List\nitems: { a: 1 }\n',
-      { file: 'f.yaml', document: 0, field: 'items', message: 'expected a sequence, found a mapping' },
+      { file: 'f.yaml', document: 0, line: 3, column: 1, field: 'items', message: 'expected a sequence, found a mapping' },
     ],
   ])('%s', (_name, text, expected) => {
     const result = parseManifests([GOOD, { path: 'f.yaml', text }]);
@@ -135,10 +138,10 @@ describe('parseManifests: errors name the file, document, object and field', () 
     expect(refs(result.inputs.services)).toContain('Service default/ok');
   });
 
-  it('renders one line per error, documents numbered from 1', () => {
+  it('renders one line per error, documents numbered from 1, then line and column', () => {
     const text = `apiVersion: v1\nkind: Namespace\nmetadata: { name: n }\n---\n${service('web', 'default', 70000)}`;
     const [error] = parseManifests([{ path: 'examples/mesh/web.yaml', text }]).errors;
-    expect(error && formatDiagnostic(error)).toBe('error: examples/mesh/web.yaml#2 Service default/web: spec.ports[0].port: Too big: expected number to be <=65535');
+    expect(error && formatDiagnostic(error)).toBe('error: examples/mesh/web.yaml#2:12:7 Service default/web: spec.ports[0].port: Too big: expected number to be <=65535');
     expect(formatDiagnostic({ severity: 'error', origin: { file: 'bad.yaml', document: 0 }, message: 'not valid YAML: x' })).toBe('error: bad.yaml#1 not valid YAML: x');
     expect(formatDiagnostic({ severity: 'warning', origin: { file: 'f.yaml', document: 3 }, field: 'kind', message: 'required' })).toBe('warning: f.yaml#4 kind: required');
   });
@@ -152,13 +155,39 @@ describe('parseManifests: errors name the file, document, object and field', () 
 });
 
 describe('parseManifests: kinds it does not read, Lists and duplicates', () => {
-  it.each([
-    ['apps/v1', 'Deployment', 'skipped: kind apps/v1/Deployment is not read by Trellis'],
-    ['v1', 'EndpointSlice', 'skipped: kind v1/EndpointSlice is not read by Trellis (Trellis reads EndpointSlice from apiVersion discovery.k8s.io/v1)'],
-  ])('warns and skips %s %s', (apiVersion, kind, message) => {
-    const result = parseManifests([{ path: 'd.yaml', text: `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: api, namespace: shop }\n` }]);
+  const object = (apiVersion: string, kind: string, name: string): string => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: ${name}, namespace: shop }\n`;
+
+  it('counts the objects of kinds it does not read, by kind, and reports them in one line', () => {
+    const text = [object('v1', 'ConfigMap', 'a'), object('apps/v1', 'Deployment', 'api'), object('v1', 'ConfigMap', 'b')].join('---\n');
+    const result = parseManifests([GOOD, { path: 'd.yaml', text }]);
     expect(result.errors).toEqual([]);
-    expect(old(result.warnings)).toEqual([{ file: 'd.yaml', document: 0, object: `${kind} shop/api`, message }]);
+    expect(result.warnings).toEqual([]);
+    expect(result.skipped).toEqual({ ConfigMap: 2, Deployment: 1 });
+    expect(manifestProblems(result)).toEqual([{ severity: 'warning', message: 'skipped 3 objects of kinds Trellis does not read: ConfigMap (2), Deployment (1)' }]);
+  });
+
+  it.each([
+    [{}, undefined],
+    [{ Deployment: 1 }, 'skipped 1 object of a kind Trellis does not read: Deployment (1)'],
+    [{ Deployment: 2 }, 'skipped 2 objects of a kind Trellis does not read: Deployment (2)'],
+  ])('summarises %j as %j', (skipped, line) => {
+    expect(skippedSummary(skipped)).toBe(line);
+  });
+
+  it('warns about each object of a kind it reads, from another apiVersion (most likely a mistake)', () => {
+    const result = parseManifests([{ path: 'd.yaml', text: object('v1', 'EndpointSlice', 'api') }]);
+    expect(result.errors).toEqual([]);
+    expect(result.skipped).toEqual({});
+    expect(old(result.warnings)).toEqual([
+      {
+        file: 'd.yaml',
+        document: 0,
+        line: 1,
+        column: 1,
+        object: 'EndpointSlice shop/api',
+        message: 'skipped: kind v1/EndpointSlice is not read by Trellis (Trellis reads EndpointSlice from apiVersion discovery.k8s.io/v1)',
+      },
+    ]);
     expect(result.inputs.endpointSlices).toEqual([]);
   });
 
@@ -185,7 +214,7 @@ describe('parseManifests: kinds it does not read, Lists and duplicates', () => {
     ];
     const result = parseManifests(files);
     expect(old(result.errors)).toEqual([
-      { file: 'b.yaml', document: 0, object: 'Service shop/web', field: 'metadata.name', message: 'Service shop/web is already defined in a.yaml#2; this one is ignored' },
+      { file: 'b.yaml', document: 0, line: 4, column: 3, object: 'Service shop/web', field: 'metadata.name', message: 'Service shop/web is already defined in a.yaml#2; this one is ignored' },
     ]);
     expect(result.inputs.services.map((s) => [s.object.metadata.name, s.object.spec.ports[0]?.port, s.origin.file])).toEqual([
       ['other', 1, 'a.yaml'],

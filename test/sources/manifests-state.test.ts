@@ -23,6 +23,7 @@ const old = (list: readonly Diagnostic[] | undefined) =>
   (list ?? []).map((d) => ({
     ...(d.origin?.file !== undefined ? { file: d.origin.file } : {}),
     ...(d.origin?.document !== undefined ? { document: d.origin.document } : {}),
+    ...(d.origin?.line !== undefined ? { line: d.origin.line, column: d.origin.column } : {}),
     ...(d.object ? { object: formatRef(d.object) } : {}),
     ...(d.field ? { field: d.field } : {}),
     message: d.message,
@@ -39,10 +40,10 @@ describe('parseManifests: the last good version of an object', () => {
     expect(ports(good)).toEqual([['web', 80, 'web.yaml']]);
     expect(ports(broken)).toEqual([['web', 80, 'web.yaml']]);
     expect(old(broken?.errors)).toEqual([
-      { file: 'web.yaml', document: 1, object: 'Service shop/web', field: 'spec.ports[0].port', message: 'Too big: expected number to be <=65535' },
+      { file: 'web.yaml', document: 1, line: 9, column: 19, object: 'Service shop/web', field: 'spec.ports[0].port', message: 'Too big: expected number to be <=65535' },
     ]);
     expect(old(broken?.warnings)).toEqual([
-      { file: 'web.yaml', document: 1, object: 'Service shop/web', message: 'kept serving the last good version (from web.yaml#2)' },
+      { file: 'web.yaml', document: 1, line: 6, column: 1, object: 'Service shop/web', message: 'kept serving the last good version (from web.yaml#2)' },
     ]);
     expect(ports(fixed)).toEqual([['web', 81, 'web.yaml']]);
     expect(old(fixed?.errors)).toEqual([]);
@@ -80,7 +81,7 @@ describe('parseManifests: the last good version of an object', () => {
       [{ path: 'web.yaml', text: docs(pod('p'), service('web', 80)) }],
       [{ path: 'web.yaml', text: docs(pod('p'), service('web', 80).replace('kind: Service\n', '')) }],
     );
-    expect(old(broken?.errors)).toEqual([{ file: 'web.yaml', document: 1, field: 'kind', message: 'required' }]);
+    expect(old(broken?.errors)).toEqual([{ file: 'web.yaml', document: 1, line: 6, column: 1, field: 'kind', message: 'required' }]);
     expect(ports(broken)).toEqual([['web', 80, 'web.yaml']]);
     expect(pods(broken)).toEqual(['p']);
   });

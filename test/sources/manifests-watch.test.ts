@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { watchManifests, type ManifestResult, type ManifestWatch } from '../../src/sources/manifests/index.ts';
+import { manifestProblems, watchManifests, type ManifestResult, type ManifestWatch } from '../../src/sources/manifests/index.ts';
 
 const service = (name: string, port: number): string =>
   `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: shop }\nspec: { ports: [{ port: ${port} }] }\n`;
@@ -108,7 +108,7 @@ describe('watchManifests', { timeout: 5000 }, () => {
     expect(services(broken)).toEqual(['web:80@web.yaml']);
     expect(broken.errors).toEqual([
       expect.objectContaining({
-        origin: { file: 'web.yaml', document: 0 },
+        origin: { file: 'web.yaml', document: 0, line: 4, column: 19 },
         object: { kind: 'Service', namespace: 'shop', name: 'web' },
         field: 'spec.ports[0].port',
         message: 'Too big: expected number to be <=65535',
@@ -116,6 +116,14 @@ describe('watchManifests', { timeout: 5000 }, () => {
     ]);
     expect(broken.warnings.map((w) => w.message)).toEqual(['kept serving the last good version (from web.yaml#1)']);
     expect(logs.filter((l) => Number(l.level) >= 40)).toEqual([]);
+  });
+
+  it('counts the objects of kinds it does not read, for one line, not one warning each', async () => {
+    const other = (kind: string, name: string): string => `apiVersion: v1\nkind: ${kind}\nmetadata: { name: ${name}, namespace: shop }\n`;
+    await writeFile(join(dir, 'other.yaml'), [other('ConfigMap', 'a'), other('ConfigMap', 'b'), other('Secret', 'c')].join('---\n'));
+    const w = await start();
+    expect(w.result.skipped).toEqual({ ConfigMap: 2, Secret: 1 });
+    expect(manifestProblems(w.result).map((p) => p.message)).toEqual(['skipped 3 objects of kinds Trellis does not read: ConfigMap (2), Secret (1)']);
   });
 
   it('rejects when the directory cannot be read', async () => {

@@ -19,7 +19,7 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.ts';
 import { formatDiagnostic, formatRef, sortDiagnostics, type Diagnostic } from '../../src/diagnostics.ts';
-import { parseManifests } from '../../src/sources/manifests/index.ts';
+import { manifestProblems, parseManifests } from '../../src/sources/manifests/index.ts';
 import { PUSH_ORDER, SHORT_NAME } from '../../src/envoy/types.ts';
 import { describeNode } from '../../src/translate/proxy.ts';
 import type { NodeInfo } from '../../src/envoy/node.ts';
@@ -56,7 +56,8 @@ function outputsOf(text: string): Map<string, string> {
   const options = optionsOf(text);
   const parsed = parseManifests([{ path: INPUT, text }]);
   const model = buildModel(parsed.inputs);
-  const problems: Diagnostic[] = [...parsed.errors, ...parsed.warnings.filter((w) => !w.message.includes('GoldenCase')), ...model.diagnostics];
+  const { GoldenCase: _options, ...skipped } = parsed.skipped;
+  const problems: Diagnostic[] = [...manifestProblems({ ...parsed, skipped }), ...model.diagnostics];
   const outputs = new Map<string, string>();
   outputs.set(
     'model.yaml',

@@ -3,9 +3,10 @@
  * `List` kinds expanded as kubectl does. Only the envelope is checked here (a mapping with
  * `apiVersion` and `kind`); validation against the schemas happens in parse.ts.
  */
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 import type { Diagnostic } from '../../diagnostics.js';
 import { joinField, manifestDiagnostic } from './errors.js';
+import { positionsOf, type Position, type Positions } from './positions.js';
 
 /** One object found in a file, not yet validated. */
 export interface FoundObject {
@@ -15,6 +16,8 @@ export interface FoundObject {
   readonly apiVersion: string;
   readonly kind: string;
   readonly value: Readonly<Record<string, unknown>>;
+  /** Where the object's fields are in the file (paths from the object). */
+  readonly positions: Positions;
 }
 
 export interface FileContents {
@@ -40,28 +43,42 @@ export function isMapping(value: unknown): value is Readonly<Record<string, unkn
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** One YAML document: its plain value and where its parts are. */
+interface ParsedDocument {
+  readonly value: unknown;
+  readonly positions: Positions;
+}
+
+function yamlError(file: string, document: number, message: string, at: Position | undefined): Diagnostic {
+  const text = firstLine(message).replace(/ at line \d+, column \d+$/, '');
+  return manifestDiagnostic('error', file, document, undefined, undefined, `not valid YAML: ${text}`, at);
+}
+
 /** Parses the text into one plain value per YAML document, or the first YAML error. */
-function parseYaml(file: string, text: string): unknown[] | Diagnostic {
-  const docs = parseAllDocuments(text);
-  const values: unknown[] = [];
+function parseYaml(file: string, text: string): ParsedDocument[] | Diagnostic {
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { lineCounter });
+  const parsed: ParsedDocument[] = [];
   for (const [document, doc] of docs.entries()) {
     const syntax = doc.errors[0];
-    if (syntax) return manifestDiagnostic('error', file, document, undefined, undefined, `not valid YAML: ${firstLine(syntax.message)}`);
+    const start = syntax?.linePos?.[0];
+    if (syntax) return yamlError(file, document, syntax.message, start ? { line: start.line, column: start.col } : undefined);
+    const positions = positionsOf(doc.contents, lineCounter);
     try {
-      values.push(doc.toJS());
+      parsed.push({ value: doc.toJS(), positions });
     } catch (err) {
-      return manifestDiagnostic('error', file, document, undefined, undefined, `not valid YAML: ${firstLine((err as Error).message)}`);
+      return yamlError(file, document, (err as Error).message, positions.at([]));
     }
   }
-  return values;
+  return parsed;
 }
 
 export function readDocuments(file: string, text: string): FileContents {
-  const values = parseYaml(file, text);
-  if (!Array.isArray(values)) return { objects: [], errors: [values], unparseable: true };
+  const docs = parseYaml(file, text);
+  if (!Array.isArray(docs)) return { objects: [], errors: [docs], unparseable: true };
   const out: FileContents = { objects: [], errors: [], unparseable: false };
-  for (const [document, value] of values.entries()) {
-    if (value !== null && value !== undefined) collect(file, document, '', value, out, 0);
+  for (const [document, { value, positions }] of docs.entries()) {
+    if (value !== null && value !== undefined) collect({ file, document, at: '', positions }, value, out, 0);
   }
   return out;
 }
@@ -72,39 +89,48 @@ function stringField(value: Readonly<Record<string, unknown>>, key: string): str
   return { message: v === undefined || v === '' ? 'required' : `expected a string, found ${describe(v)}` };
 }
 
-function collect(file: string, document: number, at: string, value: unknown, out: FileContents, depth: number): void {
-  const fail = (field: string, message: string): void => {
-    out.errors.push(manifestDiagnostic('error', file, document, undefined, field, message));
+/** Where a value sits: its file, document, path in the document and positions from it. */
+interface Place {
+  readonly file: string;
+  readonly document: number;
+  readonly at: string;
+  readonly positions: Positions;
+}
+
+function collect(place: Place, value: unknown, out: FileContents, depth: number): void {
+  const { file, document, at, positions } = place;
+  const fail = (field: string, path: readonly string[], message: string): void => {
+    out.errors.push(manifestDiagnostic('error', file, document, undefined, field || undefined, message, positions.at(path)));
   };
-  if (!isMapping(value)) return fail(at, `expected a mapping (a Kubernetes object), found ${describe(value)}`);
+  if (!isMapping(value)) return fail(at, [], `expected a mapping (a Kubernetes object), found ${describe(value)}`);
   const apiVersion = stringField(value, 'apiVersion');
-  if (typeof apiVersion !== 'string') return fail(joinField(at, 'apiVersion'), apiVersion.message);
+  if (typeof apiVersion !== 'string') return fail(joinField(at, 'apiVersion'), ['apiVersion'], apiVersion.message);
   const kind = stringField(value, 'kind');
-  if (typeof kind !== 'string') return fail(joinField(at, 'kind'), kind.message);
+  if (typeof kind !== 'string') return fail(joinField(at, 'kind'), ['kind'], kind.message);
   if (kind === 'List' || (kind.endsWith('List') && 'items' in value)) {
-    if (depth >= MAX_LIST_DEPTH) return fail(at, `Lists nested more than ${MAX_LIST_DEPTH} deep`);
-    return expandList(file, document, at, { apiVersion, kind, value }, out, depth);
+    if (depth >= MAX_LIST_DEPTH) return fail(at, [], `Lists nested more than ${MAX_LIST_DEPTH} deep`);
+    return expandList(place, { apiVersion, kind, value }, out, depth);
   }
-  out.objects.push({ document, at, apiVersion, kind, value });
+  out.objects.push({ document, at, apiVersion, kind, value, positions });
 }
 
 /** `kind: List` holds any objects; a typed `ServiceList` may leave its items' apiVersion and kind out. */
 function expandList(
-  file: string,
-  document: number,
-  at: string,
+  place: Place,
   list: { apiVersion: string; kind: string; value: Readonly<Record<string, unknown>> },
   out: FileContents,
   depth: number,
 ): void {
   const items = list.value.items;
   if (!Array.isArray(items)) {
-    out.errors.push(manifestDiagnostic('error', file, document, undefined, joinField(at, 'items'), `expected a sequence, found ${describe(items)}`));
+    const { file, document, at, positions } = place;
+    out.errors.push(manifestDiagnostic('error', file, document, undefined, joinField(at, 'items'), `expected a sequence, found ${describe(items)}`, positions.at(['items'])));
     return;
   }
   const itemKind = list.kind === 'List' ? undefined : list.kind.slice(0, -'List'.length);
   for (const [i, item] of items.entries()) {
     const typed = itemKind !== undefined && isMapping(item) ? { apiVersion: list.apiVersion, kind: itemKind, ...item } : item;
-    collect(file, document, joinField(at, `items[${i}]`), typed, out, depth + 1);
+    const positions = place.positions.within(['items', i]);
+    collect({ ...place, at: joinField(place.at, `items[${i}]`), positions }, typed, out, depth + 1);
   }
 }

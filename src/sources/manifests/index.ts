@@ -2,6 +2,7 @@
  * The default source: a directory of Kubernetes manifests (Namespaces, Nodes, Services,
  * EndpointSlices, Pods, TrafficPolicies), read recursively and watched. parse.ts is pure; read.ts and watch.ts do the I/O.
  */
+export { skippedSummary } from './errors.js';
 export {
   EMPTY_MANIFEST_STATE,
   parseManifests,
@@ -10,6 +11,7 @@ export {
   type ManifestState,
   type StoredInput,
 } from './parse.js';
-export { readManifestDir } from './read.js';
+export { locateProblems } from './locate.js';
+export { ManifestPathError, readManifestDir, readManifestPaths, STDIN_PATH } from './read.js';
 export { watchManifests, type ManifestWatch, type WatchManifestsOptions } from './watch.js';
 export { manifestProblems, startManifestSource } from './source.js';

@@ -7,6 +7,7 @@
 import { formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
 import { INPUT_KINDS, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
 import { readDocuments, isMapping, type FoundObject } from './documents.js';
+import type { Position } from './positions.js';
 import { formatPath, joinField, manifestDiagnostic } from './errors.js';
 
 type ListKey = keyof MeshInputs;
@@ -30,6 +31,8 @@ export interface ManifestResult {
   readonly inputs: MeshInputs;
   readonly errors: Diagnostic[];
   readonly warnings: Diagnostic[];
+  /** Objects of kinds Trellis does not read, counted by kind (in kind order): reported in one line, see skippedSummary. */
+  readonly skipped: Readonly<Record<string, number>>;
   readonly state: ManifestState;
 }
 
@@ -50,10 +53,9 @@ function isInputKind(key: string): key is InputKindKey {
   return Object.hasOwn(INPUT_KINDS, key);
 }
 
-function unknownKind(apiVersion: string, kind: string): string {
-  const known = KNOWN_KINDS.get(kind);
-  const hint = known === undefined ? '' : ` (Trellis reads ${kind} from apiVersion ${known})`;
-  return `skipped: kind ${apiVersion}/${kind} is not read by Trellis${hint}`;
+/** A kind Trellis reads, from another apiVersion: most likely a mistake, worth a warning of its own. */
+function wrongApiVersion(apiVersion: string, kind: string, known: string): string {
+  return `skipped: kind ${apiVersion}/${kind} is not read by Trellis (Trellis reads ${kind} from apiVersion ${known})`;
 }
 
 function nonEmpty(v: unknown): string | undefined {
@@ -76,6 +78,7 @@ class Collector {
   readonly files = new Map<string, string[]>();
   readonly errors: Diagnostic[] = [];
   readonly warnings: Diagnostic[] = [];
+  readonly skipped = new Map<string, number>();
 
   constructor(private readonly previous: ManifestState) {}
 
@@ -85,28 +88,30 @@ class Collector {
   }
 
   /** Serves the previous good version of `ref`, if there is one, with a warning saying so. */
-  keepLastGood(path: string, document: number, ref: string): void {
+  keepLastGood(path: string, document: number, ref: string, at?: Position): void {
     const last = this.previous.objects.get(ref);
     if (!last) return;
     this.serve(path, ref, last);
     const message = `kept serving the last good version (from ${originText(last.input)})`;
-    this.warnings.push(manifestDiagnostic('warning', path, document, refOfInput(last.input), undefined, message));
+    this.warnings.push(manifestDiagnostic('warning', path, document, refOfInput(last.input), undefined, message, at));
   }
 
   add(path: string, found: FoundObject): void {
-    const { document, at, apiVersion, kind, value } = found;
+    const { document, at, apiVersion, kind, value, positions } = found;
     const key = `${apiVersion}/${kind}`;
     const meta = isMapping(value.metadata) ? value.metadata : {};
     const name = nonEmpty(meta.name);
     const namespace = CLUSTER_SCOPED.has(key) ? undefined : (nonEmpty(meta.namespace) ?? 'default');
     const object = name === undefined ? undefined : refOf(kind, { name, namespace });
     const ref = object && formatRef(object);
-    const report = (severity: 'error' | 'warning', field: string | undefined, message: string): void =>
-      void (severity === 'error' ? this.errors : this.warnings).push(manifestDiagnostic(severity, path, document, object, field, message));
-    if (!isInputKind(key)) return report('warning', undefined, unknownKind(apiVersion, kind));
-    if (ref === undefined) return report('error', joinField(at, 'metadata.name'), 'required');
+    const report = (severity: 'error' | 'warning', field: string | undefined, message: string, position: Position | undefined): void =>
+      void (severity === 'error' ? this.errors : this.warnings).push(manifestDiagnostic(severity, path, document, object, field, message, position));
+    if (!isInputKind(key)) return this.skip(apiVersion, kind, (message) => report('warning', undefined, message, positions.at([])));
+    const nameField = joinField(at, 'metadata.name');
+    const nameAt = positions.at(['metadata', 'name']);
+    if (ref === undefined) return report('error', nameField, 'required', nameAt);
     const first = this.claimed.get(ref);
-    if (first !== undefined) return report('error', joinField(at, 'metadata.name'), `${ref} is already defined in ${first}; this one is ignored`);
+    if (first !== undefined) return report('error', nameField, `${ref} is already defined in ${first}; this one is ignored`, nameAt);
     this.claimed.set(ref, `${path}#${document + 1}`);
     const entry = INPUT_KINDS[key];
     const parsed = entry.schema.safeParse(value);
@@ -116,8 +121,15 @@ class Collector {
     }
     const issue = parsed.error.issues[0];
     const field = joinField(at, formatPath(issue?.path ?? []));
-    report('error', field, issue?.message ?? 'invalid');
-    this.keepLastGood(path, document, ref);
+    report('error', field, issue?.message ?? 'invalid', positions.at(issue?.path ?? []));
+    this.keepLastGood(path, document, ref, positions.at([]));
+  }
+
+  /** A kind Trellis does not read is counted; a kind it reads, from another apiVersion, is warned about. */
+  private skip(apiVersion: string, kind: string, warn: (message: string) => void): void {
+    const known = KNOWN_KINDS.get(kind);
+    if (known !== undefined) warn(wrongApiVersion(apiVersion, kind, known));
+    else this.skipped.set(kind, (this.skipped.get(kind) ?? 0) + 1);
   }
 
   /**
@@ -180,6 +192,7 @@ export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: Man
     inputs: toInputs(collector.served.values()),
     errors: collector.errors,
     warnings: collector.warnings,
+    skipped: Object.fromEntries([...collector.skipped].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     state: { objects: collector.served, files: collector.files },
   };
 }

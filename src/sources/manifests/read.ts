@@ -1,11 +1,12 @@
 /**
  * Reading a manifests directory: every `.yaml`, `.yml` and `.json` file under it, recursively,
  * skipping hidden files and directories. Symbolic links are followed (a ConfigMap volume is a set
- * of links into a hidden `..data` directory); a directory reached twice is read once.
+ * of links into a hidden `..data` directory); a directory reached twice is read once. And reading
+ * what a command line names: files, directories and `-` (stdin), several at once.
  */
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ManifestFile } from './parse.js';
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
@@ -82,4 +83,49 @@ export async function walkManifestDir(root: string, onDirectory: OnDirectory): P
 /** Every manifest file under `dir`, with its path relative to `dir` (`/`-separated), sorted by path. */
 export async function readManifestDir(dir: string): Promise<ManifestFile[]> {
   return walkManifestDir(dir, () => undefined);
+}
+
+/** How standard input is named in messages, for the path `-`. */
+export const STDIN_PATH = '<stdin>';
+
+/** A path named on the command line that cannot be read: one line for people. */
+export class ManifestPathError extends Error {}
+
+async function statPath(path: string): Promise<'file' | 'directory'> {
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) return 'directory';
+    if (s.isFile()) return 'file';
+  } catch (err) {
+    if (isGone(err)) throw new ManifestPathError(`${path}: no such file or directory`);
+    throw err;
+  }
+  throw new ManifestPathError(`${path}: neither a file nor a directory`);
+}
+
+/**
+ * The manifests the paths name, each file named by the path given (a file in a directory by the
+ * directory's path, then its own under it: `mesh/shop/web.yaml`): a file is read whatever its
+ * extension, a directory as readManifestDir reads it, and `-` is standard input (`readStdin`,
+ * read once). A file named twice, directly or through a directory, is read once.
+ */
+export async function readManifestPaths(paths: readonly string[], readStdin: () => Promise<string>): Promise<ManifestFile[]> {
+  const seen = new Set<string>();
+  const files: ManifestFile[] = [];
+  const add = (file: ManifestFile, key: string): void => {
+    if (seen.has(key)) return;
+    seen.add(key);
+    files.push(file);
+  };
+  for (const path of paths) {
+    if (path === '-') {
+      if (!seen.has(STDIN_PATH)) add({ path: STDIN_PATH, text: await readStdin() }, STDIN_PATH);
+    } else if ((await statPath(path)) === 'file') {
+      add({ path, text: await readFile(path, 'utf8') }, resolve(path));
+    } else {
+      const dir = path.replace(/(.)\/+$/, '$1');
+      for (const f of await readManifestDir(path)) add({ path: `${dir}/${f.path}`, text: f.text }, resolve(path, f.path));
+    }
+  }
+  return files;
 }

@@ -2,18 +2,21 @@
  * The manifests directory as a pipeline Source.
  */
 import type { Logger } from 'pino';
-import type { Diagnostic } from '../../diagnostics.js';
+import { diagnostic, type Diagnostic } from '../../diagnostics.js';
 import type { SourceState, StartSource } from '../source.js';
-import type { ManifestResult } from './parse.js';
+import { skippedSummary } from './errors.js';
+import { locateProblems } from './locate.js';
+import type { ManifestFile, ManifestResult } from './parse.js';
 import { watchManifests } from './watch.js';
 
-/** The problems of one manifests read, in the common shape. */
+/** The problems of one manifests read, in the common shape; the kinds it skipped in one warning. */
 export function manifestProblems(result: ManifestResult): Diagnostic[] {
-  return [...result.errors, ...result.warnings];
+  const skipped = skippedSummary(result.skipped);
+  return [...result.errors, ...result.warnings, ...(skipped === undefined ? [] : [diagnostic('warning', undefined, undefined, skipped)])];
 }
 
-function stateOf(result: ManifestResult): SourceState {
-  return { inputs: result.inputs, problems: manifestProblems(result), connected: true };
+function stateOf(result: ManifestResult, files: readonly ManifestFile[]): SourceState {
+  return { inputs: result.inputs, problems: manifestProblems(result), connected: true, locate: (list) => locateProblems(list, files) };
 }
 
 export function startManifestSource(dir: string, logger: Logger): StartSource {
@@ -21,8 +24,8 @@ export function startManifestSource(dir: string, logger: Logger): StartSource {
     let latest: SourceState | undefined;
     const watch = await watchManifests(dir, {
       logger,
-      onChange: (result) => {
-        latest = stateOf(result);
+      onChange: (result, files) => {
+        latest = stateOf(result, files);
         onChange(latest);
       },
     });
@@ -31,7 +34,7 @@ export function startManifestSource(dir: string, logger: Logger): StartSource {
       hooks.signal.throwIfAborted();
     }
     // A change read while the start was finishing is newer than the first result.
-    const first = latest ?? stateOf(watch.result);
+    const first = latest ?? stateOf(watch.result, watch.files);
     return { current: () => latest ?? first, close: () => watch.close() };
   };
 }

@@ -16,15 +16,16 @@ import { parseManifests, type ManifestFile, type ManifestResult } from './parse.
 import { walkManifestDir } from './read.js';
 
 export interface WatchManifestsOptions {
-  /** Called with each result that differs from the one before (inputs, errors or warnings). */
-  onChange(result: ManifestResult): void;
+  /** Called with each result that differs from the one before (inputs, errors or warnings), and the files it was read from. */
+  onChange(result: ManifestResult, files: readonly ManifestFile[]): void;
   logger: Logger;
 }
 
 export interface ManifestWatch {
   close(): void;
-  /** The result of the first read. */
+  /** The result of the first read, and its files. */
   readonly result: ManifestResult;
+  readonly files: readonly ManifestFile[];
 }
 
 /** One non-recursive watcher per directory of the tree, kept in step with what each read visits. */
@@ -76,7 +77,7 @@ class DirectoryWatchers {
 }
 
 function sameResult(a: ManifestResult, b: ManifestResult): boolean {
-  const key = (r: ManifestResult): string => JSON.stringify([r.inputs, r.errors, r.warnings]);
+  const key = (r: ManifestResult): string => JSON.stringify([r.inputs, r.errors, r.warnings, r.skipped]);
   return key(a) === key(b);
 }
 
@@ -87,6 +88,8 @@ class ManifestWatcher {
   private closed = false;
   private readonly watchers: DirectoryWatchers;
   current: ManifestResult = parseManifests([]);
+  /** The files `current` was read from (problems found later are placed at a line in them). */
+  files: readonly ManifestFile[] = [];
 
   constructor(
     private readonly dir: string,
@@ -98,7 +101,8 @@ class ManifestWatcher {
   /** The first read; throws (and stops watching) if the directory cannot be read. */
   async start(): Promise<void> {
     try {
-      this.current = parseManifests(await this.readFiles());
+      this.files = await this.readFiles();
+      this.current = parseManifests(this.files);
     } catch (err) {
       this.close();
       throw err;
@@ -136,8 +140,10 @@ class ManifestWatcher {
 
   private async refresh(): Promise<void> {
     let next: ManifestResult;
+    let files: ManifestFile[];
     try {
-      next = parseManifests(await this.readFiles(), this.current.state);
+      files = await this.readFiles();
+      next = parseManifests(files, this.current.state);
     } catch (err) {
       this.opts.logger.error({ err, dir: this.dir }, 'cannot read the manifests directory; keeping the last result');
       return;
@@ -145,9 +151,10 @@ class ManifestWatcher {
     if (this.closed) return;
     const changed = !sameResult(next, this.current);
     this.current = next;
+    this.files = files;
     if (!changed) return;
     try {
-      this.opts.onChange(next);
+      this.opts.onChange(next, files);
     } catch (err) {
       this.opts.logger.error({ err }, 'manifests onChange handler failed');
     }
@@ -161,5 +168,5 @@ class ManifestWatcher {
 export async function watchManifests(dir: string, opts: WatchManifestsOptions): Promise<ManifestWatch> {
   const watcher = new ManifestWatcher(dir, opts);
   await watcher.start();
-  return { close: () => watcher.close(), result: watcher.current };
+  return { close: () => watcher.close(), result: watcher.current, files: watcher.files };
 }
