@@ -34,7 +34,7 @@ exitWithParent();
 const root = adsProtos().root;
 function encode(typeUrl: string, obj: object): Uint8Array {
   const type = root.lookupType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
-  return type.encode(type.fromObject(obj as Record<string, unknown>)).finish();
+  return type.encode(type.fromObject(obj)).finish();
 }
 
 /** A 32-hex-digit version like Trellis's content hashes. */

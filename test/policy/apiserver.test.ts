@@ -108,7 +108,7 @@ describe('TrafficPolicy in the API server', () => {
     const ns = await env.namespace('tp-invalid');
     const r = await create(ns, doc);
     expect(r.status, JSON.stringify(r.json)).toBeGreaterThanOrEqual(400);
-    const paths = refusedPaths(r.json as Status);
+    const paths = refusedPaths(r.json);
     expect(paths, JSON.stringify(r.json)).toEqual([path]);
     expect(paths).toEqual(zodPaths);
   });

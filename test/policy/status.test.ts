@@ -41,7 +41,7 @@ describe('Programmed', () => {
     ['nothing valid to program', { ...invalid, inForce: undefined }, p(2, 2), ['False', 'Invalid', 'no valid version of the policy to program']],
     ['attached to nothing', { ...policy, attachedTo: [] }, undefined, ['False', 'NotAttached', 'attached to no service port: nothing to program']],
   ] as const)('%s', (_what, pol, progress, [status, reason, message]) => {
-    expect(programmed(pol as ModelPolicy, progress)).toEqual({ type: 'Programmed', status, reason, message });
+    expect(programmed(pol, progress)).toEqual({ type: 'Programmed', status, reason, message });
   });
 });
 

@@ -287,7 +287,7 @@ async function runServer(): Promise<void> {
         send({ id: cmd.id, ok: true, serving, calls: state.calls, attempts: Object.fromEntries(state.attempts) });
         return;
       case 'behave':
-        state.behaviour = (cmd.behaviour ?? {}) as ServerBehaviour;
+        state.behaviour = cmd.behaviour ?? {};
         send({ id: cmd.id, ok: true });
         return;
       case 'reset':

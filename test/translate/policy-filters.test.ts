@@ -296,7 +296,7 @@ describe('proxyless gRPC', () => {
 
     it('accepts the filter of the API listener on clients only, and would reject a rate limit', () => {
       const filter = httpFilters({ direction: 'outbound', port: 80, target: 'proxyless', services: [ctxOf(settings, 'proxyless')] })[0];
-      const top = { name: filter?.name ?? '', typed_config: bytes((filter?.typed_config ?? {}) as object), is_optional: false };
+      const top = { name: filter?.name ?? '', typed_config: bytes(filter?.typed_config ?? {}), is_optional: false };
       expect(filters.validateTopLevelFilter(top, true)).toBe(true);
       expect(filters.validateTopLevelFilter(top, false)).toBe(false);
       const rate = virtualHostFilterConfigs(ctxOf({ rateLimit: { local: BUCKET } }))?.[RATE] ?? {};

@@ -52,7 +52,7 @@ function endpoints(portNumber: number, ready = true): ModelEndpoint[] {
 }
 
 function merged(lb: Partial<NonNullable<PolicySettings['loadBalancing']>>): MergedPolicy {
-  const loadBalancing = { algorithm: 'roundRobin', ...lb } as NonNullable<PolicySettings['loadBalancing']>;
+  const loadBalancing: NonNullable<PolicySettings['loadBalancing']> = { algorithm: 'roundRobin', ...lb };
   return { settings: { loadBalancing }, origins: Object.fromEntries(Object.keys(loadBalancing).map((k) => [`loadBalancing.${k}`, POLICY])) };
 }
 

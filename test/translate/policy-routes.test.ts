@@ -91,7 +91,7 @@ function expectValid(routes: Route[], target: ProxyTarget): void {
 }
 
 const DEFAULT_SIDECAR: Route = { match: { prefix: '/' }, route: { cluster: OWN, timeout: { seconds: 0 } } };
-const rule = (r: object): PolicySettings => ({ routing: { http: [r as never] } });
+const rule = (r: object): PolicySettings => ({ routing: { http: [r] } });
 
 describe('routing.http matches, sidecar', () => {
   it.each([
