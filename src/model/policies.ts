@@ -102,7 +102,7 @@ function conflictedCondition(lost: readonly LostField[]): Condition | undefined 
 function report(r: Resolved, sink: StatusSink): void {
   const origin = r.input.origin;
   for (const e of r.invalid) sink.error(r.source, origin, e);
-  for (const m of r.missing) (r.attachedTo.length === 0 && r.invalid.length === 0 ? sink.error : sink.warn).call(sink, r.source, origin, m);
+  for (const m of r.missing) sink[r.attachedTo.length === 0 && r.invalid.length === 0 ? 'error' : 'warn'](r.source, origin, m);
 }
 
 export interface PolicyResolution {

@@ -44,7 +44,7 @@ function structural(node: Json, path: string): Json {
   } else if (typeof out.additionalProperties === 'object' && out.additionalProperties !== null) {
     out.additionalProperties = structural(out.additionalProperties as Json, `${path}.*`);
   } else if (out.additionalProperties !== undefined) {
-    throw new Error(`crd: ${path}: additionalProperties ${String(out.additionalProperties)} without properties`);
+    throw new Error(`crd: ${path}: additionalProperties ${JSON.stringify(out.additionalProperties)} without properties`);
   }
   if (out.items !== undefined) out.items = structural(out.items as Json, `${path}[]`);
   return out;

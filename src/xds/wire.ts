@@ -67,10 +67,6 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-function strList(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
 /**
  * google.protobuf.Value (protobufjs object form) → plain JSON. protobufjs always uses its bundled
  * struct.proto, whose fields are camelCase even when everything else keeps proto case.
@@ -128,11 +124,6 @@ const types = {
 function lazy<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= make());
-}
-
-/** Decodes without toObject: the message's own fields are read directly (ACKs are the hot path). */
-function decode(type: protobuf.Type, buf: Buffer): Obj {
-  return type.decode(buf) as unknown as Obj;
 }
 
 function guarded<T>(fn: (buf: Buffer) => T): (buf: Buffer) => T | Malformed {

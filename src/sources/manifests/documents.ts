@@ -102,7 +102,7 @@ function expandList(
     return;
   }
   const itemKind = list.kind === 'List' ? undefined : list.kind.slice(0, -'List'.length);
-  for (const [i, item] of items.entries()) {
+  for (const [i, item] of (items as readonly unknown[]).entries()) {
     const typed = itemKind !== undefined && isMapping(item) ? { apiVersion: list.apiVersion, kind: itemKind, ...item } : item;
     collect(file, document, joinField(at, `items[${i}]`), typed, out, depth + 1);
   }
