@@ -94,13 +94,13 @@ class Admin {
 /** Runs `tasks` with at most `concurrency` at a time; the first failure stops the rest. */
 async function pool(tasks: Iterable<() => Promise<void>>, concurrency: number): Promise<void> {
   const it = tasks[Symbol.iterator]();
-  let failed: unknown;
+  let failed: Error | undefined;
   const worker = async (): Promise<void> => {
     for (let next = it.next(); !next.done && failed === undefined; next = it.next()) {
       try {
         await next.value();
       } catch (err) {
-        failed ??= err;
+        failed ??= err instanceof Error ? err : new Error(String(err));
       }
     }
   };

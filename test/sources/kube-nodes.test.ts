@@ -10,7 +10,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.ts';
 import { KUBE_RBAC_RULES, NODES_FORBIDDEN } from '../../src/sources/kube/index.ts';
 import type { Envtest } from '../support/envtest.ts';
-import { admin, kubeTestEnv, names, service, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
+import { kubeTestEnv, names, service, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
 
 const REGION = 'topology.kubernetes.io/region';
 const ZONE = 'topology.kubernetes.io/zone';

@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ApiException, ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, loadAllYaml, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { V1ClusterRole, V1ClusterRoleBinding, V1CustomResourceDefinition, V1ObjectMeta, V1PolicyRule } from '@kubernetes/client-node';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { releasedLoopbackPort } from './ports.ts';
 
 export interface Envtest {
