@@ -16,10 +16,7 @@ export default defineConfig(
       '@typescript-eslint/no-misused-promises': 'error',
       // A default clause does not make a switch over a union exhaustive: a new member must be handled where it is
       // switched on. A switch over a plain string or number needs a default.
-      '@typescript-eslint/switch-exhaustiveness-check': [
-        'error',
-        { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: true },
-      ],
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: false, requireDefaultForNonUnion: true }],
       // A variable assigned once, after a closure that reads it (two objects that need each other), stays `let`.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
       // `async` without `await` is how an interface's Promise-returning method turns a throw into a rejection.

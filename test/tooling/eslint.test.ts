@@ -1,6 +1,6 @@
 /**
  * The type-aware lint rules of eslint.config.js (what `npm run lint` runs on src/ and test/) catch what they
- * are for: test/fixtures/eslint/promises.ts marks each line that must be reported with `// expect: <rule>`.
+ * are for: in test/fixtures/eslint/promises.ts a comment `// expect: <rule>` marks the next line as one that must be reported.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,8 +14,8 @@ const FIXTURE = 'test/fixtures/eslint/promises.ts';
 function expected(): string[] {
   const lines = readFileSync(join(ROOT, FIXTURE), 'utf8').split('\n');
   return lines.flatMap((line, i) => {
-    const rule = /\/\/ expect: (\S+)/.exec(line)?.[1];
-    return rule === undefined ? [] : [`${i + 1} ${rule}`];
+    const rule = /^\s*\/\/ expect: (\S+)$/.exec(line)?.[1];
+    return rule === undefined ? [] : [`${i + 2} ${rule}`];
   });
 }
 
