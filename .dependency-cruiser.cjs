@@ -1,5 +1,5 @@
 // The layering of ARCHITECTURE.md (convention 16) as rules: imports point down the pipeline, never back.
-// `npm run lint` checks src/ with them; test/tooling/depcruise.test.ts shows that each rule can fail.
+// `npm run lint` checks src/ with them; test/tooling/layering.test.ts shows that each rule can fail.
 // Paths are relative to the directory cruised from (the repository root).
 
 /** The stages below the edges: pure functions of their input. */
@@ -9,68 +9,62 @@ const EDGES = '^src/(xds|sources|debug|pipeline)/|^src/cli\\.ts$';
 /** Generated from the Envoy protos by `npm run gen` (not committed): imports only itself and packages. */
 const GENERATED = '^src/envoy/generated/';
 
+/**
+ * Every rule is an error: a dependency from a module (or, with scope 'folder', a folder) matching `from` to one matching `to`.
+ * @param {string} name
+ * @param {string} comment
+ * @param {import('dependency-cruiser').IRegularForbiddenRuleType['from']} from
+ * @param {import('dependency-cruiser').IRegularForbiddenRuleType['to']} to
+ * @param {'module' | 'folder'} [scope]
+ * @returns {import('dependency-cruiser').IRegularForbiddenRuleType}
+ */
+function forbid(name, comment, from, to, scope = 'module') {
+  return { name, severity: 'error', comment, scope, from, to };
+}
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
-    {
-      name: 'no-circular',
-      severity: 'error',
-      comment: 'No import cycles, type-only imports included: a cycle makes two modules one.',
-      from: { path: '^src/', pathNot: GENERATED },
-      to: { circular: true },
-    },
-    {
-      name: 'no-stage-cycle',
-      severity: 'error',
-      comment:
-        'No cycle between the stage folders either (model/types.ts → policy/merge.ts while policy/status.ts → ' +
-        'model/types.ts is one even when no module cycle closes). Cycles among the subfolders of one stage are its own affair.',
-      scope: 'folder',
-      from: { path: '^src/[^/]+$' },
-      to: { circular: true },
-    },
-    {
-      name: 'pure-stages-not-to-edges',
-      severity: 'error',
-      comment: 'translate, model, policy and envoy import nothing from xds, sources, debug, pipeline or cli.ts.',
-      from: { path: PURE },
-      to: { path: EDGES },
-    },
-    {
-      name: 'model-policy-not-to-translate',
-      severity: 'error',
-      comment: 'The model (and the policy schema it validates with) comes before translation.',
-      from: { path: '^src/(model|policy)/' },
-      to: { path: '^src/translate/' },
-    },
-    {
-      name: 'envoy-is-a-leaf',
-      severity: 'error',
-      comment: 'envoy/ imports nothing of Trellis but itself, its generated code and the leaf diagnostics.ts.',
-      from: { path: '^src/envoy/' },
-      to: { path: '^src/', pathNot: ['^src/envoy/', '^src/diagnostics\\.ts$'] },
-    },
-    {
-      name: 'diagnostics-is-a-leaf',
-      severity: 'error',
-      comment: 'diagnostics.ts is the one shape of a problem that every stage imports; it imports nothing of src/.',
-      from: { path: '^src/diagnostics\\.ts$' },
-      to: { path: '^src/' },
-    },
-    {
-      name: 'src-not-to-test',
-      severity: 'error',
-      comment: 'Production code never imports tests, fixtures or test support.',
-      from: { path: '^src/' },
-      to: { path: '^test/' },
-    },
-    {
-      name: 'not-to-unresolvable',
-      severity: 'error',
-      comment: 'An import that does not resolve would silently escape every rule above.',
-      from: {},
-      to: { couldNotResolve: true },
-    },
+    forbid(
+      'no-circular',
+      'No import cycles, type-only imports included: a cycle makes two modules one.',
+      { path: '^src/', pathNot: GENERATED },
+      { circular: true },
+    ),
+    forbid(
+      'no-stage-cycle',
+      'No cycle between the stage folders either (model/types.ts → policy/merge.ts while policy/status.ts → model/types.ts is one ' +
+        'even when no module cycle closes). Cycles among the subfolders of one stage are its own affair.',
+      { path: '^src/[^/]+$' },
+      { circular: true },
+      'folder',
+    ),
+    forbid(
+      'pure-stages-not-to-edges',
+      'translate, model, policy and envoy import nothing from xds, sources, debug, pipeline or cli.ts.',
+      { path: PURE },
+      { path: EDGES },
+    ),
+    forbid(
+      'model-policy-not-to-translate',
+      'The model (and the policy schema it validates with) comes before translation.',
+      { path: '^src/(model|policy)/' },
+      { path: '^src/translate/' },
+    ),
+    forbid(
+      'envoy-is-a-leaf',
+      'envoy/ imports nothing of Trellis but itself, its generated code and the leaf diagnostics.ts.',
+      { path: '^src/envoy/' },
+      { path: '^src/', pathNot: ['^src/envoy/', '^src/diagnostics\\.ts$'] },
+    ),
+    forbid(
+      'diagnostics-is-a-leaf',
+      'diagnostics.ts is the one shape of a problem that every stage imports; it imports nothing of src/.',
+      { path: '^src/diagnostics\\.ts$' },
+      { path: '^src/' },
+    ),
+    forbid('src-not-to-test', 'Production code never imports tests, fixtures or test support.', { path: '^src/' }, { path: '^test/' }),
+    forbid('not-to-unresolvable', 'An import that does not resolve would silently escape every rule above.', {}, { couldNotResolve: true }),
   ],
   options: {
     // Type-only imports couple modules too (translate naming an xds type is a back-edge).
