@@ -124,9 +124,17 @@ export async function main(argv: string[]): Promise<number> {
   }
   try {
     const options = Object.fromEntries(
-      Object.values(command.flags).map((f) => [f.flag, { type: f.boolean ? ('boolean' as const) : ('string' as const), ...(f.short ? { short: f.short } : {}) }]),
+      Object.values(command.flags).map((f) => [
+        f.flag,
+        { type: f.boolean ? ('boolean' as const) : ('string' as const), ...(f.short ? { short: f.short } : {}) },
+      ]),
     );
-    const { values, positionals } = parseArgs({ args: rest, options: { ...options, help: { type: 'boolean' } }, strict: true, allowPositionals: command.positionals !== undefined });
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { ...options, help: { type: 'boolean' } },
+      strict: true,
+      allowPositionals: command.positionals !== undefined,
+    });
     if (values.help) {
       console.log(commandUsage(command));
       return 0;

@@ -146,8 +146,9 @@ export function isError(d: Diagnostic): boolean {
 export function countDiagnostics(list: Iterable<Diagnostic>): { errors: number; warnings: number } {
   let errors = 0;
   let warnings = 0;
-  for (const d of list) if (isError(d)) errors++;
-  else warnings++;
+  for (const d of list)
+    if (isError(d)) errors++;
+    else warnings++;
   return { errors, warnings };
 }
 

@@ -46,9 +46,30 @@ describe('trellis serve --kubeconfig', () => {
     const ns = await env.namespace('cli');
     const kubeconfig = join(dir, 'kubeconfig.yaml');
     await writeFile(kubeconfig, await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: KUBE_RBAC_RULES }));
-    child = spawn(process.execPath, ['--import', tsx, 'src/cli.ts', 'serve', '--kubeconfig', kubeconfig, '--namespaces', ns, '--lease-namespace', ns, '--id', 'replica-1', '--xds-address', '127.0.0.1:0', '--debug-address', '127.0.0.1:0'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    child = spawn(
+      process.execPath,
+      [
+        '--import',
+        tsx,
+        'src/cli.ts',
+        'serve',
+        '--kubeconfig',
+        kubeconfig,
+        '--namespaces',
+        ns,
+        '--lease-namespace',
+        ns,
+        '--id',
+        'replica-1',
+        '--xds-address',
+        '127.0.0.1:0',
+        '--debug-address',
+        '127.0.0.1:0',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const seen: string[] = [];
     const lines = createInterface({ input: child.stdout ?? process.stdin });
     for await (const line of lines) {
@@ -81,7 +102,9 @@ describe('trellis serve --kubeconfig with the API server unreachable at start', 
     expect((await fetch(`${debug}/healthz`)).status).toBe(200);
     const unready = await fetch(`${debug}/readyz`);
     expect(unready.status).toBe(503);
-    expect(await unready.text()).toMatch(new RegExp(`^not ready: waiting for the first list of Services in ${ns}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+; also of `));
+    expect(await unready.text()).toMatch(
+      new RegExp(`^not ready: waiting for the first list of Services in ${ns}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+; also of `),
+    );
 
     // An xDS request is taken, and not answered with empty configuration while the sources have not synced.
     const port = Number((await waiting.until('xDS listening', (l) => l.msg === 'xDS listening')).port);

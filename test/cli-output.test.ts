@@ -16,7 +16,8 @@ spec:
   retires:
     attempts: 3
 `;
-const OTHERS = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: shop }\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d, namespace: shop }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: b, namespace: shop }\n';
+const OTHERS =
+  'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: shop }\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: { name: d, namespace: shop }\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: { name: b, namespace: shop }\n';
 const BAD_PORT = 'apiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: shop }\nspec:\n  ports: [{ port: 70000 }]\n';
 
 let dir: string;
@@ -53,7 +54,11 @@ describe('trellis validate -o json', () => {
   it('prints the diagnostics, the policy statuses and the counts', async () => {
     const r = await trellisWithInput(POLICY, 'validate', 'examples/mesh', '-', '-o', 'json');
     expect(r.code).toBe(1);
-    const out = JSON.parse(r.stdout) as { diagnostics: unknown[]; policies: { policy: string; conditions: { type: string; status: string }[] }[]; counts: unknown };
+    const out = JSON.parse(r.stdout) as {
+      diagnostics: unknown[];
+      policies: { policy: string; conditions: { type: string; status: string }[] }[];
+      counts: unknown;
+    };
     expect(out.diagnostics).toEqual([
       {
         severity: 'error',
@@ -95,6 +100,8 @@ describe('trellis render', () => {
     expect(r.stderr).toBe('error: no workload shop/frontnd; closest: shop/frontend-6d9f7-a1, shop/frontend-6d9f7-b2, shop/frontend-6d9f7-c3\n');
     const json = await trellis('render', '--manifests', 'examples/mesh', '--proxy', 'frontnd.shop', '-o', 'json');
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toEqual({ diagnostics: [{ severity: 'error', message: expect.stringMatching(/^no workload shop\/frontnd; closest: shop\/frontend-6d9f7-a1/) }] });
+    expect(JSON.parse(json.stdout)).toEqual({
+      diagnostics: [{ severity: 'error', message: expect.stringMatching(/^no workload shop\/frontnd; closest: shop\/frontend-6d9f7-a1/) }],
+    });
   });
 });

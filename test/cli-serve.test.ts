@@ -67,7 +67,10 @@ current-context: c
       await trellis.until('a retry of the Services list', (l) => l.level === 40 && l.msg.startsWith('waiting for the first list of Services: '));
       expect((await fetch(`${debug}/healthz`)).status).toBe(200);
       const readyz = await fetch(`${debug}/readyz`);
-      expect([readyz.status, await readyz.text()]).toEqual([503, expect.stringMatching(new RegExp(`^not ready: waiting for the first list of Services: connect ECONNREFUSED 127\\.0\\.0\\.1:${apiPort}; also of `))]);
+      expect([readyz.status, await readyz.text()]).toEqual([
+        503,
+        expect.stringMatching(new RegExp(`^not ready: waiting for the first list of Services: connect ECONNREFUSED 127\\.0\\.0\\.1:${apiPort}; also of `)),
+      ]);
       expect(await trellis.stop()).toBe(0);
       expect(trellis.lines.map((l) => l.msg)).toContain('stopped before the sources synced');
     } finally {

@@ -76,7 +76,10 @@ describe('trellis validate and render on the example mesh', () => {
     const dir = await mkdtemp(join(tmpdir(), 'trellis-cli-'));
     try {
       await cp('examples/mesh', dir, { recursive: true });
-      await writeFile(join(dir, 'bad.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: { name: ok }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: shop }\nspec:\n  ports: [{ port: 70000 }]\n');
+      await writeFile(
+        join(dir, 'bad.yaml'),
+        'apiVersion: v1\nkind: Namespace\nmetadata: { name: ok }\n---\napiVersion: v1\nkind: Service\nmetadata: { name: web, namespace: shop }\nspec:\n  ports: [{ port: 70000 }]\n',
+      );
       const v = await trellis('validate', '--manifests', dir);
       expect(v.code).toBe(1);
       expect(v.stdout).toMatch(/^error: bad\.yaml#2:9:13 Service shop\/web: spec\.ports\[0\]\.port: .+$/m);
@@ -91,15 +94,45 @@ describe('trellis validate and render on the example mesh', () => {
 
 describe('trellis bootstrap', () => {
   it('renders a sidecar bootstrap naming the pod and Trellis', async () => {
-    const r = await trellis('bootstrap', '--mode', 'sidecar', '--pod', 'web-1', '--namespace', 'shop', '--ip', '10.0.0.1', '--service-account', 'web', '--xds-address', 'trellis.trellis-system:15010');
+    const r = await trellis(
+      'bootstrap',
+      '--mode',
+      'sidecar',
+      '--pod',
+      'web-1',
+      '--namespace',
+      'shop',
+      '--ip',
+      '10.0.0.1',
+      '--service-account',
+      'web',
+      '--xds-address',
+      'trellis.trellis-system:15010',
+    );
     expect(r.code).toBe(0);
     const b = parse(r.stdout) as { node: { id: string; cluster: string; metadata: Record<string, string> } };
-    expect(b.node).toMatchObject({ id: 'web-1.shop', cluster: 'web.shop', metadata: { PROXY_MODE: 'sidecar', NAMESPACE: 'shop', POD_NAME: 'web-1', INSTANCE_IP: '10.0.0.1', SERVICE_ACCOUNT: 'web' } });
+    expect(b.node).toMatchObject({
+      id: 'web-1.shop',
+      cluster: 'web.shop',
+      metadata: { PROXY_MODE: 'sidecar', NAMESPACE: 'shop', POD_NAME: 'web-1', INSTANCE_IP: '10.0.0.1', SERVICE_ACCOUNT: 'web' },
+    });
     expect(r.stdout).toContain('trellis.trellis-system');
   });
 
   it('renders a proxyless bootstrap as JSON', async () => {
-    const r = await trellis('bootstrap', '--mode', 'proxyless', '--pod', 'app-1', '--namespace', 'shop', '--ip', '10.0.0.2', '--xds-address', '127.0.0.1:15010');
+    const r = await trellis(
+      'bootstrap',
+      '--mode',
+      'proxyless',
+      '--pod',
+      'app-1',
+      '--namespace',
+      'shop',
+      '--ip',
+      '10.0.0.2',
+      '--xds-address',
+      '127.0.0.1:15010',
+    );
     expect(r.code).toBe(0);
     const b = JSON.parse(r.stdout) as { xds_servers: { server_uri: string }[]; node: { id: string } };
     expect(b.xds_servers[0]?.server_uri).toBe('127.0.0.1:15010');

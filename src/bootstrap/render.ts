@@ -70,7 +70,13 @@ function check(opts: BootstrapOptions): void {
 
 /** node.metadata: every key of the contract, in its order, with this pod's value. */
 function nodeMetadata(opts: BootstrapOptions): Record<string, string> {
-  const value: Record<keyof typeof NODE_METADATA, string> = { mode: opts.mode, namespace: opts.namespace, pod: opts.pod, ip: opts.ip, serviceAccount: opts.serviceAccount };
+  const value: Record<keyof typeof NODE_METADATA, string> = {
+    mode: opts.mode,
+    namespace: opts.namespace,
+    pod: opts.pod,
+    ip: opts.ip,
+    serviceAccount: opts.serviceAccount,
+  };
   return Object.fromEntries(Object.entries(NODE_METADATA).map(([field, key]) => [key, value[field as keyof typeof NODE_METADATA]]));
 }
 
@@ -165,4 +171,3 @@ export function renderBootstrap(opts: BootstrapOptions): RenderedBootstrap {
   const file = BOOTSTRAP_TEMPLATES[opts.mode];
   return renderTemplate(template(opts.mode), bootstrapValues(opts), opts.mode === 'sidecar' ? 'yaml' : 'json', `envoy-bootstrap/${file}`);
 }
-

@@ -7,7 +7,7 @@ import type { RenderConfig, ValidateConfig } from '../config/config.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { diagnostic, formatDiagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import type { MeshModel } from '../model/types.js';
-import { formatPolicyStatus, policyStatuses } from '../policy/status.js';
+import { formatPolicyStatus, policyStatuses } from '../model/policy-status.js';
 import { locateProblems, manifestProblems, parseManifests, readManifestDir, readManifestPaths, type ManifestFile } from '../sources/manifests/index.js';
 import { closest } from '../suggest.js';
 import { describeNode, type ProxyDescriptor } from '../translate/proxy.js';
@@ -35,11 +35,21 @@ function lines(list: readonly string[]): string {
 
 /** `trellis validate`: every problem and each TrafficPolicy's status; 1 when there is an error. */
 export async function runValidate(config: ValidateConfig, io: CommandIO): Promise<number> {
-  const files = [...(config.manifests === undefined ? [] : await readManifestDir(config.manifests)), ...(await readManifestPaths(config.paths, () => io.readStdin()))];
+  const files = [
+    ...(config.manifests === undefined ? [] : await readManifestDir(config.manifests)),
+    ...(await readManifestPaths(config.paths, () => io.readStdin())),
+  ];
   const { model, problems } = check(files, config);
   const report = validateJson(problems, policyStatuses(model.policies));
   if (config.output === 'json') io.out(jsonText(report));
-  else io.out(lines([...problems.map(formatDiagnostic), ...report.policies.flatMap(formatPolicyStatus), `${report.counts.errors} error(s), ${report.counts.warnings} warning(s)`]));
+  else
+    io.out(
+      lines([
+        ...problems.map(formatDiagnostic),
+        ...report.policies.flatMap(formatPolicyStatus),
+        `${report.counts.errors} error(s), ${report.counts.warnings} warning(s)`,
+      ]),
+    );
   return report.counts.errors > 0 ? 1 : 0;
 }
 
@@ -60,7 +70,8 @@ export function missingWorkload(model: MeshModel, proxy: ProxyDescriptor): Diagn
 /** `trellis render`: the resources one proxy would receive; 1 when the manifests have errors, the proxy is unknown or translation fails. */
 export async function runRender(config: RenderConfig, io: CommandIO): Promise<number> {
   const { model, problems } = check(await readManifestDir(config.manifests), config);
-  const locality = config.region || config.zone ? { locality: { ...(config.region ? { region: config.region } : {}), ...(config.zone ? { zone: config.zone } : {}) } } : {};
+  const locality =
+    config.region || config.zone ? { locality: { ...(config.region ? { region: config.region } : {}), ...(config.zone ? { zone: config.zone } : {}) } } : {};
   const proxy = describeNode({ id: config.proxy, cluster: '', metadata: { PROXY_MODE: config.mode }, userAgent: '', ...locality });
   const errors = problems.filter((p) => p.severity === 'error');
   const missing = errors.length === 0 ? missingWorkload(model, proxy) : undefined;

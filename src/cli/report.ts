@@ -5,7 +5,7 @@
  */
 import { countDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { PUSH_ORDER, type ResourceKind } from '../envoy/types.js';
-import type { PolicyStatusView } from '../policy/status.js';
+import type { PolicyStatusView } from '../model/policy-status.js';
 import { shownResources, type ShownResource } from '../translate/render.js';
 import type { Translation } from '../translate/translation.js';
 

@@ -32,9 +32,17 @@ export const SERVE_FLAGS = {
   kubeconfig: { flag: 'kubeconfig', env: 'TRELLIS_KUBECONFIG', help: 'read a live cluster through this kubeconfig instead of manifests' },
   inCluster: { flag: 'in-cluster', env: 'TRELLIS_IN_CLUSTER', help: 'read the cluster Trellis runs in (its service account)', boolean: true },
   namespaces: { flag: 'namespaces', env: 'TRELLIS_NAMESPACES', help: 'cluster mode: only these namespaces (comma-separated)' },
-  namespaceSelector: { flag: 'namespace-selector', env: 'TRELLIS_NAMESPACE_SELECTOR', help: 'cluster mode: only namespaces with these labels (a label selector)' },
-  leaseNamespace: { flag: 'lease-namespace', env: 'POD_NAMESPACE', help: 'cluster mode: namespace of the Lease that elects the status writer [trellis-system]' },
-  identity: { flag: 'id', env: 'POD_NAME', help: 'cluster mode: this replica\'s name in the Lease [hostname-pid]' },
+  namespaceSelector: {
+    flag: 'namespace-selector',
+    env: 'TRELLIS_NAMESPACE_SELECTOR',
+    help: 'cluster mode: only namespaces with these labels (a label selector)',
+  },
+  leaseNamespace: {
+    flag: 'lease-namespace',
+    env: 'POD_NAMESPACE',
+    help: 'cluster mode: namespace of the Lease that elects the status writer [trellis-system]',
+  },
+  identity: { flag: 'id', env: 'POD_NAME', help: "cluster mode: this replica's name in the Lease [hostname-pid]" },
   xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT for the xDS (ADS) gRPC server [127.0.0.1:15010]' },
   debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
   debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
@@ -53,7 +61,12 @@ export const serveConfigSchema = z
     inCluster: flagBoolean.default(false),
     namespaces: z
       .string()
-      .transform((v) => v.split(',').map((n) => n.trim()).filter(Boolean))
+      .transform((v) =>
+        v
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean),
+      )
       .optional(),
     namespaceSelector: z.string().min(1).optional(),
     leaseNamespace: z.string().min(1).default('trellis-system'),

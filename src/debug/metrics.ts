@@ -59,12 +59,7 @@ function xdsMetrics(registry: Registry) {
     }),
     pushes: typeCounter(registry, 'xds_pushes_total', 'xDS responses written, by type (CDS, EDS, LDS, RDS, SDS).'),
     pushBytes: typeCounter(registry, 'xds_push_bytes_total', 'Bytes of xDS responses written, by type.'),
-    pushSeconds: typeHistogram(
-      registry,
-      'xds_push_duration_seconds',
-      'Time to build and write one xDS response, by type.',
-      PUSH_BUCKETS,
-    ),
+    pushSeconds: typeHistogram(registry, 'xds_push_duration_seconds', 'Time to build and write one xDS response, by type.', PUSH_BUCKETS),
     acks: typeCounter(registry, 'xds_acks_total', 'ACKs received, by type.'),
     nacks: typeCounter(registry, 'xds_nacks_total', 'NACKs received (config rejected by a proxy), by type.'),
     convergence: typeHistogram(

@@ -3,7 +3,7 @@
  * I/O of its own beyond reading the views it was given. server.ts does the HTTP.
  */
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
-import { formatPolicyStatus, type PolicyStatusView } from '../policy/status.js';
+import { formatPolicyStatus, type PolicyStatusView } from '../model/policy-status.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import { buildConfigDump } from './config-dump.js';
 import type { Metrics } from './metrics.js';

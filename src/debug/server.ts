@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { Diagnostic } from '../diagnostics.js';
-import type { PolicyStatusView } from '../policy/status.js';
+import type { PolicyStatusView } from '../model/policy-status.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import type { Metrics } from './metrics.js';
 import { debugRoutes, text, type Reply, type Route } from './routes.js';
@@ -60,12 +60,7 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-async function handle(
-  req: IncomingMessage,
-  res: ServerResponse,
-  routes: ReadonlyMap<string, Route>,
-  logger: Logger,
-): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, routes: ReadonlyMap<string, Route>, logger: Logger): Promise<void> {
   const started = performance.now();
   const request = { method: req.method, url: req.url };
   let reply: Reply;

@@ -69,8 +69,6 @@ export function summarize(proxies: readonly SynczProxy[]): SynczSummary {
 }
 
 export function buildSyncz(statuses: readonly ProxyStatus[]): SynczResponse {
-  const proxies = [...statuses]
-    .sort((a, b) => compareText(a.proxyId, b.proxyId) || a.streamId - b.streamId)
-    .map(toProxy);
+  const proxies = [...statuses].sort((a, b) => compareText(a.proxyId, b.proxyId) || a.streamId - b.streamId).map(toProxy);
   return { summary: summarize(proxies), proxies };
 }

@@ -43,16 +43,7 @@ export function summaryLine(s: SynczSummary): string {
 
 function typeRow(p: SynczProxy, t: SynczType): string[] {
   const error = t.state === 'ERROR' && t.lastError !== undefined ? oneLine(t.lastError.message) : '';
-  return [
-    p.proxyId,
-    p.proxyClass,
-    p.protocol,
-    t.type,
-    t.state,
-    shortVersion(t.versionSent),
-    shortVersion(t.versionAcked),
-    error,
-  ];
+  return [p.proxyId, p.proxyClass, p.protocol, t.type, t.state, shortVersion(t.versionSent), shortVersion(t.versionAcked), error];
 }
 
 function proxyRows(p: SynczProxy): string[][] {

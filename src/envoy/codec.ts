@@ -117,7 +117,7 @@ export function encodeMessage(typeName: string, value: object): Uint8Array {
   if (issues.length > 0) throw new EncodeError(typeName, issues);
   const type = messageType(typeName);
   try {
-    return type.encode(type.fromObject(value as Record<string, unknown>)).finish();
+    return type.encode(type.fromObject(value)).finish();
   } catch (err) {
     throw new EncodeError(typeName, [{ severity: 'error', field: '', message: (err as Error).message }]);
   }

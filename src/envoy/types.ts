@@ -49,9 +49,7 @@ export const SHORT_NAME: Readonly<Record<ResourceKind, string>> = {
   route: 'RDS',
 };
 
-const BY_URL = new Map<string, ResourceKind>(
-  (Object.entries(TypeUrl) as [ResourceKind, string][]).map(([kind, url]) => [url, kind]),
-);
+const BY_URL = new Map<string, ResourceKind>((Object.entries(TypeUrl) as [ResourceKind, string][]).map(([kind, url]) => [url, kind]));
 
 /** The kind for a type URL, or undefined for a type Trellis does not serve. */
 export function kindOfTypeUrl(typeUrl: string): ResourceKind | undefined {

@@ -105,7 +105,10 @@ function rangeTest<T extends Ordered>(rules: Rules, parse: (raw: unknown) => T |
 }
 
 function orderedRules<T extends Ordered>(parse: (raw: unknown) => T | undefined, fmt: (v: T) => string): Record<string, Builder<T>> {
-  const list = (arg: unknown) => asList(arg).map(parse).filter((v): v is T => v !== undefined);
+  const list = (arg: unknown) =>
+    asList(arg)
+      .map(parse)
+      .filter((v): v is T => v !== undefined);
   return {
     const: (arg) => {
       const c = parse(arg);
@@ -215,7 +218,8 @@ const ENUM = kind<number | string>({
     defined_only: (arg, _rules, ctx) => {
       const type = ctx.enumType;
       if (arg !== true || !type) return undefined;
-      return (v) => (typeof v === 'number' && v in type.valuesById ? undefined : `value ${typeof v === 'string' ? `"${v}"` : v} is not a defined ${enumName(ctx)} value`);
+      return (v) =>
+        typeof v === 'number' && v in type.valuesById ? undefined : `value ${typeof v === 'string' ? `"${v}"` : v} is not a defined ${enumName(ctx)} value`;
     },
     const: (arg, _rules, ctx) => {
       const c = parseEnum(arg, ctx);

@@ -176,11 +176,15 @@ export const BYTES_RULES: Readonly<Record<string, Builder<Uint8Array>>> = {
     return re && ((v) => (re.test(Buffer.from(v).toString('latin1')) ? undefined : `must match the pattern ${JSON.stringify(arg)}`));
   },
   in: (arg) => {
-    const set = asList(arg).map(argBytes).filter((b): b is Buffer => b !== undefined);
+    const set = asList(arg)
+      .map(argBytes)
+      .filter((b): b is Buffer => b !== undefined);
     return (v) => (bytesIn(set, v) ? undefined : 'must be one of the allowed values');
   },
   not_in: (arg) => {
-    const set = asList(arg).map(argBytes).filter((b): b is Buffer => b !== undefined);
+    const set = asList(arg)
+      .map(argBytes)
+      .filter((b): b is Buffer => b !== undefined);
     return (v) => (bytesIn(set, v) ? 'must not be one of the forbidden values' : undefined);
   },
   ip: (arg) => (arg === true ? (v) => (v.length === 4 || v.length === 16 ? undefined : `must be 4 or 16 bytes (an IP address), got ${v.length}`) : undefined),

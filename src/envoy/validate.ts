@@ -189,8 +189,10 @@ function repeatedCheck(field: protobuf.FieldBase, rules: Rules | undefined, ctx:
   return (v, path, out) => {
     const list: unknown[] | undefined = Array.isArray(v) ? v : v === undefined || v === null ? [] : undefined;
     if (!list || (ignoreEmpty && list.length === 0)) return;
-    if (min !== undefined && list.length < min) out.push({ severity: 'error', field: path, message: `must have at least ${count(Number(min), 'item')}${list.length ? `, got ${list.length}` : ''}` });
-    if (max !== undefined && list.length > max) out.push({ severity: 'error', field: path, message: `must have at most ${count(Number(max), 'item')}, got ${list.length}` });
+    if (min !== undefined && list.length < min)
+      out.push({ severity: 'error', field: path, message: `must have at least ${count(Number(min), 'item')}${list.length ? `, got ${list.length}` : ''}` });
+    if (max !== undefined && list.length > max)
+      out.push({ severity: 'error', field: path, message: `must have at most ${count(Number(max), 'item')}, got ${list.length}` });
     const seen = unique ? new Map<string, number>() : undefined;
     list.forEach((x, i) => {
       const here = join(path, i);
@@ -217,7 +219,11 @@ function mapCheck(field: protobuf.MapField, rules: Rules | undefined, ctx: RuleC
   for (const k of kindsOf(rules)) if (k[0] !== 'map') ctx.unsupported(`${k[0]} on a map field`);
   for (const k of Object.keys(r)) if (!['min_pairs', 'max_pairs', 'keys', 'values', 'no_sparse', 'ignore_empty'].includes(k)) ctx.unsupported(`map.${k}`);
   const keyRules = isRecord(r['keys']) ? r['keys'] : undefined;
-  const keyCheck = runAll(kindsOf(keyRules).map(([kind, kr]) => compileKind(kind, kr, ctx)).filter((c): c is Check => c !== undefined));
+  const keyCheck = runAll(
+    kindsOf(keyRules)
+      .map(([kind, kr]) => compileKind(kind, kr, ctx))
+      .filter((c): c is Check => c !== undefined),
+  );
   const value = elementCheck(field, isRecord(r['values']) ? r['values'] : undefined, ctx);
   const min = toBigInt(r['min_pairs']);
   const max = toBigInt(r['max_pairs']);
@@ -229,8 +235,14 @@ function mapCheck(field: protobuf.MapField, rules: Rules | undefined, ctx: RuleC
     if (!map) return;
     const entries = Object.entries(map);
     if (ignoreEmpty && entries.length === 0) return;
-    if (min !== undefined && entries.length < min) out.push({ severity: 'error', field: path, message: `must have at least ${count(Number(min), 'pair')}${entries.length ? `, got ${entries.length}` : ''}` });
-    if (max !== undefined && entries.length > max) out.push({ severity: 'error', field: path, message: `must have at most ${count(Number(max), 'pair')}, got ${entries.length}` });
+    if (min !== undefined && entries.length < min)
+      out.push({
+        severity: 'error',
+        field: path,
+        message: `must have at least ${count(Number(min), 'pair')}${entries.length ? `, got ${entries.length}` : ''}`,
+      });
+    if (max !== undefined && entries.length > max)
+      out.push({ severity: 'error', field: path, message: `must have at most ${count(Number(max), 'pair')}, got ${entries.length}` });
     for (const [k, x] of entries) {
       const here = join(path, k);
       if (keyCheck) {

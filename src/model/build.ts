@@ -32,7 +32,12 @@ function slicesByService(inputs: MeshInputs, statuses: Diagnostics): Map<string,
     const meta = slice.object.metadata;
     const service = meta.labels[SERVICE_NAME_LABEL];
     if (!service) {
-      statuses.warn(refOf('EndpointSlice', meta), slice.origin, `metadata.labels["${SERVICE_NAME_LABEL}"]`, 'missing: the slice belongs to no Service and is ignored');
+      statuses.warn(
+        refOf('EndpointSlice', meta),
+        slice.origin,
+        `metadata.labels["${SERVICE_NAME_LABEL}"]`,
+        'missing: the slice belongs to no Service and is ignored',
+      );
       continue;
     }
     const key = `${meta.namespace}/${service}`;
@@ -181,8 +186,6 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
   const services = withPolicies(built, resolution);
   const { policies } = resolution;
   const index = selectorIndex(services);
-  const workloads = [...inputs.pods]
-    .sort(byNamespaceName)
-    .flatMap((p) => buildWorkload(p, index, opts, statuses) ?? []);
+  const workloads = [...inputs.pods].sort(byNamespaceName).flatMap((p) => buildWorkload(p, index, opts, statuses) ?? []);
   return { domain: opts.domain, trustDomain: opts.trustDomain, services, workloads, policies, diagnostics: sortDiagnostics(statuses.list) };
 }

@@ -14,9 +14,7 @@ import type { Locality, ModelEndpoint } from './types.js';
 export type NodeLocalities = ReadonlyMap<string, { readonly region: string; readonly zone: string }>;
 
 export function nodeLocalities(nodes: readonly Input<NodeObject>[]): NodeLocalities {
-  return new Map(
-    nodes.map(({ object: { metadata: m } }) => [m.name, { region: m.labels[REGION_LABEL] ?? '', zone: m.labels[ZONE_LABEL] ?? '' }]),
-  );
+  return new Map(nodes.map(({ object: { metadata: m } }) => [m.name, { region: m.labels[REGION_LABEL] ?? '', zone: m.labels[ZONE_LABEL] ?? '' }]));
 }
 
 type SliceEndpoint = EndpointSliceObject['endpoints'][number];
@@ -72,12 +70,7 @@ function byAddress(a: ModelEndpoint, b: ModelEndpoint): number {
  * The endpoints that get traffic for one service port, across the service's slices, sorted.
  * The same address and port in two slices (as during a slice hand-over) counts once, ready first.
  */
-export function selectEndpoints(
-  slices: readonly Input<EndpointSliceObject>[],
-  portName: string,
-  nodes: NodeLocalities,
-  warn: Warn,
-): ModelEndpoint[] {
+export function selectEndpoints(slices: readonly Input<EndpointSliceObject>[], portName: string, nodes: NodeLocalities, warn: Warn): ModelEndpoint[] {
   const all = slices.flatMap((s) => candidates(s, portName, nodes, warn));
   const ready = all.filter((e) => e.ready);
   const chosen = ready.length > 0 ? ready : all.filter((e) => e.serving).map((e) => ({ ...e, ready: false }));

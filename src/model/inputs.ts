@@ -84,9 +84,7 @@ export const endpointSliceSchema = z.object({
     .array(
       z.object({
         addresses: z.array(z.string().min(1)).min(1).max(100),
-        conditions: z
-          .object({ ready: z.boolean().optional(), serving: z.boolean().optional(), terminating: z.boolean().optional() })
-          .default({}),
+        conditions: z.object({ ready: z.boolean().optional(), serving: z.boolean().optional(), terminating: z.boolean().optional() }).default({}),
         hostname: z.string().optional(),
         nodeName: z.string().optional(),
         zone: z.string().optional(),
@@ -117,9 +115,7 @@ export const podSchema = z.object({
       .array(
         z.object({
           name: z.string(),
-          ports: z
-            .array(z.object({ name: z.string().optional(), containerPort: port, protocol: transport }))
-            .default([]),
+          ports: z.array(z.object({ name: z.string().optional(), containerPort: port, protocol: transport })).default([]),
         }),
       )
       .default([]),

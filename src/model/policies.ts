@@ -81,7 +81,9 @@ function mergeOrder(a: Resolved, b: Resolved): number {
 function acceptedCondition(r: Resolved): Condition {
   if (r.invalid.length > 0) {
     const what = r.invalid.map((e) => `${e.field}: ${e.message}`).join('; ');
-    const kept = r.inForce ? `the last good version${r.inForce.generation !== undefined ? ` (generation ${r.inForce.generation})` : ''} stays in force` : 'it changes nothing';
+    const kept = r.inForce
+      ? `the last good version${r.inForce.generation !== undefined ? ` (generation ${r.inForce.generation})` : ''} stays in force`
+      : 'it changes nothing';
     return { type: 'Accepted', status: 'False', reason: 'Invalid', message: `${what}; ${kept}` };
   }
   if (r.attachedTo.length === 0) {
@@ -95,14 +97,16 @@ function conflictedCondition(lost: readonly LostField[]): Condition | undefined 
   if (lost.length === 0) return undefined;
   const byWinner = new Map<string, Set<string>>();
   for (const l of lost) byWinner.set(formatRef(l.winner), (byWinner.get(formatRef(l.winner)) ?? new Set()).add(l.field));
-  const parts = [...byWinner.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([winner, fields]) => `${[...fields].sort().join(', ')} (set by the older ${winner})`);
+  const parts = [...byWinner.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([winner, fields]) => `${[...fields].sort().join(', ')} (set by the older ${winner})`);
   return { type: 'Conflicted', status: 'True', reason: 'Conflicted', message: `fields not applied: ${parts.join('; ')}` };
 }
 
 function report(r: Resolved, sink: Diagnostics): void {
   const origin = r.input.origin;
   for (const e of r.invalid) sink.error(r.source, origin, e.field, e.message);
-  for (const m of r.missing) (r.attachedTo.length === 0 && r.invalid.length === 0 ? sink.error : sink.warn).call(sink, r.source, origin, m.field, m.message);
+  for (const m of r.missing) sink[r.attachedTo.length === 0 && r.invalid.length === 0 ? 'error' : 'warn'](r.source, origin, m.field, m.message);
 }
 
 function groupByPolicy<T extends { readonly policy: ObjectRef }>(list: readonly T[]): Map<string, T[]> {
@@ -149,7 +153,7 @@ export function resolvePolicies(
   const policies = resolved.map((r): ModelPolicy => {
     report(r, sink);
     const refs = unresolved.get(formatRef(r.source)) ?? [];
-    for (const p of refs) (p.severity === 'error' ? sink.error : sink.warn).call(sink, r.source, r.input.origin, p.field, p.message);
+    for (const p of refs) sink[p.severity === 'error' ? 'error' : 'warn'](r.source, r.input.origin, p.field, p.message);
     const parts = unusable.get(formatRef(r.source)) ?? [];
     for (const p of parts) sink.error(r.source, r.input.origin, p.field, p.message);
     const partial = partiallyInvalidCondition(parts);
@@ -165,7 +169,12 @@ export function resolvePolicies(
       ...(meta.generation !== undefined ? { generation: meta.generation } : {}),
       ...(r.inForce ? { inForce: r.inForce } : {}),
       attachedTo: r.attachedTo,
-      conditions: [acceptedCondition(r), ...(r.inForce && r.attachedTo.length > 0 ? [resolvedRefsCondition(refs)] : []), ...(partial ? [partial] : []), ...(conflicted ? [conflicted] : [])],
+      conditions: [
+        acceptedCondition(r),
+        ...(r.inForce && r.attachedTo.length > 0 ? [resolvedRefsCondition(refs)] : []),
+        ...(partial ? [partial] : []),
+        ...(conflicted ? [conflicted] : []),
+      ],
     };
   });
   policies.sort((a, b) => compareRefs(a.source, b.source));

@@ -23,7 +23,11 @@ function failoverProblems(service: ModelService, policy: MergedPolicy): PartProb
   return (policy.settings.loadBalancing?.failover ?? []).flatMap((entry, i) =>
     (['from', 'to'] as const)
       .filter((side) => parsePlace(entry[side]) === undefined)
-      .map((side) => ({ policy: owner, field: `spec.${FAILOVER}[${i}].${side}`, message: `"${entry[side]}" is not a region or region/zone: this failover entry is ignored` })),
+      .map((side) => ({
+        policy: owner,
+        field: `spec.${FAILOVER}[${i}].${side}`,
+        message: `"${entry[side]}" is not a region or region/zone: this failover entry is ignored`,
+      })),
   );
 }
 
@@ -37,7 +41,10 @@ function bucketProblems(service: ModelService, port: ModelServicePort, policy: M
 }
 
 /** The parts of every port's policy that cannot be used. */
-export function checkPolicies(services: readonly ModelService[], policyOf: (service: ModelService, port: ModelServicePort) => MergedPolicy | undefined): PartProblem[] {
+export function checkPolicies(
+  services: readonly ModelService[],
+  policyOf: (service: ModelService, port: ModelServicePort) => MergedPolicy | undefined,
+): PartProblem[] {
   return services.flatMap((service) =>
     service.ports.flatMap((port) => {
       const policy = policyOf(service, port);
@@ -47,7 +54,9 @@ export function checkPolicies(services: readonly ModelService[], policyOf: (serv
 }
 
 /** PartiallyInvalid=True naming the parts left out; none when every part can be used. */
-export function partiallyInvalidCondition(problems: readonly PartProblem[]): { type: 'PartiallyInvalid'; status: 'True'; reason: 'UnsupportedValue'; message: string } | undefined {
+export function partiallyInvalidCondition(
+  problems: readonly PartProblem[],
+): { type: 'PartiallyInvalid'; status: 'True'; reason: 'UnsupportedValue'; message: string } | undefined {
   const unique = [...new Map(problems.map((p) => [`${p.field}|${p.message}`, p])).values()];
   if (unique.length === 0) return undefined;
   return { type: 'PartiallyInvalid', status: 'True', reason: 'UnsupportedValue', message: unique.map((p) => `${p.field}: ${p.message}`).join('; ') };

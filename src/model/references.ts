@@ -78,22 +78,41 @@ class Resolver {
       return this.fail(field, 'BackendNotFound', `${formatRef(service.source)} has no port ${number}${came}: ${portsText(service)}; left out`);
     }
     if (servicePort.protocol === 'tcp') {
-      return this.fail(field, 'UnsupportedProtocol', `port ${number} of ${formatRef(service.source)} is a TCP port, which HTTP requests cannot be routed to; left out`);
+      return this.fail(
+        field,
+        'UnsupportedProtocol',
+        `port ${number} of ${formatRef(service.source)} is a TCP port, which HTTP requests cannot be routed to; left out`,
+      );
     }
     return { service, port: servicePort };
   }
 
-  private subset(found: { service: ModelService; port: ModelServicePort }, labels: Readonly<Record<string, string>>, path: string): ResolvedBackend['subset'] | null {
+  private subset(
+    found: { service: ModelService; port: ModelServicePort },
+    labels: Readonly<Record<string, string>>,
+    path: string,
+  ): ResolvedBackend['subset'] | null {
     const { service, port } = found;
     if (service.kind === 'ExternalName') {
-      return this.fail(`${path}.subset`, 'InvalidSubset', `a subset needs a service with endpoints; ${formatRef(service.source)} is ExternalName; left out`) ?? null;
+      return (
+        this.fail(`${path}.subset`, 'InvalidSubset', `a subset needs a service with endpoints; ${formatRef(service.source)} is ExternalName; left out`) ?? null
+      );
     }
     if (service.kind === 'Headless') {
-      this.fail(`${path}.subset`, 'InvalidSubset', `${formatRef(service.source)} is Headless: sidecars send to the address the client dialled and leave this backend out; proxyless clients use it`, 'warning');
+      this.fail(
+        `${path}.subset`,
+        'InvalidSubset',
+        `${formatRef(service.source)} is Headless: sidecars send to the address the client dialled and leave this backend out; proxyless clients use it`,
+        'warning',
+      );
     }
     const endpoints: ModelEndpoint[] = port.endpoints.filter((e) => e.pod !== undefined && carries(this.index.podLabels.get(e.pod), labels));
     if (endpoints.length === 0) {
-      this.fail(`${path}.subset`, 'InvalidSubset', `no endpoint of ${formatRef(service.source)} port ${port.port} belongs to a pod with these labels: the subset has no endpoints`);
+      this.fail(
+        `${path}.subset`,
+        'InvalidSubset',
+        `no endpoint of ${formatRef(service.source)} port ${port.port} belongs to a pod with these labels: the subset has no endpoints`,
+      );
     }
     return { labels, endpoints };
   }
@@ -113,7 +132,8 @@ class Resolver {
     const out: { backends?: ResolvedBackend[]; mirror?: ResolvedBackend } = {};
     if (rule.backends) {
       out.backends = rule.backends.flatMap((b, j) => this.backend(b, `${path}.backends[${j}]`) ?? []);
-      if (!out.backends.some((b) => b.weight > 0)) this.fail(`${path}.backends`, 'BackendNotFound', 'no backend with a weight above 0 can be used; the route is left out');
+      if (!out.backends.some((b) => b.weight > 0))
+        this.fail(`${path}.backends`, 'BackendNotFound', 'no backend with a weight above 0 can be used; the route is left out');
     }
     if (rule.mirror) {
       const found = this.servicePort(rule.mirror.service, rule.mirror.port, `${path}.mirror`);
@@ -124,7 +144,12 @@ class Resolver {
 }
 
 /** The references of one service port's routes, resolved; what did not resolve is in `problems`. */
-export function resolveRoutes(service: ModelService, port: ModelServicePort, policy: MergedPolicy, index: ReferenceIndex): { rules: ResolvedRule[]; problems: Unresolved[] } {
+export function resolveRoutes(
+  service: ModelService,
+  port: ModelServicePort,
+  policy: MergedPolicy,
+  index: ReferenceIndex,
+): { rules: ResolvedRule[]; problems: Unresolved[] } {
   const rules = policy.settings.routing?.http;
   if (!rules) return { rules: [], problems: [] };
   const owner = policy.origins['routing.http'] ?? service.source;

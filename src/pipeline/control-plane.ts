@@ -10,7 +10,7 @@ import { startDebugServer, type DebugServer } from '../debug/server.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { diagnostic, formatRef, type Diagnostic } from '../diagnostics.js';
 import type { MeshModel } from '../model/types.js';
-import { policyStatuses, type PolicyProgress, type PolicyStatusView } from '../policy/status.js';
+import { policyStatuses, type PolicyProgress, type PolicyStatusView } from '../model/policy-status.js';
 import type { BoardEntry } from '../sources/kube/progress-board.js';
 import type { Source, SourceState, StartSource } from '../sources/source.js';
 import { classifyNode } from '../translate/proxy.js';
@@ -166,7 +166,10 @@ class ControlPlane implements RunningTrellis {
     return new Map(
       (this.model?.policies ?? []).map((p) => [
         formatRef(p.source),
-        { ...(local.get(formatRef(p.source)) ?? { proxies: 0, acked: 0, rejected: [] }), ...(p.inForce?.generation !== undefined ? { generation: p.inForce.generation } : {}) },
+        {
+          ...(local.get(formatRef(p.source)) ?? { proxies: 0, acked: 0, rejected: [] }),
+          ...(p.inForce?.generation !== undefined ? { generation: p.inForce.generation } : {}),
+        },
       ]),
     );
   }
@@ -201,7 +204,11 @@ class ControlPlane implements RunningTrellis {
   private updateProblems(): { errors: number; warnings: number } {
     const { latest, model } = this;
     const modelProblems = model?.diagnostics ?? [];
-    this.problems = [...(latest?.problems ?? []), ...(latest?.locate ? latest.locate(modelProblems) : modelProblems), ...buildProblems(this.snapshots.report())];
+    this.problems = [
+      ...(latest?.problems ?? []),
+      ...(latest?.locate ? latest.locate(modelProblems) : modelProblems),
+      ...buildProblems(this.snapshots.report()),
+    ];
     return this.problemLog.update(this.problems);
   }
 }
@@ -213,6 +220,7 @@ function buildProblems(report: BuildReport): Diagnostic[] {
 
 /** A source that lost its connection serves the last state it knew; say so. */
 function sourceStatus(state: SourceState): Diagnostic[] {
-  return state.connected ? [] : [diagnostic('warning', undefined, undefined, `source disconnected, serving the last known state: ${state.reason ?? 'unknown reason'}`)];
+  return state.connected
+    ? []
+    : [diagnostic('warning', undefined, undefined, `source disconnected, serving the last known state: ${state.reason ?? 'unknown reason'}`)];
 }
-

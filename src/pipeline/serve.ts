@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/config.js';
 import { loadKubeConfig, startKubeSource, type KubeSource } from '../sources/kube/index.js';
 import type { LeaderElector } from '../sources/kube/leader.js';
-import { startStatusReporting } from '../sources/kube/status-reporting.js';
+import { startStatusReporting } from './status-reporting.js';
 import { startManifestSource } from '../sources/manifests/index.js';
 import { serve, type RunningTrellis } from './control-plane.js';
 
@@ -52,7 +52,11 @@ export async function runServe(config: ServeConfig, logger: Logger, opts: RunSer
     kubeConfig,
     namespace: config.leaseNamespace,
     identity: config.identity ?? `${hostname()}-${process.pid}`,
-    reporter: { policyStatuses: (p) => running.policyStatuses(p), policyProgress: () => running.policyProgress(), onStatusChange: (l) => running.onStatusChange(l) },
+    reporter: {
+      policyStatuses: (p) => running.policyStatuses(p),
+      policyProgress: () => running.policyProgress(),
+      onStatusChange: (l) => running.onStatusChange(l),
+    },
     stored: (namespace, name) => source?.stored('trafficPolicies', namespace, name),
     logger,
     ...election,
@@ -66,4 +70,3 @@ export async function runServe(config: ServeConfig, logger: Logger, opts: RunSer
     },
   };
 }
-

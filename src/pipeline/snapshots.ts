@@ -61,4 +61,3 @@ export class SnapshotBuilder {
     this.resourceErrors.set(proxyClass, this.cache.set(proxyClass, resources));
   }
 }
-

@@ -13,9 +13,26 @@ type Json = { [k: string]: unknown };
 
 /** Keys of JSON Schema kept in a structural schema (everything else is dropped or refused). */
 const KEPT = new Set([
-  'type', 'description', 'properties', 'required', 'items', 'additionalProperties', 'enum', 'format', 'pattern',
-  'minimum', 'maximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'default',
-  'x-kubernetes-validations', 'x-kubernetes-list-type', 'x-kubernetes-list-map-keys', 'x-kubernetes-preserve-unknown-fields',
+  'type',
+  'description',
+  'properties',
+  'required',
+  'items',
+  'additionalProperties',
+  'enum',
+  'format',
+  'pattern',
+  'minimum',
+  'maximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'default',
+  'x-kubernetes-validations',
+  'x-kubernetes-list-type',
+  'x-kubernetes-list-map-keys',
+  'x-kubernetes-preserve-unknown-fields',
 ]);
 const DROPPED = new Set(['$schema', 'propertyNames']);
 
@@ -44,7 +61,7 @@ function structural(node: Json, path: string): Json {
   } else if (typeof out.additionalProperties === 'object' && out.additionalProperties !== null) {
     out.additionalProperties = structural(out.additionalProperties as Json, `${path}.*`);
   } else if (out.additionalProperties !== undefined) {
-    throw new Error(`crd: ${path}: additionalProperties ${String(out.additionalProperties)} without properties`);
+    throw new Error(`crd: ${path}: additionalProperties ${JSON.stringify(out.additionalProperties)} without properties`);
   }
   if (out.items !== undefined) out.items = structural(out.items as Json, `${path}[]`);
   return out;
@@ -73,7 +90,6 @@ export function trafficPolicyOpenApiSchema(): Json {
     required: ['spec'],
   };
 }
-
 
 const condition = (type: string) => `.status.conditions[?(@.type=="${type}")].status`;
 

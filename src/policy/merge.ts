@@ -84,7 +84,7 @@ export function mergePolicies(candidates: readonly MergeCandidate[]): { merged: 
       })
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
   );
-  return { merged: { settings: settings as PolicySettings, origins: sortedOrigins }, lost };
+  return { merged: { settings, origins: sortedOrigins }, lost };
 }
 
 /** The policies that set anything of `section`, sorted. */

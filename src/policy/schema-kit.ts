@@ -26,7 +26,7 @@ export function withRules<S extends z.ZodType>(schema: S, rules: readonly CrossF
   return schema
     .superRefine((value, ctx) => {
       for (const r of rules) {
-        if (!r.holds(value as z.output<S>)) ctx.addIssue({ code: 'custom', message: r.message, path: [...(r.field ?? [])] });
+        if (!r.holds(value)) ctx.addIssue({ code: 'custom', message: r.message, path: [...(r.field ?? [])] });
       }
     })
     .meta({
@@ -35,7 +35,7 @@ export function withRules<S extends z.ZodType>(schema: S, rules: readonly CrossF
         message: r.message,
         ...(r.field ? { fieldPath: `.${r.field.join('.')}` } : {}),
       })),
-    }) as S;
+    });
 }
 
 /** A Go/Kubernetes CEL duration string: '1.5s', '250ms', '1m30s', '2h'. */
@@ -100,4 +100,3 @@ export const headerName = z
   .regex(/^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$/)
   .describe('An HTTP header name');
 export const labels = z.record(z.string().max(317), z.string().max(63));
-

@@ -78,8 +78,16 @@ const backend = z
 
 const headerChanges = z
   .strictObject({
-    set: z.array(z.strictObject({ name: headerName, value: z.string().max(4096) })).min(1).max(16).optional(),
-    add: z.array(z.strictObject({ name: headerName, value: z.string().max(4096) })).min(1).max(16).optional(),
+    set: z
+      .array(z.strictObject({ name: headerName, value: z.string().max(4096) }))
+      .min(1)
+      .max(16)
+      .optional(),
+    add: z
+      .array(z.strictObject({ name: headerName, value: z.string().max(4096) }))
+      .min(1)
+      .max(16)
+      .optional(),
     remove: z.array(headerName).min(1).max(16).optional(),
   })
   .describe('Header changes');
@@ -102,9 +110,7 @@ const route = withRules(
         .optional(),
       rewrite: z
         .strictObject({
-          path: z
-            .strictObject({ type: z.enum(['ReplaceFullPath', 'ReplacePrefixMatch']), value: z.string().min(1).max(1024) })
-            .optional(),
+          path: z.strictObject({ type: z.enum(['ReplaceFullPath', 'ReplacePrefixMatch']), value: z.string().min(1).max(1024) }).optional(),
           hostname: dnsName('New Host/authority').optional(),
         })
         .describe('Rewrite the request before forwarding')
@@ -138,7 +144,4 @@ const route = withRules(
   ],
 );
 
-export const routing = z
-  .strictObject({ http: z.array(route).min(1).max(64).describe('HTTP routes, in order') })
-  .describe('Request routing');
-
+export const routing = z.strictObject({ http: z.array(route).min(1).max(64).describe('HTTP routes, in order') }).describe('Request routing');

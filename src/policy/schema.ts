@@ -222,9 +222,22 @@ const retries = withRules(
 // fault injection, observability
 
 const GRPC_CODES = [
-  'CANCELLED', 'UNKNOWN', 'INVALID_ARGUMENT', 'DEADLINE_EXCEEDED', 'NOT_FOUND', 'ALREADY_EXISTS', 'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED', 'FAILED_PRECONDITION', 'ABORTED', 'OUT_OF_RANGE', 'UNIMPLEMENTED', 'INTERNAL', 'UNAVAILABLE',
-  'DATA_LOSS', 'UNAUTHENTICATED',
+  'CANCELLED',
+  'UNKNOWN',
+  'INVALID_ARGUMENT',
+  'DEADLINE_EXCEEDED',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'PERMISSION_DENIED',
+  'RESOURCE_EXHAUSTED',
+  'FAILED_PRECONDITION',
+  'ABORTED',
+  'OUT_OF_RANGE',
+  'UNIMPLEMENTED',
+  'INTERNAL',
+  'UNAVAILABLE',
+  'DATA_LOSS',
+  'UNAUTHENTICATED',
 ] as const;
 
 const abort = withRules(
@@ -272,7 +285,10 @@ const observability = z
       })
       .describe('Access logging')
       .optional(),
-    tracing: z.strictObject({ samplingPercent: percent('Share of requests traced') }).describe('Tracing').optional(),
+    tracing: z
+      .strictObject({ samplingPercent: percent('Share of requests traced') })
+      .describe('Tracing')
+      .optional(),
   })
   .describe('Access logs and tracing');
 
@@ -309,7 +325,11 @@ export const conditionSchema = z
     status: z.enum(['True', 'False', 'Unknown']),
     observedGeneration: z.number().int().min(0).optional(),
     lastTransitionTime: z.string().meta({ format: 'date-time' }),
-    reason: z.string().min(1).max(1024).regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+    reason: z
+      .string()
+      .min(1)
+      .max(1024)
+      .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
     message: z.string().max(32768),
   })
   .describe('A metav1.Condition');

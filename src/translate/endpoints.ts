@@ -21,7 +21,6 @@ import type { Locality, ModelEndpoint, ModelService, ModelServicePort } from '..
 import type { DesiredResource } from '../envoy/resources.js';
 import { outboundCluster } from './names.js';
 import { socketAddress } from './common.js';
-import { sortedUnique } from './translation.js';
 import { sortedRefs } from '../diagnostics.js';
 
 /** A locality as a key (JSON of its three parts): equal keys, equal localities. */

@@ -22,7 +22,7 @@ import { httpConnectionManagerFilter, INBOUND_PASSTHROUGH_CHAIN, ORIGINAL_DST_FI
 import { inboundCluster, inboundFilterChain, SIDECAR } from './names.js';
 import { inboundRouteConfig } from './routes.js';
 import { isHttp, RESERVED_PORTS, socketAddress, WILDCARD } from './common.js';
-import { sortedUnique, translationError } from './translation.js';
+import { translationError } from './translation.js';
 import { inboundObservability, tcpObservabilityNotes } from './policy/observability.js';
 import type { PortContext } from './policy/types.js';
 
@@ -43,7 +43,13 @@ export function inboundPorts(workload: ModelWorkload, errors: Diagnostic[]): Wor
     const first = byPort.get(port.port);
     if (!first) byPort.set(port.port, port);
     else if (first.protocol !== port.protocol) {
-      errors.push(translationError(workload.source, undefined, `port ${port.port} is declared as ${first.protocol} and as ${port.protocol}; inbound traffic on it is handled as ${first.protocol}`));
+      errors.push(
+        translationError(
+          workload.source,
+          undefined,
+          `port ${port.port} is declared as ${first.protocol} and as ${port.protocol}; inbound traffic on it is handled as ${first.protocol}`,
+        ),
+      );
     }
   }
   return [...byPort.values()].sort((a, b) => a.port - b.port);
@@ -82,7 +88,11 @@ interface Chain {
 }
 
 function inboundChain(port: WorkloadPort, services: readonly PortContext[], where: string, errors: Diagnostic[]): Chain {
-  const chain = (filter: Filter): FilterChain => ({ name: inboundFilterChain(port.port), filter_chain_match: { destination_port: { value: port.port } }, filters: [filter] });
+  const chain = (filter: Filter): FilterChain => ({
+    name: inboundFilterChain(port.port),
+    filter_chain_match: { destination_port: { value: port.port } },
+    filters: [filter],
+  });
   if (!isHttp(port.protocol)) {
     for (const s of services) errors.push(...tcpObservabilityNotes(s, where));
     return { chain: chain(tcpProxyFilter(inboundCluster(port.port))), sources: [] };

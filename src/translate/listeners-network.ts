@@ -34,7 +34,12 @@ export type RouteSpecifier = { readonly rds: string } | { readonly inline: Route
  * An HTTP connection manager; its HTTP filters come from the ordered list, the router last.
  * `observability`: its access log and tracing, when a policy asks for them (policy/observability.ts).
  */
-export function httpConnectionManagerFilter(statPrefix: string, routes: RouteSpecifier, context: HttpFilterContext, observability: ObservabilityFields = {}): Filter {
+export function httpConnectionManagerFilter(
+  statPrefix: string,
+  routes: RouteSpecifier,
+  context: HttpFilterContext,
+  observability: ObservabilityFields = {},
+): Filter {
   const route: Pick<HttpConnectionManager, 'rds' | 'route_config'> =
     'rds' in routes ? { rds: { route_config_name: routes.rds, config_source: ADS_CONFIG_SOURCE } } : { route_config: routes.inline };
   const hcm: HttpConnectionManager = {

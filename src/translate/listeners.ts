@@ -19,7 +19,6 @@ import { outboundCluster, outboundHttpListener, outboundRoute, outboundTcpListen
 import { httpConnectionManagerFilter, ORIGINAL_DST_FILTER, OUTBOUND_PASSTHROUGH_CHAIN, tcpProxyFilter } from './listeners-network.js';
 import type { HttpPortServices } from './routes.js';
 import { socketAddress, WILDCARD } from './common.js';
-import { sortedUnique } from './translation.js';
 import { filterPolicySources } from './filters/index.js';
 import type { PortContext } from './policy/types.js';
 import { type ObjectRef, sortedRefs } from '../diagnostics.js';

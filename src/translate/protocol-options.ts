@@ -26,4 +26,3 @@ export function protocolOptions(protocol: AppProtocol, common?: CommonHttpProtoc
   const explicit_http_config = isHttp2(protocol) ? { http2_protocol_options: {} } : { http_protocol_options: {} };
   return { typed_extension_protocol_options: upstreamHttpOptions({ explicit_http_config, common_http_protocol_options: common }) };
 }
-

@@ -41,7 +41,6 @@ import { indexOf } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
 import { localityAware, localityNotApplicable, type LocalityAwareAssignment } from './policy/locality.js';
 
-
 /** The resources of one service port, shared by every proxyless namespace. */
 export interface ProxylessServicePort {
   readonly service: ModelService;
@@ -100,7 +99,10 @@ function logicalDnsCluster(name: string, host: string, port: number): Cluster {
     connect_timeout: CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
     dns_lookup_family: 'V4_PREFERRED',
-    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }] },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }],
+    },
   };
 }
 
@@ -115,8 +117,13 @@ function logicalDnsCluster(name: string, host: string, port: number): Cluster {
  */
 function routeConfiguration(name: string, domains: readonly string[], ctx: RouteContext, errors: Diagnostic[]): RouteConfiguration {
   const filters = virtualHostFilterConfigs(ctx, errors);
-  const hostName = filters ? `${name} [${Object.keys(filters).sort().join(',')} ${createHash('sha256').update(JSON.stringify(filters)).digest('hex').slice(0, 8)}]` : name;
-  return { name, virtual_hosts: [{ name: hostName, domains: [...domains], routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) }] };
+  const hostName = filters
+    ? `${name} [${Object.keys(filters).sort().join(',')} ${createHash('sha256').update(JSON.stringify(filters)).digest('hex').slice(0, 8)}]`
+    : name;
+  return {
+    name,
+    virtual_hosts: [{ name: hostName, domains: [...domains], routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) }],
+  };
 }
 
 /**
@@ -155,7 +162,13 @@ function clientSide(service: ModelService, port: ModelServicePort, errors: Diagn
     }
     const ctx = { service, port, target: 'proxyless' } as const;
     localityNotApplicable(ctx, `${formatRef(service.source)} is ExternalName: gRPC resolves the external name by DNS`, errors);
-    return { cluster: { name, message: withClusterPolicy(logicalDnsCluster(name, service.externalName, port.port), ctx, errors), sources: sortedRefs([...sources, ...clusterPolicySources(ctx)]) } };
+    return {
+      cluster: {
+        name,
+        message: withClusterPolicy(logicalDnsCluster(name, service.externalName, port.port), ctx, errors),
+        sources: sortedRefs([...sources, ...clusterPolicySources(ctx)]),
+      },
+    };
   }
   const endpoints = usableEndpoints(port, errors);
   const ctx = { service, port, target: 'proxyless' } as const;
@@ -168,7 +181,13 @@ function clientSide(service: ModelService, port: ModelServicePort, errors: Diagn
   };
 }
 
-function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIndex, errors: Diagnostic[], aware: Map<string, LocalityAwareAssignment>): ProxylessServicePort | undefined {
+function servicePort(
+  service: ModelService,
+  port: ModelServicePort,
+  mesh: MeshIndex,
+  errors: Diagnostic[],
+  aware: Map<string, LocalityAwareAssignment>,
+): ProxylessServicePort | undefined {
   const found = clientSide(service, port, errors);
   if (!found) return undefined;
   const { aware: localityAwareAssignment, ...upstream } = found;
@@ -186,21 +205,37 @@ function servicePort(service: ModelService, port: ModelServicePort, mesh: MeshIn
     service,
     port,
     ...upstream,
-    route: { name: routeName, message: routeConfiguration(routeName, sortedUnique(names), ctx, errors), sources: sortedRefs([...sources, ...routePolicySources(ctx)]) },
+    route: {
+      name: routeName,
+      message: routeConfiguration(routeName, sortedUnique(names), ctx, errors),
+      sources: sortedRefs([...sources, ...routePolicySources(ctx)]),
+    },
     listeners,
   };
 }
 
 /** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
-function subsetResources(subset: PolicySubset, errors: Diagnostic[], aware: Map<string, LocalityAwareAssignment>): Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>> {
+function subsetResources(
+  subset: PolicySubset,
+  errors: Diagnostic[],
+  aware: Map<string, LocalityAwareAssignment>,
+): Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>> {
   const { name, service, port } = subset;
   const ctx = { service, port, target: 'proxyless' } as const;
   const endpoints = usableEndpoints({ ...port, endpoints: subset.endpoints }, []); // the port's own cluster reports these
-  const endpoint = { name, message: clusterLoadAssignment(name, endpoints), sources: sortedRefs([service.source, ...endpoints.map((e) => e.source), ...subset.policies]) };
+  const endpoint = {
+    name,
+    message: clusterLoadAssignment(name, endpoints),
+    sources: sortedRefs([service.source, ...endpoints.map((e) => e.source), ...subset.policies]),
+  };
   const localityAwareAssignment = localityAware(ctx, endpoint, endpoints, proxylessHealth, errors);
   if (localityAwareAssignment) aware.set(name, localityAwareAssignment);
   return {
-    cluster: { name, message: withClusterPolicy(grpcEdsCluster(name), ctx, errors), sources: sortedRefs([service.source, ...clusterPolicySources(ctx), ...subset.policies]) },
+    cluster: {
+      name,
+      message: withClusterPolicy(grpcEdsCluster(name), ctx, errors),
+      sources: sortedRefs([service.source, ...clusterPolicySources(ctx), ...subset.policies]),
+    },
     endpoint,
   };
 }
@@ -210,7 +245,7 @@ function subsetResources(subset: PolicySubset, errors: Diagnostic[], aware: Map<
  * subset clusters. `mesh` is where routes find backends and pod labels (default: these services,
  * no pods).
  */
-export function proxylessOutbound(services: readonly ModelService[], mesh: MeshIndex = indexOf(services, [])): ProxylessOutbound {
+export function proxylessOutbound(services: readonly ModelService[], mesh: MeshIndex = indexOf(services)): ProxylessOutbound {
   const errors: Diagnostic[] = [];
   const ports: ProxylessServicePort[] = [];
   const aware = new Map<string, LocalityAwareAssignment>();

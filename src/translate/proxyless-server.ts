@@ -24,7 +24,7 @@ import { inboundCluster, inboundRoute, inboundVirtualHost, serverListener } from
 import { FILTER_NAME, MESSAGE } from './common.js';
 import { httpFilters } from './filters/index.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
-import { byName, sortedUnique } from './translation.js';
+import { byName } from './translation.js';
 import { type ObjectRef, sortedRefs } from '../diagnostics.js';
 
 interface Bind {
@@ -74,5 +74,11 @@ export function proxylessServerListeners(model: MeshModel, namespace: string): D
     if (workload.namespace !== namespace) continue;
     for (const port of workload.ports.filter(isGrpcPort)) collect(binds, workload.ip, port.port, [workload.source]);
   }
-  return byName([...binds.values()].map((b) => ({ name: serverListener(b.address, b.port), message: grpcServerListener(b.address, b.port), sources: sortedRefs(b.sources) })));
+  return byName(
+    [...binds.values()].map((b) => ({
+      name: serverListener(b.address, b.port),
+      message: grpcServerListener(b.address, b.port),
+      sources: sortedRefs(b.sources),
+    })),
+  );
 }

@@ -32,9 +32,12 @@ interface ModelMemo {
   readonly byLocality: Map<string, Translation>;
 }
 
-const memoFor = perModel(
-  (model): ModelMemo => ({ outbound: proxylessOutbound(model.services, meshIndex(model)), byNamespace: new Map(), endpoints: new Map(), byLocality: new Map() }),
-);
+const memoFor = perModel((model): ModelMemo => ({
+  outbound: proxylessOutbound(model.services, meshIndex(model)),
+  byNamespace: new Map(),
+  endpoints: new Map(),
+  byLocality: new Map(),
+}));
 
 function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string): Translation {
   const listeners: DesiredResource<'listener'>[] = [];

@@ -53,7 +53,13 @@ export function serviceDomains(service: ModelService, port: number, namespace: s
   return sortedUnique(hosts.flatMap((h) => [h, `${h}:${port}`]));
 }
 
-function virtualHost(service: ModelService, port: number, mesh: MeshIndex, domains: string[], errors: Diagnostic[]): { host: VirtualHost; sources: ObjectRef[] } {
+function virtualHost(
+  service: ModelService,
+  port: number,
+  mesh: MeshIndex,
+  domains: string[],
+  errors: Diagnostic[],
+): { host: VirtualHost; sources: ObjectRef[] } {
   const name = outboundVirtualHost(service.hostname, port);
   const servicePort = service.ports.find((p) => p.port === port);
   if (!servicePort) return { host: { name, domains, routes: [routeTo(outboundCluster(service.hostname, port))] }, sources: [] };
@@ -77,7 +83,13 @@ function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken
         owner.set(domain, name);
         domains.push(domain);
       } else {
-        errors.push(translationError(service.source, undefined, `domain "${domain}" is already answered by virtual host ${other} of route ${outboundRoute(group.port)}; left out`));
+        errors.push(
+          translationError(
+            service.source,
+            undefined,
+            `domain "${domain}" is already answered by virtual host ${other} of route ${outboundRoute(group.port)}; left out`,
+          ),
+        );
       }
     }
     if (domains.length === 0) continue;
@@ -94,7 +106,11 @@ function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken
  * The outbound route configurations of the sidecars of one namespace. `ipTaken` holds the services
  * (`Service ns/name`) whose ClusterIP another service already has: they answer to names only.
  */
-export function outboundRoutes(groups: readonly HttpPortServices[], namespace: string, ipTaken: ReadonlySet<string>): { routes: DesiredResource<'route'>[]; errors: Diagnostic[] } {
+export function outboundRoutes(
+  groups: readonly HttpPortServices[],
+  namespace: string,
+  ipTaken: ReadonlySet<string>,
+): { routes: DesiredResource<'route'>[]; errors: Diagnostic[] } {
   const errors: Diagnostic[] = [];
   const routes = groups.map((g) => outboundRouteConfig(g, namespace, ipTaken, errors));
   return { routes: byName(routes), errors };

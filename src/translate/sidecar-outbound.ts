@@ -46,7 +46,13 @@ function duplicateClusterIPs(services: readonly ModelService[], errors: Diagnost
       continue;
     }
     taken.add(formatRef(s.source));
-    errors.push(translationError(s.source, 'spec.clusterIP', `clusterIP ${s.clusterIP} is already ${first}'s; this service gets no TCP listeners and is not routed by IP`));
+    errors.push(
+      translationError(
+        s.source,
+        'spec.clusterIP',
+        `clusterIP ${s.clusterIP} is already ${first}'s; this service gets no TCP listeners and is not routed by IP`,
+      ),
+    );
   }
   return taken;
 }
@@ -92,7 +98,9 @@ class OutboundBuilder {
 
   private httpPort(service: ModelService, port: ModelServicePort): void {
     if (RESERVED_PORTS.has(port.port)) {
-      this.errors.push(translationError(service.source, 'spec.ports', `port ${port.port} is one the sidecar listens on itself; HTTP traffic to it is passed through unrouted`));
+      this.errors.push(
+        translationError(service.source, 'spec.ports', `port ${port.port} is one the sidecar listens on itself; HTTP traffic to it is passed through unrouted`),
+      );
       return;
     }
     const list = this.http.get(port.port);
@@ -123,7 +131,11 @@ interface SubsetResources {
 function subsetResources(subset: PolicySubset, errors: Diagnostic[]): SubsetResources {
   const { name, service, port } = subset;
   const ctx = { service, port, target: 'sidecar' } as const;
-  const cluster = { name, message: withClusterPolicy(edsCluster(name, port.protocol), ctx, errors), sources: sortedRefs([service.source, ...clusterPolicySources(ctx), ...subset.policies]) };
+  const cluster = {
+    name,
+    message: withClusterPolicy(edsCluster(name, port.protocol), ctx, errors),
+    sources: sortedRefs([service.source, ...clusterPolicySources(ctx), ...subset.policies]),
+  };
   const endpoint = {
     name,
     message: { cluster_name: name, endpoints: localityGroups(subset.endpoints, sidecarHealth) },

@@ -242,10 +242,13 @@ export class SnapshotCache {
 }
 
 function sameList(a: readonly ObjectRef[], b: readonly ObjectRef[]): boolean {
-  return a.length === b.length && a.every((v, i) => {
-    const w = b[i];
-    return w !== undefined && (v === w || sameRef(v, w));
-  });
+  return (
+    a.length === b.length &&
+    a.every((v, i) => {
+      const w = b[i];
+      return w !== undefined && (v === w || sameRef(v, w));
+    })
+  );
 }
 
 function diff(before: KindSnapshot, after: KindSnapshot): KindChange {

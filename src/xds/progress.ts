@@ -57,7 +57,11 @@ function streamVerdicts(stream: AdsStream, snapshot: Snapshot, sourceKind: strin
 }
 
 /** Per source object of kind `sourceKind` (by its formatted reference, `TrafficPolicy shop/web`), the proxies' progress. */
-export function sourceProgress(streams: Iterable<AdsStream>, snapshotFor: (proxyClass: string) => Snapshot | undefined, sourceKind: string): Map<string, SourceProgress> {
+export function sourceProgress(
+  streams: Iterable<AdsStream>,
+  snapshotFor: (proxyClass: string) => Snapshot | undefined,
+  sourceKind: string,
+): Map<string, SourceProgress> {
   const tallies = new Map<string, Tally>();
   for (const stream of streams) {
     if (!stream.node) continue;

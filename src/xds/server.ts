@@ -181,7 +181,10 @@ export class AdsServer implements XdsIntrospection {
 
   /** The proxy classes that have at least one connected proxy. */
   classesInUse(): string[] {
-    return [...this.byClass.entries()].filter(([, set]) => set.size > 0).map(([cls]) => cls).sort();
+    return [...this.byClass.entries()]
+      .filter(([, set]) => set.size > 0)
+      .map(([cls]) => cls)
+      .sort();
   }
 
   /** Number of connected streams. */

@@ -136,7 +136,11 @@ export abstract class AdsStream {
   /** Refuses a subscription that would hold more than the per-type limit of names. */
   protected checkNames(total: number, ts: TypeState): void {
     if (total > this.ctx.limits.maxNamesPerType) {
-      throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many ${SHORT_NAME[ts.kind]} resource names (limit ${this.ctx.limits.maxNamesPerType})`, 'too_many_names');
+      throw new StreamError(
+        Status.RESOURCE_EXHAUSTED,
+        `too many ${SHORT_NAME[ts.kind]} resource names (limit ${this.ctx.limits.maxNamesPerType})`,
+        'too_many_names',
+      );
     }
   }
 

@@ -67,10 +67,6 @@ function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-function strList(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
 /**
  * google.protobuf.Value (protobufjs object form) → plain JSON. protobufjs always uses its bundled
  * struct.proto, whose fields are camelCase even when everything else keeps proto case.
@@ -128,11 +124,6 @@ const types = {
 function lazy<T>(make: () => T): () => T {
   let value: T | undefined;
   return () => (value ??= make());
-}
-
-/** Decodes without toObject: the message's own fields are read directly (ACKs are the hot path). */
-function decode(type: protobuf.Type, buf: Buffer): Obj {
-  return type.decode(buf) as unknown as Obj;
 }
 
 function guarded<T>(fn: (buf: Buffer) => T): (buf: Buffer) => T | Malformed {
@@ -215,7 +206,11 @@ export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
   const node = nodeOf(r.node);
   const error = errorOf(r.error_detail);
   // Interleaved (unusual): fall back to the names themselves, so that other fields never count.
-  const digest = !span ? '' : span.interleaved ? `names:${namesIn(buf, span).join('\n')}` : createHash('sha1').update(buf.subarray(span.start, span.end)).digest('base64');
+  const digest = !span
+    ? ''
+    : span.interleaved
+      ? `names:${namesIn(buf, span).join('\n')}`
+      : createHash('sha1').update(buf.subarray(span.start, span.end)).digest('base64');
   let names: string[] | undefined;
   return {
     version_info: str(r.version_info),

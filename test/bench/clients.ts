@@ -5,18 +5,7 @@
  * process is not what the bench measures. Started by run.ts; talks to it over IPC.
  */
 import * as grpc from '@grpc/grpc-js';
-import {
-  CDS,
-  EDS,
-  clusterNames,
-  cpuSeconds,
-  exitWithParent,
-  now,
-  paramsFromEnv,
-  send,
-  type ClientCommand,
-  type Protocol,
-} from './config.ts';
+import { CDS, EDS, clusterNames, cpuSeconds, exitWithParent, now, paramsFromEnv, send, type ClientCommand, type Protocol } from './config.ts';
 import { deltaRequest, encodeNames, readResponse, sotwRequest } from './lean-wire.ts';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';

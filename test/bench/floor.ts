@@ -34,7 +34,7 @@ exitWithParent();
 const root = adsProtos().root;
 function encode(typeUrl: string, obj: object): Uint8Array {
   const type = root.lookupType(typeUrl.slice(typeUrl.lastIndexOf('/') + 1));
-  return type.encode(type.fromObject(obj as Record<string, unknown>)).finish();
+  return type.encode(type.fromObject(obj)).finish();
 }
 
 /** A 32-hex-digit version like Trellis's content hashes. */
@@ -66,12 +66,32 @@ const VERSION0 = '0'.repeat(32);
 /** The initial full responses, one per type and protocol, built once. */
 const initial = {
   sotw: {
-    [CDS]: sotwResponse(VERSION0, clusters.map((c) => c.any), CDS, 'init'),
-    [EDS]: sotwResponse(VERSION0, cla.map((c) => c.any), EDS, 'init'),
+    [CDS]: sotwResponse(
+      VERSION0,
+      clusters.map((c) => c.any),
+      CDS,
+      'init',
+    ),
+    [EDS]: sotwResponse(
+      VERSION0,
+      cla.map((c) => c.any),
+      EDS,
+      'init',
+    ),
   },
   delta: {
-    [CDS]: deltaResponse(VERSION0, clusters.map((c) => c.resource), CDS, 'init'),
-    [EDS]: deltaResponse(VERSION0, cla.map((c) => c.resource), EDS, 'init'),
+    [CDS]: deltaResponse(
+      VERSION0,
+      clusters.map((c) => c.resource),
+      CDS,
+      'init',
+    ),
+    [EDS]: deltaResponse(
+      VERSION0,
+      cla.map((c) => c.resource),
+      EDS,
+      'init',
+    ),
   },
 } as const;
 const buildMs = performance.now() - built;

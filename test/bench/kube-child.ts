@@ -19,6 +19,7 @@ import type { Source, StartSource } from '../../src/sources/source.ts';
 import { parseProxyClass } from '../../src/translate/proxy.ts';
 import { translate } from '../../src/translate/translate.ts';
 import { startProfile, stopProfile } from './profile.ts';
+import { formatDiagnostic } from '../../src/diagnostics.ts';
 
 export type SourceKind = 'kube' | 'manifests';
 
@@ -179,7 +180,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
     problems: {
       errors: problems.filter((p) => p.severity === 'error').length,
       warnings: problems.filter((p) => p.severity === 'warning').length,
-      first: problems.slice(0, 5).map((p) => `${p.severity} ${p.object ?? ''} ${p.field ?? ''}: ${p.message}`),
+      first: problems.slice(0, 5).map(formatDiagnostic),
     },
     model: {
       services: model.services.length,

@@ -45,7 +45,12 @@ class Admin {
         {
           method,
           agent: this.agent,
-          headers: { authorization: `Bearer ${this.token}`, 'content-type': contentType, accept: 'application/json', 'content-length': Buffer.byteLength(body) },
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            'content-type': contentType,
+            accept: 'application/json',
+            'content-length': Buffer.byteLength(body),
+          },
           timeout: REQUEST_TIMEOUT_MS,
         },
         (res) => {
@@ -94,13 +99,13 @@ class Admin {
 /** Runs `tasks` with at most `concurrency` at a time; the first failure stops the rest. */
 async function pool(tasks: Iterable<() => Promise<void>>, concurrency: number): Promise<void> {
   const it = tasks[Symbol.iterator]();
-  let failed: unknown;
+  let failed: Error | undefined;
   const worker = async (): Promise<void> => {
     for (let next = it.next(); !next.done && failed === undefined; next = it.next()) {
       try {
         await next.value();
       } catch (err) {
-        failed ??= err;
+        failed ??= err instanceof Error ? err : new Error(String(err));
       }
     }
   };
@@ -143,7 +148,12 @@ export async function createObjects(env: { url: string; caPem: string; adminKube
         for (const pod of g.pods) {
           yield async () => {
             await admin.send('POST', `/api/v1/namespaces/${ns}/pods`, pod.body, { conflictOk: true });
-            await admin.send('PATCH', `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.name)}/status`, { status: pod.status }, { contentType: 'application/merge-patch+json' });
+            await admin.send(
+              'PATCH',
+              `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.name)}/status`,
+              { status: pod.status },
+              { contentType: 'application/merge-patch+json' },
+            );
             done++;
           };
         }

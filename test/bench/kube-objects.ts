@@ -26,7 +26,8 @@ const MAX_SERVICES = 65_000;
 
 export function validateParams(p: ScaleParams): void {
   if (p.services < 1 || p.services > MAX_SERVICES) throw new Error(`--services must be between 1 and ${MAX_SERVICES}`);
-  if (p.podsPerService < 1 || p.podsPerService > 100) throw new Error('--pods-per-service must be between 1 and 100 (one EndpointSlice holds at most 100 endpoints)');
+  if (p.podsPerService < 1 || p.podsPerService > 100)
+    throw new Error('--pods-per-service must be between 1 and 100 (one EndpointSlice holds at most 100 endpoints)');
   if (p.namespaces < 1 || p.namespaces > 1000) throw new Error('--namespaces must be between 1 and 1000');
 }
 

@@ -155,7 +155,8 @@ const objects = (r: ChildResult): number => r.counts.namespaces + r.counts.servi
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
   return [line(header), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
@@ -165,7 +166,8 @@ function memoryJson(m: Memory): Record<string, number> {
 
 function profileSummary(title: string, path: string, files: number, total: number, self: number): string {
   const s = summarizeProfile(path, Math.max(total, self));
-  const line = (l: { selfPct: number; totalPct: number; what: string }): string => `    ${l.selfPct.toFixed(1).padStart(5)}% ${l.totalPct.toFixed(1).padStart(5)}%  ${l.what}`;
+  const line = (l: { selfPct: number; totalPct: number; what: string }): string =>
+    `    ${l.selfPct.toFixed(1).padStart(5)}% ${l.totalPct.toFixed(1).padStart(5)}%  ${l.what}`;
   return [
     `\n${title} (${path}), ${(s.busyMs / 1000).toFixed(2)} s busy`,
     '  by file (self% / inclusive%):',
@@ -204,7 +206,19 @@ function report(
   console.log('\nWhat each source read, and the model (after ready; not part of the figures above)');
   console.log(
     table(
-      ['source', 'namespaces', 'services', 'slices', 'pods', 'problems (E/W)', 'model svc / workloads / endpoints', 'warm buildModel (ms)', 'sidecar class (ms, resources)', 'next sidecar (ms)', 'proxyless class (ms, resources)'],
+      [
+        'source',
+        'namespaces',
+        'services',
+        'slices',
+        'pods',
+        'problems (E/W)',
+        'model svc / workloads / endpoints',
+        'warm buildModel (ms)',
+        'sidecar class (ms, resources)',
+        'next sidecar (ms)',
+        'proxyless class (ms, resources)',
+      ],
       results.map((r) => [
         r.source,
         String(r.counts.namespaces),
@@ -220,7 +234,8 @@ function report(
       ]),
     ),
   );
-  for (const r of results) if (r.problems.first.length > 0) console.log(`  ${r.source} problems, first ${r.problems.first.length}:\n    ${r.problems.first.join('\n    ')}`);
+  for (const r of results)
+    if (r.problems.first.length > 0) console.log(`  ${r.source} problems, first ${r.problems.first.length}:\n    ${r.problems.first.join('\n    ')}`);
   console.log(
     [
       '',
@@ -229,8 +244,8 @@ function report(
       '- memory after three full GCs; deltas against the same process after loading its modules, before serve(). peak RSS: getrusage maxrss up to ready (parsing transients included).',
       `- kube: ${watchCache ? 'the API server with its watch cache' : 'the API server without its watch cache (lists read etcd)'}, on the same machine (it shares the cores with Trellis while Trellis lists); Trellis reads it as a ServiceAccount bound to KUBE_RBAC_RULES, cluster-wide (the extra namespaces and the \`kubernetes\` Service and slice are the API server's own).`,
       `- manifests: ${manifests.files} files, ${mb(manifests.bytes)} MiB of YAML. Objects as sent to the API server, JSON: Service ${create.bytes.service} B, EndpointSlice ${create.bytes.slice} B, Pod with status ${create.bytes.pod} B (the API server adds metadata and managedFields).`,
-      `- Trellis processes' malloc: ${mallocArg === 'tuned' ? 'MALLOC_MMAP_THRESHOLD_=131072 (the README\'s setting)' : "glibc's defaults"}.`,
-      '- sidecar / proxyless class: translate() and cache.set() of one class on a freshly built model, as the first proxy of a class triggers; next sidecar: another pod\'s sidecar class right after (the shared outbound parts memoised per model). Every class in use is translated again on each model change.',
+      `- Trellis processes' malloc: ${mallocArg === 'tuned' ? "MALLOC_MMAP_THRESHOLD_=131072 (the README's setting)" : "glibc's defaults"}.`,
+      "- sidecar / proxyless class: translate() and cache.set() of one class on a freshly built model, as the first proxy of a class triggers; next sidecar: another pod's sidecar class right after (the shared outbound parts memoised per model). Every class in use is translated again on each model change.",
     ].join('\n'),
   );
   for (const [source, path] of profiles) console.log(profileSummary(`CPU profile of the ${source} start, serve() → ready`, path, 12, 20, 15));
@@ -244,7 +259,13 @@ function report(
 async function main(): Promise<void> {
   const started = new Date();
   const cpu = cpus();
-  const machine = { date: started.toISOString(), node: process.version, cpu: cpu[0]?.model ?? 'unknown', cores: cpu.length, memoryGB: +(totalmem() / 1024 ** 3).toFixed(1) };
+  const machine = {
+    date: started.toISOString(),
+    node: process.version,
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGB: +(totalmem() / 1024 ** 3).toFixed(1),
+  };
   const total = params.services * (2 + params.podsPerService);
   console.log(
     `Trellis Kubernetes scale bench — ${machine.date}, Node ${machine.node}, ${machine.cpu} x ${machine.cores}, ${machine.memoryGB} GB\n` +
@@ -303,7 +324,9 @@ async function main(): Promise<void> {
     await env?.stop();
   }
 
-  console.log(`Created in the API server in ${create.seconds.toFixed(1)} s (${(total / create.seconds).toFixed(0)} objects/s, ${create.requests} requests, ${create.retries} retried); not part of Trellis's figures.\n`);
+  console.log(
+    `Created in the API server in ${create.seconds.toFixed(1)} s (${(total / create.seconds).toFixed(0)} objects/s, ${create.requests} requests, ${create.retries} retried); not part of Trellis's figures.\n`,
+  );
   report(results, create, manifests, profiles, afterProfiles);
   const json = {
     ...machine,

@@ -117,7 +117,10 @@ export function table(rows: Summary[]): string {
     ['  in GC pauses, mean / max (ms)', (s) => `${f1(s.gcMeanMs)} / ${f1(s.gcMaxMs)}`],
     ['client process CPU per push (s)', (s) => f3(s.clientCpuSecondsPerPush)],
     ['server RSS per connected client (KB)', (s) => f1(s.rssPerClientKB)],
-    ['  JS heap used / heap reserved / external per client (KB)', (s) => `${f1(s.heapPerClientKB)} / ${f1(s.heapTotalPerClientKB)} / ${f1(s.externalPerClientKB)}`],
+    [
+      '  JS heap used / heap reserved / external per client (KB)',
+      (s) => `${f1(s.heapPerClientKB)} / ${f1(s.heapTotalPerClientKB)} / ${f1(s.externalPerClientKB)}`,
+    ],
     ['  RSS before / connected (MB)', (s) => `${f1(s.rssBeforeMB)} / ${f1(s.rssConnectedMB)}`],
     ['bytes per change, per client', (s) => int(s.bytesPerChangePerClient)],
     ['bytes per change, all clients', (s) => int(s.bytesPerChangeTotal)],

@@ -2,7 +2,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { BootstrapError, bootstrapDir, bootstrapValues, renderBootstrap, renderTemplate, substitute, type BootstrapOptions } from '../../src/bootstrap/render.ts';
+import {
+  BootstrapError,
+  bootstrapDir,
+  bootstrapValues,
+  renderBootstrap,
+  renderTemplate,
+  substitute,
+  type BootstrapOptions,
+} from '../../src/bootstrap/render.ts';
 import { checkFields } from '../../src/envoy/codec.ts';
 import { validateMessage } from '../../src/envoy/validate.ts';
 import { NODE_METADATA, SERVER_LISTENER_TEMPLATE, SIDECAR_PORTS, type ProxyMode } from '../../src/envoy/contract.ts';
@@ -63,7 +71,12 @@ describe('the sidecar bootstrap (envoy-bootstrap/sidecar.yaml)', () => {
       static_resources: { clusters: { name: string; type: string; load_assignment: Json; typed_extension_protocol_options?: Json }[] };
     };
     expect(o.dynamic_resources).toEqual({
-      ads_config: { api_type: 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }], set_node_on_first_message_only: true },
+      ads_config: {
+        api_type: 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }],
+        set_node_on_first_message_only: true,
+      },
       cds_config: { ads: {}, resource_api_version: 'V3' },
       lds_config: { ads: {}, resource_api_version: 'V3' },
     });
@@ -78,7 +91,9 @@ describe('the sidecar bootstrap (envoy-bootstrap/sidecar.yaml)', () => {
   it('has admin on 127.0.0.1:15000, Prometheus stats on 15090 and health on 15021, both through the admin cluster', () => {
     const o = sidecar.object as { admin: Json; static_resources: { listeners: { name: string; address: Json; filter_chains: unknown }[] } };
     expect(o.admin).toEqual({ address: { socket_address: { address: '127.0.0.1', port_value: 15000 } } });
-    const byPort = new Map(o.static_resources.listeners.map((l) => [(l.address.socket_address as { port_value: number }).port_value, JSON.stringify(l.filter_chains)]));
+    const byPort = new Map(
+      o.static_resources.listeners.map((l) => [(l.address.socket_address as { port_value: number }).port_value, JSON.stringify(l.filter_chains)]),
+    );
     expect([...byPort.keys()].sort()).toEqual([15021, 15090]);
     expect(byPort.get(15090)).toContain('{"match":{"prefix":"/stats/prometheus"},"route":{"cluster":"envoy-admin"}}');
     expect(byPort.get(15021)).toContain('{"match":{"path":"/healthz/ready"},"route":{"cluster":"envoy-admin","prefix_rewrite":"/ready"}}');

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapConfigSchema, BOOTSTRAP_FLAGS, ConfigError, loadConfig, loadServeConfig, loadValidateConfig, RENDER_FLAGS, renderConfigSchema } from '../../src/config/config.ts';
+import {
+  bootstrapConfigSchema,
+  BOOTSTRAP_FLAGS,
+  ConfigError,
+  loadConfig,
+  loadServeConfig,
+  loadValidateConfig,
+  RENDER_FLAGS,
+  renderConfigSchema,
+} from '../../src/config/config.ts';
 
 describe('serve configuration', () => {
   it('has defaults for everything but the manifests', () => {
@@ -31,7 +40,10 @@ describe('serve configuration', () => {
     [{ manifests: 'm', domain: 'Not A Domain' }, '--domain (TRELLIS_DOMAIN): expected a DNS name'],
     [{}, '--manifests (TRELLIS_MANIFESTS): give exactly one source: --manifests DIR, --kubeconfig FILE or --in-cluster'],
     [{ manifests: 'm', kubeconfig: 'k' }, 'give exactly one source'],
-    [{ kubeconfig: 'k', namespaces: 'a,b', 'namespace-selector': 'mesh=on' }, '--namespaces (TRELLIS_NAMESPACES): give --namespaces or --namespace-selector, not both'],
+    [
+      { kubeconfig: 'k', namespaces: 'a,b', 'namespace-selector': 'mesh=on' },
+      '--namespaces (TRELLIS_NAMESPACES): give --namespaces or --namespace-selector, not both',
+    ],
   ])('says which flag is wrong in one line: %j', (flags, message) => {
     expect(() => loadServeConfig(flags, {})).toThrow(ConfigError);
     expect(() => loadServeConfig(flags, {})).toThrow(message);
@@ -41,7 +53,13 @@ describe('serve configuration', () => {
 describe('serve against a cluster', () => {
   it('reads the cluster flags: kubeconfig, namespaces, lease and identity', () => {
     const c = loadServeConfig({ kubeconfig: 'kc.yaml', namespaces: 'shop, payments' }, { POD_NAME: 'trellis-0', POD_NAMESPACE: 'mesh-system' });
-    expect(c).toMatchObject({ kubeconfig: 'kc.yaml', namespaces: ['shop', 'payments'], identity: 'trellis-0', leaseNamespace: 'mesh-system', inCluster: false });
+    expect(c).toMatchObject({
+      kubeconfig: 'kc.yaml',
+      namespaces: ['shop', 'payments'],
+      identity: 'trellis-0',
+      leaseNamespace: 'mesh-system',
+      inCluster: false,
+    });
     expect(loadServeConfig({ 'in-cluster': 'true' }, {}).inCluster).toBe(true);
   });
 });
@@ -65,7 +83,19 @@ describe('other commands', () => {
   });
 
   it('reads bootstrap settings from the pod environment when flags are absent', () => {
-    const c = loadConfig(bootstrapConfigSchema, BOOTSTRAP_FLAGS, { mode: 'sidecar', 'xds-address': 'trellis.trellis-system:15010' }, { POD_NAME: 'web-1', POD_NAMESPACE: 'shop', INSTANCE_IP: '10.0.0.1' });
-    expect(c).toEqual({ mode: 'sidecar', pod: 'web-1', namespace: 'shop', ip: '10.0.0.1', serviceAccount: 'default', xdsAddress: { host: 'trellis.trellis-system', port: 15010 } });
+    const c = loadConfig(
+      bootstrapConfigSchema,
+      BOOTSTRAP_FLAGS,
+      { mode: 'sidecar', 'xds-address': 'trellis.trellis-system:15010' },
+      { POD_NAME: 'web-1', POD_NAMESPACE: 'shop', INSTANCE_IP: '10.0.0.1' },
+    );
+    expect(c).toEqual({
+      mode: 'sidecar',
+      pod: 'web-1',
+      namespace: 'shop',
+      ip: '10.0.0.1',
+      serviceAccount: 'default',
+      xdsAddress: { host: 'trellis.trellis-system', port: 15010 },
+    });
   });
 });

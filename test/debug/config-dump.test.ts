@@ -28,9 +28,7 @@ function section(dump: Dump, name: string): Json {
 describe('/debug/config_dump', () => {
   it("lists the dumps in Envoy's order", async () => {
     const dump = await dumpOf('web-0.default');
-    expect(dump.configs.map((c) => c['@type'])).toEqual(
-      ['Clusters', 'Endpoints', 'Listeners', 'Routes', 'Secrets'].map((n) => `${ADMIN}${n}ConfigDump`),
-    );
+    expect(dump.configs.map((c) => c['@type'])).toEqual(['Clusters', 'Endpoints', 'Listeners', 'Routes', 'Secrets'].map((n) => `${ADMIN}${n}ConfigDump`));
   });
 
   it('dumps clusters as dynamic_active_clusters, sorted by name, packed as Any', async () => {
@@ -49,9 +47,7 @@ describe('/debug/config_dump', () => {
     [
       'EndpointsConfigDump',
       {
-        dynamic_endpoint_configs: [
-          { version_info: V1, endpoint_config: { '@type': TypeUrl.endpoint, cluster_name: 'outbound|80||web' } },
-        ],
+        dynamic_endpoint_configs: [{ version_info: V1, endpoint_config: { '@type': TypeUrl.endpoint, cluster_name: 'outbound|80||web' } }],
       },
     ],
     [

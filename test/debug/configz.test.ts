@@ -11,8 +11,20 @@ describe('/debug/configz', () => {
   it('lists errors before warnings, each with file, document, line and column, object and field', async () => {
     const s = await startServer();
     s.problems.push(
-      { severity: 'warning', origin: { file: 'b.yaml', document: 0 }, object: { kind: 'Pod', namespace: 'default', name: 'p' }, field: 'status.podIP', message: 'no IP yet' },
-      { severity: 'error', origin: { file: 'a.yaml', document: 2, line: 14, column: 7 }, object: { kind: 'Service', namespace: 'default', name: 'web' }, field: 'spec.ports[0].port', message: 'must be at most 65535' },
+      {
+        severity: 'warning',
+        origin: { file: 'b.yaml', document: 0 },
+        object: { kind: 'Pod', namespace: 'default', name: 'p' },
+        field: 'status.podIP',
+        message: 'no IP yet',
+      },
+      {
+        severity: 'error',
+        origin: { file: 'a.yaml', document: 2, line: 14, column: 7 },
+        object: { kind: 'Service', namespace: 'default', name: 'web' },
+        field: 'spec.ports[0].port',
+        message: 'must be at most 65535',
+      },
     );
     const lines = (await (await fetch(`${s.base}/debug/configz?format=text`)).text()).trim().split('\n');
     expect(lines).toEqual([

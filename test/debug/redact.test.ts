@@ -10,11 +10,7 @@ describe('redactSensitive', () => {
     ['a PKCS#12 bundle', { tls_certificate: { pkcs12: SECRET } }, { tls_certificate: { pkcs12: R } }],
     ['a key password', { tls_certificate: { password: SECRET } }, { tls_certificate: { password: R } }],
     ['a generic secret', { generic_secret: { secret: SECRET } }, { generic_secret: { secret: R } }],
-    [
-      'generic secrets by name',
-      { generic_secret: { secrets: { a: SECRET, b: SECRET } } },
-      { generic_secret: { secrets: R } },
-    ],
+    ['generic secrets by name', { generic_secret: { secrets: { a: SECRET, b: SECRET } } }, { generic_secret: { secrets: R } }],
     ['each session ticket key', { session_ticket_keys: { keys: [SECRET, SECRET] } }, { session_ticket_keys: { keys: [R, R] } }],
     [
       'a private key provider config',

@@ -6,14 +6,7 @@ import pino from 'pino';
 import type { Logger } from 'pino';
 import { afterEach } from 'vitest';
 import { TypeUrl, type ResourceKind } from '../../src/envoy/types.js';
-import type {
-  HeldResources,
-  NackRecord,
-  ProxyStatus,
-  SyncState,
-  TypeStatus,
-  XdsIntrospection,
-} from '../../src/xds/status.js';
+import type { HeldResources, NackRecord, ProxyStatus, SyncState, TypeStatus, XdsIntrospection } from '../../src/xds/status.js';
 import { createMetrics, type Metrics } from '../../src/debug/metrics.js';
 import { startDebugServer } from '../../src/debug/server.js';
 

@@ -133,6 +133,6 @@ describe('buildSyncz summary', () => {
     expect(view.proxies[0]?.state).toBe(expected);
     const key = { SYNCED: 'synced', STALE: 'stale', 'NOT SENT': 'notSent', ERROR: 'errors' } as const;
     expect(view.summary[key[expected]]).toBe(1);
-    expect(Object.values(view.summary).reduce((a, b) => a + b)).toBe(2);
+    expect(Object.values(view.summary).reduce((a: number, b: number) => a + b, 0)).toBe(2);
   });
 });

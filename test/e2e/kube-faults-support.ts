@@ -67,7 +67,7 @@ export class Traffic {
   batches = 0;
   private running = true;
   private waiters: { at: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  private failure: unknown;
+  private failure: Error | undefined;
   private readonly loop: Promise<void>;
 
   constructor(
@@ -95,7 +95,7 @@ export class Traffic {
         for (const w of due) w.resolve();
       }
     } catch (err) {
-      this.failure = err;
+      this.failure = err instanceof Error ? err : new Error(String(err));
       for (const w of this.waiters) w.reject(err);
       this.waiters = [];
       throw err;

@@ -72,7 +72,10 @@ describe('Trellis under API server faults, with gRPC calls running', () => {
       changes.latest = source.current();
       return source;
     };
-    const config = loadServeConfig({ manifests: 'unused', 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {});
+    const config = loadServeConfig(
+      { manifests: 'unused', 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' },
+      {},
+    );
     trellis = await serve(config, logger, start);
     served = new EndpointLog(trellis.cache, `proxyless/${ns}`, `outbound|50051||greeter.${ns}.svc.cluster.local`);
 
@@ -154,7 +157,8 @@ describe('Trellis under API server faults, with gRPC calls running', () => {
     const run = traffic as Traffic;
     const before = source.stats();
     const statesBefore = changes.states.length;
-    const list = (plural: string) => (r: { method: string; path: string; query: URLSearchParams }) => r.method === 'GET' && r.path.endsWith(`/${plural}`) && !r.query.has('watch');
+    const list = (plural: string) => (r: { method: string; path: string; query: URLSearchParams }) =>
+      r.method === 'GET' && r.path.endsWith(`/${plural}`) && !r.query.has('watch');
     proxy.failNext(3, 500, { match: list('endpointslices') });
     proxy.failNext(1, 429, { match: list('services'), retryAfterSeconds: 1 });
     const relisted = (kind: Kind) => source.stats()[kind].relists > before[kind].relists;

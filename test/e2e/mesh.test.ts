@@ -70,10 +70,18 @@ spec:
     store = await makeStore();
     const logger = pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' });
     // The settings name a source; the store's source is the one used.
-    const config = loadServeConfig({ manifests: 'unused', 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': String(DEBOUNCE_MAX_MS) }, {});
+    const config = loadServeConfig(
+      { manifests: 'unused', 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': String(DEBOUNCE_MAX_MS) },
+      {},
+    );
     trellis = await serve(config, logger, await store.source(logger));
     for (const name of ['alpha', 'beta', 'gamma', 'delta']) {
-      backends[name] = await startXdsServer({ xdsServer: `127.0.0.1:${trellis.xdsPort}`, nodeId: `${name}.${store.namespace}`, nodeMetadata: proxyless(), name });
+      backends[name] = await startXdsServer({
+        xdsServer: `127.0.0.1:${trellis.xdsPort}`,
+        nodeId: `${name}.${store.namespace}`,
+        nodeMetadata: proxyless(),
+        name,
+      });
     }
     await store.put('greeter.yaml', service('greeter', [{ greeter: 'alpha' }, { greeter: 'beta' }, { greeter: 'gamma', ready: false }]));
     // The servers serve once Trellis has sent them their listeners (gamma, not ready, gets none).

@@ -50,27 +50,31 @@ describe('fault injection on real gRPC traffic', () => {
     { fault: 'abort', when: 'after' },
     { fault: 'delay', when: 'before' },
     { fault: 'delay', when: 'after' },
-  ])('injects the $fault at its configured rate, for a client connected $when the policy', async ({ fault, when }) => {
-    const client = clients.get(`${fault}/${when}`) as PolicyClient;
-    await mesh.resetServers();
-    const report = await client.load({ count: N, concurrency: 40, timeLimitMs: 30_000 });
-    const held = await mesh.explain(client);
-    expect(report.calls.length).toBe(N);
-    // 600 calls: abort p = 0.25 → sd ≈ 10.6, accept [97, 203]; delay p = 0.4 → sd = 12, accept [180, 300] (± 5 sd).
-    const bounds = binomialBounds(N, FAULTS[fault].percent / 100);
-    const aborted = report.calls.filter((c) => c.code === 'DATA_LOSS');
-    const delayed = report.calls.filter((c) => c.elapsedMs >= DELAY_MS - 5);
-    const injected = fault === 'abort' ? aborted : delayed;
-    expect(injected.length, held).toBeGreaterThanOrEqual(bounds.low);
-    expect(injected.length, held).toBeLessThanOrEqual(bounds.high);
-    // Only the fault configured: the other one never shows; a delay is the fixed delay, not more than a second late.
-    expect((fault === 'abort' ? delayed : aborted).length).toBe(0);
-    expect(delayed.filter((c) => c.elapsedMs > DELAY_MS + 1000)).toEqual([]);
-    // Every call either answered by the server, or aborted by the client without reaching it.
-    expect(report.byCode).toEqual({ OK: N - aborted.length, ...(aborted.length > 0 ? { DATA_LOSS: aborted.length } : {}) });
-    expect(aborted.filter((c) => c.server !== undefined)).toEqual([]);
-    expect((await mesh.server('plain').status()).calls).toBe(N - aborted.length);
-  }, 60_000);
+  ])(
+    'injects the $fault at its configured rate, for a client connected $when the policy',
+    async ({ fault, when }) => {
+      const client = clients.get(`${fault}/${when}`) as PolicyClient;
+      await mesh.resetServers();
+      const report = await client.load({ count: N, concurrency: 40, timeLimitMs: 30_000 });
+      const held = await mesh.explain(client);
+      expect(report.calls.length).toBe(N);
+      // 600 calls: abort p = 0.25 → sd ≈ 10.6, accept [97, 203]; delay p = 0.4 → sd = 12, accept [180, 300] (± 5 sd).
+      const bounds = binomialBounds(N, FAULTS[fault].percent / 100);
+      const aborted = report.calls.filter((c) => c.code === 'DATA_LOSS');
+      const delayed = report.calls.filter((c) => c.elapsedMs >= DELAY_MS - 5);
+      const injected = fault === 'abort' ? aborted : delayed;
+      expect(injected.length, held).toBeGreaterThanOrEqual(bounds.low);
+      expect(injected.length, held).toBeLessThanOrEqual(bounds.high);
+      // Only the fault configured: the other one never shows; a delay is the fixed delay, not more than a second late.
+      expect((fault === 'abort' ? delayed : aborted).length).toBe(0);
+      expect(delayed.filter((c) => c.elapsedMs > DELAY_MS + 1000)).toEqual([]);
+      // Every call either answered by the server, or aborted by the client without reaching it.
+      expect(report.byCode).toEqual({ OK: N - aborted.length, ...(aborted.length > 0 ? { DATA_LOSS: aborted.length } : {}) });
+      expect(aborted.filter((c) => c.server !== undefined)).toEqual([]);
+      expect((await mesh.server('plain').status()).calls).toBe(N - aborted.length);
+    },
+    60_000,
+  );
 
   it('applies a change to a running client: a delay-only policy that gains an abort injects both', async () => {
     await mesh.service('faulty-grow', [{ server: 'plain' }]);

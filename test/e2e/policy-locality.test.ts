@@ -109,7 +109,14 @@ spec:
         streak = 0;
       }
     }
-    if (streak < STREAK) console.log('DEBUG', server, JSON.stringify(await servers.alpha?.status()), await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/syncz?format=text`)).text(), await c.connectivityState());
+    if (streak < STREAK)
+      console.log(
+        'DEBUG',
+        server,
+        JSON.stringify(await servers.alpha?.status()),
+        await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/syncz?format=text`)).text(),
+        await c.connectivityState(),
+      );
     expect(streak, `calls to ${server}; last replies ${replies.slice(-5).join(', ')}`).toBe(STREAK);
     return { replies, failures };
   }
@@ -117,10 +124,18 @@ spec:
   beforeAll(async () => {
     store = await manifestsStore();
     const logger = pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' });
-    const config = loadServeConfig({ manifests: 'unused', 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': String(DEBOUNCE_MAX_MS) }, {});
+    const config = loadServeConfig(
+      { manifests: 'unused', 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': String(DEBOUNCE_MAX_MS) },
+      {},
+    );
     trellis = await serve(config, logger, await store.source(logger));
     for (const name of ['alpha', 'beta']) {
-      servers[name] = await startXdsServer({ xdsServer: `127.0.0.1:${trellis.xdsPort}`, nodeId: `${name}.${store.namespace}`, nodeMetadata: proxyless(), name });
+      servers[name] = await startXdsServer({
+        xdsServer: `127.0.0.1:${trellis.xdsPort}`,
+        nodeId: `${name}.${store.namespace}`,
+        nodeMetadata: proxyless(),
+        name,
+      });
     }
     await store.put('greeter.yaml', mesh(true));
     await Promise.all([servers.alpha?.waitServing(), servers.beta?.waitServing()]);
@@ -159,8 +174,8 @@ spec:
 
     await store.put('greeter.yaml', mesh(true));
     const t0 = performance.now();
-    const back = await callUntilStreak(c, "alpha");
-    console.log("failback", performance.now() - t0, back.replies.length, JSON.stringify(await servers.alpha?.status()));
+    const back = await callUntilStreak(c, 'alpha');
+    console.log('failback', performance.now() - t0, back.replies.length, JSON.stringify(await servers.alpha?.status()));
     expect(back.failures).toEqual([]);
     expect(await c.callMany(20)).toEqual({ ok: { 'alpha:hello': 20 }, errors: {} });
   });

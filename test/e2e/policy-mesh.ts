@@ -70,7 +70,13 @@ function serviceYaml(namespace: string, name: string, members: readonly Member[]
       endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true }, zone: 'zone-a', ...targetRef }],
     });
     if (m.labels) {
-      docs.push({ apiVersion: 'v1', kind: 'Pod', metadata: { name: pod, namespace, labels: m.labels }, spec: { containers: [{ name: 'app' }] }, status: { podIP: '127.0.0.1', phase: 'Running' } });
+      docs.push({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: pod, namespace, labels: m.labels },
+        spec: { containers: [{ name: 'app' }] },
+        status: { podIP: '127.0.0.1', phase: 'Running' },
+      });
     }
   }
   return docs.map((d) => stringify(d)).join('---\n');
@@ -131,7 +137,12 @@ async function heldSettled(debug: string, nodeId: string, wanted: (content: stri
 async function configChanged(debug: string, nodeId: string, change: () => Promise<void>): Promise<void> {
   const before = (await heldConfig(debug, nodeId)).content;
   await change();
-  await heldSettled(debug, nodeId, (now) => now !== before, 'its configuration did not change after the policy was written (is the policy translated for proxyless gRPC?)');
+  await heldSettled(
+    debug,
+    nodeId,
+    (now) => now !== before,
+    'its configuration did not change after the policy was written (is the policy translated for proxyless gRPC?)',
+  );
 }
 
 /**
@@ -149,13 +160,18 @@ export async function startPolicyMesh(servers: readonly string[], behaviours: Re
   const store: MeshStore = await manifestsStore();
   const ns = store.namespace;
   const logger = pino({ level: process.env.TRELLIS_TEST_VERBOSE ? 'debug' : 'silent' });
-  const config = loadServeConfig({ manifests: 'unused', 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {});
+  const config = loadServeConfig(
+    { manifests: 'unused', 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' },
+    {},
+  );
   const trellis = await serve(config, logger, await store.source(logger));
   const xdsServer = `127.0.0.1:${trellis.xdsPort}`;
   const debug = `http://127.0.0.1:${trellis.debugPort}`;
   const proxyless = { PROXY_MODE: 'proxyless', NAMESPACE: ns };
   const started = await Promise.all(
-    servers.map((name) => startXdsServer({ xdsServer, nodeId: `${name}.${ns}`, nodeMetadata: proxyless, name, ...(behaviours[name] ? { behaviour: behaviours[name] } : {}) })),
+    servers.map((name) =>
+      startXdsServer({ xdsServer, nodeId: `${name}.${ns}`, nodeMetadata: proxyless, name, ...(behaviours[name] ? { behaviour: behaviours[name] } : {}) }),
+    ),
   );
   const byName = new Map(servers.map((name, i) => [name, started[i] as XdsServerProcess]));
   const clients: PolicyClient[] = [];
@@ -169,7 +185,10 @@ export async function startPolicyMesh(servers: readonly string[], behaviours: Re
     trellis,
     server,
     async service(name, members) {
-      await store.put(`service-${name}.yaml`, serviceYaml(ns, name, members, (s) => server(s).port));
+      await store.put(
+        `service-${name}.yaml`,
+        serviceYaml(ns, name, members, (s) => server(s).port),
+      );
       await Promise.all(members.map((m) => server(m.server).waitServing(CONFIG_TIMEOUT_MS)));
     },
     async client(service) {
@@ -188,14 +207,18 @@ export async function startPolicyMesh(servers: readonly string[], behaviours: Re
     async explain(client) {
       const { content } = await heldConfig(debug, client.nodeId);
       const dump = JSON.parse(content) as { configs?: Record<string, unknown>[] } | null;
-      const kept = (dump?.configs ?? []).filter((c) => !String(c['@type']).endsWith('EndpointsConfigDump') && !String(c['@type']).endsWith('SecretsConfigDump'));
+      const kept = (dump?.configs ?? []).filter(
+        (c) => !String(c['@type']).endsWith('EndpointsConfigDump') && !String(c['@type']).endsWith('SecretsConfigDump'),
+      );
       return `${client.nodeId} holds: ${JSON.stringify(kept).slice(0, 6000)}`;
     },
     async resetServers() {
-      await Promise.all([...byName.values()].map(async (s) => {
-        await s.behave({});
-        await s.reset();
-      }));
+      await Promise.all(
+        [...byName.values()].map(async (s) => {
+          await s.behave({});
+          await s.reset();
+        }),
+      );
     },
     async close() {
       await Promise.all(clients.map((c) => c.close()));

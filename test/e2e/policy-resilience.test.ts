@@ -130,23 +130,32 @@ describe('outlier detection (failure percentage over 50% with ≥ 10 calls in a 
     // that was connected before the policy and one that connects after it are both checked.
     clients.before = await mesh.client('eject');
     await mesh.applyPolicy(clients.before, 'eject-outliers', {
-      outlierDetection: { interval: '1s', baseEjectionTime: '30s', maxEjectionPercent: 50, failurePercentage: { threshold: 50, minimumHosts: 2, requestVolume: 10 } },
+      outlierDetection: {
+        interval: '1s',
+        baseEjectionTime: '30s',
+        maxEjectionPercent: 50,
+        failurePercentage: { threshold: 50, minimumHosts: 2, requestVolume: 10 },
+      },
     });
     clients.after = await mesh.client('eject');
   }, 60_000);
 
-  it.each(['before', 'after'])('ejects an endpoint that fails every call and traffic moves away, for a client connected %s the policy', async (when) => {
-    const client = clients[when] as PolicyClient;
-    await mesh.server('failing').behave({ failAlways: 'UNAVAILABLE' });
-    const { ejectedAfterMs, failures } = await untilEjected(client);
-    const explanation = await mesh.explain(client);
-    // Round robin sends failing half the calls, so failures are seen before the ejection; with a
-    // 1 s interval the first sweep after 10 calls each ejects it: allow 5 intervals.
-    expect(failures, explanation).toBeGreaterThan(0);
-    expect(ejectedAfterMs ?? Number.POSITIVE_INFINITY, explanation).toBeLessThan(5000);
-    // Ejected for 30 s: the next 200 calls all go to steady, none to failing.
-    const failingCalls = (await mesh.server('failing').status()).calls;
-    expect((await client.load({ count: 200, concurrency: 4 })).okByServer).toEqual({ steady: 200 });
-    expect((await mesh.server('failing').status()).calls).toBe(failingCalls);
-  }, 30_000);
+  it.each(['before', 'after'])(
+    'ejects an endpoint that fails every call and traffic moves away, for a client connected %s the policy',
+    async (when) => {
+      const client = clients[when] as PolicyClient;
+      await mesh.server('failing').behave({ failAlways: 'UNAVAILABLE' });
+      const { ejectedAfterMs, failures } = await untilEjected(client);
+      const explanation = await mesh.explain(client);
+      // Round robin sends failing half the calls, so failures are seen before the ejection; with a
+      // 1 s interval the first sweep after 10 calls each ejects it: allow 5 intervals.
+      expect(failures, explanation).toBeGreaterThan(0);
+      expect(ejectedAfterMs ?? Number.POSITIVE_INFINITY, explanation).toBeLessThan(5000);
+      // Ejected for 30 s: the next 200 calls all go to steady, none to failing.
+      const failingCalls = (await mesh.server('failing').status()).calls;
+      expect((await client.load({ count: 200, concurrency: 4 })).okByServer).toEqual({ steady: 200 });
+      expect((await mesh.server('failing').status()).calls).toBe(failingCalls);
+    },
+    30_000,
+  );
 });

@@ -55,19 +55,23 @@ describe('TrafficPolicy routing on real gRPC traffic', () => {
         { subset: { labels: { version: 'v2' } }, weight: 20 },
       ],
     },
-  ])('splits calls 80/20 across $across, within statistical bounds', async ({ service, backends }) => {
-    const client = await mesh.client(service);
-    await mesh.applyPolicy(client, `${service}-split`, { routing: { http: [{ name: 'split', backends }] } });
-    const n = 1000;
-    const report = await client.load({ count: n, concurrency: 20, timeLimitMs: 30_000 });
-    // 1000 calls, p = 0.8: sd = √(1000·0.8·0.2) ≈ 12.6; alpha must get 800 ± 5 sd, i.e. [737, 863].
-    const bounds = binomialBounds(n, 0.8);
-    const held = await mesh.explain(client);
-    expect(report.byCode, held).toEqual({ OK: n });
-    expect(Object.keys(report.okByServer).sort(), held).toEqual(['alpha', 'beta']);
-    expect(report.okByServer.alpha, held).toBeGreaterThanOrEqual(bounds.low);
-    expect(report.okByServer.alpha, held).toBeLessThanOrEqual(bounds.high);
-  }, 60_000);
+  ])(
+    'splits calls 80/20 across $across, within statistical bounds',
+    async ({ service, backends }) => {
+      const client = await mesh.client(service);
+      await mesh.applyPolicy(client, `${service}-split`, { routing: { http: [{ name: 'split', backends }] } });
+      const n = 1000;
+      const report = await client.load({ count: n, concurrency: 20, timeLimitMs: 30_000 });
+      // 1000 calls, p = 0.8: sd = √(1000·0.8·0.2) ≈ 12.6; alpha must get 800 ± 5 sd, i.e. [737, 863].
+      const bounds = binomialBounds(n, 0.8);
+      const held = await mesh.explain(client);
+      expect(report.byCode, held).toEqual({ OK: n });
+      expect(Object.keys(report.okByServer).sort(), held).toEqual(['alpha', 'beta']);
+      expect(report.okByServer.alpha, held).toBeGreaterThanOrEqual(bounds.low);
+      expect(report.okByServer.alpha, held).toBeLessThanOrEqual(bounds.high);
+    },
+    60_000,
+  );
 
   describe('with a header match', () => {
     let client: PolicyClient;

@@ -25,14 +25,28 @@ const clients: XdsClientProcess[] = [];
 /** The node a pod's proxyless bootstrap gives it, as the harness takes it. */
 function identity(pod: string): { xdsServer: string; nodeId: string; nodeMetadata: Record<string, string>; locality: { region?: string; zone?: string } } {
   const [host = '', port = '0'] = t.address.split(':');
-  const b = renderBootstrap({ mode: 'proxyless', xdsAddress: { host, port: Number(port) }, namespace: NS, pod, ip: '127.0.0.1', serviceAccount: 'e2e', zone: 'zone-a' });
+  const b = renderBootstrap({
+    mode: 'proxyless',
+    xdsAddress: { host, port: Number(port) },
+    namespace: NS,
+    pod,
+    ip: '127.0.0.1',
+    serviceAccount: 'e2e',
+    zone: 'zone-a',
+  });
   const node = b.object.node as { id: string; metadata: Record<string, string>; locality: { region?: string; zone?: string } };
   expect((b.object.xds_servers as { server_uri: string }[])[0]?.server_uri).toBe(t.address);
   return { xdsServer: t.address, nodeId: node.id, nodeMetadata: node.metadata, locality: node.locality };
 }
 
 function endpoint(port: number, ready = true): ModelEndpoint {
-  return { address: '127.0.0.1', port, ready, locality: { region: '', zone: 'zone-a', subZone: '' }, source: { kind: 'EndpointSlice', namespace: NS, name: 'e2e' } };
+  return {
+    address: '127.0.0.1',
+    port,
+    ready,
+    locality: { region: '', zone: 'zone-a', subZone: '' },
+    source: { kind: 'EndpointSlice', namespace: NS, name: 'e2e' },
+  };
 }
 
 function service(name: string, port: number, endpoints: ModelEndpoint[]): ModelService {
@@ -56,7 +70,12 @@ function mesh(greeterPort: number, serverPort: number): MeshModel {
   return {
     domain: 'cluster.local',
     trustDomain: 'cluster.local',
-    services: [service('echo', 7070, [endpoint(serverPort)]), ext, service('greeter', 50051, [endpoint(greeterPort)]), service('legacy', 9000, [endpoint(greeterPort, false)])],
+    services: [
+      service('echo', 7070, [endpoint(serverPort)]),
+      ext,
+      service('greeter', 50051, [endpoint(greeterPort)]),
+      service('legacy', 9000, [endpoint(greeterPort, false)]),
+    ],
     workloads: [],
     policies: [],
     diagnostics: [],

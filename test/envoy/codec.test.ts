@@ -40,7 +40,11 @@ describe('encodeMessage', () => {
       api_listener: { api_listener: typed(HCM, { rds: { route_config_nam: 'r' }, http_filters: [] }) },
     };
     expect(checkFields('envoy.config.listener.v3.Listener', listener)).toEqual([
-      { severity: 'error', field: 'api_listener.api_listener.rds.route_config_nam', message: 'unknown field of envoy.extensions.filters.network.http_connection_manager.v3.Rds' },
+      {
+        severity: 'error',
+        field: 'api_listener.api_listener.rds.route_config_nam',
+        message: 'unknown field of envoy.extensions.filters.network.http_connection_manager.v3.Rds',
+      },
     ]);
   });
 

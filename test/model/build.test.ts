@@ -5,12 +5,21 @@ import { endpointSliceSchema, podSchema, serviceSchema, type MeshInputs } from '
 import { protocolOf } from '../../src/model/protocol.ts';
 
 function service(name: string, spec: Record<string, unknown>, namespace = 'default'): MeshInputs['services'][number] {
-  return { object: serviceSchema.parse({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec }), origin: { file: `${name}.yaml`, document: 0 } };
+  return {
+    object: serviceSchema.parse({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec }),
+    origin: { file: `${name}.yaml`, document: 0 },
+  };
 }
 
 type Ep = { ip: string; ready?: boolean; serving?: boolean; terminating?: boolean; zone?: string };
 
-function slice(name: string, svc: string, endpoints: Ep[], ports: { name: string; port: number }[], namespace = 'default'): MeshInputs['endpointSlices'][number] {
+function slice(
+  name: string,
+  svc: string,
+  endpoints: Ep[],
+  ports: { name: string; port: number }[],
+  namespace = 'default',
+): MeshInputs['endpointSlices'][number] {
   return {
     object: endpointSliceSchema.parse({
       apiVersion: 'discovery.k8s.io/v1',
@@ -28,7 +37,12 @@ function slice(name: string, svc: string, endpoints: Ep[], ports: { name: string
   };
 }
 
-function pod(name: string, labels: Record<string, string>, ip: string | undefined, ports: { name?: string; containerPort: number }[] = []): MeshInputs['pods'][number] {
+function pod(
+  name: string,
+  labels: Record<string, string>,
+  ip: string | undefined,
+  ports: { name?: string; containerPort: number }[] = [],
+): MeshInputs['pods'][number] {
   return {
     object: podSchema.parse({
       apiVersion: 'v1',
@@ -66,10 +80,23 @@ describe('buildModel: services and endpoints', () => {
   const web = service('web', { clusterIP: '10.96.0.10', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
 
   it('gives a service its FQDN, ports with protocols, and the ready endpoints sorted', () => {
-    const model = buildModel(inputs({
-      services: [web],
-      endpointSlices: [slice('web-a', 'web', [{ ip: '10.0.0.2', zone: 'z2' }, { ip: '10.0.0.1', zone: 'z1' }, { ip: '10.0.0.3', ready: false }], [{ name: 'http', port: 8080 }])],
-    }));
+    const model = buildModel(
+      inputs({
+        services: [web],
+        endpointSlices: [
+          slice(
+            'web-a',
+            'web',
+            [
+              { ip: '10.0.0.2', zone: 'z2' },
+              { ip: '10.0.0.1', zone: 'z1' },
+              { ip: '10.0.0.3', ready: false },
+            ],
+            [{ name: 'http', port: 8080 }],
+          ),
+        ],
+      }),
+    );
     expect(model.services).toEqual([
       {
         namespace: 'default',
@@ -97,8 +124,19 @@ describe('buildModel: services and endpoints', () => {
   });
 
   it.each([
-    ['uses terminating endpoints that still serve only when none is ready', [{ ip: '10.0.0.1', ready: false, serving: true, terminating: true }, { ip: '10.0.0.2', ready: false }], [['10.0.0.1', false]]],
-    ['prefers ready endpoints over terminating serving ones', [{ ip: '10.0.0.1', ready: false, serving: true, terminating: true }, { ip: '10.0.0.2' }], [['10.0.0.2', true]]],
+    [
+      'uses terminating endpoints that still serve only when none is ready',
+      [
+        { ip: '10.0.0.1', ready: false, serving: true, terminating: true },
+        { ip: '10.0.0.2', ready: false },
+      ],
+      [['10.0.0.1', false]],
+    ],
+    [
+      'prefers ready endpoints over terminating serving ones',
+      [{ ip: '10.0.0.1', ready: false, serving: true, terminating: true }, { ip: '10.0.0.2' }],
+      [['10.0.0.2', true]],
+    ],
     ['gives no traffic to terminating endpoints that no longer serve', [{ ip: '10.0.0.1', ready: false, serving: false, terminating: true }], []],
     ['treats missing conditions as ready', [{ ip: '10.0.0.1' }], [['10.0.0.1', true]]],
   ] as const)('%s', (_label, eps, expected) => {
@@ -107,23 +145,27 @@ describe('buildModel: services and endpoints', () => {
   });
 
   it('merges slices and counts an address listed in two slices once', () => {
-    const model = buildModel(inputs({
-      services: [web],
-      endpointSlices: [
-        slice('web-a', 'web', [{ ip: '10.0.0.1' }], [{ name: 'http', port: 8080 }]),
-        slice('web-b', 'web', [{ ip: '10.0.0.1' }, { ip: '10.0.0.9' }], [{ name: 'http', port: 8080 }]),
-      ],
-    }));
+    const model = buildModel(
+      inputs({
+        services: [web],
+        endpointSlices: [
+          slice('web-a', 'web', [{ ip: '10.0.0.1' }], [{ name: 'http', port: 8080 }]),
+          slice('web-b', 'web', [{ ip: '10.0.0.1' }, { ip: '10.0.0.9' }], [{ name: 'http', port: 8080 }]),
+        ],
+      }),
+    );
     expect(model.services[0]?.ports[0]?.endpoints.map((e) => e.address)).toEqual(['10.0.0.1', '10.0.0.9']);
   });
 
   it('recognises headless and ExternalName services', () => {
-    const model = buildModel(inputs({
-      services: [
-        service('db', { clusterIP: 'None', ports: [{ name: 'tcp', port: 5432 }] }),
-        service('ext', { type: 'ExternalName', externalName: 'api.example.com', ports: [{ name: 'https', port: 443 }] }),
-      ],
-    }));
+    const model = buildModel(
+      inputs({
+        services: [
+          service('db', { clusterIP: 'None', ports: [{ name: 'tcp', port: 5432 }] }),
+          service('ext', { type: 'ExternalName', externalName: 'api.example.com', ports: [{ name: 'https', port: 443 }] }),
+        ],
+      }),
+    );
     expect(model.services.map((s) => [s.name, s.kind, s.externalName])).toEqual([
       ['db', 'Headless', undefined],
       ['ext', 'ExternalName', 'api.example.com'],
@@ -132,7 +174,18 @@ describe('buildModel: services and endpoints', () => {
 
   it.each([
     ['an ExternalName service without a name', service('x', { type: 'ExternalName', ports: [] }), 'Service default/x', 'spec.externalName', false],
-    ['a port listed twice', service('x', { ports: [{ name: 'a', port: 80 }, { name: 'b', port: 80 }] }), 'Service default/x', 'spec.ports[1].port', false],
+    [
+      'a port listed twice',
+      service('x', {
+        ports: [
+          { name: 'a', port: 80 },
+          { name: 'b', port: 80 },
+        ],
+      }),
+      'Service default/x',
+      'spec.ports[1].port',
+      false,
+    ],
     ['a UDP port', service('x', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] }), 'Service default/x', 'spec.ports[0].protocol', true],
   ] as const)('reports %s on the object and field', (_label, svc, object, field, accepted) => {
     const model = buildModel(inputs({ services: [svc] }));
@@ -154,13 +207,20 @@ describe('buildModel: services and endpoints', () => {
 
 describe('buildModel: workloads', () => {
   it('makes a workload of a pod with its identity, the services selecting it and the ports they target', () => {
-    const model = buildModel(inputs({
-      services: [
-        service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'web' }] }),
-        service('admin', { selector: { app: 'web', tier: 'x' }, ports: [{ name: 'grpc', port: 9000 }] }),
-      ],
-      pods: [pod('web-1', { app: 'web' }, '10.0.0.5', [{ name: 'web', containerPort: 8080 }, { name: 'metrics', containerPort: 9090 }])],
-    }));
+    const model = buildModel(
+      inputs({
+        services: [
+          service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'web' }] }),
+          service('admin', { selector: { app: 'web', tier: 'x' }, ports: [{ name: 'grpc', port: 9000 }] }),
+        ],
+        pods: [
+          pod('web-1', { app: 'web' }, '10.0.0.5', [
+            { name: 'web', containerPort: 8080 },
+            { name: 'metrics', containerPort: 9090 },
+          ]),
+        ],
+      }),
+    );
     expect(model.workloads).toEqual([
       {
         namespace: 'default',
@@ -180,14 +240,16 @@ describe('buildModel: workloads', () => {
   });
 
   it('is selected only by services of its own namespace, and never by one without a selector', () => {
-    const model = buildModel(inputs({
-      services: [
-        service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] }),
-        service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] }, 'elsewhere'),
-        service('manual', { ports: [{ name: 'http', port: 80 }] }),
-      ],
-      pods: [pod('web-1', { app: 'web' }, '10.0.0.5')],
-    }));
+    const model = buildModel(
+      inputs({
+        services: [
+          service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] }),
+          service('web', { selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] }, 'elsewhere'),
+          service('manual', { ports: [{ name: 'http', port: 80 }] }),
+        ],
+        pods: [pod('web-1', { app: 'web' }, '10.0.0.5')],
+      }),
+    );
     expect(model.workloads[0]?.services).toEqual(['default/web']);
   });
 

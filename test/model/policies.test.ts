@@ -13,7 +13,13 @@ const web = {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'web', namespace: 'shop' },
-    spec: { clusterIP: '10.0.0.1', ports: [{ name: 'http', port: 80 }, { name: 'admin', port: 9000 }] },
+    spec: {
+      clusterIP: '10.0.0.1',
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'admin', port: 9000 },
+      ],
+    },
   }),
   origin: {},
 };
@@ -58,10 +64,7 @@ function conditions(m: MeshModel, name: string) {
 
 describe('attaching TrafficPolicies', () => {
   it('applies a policy to every port of its Service, or to the port it names', () => {
-    const m = model([
-      policy('all', { ...target(), timeouts: { request: '5s' } }),
-      policy('admin', { ...target({ port: 9000 }), retries: { attempts: 2 } }),
-    ]);
+    const m = model([policy('all', { ...target(), timeouts: { request: '5s' } }), policy('admin', { ...target({ port: 9000 }), retries: { attempts: 2 } })]);
     expect(port(m, 80)?.policy?.settings).toEqual({ timeouts: { request: '5s' } });
     expect(port(m, 9000)?.policy?.settings).toEqual({ timeouts: { request: '5s' }, retries: { attempts: 2 } });
     expect(port(m, 9000)?.policy?.origins).toEqual({ 'retries.attempts': ref('TrafficPolicy shop/admin'), 'timeouts.request': ref('TrafficPolicy shop/all') });
@@ -69,7 +72,10 @@ describe('attaching TrafficPolicies', () => {
       ['admin', ['Service shop/web:9000']],
       ['all', ['Service shop/web:80', 'Service shop/web:9000']],
     ]);
-    expect(conditions(m, 'admin')).toEqual([['Accepted', 'True', 'Accepted', 'attached to Service shop/web:9000'], ['ResolvedRefs', 'True', 'ResolvedRefs', 'every reference resolved']]);
+    expect(conditions(m, 'admin')).toEqual([
+      ['Accepted', 'True', 'Accepted', 'attached to Service shop/web:9000'],
+      ['ResolvedRefs', 'True', 'ResolvedRefs', 'every reference resolved'],
+    ]);
   });
 
   it('attaches by sectionName (the port name)', () => {
@@ -110,7 +116,11 @@ describe('attaching TrafficPolicies', () => {
   it.each([
     ['a missing Service', { name: 'nope' }, 'spec.targetRefs[0]: Service shop/nope not found'],
     ['a missing port', { name: 'web', port: 81 }, 'spec.targetRefs[0]: Service shop/web has no port 81: it has 80 (http), 9000 (admin)'],
-    ['a missing port name', { name: 'web', sectionName: 'grpc' }, 'spec.targetRefs[0]: Service shop/web has no port named "grpc": it has 80 (http), 9000 (admin)'],
+    [
+      'a missing port name',
+      { name: 'web', sectionName: 'grpc' },
+      'spec.targetRefs[0]: Service shop/web has no port named "grpc": it has 80 (http), 9000 (admin)',
+    ],
   ])('a policy whose target does not exist is not Accepted: TargetNotFound (%s)', (_what, ref, message) => {
     const m = model([policy('p', { targetRefs: [{ group: '', kind: 'Service', ...ref }], retries: { attempts: 1 } })]);
     expect(conditions(m, 'p')).toEqual([['Accepted', 'False', 'TargetNotFound', message]]);
@@ -131,7 +141,11 @@ describe('attaching TrafficPolicies', () => {
 
   it('names an unknown field as the API server does', () => {
     const m = model([policy('p', { ...target(), retries: { attemps: 1 } })]);
-    expect(objectStatuses(m.diagnostics).find((s) => s.object === 'TrafficPolicy shop/p')?.errors.map((e) => e.field)).toContain('spec.retries.attemps');
+    expect(
+      objectStatuses(m.diagnostics)
+        .find((s) => s.object === 'TrafficPolicy shop/p')
+        ?.errors.map((e) => e.field),
+    ).toContain('spec.retries.attemps');
   });
 
   it('keeps the last good version of a policy in force when an edit is invalid', () => {

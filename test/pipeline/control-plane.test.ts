@@ -51,7 +51,10 @@ describe('the control plane log, on a manifests directory edited live', () => {
     await put('db.yaml', service('db', 70000));
     const logs = new Logs();
     const logger = createLogger('info', { write: logs.write });
-    const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {});
+    const config = loadServeConfig(
+      { manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' },
+      {},
+    );
     trellis = await serve(config, logger, startManifestSource(dir, logger));
 
     const served = () => logs.lines.filter((l) => l.msg.startsWith('serving ')).map((l) => l.msg);
@@ -73,7 +76,8 @@ describe('the control plane log, on a manifests directory edited live', () => {
 
   it('places the problems of the model at their line and column, in the log and on /debug/configz', async () => {
     await put('web.yaml', service('web', 80));
-    const policy = 'apiVersion: trellis.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: { name: p, namespace: shop }\nspec:\n  targetRefs: [{ group: "", kind: Service, name: web }]\n  retires: { attempts: 3 }\n';
+    const policy =
+      'apiVersion: trellis.dev/v1alpha1\nkind: TrafficPolicy\nmetadata: { name: p, namespace: shop }\nspec:\n  targetRefs: [{ group: "", kind: Service, name: web }]\n  retires: { attempts: 3 }\n';
     await put('p.yaml', policy);
     const logs = new Logs();
     const logger = createLogger('info', { write: logs.write });

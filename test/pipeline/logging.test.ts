@@ -49,7 +49,11 @@ describe('ProblemLog', () => {
 describe('servingSummary', () => {
   it.each([
     [modelOf([]), { errors: 0, warnings: 0 }, 'serving 0 services, 0 endpoints, 0 policies; 0 errors, 0 warnings'],
-    [modelOf([service('shop', 'web', { ports: [port('http', 80, 'http', [endpoint('10.0.0.1', 8080, 'a'), endpoint('10.0.0.2', 8080, 'a')])] })]), { errors: 1, warnings: 2 }, 'serving 1 service, 2 endpoints, 0 policies; 1 error, 2 warnings'],
+    [
+      modelOf([service('shop', 'web', { ports: [port('http', 80, 'http', [endpoint('10.0.0.1', 8080, 'a'), endpoint('10.0.0.2', 8080, 'a')])] })]),
+      { errors: 1, warnings: 2 },
+      'serving 1 service, 2 endpoints, 0 policies; 1 error, 2 warnings',
+    ],
   ])('says what is served and what is wrong, in one line', (model, counts, line) => {
     expect(servingSummary(served(model, counts))).toBe(line);
   });

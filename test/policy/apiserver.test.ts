@@ -25,15 +25,19 @@ let token: string;
 function api(method: string, path: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((res, rej) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request(`${env.url}${path}`, {
-      method,
-      ca: env.caPem,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
-    }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c));
-      r.on('end', () => res({ status: r.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> }));
-    });
+    const req = request(
+      `${env.url}${path}`,
+      {
+        method,
+        ca: env.caPem,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', accept: 'application/json' },
+      },
+      (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => res({ status: r.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown> }));
+      },
+    );
     req.once('error', rej);
     req.end(data);
   });
@@ -69,7 +73,7 @@ async function installCrd(): Promise<void> {
     throw new Error(`creating the CRD: ${JSON.stringify(created.json)}`);
   }
   // Polling is the only way to learn that a CRD is Established (as in envtest.installCrds).
-  for (const deadline = Date.now() + 30_000; ; ) {
+  for (const deadline = Date.now() + 30_000; ;) {
     const cur = await api('GET', `${CRD_PATH}/${name}`);
     const conds = (cur.json as { status?: { conditions?: { type: string; status: string }[] } }).status?.conditions ?? [];
     if (conds.some((c) => c.type === 'Established' && c.status === 'True')) return;
@@ -108,7 +112,7 @@ describe('TrafficPolicy in the API server', () => {
     const ns = await env.namespace('tp-invalid');
     const r = await create(ns, doc);
     expect(r.status, JSON.stringify(r.json)).toBeGreaterThanOrEqual(400);
-    const paths = refusedPaths(r.json as Status);
+    const paths = refusedPaths(r.json);
     expect(paths, JSON.stringify(r.json)).toEqual([path]);
     expect(paths).toEqual(zodPaths);
   });
@@ -129,18 +133,25 @@ describe('TrafficPolicy in the API server', () => {
       ],
     };
     expect(trafficPolicySchema.shape.status.safeParse(status).success).toBe(true);
-    const r = await api('PUT', `/apis/trellis.dev/v1alpha1/namespaces/${ns}/trafficpolicies/${name}/status?fieldValidation=Strict`, { ...created.json, status });
+    const r = await api('PUT', `/apis/trellis.dev/v1alpha1/namespaces/${ns}/trafficpolicies/${name}/status?fieldValidation=Strict`, {
+      ...created.json,
+      status,
+    });
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     expect((r.json as { status: unknown }).status).toEqual(status);
     const table = await new Promise<string>((res, rej) => {
-      const req = request(`${env.url}/apis/trellis.dev/v1alpha1/namespaces/${ns}/trafficpolicies/${name}`, {
-        ca: env.caPem,
-        headers: { authorization: `Bearer ${token}`, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
-      }, (resp) => {
-        let s = '';
-        resp.on('data', (c: Buffer) => (s += c.toString()));
-        resp.on('end', () => res(s));
-      });
+      const req = request(
+        `${env.url}/apis/trellis.dev/v1alpha1/namespaces/${ns}/trafficpolicies/${name}`,
+        {
+          ca: env.caPem,
+          headers: { authorization: `Bearer ${token}`, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
+        },
+        (resp) => {
+          let s = '';
+          resp.on('data', (c: Buffer) => (s += c.toString()));
+          resp.on('end', () => res(s));
+        },
+      );
       req.once('error', rej);
       req.end();
     });

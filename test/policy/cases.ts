@@ -65,14 +65,57 @@ export const invalid: [what: string, doc: Doc, path: string][] = [
   ['perTry longer than request', minimal({ timeouts: { request: '1s', perTry: '1.5s' } }), 'spec.timeouts.perTry'],
   ['backoff max shorter than base', minimal({ retries: { attempts: 1, backoff: { base: '1s', max: '250ms' } } }), 'spec.retries.backoff.max'],
   ['retriable-status-codes without codes', minimal({ retries: { attempts: 1, retryOn: ['retriable-status-codes'] } }), 'spec.retries.retriableStatusCodes'],
-  ['codes without retriable-status-codes', minimal({ retries: { attempts: 1, retryOn: ['5xx'], retriableStatusCodes: [503] } }), 'spec.retries.retriableStatusCodes'],
-  ['tokensPerFill over maxTokens', minimal({ rateLimit: { local: { maxTokens: 5, tokensPerFill: 10, fillInterval: '1s' } } }), 'spec.rateLimit.local.tokensPerFill'],
-  ['a route bucket with tokensPerFill over maxTokens', minimal({ routing: { http: [{ rateLimit: { local: { maxTokens: 1, tokensPerFill: 2, fillInterval: '1s' } } }] } }), 'spec.routing.http[0].rateLimit.local.tokensPerFill'],
-  ['a prefix path without /', minimal({ routing: { http: [{ matches: [{ path: { type: 'PathPrefix', value: 'api' } }] }] } }), 'spec.routing.http[0].matches[0].path.value'],
-  ['redirect with backends', minimal({ routing: { http: [{ name: 'a' }, { redirect: { path: '/x' }, backends: [{ service: 'cart-cache' }] }] } }), 'spec.routing.http[1].redirect'],
-  ['all backend weights 0', minimal({ routing: { http: [{ backends: [{ service: 'a', weight: 0 }, { service: 'b', weight: 0 }] }] } }), 'spec.routing.http[0].backends'],
-  ['an abort with both statuses', minimal({ faultInjection: { abort: { httpStatus: 503, grpcStatus: 'UNAVAILABLE', percent: 1 } } }), 'spec.faultInjection.abort'],
+  [
+    'codes without retriable-status-codes',
+    minimal({ retries: { attempts: 1, retryOn: ['5xx'], retriableStatusCodes: [503] } }),
+    'spec.retries.retriableStatusCodes',
+  ],
+  [
+    'tokensPerFill over maxTokens',
+    minimal({ rateLimit: { local: { maxTokens: 5, tokensPerFill: 10, fillInterval: '1s' } } }),
+    'spec.rateLimit.local.tokensPerFill',
+  ],
+  [
+    'a route bucket with tokensPerFill over maxTokens',
+    minimal({ routing: { http: [{ rateLimit: { local: { maxTokens: 1, tokensPerFill: 2, fillInterval: '1s' } } }] } }),
+    'spec.routing.http[0].rateLimit.local.tokensPerFill',
+  ],
+  [
+    'a prefix path without /',
+    minimal({ routing: { http: [{ matches: [{ path: { type: 'PathPrefix', value: 'api' } }] }] } }),
+    'spec.routing.http[0].matches[0].path.value',
+  ],
+  [
+    'redirect with backends',
+    minimal({ routing: { http: [{ name: 'a' }, { redirect: { path: '/x' }, backends: [{ service: 'cart-cache' }] }] } }),
+    'spec.routing.http[1].redirect',
+  ],
+  [
+    'all backend weights 0',
+    minimal({
+      routing: {
+        http: [
+          {
+            backends: [
+              { service: 'a', weight: 0 },
+              { service: 'b', weight: 0 },
+            ],
+          },
+        ],
+      },
+    }),
+    'spec.routing.http[0].backends',
+  ],
+  [
+    'an abort with both statuses',
+    minimal({ faultInjection: { abort: { httpStatus: 503, grpcStatus: 'UNAVAILABLE', percent: 1 } } }),
+    'spec.faultInjection.abort',
+  ],
   ['an abort with no status', minimal({ faultInjection: { abort: { percent: 1 } } }), 'spec.faultInjection.abort'],
   ['empty faultInjection', minimal({ faultInjection: {} }), 'spec.faultInjection'],
-  ['retries.perTryTimeout over timeouts.request', minimal({ timeouts: { request: '1s' }, retries: { attempts: 2, perTryTimeout: '2s' } }), 'spec.retries.perTryTimeout'],
+  [
+    'retries.perTryTimeout over timeouts.request',
+    minimal({ timeouts: { request: '1s' }, retries: { attempts: 2, perTryTimeout: '2s' } }),
+    'spec.retries.perTryTimeout',
+  ],
 ];

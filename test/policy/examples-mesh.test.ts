@@ -17,7 +17,10 @@ describe('the example policies on the example mesh', () => {
   it('are all accepted and attached', () => {
     expect(model.policies.length).toBeGreaterThanOrEqual(10);
     for (const p of model.policies) {
-      expect(p.conditions.find((c) => c.type === 'Accepted'), p.name).toMatchObject({ status: 'True' });
+      expect(
+        p.conditions.find((c) => c.type === 'Accepted'),
+        p.name,
+      ).toMatchObject({ status: 'True' });
       expect(p.attachedTo.length, p.name).toBeGreaterThan(0);
     }
     expect(model.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

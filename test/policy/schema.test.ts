@@ -17,15 +17,19 @@ describe('TrafficPolicy schema', () => {
   it.each(invalid)('refuses %s at its field path', (_what, doc, path) => {
     const r = trafficPolicySchema.safeParse(doc);
     expect(r.success).toBe(false);
-    const paths = r.success ? [] : r.error.issues.map((i) => fieldPath(i.path.length ? i.path : []) + (i.code === 'unrecognized_keys' ? `.${i.keys.join(',')}` : ''));
+    const paths = r.success
+      ? []
+      : r.error.issues.map((i) => fieldPath(i.path.length ? i.path : []) + (i.code === 'unrecognized_keys' ? `.${i.keys.join(',')}` : ''));
     expect(paths).toEqual([path]);
   });
 
   it('has a case for every cross-field rule', () => {
-    const messages = new Set(invalid.flatMap(([, doc]) => {
-      const r = trafficPolicySchema.safeParse(doc);
-      return r.success ? [] : r.error.issues.filter((i) => i.code === 'custom').map((i) => i.message);
-    }));
+    const messages = new Set(
+      invalid.flatMap(([, doc]) => {
+        const r = trafficPolicySchema.safeParse(doc);
+        return r.success ? [] : r.error.issues.filter((i) => i.code === 'custom').map((i) => i.message);
+      }),
+    );
     for (const rule of crossFieldRules) expect(messages, rule.message).toContain(rule.message);
   });
 

@@ -11,8 +11,16 @@ describe('validateSpec: messages people read', () => {
   it.each([
     ['a misspelt section', { retires: { attempts: 3 } }, 'spec.retires: unknown field (did you mean retries?)'],
     ['a misspelt field', { retries: { attempts: 3, retryon: ['5xx'] } }, 'spec.retries.retryon: unknown field (did you mean retryOn?)'],
-    ['a field in the wrong case', { connectionPool: { maxconnections: 3 } }, 'spec.connectionPool.maxconnections: unknown field (did you mean maxConnections?)'],
-    ['a misspelt field in a list item', { routing: { http: [{ name: 'a', backend: [{ service: 'catalog' }] }] } }, 'spec.routing.http[0].backend: unknown field (did you mean backends?)'],
+    [
+      'a field in the wrong case',
+      { connectionPool: { maxconnections: 3 } },
+      'spec.connectionPool.maxconnections: unknown field (did you mean maxConnections?)',
+    ],
+    [
+      'a misspelt field in a list item',
+      { routing: { http: [{ name: 'a', backend: [{ service: 'catalog' }] }] } },
+      'spec.routing.http[0].backend: unknown field (did you mean backends?)',
+    ],
     ['a field close to nothing', { security: { mtls: 'STRICT' } }, 'spec.security: unknown field'],
   ])('suggests the nearest known field: %s', (_what, spec, message) => {
     expect(errorsOf(spec)).toEqual([message]);

@@ -24,7 +24,9 @@ describe('kube source without the TrafficPolicy CRD', () => {
       const state = source.current();
       expect(names(state, 'services')).toEqual([`${ns}/web`]);
       expect(state.connected).toBe(true);
-      expect(state.problems).toEqual([{ severity: 'warning', object: { kind: 'CustomResourceDefinition', name: 'trafficpolicies.trellis.dev' }, message: CRD_MISSING }]);
+      expect(state.problems).toEqual([
+        { severity: 'warning', object: { kind: 'CustomResourceDefinition', name: 'trafficpolicies.trellis.dev' }, message: CRD_MISSING },
+      ]);
       expect(logs.count(40, new RegExp(CRD_MISSING))).toBe(1);
 
       await env.installCrds([TRAFFIC_POLICY_CRD]);

@@ -58,13 +58,23 @@ describe('kube source under faults', () => {
     // Nodes are listed first; once the Services list has failed too, they are named first.
     const refused = new Promise<string>((resolve) => (told = (r) => /^waiting for the first list of Services in .*ECONNREFUSED/.test(r) && resolve(r)));
     const kubeConfig = await trellisKubeConfig(env, ns, proxy.url);
-    const starting = startKubeSource({ kubeConfig, namespaces: [ns], logger: pino({ level: 'debug' }, { write: logs.write }), relistBackoff: FAST_BACKOFF })(() => undefined, {
-      waiting: (r) => told(r),
-      signal: stop.signal,
-    });
+    const starting = startKubeSource({ kubeConfig, namespaces: [ns], logger: pino({ level: 'debug' }, { write: logs.write }), relistBackoff: FAST_BACKOFF })(
+      () => undefined,
+      {
+        waiting: (r) => told(r),
+        signal: stop.signal,
+      },
+    );
 
-    expect(await refused).toMatch(new RegExp(`^waiting for the first list of Services in ${ns}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+; also of EndpointSlices, Pods, TrafficPolicies, Namespaces and Nodes$`));
-    await logs.until('retries with their delay', (lines) => lines.filter((l) => l.level === 40 && /^waiting for the first list of Services in .*; retrying in \d+\.\ds$/.test(l.msg)).length >= 2);
+    expect(await refused).toMatch(
+      new RegExp(
+        `^waiting for the first list of Services in ${ns}: connect ECONNREFUSED 127\\.0\\.0\\.1:\\d+; also of EndpointSlices, Pods, TrafficPolicies, Namespaces and Nodes$`,
+      ),
+    );
+    await logs.until(
+      'retries with their delay',
+      (lines) => lines.filter((l) => l.level === 40 && /^waiting for the first list of Services in .*; retrying in \d+\.\ds$/.test(l.msg)).length >= 2,
+    );
     expect(logs.count(40, /out of step/)).toBe(0); // nothing is served yet: there is no last known state
     stop.abort(new Error('given up'));
     await expect(starting).rejects.toThrow('given up');
@@ -112,7 +122,9 @@ describe('kube source under faults', () => {
   it('lists in pages of 500, and serves the whole list', async () => {
     const more = Array.from({ length: 520 }, (_, i) => `bulk-${String(i).padStart(3, '0')}`);
     for (let i = 0; i < more.length; i += 40) {
-      await Promise.all(more.slice(i, i + 40).map((name) => api.discovery.createNamespacedEndpointSlice({ namespace: ns, body: slice(name, 'bulk', ['127.0.1.1']) })));
+      await Promise.all(
+        more.slice(i, i + 40).map((name) => api.discovery.createNamespacedEndpointSlice({ namespace: ns, body: slice(name, 'bulk', ['127.0.1.1']) })),
+      );
     }
     const { source } = await start();
     expect(source.current().inputs.endpointSlices).toHaveLength(522); // and web-1, web-2
@@ -156,7 +168,10 @@ describe('kube source under faults', () => {
     expect(logs.count(40, /out of step with the API server/)).toBe(1);
 
     proxy.allow();
-    const up = await changes.until('reconnected, caught up', (s) => s.connected && names(s, 'services').includes(`${ns}/api`) && !endpoints(s).includes('web-2:127.0.0.3'));
+    const up = await changes.until(
+      'reconnected, caught up',
+      (s) => s.connected && names(s, 'services').includes(`${ns}/api`) && !endpoints(s).includes('web-2:127.0.0.3'),
+    );
     expect(up.reason).toBeUndefined();
     expect(endpoints(up)).toEqual(['web-1:127.0.0.1', 'web-1:127.0.0.2']);
     expect(logs.count(30, /in step with the API server again/)).toBe(1);

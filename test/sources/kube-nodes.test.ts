@@ -10,13 +10,17 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.ts';
 import { KUBE_RBAC_RULES, NODES_FORBIDDEN } from '../../src/sources/kube/index.ts';
 import type { Envtest } from '../support/envtest.ts';
-import { admin, kubeTestEnv, names, service, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
+import { kubeTestEnv, names, service, startSource, trellisKubeConfig, type Admin, type Started } from './kube-support.ts';
 
 const REGION = 'topology.kubernetes.io/region';
 const ZONE = 'topology.kubernetes.io/zone';
 
 const node = (name: string, region: string, zone: string): V1Node => ({
-  metadata: { name, labels: { [REGION]: region, [ZONE]: zone, 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' }, annotations: { 'node.alpha.kubernetes.io/ttl': '0' } },
+  metadata: {
+    name,
+    labels: { [REGION]: region, [ZONE]: zone, 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' },
+    annotations: { 'node.alpha.kubernetes.io/ttl': '0' },
+  },
   spec: { podCIDR: '10.244.9.0/24' },
 });
 
@@ -64,7 +68,10 @@ describe('kube source: Nodes', () => {
     // A heartbeat of sorts: the status changes (and the resourceVersion), nothing the model reads.
     const heartbeat = await api.core.replaceNodeStatus({
       name,
-      body: { ...created, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date() }], images: [{ names: ['example:1'] }] } },
+      body: {
+        ...created,
+        status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date() }], images: [{ names: ['example:1'] }] },
+      },
     });
     const rv = heartbeat.metadata?.resourceVersion;
     await logs.until('the status change seen', (lines) => lines.some((l) => l.msg === 'watch event' && l.name === name && l.resourceVersion === rv));

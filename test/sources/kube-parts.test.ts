@@ -40,7 +40,11 @@ describe('Backoff', () => {
   });
 
   it('waits at least what Retry-After asks, up to five minutes', () => {
-    const b = new Backoff({ initialMs: 100, maxMs: 1000 }, () => 0, () => 1);
+    const b = new Backoff(
+      { initialMs: 100, maxMs: 1000 },
+      () => 0,
+      () => 1,
+    );
     expect(b.next(3000)).toBe(3000);
     expect(b.next(10)).toBe(200);
     expect(b.next(3_600_000)).toBe(300_000);
@@ -64,7 +68,8 @@ describe('ObjectCache', () => {
     endpoints: [{ addresses: [address] }],
     ports: [{ port }],
   });
-  const served = (cache: ObjectCache) => [...cache.values()].map((e) => `${e.name}:${JSON.stringify((e.value as { endpoints?: unknown } | undefined)?.endpoints ?? null)}:${e.problems.length}`);
+  const served = (cache: ObjectCache) =>
+    [...cache.values()].map((e) => `${e.name}:${JSON.stringify((e.value as { endpoints?: unknown } | undefined)?.endpoints ?? null)}:${e.problems.length}`);
 
   it('keeps the last good version of an object that turns invalid, with an error and a warning', () => {
     const cache = new ObjectCache(ENDPOINT_SLICES);
@@ -74,7 +79,11 @@ describe('ObjectCache', () => {
     expect(entry?.value).toMatchObject({ endpoints: [{ addresses: ['10.0.0.1'] }], metadata: { resourceVersion: '1' } });
     expect(entry?.problems).toEqual([
       { severity: 'error', object: { kind: 'EndpointSlice', namespace: 'shop', name: 'a' }, field: 'ports[0].port', message: expect.any(String) as string },
-      { severity: 'warning', object: { kind: 'EndpointSlice', namespace: 'shop', name: 'a' }, message: 'kept serving the last good version (resourceVersion 1)' },
+      {
+        severity: 'warning',
+        object: { kind: 'EndpointSlice', namespace: 'shop', name: 'a' },
+        message: 'kept serving the last good version (resourceVersion 1)',
+      },
     ]);
     expect(cache.upsert(slice('a', '10.0.0.3', 0, '3'))).toBe(false); // still invalid, same problems
   });
@@ -122,7 +131,12 @@ describe('kinds', () => {
   it('cuts a Pod down to what the model reads', () => {
     const raw = {
       metadata: { name: 'p', namespace: 'shop', labels: { app: 'p' }, annotations: { big: 'x' }, uid: 'u', resourceVersion: '7', managedFields: [{}] },
-      spec: { serviceAccountName: 'sa', nodeName: 'n', volumes: [{}], containers: [{ name: 'c', image: 'i', env: [{}], ports: [{ containerPort: 80, hostPort: 80 }] }] },
+      spec: {
+        serviceAccountName: 'sa',
+        nodeName: 'n',
+        volumes: [{}],
+        containers: [{ name: 'c', image: 'i', env: [{}], ports: [{ containerPort: 80, hostPort: 80 }] }],
+      },
       status: { podIP: '10.0.0.1', phase: 'Running', conditions: [{}] },
     };
     expect(slimPod(raw)).toEqual({
@@ -148,10 +162,17 @@ describe('kinds', () => {
       spec: { podCIDR: '10.244.1.0/24', providerID: 'aws:///eu-west-1a/i-1' },
       status: { images: [{ names: ['x'], sizeBytes: 1 }], conditions: [{}], addresses: [{}] },
     };
-    const slim = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', resourceVersion: '9', labels: { 'topology.kubernetes.io/region': 'eu-west-1', 'topology.kubernetes.io/zone': 'eu-west-1a' } } };
+    const slim = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1', resourceVersion: '9', labels: { 'topology.kubernetes.io/region': 'eu-west-1', 'topology.kubernetes.io/zone': 'eu-west-1a' } },
+    };
     expect(slimNode(raw)).toEqual(slim);
     expect(NODES.parse(raw)).toEqual({ ok: true, value: slim });
-    expect(NODES.parse({ metadata: { name: 'bare' } })).toEqual({ ok: true, value: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'bare', labels: {} } } });
+    expect(NODES.parse({ metadata: { name: 'bare' } })).toEqual({
+      ok: true,
+      value: { apiVersion: 'v1', kind: 'Node', metadata: { name: 'bare', labels: {} } },
+    });
   });
 
   it('drops the last-applied annotation (a copy of the whole object) and keeps the others', () => {
@@ -173,8 +194,16 @@ describe('kinds', () => {
 
 describe('KUBE_RBAC_RULES', () => {
   it('grants reading every kind the source watches, and writes only status, leases and progress boards', () => {
-    const verbs = (group: string, resource: string) => KUBE_RBAC_RULES.filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource)).flatMap((r) => r.verbs);
-    for (const [group, resource] of [['', 'namespaces'], ['', 'nodes'], ['', 'services'], ['', 'pods'], ['discovery.k8s.io', 'endpointslices'], ['trellis.dev', 'trafficpolicies']] as const) {
+    const verbs = (group: string, resource: string) =>
+      KUBE_RBAC_RULES.filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource)).flatMap((r) => r.verbs);
+    for (const [group, resource] of [
+      ['', 'namespaces'],
+      ['', 'nodes'],
+      ['', 'services'],
+      ['', 'pods'],
+      ['discovery.k8s.io', 'endpointslices'],
+      ['trellis.dev', 'trafficpolicies'],
+    ] as const) {
       expect(verbs(group, resource)).toEqual(expect.arrayContaining(['list', 'watch']));
     }
     const writes = KUBE_RBAC_RULES.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v))).flatMap((r) => r.resources ?? []);

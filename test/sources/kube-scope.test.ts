@@ -27,7 +27,10 @@ describe('kube source scope', () => {
   };
 
   const label = (name: string, value: string | null) =>
-    api.core.patchNamespace({ name, body: [{ op: value === null ? 'remove' : 'add', path: '/metadata/labels/trellis-test', ...(value === null ? {} : { value }) }] });
+    api.core.patchNamespace({
+      name,
+      body: [{ op: value === null ? 'remove' : 'add', path: '/metadata/labels/trellis-test', ...(value === null ? {} : { value }) }],
+    });
 
   it('watches only the namespaces listed', async () => {
     const [a, b, c] = await threeNamespaces();
@@ -66,7 +69,14 @@ describe('kube source scope', () => {
   it('reads TrafficPolicies into MeshInputs; a change of their status alone is no change', async () => {
     const ns = await env.namespace('policies');
     const policy = (name: string, timeout: string) => ({ apiVersion: 'trellis.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name }, spec: { timeout } });
-    const create = (name: string) => api.custom.createNamespacedCustomObject({ group: 'trellis.dev', version: 'v1alpha1', namespace: ns, plural: 'trafficpolicies', body: policy(name, '1s') });
+    const create = (name: string) =>
+      api.custom.createNamespacedCustomObject({
+        group: 'trellis.dev',
+        version: 'v1alpha1',
+        namespace: ns,
+        plural: 'trafficpolicies',
+        body: policy(name, '1s'),
+      });
     await create('first');
     started = await startSource(await trellisKubeConfig(env, ns), { namespaces: [ns] });
     const { source, changes, logs } = started;

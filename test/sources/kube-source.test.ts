@@ -57,7 +57,14 @@ describe('kube source', () => {
     expect(object).toEqual({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'web-0', namespace: ns, labels: { app: 'web-0' }, annotations: {}, uid: created.metadata?.uid, resourceVersion: expect.any(String) as string },
+      metadata: {
+        name: 'web-0',
+        namespace: ns,
+        labels: { app: 'web-0' },
+        annotations: {},
+        uid: created.metadata?.uid,
+        resourceVersion: expect.any(String) as string,
+      },
       spec: { serviceAccountName: 'web', containers: [{ name: 'app', ports: [{ name: 'http', containerPort: 8080, protocol: 'TCP' }] }] },
       status: { phase: 'Running', podIP: '127.0.0.9' },
     });
@@ -98,14 +105,25 @@ describe('kube source', () => {
     await api.discovery.replaceNamespacedEndpointSlice({ name: 'web-1', namespace: ns, body: slice('web-1', 'web', ['127.0.0.2'], 70000) });
     const bad = await changes.until('a problem', (s) => s.problems.length > 0);
     expect(bad.problems).toEqual([
-      { severity: 'error', object: { kind: 'EndpointSlice', namespace: ns, name: 'web-1' }, field: 'ports[0].port', message: expect.stringMatching(/65535/) as string },
-      { severity: 'warning', object: { kind: 'EndpointSlice', namespace: ns, name: 'web-1' }, message: expect.stringMatching(/^kept serving the last good version \(resourceVersion \d+\)$/) as string },
+      {
+        severity: 'error',
+        object: { kind: 'EndpointSlice', namespace: ns, name: 'web-1' },
+        field: 'ports[0].port',
+        message: expect.stringMatching(/65535/) as string,
+      },
+      {
+        severity: 'warning',
+        object: { kind: 'EndpointSlice', namespace: ns, name: 'web-1' },
+        message: expect.stringMatching(/^kept serving the last good version \(resourceVersion \d+\)$/) as string,
+      },
     ]);
     expect(endpoints(bad)).toEqual(['web-1:127.0.0.1']);
     expect(bad.inputs.endpointSlices[0]?.object.ports[0]?.port).toBe(8080);
 
     await api.discovery.createNamespacedEndpointSlice({ namespace: ns, body: slice('web-2', 'web', ['127.0.0.3'], 0) });
-    const never = await changes.until('a never-good object reported', (s) => s.problems.some((p) => p.object?.kind === 'EndpointSlice' && p.object.name === 'web-2'));
+    const never = await changes.until('a never-good object reported', (s) =>
+      s.problems.some((p) => p.object?.kind === 'EndpointSlice' && p.object.name === 'web-2'),
+    );
     expect(endpoints(never)).toEqual(['web-1:127.0.0.1']);
 
     await api.discovery.replaceNamespacedEndpointSlice({ name: 'web-1', namespace: ns, body: slice('web-1', 'web', ['127.0.0.2'], 8081) });

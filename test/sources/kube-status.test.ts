@@ -30,7 +30,10 @@ interface Replica {
 
 interface StoredPolicy {
   metadata: { generation: number; resourceVersion: string; managedFields?: { manager?: string; subresource?: string }[] };
-  status?: { observedGeneration?: number; conditions?: { type: string; status: string; reason: string; message: string; observedGeneration?: number; lastTransitionTime?: string }[] };
+  status?: {
+    observedGeneration?: number;
+    conditions?: { type: string; status: string; reason: string; message: string; observedGeneration?: number; lastTransitionTime?: string }[];
+  };
 }
 
 let env: Envtest;
@@ -45,7 +48,16 @@ async function startReplica(id: string): Promise<Replica> {
   const logs = new Logs();
   const logger = pino({ level: 'debug' }, { write: logs.write });
   const config = loadServeConfig(
-    { kubeconfig, namespaces: ns, 'lease-namespace': ns, id, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '10', 'debounce-max': '50' },
+    {
+      kubeconfig,
+      namespaces: ns,
+      'lease-namespace': ns,
+      id,
+      'xds-address': '127.0.0.1:0',
+      'debug-address': '127.0.0.1:0',
+      'debounce-min': '10',
+      'debounce-max': '50',
+    },
     {},
   );
   const handle = await runServe(config, logger, { leaseDurationSeconds: LEASE_SECONDS, statusIntervalMs: 50, boardPollMs: 200 });
@@ -115,7 +127,11 @@ describe('TrafficPolicy status with two replicas', () => {
 
     const web = await read('web-retries');
     expect(web.status?.observedGeneration).toBe(1);
-    expect([condition(web, 'Accepted')?.status, condition(web, 'Accepted')?.reason, condition(web, 'Accepted')?.observedGeneration]).toEqual(['True', 'Accepted', 1]);
+    expect([condition(web, 'Accepted')?.status, condition(web, 'Accepted')?.reason, condition(web, 'Accepted')?.observedGeneration]).toEqual([
+      'True',
+      'Accepted',
+      1,
+    ]);
     expect(condition(web, 'Programmed')).toMatchObject({
       status: 'False',
       reason: 'Rejected',
@@ -123,7 +139,11 @@ describe('TrafficPolicy status with two replicas', () => {
     });
     expect(web.metadata.managedFields?.some((f) => f.subresource === 'status')).toBe(true);
     const orphan = await read('orphan');
-    expect(condition(orphan, 'Accepted')).toMatchObject({ status: 'False', reason: 'TargetNotFound', message: `spec.targetRefs[0]: Service ${ns}/missing not found` });
+    expect(condition(orphan, 'Accepted')).toMatchObject({
+      status: 'False',
+      reason: 'TargetNotFound',
+      message: `spec.targetRefs[0]: Service ${ns}/missing not found`,
+    });
 
     // Both replicas serve and report the same statuses; b has written nothing.
     for (const r of [a, b]) {
@@ -132,7 +152,9 @@ describe('TrafficPolicy status with two replicas', () => {
       expect((await fetch(`http://127.0.0.1:${r.handle.running.debugPort}/readyz`)).status).toBe(200);
     }
     const bView = await (await fetch(`http://127.0.0.1:${b.handle.running.debugPort}/debug/policies?format=text`)).text();
-    expect(bView).toContain(`TrafficPolicy ${ns}/web-retries: Programmed=False (Rejected): rejected by 1/1 proxy: client.${ns}: route web: retry policy not supported here`);
+    expect(bView).toContain(
+      `TrafficPolicy ${ns}/web-retries: Programmed=False (Rejected): rejected by 1/1 proxy: client.${ns}: route web: retry policy not supported here`,
+    );
     expect(b.handle.elector?.isLeader).toBe(false);
     expect(b.writes()).toBe(0);
   });
@@ -143,7 +165,12 @@ describe('TrafficPolicy status with two replicas', () => {
     // Label changes make both replicas rebuild their model, and the leader run status passes.
     for (const n of [1, 2, 3]) {
       const seen = passes();
-      await api.custom.patchNamespacedCustomObject({ ...GROUP, namespace: ns, name: 'orphan', body: [{ op: 'add', path: '/metadata/labels', value: { touch: String(n) } }] });
+      await api.custom.patchNamespacedCustomObject({
+        ...GROUP,
+        namespace: ns,
+        name: 'orphan',
+        body: [{ op: 'add', path: '/metadata/labels', value: { touch: String(n) } }],
+      });
       await a.logs.until(`a status pass after touch ${n}`, () => passes() > seen);
     }
     expect(a.writes()).toBe(before.writes);

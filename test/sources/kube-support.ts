@@ -3,15 +3,7 @@
  * KUBE_RBAC_RULES, recording every state it passes to onChange, waiting for a state that satisfies
  * a predicate, and building the objects the tests write.
  */
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  KubeConfig,
-  type V1EndpointSlice,
-  type V1Pod,
-  type V1Service,
-} from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, DiscoveryV1Api, KubeConfig, type V1EndpointSlice, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Logs } from '../support/logs.ts';
 import { parse, stringify } from 'yaml';
@@ -75,10 +67,7 @@ export async function trellisKubeConfig(env: Envtest, namespace: string, server?
   return kc;
 }
 
-export async function startSource(
-  kubeConfig: KubeConfig,
-  scope: { namespaces?: readonly string[]; namespaceSelector?: string },
-): Promise<Started> {
+export async function startSource(kubeConfig: KubeConfig, scope: { namespaces?: readonly string[]; namespaceSelector?: string }): Promise<Started> {
   const logs = new Logs();
   const logger = pino({ level: 'trace' }, { write: logs.write });
   const changes = new Recorder();

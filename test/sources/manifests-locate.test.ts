@@ -16,11 +16,11 @@ const problem = (at: At = {}): Diagnostic => {
   const { field, document = 1, line, column } = at;
   const file = 'file' in at ? at.file : 'p.yaml';
   return {
-  severity: 'error',
-  object: { kind: 'TrafficPolicy', namespace: 'shop', name: 'p' },
-  ...(field !== undefined ? { field } : {}),
-  ...(file !== undefined ? { origin: { file, document, ...(line !== undefined ? { line, column } : {}) } } : {}),
-  message: 'm',
+    severity: 'error',
+    object: { kind: 'TrafficPolicy', namespace: 'shop', name: 'p' },
+    ...(field !== undefined ? { field } : {}),
+    ...(file !== undefined ? { origin: { file, document, ...(line !== undefined ? { line, column } : {}) } } : {}),
+    message: 'm',
   };
 };
 
@@ -37,15 +37,23 @@ describe('locateProblems: line and column for the problems found after parsing',
 
   it('leaves alone problems that have a line, name no file it has, or sit in a List', () => {
     const list = { path: 'l.yaml', text: `apiVersion: v1\nkind: List\nitems:\n  - ${JSON.stringify({ apiVersion: 'v1', kind: 'Pod' })}\n` };
-    const untouched = [problem({ line: 1, column: 1 }), problem({ file: 'other.yaml' }), problem({ file: undefined }), problem({ file: 'l.yaml', document: 0, field: 'spec' })];
+    const untouched = [
+      problem({ line: 1, column: 1 }),
+      problem({ file: 'other.yaml' }),
+      problem({ file: undefined }),
+      problem({ file: 'l.yaml', document: 0, field: 'spec' }),
+    ];
     expect(locateProblems(untouched, [...files, list])).toEqual(untouched);
   });
 });
 
 describe('parseFieldPath', () => {
-  it.each([[['spec', 'ports', 0, 'port']], [['metadata', 'labels', 'app.kubernetes.io/name']], [['a', 'b"c', 2, 'd-e']], [[]]])('reads back what formatPath writes: %j', (path) => {
-    expect(parseFieldPath(formatPath(path))).toEqual(path);
-  });
+  it.each([[['spec', 'ports', 0, 'port']], [['metadata', 'labels', 'app.kubernetes.io/name']], [['a', 'b"c', 2, 'd-e']], [[]]])(
+    'reads back what formatPath writes: %j',
+    (path) => {
+      expect(parseFieldPath(formatPath(path))).toEqual(path);
+    },
+  );
 
   it('reads as far as it can', () => {
     expect(parseFieldPath('spec.ports[x].port')).toEqual(['spec', 'ports']);

@@ -8,8 +8,7 @@ import { manifestProblems, parseManifests, readManifestDir, skippedSummary } fro
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'manifests');
 
 type Meta = { name: string; namespace?: string };
-const refs = (list: readonly Input<{ kind: string; metadata: Meta }>[]): string[] =>
-  list.map((i) => formatRef(refOf(i.object.kind, i.object.metadata)));
+const refs = (list: readonly Input<{ kind: string; metadata: Meta }>[]): string[] => list.map((i) => formatRef(refOf(i.object.kind, i.object.metadata)));
 
 /** A diagnostic in the shape these tests were written in: file and document first, the object as text. */
 interface ManifestError {
@@ -57,7 +56,9 @@ describe('parseManifests: the fixture mesh', () => {
   });
 
   it('fills in schema defaults and keeps only the fields the schemas admit', () => {
-    const { inputs } = parseManifests([{ path: 's.yaml', text: 'apiVersion: v1\nkind: Service\nmetadata: { name: s, uid: u1, x: 1 }\nspec: { ports: [{ port: 80 }] }\n' }]);
+    const { inputs } = parseManifests([
+      { path: 's.yaml', text: 'apiVersion: v1\nkind: Service\nmetadata: { name: s, uid: u1, x: 1 }\nspec: { ports: [{ port: 80 }] }\n' },
+    ]);
     expect(inputs.services[0]?.object.metadata).toEqual({ name: 's', namespace: 'default', uid: 'u1', labels: {}, annotations: {} });
     expect(inputs.services[0]?.object.spec.ports).toEqual([{ name: '', port: 80, protocol: 'TCP' }]);
   });
@@ -80,7 +81,13 @@ describe('parseManifests: errors name the file, document, line and column, objec
     [
       'a file that is not YAML',
       `${service('first', 'default', 80)}---\nmetadata: [oops\n`,
-      { file: 'f.yaml', document: 1, line: 11, column: 1, message: 'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]' },
+      {
+        file: 'f.yaml',
+        document: 1,
+        line: 11,
+        column: 1,
+        message: 'not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]',
+      },
     ],
     [
       'duplicate keys',
@@ -90,12 +97,28 @@ describe('parseManifests: errors name the file, document, line and column, objec
     [
       'a Service with port 70000',
       `apiVersion: v1\nkind: Namespace\nmetadata: { name: n }\n---\n${service('web', 'default', 70000)}`,
-      { file: 'f.yaml', document: 1, line: 12, column: 7, object: 'Service default/web', field: 'spec.ports[0].port', message: 'Too big: expected number to be <=65535' },
+      {
+        file: 'f.yaml',
+        document: 1,
+        line: 12,
+        column: 7,
+        object: 'Service default/web',
+        field: 'spec.ports[0].port',
+        message: 'Too big: expected number to be <=65535',
+      },
     ],
     [
       "an EndpointSlice with addressType 'IPv5'",
       'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: { name: web-1, namespace: shop }\naddressType: IPv5\n',
-      { file: 'f.yaml', document: 0, line: 4, column: 1, object: 'EndpointSlice shop/web-1', field: 'addressType', message: 'Invalid option: expected one of "IPv4"|"IPv6"|"FQDN"' },
+      {
+        file: 'f.yaml',
+        document: 0,
+        line: 4,
+        column: 1,
+        object: 'EndpointSlice shop/web-1',
+        field: 'addressType',
+        message: 'Invalid option: expected one of "IPv4"|"IPv6"|"FQDN"',
+      },
     ],
     [
       'a document without kind',
@@ -120,12 +143,28 @@ describe('parseManifests: errors name the file, document, line and column, objec
     [
       'a label that is not a string',
       'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels: { app.kubernetes.io/name: 3 }\nspec: {}\n',
-      { file: 'f.yaml', document: 0, line: 5, column: 13, object: 'Pod default/p', field: 'metadata.labels["app.kubernetes.io/name"]', message: 'Invalid input: expected string, received number' },
+      {
+        file: 'f.yaml',
+        document: 0,
+        line: 5,
+        column: 13,
+        object: 'Pod default/p',
+        field: 'metadata.labels["app.kubernetes.io/name"]',
+        message: 'Invalid input: expected string, received number',
+      },
     ],
     [
       'a bad item of a List',
       `apiVersion: v1\nkind: List\nitems:\n  - apiVersion: v1\n    kind: Namespace\n    metadata: { name: n }\n  - apiVersion: v1\n    kind: Service\n    metadata: { name: web }\n    spec: { ports: [{ port: 0 }] }\n`,
-      { file: 'f.yaml', document: 0, line: 10, column: 23, object: 'Service default/web', field: 'items[1].spec.ports[0].port', message: 'Too small: expected number to be >=1' },
+      {
+        file: 'f.yaml',
+        document: 0,
+        line: 10,
+        column: 23,
+        object: 'Service default/web',
+        field: 'items[1].spec.ports[0].port',
+        message: 'Too small: expected number to be >=1',
+      },
     ],
     [
       'a List whose items are not a sequence',
@@ -141,9 +180,15 @@ describe('parseManifests: errors name the file, document, line and column, objec
   it('renders one line per error, documents numbered from 1, then line and column', () => {
     const text = `apiVersion: v1\nkind: Namespace\nmetadata: { name: n }\n---\n${service('web', 'default', 70000)}`;
     const [error] = parseManifests([{ path: 'examples/mesh/web.yaml', text }]).errors;
-    expect(error && formatDiagnostic(error)).toBe('error: examples/mesh/web.yaml#2:12:7 Service default/web: spec.ports[0].port: Too big: expected number to be <=65535');
-    expect(formatDiagnostic({ severity: 'error', origin: { file: 'bad.yaml', document: 0 }, message: 'not valid YAML: x' })).toBe('error: bad.yaml#1 not valid YAML: x');
-    expect(formatDiagnostic({ severity: 'warning', origin: { file: 'f.yaml', document: 3 }, field: 'kind', message: 'required' })).toBe('warning: f.yaml#4 kind: required');
+    expect(error && formatDiagnostic(error)).toBe(
+      'error: examples/mesh/web.yaml#2:12:7 Service default/web: spec.ports[0].port: Too big: expected number to be <=65535',
+    );
+    expect(formatDiagnostic({ severity: 'error', origin: { file: 'bad.yaml', document: 0 }, message: 'not valid YAML: x' })).toBe(
+      'error: bad.yaml#1 not valid YAML: x',
+    );
+    expect(formatDiagnostic({ severity: 'warning', origin: { file: 'f.yaml', document: 3 }, field: 'kind', message: 'required' })).toBe(
+      'warning: f.yaml#4 kind: required',
+    );
   });
 
   it('keeps the other documents of a file whose objects are invalid, but none of a file that is not YAML', () => {
@@ -155,7 +200,8 @@ describe('parseManifests: errors name the file, document, line and column, objec
 });
 
 describe('parseManifests: kinds it does not read, Lists and duplicates', () => {
-  const object = (apiVersion: string, kind: string, name: string): string => `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: ${name}, namespace: shop }\n`;
+  const object = (apiVersion: string, kind: string, name: string): string =>
+    `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: { name: ${name}, namespace: shop }\n`;
 
   it('counts the objects of kinds it does not read, by kind, and reports them in one line', () => {
     const text = [object('v1', 'ConfigMap', 'a'), object('apps/v1', 'Deployment', 'api'), object('v1', 'ConfigMap', 'b')].join('---\n');
@@ -163,7 +209,9 @@ describe('parseManifests: kinds it does not read, Lists and duplicates', () => {
     expect(result.errors).toEqual([]);
     expect(result.warnings).toEqual([]);
     expect(result.skipped).toEqual({ ConfigMap: 2, Deployment: 1 });
-    expect(manifestProblems(result)).toEqual([{ severity: 'warning', message: 'skipped 3 objects of kinds Trellis does not read: ConfigMap (2), Deployment (1)' }]);
+    expect(manifestProblems(result)).toEqual([
+      { severity: 'warning', message: 'skipped 3 objects of kinds Trellis does not read: ConfigMap (2), Deployment (1)' },
+    ]);
   });
 
   it.each([
@@ -214,7 +262,15 @@ describe('parseManifests: kinds it does not read, Lists and duplicates', () => {
     ];
     const result = parseManifests(files);
     expect(old(result.errors)).toEqual([
-      { file: 'b.yaml', document: 0, line: 4, column: 3, object: 'Service shop/web', field: 'metadata.name', message: 'Service shop/web is already defined in a.yaml#2; this one is ignored' },
+      {
+        file: 'b.yaml',
+        document: 0,
+        line: 4,
+        column: 3,
+        object: 'Service shop/web',
+        field: 'metadata.name',
+        message: 'Service shop/web is already defined in a.yaml#2; this one is ignored',
+      },
     ]);
     expect(result.inputs.services.map((s) => [s.object.metadata.name, s.object.spec.ports[0]?.port, s.origin.file])).toEqual([
       ['other', 1, 'a.yaml'],

@@ -40,7 +40,15 @@ describe('parseManifests: the last good version of an object', () => {
     expect(ports(good)).toEqual([['web', 80, 'web.yaml']]);
     expect(ports(broken)).toEqual([['web', 80, 'web.yaml']]);
     expect(old(broken?.errors)).toEqual([
-      { file: 'web.yaml', document: 1, line: 9, column: 19, object: 'Service shop/web', field: 'spec.ports[0].port', message: 'Too big: expected number to be <=65535' },
+      {
+        file: 'web.yaml',
+        document: 1,
+        line: 9,
+        column: 19,
+        object: 'Service shop/web',
+        field: 'spec.ports[0].port',
+        message: 'Too big: expected number to be <=65535',
+      },
     ]);
     expect(old(broken?.warnings)).toEqual([
       { file: 'web.yaml', document: 1, line: 6, column: 1, object: 'Service shop/web', message: 'kept serving the last good version (from web.yaml#2)' },
@@ -87,11 +95,7 @@ describe('parseManifests: the last good version of an object', () => {
   });
 
   it('drops the objects of a broken file once it is deleted', () => {
-    const [, , deleted] = versions(
-      [{ path: 'web.yaml', text: service('web', 80) }],
-      [{ path: 'web.yaml', text: '{ not yaml' }],
-      [],
-    );
+    const [, , deleted] = versions([{ path: 'web.yaml', text: service('web', 80) }], [{ path: 'web.yaml', text: '{ not yaml' }], []);
     expect(ports(deleted)).toEqual([]);
     expect(deleted?.errors).toEqual([]);
   });

@@ -52,7 +52,7 @@ function loadService(dirs: string[]): protoLoader.ServiceDefinition {
   if (service === undefined || !('StreamAggregatedResources' in service) || !('DeltaAggregatedResources' in service)) {
     throw new Error(`${ADS_SERVICE} not found in the loaded protos`);
   }
-  return service as protoLoader.ServiceDefinition;
+  return service;
 }
 
 function loadRoot(dirs: string[]): protobuf.Root {

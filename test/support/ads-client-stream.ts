@@ -6,13 +6,13 @@ import * as grpc from '@grpc/grpc-js';
 import { adsMethod, field, type AdsMethod } from './ads-client-protos.ts';
 
 export interface GrpcStatus {
-  code: number;
+  code: grpc.status;
   details: string;
 }
 
 /** How the stream ended, as seen by a pending or later `next()`. */
 export class AdsStreamError extends Error {
-  readonly code: number;
+  readonly code: grpc.status;
   readonly details: string;
   constructor(context: string, status: GrpcStatus) {
     const name = grpc.status[status.code] ?? 'UNKNOWN';

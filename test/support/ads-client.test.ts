@@ -37,9 +37,7 @@ class FakeAdsServer {
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<Req, object>) => this.handle(call, (r) => this.delta(r)),
     });
     const port = await new Promise<number>((resolve, reject) => {
-      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      );
+      this.server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
     });
     this.address = `127.0.0.1:${port}`;
   }

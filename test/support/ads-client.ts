@@ -4,16 +4,7 @@
  * It shares no code with src/ (see ads-client-protos.ts).
  */
 import * as grpc from '@grpc/grpc-js';
-import {
-  adsMethod,
-  arrayField,
-  bytesField,
-  decodeAny,
-  field,
-  messageNameOf,
-  stringField,
-  type AdsMethod,
-} from './ads-client-protos.ts';
+import { adsMethod, arrayField, bytesField, decodeAny, field, messageNameOf, stringField, type AdsMethod } from './ads-client-protos.ts';
 import { AdsCall, CHANNEL_OPTIONS, type GrpcStatus } from './ads-client-stream.ts';
 
 export { AdsStreamError, type GrpcStatus } from './ads-client-stream.ts';
@@ -267,7 +258,6 @@ export class SotwClient extends AdsTestClient<WireDiscoveryRequest, SotwResponse
       errorDetail: { code: NACK_CODE, message },
     });
   }
-
 }
 
 export interface DeltaRequest {
@@ -314,7 +304,6 @@ export class DeltaClient extends AdsTestClient<WireDeltaRequest, DeltaResponse> 
   nack(res: DeltaResponse, message: string): void {
     this.send({ typeUrl: res.typeUrl, responseNonce: res.nonce, errorDetail: { code: NACK_CODE, message } });
   }
-
 }
 
 export interface RawCall {

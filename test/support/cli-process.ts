@@ -31,7 +31,10 @@ export class TrellisProcess {
     const seen = this.lines.find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timed out waiting for the log line: ${what}\nstderr: ${this.stderr}\nlog:\n${this.lines.map((l) => l.msg).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`timed out waiting for the log line: ${what}\nstderr: ${this.stderr}\nlog:\n${this.lines.map((l) => l.msg).join('\n')}`)),
+        timeoutMs,
+      );
       this.waiters.push({ test, resolve: (l) => (clearTimeout(timer), resolve(l)) });
     });
   }

@@ -63,7 +63,11 @@ describe('envtest', () => {
   it('a ServiceAccount kubeconfig has exactly its rules: list services yes, endpointslices 403', async () => {
     const namespace = await env.namespace('rbac');
     await core.createNamespacedService({ namespace, body: service('api') });
-    const kubeconfig = await env.serviceAccountKubeconfig({ namespace, name: 'reader', rules: [{ apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] }] });
+    const kubeconfig = await env.serviceAccountKubeconfig({
+      namespace,
+      name: 'reader',
+      rules: [{ apiGroups: [''], resources: ['services'], verbs: ['list', 'watch'] }],
+    });
     const sa = client(kubeconfig);
     const services = await sa.makeApiClient(CoreV1Api).listNamespacedService({ namespace });
     expect(services.items.map((s) => s.metadata?.name)).toEqual(['api']);

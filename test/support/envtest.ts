@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ApiException, ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, loadAllYaml, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { V1ClusterRole, V1ClusterRoleBinding, V1CustomResourceDefinition, V1ObjectMeta, V1PolicyRule } from '@kubernetes/client-node';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { releasedLoopbackPort } from './ports.ts';
 
 export interface Envtest {
@@ -205,15 +205,52 @@ function findAssets(): { etcd: string; apiserver: string } {
 async function makePki(dir: string, adminToken: string): Promise<string> {
   const ossl = (...args: string[]) =>
     execFileP('openssl', args, { cwd: dir }).catch((e: NodeJS.ErrnoException & { stderr?: string }) => {
-      throw new Error(e.code === 'ENOENT' ? 'envtest: `openssl` is not installed (Debian package openssl)' : `envtest: openssl ${args[0]} failed: ${e.stderr ?? e.message}`);
+      throw new Error(
+        e.code === 'ENOENT' ? 'envtest: `openssl` is not installed (Debian package openssl)' : `envtest: openssl ${args[0]} failed: ${e.stderr ?? e.message}`,
+      );
     });
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=trellis-envtest-ca',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  await ossl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=trellis-envtest-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   await ossl('req', '-new', ...ec, '-keyout', 'serving.key', '-out', 'serving.csr', '-subj', '/CN=127.0.0.1');
   await writeFile(join(dir, 'serving.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n');
-  await ossl('x509', '-req', '-in', 'serving.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'serving.ext', '-out', 'serving.crt');
-  const sa = await promisify(generateKeyPair)('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  await ossl(
+    'x509',
+    '-req',
+    '-in',
+    'serving.csr',
+    '-CA',
+    'ca.crt',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-days',
+    '2',
+    '-extfile',
+    'serving.ext',
+    '-out',
+    'serving.crt',
+  );
+  const sa = await promisify(generateKeyPair)('rsa', {
+    modulusLength: 2048,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
   await writeFile(join(dir, 'sa.key'), sa.privateKey);
   await writeFile(join(dir, 'sa.pub'), sa.publicKey);
   await writeFile(join(dir, 'tokens.csv'), `${adminToken},envtest-admin,envtest-admin-uid,"system:masters"\n`);
@@ -242,7 +279,12 @@ function kubeConfig(yaml: string): KubeConfig {
 }
 
 /** Create, or replace when it exists (optimistic concurrency through the read resourceVersion). */
-async function upsert<T extends { metadata?: V1ObjectMeta }>(obj: T, create: () => Promise<unknown>, read: () => Promise<T>, replace: (o: T) => Promise<unknown>): Promise<void> {
+async function upsert<T extends { metadata?: V1ObjectMeta }>(
+  obj: T,
+  create: () => Promise<unknown>,
+  read: () => Promise<T>,
+  replace: (o: T) => Promise<unknown>,
+): Promise<void> {
   try {
     await create();
   } catch (e) {
@@ -286,7 +328,12 @@ class EnvtestInstance implements Envtest {
   }
 
   async namespace(prefix = 'test'): Promise<string> {
-    const clean = prefix.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50) || 'test';
+    const clean =
+      prefix
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .replace(/^-+|-+$/g, '')
+        .slice(0, 50) || 'test';
     const name = `${clean}-${randomBytes(3).toString('hex')}`;
     await this.admin.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
     return name;
@@ -301,13 +348,23 @@ class EnvtestInstance implements Envtest {
     });
     const roleName = `envtest:${namespace}:${name}`;
     const role: V1ClusterRole = { metadata: { name: roleName }, rules: [...opts.rules] };
-    await upsert(role, () => rbac.createClusterRole({ body: role }), () => rbac.readClusterRole({ name: roleName }), (body) => rbac.replaceClusterRole({ name: roleName, body }));
+    await upsert(
+      role,
+      () => rbac.createClusterRole({ body: role }),
+      () => rbac.readClusterRole({ name: roleName }),
+      (body) => rbac.replaceClusterRole({ name: roleName, body }),
+    );
     const binding: V1ClusterRoleBinding = {
       metadata: { name: roleName },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
       subjects: [{ kind: 'ServiceAccount', name, namespace }],
     };
-    await upsert(binding, () => rbac.createClusterRoleBinding({ body: binding }), () => rbac.readClusterRoleBinding({ name: roleName }), (body) => rbac.replaceClusterRoleBinding({ name: roleName, body }));
+    await upsert(
+      binding,
+      () => rbac.createClusterRoleBinding({ body: binding }),
+      () => rbac.readClusterRoleBinding({ name: roleName }),
+      (body) => rbac.replaceClusterRoleBinding({ name: roleName, body }),
+    );
     await this.waitUntilAuthorized(`system:serviceaccount:${namespace}:${name}`, namespace, opts.rules);
     const tr = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 6 * 3600 } } });
     return kubeconfigYaml(opts.server ?? this.url, this.caPem, `${namespace}-${name}`, tr.status?.token ?? '');
@@ -327,7 +384,13 @@ class EnvtestInstance implements Envtest {
         : { resourceAttributes: { verb, group: star(rule.apiGroups?.[0], ''), resource: star(rule.resources?.[0], 'pods'), name: rule.resourceNames?.[0] } }),
     };
     const authz = this.admin.makeApiClient(AuthorizationV1Api);
-    await pollUntil(`RBAC for ${user}`, this.api, this.log, async () => (await authz.createSubjectAccessReview({ body: { spec } })).status?.allowed === true, 10_000);
+    await pollUntil(
+      `RBAC for ${user}`,
+      this.api,
+      this.log,
+      async () => (await authz.createSubjectAccessReview({ body: { spec } })).status?.allowed === true,
+      10_000,
+    );
   }
 
   async installCrds(crds: readonly (object | string)[]): Promise<void> {
@@ -338,14 +401,25 @@ class EnvtestInstance implements Envtest {
     const ext = this.admin.makeApiClient(ApiextensionsV1Api);
     for (const crd of objs) {
       const name = crd.metadata?.name ?? '';
-      await upsert(crd, () => ext.createCustomResourceDefinition({ body: crd }), () => ext.readCustomResourceDefinition({ name }), (body) => ext.replaceCustomResourceDefinition({ name, body }));
+      await upsert(
+        crd,
+        () => ext.createCustomResourceDefinition({ body: crd }),
+        () => ext.readCustomResourceDefinition({ name }),
+        (body) => ext.replaceCustomResourceDefinition({ name, body }),
+      );
     }
     for (const crd of objs) {
       const name = crd.metadata?.name ?? '';
-      await pollUntil(`CRD ${name} Established`, this.api, this.log, async () => {
-        const cur = await ext.readCustomResourceDefinition({ name });
-        return cur.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
-      }, 30_000);
+      await pollUntil(
+        `CRD ${name} Established`,
+        this.api,
+        this.log,
+        async () => {
+          const cur = await ext.readCustomResourceDefinition({ name });
+          return cur.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') === true;
+        },
+        30_000,
+      );
     }
   }
 
@@ -393,19 +467,41 @@ async function startOnce(opts: EnvtestOptions): Promise<EnvtestInstance> {
   const [eport, pport, aport] = [await releasedLoopbackPort(), await releasedLoopbackPort(), await releasedLoopbackPort()];
   const etcdUrl = `http://127.0.0.1:${eport}`;
   const peerUrl = `http://127.0.0.1:${pport}`;
-  const etcd = launch('etcd', bins.etcd, [
-    `--data-dir=${join(dir, 'etcd')}`, `--listen-client-urls=${etcdUrl}`, `--advertise-client-urls=${etcdUrl}`,
-    `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`, `--initial-cluster=default=${peerUrl}`,
-    '--logger=zap', '--log-level=warn',
-  ], log);
+  const etcd = launch(
+    'etcd',
+    bins.etcd,
+    [
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      '--logger=zap',
+      '--log-level=warn',
+    ],
+    log,
+  );
   const f = (n: string) => join(dir, n);
   const args = [
-    `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1', `--secure-port=${aport}`,
-    `--tls-cert-file=${f('serving.crt')}`, `--tls-private-key-file=${f('serving.key')}`, `--client-ca-file=${f('ca.crt')}`,
-    `--token-auth-file=${f('tokens.csv')}`, '--authorization-mode=RBAC',
-    '--service-account-issuer=https://kubernetes.default.svc', `--service-account-key-file=${f('sa.pub')}`, `--service-account-signing-key-file=${f('sa.key')}`,
-    '--service-cluster-ip-range=10.96.0.0/16', '--allow-privileged=true',
-    '--disable-admission-plugins=ServiceAccount', '--etcd-compaction-interval=0', `--watch-cache=${opts.watchCache === true}`, '--v=0',
+    `--etcd-servers=${etcdUrl}`,
+    '--bind-address=127.0.0.1',
+    '--advertise-address=127.0.0.1',
+    `--secure-port=${aport}`,
+    `--tls-cert-file=${f('serving.crt')}`,
+    `--tls-private-key-file=${f('serving.key')}`,
+    `--client-ca-file=${f('ca.crt')}`,
+    `--token-auth-file=${f('tokens.csv')}`,
+    '--authorization-mode=RBAC',
+    '--service-account-issuer=https://kubernetes.default.svc',
+    `--service-account-key-file=${f('sa.pub')}`,
+    `--service-account-signing-key-file=${f('sa.key')}`,
+    '--service-cluster-ip-range=10.96.0.0/16',
+    '--allow-privileged=true',
+    '--disable-admission-plugins=ServiceAccount',
+    '--etcd-compaction-interval=0',
+    `--watch-cache=${opts.watchCache === true}`,
+    '--v=0',
   ];
   const env = new EnvtestInstance(dir, log, etcd, etcdUrl, bins.apiserver, args, aport, caPem, adminToken);
   try {

@@ -87,7 +87,10 @@ describe('fault proxy', () => {
     const watch = await watchServices();
     expect(proxy.expireWatches()).toBeGreaterThanOrEqual(1);
     const event = await watch.next();
-    expect(event).toEqual({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' } });
+    expect(event).toEqual({
+      type: 'ERROR',
+      object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'Expired', code: 410, message: 'too old resource version' },
+    });
     expect(await watch.ended).toBeNull();
   });
 

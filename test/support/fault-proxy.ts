@@ -112,7 +112,15 @@ export async function startFaultProxy(upstream: { url: string; caPem: string }):
   };
 
   const forward = (req: IncomingMessage, res: ServerResponse, isWatch: boolean) => {
-    const up = httpsRequest({ protocol: 'https:', hostname: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...endToEnd(req.headers), host: target.host }, agent });
+    const up = httpsRequest({
+      protocol: 'https:',
+      hostname: target.hostname,
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...endToEnd(req.headers), host: target.host },
+      agent,
+    });
     req.pipe(up);
     req.on('error', () => up.destroy());
     res.on('error', () => up.destroy());

@@ -107,7 +107,13 @@ type GreeterClient = grpc.Client & {
   SayHello(req: HelloRequest, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, reply?: HelloReply) => void): grpc.ClientUnaryCall;
 };
 
-function sayHello(client: GreeterClient, name: string, deadlineMs: number, waitForReady: boolean, headers: Record<string, string> | undefined): Promise<string> {
+function sayHello(
+  client: GreeterClient,
+  name: string,
+  deadlineMs: number,
+  waitForReady: boolean,
+  headers: Record<string, string> | undefined,
+): Promise<string> {
   const md = new grpc.Metadata({ waitForReady });
   for (const [k, v] of Object.entries(headers ?? {})) md.set(k, v);
   return new Promise((resolve, reject) => {
@@ -160,7 +166,12 @@ function callCommand(cmd: Json): CallCommand {
 }
 
 /** `count` calls, `concurrency` at a time, tallied by reply and by error. */
-async function callMany(client: GreeterClient, c: CallCommand, count: number, concurrency: number): Promise<{ ok: Record<string, number>; errors: Record<string, number> }> {
+async function callMany(
+  client: GreeterClient,
+  c: CallCommand,
+  count: number,
+  concurrency: number,
+): Promise<{ ok: Record<string, number>; errors: Record<string, number> }> {
   const ok: Record<string, number> = {};
   const errors: Record<string, number> = {};
   let next = 0;
@@ -218,9 +229,7 @@ async function clientCommand(client: GreeterClient, cmd: Json): Promise<void> {
 function runClient(): void {
   const target = process.env.XDS_APP_TARGET ?? die('XDS_APP_TARGET is not set');
   const Greeter = loadGreeter();
-  const creds = process.env.XDS_APP_XDS_CREDS === '1'
-    ? new xds.XdsChannelCredentials(grpc.credentials.createInsecure())
-    : grpc.credentials.createInsecure();
+  const creds = process.env.XDS_APP_XDS_CREDS === '1' ? new xds.XdsChannelCredentials(grpc.credentials.createInsecure()) : grpc.credentials.createInsecure();
   const client = new Greeter(target, creds) as unknown as GreeterClient;
   onCommands((cmd) => clientCommand(client, cmd));
   send({ ready: true, mode: 'client', pid: process.pid, target });
@@ -228,7 +237,6 @@ function runClient(): void {
 
 // ---------------------------------------------------------------------------------------------
 // server
-
 
 /** What a server counts and how it behaves now. */
 interface ServerState {
@@ -269,9 +277,8 @@ async function runServer(): Promise<void> {
   const server = new xds.XdsServer();
   const state: ServerState = { calls: 0, behaviour: initialBehaviour(), attempts: new Map() };
   server.addService(Greeter.service, { SayHello: sayHelloHandler(name, state) });
-  const creds = process.env.XDS_APP_XDS_CREDS === '1'
-    ? new xds.XdsServerCredentials(grpc.ServerCredentials.createInsecure())
-    : grpc.ServerCredentials.createInsecure();
+  const creds =
+    process.env.XDS_APP_XDS_CREDS === '1' ? new xds.XdsServerCredentials(grpc.ServerCredentials.createInsecure()) : grpc.ServerCredentials.createInsecure();
   // The callback fires only when the port starts serving, i.e. after the listener arrived from the
   // control plane; errors before that are reported through the serving-status listener instead.
   server.bindAsync(address, creds, () => undefined);
@@ -287,7 +294,7 @@ async function runServer(): Promise<void> {
         send({ id: cmd.id, ok: true, serving, calls: state.calls, attempts: Object.fromEntries(state.attempts) });
         return;
       case 'behave':
-        state.behaviour = (cmd.behaviour ?? {}) as ServerBehaviour;
+        state.behaviour = cmd.behaviour ?? {};
         send({ id: cmd.id, ok: true });
         return;
       case 'reset':

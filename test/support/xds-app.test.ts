@@ -14,7 +14,6 @@ import {
 } from './xds-app.js';
 import { releasedLoopbackPort } from './ports.js';
 
-
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -100,9 +99,9 @@ describe('startXdsClient', () => {
   it('reports the child stderr when the child fails to start', async () => {
     // The xDS client reads its bootstrap lazily (on first resolution), so use the server child,
     // whose XdsServer constructor throws at once without server_listener_resource_name_template.
-    await expect(
-      startXdsServer({ xdsServer: '', nodeId: 'bad', name: 'bad', serverListenerTemplate: '' }),
-    ).rejects.toThrow(/child exited before it was ready[\s\S]*stderr/);
+    await expect(startXdsServer({ xdsServer: '', nodeId: 'bad', name: 'bad', serverListenerTemplate: '' })).rejects.toThrow(
+      /child exited before it was ready[\s\S]*stderr/,
+    );
   });
 
   it('does not leave an orphan when the parent side kills it', async () => {

@@ -188,7 +188,7 @@ export interface XdsClientProcess {
 }
 
 function callError(reply: Json): XdsCallError {
-  return new XdsCallError(typeof reply.code === 'number' ? reply.code : grpc.status.UNKNOWN, String(reply.details ?? ''));
+  return new XdsCallError(typeof reply.code === 'number' ? reply.code : grpc.status.UNKNOWN, typeof reply.details === 'string' ? reply.details : '');
 }
 
 /** Calls (waitForReady, per-attempt deadline ≤ 2 s) until one succeeds; rejects after timeoutMs with the last error. */
@@ -267,7 +267,7 @@ export async function startXdsClient(o: XdsBootstrapOptions & { target: string; 
 // xDS-enabled server child
 
 export interface ServingStatus {
-  code: number;
+  code: grpc.status;
   details: string;
 }
 
@@ -318,7 +318,7 @@ export async function startXdsServer(
   const waiters = new Set<() => void>();
   conn.onEvent((m) => {
     if (m.event === 'serving') {
-      last = { code: Number(m.code), details: String(m.details ?? '') };
+      last = { code: Number(m.code), details: typeof m.details === 'string' ? m.details : '' };
       for (const w of waiters) w();
     }
   });

@@ -56,18 +56,28 @@ describe('sidecar endpoints (EDS)', () => {
 
   it.each([
     ['one locality', [endpoint('10.0.0.1', 80, 'a')], [['a', 1]]],
-    ['localities sorted whatever the endpoint order', [endpoint('10.0.0.1', 80, 'b'), endpoint('10.0.0.2', 80, 'a'), endpoint('10.0.0.3', 80, 'b')], [['a', 1], ['b', 2]]],
+    [
+      'localities sorted whatever the endpoint order',
+      [endpoint('10.0.0.1', 80, 'b'), endpoint('10.0.0.2', 80, 'a'), endpoint('10.0.0.3', 80, 'b')],
+      [
+        ['a', 1],
+        ['b', 2],
+      ],
+    ],
     ['none', [], []],
   ])('localityGroups: %s', (_label, endpoints, expected) => {
     expect(localityGroups(endpoints, sidecarHealth).map((g) => [g.locality?.zone, g.load_balancing_weight?.value])).toEqual(expected);
   });
 
   it('sets only the locality parts that are known, and keeps sub-zones apart', () => {
-    const groups = localityGroups([
-      { ...endpoint('10.0.0.1', 80, 'a'), locality: locality('a', 'r', 's1') },
-      { ...endpoint('10.0.0.2', 80, 'a'), locality: locality('a', 'r', 's2') },
-      { ...endpoint('10.0.0.3', 80, ''), locality: locality('', '', '') },
-    ], sidecarHealth);
+    const groups = localityGroups(
+      [
+        { ...endpoint('10.0.0.1', 80, 'a'), locality: locality('a', 'r', 's1') },
+        { ...endpoint('10.0.0.2', 80, 'a'), locality: locality('a', 'r', 's2') },
+        { ...endpoint('10.0.0.3', 80, ''), locality: locality('', '', '') },
+      ],
+      sidecarHealth,
+    );
     expect(groups.map((g) => g.locality)).toEqual([{}, { region: 'r', zone: 'a', sub_zone: 's1' }, { region: 'r', zone: 'a', sub_zone: 's2' }]);
   });
 });

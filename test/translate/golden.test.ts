@@ -43,7 +43,13 @@ interface CaseOptions {
 /** The node a golden proxy connects as. */
 function nodeOf(p: GoldenProxy): NodeInfo {
   const l = p.locality;
-  return { id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '', ...(l ? { locality: { region: l.region, zone: l.zone, sub_zone: l.subZone } } : {}) };
+  return {
+    id: p.id,
+    cluster: '',
+    metadata: { PROXY_MODE: p.mode },
+    userAgent: '',
+    ...(l ? { locality: { region: l.region, zone: l.zone, sub_zone: l.subZone } } : {}),
+  };
 }
 
 function optionsOf(text: string): CaseOptions {
@@ -61,11 +67,21 @@ function outputsOf(text: string): Map<string, string> {
   const outputs = new Map<string, string>();
   outputs.set(
     'model.yaml',
-    stringify({ problems: sortDiagnostics(problems).map(formatDiagnostic), services: model.services, workloads: model.workloads, ...(model.policies.length > 0 ? { policies: model.policies } : {}) }, { lineWidth: 0, aliasDuplicateObjects: false }),
+    stringify(
+      {
+        problems: sortDiagnostics(problems).map(formatDiagnostic),
+        services: model.services,
+        workloads: model.workloads,
+        ...(model.policies.length > 0 ? { policies: model.policies } : {}),
+      },
+      { lineWidth: 0, aliasDuplicateObjects: false },
+    ),
   );
   for (const p of options.proxies) {
     const translation = translate(model, describeNode(nodeOf(p)));
-    const errors = translation.diagnostics.map((e) => `${e.severity === 'warning' ? 'warning: ' : ''}${e.object ? formatRef(e.object) : ''}${e.field ? `: ${e.field}` : ''}: ${e.message}`);
+    const errors = translation.diagnostics.map(
+      (e) => `${e.severity === 'warning' ? 'warning: ' : ''}${e.object ? formatRef(e.object) : ''}${e.field ? `: ${e.field}` : ''}: ${e.message}`,
+    );
     if (errors.length > 0) outputs.set(`${p.id}.${p.mode}/errors.txt`, `${errors.join('\n')}\n`);
     for (const kind of PUSH_ORDER) {
       if (translation.resources[kind].length === 0) continue;

@@ -90,7 +90,13 @@ describe('virtualInbound', () => {
     expect(filter?.rds).toBeUndefined();
     expect(filter?.route_config).toEqual({
       name: `inbound|${port}||`,
-      virtual_hosts: [{ name: `inbound|http|${port}`, domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: `inbound|${port}||`, timeout: { seconds: 0 } } }] }],
+      virtual_hosts: [
+        {
+          name: `inbound|http|${port}`,
+          domains: ['*'],
+          routes: [{ match: { prefix: '/' }, route: { cluster: `inbound|${port}||`, timeout: { seconds: 0 } } }],
+        },
+      ],
       validate_clusters: { value: false },
     });
   });
@@ -99,10 +105,20 @@ describe('virtualInbound', () => {
 describe('HTTP filters', () => {
   it('puts the router last in every connection manager', () => {
     const managers = connectionManagers(translateSidecar(mesh(), WEB_PROXY).resources.listener);
-    expect(managers.map((m) => m.at)).toEqual(['0.0.0.0_50051/', '0.0.0.0_80/', '0.0.0.0_8080/', '0.0.0.0_8081/', 'virtualInbound/inbound|8080||', 'virtualInbound/inbound|50051||']);
+    expect(managers.map((m) => m.at)).toEqual([
+      '0.0.0.0_50051/',
+      '0.0.0.0_80/',
+      '0.0.0.0_8080/',
+      '0.0.0.0_8081/',
+      'virtualInbound/inbound|8080||',
+      'virtualInbound/inbound|50051||',
+    ]);
     for (const { at, hcm } of managers) {
       const filters = hcm.http_filters as { name: string; typed_config: Record<string, unknown> }[];
-      expect(filters.at(-1), at).toEqual({ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } });
+      expect(filters.at(-1), at).toEqual({
+        name: 'envoy.filters.http.router',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' },
+      });
     }
   });
 

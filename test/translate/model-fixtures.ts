@@ -29,7 +29,13 @@ function sliceRef(nsName: string): ObjectRef {
   return { kind: 'EndpointSlice', namespace, name };
 }
 
-export function port(name: string, number: number, protocol: AppProtocol, endpoints: ModelEndpoint[] = [], targetPort: number | string = number): ModelServicePort {
+export function port(
+  name: string,
+  number: number,
+  protocol: AppProtocol,
+  endpoints: ModelEndpoint[] = [],
+  targetPort: number | string = number,
+): ModelServicePort {
   return { name, port: number, protocol, targetPort, endpoints };
 }
 
@@ -55,7 +61,13 @@ export function service(namespace: string, name: string, options: ServiceOptions
   };
 }
 
-export function workload(namespace: string, name: string, ip: string, ports: { name: string; port: number; protocol: AppProtocol }[], services: string[] = []): ModelWorkload {
+export function workload(
+  namespace: string,
+  name: string,
+  ip: string,
+  ports: { name: string; port: number; protocol: AppProtocol }[],
+  services: string[] = [],
+): ModelWorkload {
   return {
     namespace,
     name,
@@ -91,13 +103,32 @@ export function meshServices(): ModelService[] {
     service('default', 'web', {
       clusterIP: '10.96.0.10',
       ports: [
-        port('http', 80, 'http', [endpoint('10.0.1.1', 8080, 'zone-a', { slice: web }), endpoint('10.0.1.2', 8080, 'zone-a', { slice: web }), endpoint('10.0.2.1', 8080, 'zone-b', { slice: web })], 8080),
+        port(
+          'http',
+          80,
+          'http',
+          [
+            endpoint('10.0.1.1', 8080, 'zone-a', { slice: web }),
+            endpoint('10.0.1.2', 8080, 'zone-a', { slice: web }),
+            endpoint('10.0.2.1', 8080, 'zone-b', { slice: web }),
+          ],
+          8080,
+        ),
       ],
     }),
-    service('default', 'greeter', { clusterIP: '10.96.0.11', ports: [port('grpc', 50051, 'grpc', [endpoint('10.0.1.5', 50051, 'zone-a', { slice: 'default/greeter-x1' })])] }),
+    service('default', 'greeter', {
+      clusterIP: '10.96.0.11',
+      ports: [port('grpc', 50051, 'grpc', [endpoint('10.0.1.5', 50051, 'zone-a', { slice: 'default/greeter-x1' })])],
+    }),
     service('default', 'ext', { kind: 'ExternalName', externalName: 'api.example.com', ports: [port('http', 80, 'http'), port('tcp-https', 443, 'tcp')] }),
-    service('shop', 'cart', { clusterIP: '10.96.0.21', ports: [port('http', 80, 'http', [endpoint('10.0.2.7', 8080, 'zone-b', { ready: false, slice: 'shop/cart-q2' })], 8080)] }),
-    service('shop', 'db', { clusterIP: '10.96.0.20', ports: [port('tcp-postgres', 5432, 'tcp', [endpoint('10.0.2.9', 5432, 'zone-b', { slice: 'shop/db-z9' })])] }),
+    service('shop', 'cart', {
+      clusterIP: '10.96.0.21',
+      ports: [port('http', 80, 'http', [endpoint('10.0.2.7', 8080, 'zone-b', { ready: false, slice: 'shop/cart-q2' })], 8080)],
+    }),
+    service('shop', 'db', {
+      clusterIP: '10.96.0.20',
+      ports: [port('tcp-postgres', 5432, 'tcp', [endpoint('10.0.2.9', 5432, 'zone-b', { slice: 'shop/db-z9' })])],
+    }),
     service('shop', 'pods', { kind: 'Headless', ports: [port('http', 8080, 'http'), port('tcp', 9000, 'tcp')] }),
     service('shop', 'idle', { clusterIP: '10.96.0.22', ports: [port('http2', 8081, 'http2')] }),
   ];

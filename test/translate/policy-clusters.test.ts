@@ -45,8 +45,21 @@ const SERVICES = [
       { name: 'tcp-db', port: 5432 },
     ],
   }),
-  svc('pods', { clusterIP: 'None', ports: [{ name: 'http', port: 8080 }, { name: 'grpc', port: 9090 }] }),
-  svc('ext', { type: 'ExternalName', externalName: 'api.example.com', ports: [{ name: 'http', port: 80 }, { name: 'grpc', port: 443 }] }),
+  svc('pods', {
+    clusterIP: 'None',
+    ports: [
+      { name: 'http', port: 8080 },
+      { name: 'grpc', port: 9090 },
+    ],
+  }),
+  svc('ext', {
+    type: 'ExternalName',
+    externalName: 'api.example.com',
+    ports: [
+      { name: 'http', port: 80 },
+      { name: 'grpc', port: 443 },
+    ],
+  }),
 ];
 
 function policy(name: string, spec: Spec, created = '2024-01-01T00:00:00Z', target = 'web'): MeshInputs['trafficPolicies'][number] {
@@ -122,22 +135,53 @@ const SIDECAR: Row[] = [
   ['random', { loadBalancing: { algorithm: 'random' } }, 80, { lb_policy: 'RANDOM' }],
   ['ringHash', { loadBalancing: { algorithm: 'ringHash', hash: HASH } }, 80, { lb_policy: 'RING_HASH', ring_hash_lb_config: RING }],
   ['maglev', { loadBalancing: { algorithm: 'maglev', hash: { sourceIP: true } } }, 80, { lb_policy: 'MAGLEV' }],
-  ['localityAware and failover leave the cluster alone (they shape its endpoints)', { loadBalancing: { algorithm: 'random', localityAware: true, failover: [{ from: 'eu', to: 'us' }] } }, 80, { lb_policy: 'RANDOM' }],
+  [
+    'localityAware and failover leave the cluster alone (they shape its endpoints)',
+    { loadBalancing: { algorithm: 'random', localityAware: true, failover: [{ from: 'eu', to: 'us' }] } },
+    80,
+    { lb_policy: 'RANDOM' },
+  ],
   [
     'connectionPool, every limit',
     { connectionPool: { maxConnections: 10, maxPendingRequests: 20, maxRequests: 30, maxRetries: 0 } },
     80,
-    { circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_connections: u32(10), max_pending_requests: u32(20), max_requests: u32(30), max_retries: u32(0) }] } },
+    {
+      circuit_breakers: {
+        thresholds: [{ priority: 'DEFAULT', max_connections: u32(10), max_pending_requests: u32(20), max_requests: u32(30), max_retries: u32(0) }],
+      },
+    },
   ],
-  ['connectionPool, one limit', { connectionPool: { maxPendingRequests: 5 } }, 80, { circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_pending_requests: u32(5) }] } }],
-  ['consecutive5xx', { outlierDetection: { consecutive5xx: 3 } }, 80, { outlier_detection: { consecutive_5xx: u32(3), enforcing_consecutive_5xx: u32(100), enforcing_success_rate: u32(0) } }],
+  [
+    'connectionPool, one limit',
+    { connectionPool: { maxPendingRequests: 5 } },
+    80,
+    { circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_pending_requests: u32(5) }] } },
+  ],
+  [
+    'consecutive5xx',
+    { outlierDetection: { consecutive5xx: 3 } },
+    80,
+    { outlier_detection: { consecutive_5xx: u32(3), enforcing_consecutive_5xx: u32(100), enforcing_success_rate: u32(0) } },
+  ],
   [
     'consecutiveGatewayErrors (Envoy does not enforce it by default)',
     { outlierDetection: { consecutiveGatewayErrors: 4 } },
     80,
-    { outlier_detection: { enforcing_consecutive_5xx: u32(0), consecutive_gateway_failure: u32(4), enforcing_consecutive_gateway_failure: u32(100), enforcing_success_rate: u32(0) } },
+    {
+      outlier_detection: {
+        enforcing_consecutive_5xx: u32(0),
+        consecutive_gateway_failure: u32(4),
+        enforcing_consecutive_gateway_failure: u32(100),
+        enforcing_success_rate: u32(0),
+      },
+    },
   ],
-  ['consecutive5xx 0 (off)', { outlierDetection: { consecutive5xx: 0, interval: '5s' } }, 80, { outlier_detection: { enforcing_consecutive_5xx: u32(0), interval: { seconds: 5 }, enforcing_success_rate: u32(0) } }],
+  [
+    'consecutive5xx 0 (off)',
+    { outlierDetection: { consecutive5xx: 0, interval: '5s' } },
+    80,
+    { outlier_detection: { enforcing_consecutive_5xx: u32(0), interval: { seconds: 5 }, enforcing_success_rate: u32(0) } },
+  ],
   [
     'interval, baseEjectionTime, maxEjectionPercent',
     { outlierDetection: { consecutive5xx: 5, interval: '1.5s', baseEjectionTime: '1m30s', maxEjectionPercent: 50 } },
@@ -169,10 +213,30 @@ const SIDECAR: Row[] = [
     },
   ],
   ['timeouts.connect', { timeouts: { connect: '250ms' } }, 80, { connect_timeout: { seconds: 0, nanos: 250_000_000 } }],
-  ['timeouts.idle, HTTP/1 port', { timeouts: { idle: '5m' } }, 80, { typed_extension_protocol_options: http({ idle_timeout: { seconds: 300 } }, 'http_protocol_options') }],
-  ['timeouts.idle, HTTP/2 port: merged with HTTP/2', { timeouts: { idle: '30s' } }, 8081, { typed_extension_protocol_options: http({ idle_timeout: { seconds: 30 } }, 'http2_protocol_options') }],
-  ['timeouts.idle, gRPC port: merged with HTTP/2', { timeouts: { idle: '30s' } }, 50051, { typed_extension_protocol_options: http({ idle_timeout: { seconds: 30 } }, 'http2_protocol_options') }],
-  ['timeouts.idle 0 (disabled)', { timeouts: { idle: '0s' } }, 80, { typed_extension_protocol_options: http({ idle_timeout: { seconds: 0 } }, 'http_protocol_options') }],
+  [
+    'timeouts.idle, HTTP/1 port',
+    { timeouts: { idle: '5m' } },
+    80,
+    { typed_extension_protocol_options: http({ idle_timeout: { seconds: 300 } }, 'http_protocol_options') },
+  ],
+  [
+    'timeouts.idle, HTTP/2 port: merged with HTTP/2',
+    { timeouts: { idle: '30s' } },
+    8081,
+    { typed_extension_protocol_options: http({ idle_timeout: { seconds: 30 } }, 'http2_protocol_options') },
+  ],
+  [
+    'timeouts.idle, gRPC port: merged with HTTP/2',
+    { timeouts: { idle: '30s' } },
+    50051,
+    { typed_extension_protocol_options: http({ idle_timeout: { seconds: 30 } }, 'http2_protocol_options') },
+  ],
+  [
+    'timeouts.idle 0 (disabled)',
+    { timeouts: { idle: '0s' } },
+    80,
+    { typed_extension_protocol_options: http({ idle_timeout: { seconds: 0 } }, 'http_protocol_options') },
+  ],
   ['timeouts.idle, TCP port (tcp_proxy: not a cluster setting)', { timeouts: { idle: '30s' } }, 5432, {}],
   ['route-level sections only', { retries: { attempts: 2 }, timeouts: { request: '3s' } }, 80, {}],
 ];
@@ -197,7 +261,12 @@ describe('TrafficPolicy on sidecar clusters', () => {
     ['Headless', 'pods', 8080, 'ORIGINAL_DST'],
     ['ExternalName', 'ext', 80, 'STRICT_DNS'],
   ])('applies to %s services too', (_kind, service, port, type) => {
-    const { cluster } = withPolicy({ connectionPool: { maxRequests: 7 }, outlierDetection: { consecutive5xx: 2 }, timeouts: { connect: '2s', idle: '1m' } }, 'sidecar', port, service);
+    const { cluster } = withPolicy(
+      { connectionPool: { maxRequests: 7 }, outlierDetection: { consecutive5xx: 2 }, timeouts: { connect: '2s', idle: '1m' } },
+      'sidecar',
+      port,
+      service,
+    );
     expect(cluster.type).toBe(type);
     expect(cluster.circuit_breakers).toEqual({ thresholds: [{ priority: 'DEFAULT', max_requests: u32(7) }] });
     expect(cluster.outlier_detection?.consecutive_5xx).toEqual(u32(2));
@@ -211,7 +280,12 @@ describe('TrafficPolicy on sidecar clusters', () => {
     expect(cluster.lb_policy).toBe('CLUSTER_PROVIDED');
     expect(cluster.ring_hash_lb_config).toBeUndefined();
     expect(errors).toEqual([
-      { object: POLICY, field: 'spec.loadBalancing.algorithm', message: expect.stringMatching(/Service shop\/pods is headless.*ringHash algorithm does not apply/), severity: 'warning' },
+      {
+        object: POLICY,
+        field: 'spec.loadBalancing.algorithm',
+        message: expect.stringMatching(/Service shop\/pods is headless.*ringHash algorithm does not apply/),
+        severity: 'warning',
+      },
     ]);
     expectValid(cluster);
   });
@@ -224,14 +298,12 @@ const NOT_IMPLEMENTED = /^proxyless gRPC does not implement /;
 const PROXYLESS: ProxylessRow[] = [
   ['roundRobin', { loadBalancing: { algorithm: 'roundRobin' } }, { lb_policy: 'ROUND_ROBIN' }, []],
   ['ringHash', { loadBalancing: { algorithm: 'ringHash', hash: HASH } }, { lb_policy: 'RING_HASH', ring_hash_lb_config: RING }, []],
-  ...(['leastRequest', 'random', 'maglev'] as const).map(
-    (algorithm): ProxylessRow => [
-      `${algorithm}: round robin instead`,
-      { loadBalancing: { algorithm, ...(algorithm === 'maglev' ? { hash: HASH } : {}) } },
-      { lb_policy: 'ROUND_ROBIN', ring_hash_lb_config: undefined },
-      [['spec.loadBalancing.algorithm', new RegExp(`does not implement the ${algorithm} algorithm.*: round robin is used$`)]],
-    ],
-  ),
+  ...(['leastRequest', 'random', 'maglev'] as const).map((algorithm): ProxylessRow => [
+    `${algorithm}: round robin instead`,
+    { loadBalancing: { algorithm, ...(algorithm === 'maglev' ? { hash: HASH } : {}) } },
+    { lb_policy: 'ROUND_ROBIN', ring_hash_lb_config: undefined },
+    [['spec.loadBalancing.algorithm', new RegExp(`does not implement the ${algorithm} algorithm.*: round robin is used$`)]],
+  ]),
   [
     'connectionPool: maxRequests only',
     { connectionPool: { maxConnections: 10, maxPendingRequests: 20, maxRequests: 30, maxRetries: 1 } },
@@ -242,7 +314,12 @@ const PROXYLESS: ProxylessRow[] = [
       ['spec.connectionPool.maxRetries', /only connectionPool.maxRequests/],
     ],
   ],
-  ['connectionPool without maxRequests', { connectionPool: { maxConnections: 10 } }, { circuit_breakers: undefined }, [['spec.connectionPool.maxConnections', /left out/]]],
+  [
+    'connectionPool without maxRequests',
+    { connectionPool: { maxConnections: 10 } },
+    { circuit_breakers: undefined },
+    [['spec.connectionPool.maxConnections', /left out/]],
+  ],
   [
     'outlierDetection: no consecutive-error ejection',
     { outlierDetection: { consecutive5xx: 3, consecutiveGatewayErrors: 2, interval: '10s', baseEjectionTime: '30s', maxEjectionPercent: 20 } },
@@ -266,7 +343,12 @@ const PROXYLESS: ProxylessRow[] = [
     },
     [],
   ],
-  ['timeouts.connect: set, but gRPC ignores it', { timeouts: { connect: '3s' } }, { connect_timeout: { seconds: 3 } }, [['spec.timeouts.connect', /has no effect$/]]],
+  [
+    'timeouts.connect: set, but gRPC ignores it',
+    { timeouts: { connect: '3s' } },
+    { connect_timeout: { seconds: 3 } },
+    [['spec.timeouts.connect', /has no effect$/]],
+  ],
   ['timeouts.idle', { timeouts: { idle: '30s' } }, { typed_extension_protocol_options: undefined }, [['spec.timeouts.idle', /left out$/]]],
 ];
 
@@ -308,7 +390,11 @@ describe('TrafficPolicy on proxyless gRPC clusters', () => {
     const t = translateProxyless(m, { mode: 'proxyless', namespace: 'shop' });
     const cluster = t.resources.cluster.find((r) => r.name === 'outbound|50051||web.shop.svc.cluster.local');
     expect(cluster?.sources?.map(formatRef)).toEqual(['Service shop/web', 'TrafficPolicy shop/older', 'TrafficPolicy shop/younger']);
-    expect(flat(t.diagnostics).filter((e) => e.object?.startsWith('TrafficPolicy')).map((e) => [e.object, e.field])).toEqual([
+    expect(
+      flat(t.diagnostics)
+        .filter((e) => e.object?.startsWith('TrafficPolicy'))
+        .map((e) => [e.object, e.field]),
+    ).toEqual([
       ['TrafficPolicy shop/older', 'spec.loadBalancing.algorithm'],
       ['TrafficPolicy shop/younger', 'spec.connectionPool.maxRetries'],
     ]);
@@ -318,15 +404,40 @@ describe('TrafficPolicy on proxyless gRPC clusters', () => {
 describe('values Envoy would reject', () => {
   it.each<[string, Spec, number, Partial<Cluster>, string]>([
     ['connect 0s: the default stays', { timeouts: { connect: '0s' } }, 80, { connect_timeout: { seconds: 10 } }, 'spec.timeouts.connect'],
-    ['interval 0s: left out', { outlierDetection: { interval: '0ms', consecutive5xx: 1 } }, 80, { outlier_detection: { consecutive_5xx: u32(1), enforcing_consecutive_5xx: u32(100), enforcing_success_rate: u32(0) } }, 'spec.outlierDetection.interval'],
-    ['baseEjectionTime 0s: left out', { outlierDetection: { baseEjectionTime: '0s' } }, 80, { outlier_detection: { enforcing_consecutive_5xx: u32(0), enforcing_success_rate: u32(0) } }, 'spec.outlierDetection.baseEjectionTime'],
+    [
+      'interval 0s: left out',
+      { outlierDetection: { interval: '0ms', consecutive5xx: 1 } },
+      80,
+      { outlier_detection: { consecutive_5xx: u32(1), enforcing_consecutive_5xx: u32(100), enforcing_success_rate: u32(0) } },
+      'spec.outlierDetection.interval',
+    ],
+    [
+      'baseEjectionTime 0s: left out',
+      { outlierDetection: { baseEjectionTime: '0s' } },
+      80,
+      { outlier_detection: { enforcing_consecutive_5xx: u32(0), enforcing_success_rate: u32(0) } },
+      'spec.outlierDetection.baseEjectionTime',
+    ],
     ['a duration longer than protobuf allows', { timeouts: { connect: '99999999999999h' } }, 80, { connect_timeout: { seconds: 10 } }, 'spec.timeouts.connect'],
-    ['maxEjectionPercent 12.5 → 12', { outlierDetection: { maxEjectionPercent: 12.5 } }, 80, { outlier_detection: { enforcing_consecutive_5xx: u32(0), max_ejection_percent: u32(12), enforcing_success_rate: u32(0) } }, 'spec.outlierDetection.maxEjectionPercent'],
+    [
+      'maxEjectionPercent 12.5 → 12',
+      { outlierDetection: { maxEjectionPercent: 12.5 } },
+      80,
+      { outlier_detection: { enforcing_consecutive_5xx: u32(0), max_ejection_percent: u32(12), enforcing_success_rate: u32(0) } },
+      'spec.outlierDetection.maxEjectionPercent',
+    ],
     [
       'failurePercentage.threshold 12.5 → 13',
       { outlierDetection: { failurePercentage: { threshold: 12.5 } } },
       80,
-      { outlier_detection: { enforcing_consecutive_5xx: u32(0), enforcing_failure_percentage: u32(100), failure_percentage_threshold: u32(13), enforcing_success_rate: u32(0) } },
+      {
+        outlier_detection: {
+          enforcing_consecutive_5xx: u32(0),
+          enforcing_failure_percentage: u32(100),
+          failure_percentage_threshold: u32(13),
+          enforcing_success_rate: u32(0),
+        },
+      },
       'spec.outlierDetection.failurePercentage.threshold',
     ],
   ])('%s', (_title, spec, port, expected, field) => {
@@ -357,7 +468,11 @@ describe('withClusterPolicy', () => {
     if (!web || !port) throw new Error('no web:80');
     const cluster = edsCluster('c', 'http2');
     const copy = structuredClone(cluster);
-    const policyPort = model([policy('p', { loadBalancing: { algorithm: 'maglev', hash: HASH }, timeouts: { idle: '1s' }, outlierDetection: { consecutive5xx: 1 } })]).services.find((s) => s.name === 'web')?.ports.find((p) => p.port === 80);
+    const policyPort = model([
+      policy('p', { loadBalancing: { algorithm: 'maglev', hash: HASH }, timeouts: { idle: '1s' }, outlierDetection: { consecutive5xx: 1 } }),
+    ])
+      .services.find((s) => s.name === 'web')
+      ?.ports.find((p) => p.port === 80);
     if (!policyPort) throw new Error('no web:80');
     const out = withClusterPolicy(cluster, { service: web, port: policyPort, target: 'sidecar' }, []);
     expect(out).not.toBe(cluster);

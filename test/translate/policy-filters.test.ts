@@ -42,7 +42,11 @@ const ENVOY_BUCKET = {
   filter_enabled: { runtime_key: 'local_rate_limit_enabled', default_value: ALL },
   filter_enforced: { runtime_key: 'local_rate_limit_enforced', default_value: ALL },
 };
-const API_ROUTE: HttpRouteRule = { name: 'api', matches: [{ path: { type: 'PathPrefix', value: '/api' } }], rateLimit: { local: { ...BUCKET, maxTokens: 5, tokensPerFill: 5 } } };
+const API_ROUTE: HttpRouteRule = {
+  name: 'api',
+  matches: [{ path: { type: 'PathPrefix', value: '/api' } }],
+  rateLimit: { local: { ...BUCKET, maxTokens: 5, tokensPerFill: 5 } },
+};
 
 function withPolicy(p: ModelServicePort, settings: PolicySettings, ref = P): ModelServicePort {
   return { ...p, policy: mergePolicies([{ ref: refOf(ref), settings }]).merged };
@@ -102,14 +106,24 @@ describe('sidecar outbound connection managers', () => {
     const t = translateSidecar(modelOf(services, meshWorkloads()), WEB_PROXY);
     const managers = new Map(connectionManagers(t.resources.listener).map((m) => [m.at, m.hcm]));
     expect(filterNames(managers.get('0.0.0.0_80/')?.http_filters as { name: string }[])).toEqual(expected);
-    for (const other of ['0.0.0.0_50051/', '0.0.0.0_8081/', 'virtualInbound/inbound|8080||']) expect(filterNames(managers.get(other)?.http_filters as { name: string }[])).toEqual([ROUTER]);
+    for (const other of ['0.0.0.0_50051/', '0.0.0.0_8081/', 'virtualInbound/inbound|8080||'])
+      expect(filterNames(managers.get(other)?.http_filters as { name: string }[])).toEqual([ROUTER]);
     const listener = resource(t, 'listener', '0.0.0.0_80');
     expect(envoyIssues(LISTENER, listener)).toEqual([]);
-    expect(t.resources.listener.find((l) => l.name === '0.0.0.0_80')?.sources?.map(formatRef).includes(P)).toBe(sourced);
+    expect(
+      t.resources.listener
+        .find((l) => l.name === '0.0.0.0_80')
+        ?.sources?.map(formatRef)
+        .includes(P),
+    ).toBe(sourced);
   });
 
   it('puts the filters there with no settings of their own: nothing is injected or limited', () => {
-    const filters = httpFilters({ direction: 'outbound', port: 80, services: [ctxOf({ faultInjection: { abort: { grpcStatus: 'UNAVAILABLE', percent: 5 } }, rateLimit: { local: BUCKET } })] });
+    const filters = httpFilters({
+      direction: 'outbound',
+      port: 80,
+      services: [ctxOf({ faultInjection: { abort: { grpcStatus: 'UNAVAILABLE', percent: 5 } }, rateLimit: { local: BUCKET } })],
+    });
     expect(filters.map((f) => ({ name: f.name, ...(f.typed_config as object) }))).toEqual([
       { name: FAULT, '@type': `${T}envoy.extensions.filters.http.fault.v3.HTTPFault` },
       { name: RATE, '@type': `${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`, stat_prefix: 'http_local_rate_limiter' },
@@ -135,7 +149,11 @@ describe('virtual host and route settings', () => {
         },
       },
     ],
-    ['an HTTP abort', { faultInjection: { abort: { httpStatus: 418, percent: 100 } } }, { [FAULT]: { '@type': HTTP_FAULT, abort: { http_status: 418, percentage: ALL } } }],
+    [
+      'an HTTP abort',
+      { faultInjection: { abort: { httpStatus: 418, percent: 100 } } },
+      { [FAULT]: { '@type': HTTP_FAULT, abort: { http_status: 418, percentage: ALL } } },
+    ],
     ['a service rate limit', { rateLimit: { local: BUCKET } }, { [RATE]: ENVOY_BUCKET }],
     ['route rate limits only (they go on the routes)', { routing: { http: [API_ROUTE] } }, undefined],
   ])('%s', (_what, settings, expected) => {
@@ -173,7 +191,9 @@ describe('virtual host and route settings', () => {
   it('would catch settings Envoy refuses', () => {
     const fault = { delay: { fixed_delay: { seconds: 0 }, percentage: ALL } };
     expect(envoyIssues('envoy.extensions.filters.http.fault.v3.HTTPFault', fault).length).toBeGreaterThan(0);
-    expect(envoyIssues('envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', { stat_prefix: 'x', token_bucket: { max_tokens: 1 } }).length).toBeGreaterThan(0);
+    expect(
+      envoyIssues('envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', { stat_prefix: 'x', token_bucket: { max_tokens: 1 } }).length,
+    ).toBeGreaterThan(0);
     expect(envoyIssues('envoy.extensions.filters.http.fault.v3.HTTPFault', { abort: { http_status: 503, percent: ALL } }).length).toBeGreaterThan(0);
   });
 });
@@ -181,9 +201,24 @@ describe('virtual host and route settings', () => {
 describe('inbound observability', () => {
   const TEXT = { text_format_source: { inline_string: expect.stringContaining('%REQ(X-REQUEST-ID)%') } };
 
-  function inboundHcm(settings: PolicySettings, targetPort: number | string = 8080): { hcm: Record<string, unknown> | undefined; errors: readonly FlatDiagnostic[]; sources: readonly string[] } {
-    const web = service('default', 'web', { clusterIP: '10.96.0.10', ports: [withPolicy(port('http', 80, 'http', [{ ...endpoint('10.0.1.1', 8080, 'zone-a'), pod: 'default/web-0' }], targetPort), settings)] });
-    const w = workload('default', 'web-0', '10.0.1.1', [{ name: 'http', port: 8080, protocol: 'http' }, { name: 'tcp', port: 9090, protocol: 'tcp' }], ['default/web']);
+  function inboundHcm(
+    settings: PolicySettings,
+    targetPort: number | string = 8080,
+  ): { hcm: Record<string, unknown> | undefined; errors: readonly FlatDiagnostic[]; sources: readonly string[] } {
+    const web = service('default', 'web', {
+      clusterIP: '10.96.0.10',
+      ports: [withPolicy(port('http', 80, 'http', [{ ...endpoint('10.0.1.1', 8080, 'zone-a'), pod: 'default/web-0' }], targetPort), settings)],
+    });
+    const w = workload(
+      'default',
+      'web-0',
+      '10.0.1.1',
+      [
+        { name: 'http', port: 8080, protocol: 'http' },
+        { name: 'tcp', port: 9090, protocol: 'tcp' },
+      ],
+      ['default/web'],
+    );
     const result = inbound(w, [web]);
     const hcm = connectionManagers([result.listener]).find((m) => m.at === 'virtualInbound/inbound|8080||')?.hcm;
     expect(envoyIssues(LISTENER, result.listener.message)).toEqual([]);
@@ -191,7 +226,15 @@ describe('inbound observability', () => {
   }
 
   it.each<[string, PolicySettings, Record<string, unknown>]>([
-    ['a text access log (the default format)', { observability: { accessLog: { enabled: true } } }, { access_log: [{ name: 'envoy.access_loggers.stdout', typed_config: { '@type': `${T}envoy.extensions.access_loggers.stream.v3.StdoutAccessLog`, log_format: TEXT } }] }],
+    [
+      'a text access log (the default format)',
+      { observability: { accessLog: { enabled: true } } },
+      {
+        access_log: [
+          { name: 'envoy.access_loggers.stdout', typed_config: { '@type': `${T}envoy.extensions.access_loggers.stream.v3.StdoutAccessLog`, log_format: TEXT } },
+        ],
+      },
+    ],
     ['tracing', { observability: { tracing: { samplingPercent: 2.5 } } }, { tracing: { random_sampling: { value: 2.5 } } }],
   ])('%s on the connection manager of the port the service targets', (_what, settings, expected) => {
     const { hcm, errors, sources } = inboundHcm(settings);
@@ -204,7 +247,21 @@ describe('inbound observability', () => {
     const { hcm } = inboundHcm({ observability: { accessLog: { enabled: true, format: 'json' } } }, 'http');
     const log = (hcm?.access_log as { typed_config: { log_format: { json_format: { fields: Record<string, { stringValue: string }> } } } }[])[0];
     const fields = log?.typed_config.log_format.json_format.fields ?? {};
-    expect(Object.keys(fields)).toEqual(['start_time', 'method', 'path', 'protocol', 'response_code', 'response_flags', 'bytes_received', 'bytes_sent', 'duration', 'upstream_host', 'request_id', 'authority', 'user_agent']);
+    expect(Object.keys(fields)).toEqual([
+      'start_time',
+      'method',
+      'path',
+      'protocol',
+      'response_code',
+      'response_flags',
+      'bytes_received',
+      'bytes_sent',
+      'duration',
+      'upstream_host',
+      'request_id',
+      'authority',
+      'user_agent',
+    ]);
     expect(fields.request_id).toEqual({ stringValue: '%REQ(X-REQUEST-ID)%' });
   });
 
@@ -217,7 +274,9 @@ describe('inbound observability', () => {
 
   it('tells a policy whose service targets a TCP port that nothing applies there', () => {
     const { errors } = inboundHcm({ observability: { tracing: { samplingPercent: 10 } } }, 9090);
-    expect(errors).toEqual([{ object: P, field: 'spec.observability.tracing', message: expect.stringContaining('port 9090 of Pod default/web-0 is a TCP port'), severity: 'warning' }]);
+    expect(errors).toEqual([
+      { object: P, field: 'spec.observability.tracing', message: expect.stringContaining('port 9090 of Pod default/web-0 is a TCP port'), severity: 'warning' },
+    ]);
   });
 
   it('applies the first access log and the highest sampling when two services share the port, and tells the other policy', () => {
@@ -254,7 +313,9 @@ describe('proxyless gRPC', () => {
       [P, 'spec.observability.accessLog'],
       [P, 'spec.observability.tracing'],
     ]);
-    expect(errors[0]?.message).toBe('local rate limiting is not implemented by proxyless gRPC (clients of Service default/web:80): their requests are not limited');
+    expect(errors[0]?.message).toBe(
+      'local rate limiting is not implemented by proxyless gRPC (clients of Service default/web:80): their requests are not limited',
+    );
   });
 
   it.each<[string, PolicySettings, string[]]>([
@@ -301,7 +362,7 @@ describe('proxyless gRPC', () => {
 
     it('accepts the filter of the API listener on clients only, and would reject a rate limit', () => {
       const filter = httpFilters({ direction: 'outbound', port: 80, target: 'proxyless', services: [ctxOf(settings, 'proxyless')] })[0];
-      const top = { name: filter?.name ?? '', typed_config: bytes((filter?.typed_config ?? {}) as object), is_optional: false };
+      const top = { name: filter?.name ?? '', typed_config: bytes(filter?.typed_config ?? {}), is_optional: false };
       expect(filters.validateTopLevelFilter(top, true)).toBe(true);
       expect(filters.validateTopLevelFilter(top, false)).toBe(false);
       const rate = virtualHostFilterConfigs(ctxOf({ rateLimit: { local: BUCKET } }))?.[RATE] ?? {};
@@ -312,7 +373,12 @@ describe('proxyless gRPC', () => {
 
 describe('Envoy encoding', () => {
   it('encodes a whole sidecar with every section (listeners and routes)', () => {
-    const { services } = webWith({ faultInjection: { abort: { grpcStatus: 'INTERNAL', percent: 0.01 } }, rateLimit: { local: BUCKET }, routing: { http: [API_ROUTE] }, observability: { accessLog: { enabled: true, format: 'json' }, tracing: { samplingPercent: 100 } } });
+    const { services } = webWith({
+      faultInjection: { abort: { grpcStatus: 'INTERNAL', percent: 0.01 } },
+      rateLimit: { local: BUCKET },
+      routing: { http: [API_ROUTE] },
+      observability: { accessLog: { enabled: true, format: 'json' }, tracing: { samplingPercent: 100 } },
+    });
     const t = translateSidecar(modelOf(services, meshWorkloads()), WEB_PROXY);
     for (const l of t.resources.listener) expect(() => encodeMessage(LISTENER, l.message), l.name).not.toThrow();
     for (const r of t.resources.route) expect(() => encodeMessage('envoy.config.route.v3.RouteConfiguration', r.message), r.name).not.toThrow();

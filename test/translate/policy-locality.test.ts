@@ -57,7 +57,7 @@ function endpoints(portNumber: number, ready = true): ModelEndpoint[] {
 }
 
 function merged(lb: Partial<NonNullable<PolicySettings['loadBalancing']>>): MergedPolicy {
-  const loadBalancing = { algorithm: 'roundRobin', ...lb } as NonNullable<PolicySettings['loadBalancing']>;
+  const loadBalancing: NonNullable<PolicySettings['loadBalancing']> = { algorithm: 'roundRobin', ...lb };
   return { settings: { loadBalancing }, origins: Object.fromEntries(Object.keys(loadBalancing).map((k) => [`loadBalancing.${k}`, ref(POLICY)])) };
 }
 
@@ -71,7 +71,8 @@ function withPolicy(p: ModelServicePort, policy: MergedPolicy | undefined): Mode
  */
 function model(lb: Partial<NonNullable<PolicySettings['loadBalancing']>> | undefined, ready = true): MeshModel {
   const policy = lb ? merged(lb) : undefined;
-  const p = (name: string, n: number, protocol: 'http' | 'grpc', eps: ModelEndpoint[] = endpoints(n, ready)) => withPolicy({ name, port: n, protocol, targetPort: n, endpoints: eps }, policy);
+  const p = (name: string, n: number, protocol: 'http' | 'grpc', eps: ModelEndpoint[] = endpoints(n, ready)) =>
+    withPolicy({ name, port: n, protocol, targetPort: n, endpoints: eps }, policy);
   return modelOf([
     service('shop', 'api', { clusterIP: '10.96.0.10', ports: [p('http', 80, 'http'), p('grpc', 50051, 'grpc')] }),
     service('shop', 'plain', { clusterIP: '10.96.0.11', ports: [{ name: 'http', port: 80, protocol: 'http', targetPort: 80, endpoints: endpoints(80) }] }),
@@ -116,14 +117,54 @@ const TARGETS: readonly [Target, string][] = [
 type Row = [string, Locality, Failover | undefined, number[]];
 
 const ROWS: Row[] = [
-  ['same sub-zone, zone, region, then the rest (a zone of the same name in another region is not the proxy’s)', loc('r1', 'z1', 's1'), undefined, [0, 1, 2, 3, 3, 1, 3, 3]],
+  [
+    'same sub-zone, zone, region, then the rest (a zone of the same name in another region is not the proxy’s)',
+    loc('r1', 'z1', 's1'),
+    undefined,
+    [0, 1, 2, 3, 3, 1, 3, 3],
+  ],
   ['no sub-zone: the whole zone first (an endpoint with no region is in it)', loc('r1', 'z1'), undefined, [0, 0, 1, 2, 2, 0, 2, 2]],
   ['another zone of the region', loc('r1', 'z2'), undefined, [1, 1, 0, 2, 2, 2, 2, 2]],
-  ['failover targets in list order, before the rest', loc('r1', 'z1', 's1'), [{ from: 'r1', to: 'r3' }, { from: 'r1', to: 'r2' }], [0, 1, 2, 4, 3, 1, 5, 4]],
-  ['only the entries whose from is the proxy’s region or zone', loc('r1', 'z1', 's1'), [{ from: 'r9', to: 'r3' }, { from: 'r1/z1', to: 'r2/z3' }, { from: 'r1/z2', to: 'r3' }], [0, 1, 2, 3, 4, 1, 4, 4]],
-  ['a to that is nearer already keeps its nearer priority', loc('r1', 'z1'), [{ from: 'r1', to: 'r1/z2' }, { from: 'r1', to: 'r2' }], [0, 0, 1, 2, 3, 0, 3, 2]],
-  ['a region/zone to matches that region’s endpoints in the zone, and those with no region', loc('r1', 'z2'), [{ from: 'r1', to: 'r2/z1' }], [1, 1, 0, 3, 3, 2, 3, 2]],
-  ['a region/zone to does not match an endpoint of another region in a zone of that name', loc('r2', 'z3'), [{ from: 'r2', to: 'r5/z1' }], [3, 3, 3, 0, 3, 2, 3, 1]],
+  [
+    'failover targets in list order, before the rest',
+    loc('r1', 'z1', 's1'),
+    [
+      { from: 'r1', to: 'r3' },
+      { from: 'r1', to: 'r2' },
+    ],
+    [0, 1, 2, 4, 3, 1, 5, 4],
+  ],
+  [
+    'only the entries whose from is the proxy’s region or zone',
+    loc('r1', 'z1', 's1'),
+    [
+      { from: 'r9', to: 'r3' },
+      { from: 'r1/z1', to: 'r2/z3' },
+      { from: 'r1/z2', to: 'r3' },
+    ],
+    [0, 1, 2, 3, 4, 1, 4, 4],
+  ],
+  [
+    'a to that is nearer already keeps its nearer priority',
+    loc('r1', 'z1'),
+    [
+      { from: 'r1', to: 'r1/z2' },
+      { from: 'r1', to: 'r2' },
+    ],
+    [0, 0, 1, 2, 3, 0, 3, 2],
+  ],
+  [
+    'a region/zone to matches that region’s endpoints in the zone, and those with no region',
+    loc('r1', 'z2'),
+    [{ from: 'r1', to: 'r2/z1' }],
+    [1, 1, 0, 3, 3, 2, 3, 2],
+  ],
+  [
+    'a region/zone to does not match an endpoint of another region in a zone of that name',
+    loc('r2', 'z3'),
+    [{ from: 'r2', to: 'r5/z1' }],
+    [3, 3, 3, 0, 3, 2, 3, 1],
+  ],
   ['a region to does not match an endpoint with no region', loc('r2', 'z3'), [{ from: 'r2', to: 'r1' }], [2, 2, 2, 0, 3, 3, 3, 1]],
   ['a proxy that knows only its zone: the zones of that name in every region first', loc('', 'z1'), undefined, [0, 0, 1, 1, 1, 0, 1, 0]],
   ['a proxy whose from matches nothing gets no failover', loc('r2', 'z3'), [{ from: 'r1', to: 'r3' }], [2, 2, 2, 0, 2, 2, 2, 1]],
@@ -148,7 +189,9 @@ describe.each(TARGETS)('locality-aware assignments for %s', (target, name) => {
     expect(Object.values(priorities(cla(t, name)))).toEqual(Array(ENDPOINTS.length).fill(undefined));
     const noLocality = (x: Translation) => flat(x.diagnostics).filter((e) => e.message.includes('without a locality'));
     // Three locality-aware ports (api 80 and 50051, pods 9090 for proxyless), one policy: one note.
-    expect(noLocality(t)).toEqual([{ object: POLICY, field: 'spec.loadBalancing.localityAware', severity: 'warning', message: expect.stringMatching(/without a locality .* one priority/) }]);
+    expect(noLocality(t)).toEqual([
+      { object: POLICY, field: 'spec.loadBalancing.localityAware', severity: 'warning', message: expect.stringMatching(/without a locality .* one priority/) },
+    ]);
     expect(noLocality(translate(m, proxy(target, loc('r1', 'z1'))))).toEqual([]);
   });
 
@@ -195,19 +238,31 @@ describe('notes on locality-aware policies', () => {
   it.each<[string, Failover, Partial<TranslationError>[]]>([
     [
       'a from or to that is not a region or region/zone',
-      [{ from: 'r1/z1/s1', to: 'r2' }, { from: 'r1', to: '/z3' }, { from: 'r1', to: 'r2/' }],
+      [
+        { from: 'r1/z1/s1', to: 'r2' },
+        { from: 'r1', to: '/z3' },
+        { from: 'r1', to: 'r2/' },
+      ],
       [
         { field: 'spec.loadBalancing.failover[0].from', message: '"r1/z1/s1" is not a region or region/zone: this failover entry is ignored' },
         { field: 'spec.loadBalancing.failover[1].to', message: '"/z3" is not a region or region/zone: this failover entry is ignored' },
         { field: 'spec.loadBalancing.failover[2].to', message: '"r2/" is not a region or region/zone: this failover entry is ignored' },
       ],
     ],
-    ['a failover to itself', [{ from: 'r1/z1', to: 'r1/z1' }], [{ field: 'spec.loadBalancing.failover[0]', severity: 'warning', message: 'fails over from r1/z1 to itself: this entry changes nothing' }]],
+    [
+      'a failover to itself',
+      [{ from: 'r1/z1', to: 'r1/z1' }],
+      [{ field: 'spec.loadBalancing.failover[0]', severity: 'warning', message: 'fails over from r1/z1 to itself: this entry changes nothing' }],
+    ],
     ['a failover to a place no endpoint is in', [{ from: 'r1', to: 'mars' }], []],
   ])('%s', (_title, failover, expected) => {
     const m = model({ localityAware: true, failover });
     // What the proxies cannot use is the model's to say (errors); what changes nothing, translation's (warnings).
-    const fromModel = [...new Set(checkPolicies(m.services, (_s, p) => p.policy).map((p) => JSON.stringify({ object: formatRef(p.policy), field: p.field, message: p.message })))].map((j) => JSON.parse(j) as object);
+    const fromModel = [
+      ...new Set(
+        checkPolicies(m.services, (_s, p) => p.policy).map((p) => JSON.stringify({ object: formatRef(p.policy), field: p.field, message: p.message })),
+      ),
+    ].map((j) => JSON.parse(j) as object);
     for (const [target] of TARGETS) {
       const t = translate(m, proxy(target, loc('r1', 'z1')));
       const found = [...fromModel, ...flat(t.diagnostics).filter((e) => e.field?.startsWith('spec.loadBalancing.failover'))];
@@ -216,7 +271,16 @@ describe('notes on locality-aware policies', () => {
   });
 
   it('ignores a bad entry and keeps the others', () => {
-    const t = translate(model({ localityAware: true, failover: [{ from: 'r1', to: 'a/b/c' }, { from: 'r1', to: 'r3' }] }), proxy('sidecar', loc('r1', 'z1')));
+    const t = translate(
+      model({
+        localityAware: true,
+        failover: [
+          { from: 'r1', to: 'a/b/c' },
+          { from: 'r1', to: 'r3' },
+        ],
+      }),
+      proxy('sidecar', loc('r1', 'z1')),
+    );
     expect(Object.values(priorities(cla(t, HTTP)))).toEqual([0, 0, 1, 3, 2, 0, 3, 3]);
   });
 
@@ -248,7 +312,9 @@ describe('notes on locality-aware policies', () => {
     const m = model({ localityAware: false });
     expect(translate(m, proxy('sidecar', loc('r1', 'z1'))).resources.endpoint).toEqual(translate(m, proxy('sidecar')).resources.endpoint);
     for (const target of ['sidecar', 'proxyless'] as const) {
-      expect(flat(translate(m, proxy(target)).diagnostics).filter((e) => e.field?.startsWith('spec.loadBalancing.') && e.field !== 'spec.loadBalancing.algorithm')).toEqual([]);
+      expect(
+        flat(translate(m, proxy(target)).diagnostics).filter((e) => e.field?.startsWith('spec.loadBalancing.') && e.field !== 'spec.loadBalancing.algorithm'),
+      ).toEqual([]);
     }
   });
 

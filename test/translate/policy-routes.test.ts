@@ -40,7 +40,10 @@ function ep(address: string, pod: string): ModelEndpoint {
 
 function services(): ModelService[] {
   return [
-    service('shop', 'web', { clusterIP: '10.96.1.1', ports: [port('http', 80, 'http', [ep('10.1.0.1', 'web-v1'), ep('10.1.0.2', 'web-v2')], 8080), port('admin', 8080, 'http'), port('tcp', 9000, 'tcp')] }),
+    service('shop', 'web', {
+      clusterIP: '10.96.1.1',
+      ports: [port('http', 80, 'http', [ep('10.1.0.1', 'web-v1'), ep('10.1.0.2', 'web-v2')], 8080), port('admin', 8080, 'http'), port('tcp', 9000, 'tcp')],
+    }),
     service('shop', 'other', { clusterIP: '10.96.1.2', ports: [port('http', 80, 'http')] }),
     service('shop', 'pods', { kind: 'Headless', ports: [port('http', 80, 'http')] }),
   ];
@@ -60,7 +63,10 @@ function resolved(settings: PolicySettings): { services: ModelService[]; problem
   const { targetRefs: _t, ...valid } = result.spec;
   const policy = mergePolicies([{ ref: ref(POLICY), settings: valid }]).merged;
   const all = services();
-  const index = { services: new Map(all.map((s) => [`${s.namespace}/${s.name}`, s])), podLabels: new Map(workloads().map((w) => [`${w.namespace}/${w.name}`, w.labels])) };
+  const index = {
+    services: new Map(all.map((s) => [`${s.namespace}/${s.name}`, s])),
+    podLabels: new Map(workloads().map((w) => [`${w.namespace}/${w.name}`, w.labels])),
+  };
   const problems: FlatDiagnostic[] = [];
   const withRoutes = all.map((s) => {
     if (s.name !== 'web') return s;
@@ -69,7 +75,14 @@ function resolved(settings: PolicySettings): { services: ModelService[]; problem
       ports: s.ports.map((p) => {
         if (p.port !== 80) return p;
         const r = resolveRoutes(s, p, policy, index);
-        problems.push(...r.problems.map((x) => ({ object: formatRef(x.policy), field: x.field, message: x.message, ...(x.severity === 'warning' ? { severity: 'warning' as const } : {}) })));
+        problems.push(
+          ...r.problems.map((x) => ({
+            object: formatRef(x.policy),
+            field: x.field,
+            message: x.message,
+            ...(x.severity === 'warning' ? { severity: 'warning' as const } : {}),
+          })),
+        );
         return { ...p, policy, routes: r.rules };
       }),
     };
@@ -87,7 +100,7 @@ function routesOf(settings: PolicySettings, target: ProxyTarget): { routes: Rout
   const web = all.find((s) => s.name === 'web');
   const p = web?.ports.find((x) => x.port === 80);
   if (!web || !p) throw new Error('no web:80');
-  const ctx: RouteContext = { service: web, port: p, target, mesh: indexOf(all, workloads()) };
+  const ctx: RouteContext = { service: web, port: p, target, mesh: indexOf(all) };
   const errors: TranslationError[] = [];
   const routes = serviceRoutes(ctx, errors);
   expectValid(routes, target);
@@ -118,25 +131,54 @@ function expectValid(routes: Route[], target: ProxyTarget): void {
 }
 
 const DEFAULT_SIDECAR: Route = { match: { prefix: '/' }, route: { cluster: OWN, timeout: { seconds: 0 } } };
-const rule = (r: object): PolicySettings => ({ routing: { http: [r as never] } });
+const rule = (r: object): PolicySettings => ({ routing: { http: [r] } });
 
 describe('routing.http matches, sidecar', () => {
   it.each([
     ['an exact path', { path: { type: 'Exact', value: '/a' } }, { path: '/a' }],
     ['a path prefix, Gateway API semantics', { path: { type: 'PathPrefix', value: '/api/' } }, { path_separated_prefix: '/api' }],
     ['a regular expression', { path: { type: 'RegularExpression', value: '/v[0-9]+/.*' } }, { safe_regex: { regex: '/v[0-9]+/.*' } }],
-    ['headers, lowercased', { headers: [{ name: 'X-User', value: 'a' }, { name: 'x-v', type: 'RegularExpression', value: 'v.*' }] }, { prefix: '/', headers: [{ name: 'x-user', string_match: { exact: 'a' } }, { name: 'x-v', string_match: { safe_regex: { regex: 'v.*' } } }] }],
-    ['query parameters', { queryParams: [{ name: 'debug', value: '1' }] }, { prefix: '/', query_parameters: [{ name: 'debug', string_match: { exact: '1' } }] }],
-    ['an empty value, by an empty expression', { headers: [{ name: 'x-e', type: 'RegularExpression', value: '' }] }, { prefix: '/', headers: [{ name: 'x-e', string_match: { exact: '' } }] }],
+    [
+      'headers, lowercased',
+      {
+        headers: [
+          { name: 'X-User', value: 'a' },
+          { name: 'x-v', type: 'RegularExpression', value: 'v.*' },
+        ],
+      },
+      {
+        prefix: '/',
+        headers: [
+          { name: 'x-user', string_match: { exact: 'a' } },
+          { name: 'x-v', string_match: { safe_regex: { regex: 'v.*' } } },
+        ],
+      },
+    ],
+    [
+      'query parameters',
+      { queryParams: [{ name: 'debug', value: '1' }] },
+      { prefix: '/', query_parameters: [{ name: 'debug', string_match: { exact: '1' } }] },
+    ],
+    [
+      'an empty value, by an empty expression',
+      { headers: [{ name: 'x-e', type: 'RegularExpression', value: '' }] },
+      { prefix: '/', headers: [{ name: 'x-e', string_match: { exact: '' } }] },
+    ],
     ['the method', { method: 'PUT' }, { prefix: '/', headers: [{ name: ':method', string_match: { exact: 'PUT' } }] }],
   ])('%s', (_label, match, expected) => {
     const { routes, errors } = routesOf(rule({ matches: [match], backends: [{ service: 'other' }] }), 'sidecar');
-    expect(routes).toEqual([{ name: 'http[0]', match: expected, route: { cluster: 'outbound|80||other.shop.svc.cluster.local', timeout: { seconds: 0 } } }, DEFAULT_SIDECAR]);
+    expect(routes).toEqual([
+      { name: 'http[0]', match: expected, route: { cluster: 'outbound|80||other.shop.svc.cluster.local', timeout: { seconds: 0 } } },
+      DEFAULT_SIDECAR,
+    ]);
     expect(errors).toEqual([]);
   });
 
   it('gives each entry of matches its own route, in order, and drops the default route after a match-all', () => {
-    const { routes } = routesOf({ routing: { http: [{ matches: [{ path: { type: 'Exact', value: '/a' } }, { method: 'GET' }] }, { name: 'rest' }] } }, 'sidecar');
+    const { routes } = routesOf(
+      { routing: { http: [{ matches: [{ path: { type: 'Exact', value: '/a' } }, { method: 'GET' }] }, { name: 'rest' }] } },
+      'sidecar',
+    );
     expect(routes.map((r) => [r.name, r.match])).toEqual([
       ['http[0].matches[0]', { path: '/a' }],
       ['http[0].matches[1]', { prefix: '/', headers: [{ name: ':method', string_match: { exact: 'GET' } }] }],
@@ -153,7 +195,11 @@ describe('routing.http matches, sidecar', () => {
 
 describe('routing.http matches, proxyless', () => {
   it.each([
-    ['a path prefix: the path itself and what lies under it', { path: { type: 'PathPrefix', value: '/pkg.Svc' } }, [{ path: '/pkg.Svc' }, { prefix: '/pkg.Svc/' }]],
+    [
+      'a path prefix: the path itself and what lies under it',
+      { path: { type: 'PathPrefix', value: '/pkg.Svc' } },
+      [{ path: '/pkg.Svc' }, { prefix: '/pkg.Svc/' }],
+    ],
     ['POST, which every call is', { method: 'POST', path: { type: 'Exact', value: '/pkg.Svc/M' } }, [{ path: '/pkg.Svc/M' }]],
   ])('%s', (_label, match, expected) => {
     const { routes, errors } = routesOf(rule({ matches: [match] }), 'proxyless');
@@ -167,19 +213,43 @@ describe('routing.http matches, proxyless', () => {
   ])('leaves out a match on %s, which never holds for gRPC', (_label, match, field) => {
     const { routes, errors } = routesOf(rule({ matches: [match] }), 'proxyless');
     expect(routes).toEqual([{ match: { prefix: '' }, route: { cluster: OWN } }]);
-    expect(errors).toEqual([{ object: POLICY, field: `spec.routing.http[0].matches[0].${field}`, message: expect.stringContaining('proxyless gRPC does not implement'), severity: 'warning' }]);
+    expect(errors).toEqual([
+      {
+        object: POLICY,
+        field: `spec.routing.http[0].matches[0].${field}`,
+        message: expect.stringContaining('proxyless gRPC does not implement'),
+        severity: 'warning',
+      },
+    ]);
   });
 });
 
 describe('routing.http backends', () => {
   it.each<[string, object[], object]>([
     ['one backend: its cluster', [{ service: 'other' }], { cluster: 'outbound|80||other.shop.svc.cluster.local' }],
-    ['weighted, duplicates merged, weight 0 left out', [{ weight: 80 }, { service: 'other', weight: 20 }, { weight: 5 }, { port: 8080, weight: 0 }], { weighted_clusters: { clusters: [{ name: OWN, weight: { value: 85 } }, { name: 'outbound|80||other.shop.svc.cluster.local', weight: { value: 20 } }] } }],
+    [
+      'weighted, duplicates merged, weight 0 left out',
+      [{ weight: 80 }, { service: 'other', weight: 20 }, { weight: 5 }, { port: 8080, weight: 0 }],
+      {
+        weighted_clusters: {
+          clusters: [
+            { name: OWN, weight: { value: 85 } },
+            { name: 'outbound|80||other.shop.svc.cluster.local', weight: { value: 20 } },
+          ],
+        },
+      },
+    ],
     ['a subset: its own cluster', [{ subset: { labels: { version: 'v2' } } }], { cluster: `outbound|80|version=v2|${WEB}` }],
   ])('%s', (_label, backends, destination) => {
     for (const target of ['sidecar', 'proxyless'] as const) {
       const { routes, errors } = routesOf(rule({ backends }), target);
-      expect(routes).toEqual([{ name: 'http[0]', match: { prefix: target === 'sidecar' ? '/' : '' }, route: { ...destination, ...(target === 'sidecar' ? { timeout: { seconds: 0 } } : {}) } }]);
+      expect(routes).toEqual([
+        {
+          name: 'http[0]',
+          match: { prefix: target === 'sidecar' ? '/' : '' },
+          route: { ...destination, ...(target === 'sidecar' ? { timeout: { seconds: 0 } } : {}) },
+        },
+      ]);
       expect(errors).toEqual([]);
     }
   });
@@ -203,9 +273,17 @@ describe('routing.http backends', () => {
     const backends = [{ service: 'other' }, { service: 'pods', subset: { labels: { a: 'b' } } }];
     const sidecar = routesOf(rule({ backends }), 'sidecar');
     expect(sidecar.routes[0]?.route?.cluster).toBe('outbound|80||other.shop.svc.cluster.local');
-    expect(sidecar.errors).toContainEqual({ object: POLICY, field: 'spec.routing.http[0].backends[1].subset', message: expect.stringContaining('Headless'), severity: 'warning' });
+    expect(sidecar.errors).toContainEqual({
+      object: POLICY,
+      field: 'spec.routing.http[0].backends[1].subset',
+      message: expect.stringContaining('Headless'),
+      severity: 'warning',
+    });
     const proxyless = routesOf(rule({ backends }), 'proxyless');
-    expect(proxyless.routes[0]?.route?.weighted_clusters?.clusters?.map((c) => c.name)).toEqual(['outbound|80||other.shop.svc.cluster.local', 'outbound|80|a=b|pods.shop.svc.cluster.local']);
+    expect(proxyless.routes[0]?.route?.weighted_clusters?.clusters?.map((c) => c.name)).toEqual([
+      'outbound|80||other.shop.svc.cluster.local',
+      'outbound|80|a=b|pods.shop.svc.cluster.local',
+    ]);
   });
 
   it('leaves out a route none of whose backends exists, and keeps the default route', () => {
@@ -218,20 +296,44 @@ describe('routing.http backends', () => {
 describe('redirect, rewrite, headers, mirror', () => {
   const prefix = (value: string) => ({ matches: [{ path: { type: 'PathPrefix', value } }] });
   it.each<[string, object, Partial<Route>]>([
-    ['a redirect (302 by default)', { redirect: { scheme: 'https', port: 443 } }, { redirect: { scheme_redirect: 'https', port_redirect: 443, response_code: 'FOUND' } }],
-    ['a redirect with its status', { redirect: { hostname: 'a.example', path: '/b', statusCode: 308 } }, { redirect: { host_redirect: 'a.example', path_redirect: '/b', response_code: 'PERMANENT_REDIRECT' } }],
+    [
+      'a redirect (302 by default)',
+      { redirect: { scheme: 'https', port: 443 } },
+      { redirect: { scheme_redirect: 'https', port_redirect: 443, response_code: 'FOUND' } },
+    ],
+    [
+      'a redirect with its status',
+      { redirect: { hostname: 'a.example', path: '/b', statusCode: 308 } },
+      { redirect: { host_redirect: 'a.example', path_redirect: '/b', response_code: 'PERMANENT_REDIRECT' } },
+    ],
   ])('%s', (_label, r, expected) => {
     const { routes } = routesOf(rule(r), 'sidecar');
     expect(routes).toEqual([{ name: 'http[0]', match: { prefix: '/' }, ...expected }]);
   });
 
   it.each<[string, object, object]>([
-    ['ReplaceFullPath', { rewrite: { path: { type: 'ReplaceFullPath', value: '/new' } } }, { regex_rewrite: { pattern: { regex: '^/.*$' }, substitution: '/new' } }],
+    [
+      'ReplaceFullPath',
+      { rewrite: { path: { type: 'ReplaceFullPath', value: '/new' } } },
+      { regex_rewrite: { pattern: { regex: '^/.*$' }, substitution: '/new' } },
+    ],
     ['ReplacePrefixMatch', { ...prefix('/old/'), rewrite: { path: { type: 'ReplacePrefixMatch', value: '/new/' } } }, { prefix_rewrite: '/new' }],
-    ['ReplacePrefixMatch to /', { ...prefix('/a.b'), rewrite: { path: { type: 'ReplacePrefixMatch', value: '/' } } }, { regex_rewrite: { pattern: { regex: '^/a\\.b/*' }, substitution: '/' } }],
+    [
+      'ReplacePrefixMatch to /',
+      { ...prefix('/a.b'), rewrite: { path: { type: 'ReplacePrefixMatch', value: '/' } } },
+      { regex_rewrite: { pattern: { regex: '^/a\\.b/*' }, substitution: '/' } },
+    ],
     ['ReplacePrefixMatch of /', { ...prefix('/'), rewrite: { path: { type: 'ReplacePrefixMatch', value: '/v2' } } }, { prefix_rewrite: '/v2/' }],
     ['the host', { rewrite: { hostname: 'b.example' } }, { host_rewrite_literal: 'b.example' }],
-    ['a mirror of 12.5%', { mirror: { service: 'other', percent: 12.5 } }, { request_mirror_policies: [{ cluster: 'outbound|80||other.shop.svc.cluster.local', runtime_fraction: { default_value: { numerator: 1250, denominator: 'TEN_THOUSAND' } } }] }],
+    [
+      'a mirror of 12.5%',
+      { mirror: { service: 'other', percent: 12.5 } },
+      {
+        request_mirror_policies: [
+          { cluster: 'outbound|80||other.shop.svc.cluster.local', runtime_fraction: { default_value: { numerator: 1250, denominator: 'TEN_THOUSAND' } } },
+        ],
+      },
+    ],
   ])('rewrites: %s', (_label, r, expected) => {
     const { routes, errors } = routesOf(rule(r), 'sidecar');
     expect(routes[0]?.route).toEqual({ cluster: OWN, timeout: { seconds: 0 }, ...expected });
@@ -239,7 +341,14 @@ describe('redirect, rewrite, headers, mirror', () => {
   });
 
   it('sets, adds and removes headers, with literal % and without host', () => {
-    const changes = { set: [{ name: 'x-a', value: '50%' }, { name: 'Host', value: 'h' }], add: [{ name: 'x-b', value: 'b' }], remove: ['x-c'] };
+    const changes = {
+      set: [
+        { name: 'x-a', value: '50%' },
+        { name: 'Host', value: 'h' },
+      ],
+      add: [{ name: 'x-b', value: 'b' }],
+      remove: ['x-c'],
+    };
     const { routes, errors } = routesOf(rule({ requestHeaders: changes, responseHeaders: { remove: ['server'] } }), 'sidecar');
     expect(routes[0]).toMatchObject({
       request_headers_to_add: [
@@ -253,7 +362,10 @@ describe('redirect, rewrite, headers, mirror', () => {
   });
 
   it('leaves out a route whose values Envoy would reject', () => {
-    const { routes, errors } = routesOf(rule({ matches: [{ path: { type: 'Exact', value: '/x' } }], requestHeaders: { set: [{ name: 'x-a', value: 'a\nb' }] } }), 'sidecar');
+    const { routes, errors } = routesOf(
+      rule({ matches: [{ path: { type: 'Exact', value: '/x' } }], requestHeaders: { set: [{ name: 'x-a', value: 'a\nb' }] } }),
+      'sidecar',
+    );
     expect(routes).toEqual([DEFAULT_SIDECAR]);
     expect(errors).toEqual([{ object: POLICY, field: 'spec.routing.http[0]', message: expect.stringContaining('Envoy would reject') }]);
   });
@@ -268,18 +380,55 @@ describe('redirect, rewrite, headers, mirror', () => {
     const { routes, errors } = routesOf(rule(r), 'proxyless');
     expect(routes).toHaveLength(policyRoutes + 1);
     expect(routes[0]?.route?.cluster).toBe(OWN);
-    expect(errors).toEqual([{ object: POLICY, field: `spec.routing.http[0].${field}`, message: expect.stringContaining('proxyless gRPC does not implement'), severity: 'warning' }]);
+    expect(errors).toEqual([
+      { object: POLICY, field: `spec.routing.http[0].${field}`, message: expect.stringContaining('proxyless gRPC does not implement'), severity: 'warning' },
+    ]);
   });
 });
 
 describe('retries and timeouts', () => {
-  const retries: PolicySettings['retries'] = { attempts: 3, retryOn: ['5xx', 'unavailable', 'retriable-status-codes'], retriableStatusCodes: [503], perTryTimeout: '250ms', backoff: { base: '100ms', max: '1.5s' } };
+  const retries: PolicySettings['retries'] = {
+    attempts: 3,
+    retryOn: ['5xx', 'unavailable', 'retriable-status-codes'],
+    retriableStatusCodes: [503],
+    perTryTimeout: '250ms',
+    backoff: { base: '100ms', max: '1.5s' },
+  };
   it.each<[string, PolicySettings, object, string[]]>([
-    ['retries', { retries }, { timeout: { seconds: 0 }, retry_policy: { retry_on: '5xx,unavailable,retriable-status-codes', num_retries: { value: 3 }, per_try_timeout: { seconds: 0, nanos: 250_000_000 }, retry_back_off: { base_interval: { seconds: 0, nanos: 100_000_000 }, max_interval: { seconds: 1, nanos: 500_000_000 } }, retriable_status_codes: [503] } }, []],
-    ['retries without retryOn', { retries: { attempts: 2 } }, { timeout: { seconds: 0 }, retry_policy: { retry_on: 'connect-failure,refused-stream,unavailable,cancelled', num_retries: { value: 2 } } }, []],
+    [
+      'retries',
+      { retries },
+      {
+        timeout: { seconds: 0 },
+        retry_policy: {
+          retry_on: '5xx,unavailable,retriable-status-codes',
+          num_retries: { value: 3 },
+          per_try_timeout: { seconds: 0, nanos: 250_000_000 },
+          retry_back_off: { base_interval: { seconds: 0, nanos: 100_000_000 }, max_interval: { seconds: 1, nanos: 500_000_000 } },
+          retriable_status_codes: [503],
+        },
+      },
+      [],
+    ],
+    [
+      'retries without retryOn',
+      { retries: { attempts: 2 } },
+      { timeout: { seconds: 0 }, retry_policy: { retry_on: 'connect-failure,refused-stream,unavailable,cancelled', num_retries: { value: 2 } } },
+      [],
+    ],
     ['a request timeout', { timeouts: { request: '2s' } }, { timeout: { seconds: 2 } }, []],
-    ['a per-try timeout alone: one try, bounded', { timeouts: { perTry: '1s' } }, { timeout: { seconds: 0 }, retry_policy: { num_retries: { value: 0 }, per_try_timeout: { seconds: 1 } } }, []],
-    ['both per-try timeouts: retries wins', { retries: { attempts: 1, retryOn: ['reset'], perTryTimeout: '1s' }, timeouts: { perTry: '2s' } }, { timeout: { seconds: 0 }, retry_policy: { retry_on: 'reset', num_retries: { value: 1 }, per_try_timeout: { seconds: 1 } } }, ['spec.timeouts.perTry']],
+    [
+      'a per-try timeout alone: one try, bounded',
+      { timeouts: { perTry: '1s' } },
+      { timeout: { seconds: 0 }, retry_policy: { num_retries: { value: 0 }, per_try_timeout: { seconds: 1 } } },
+      [],
+    ],
+    [
+      'both per-try timeouts: retries wins',
+      { retries: { attempts: 1, retryOn: ['reset'], perTryTimeout: '1s' }, timeouts: { perTry: '2s' } },
+      { timeout: { seconds: 0 }, retry_policy: { retry_on: 'reset', num_retries: { value: 1 }, per_try_timeout: { seconds: 1 } } },
+      ['spec.timeouts.perTry'],
+    ],
   ])('sidecar: %s', (_label, settings, action, notes) => {
     const { routes, errors } = routesOf(settings, 'sidecar');
     expect(routes).toEqual([{ match: { prefix: '/' }, route: { cluster: OWN, ...action } }]);
@@ -287,13 +436,38 @@ describe('retries and timeouts', () => {
   });
 
   it.each<[string, PolicySettings, object, string[]]>([
-    ['retries: gRPC conditions only, back-off max ≥ 1s left out', { retries }, { retry_policy: { retry_on: 'unavailable', num_retries: { value: 3 }, retry_back_off: { base_interval: { seconds: 0, nanos: 100_000_000 } } } }, ['spec.retries.backoff.max', 'spec.retries.perTryTimeout', 'spec.retries.retryOn']],
+    [
+      'retries: gRPC conditions only, back-off max ≥ 1s left out',
+      { retries },
+      { retry_policy: { retry_on: 'unavailable', num_retries: { value: 3 }, retry_back_off: { base_interval: { seconds: 0, nanos: 100_000_000 } } } },
+      ['spec.retries.backoff.max', 'spec.retries.perTryTimeout', 'spec.retries.retryOn'],
+    ],
     ['no gRPC condition: no retry policy', { retries: { attempts: 2, retryOn: ['5xx'] } }, {}, ['spec.retries.retryOn']],
     ['attempts 0: no retry policy (gRPC NACKs num_retries 0)', { retries: { attempts: 0, retryOn: ['unavailable'] } }, {}, []],
-    ['more attempts than gRPC makes', { retries: { attempts: 7, retryOn: ['cancelled'] } }, { retry_policy: { retry_on: 'cancelled', num_retries: { value: 7 } } }, ['spec.retries.attempts']],
-    ['a back-off base ≥ 1s, misread by grpc-js-xds', { retries: { attempts: 1, backoff: { base: '1s' } } }, { retry_policy: { retry_on: 'unavailable,cancelled', num_retries: { value: 1 } } }, ['spec.retries.backoff']],
-    ['a back-off base under 1ms', { retries: { attempts: 1, backoff: { base: '0.5ms' } } }, { retry_policy: { retry_on: 'unavailable,cancelled', num_retries: { value: 1 } } }, ['spec.retries.backoff']],
-    ['a request timeout', { timeouts: { request: '1.5s', perTry: '1s' } }, { max_stream_duration: { max_stream_duration: { seconds: 1, nanos: 500_000_000 } } }, ['spec.timeouts.perTry']],
+    [
+      'more attempts than gRPC makes',
+      { retries: { attempts: 7, retryOn: ['cancelled'] } },
+      { retry_policy: { retry_on: 'cancelled', num_retries: { value: 7 } } },
+      ['spec.retries.attempts'],
+    ],
+    [
+      'a back-off base ≥ 1s, misread by grpc-js-xds',
+      { retries: { attempts: 1, backoff: { base: '1s' } } },
+      { retry_policy: { retry_on: 'unavailable,cancelled', num_retries: { value: 1 } } },
+      ['spec.retries.backoff'],
+    ],
+    [
+      'a back-off base under 1ms',
+      { retries: { attempts: 1, backoff: { base: '0.5ms' } } },
+      { retry_policy: { retry_on: 'unavailable,cancelled', num_retries: { value: 1 } } },
+      ['spec.retries.backoff'],
+    ],
+    [
+      'a request timeout',
+      { timeouts: { request: '1.5s', perTry: '1s' } },
+      { max_stream_duration: { max_stream_duration: { seconds: 1, nanos: 500_000_000 } } },
+      ['spec.timeouts.perTry'],
+    ],
   ])('proxyless: %s', (_label, settings, action, notes) => {
     const { routes, errors } = routesOf(settings, 'proxyless');
     expect(routes).toEqual([{ match: { prefix: '' }, route: { cluster: OWN, ...action } }]);
@@ -308,7 +482,10 @@ describe('retries and timeouts', () => {
   });
 
   it('puts the settings on every forwarding route', () => {
-    const { routes } = routesOf({ timeouts: { request: '3s' }, routing: { http: [{ matches: [{ path: { type: 'Exact', value: '/x' } }], backends: [{ service: 'other' }] }] } }, 'sidecar');
+    const { routes } = routesOf(
+      { timeouts: { request: '3s' }, routing: { http: [{ matches: [{ path: { type: 'Exact', value: '/x' } }], backends: [{ service: 'other' }] }] } },
+      'sidecar',
+    );
     expect(routes.map((r) => r.route?.timeout)).toEqual([{ seconds: 3 }, { seconds: 3 }]);
   });
 });
@@ -330,7 +507,13 @@ describe('loadBalancing.hash', () => {
 });
 
 describe('subset clusters in the translation', () => {
-  const model = () => modelOf(withPolicy(rule({ backends: [{ weight: 9 }, { subset: { labels: { version: 'v2' } }, weight: 1 }, { service: 'other', subset: { labels: { version: 'v9' } } }] })), workloads());
+  const model = () =>
+    modelOf(
+      withPolicy(
+        rule({ backends: [{ weight: 9 }, { subset: { labels: { version: 'v2' } }, weight: 1 }, { service: 'other', subset: { labels: { version: 'v9' } } }] }),
+      ),
+      workloads(),
+    );
   const SUBSET = `outbound|80|version=v2|${WEB}`;
 
   it.each([

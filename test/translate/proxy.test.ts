@@ -18,7 +18,12 @@ describe('proxy classes', () => {
     ['a sidecar without a locality', node('web-0.shop', 'sidecar'), 'sidecar/shop/web-0', { mode: 'sidecar', namespace: 'shop', pod: 'web-0' }],
     ['a proxyless client without a locality', node('client.shop', 'proxyless'), 'proxyless/shop', { mode: 'proxyless', namespace: 'shop' }],
     ['an empty locality (no part set)', node('client.shop', 'proxyless', {}), 'proxyless/shop', { mode: 'proxyless', namespace: 'shop' }],
-    ['a locality of empty strings', node('web-0.shop', 'sidecar', { region: '', zone: '', sub_zone: '' }), 'sidecar/shop/web-0', { mode: 'sidecar', namespace: 'shop', pod: 'web-0' }],
+    [
+      'a locality of empty strings',
+      node('web-0.shop', 'sidecar', { region: '', zone: '', sub_zone: '' }),
+      'sidecar/shop/web-0',
+      { mode: 'sidecar', namespace: 'shop', pod: 'web-0' },
+    ],
     [
       'a sidecar with region and zone',
       node('web-0.shop', 'sidecar', { region: 'eu-west1', zone: 'eu-west1-b' }),
@@ -31,7 +36,12 @@ describe('proxy classes', () => {
       'proxyless/shop@r/z/rack-7',
       { mode: 'proxyless', namespace: 'shop', locality: { region: 'r', zone: 'z', subZone: 'rack-7' } },
     ],
-    ['a zone only', node('client.shop', 'proxyless', { zone: 'zone-a' }), 'proxyless/shop@/zone-a/', { mode: 'proxyless', namespace: 'shop', locality: { region: '', zone: 'zone-a', subZone: '' } }],
+    [
+      'a zone only',
+      node('client.shop', 'proxyless', { zone: 'zone-a' }),
+      'proxyless/shop@/zone-a/',
+      { mode: 'proxyless', namespace: 'shop', locality: { region: '', zone: 'zone-a', subZone: '' } },
+    ],
     [
       'parts with / and @ (escaped)',
       node('client.shop', 'proxyless', { region: 'a/b', zone: 'c@d', sub_zone: '100%' }),

@@ -29,7 +29,16 @@ function port(name: string, p: number, protocol: ModelServicePort['protocol'], e
 }
 
 function service(namespace: string, name: string, ports: ModelServicePort[], extra: Partial<ModelService> = {}): ModelService {
-  return { namespace, name, hostname: `${name}.${namespace}.svc.cluster.local`, kind: 'ClusterIP', selector: { app: name }, ports, source: ref(`Service ${namespace}/${name}`), ...extra };
+  return {
+    namespace,
+    name,
+    hostname: `${name}.${namespace}.svc.cluster.local`,
+    kind: 'ClusterIP',
+    selector: { app: name },
+    ports,
+    source: ref(`Service ${namespace}/${name}`),
+    ...extra,
+  };
 }
 
 /**
@@ -102,7 +111,18 @@ describe('proxyless client resources', () => {
       'greeter:50051',
       'greeter:8081',
     ]);
-    expect(api(inOther)).toEqual([`${ECHO}:7070`, 'echo.other:7070', 'echo:7070', `${EXT}:443`, 'ext.other:443', 'ext:443', `${GREETER}:50051`, `${GREETER}:8081`, 'greeter.default:50051', 'greeter.default:8081']);
+    expect(api(inOther)).toEqual([
+      `${ECHO}:7070`,
+      'echo.other:7070',
+      'echo:7070',
+      `${EXT}:443`,
+      'ext.other:443',
+      'ext:443',
+      `${GREETER}:50051`,
+      `${GREETER}:8081`,
+      'greeter.default:50051',
+      'greeter.default:8081',
+    ]);
   });
 
   it('points each listener at one route configuration per service port whose virtual host lists exactly the dialled names', () => {
@@ -193,7 +213,11 @@ describe('proxyless client resources', () => {
 
   it('reports what it leaves out, sorted, and still translates the rest', () => {
     expect(flat(inOther.diagnostics)).toEqual([
-      { object: 'EndpointSlice other/slice-other', field: 'endpoints.addresses', message: '"not-an-ip" is not an IP address; left out for proxyless gRPC clients' },
+      {
+        object: 'EndpointSlice other/slice-other',
+        field: 'endpoints.addresses',
+        message: '"not-an-ip" is not an IP address; left out for proxyless gRPC clients',
+      },
       { object: 'Service other/broken', field: 'spec.externalName', message: 'an ExternalName service needs an external name; it gets no cluster' },
     ]);
     const echo = find(inOther, 'endpoint', `outbound|7070||${ECHO}`).message;
@@ -204,7 +228,13 @@ describe('proxyless client resources', () => {
 describe('proxyless server resources (gRFC A36)', () => {
   it('has one listener per ip:port of the namespace: endpoints of its services and ports of its pods, not TCP', () => {
     const servers = (t: Translation): string[] => names(t, 'listener').filter((n) => n.startsWith('grpc/server'));
-    expect(servers(inDefault)).toEqual([server('10.0.0.1:50051'), server('10.0.0.2:50051'), server('10.0.0.3:8081'), server('10.0.0.4:50051'), server('10.0.0.9:50051')]);
+    expect(servers(inDefault)).toEqual([
+      server('10.0.0.1:50051'),
+      server('10.0.0.2:50051'),
+      server('10.0.0.3:8081'),
+      server('10.0.0.4:50051'),
+      server('10.0.0.9:50051'),
+    ]);
     expect(servers(inOther)).toEqual([server('10.1.0.1:7070')]);
   });
 
@@ -241,7 +271,11 @@ describe('proxyless server resources (gRFC A36)', () => {
     const twin = service('default', 'greeter-twin', [port('grpc', 50051, 'grpc', [ep('10.0.0.1', 50051, 'a')])]);
     const t = translateProxyless({ ...m, services: [...m.services, twin] }, { mode: 'proxyless', namespace: 'default' });
     expect(names(t, 'listener').filter((n) => n === server('10.0.0.1:50051'))).toHaveLength(1);
-    expect(find(t, 'listener', server('10.0.0.1:50051')).sources?.map(formatRef)).toEqual(['EndpointSlice default/slice-a', 'Service default/greeter', 'Service default/greeter-twin']);
+    expect(find(t, 'listener', server('10.0.0.1:50051')).sources?.map(formatRef)).toEqual([
+      'EndpointSlice default/slice-a',
+      'Service default/greeter',
+      'Service default/greeter-twin',
+    ]);
   });
 });
 

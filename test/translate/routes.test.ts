@@ -23,8 +23,18 @@ describe('outbound routes', () => {
   });
 
   it.each([
-    ['a headless service answers to its names only', '8080', 'pods.shop.svc.cluster.local:8080', withPort(['pods', 'pods.shop', 'pods.shop.svc', 'pods.shop.svc.cluster.local'], 8080)],
-    ['an ExternalName service answers to its names only', '80', 'ext.default.svc.cluster.local:80', withPort(['ext.default', 'ext.default.svc', 'ext.default.svc.cluster.local'], 80)],
+    [
+      'a headless service answers to its names only',
+      '8080',
+      'pods.shop.svc.cluster.local:8080',
+      withPort(['pods', 'pods.shop', 'pods.shop.svc', 'pods.shop.svc.cluster.local'], 8080),
+    ],
+    [
+      'an ExternalName service answers to its names only',
+      '80',
+      'ext.default.svc.cluster.local:80',
+      withPort(['ext.default', 'ext.default.svc', 'ext.default.svc.cluster.local'], 80),
+    ],
   ])('%s', (_label, route, name, domains) => {
     expect(virtualHost(CART_PROXY, route, name)?.domains).toEqual(domains);
   });
@@ -33,8 +43,17 @@ describe('outbound routes', () => {
     const rc = resource(translateSidecar(mesh(), WEB_PROXY), 'route', '80');
     expect(rc.name).toBe('80');
     expect(rc.validate_clusters).toEqual({ value: false });
-    expect(rc.virtual_hosts?.map((v) => v.name)).toEqual(['allow_any', 'cart.shop.svc.cluster.local:80', 'ext.default.svc.cluster.local:80', 'web.default.svc.cluster.local:80']);
-    expect(rc.virtual_hosts?.[0]).toEqual({ name: 'allow_any', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'PassthroughCluster', timeout: { seconds: 0 } } }] });
+    expect(rc.virtual_hosts?.map((v) => v.name)).toEqual([
+      'allow_any',
+      'cart.shop.svc.cluster.local:80',
+      'ext.default.svc.cluster.local:80',
+      'web.default.svc.cluster.local:80',
+    ]);
+    expect(rc.virtual_hosts?.[0]).toEqual({
+      name: 'allow_any',
+      domains: ['*'],
+      routes: [{ match: { prefix: '/' }, route: { cluster: 'PassthroughCluster', timeout: { seconds: 0 } } }],
+    });
   });
 
   it.each([WEB_PROXY, CART_PROXY])('never repeats a domain within a route configuration (%j)', (proxy) => {
@@ -47,7 +66,9 @@ describe('outbound routes', () => {
   it('routes a service whose ClusterIP is taken by names only', () => {
     const dup = service('shop', 'dup', { clusterIP: '10.96.0.10', ports: [port('http', 80, 'http')] });
     const model = modelOf([...meshServices(), dup], meshWorkloads());
-    expect(virtualHost(CART_PROXY, '80', 'dup.shop.svc.cluster.local:80', model)?.domains).toEqual(withPort(['dup', 'dup.shop', 'dup.shop.svc', 'dup.shop.svc.cluster.local'], 80));
+    expect(virtualHost(CART_PROXY, '80', 'dup.shop.svc.cluster.local:80', model)?.domains).toEqual(
+      withPort(['dup', 'dup.shop', 'dup.shop.svc', 'dup.shop.svc.cluster.local'], 80),
+    );
     expect(virtualHost(CART_PROXY, '80', 'web.default.svc.cluster.local:80', model)?.domains).toContain('10.96.0.10:80');
   });
 

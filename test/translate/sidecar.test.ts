@@ -145,7 +145,16 @@ describe('translateSidecar: best effort', () => {
     ],
     [
       'a workload port declared with two protocols keeps the first',
-      () => withServices([], [workload('default', 'web-0', '10.0.1.1', [{ name: 'http', port: 8080, protocol: 'http' }, { name: 'grpc', port: 8080, protocol: 'grpc' }])]),
+      () =>
+        withServices(
+          [],
+          [
+            workload('default', 'web-0', '10.0.1.1', [
+              { name: 'http', port: 8080, protocol: 'http' },
+              { name: 'grpc', port: 8080, protocol: 'grpc' },
+            ]),
+          ],
+        ),
       { object: 'Pod default/web-0', message: 'port 8080 is declared as http and as grpc' },
       (n) => expect(n('cluster').filter((c) => c.startsWith('inbound|'))).toEqual(['inbound|8080||']),
     ],

@@ -72,7 +72,7 @@ describe('SnapshotCache', () => {
     cache.set('c', { cluster: [cluster('a'), cluster('b')] });
     const good = cache.get('c')?.cluster.entries.get('a');
     const bad = { name: 'a', message: { name: 'a', conect_timeout: { seconds: 1 } }, sources: [{ kind: 'Service', namespace: 'default', name: 'a' }] };
-    const errors = cache.set('c', { cluster: [bad as unknown as ReturnType<typeof cluster>, cluster('b', 3)] });
+    const errors = cache.set('c', { cluster: [bad, cluster('b', 3)] });
     expect(errors).toEqual([
       {
         severity: 'error',

@@ -9,7 +9,15 @@ import { releaseReceivedMessages } from '../../src/xds/grpc-memory.ts';
 
 const identity = (b: Buffer) => b;
 const CHAT: grpc.ServiceDefinition = {
-  chat: { path: '/test.Echo/Chat', requestStream: true, responseStream: true, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
+  chat: {
+    path: '/test.Echo/Chat',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
 };
 
 interface Decoder {
@@ -38,7 +46,9 @@ async function decoderAfterOneMessage(interceptors: grpc.ServerInterceptor[]): P
       chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => call.on('data', () => setImmediate(resolve)),
     });
   });
-  const port = await new Promise<number>((resolve, reject) => server?.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
+  const port = await new Promise<number>((resolve, reject) =>
+    server?.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
   const Client = grpc.makeGenericClientConstructor(CHAT, 'Echo');
   client = new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   const stream = (client as unknown as { chat(): grpc.ClientDuplexStream<Buffer, Buffer> }).chat();

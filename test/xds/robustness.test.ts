@@ -62,19 +62,16 @@ describe('bad input', () => {
     expect((await c.closed()).code).toBe(status.INVALID_ARGUMENT);
   });
 
-  it.each(['StreamAggregatedResources', 'DeltaAggregatedResources'] as const)(
-    'answers a malformed %s message with INVALID_ARGUMENT',
-    async (method) => {
-      const raw = rawCall(t.address, method);
-      cleanup.push(() => raw.close());
-      // field 15 with wire type 7, which does not exist
-      raw.call.write(Buffer.from([0x7f, 0x01]));
-      const end = await raw.closed;
-      expect(end.code).toBe(status.INVALID_ARGUMENT);
-      expect(end.details).toMatch(/malformed request/);
-      await stillServes();
-    },
-  );
+  it.each(['StreamAggregatedResources', 'DeltaAggregatedResources'] as const)('answers a malformed %s message with INVALID_ARGUMENT', async (method) => {
+    const raw = rawCall(t.address, method);
+    cleanup.push(() => raw.close());
+    // field 15 with wire type 7, which does not exist
+    raw.call.write(Buffer.from([0x7f, 0x01]));
+    const end = await raw.closed;
+    expect(end.code).toBe(status.INVALID_ARGUMENT);
+    expect(end.details).toMatch(/malformed request/);
+    await stillServes();
+  });
 
   it('refuses an oversized message with RESOURCE_EXHAUSTED', async () => {
     const c = await sotw('huge');

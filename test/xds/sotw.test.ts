@@ -186,7 +186,12 @@ describe('state of the world: ordering and reconnects', () => {
 
   it('pushes a change that touches every type in the order CDS, EDS, LDS, RDS', async () => {
     const c = await client();
-    for (const [type, names] of [[RDS, ['r1']], [LDS, []], [EDS, ['a', 'c']], [CDS, []]] as const) {
+    for (const [type, names] of [
+      [RDS, ['r1']],
+      [LDS, []],
+      [EDS, ['a', 'c']],
+      [CDS, []],
+    ] as const) {
       c.subscribe(type, [...names]);
       c.ack(await c.next(type), [...names]);
     }

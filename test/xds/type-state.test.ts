@@ -117,7 +117,14 @@ describe('deciding whether to send writes nothing', () => {
     const h = harness();
     const s = new DeltaProbe(1, h.asCall, h.ctx);
     const initial = Object.fromEntries([...h.clusters().entries.values()].map((e) => [e.name, stale.includes(e.name) ? 'old' : e.version]));
-    s.handle({ node: NODE, type_url: CDS, resource_names_subscribe: [], resource_names_unsubscribe: [], initial_resource_versions: initial, response_nonce: '' });
+    s.handle({
+      node: NODE,
+      type_url: CDS,
+      resource_names_subscribe: [],
+      resource_names_unsubscribe: [],
+      initial_resource_versions: initial,
+      response_nonce: '',
+    });
     h.sync();
     expect(decideTwice(s, h.clusters())).toBe(due);
 
@@ -149,6 +156,7 @@ describe('the state is private', () => {
   it('offers no way to write its pending state but its methods (checked by the typecheck)', () => {
     const writes = (ts: TypeState): void => {
       // @ts-expect-error the due names are read-only from outside
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-call -- the call is the type error this test expects
       ts.dirty.add('a');
       // @ts-expect-error set only by resolveInitial, sent and clearDirty
       ts.dirtyAll = true;

@@ -49,10 +49,19 @@ describe('request decoding', () => {
   });
 
   it('carries a NACK error and leaves out what was not sent', () => {
-    const sotw = decodeSotwRequest(encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', response_nonce: '3', error_detail: { code: 3, message: 'bad' } }));
+    const sotw = decodeSotwRequest(
+      encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', response_nonce: '3', error_detail: { code: 3, message: 'bad' } }),
+    );
     if (isMalformed(sotw)) throw new Error(sotw.malformed);
     expect(sotw.names()).toEqual([]);
-    expect({ ...sotw, names: undefined }).toEqual({ version_info: '', names: undefined, namesDigest: '', type_url: 't', response_nonce: '3', error_detail: { code: 3, message: 'bad' } });
+    expect({ ...sotw, names: undefined }).toEqual({
+      version_info: '',
+      names: undefined,
+      namesDigest: '',
+      type_url: 't',
+      response_nonce: '3',
+      error_detail: { code: 3, message: 'bad' },
+    });
     const delta = decodeDeltaRequest(encode('envoy.service.discovery.v3.DeltaDiscoveryRequest', { type_url: 't', initial_resource_versions: { a: '1' } }));
     expect(delta).toEqual({
       type_url: 't',
@@ -74,7 +83,9 @@ describe('request decoding', () => {
     let nonce = 0;
     const digest = (names: string[]): string => {
       // Different nonces: only the names make the digest.
-      const r = decodeSotwRequest(encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', resource_names: names, response_nonce: String(++nonce) }));
+      const r = decodeSotwRequest(
+        encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', resource_names: names, response_nonce: String(++nonce) }),
+      );
       if (isMalformed(r)) throw new Error(r.malformed);
       return r.namesDigest;
     };

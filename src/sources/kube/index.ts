@@ -4,5 +4,13 @@
  */
 export { loadKubeConfig } from './kubeconfig.js';
 export { KUBE_RBAC_RULES } from './rbac.js';
-export { CRD_MISSING, NODES_FORBIDDEN, startKubeSource, type KubeSource, type KubeSourceOptions, type KubeSourceState, type KubeSourceStats } from './source.js';
+export {
+  CRD_MISSING,
+  NODES_FORBIDDEN,
+  startKubeSource,
+  type KubeSource,
+  type KubeSourceOptions,
+  type KubeSourceState,
+  type KubeSourceStats,
+} from './source.js';
 export type { ReflectorStats } from './reflector.js';

@@ -25,8 +25,7 @@ import type { ObjectRef } from '../../diagnostics.js';
 export type KindKey = keyof MeshInputs;
 
 export const CRD_MISSING = 'the TrafficPolicy CRD is not installed; TrafficPolicies are not read';
-export const NODES_FORBIDDEN =
-  'Trellis may not list Nodes (RBAC: nodes get, list, watch): endpoints get no region, and a zone only from their EndpointSlice';
+export const NODES_FORBIDDEN = 'Trellis may not list Nodes (RBAC: nodes get, list, watch): endpoints get no region, and a zone only from their EndpointSlice';
 
 export type Parsed = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly field: string; readonly message: string };
 
@@ -94,15 +93,17 @@ export function slimPod(raw: Rec): Rec {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: slimMetadata(raw.metadata, false),
-    spec: spec && defined({
-      serviceAccountName: spec.serviceAccountName,
-      containers: Array.isArray(containers)
-        ? containers.map((c: unknown) => {
-            const container = rec(c);
-            return container ? defined({ name: container.name, ports: container.ports }) : c;
-          })
-        : containers,
-    }),
+    spec:
+      spec &&
+      defined({
+        serviceAccountName: spec.serviceAccountName,
+        containers: Array.isArray(containers)
+          ? containers.map((c: unknown) => {
+              const container = rec(c);
+              return container ? defined({ name: container.name, ports: container.ports }) : c;
+            })
+          : containers,
+      }),
     status: status && defined({ podIP: status.podIP, phase: status.phase }),
   };
 }
@@ -114,11 +115,13 @@ export function slimNode(raw: Rec): Rec {
   return {
     apiVersion: 'v1',
     kind: 'Node',
-    metadata: meta && defined({
-      name: meta.name,
-      resourceVersion: meta.resourceVersion,
-      labels: labels && defined({ [REGION_LABEL]: labels[REGION_LABEL], [ZONE_LABEL]: labels[ZONE_LABEL] }),
-    }),
+    metadata:
+      meta &&
+      defined({
+        name: meta.name,
+        resourceVersion: meta.resourceVersion,
+        labels: labels && defined({ [REGION_LABEL]: labels[REGION_LABEL], [ZONE_LABEL]: labels[ZONE_LABEL] }),
+      }),
   };
 }
 
@@ -155,8 +158,21 @@ export const NODES: KindSpec = {
   optional: { status: 403, message: NODES_FORBIDDEN, available: 'Nodes may be listed now; endpoints get their region from them' },
 };
 export const TRAFFIC_POLICIES: KindSpec = {
-  ...kind('trafficPolicies', 'TrafficPolicy', 'trellis.dev', 'v1alpha1', 'trafficpolicies', true, withSchema(trafficPolicyInputSchema, 'trellis.dev', 'v1alpha1', 'TrafficPolicy')),
-  optional: { status: 404, object: { kind: 'CustomResourceDefinition', name: 'trafficpolicies.trellis.dev' }, message: CRD_MISSING, available: 'the TrafficPolicy CRD is installed; reading TrafficPolicies' },
+  ...kind(
+    'trafficPolicies',
+    'TrafficPolicy',
+    'trellis.dev',
+    'v1alpha1',
+    'trafficpolicies',
+    true,
+    withSchema(trafficPolicyInputSchema, 'trellis.dev', 'v1alpha1', 'TrafficPolicy'),
+  ),
+  optional: {
+    status: 404,
+    object: { kind: 'CustomResourceDefinition', name: 'trafficpolicies.trellis.dev' },
+    message: CRD_MISSING,
+    available: 'the TrafficPolicy CRD is installed; reading TrafficPolicies',
+  },
   // Trellis writes TrafficPolicy status itself; a status change is not an input change.
   ignoredInComparison: ['metadata.resourceVersion', 'status'],
 };

@@ -28,9 +28,7 @@ export function loadKubeConfig(opts: { kubeconfig?: string }): KubeConfig {
   const host = process.env.KUBERNETES_SERVICE_HOST;
   const port = process.env.KUBERNETES_SERVICE_PORT;
   if (!host || !port) {
-    throw new Error(
-      'no kubeconfig was given and Trellis is not running in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set)',
-    );
+    throw new Error('no kubeconfig was given and Trellis is not running in a cluster (KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set)');
   }
   if (!existsSync(SERVICE_ACCOUNT_TOKEN)) {
     throw new Error(`running in a cluster but there is no ServiceAccount token at ${SERVICE_ACCOUNT_TOKEN} (automountServiceAccountToken: false?)`);

@@ -90,7 +90,10 @@ export class LeaderElector extends EventEmitter {
   private setLeading(leading: boolean): void {
     if (leading === this.leading) return;
     this.leading = leading;
-    this.opts.logger.info({ lease: this.opts.name, identity: this.opts.identity }, leading ? 'became the leader: writing status' : 'stopped leading: not writing status');
+    this.opts.logger.info(
+      { lease: this.opts.name, identity: this.opts.identity },
+      leading ? 'became the leader: writing status' : 'stopped leading: not writing status',
+    );
     this.emit(leading ? 'leading' : 'following');
   }
 

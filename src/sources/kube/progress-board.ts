@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { PolicyProgress } from '../../policy/status.js';
+import type { PolicyProgress } from '../../model/policy-status.js';
 
 /** One policy's progress on one replica, for the policy generation that replica serves. */
 export interface BoardEntry extends PolicyProgress {
@@ -40,7 +40,11 @@ const KEY = 'progress.json';
 
 /** A ConfigMap name for an identity: DNS-safe, and unique even when the identity is not. */
 export function boardName(identity: string): string {
-  const safe = identity.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 40);
+  const safe = identity
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
   const hash = createHash('sha256').update(identity).digest('hex').slice(0, 8);
   return `trellis-progress-${safe}-${hash}`;
 }
@@ -66,7 +70,10 @@ export class ProgressBoard {
     const heartbeat = this.opts.heartbeatMs ?? 10_000;
     if (content === this.published && this.now() - this.publishedAt < heartbeat) return;
     const board: ReplicaBoard = { identity: this.opts.identity, updated: new Date(this.now()).toISOString(), policies };
-    const body: V1ConfigMap = { metadata: { name: this.name, namespace: this.opts.namespace, labels: { [LABEL]: 'true' } }, data: { [KEY]: JSON.stringify(board) } };
+    const body: V1ConfigMap = {
+      metadata: { name: this.name, namespace: this.opts.namespace, labels: { [LABEL]: 'true' } },
+      data: { [KEY]: JSON.stringify(board) },
+    };
     try {
       await this.api.replaceNamespacedConfigMap({ name: this.name, namespace: this.opts.namespace, body });
     } catch (err) {
@@ -108,7 +115,9 @@ function parseBoard(text: string | undefined): ReplicaBoard | undefined {
   if (text === undefined) return undefined;
   try {
     const v = JSON.parse(text) as Partial<ReplicaBoard>;
-    return typeof v.identity === 'string' && typeof v.updated === 'string' && typeof v.policies === 'object' && v.policies !== null ? (v as ReplicaBoard) : undefined;
+    return typeof v.identity === 'string' && typeof v.updated === 'string' && typeof v.policies === 'object' && v.policies !== null
+      ? (v as ReplicaBoard)
+      : undefined;
   } catch {
     return undefined;
   }

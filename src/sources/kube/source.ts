@@ -61,7 +61,10 @@ function plan(opts: KubeSourceOptions): Plan[] {
   if (opts.namespaces !== undefined) {
     const names = [...new Set(opts.namespaces)].sort();
     if (names.length === 0) throw new Error('the list of namespaces to watch is empty');
-    const perNamespace = names.flatMap((ns) => [{ spec: NAMESPACES, fieldSelector: `metadata.name=${ns}` }, ...NAMESPACED_KINDS.map((spec) => ({ spec, namespace: ns }))]);
+    const perNamespace = names.flatMap((ns) => [
+      { spec: NAMESPACES, fieldSelector: `metadata.name=${ns}` },
+      ...NAMESPACED_KINDS.map((spec) => ({ spec, namespace: ns })),
+    ]);
     return [{ spec: NODES }, ...perNamespace];
   }
   if (opts.namespaceSelector !== undefined) {
@@ -96,7 +99,7 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined):
   return new Promise((resolve, reject) => {
     const abort = (): void => {
       const reason: unknown = signal.reason;
-      reject(reason);
+      reject(reason instanceof Error ? reason : new Error(String(reason)));
     };
     if (signal.aborted) abort();
     signal.addEventListener('abort', abort, { once: true });
@@ -134,7 +137,15 @@ class KubeSourceRunner implements KubeSource {
     const signal = this.controller.signal;
     this.reflectors = plan(opts).map(
       (p) =>
-        new Reflector({ ...p, kubeConfig: opts.kubeConfig, logger: this.log, backoff, signal, onChange: (r) => this.changed(r), onStatus: () => this.statusChanged() }),
+        new Reflector({
+          ...p,
+          kubeConfig: opts.kubeConfig,
+          logger: this.log,
+          backoff,
+          signal,
+          onChange: (r) => this.changed(r),
+          onStatus: () => this.statusChanged(),
+        }),
     );
   }
 
@@ -238,7 +249,9 @@ class KubeSourceRunner implements KubeSource {
     const rank = (r: Reflector): number => (r.waitingOn === undefined ? WAITING_ORDER.length : 0) + WAITING_ORDER.indexOf(r.spec);
     const [first, ...rest] = this.reflectors.filter((r) => !r.synced).sort((a, b) => rank(a) - rank(b));
     if (!first) return;
-    const others = WAITING_ORDER.filter((k) => rest.some((r) => r.spec === k)).map(kindTitle).filter((t) => t !== first.title);
+    const others = WAITING_ORDER.filter((k) => rest.some((r) => r.spec === k))
+      .map(kindTitle)
+      .filter((t) => t !== first.title);
     const reason = `waiting for the first list of ${first.title}${first.waitingOn ? `: ${first.waitingOn}` : ''}${others.length > 0 ? `; also of ${listOf(others)}` : ''}`;
     if (reason === this.waitingFor) return;
     this.waitingFor = reason;

@@ -10,7 +10,7 @@
  */
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { PolicyCondition, PolicyStatusView } from '../../policy/status.js';
+import type { PolicyCondition, PolicyStatusView } from '../../model/policy-status.js';
 import { deepEqual } from './store.js';
 
 export interface Leadership {
@@ -82,16 +82,19 @@ export class StatusWriter {
       this.again = true;
       return;
     }
-    this.timer ??= setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.pass().finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.schedule();
-        }
-      });
-    }, Math.min((this.opts.intervalMs ?? 1000) * 2 ** this.failures, 30_000));
+    this.timer ??= setTimeout(
+      () => {
+        this.timer = undefined;
+        this.running = this.pass().finally(() => {
+          this.running = undefined;
+          if (this.again) {
+            this.again = false;
+            this.schedule();
+          }
+        });
+      },
+      Math.min((this.opts.intervalMs ?? 1000) * 2 ** this.failures, 30_000),
+    );
   }
 
   /** Stops writing; resolves once a pass in progress has ended. */
@@ -138,7 +141,10 @@ export class StatusWriter {
         name: view.name,
         body: [{ op: 'add', path: '/status', value: status }],
       });
-      this.opts.logger.info({ policy: view.policy, generation: view.generation, conditions: status.conditions?.map((c) => `${c.type}=${c.status} (${c.reason})`) }, 'status written');
+      this.opts.logger.info(
+        { policy: view.policy, generation: view.generation, conditions: status.conditions?.map((c) => `${c.type}=${c.status} (${c.reason})`) },
+        'status written',
+      );
       return true;
     } catch (err) {
       const code = (err as { code?: unknown }).code;

@@ -124,11 +124,13 @@ function expandList(
   const items = list.value.items;
   if (!Array.isArray(items)) {
     const { file, document, at, positions } = place;
-    out.errors.push(manifestDiagnostic('error', file, document, undefined, joinField(at, 'items'), `expected a sequence, found ${describe(items)}`, positions.at(['items'])));
+    out.errors.push(
+      manifestDiagnostic('error', file, document, undefined, joinField(at, 'items'), `expected a sequence, found ${describe(items)}`, positions.at(['items'])),
+    );
     return;
   }
   const itemKind = list.kind === 'List' ? undefined : list.kind.slice(0, -'List'.length);
-  for (const [i, item] of items.entries()) {
+  for (const [i, item] of (items as readonly unknown[]).entries()) {
     const typed = itemKind !== undefined && isMapping(item) ? { apiVersion: list.apiVersion, kind: itemKind, ...item } : item;
     const positions = place.positions.within(['items', i]);
     collect({ ...place, at: joinField(place.at, `items[${i}]`), positions }, typed, out, depth + 1);

@@ -10,7 +10,6 @@ import { sectionSources } from '../../policy/merge.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
 import { proxylessObservabilityNotes } from '../policy/observability.js';
 import type { PortContext } from '../policy/types.js';
-import { sortedUnique } from '../translation.js';
 import { fault } from './fault.js';
 import { localRateLimit } from './local-rate-limit.js';
 import { router } from './router.js';

@@ -19,7 +19,7 @@ import type { RuntimeFractionalPercent } from '../../envoy/generated/envoy/confi
 import type { HttpFilter } from '../../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpFilter.js';
 import type { Any } from '../../envoy/generated/google/protobuf/Any.js';
 import type { Duration } from '../../envoy/generated/google/protobuf/Duration.js';
-import type { HttpRouteRule, PolicySettings } from '../../policy/schema.js';
+import type { HttpRouteRule } from '../../policy/schema.js';
 import { FILTER_NAME, MESSAGE } from '../common.js';
 import { protoDuration } from '../policy/duration.js';
 import { bucketAsks, bucketProblem, type TokenBucketSpec } from '../../policy/limits.js';
@@ -29,10 +29,8 @@ import { ALL_REQUESTS } from './percent.js';
 import { targetOf, type HttpFilterContext, type HttpFilterFeature } from './types.js';
 import { translationWarning } from '../translation.js';
 
-
 /** Stats under `http_local_rate_limiter.http_local_rate_limit.*`, as Istio names them. */
 export const LOCAL_RATE_LIMIT_STAT_PREFIX = 'http_local_rate_limiter';
-
 
 /** envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, the fields Trellis sets. */
 export interface LocalRateLimit {
@@ -80,7 +78,13 @@ function virtualHostConfig(ctx: PortContext, errors: Diagnostic[]): Any | undefi
   if (ctx.target === 'proxyless') {
     for (const ask of bucketAsks(ctx.port.policy?.settings)) {
       const object = ctx.port.policy?.origins[ask.originKey] ?? ctx.service.source;
-      errors.push(translationWarning(object, ask.field, `local rate limiting is not implemented by proxyless gRPC (clients of ${portRef(ctx)}): their requests are not limited`));
+      errors.push(
+        translationWarning(
+          object,
+          ask.field,
+          `local rate limiting is not implemented by proxyless gRPC (clients of ${portRef(ctx)}): their requests are not limited`,
+        ),
+      );
     }
   }
   return ctx.target === 'sidecar' ? packed(ctx.port.policy?.settings.rateLimit?.local) : undefined;

@@ -25,7 +25,14 @@ function connectFields(ctx: PortContext, errors: Diagnostic[]): Partial<Cluster>
   const connect_timeout = fieldDuration(ctx, 'timeouts.connect', connect, errors, true);
   if (!connect_timeout) return {};
   if (ctx.target === 'proxyless') {
-    errors.push(notImplementedByGrpc(ctx, 'timeouts.connect', 'timeouts.connect', "gRPC connects with its own deadline (20 s, from its connection backoff); connect_timeout is set but has no effect"));
+    errors.push(
+      notImplementedByGrpc(
+        ctx,
+        'timeouts.connect',
+        'timeouts.connect',
+        'gRPC connects with its own deadline (20 s, from its connection backoff); connect_timeout is set but has no effect',
+      ),
+    );
   }
   return { connect_timeout };
 }

@@ -39,7 +39,9 @@ export function connectionPoolFields(ctx: PortContext, errors: Diagnostic[]): Pa
     const value = pool[field];
     if (value === undefined) continue;
     if (ctx.target === 'proxyless' && field !== GRPC_LIMIT) {
-      errors.push(notImplementedByGrpc(ctx, `connectionPool.${field}`, `connectionPool.${field}`, 'it is left out; gRPC enforces only connectionPool.maxRequests'));
+      errors.push(
+        notImplementedByGrpc(ctx, `connectionPool.${field}`, `connectionPool.${field}`, 'it is left out; gRPC enforces only connectionPool.maxRequests'),
+      );
       continue;
     }
     threshold[envoyField] = { value };

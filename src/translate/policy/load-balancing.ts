@@ -48,7 +48,11 @@ export function loadBalancingFields(cluster: Cluster, ctx: PortContext, errors: 
   if (algorithm === undefined) return {};
   if (cluster.type === 'ORIGINAL_DST') {
     errors.push(
-      policyNote(ctx, FIELD, `${formatRef(ctx.service.source)} is headless: sidecars send each connection to the pod address the client dialled, so the ${algorithm} algorithm does not apply`),
+      policyNote(
+        ctx,
+        FIELD,
+        `${formatRef(ctx.service.source)} is headless: sidecars send each connection to the pod address the client dialled, so the ${algorithm} algorithm does not apply`,
+      ),
     );
     return {};
   }

@@ -44,7 +44,7 @@ import { type Diagnostic, type ObjectRef, sortedRefs } from '../../diagnostics.j
 import type { Locality, ModelEndpoint } from '../../model/types.js';
 import type { DesiredResource } from '../../envoy/resources.js';
 import { localityGroups, type EndpointHealth } from '../endpoints.js';
-import { sortedUnique, translationError, translationWarning } from '../translation.js';
+import { translationWarning } from '../translation.js';
 import { policyNote } from './notes.js';
 import type { PortContext } from './types.js';
 import { parsePlace, type Place } from '../../policy/limits.js';
@@ -110,7 +110,11 @@ export function localityAware(
   errors: Diagnostic[],
 ): LocalityAwareAssignment | undefined {
   if (!isLocalityAware(ctx)) return undefined;
-  const noLocality = policyNote(ctx, FIELD, 'proxies without a locality (node.locality in their bootstrap) get every endpoint at one priority: they cannot prefer nearby ones');
+  const noLocality = policyNote(
+    ctx,
+    FIELD,
+    'proxies without a locality (node.locality in their bootstrap) get every endpoint at one priority: they cannot prefer nearby ones',
+  );
   return { shared, endpoints, health, failover: failoverRules(ctx, errors), policy: noLocality.object ?? ctx.service.source, noLocality };
 }
 

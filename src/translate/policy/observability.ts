@@ -25,7 +25,6 @@ import type { HttpConnectionManager } from '../../envoy/generated/envoy/extensio
 import { sectionSources } from '../../policy/merge.js';
 import type { PolicySettings } from '../../policy/schema.js';
 import { FILTER_NAME, MESSAGE } from '../common.js';
-import { sortedUnique } from '../translation.js';
 import { policyNote, portRef } from './notes.js';
 import type { PortContext } from './types.js';
 
@@ -125,7 +124,9 @@ export function inboundObservability(services: readonly PortContext[], where: st
 export function tcpObservabilityNotes(ctx: PortContext, where: string): Diagnostic[] {
   const o = ctx.port.policy?.settings.observability;
   const fields = [o?.accessLog ? 'accessLog' : undefined, o?.tracing ? 'tracing' : undefined].filter((f): f is string => f !== undefined);
-  return fields.map((f) => policyNote(ctx, `observability.${f}`, `${where} is a TCP port: access logs and tracing apply to HTTP ports only; nothing is configured there`));
+  return fields.map((f) =>
+    policyNote(ctx, `observability.${f}`, `${where} is a TCP port: access logs and tracing apply to HTTP ports only; nothing is configured there`),
+  );
 }
 
 /** What a proxyless translation says about a port's observability: gRPC implements none of it. */
@@ -133,10 +134,22 @@ export function proxylessObservabilityNotes(ctx: PortContext): Diagnostic[] {
   const o = ctx.port.policy?.settings.observability;
   const notes: Diagnostic[] = [];
   if (o?.accessLog?.enabled) {
-    notes.push(policyNote(ctx, 'observability.accessLog', `proxyless gRPC does not implement access logs: proxyless servers behind ${portRef(ctx)} log nothing (Envoy sidecars do)`));
+    notes.push(
+      policyNote(
+        ctx,
+        'observability.accessLog',
+        `proxyless gRPC does not implement access logs: proxyless servers behind ${portRef(ctx)} log nothing (Envoy sidecars do)`,
+      ),
+    );
   }
   if (o?.tracing) {
-    notes.push(policyNote(ctx, 'observability.tracing', `proxyless gRPC does not implement tracing configuration: proxyless servers behind ${portRef(ctx)} are not sampled (Envoy sidecars are)`));
+    notes.push(
+      policyNote(
+        ctx,
+        'observability.tracing',
+        `proxyless gRPC does not implement tracing configuration: proxyless servers behind ${portRef(ctx)} are not sampled (Envoy sidecars are)`,
+      ),
+    );
   }
   return notes;
 }

@@ -40,13 +40,22 @@ function consecutiveFields(od: Outlier, ctx: PortContext, errors: Diagnostic[]):
     for (const field of ['consecutive5xx', 'consecutiveGatewayErrors'] as const) {
       if (!od[field]) continue;
       const path = `outlierDetection.${field}`;
-      errors.push(notImplementedByGrpc(ctx, path, `${path} (gRFC A50 has only success-rate and failure-percentage ejection)`, 'it is left out; use outlierDetection.failurePercentage'));
+      errors.push(
+        notImplementedByGrpc(
+          ctx,
+          path,
+          `${path} (gRFC A50 has only success-rate and failure-percentage ejection)`,
+          'it is left out; use outlierDetection.failurePercentage',
+        ),
+      );
     }
     return {};
   }
   return {
     ...(od.consecutive5xx ? { consecutive_5xx: { value: od.consecutive5xx }, enforcing_consecutive_5xx: ALWAYS } : { enforcing_consecutive_5xx: OFF }),
-    ...(od.consecutiveGatewayErrors ? { consecutive_gateway_failure: { value: od.consecutiveGatewayErrors }, enforcing_consecutive_gateway_failure: ALWAYS } : {}),
+    ...(od.consecutiveGatewayErrors
+      ? { consecutive_gateway_failure: { value: od.consecutiveGatewayErrors }, enforcing_consecutive_gateway_failure: ALWAYS }
+      : {}),
   };
 }
 

@@ -56,7 +56,9 @@ function envoyBackOff(ctx: PortContext, b: Backoff, errors: Diagnostic[]): BackO
   const base = policyDuration(ctx, 'retries.backoff', b.base, errors);
   const max = b.max === undefined ? undefined : policyDuration(ctx, 'retries.backoff', b.max, errors);
   if (!base || !isPositive(base) || (max && !isPositive(max))) {
-    errors.push(policyNote(ctx, 'retries.backoff', "Envoy needs back-off intervals longer than 0; left out: Envoy's default back-off (25ms, up to 250ms) applies"));
+    errors.push(
+      policyNote(ctx, 'retries.backoff', "Envoy needs back-off intervals longer than 0; left out: Envoy's default back-off (25ms, up to 250ms) applies"),
+    );
     return undefined;
   }
   return { base_interval: base, ...(max ? { max_interval: max } : {}) };
@@ -87,7 +89,11 @@ function grpcBackOff(ctx: PortContext, b: Backoff, errors: Diagnostic[]): BackOf
   }
   const max = b.max === undefined ? undefined : policyDuration(ctx, 'retries.backoff', b.max, errors);
   if (max && durationMs(max) >= 1000) {
-    const note = policyNote(ctx, 'retries.backoff', `grpc-js-xds misreads back-off intervals of 1s or more (${b.max}): left out for proxyless gRPC clients of ${portRef(ctx)}, which back off up to 10 × base`);
+    const note = policyNote(
+      ctx,
+      'retries.backoff',
+      `grpc-js-xds misreads back-off intervals of 1s or more (${b.max}): left out for proxyless gRPC clients of ${portRef(ctx)}, which back off up to 10 × base`,
+    );
     errors.push({ ...note, field: 'spec.retries.backoff.max' });
     return { base_interval: base };
   }
@@ -118,7 +124,14 @@ function grpcRetryPolicy(ctx: PortContext, errors: Diagnostic[]): RetryPolicy | 
   const retryOn = grpcRetryOn(ctx, r, errors);
   if (retryOn.length === 0) return undefined;
   if (r.attempts >= GRPC_MAX_ATTEMPTS) {
-    errors.push(notImplementedByGrpc(ctx, 'retries.attempts', `${r.attempts} retries`, `it makes at most ${GRPC_MAX_ATTEMPTS} attempts in all (${GRPC_MAX_ATTEMPTS - 1} retries)`));
+    errors.push(
+      notImplementedByGrpc(
+        ctx,
+        'retries.attempts',
+        `${r.attempts} retries`,
+        `it makes at most ${GRPC_MAX_ATTEMPTS} attempts in all (${GRPC_MAX_ATTEMPTS - 1} retries)`,
+      ),
+    );
   }
   const backOff = r.backoff ? grpcBackOff(ctx, r.backoff, errors) : undefined;
   return { retry_on: retryOn.join(','), num_retries: { value: r.attempts }, ...(backOff ? { retry_back_off: backOff } : {}) };

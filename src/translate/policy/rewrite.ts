@@ -70,12 +70,24 @@ function pathRewrite(ctx: PortContext, p: PathRewrite, matched: MatchedPath, pat
   if (p.type === 'ReplaceFullPath') return { regex_rewrite: { pattern: { regex: '^/.*$' }, substitution: p.value } };
   const fields = replacePrefix(p.value, matched);
   if (fields) return fields;
-  errors.push(routingNote(ctx, `${path}.rewrite.path`, 'ReplacePrefixMatch needs a PathPrefix or Exact path match; the path is not rewritten where the path is a regular expression'));
+  errors.push(
+    routingNote(
+      ctx,
+      `${path}.rewrite.path`,
+      'ReplacePrefixMatch needs a PathPrefix or Exact path match; the path is not rewritten where the path is a regular expression',
+    ),
+  );
   return {};
 }
 
 /** The rewrites of rule `i` for one of its matches. */
-export function rewriteFields(ctx: PortContext, rule: HttpRouteRule, i: number, matched: MatchedPath, errors: Diagnostic[]): Pick<RouteAction, 'prefix_rewrite' | 'regex_rewrite' | 'host_rewrite_literal'> {
+export function rewriteFields(
+  ctx: PortContext,
+  rule: HttpRouteRule,
+  i: number,
+  matched: MatchedPath,
+  errors: Diagnostic[],
+): Pick<RouteAction, 'prefix_rewrite' | 'regex_rewrite' | 'host_rewrite_literal'> {
   const rewrite = rule.rewrite;
   if (!rewrite) return {};
   return {

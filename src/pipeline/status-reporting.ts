@@ -5,11 +5,11 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { PolicyProgress, PolicyStatusView } from '../../policy/status.js';
-import { Debouncer } from '../../pipeline/debounce.js';
-import { LeaderElector } from './leader.js';
-import { combineProgress, ProgressBoard, type BoardEntry } from './progress-board.js';
-import { StatusWriter } from './status-writer.js';
+import type { PolicyProgress, PolicyStatusView } from '../model/policy-status.js';
+import { Debouncer } from './debounce.js';
+import { LeaderElector } from '../sources/kube/leader.js';
+import { combineProgress, ProgressBoard, type BoardEntry } from '../sources/kube/progress-board.js';
+import { StatusWriter } from '../sources/kube/status-writer.js';
 
 /** What the running control plane tells the reporting. */
 export interface PolicyReporter {
@@ -50,9 +50,16 @@ export function startStatusReporting(o: StatusReportingOptions): StatusReporting
     ...(o.leaseDurationSeconds !== undefined ? { leaseDurationSeconds: o.leaseDurationSeconds } : {}),
     logger: o.logger.child({ component: 'lease' }),
   });
-  const board = new ProgressBoard({ kubeConfig: o.kubeConfig, namespace: o.namespace, identity: o.identity, logger: o.logger.child({ component: 'progress' }) });
+  const board = new ProgressBoard({
+    kubeConfig: o.kubeConfig,
+    namespace: o.namespace,
+    identity: o.identity,
+    logger: o.logger.child({ component: 'progress' }),
+  });
   const publisher = new Debouncer({ minMs: 200, maxMs: 1000 }, () => {
-    board.publish(Object.fromEntries(o.reporter.policyProgress())).catch((err: unknown) => o.logger.warn({ err: (err as Error).message }, 'could not publish progress'));
+    board
+      .publish(Object.fromEntries(o.reporter.policyProgress()))
+      .catch((err: unknown) => o.logger.warn({ err: (err as Error).message }, 'could not publish progress'));
   });
   const writer = new StatusWriter({
     kubeConfig: o.kubeConfig,

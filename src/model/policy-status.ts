@@ -9,7 +9,7 @@
  * written to the cluster by the status writer.
  */
 import { formatRef } from '../diagnostics.js';
-import type { Condition, ModelPolicy } from '../model/types.js';
+import type { Condition, ModelPolicy } from './types.js';
 
 export interface PolicyCondition {
   readonly type: 'Accepted' | 'ResolvedRefs' | 'PartiallyInvalid' | 'Conflicted' | 'Programmed';
@@ -41,7 +41,8 @@ const plural = (n: number) => (n === 1 ? 'proxy' : 'proxies');
 /** The Programmed condition of a policy given its progress (none: no connected proxy receives it). */
 export function programmed(policy: ModelPolicy, progress: PolicyProgress | undefined): PolicyCondition {
   if (!policy.inForce) return { type: 'Programmed', status: 'False', reason: 'Invalid', message: 'no valid version of the policy to program' };
-  if (policy.attachedTo.length === 0) return { type: 'Programmed', status: 'False', reason: 'NotAttached', message: 'attached to no service port: nothing to program' };
+  if (policy.attachedTo.length === 0)
+    return { type: 'Programmed', status: 'False', reason: 'NotAttached', message: 'attached to no service port: nothing to program' };
   const lastGood = policy.conditions.some((c) => c.reason === 'Invalid') ? ` (the last good version, generation ${policy.inForce.generation ?? '?'})` : '';
   const total = progress?.proxies ?? 0;
   if (total === 0) return { type: 'Programmed', status: 'True', reason: 'Programmed', message: `no connected proxy receives it yet${lastGood}` };

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ModelPolicy } from '../../src/model/types.ts';
-import { formatPolicyStatus, policyStatuses, programmed, type PolicyProgress } from '../../src/policy/status.ts';
+import { formatPolicyStatus, policyStatuses, programmed, type PolicyProgress } from '../../src/model/policy-status.ts';
 
 const spec = { targetRefs: [{ group: '' as const, kind: 'Service' as const, name: 'web' }], retries: { attempts: 2 } };
 const accepted = { type: 'Accepted', status: 'True', reason: 'Accepted', message: 'attached to Service shop/web:80' } as const;
@@ -37,11 +37,16 @@ describe('Programmed', () => {
       p(3, 2, [{ proxyId: 'web-1.shop', message: 'route: invalid regex' }]),
       ['False', 'Rejected', 'rejected by 1/3 proxies: web-1.shop: route: invalid regex'],
     ],
-    ['an invalid edit: the last good version is what is programmed', invalid, p(2, 2), ['True', 'Programmed', 'acked by 2/2 proxies (the last good version, generation 3)']],
+    [
+      'an invalid edit: the last good version is what is programmed',
+      invalid,
+      p(2, 2),
+      ['True', 'Programmed', 'acked by 2/2 proxies (the last good version, generation 3)'],
+    ],
     ['nothing valid to program', { ...invalid, inForce: undefined }, p(2, 2), ['False', 'Invalid', 'no valid version of the policy to program']],
     ['attached to nothing', { ...policy, attachedTo: [] }, undefined, ['False', 'NotAttached', 'attached to no service port: nothing to program']],
   ] as const)('%s', (_what, pol, progress, [status, reason, message]) => {
-    expect(programmed(pol as ModelPolicy, progress)).toEqual({ type: 'Programmed', status, reason, message });
+    expect(programmed(pol, progress)).toEqual({ type: 'Programmed', status, reason, message });
   });
 });
 
