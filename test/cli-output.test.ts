@@ -105,3 +105,28 @@ describe('trellis render', () => {
     });
   });
 });
+
+describe('trellis validate: references that do not resolve', () => {
+  const ROUTED = `apiVersion: trellis.dev/v1alpha1
+kind: TrafficPolicy
+metadata: { name: routed, namespace: shop }
+spec:
+  targetRefs: [{ group: "", kind: Service, name: catalog }]
+  routing:
+    http:
+      - name: to-nowhere
+        backends: [{ weight: 90 }, { service: nope, weight: 10 }]
+`;
+
+  it('are errors with ResolvedRefs=False naming the field and the missing object, and exit 1', async () => {
+    const r = await trellisWithInput(ROUTED, 'validate', 'examples/mesh', '-');
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toContain('error: <stdin>#1:9:38 TrafficPolicy shop/routed: spec.routing.http[0].backends[1].service: Service shop/nope not found; left out');
+    expect(lines).toContain(
+      'TrafficPolicy shop/routed: ResolvedRefs=False (BackendNotFound): spec.routing.http[0].backends[1].service: Service shop/nope not found; left out',
+    );
+    expect(lines).toContain('TrafficPolicy shop/routed: Accepted=True (Accepted): attached to Service shop/catalog:50051');
+    expect(lines.at(-1)).toBe('1 error(s), 0 warning(s)');
+  });
+});

@@ -321,7 +321,7 @@ const specWithRules = withRules(trafficPolicySpecSchema, [
 
 export const conditionSchema = z
   .strictObject({
-    type: z.string().min(1).max(316).describe('Accepted or Programmed'),
+    type: z.string().min(1).max(316).describe('Accepted, ResolvedRefs, PartiallyInvalid, Conflicted or Programmed'),
     status: z.enum(['True', 'False', 'Unknown']),
     observedGeneration: z.number().int().min(0).optional(),
     lastTransitionTime: z.string().meta({ format: 'date-time' }),
@@ -341,7 +341,7 @@ export const trafficPolicyStatusSchema = z
       .array(conditionSchema)
       .max(8)
       .meta({ 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['type'] })
-      .describe('Accepted, Programmed')
+      .describe('Accepted, ResolvedRefs, PartiallyInvalid, Conflicted, Programmed')
       .optional(),
   })
   .describe('Written by the control plane');

@@ -88,4 +88,33 @@ describe('the control plane log, on a manifests directory edited live', () => {
     const configz = await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/configz?format=text`)).text();
     expect(configz).toContain(`error: ${line}`);
   });
+
+  it('shows a policy whose backend does not exist as ResolvedRefs=False on /debug/policies, the rest of it accepted', async () => {
+    await put('web.yaml', `${service('web', 80)}---\n${slice}`);
+    const routed = [
+      'apiVersion: trellis.dev/v1alpha1',
+      'kind: TrafficPolicy',
+      'metadata: { name: p, namespace: shop }',
+      'spec:',
+      '  targetRefs: [{ group: "", kind: Service, name: web }]',
+      '  timeouts: { request: 5s }',
+      '  routing: { http: [{ backends: [{ service: nope }] }] }',
+    ].join('\n');
+    await put('p.yaml', `${routed}\n`);
+    const logger = createLogger('silent');
+    const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0' }, {});
+    trellis = await serve(config, logger, startManifestSource(dir, logger));
+    const body = (await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/policies`)).json()) as {
+      policies: { conditions: { type: string; status: string; reason: string; message: string }[] }[];
+    };
+    const conditions = body.policies[0]?.conditions ?? [];
+    expect(conditions.find((c) => c.type === 'ResolvedRefs')).toEqual({
+      type: 'ResolvedRefs',
+      status: 'False',
+      reason: 'BackendNotFound',
+      message:
+        'spec.routing.http[0].backends[0].service: Service shop/nope not found; left out; spec.routing.http[0].backends: no backend with a weight above 0 can be used; the route is left out',
+    });
+    expect(conditions.find((c) => c.type === 'Accepted')?.status).toBe('True');
+  });
 });
