@@ -101,7 +101,7 @@ describe('the control plane log, on a manifests directory edited live', () => {
       '  routing: { http: [{ backends: [{ service: nope }] }] }',
     ].join('\n');
     await put('p.yaml', `${routed}\n`);
-    const logger = createLogger('silent');
+    const logger = createLogger('fatal');
     const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0' }, {});
     trellis = await serve(config, logger, startManifestSource(dir, logger));
     const body = (await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/policies`)).json()) as {

@@ -1,34 +1,17 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatDiagnostic, formatRef, refOf, type Diagnostic } from '../../src/diagnostics.ts';
+import { formatDiagnostic, formatRef, refOf } from '../../src/diagnostics.ts';
 import type { Input } from '../../src/model/inputs.ts';
 import { manifestProblems, parseManifests, readManifestDir, skippedSummary } from '../../src/sources/manifests/index.ts';
+import { manifestView, type ManifestView } from '../support/diagnostics.ts';
 
 const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'manifests');
 
 type Meta = { name: string; namespace?: string };
 const refs = (list: readonly Input<{ kind: string; metadata: Meta }>[]): string[] => list.map((i) => formatRef(refOf(i.object.kind, i.object.metadata)));
 
-/** A diagnostic in the shape these tests were written in: file and document first, the object as text. */
-interface ManifestError {
-  file?: string;
-  document?: number;
-  line?: number;
-  column?: number;
-  object?: string;
-  field?: string;
-  message: string;
-}
-const old = (list: readonly Diagnostic[]): ManifestError[] =>
-  list.map((d) => ({
-    ...(d.origin?.file !== undefined ? { file: d.origin.file } : {}),
-    ...(d.origin?.document !== undefined ? { document: d.origin.document } : {}),
-    ...(d.origin?.line !== undefined ? { line: d.origin.line, column: d.origin.column } : {}),
-    ...(d.object ? { object: formatRef(d.object) } : {}),
-    ...(d.field ? { field: d.field } : {}),
-    message: d.message,
-  }));
+const old = manifestView;
 
 const service = (name: string, namespace: string, port: number | string): string =>
   `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${namespace}\nspec:\n  ports:\n    - port: ${port}\n`;
@@ -77,7 +60,7 @@ describe('parseManifests: the fixture mesh', () => {
 const GOOD = { path: 'a-good.yaml', text: service('ok', 'default', 80) };
 
 describe('parseManifests: errors name the file, document, line and column, object and field', () => {
-  it.each<[string, string, ManifestError]>([
+  it.each<[string, string, ManifestView]>([
     [
       'a file that is not YAML',
       `${service('first', 'default', 80)}---\nmetadata: [oops\n`,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseManifests, type ManifestFile, type ManifestResult } from '../../src/sources/manifests/index.ts';
-import { formatRef, type Diagnostic } from '../../src/diagnostics.ts';
+import { formatRef } from '../../src/diagnostics.ts';
+import { manifestView } from '../support/diagnostics.ts';
 
 const service = (name: string, port: number): string =>
   `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: shop }\nspec: { ports: [{ port: ${port} }] }\n`;
@@ -18,16 +19,7 @@ const ports = (r: ManifestResult | undefined): [string, number | undefined, stri
   (r?.inputs.services ?? []).map((s) => [s.object.metadata.name, s.object.spec.ports[0]?.port, s.origin.file]);
 const pods = (r: ManifestResult | undefined): string[] => (r?.inputs.pods ?? []).map((p) => p.object.metadata.name);
 
-/** Diagnostics in the shape these tests were written in: file and document first, the object as text. */
-const old = (list: readonly Diagnostic[] | undefined) =>
-  (list ?? []).map((d) => ({
-    ...(d.origin?.file !== undefined ? { file: d.origin.file } : {}),
-    ...(d.origin?.document !== undefined ? { document: d.origin.document } : {}),
-    ...(d.origin?.line !== undefined ? { line: d.origin.line, column: d.origin.column } : {}),
-    ...(d.object ? { object: formatRef(d.object) } : {}),
-    ...(d.field ? { field: d.field } : {}),
-    message: d.message,
-  }));
+const old = manifestView;
 
 describe('parseManifests: the last good version of an object', () => {
   it('keeps serving an object that turns invalid, takes it again once valid, and drops it when removed', () => {

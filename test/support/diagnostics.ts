@@ -50,3 +50,25 @@ export function objectStatuses(list: readonly Diagnostic[]): ObjectStatus[] {
   }
   return [...byObject.values()].sort((a, b) => (a.object < b.object ? -1 : a.object > b.object ? 1 : 0));
 }
+
+/** A diagnostic about a manifest, as the manifests tests compare it: file, document, line and column first, the object as text. */
+export interface ManifestView {
+  file?: string;
+  document?: number;
+  line?: number;
+  column?: number;
+  object?: string;
+  field?: string;
+  message: string;
+}
+
+export function manifestView(list: readonly Diagnostic[] | undefined): ManifestView[] {
+  return (list ?? []).map((d) => ({
+    ...(d.origin?.file !== undefined ? { file: d.origin.file } : {}),
+    ...(d.origin?.document !== undefined ? { document: d.origin.document } : {}),
+    ...(d.origin?.line !== undefined ? { line: d.origin.line, column: d.origin.column } : {}),
+    ...(d.object ? { object: formatRef(d.object) } : {}),
+    ...(d.field ? { field: d.field } : {}),
+    message: d.message,
+  }));
+}
