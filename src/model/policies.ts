@@ -155,7 +155,7 @@ export function resolvePolicies(
     const refs = unresolved.get(formatRef(r.source)) ?? [];
     for (const p of refs) sink[p.severity === 'error' ? 'error' : 'warn'](r.source, r.input.origin, p.field, p.message);
     const parts = unusable.get(formatRef(r.source)) ?? [];
-    for (const p of parts) sink.error(r.source, r.input.origin, p.field, p.message);
+    for (const p of parts) sink[p.severity === 'error' ? 'error' : 'warn'](r.source, r.input.origin, p.field, p.message);
     const partial = partiallyInvalidCondition(parts);
     const conflicted = conflictedCondition(lost.get(formatRef(r.source)) ?? []);
     if (conflicted) sink.warn(r.source, r.input.origin, 'spec', conflicted.message);

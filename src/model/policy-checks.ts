@@ -7,28 +7,38 @@
  */
 import { formatRef, type ObjectRef } from '../diagnostics.js';
 import type { MergedPolicy } from '../policy/merge.js';
-import { bucketAsks, bucketProblem, parsePlace } from '../policy/limits.js';
+import { bucketAsks, bucketProblem, inPlace, parsePlace } from '../policy/limits.js';
 import type { ModelService, ModelServicePort } from './types.js';
 
 export interface PartProblem {
   readonly policy: ObjectRef;
   readonly field: string;
   readonly message: string;
+  /** A warning changes nothing asked (a failover to a place with no endpoint today); only errors make PartiallyInvalid. */
+  readonly severity: 'error' | 'warning';
 }
 
 const FAILOVER = 'loadBalancing.failover';
 
+/**
+ * Each failover entry: both places must be a region or region/zone (else the entry is ignored);
+ * a target no endpoint of the service is in today (while it has endpoints elsewhere) is a warning:
+ * failing over there finds nothing.
+ */
 function failoverProblems(service: ModelService, policy: MergedPolicy): PartProblem[] {
+  const endpoints = service.ports.flatMap((p) => p.endpoints);
   const owner = policy.origins[FAILOVER] ?? service.source;
-  return (policy.settings.loadBalancing?.failover ?? []).flatMap((entry, i) =>
-    (['from', 'to'] as const)
-      .filter((side) => parsePlace(entry[side]) === undefined)
-      .map((side) => ({
-        policy: owner,
-        field: `spec.${FAILOVER}[${i}].${side}`,
-        message: `"${entry[side]}" is not a region or region/zone: this failover entry is ignored`,
-      })),
-  );
+  return (policy.settings.loadBalancing?.failover ?? []).flatMap((entry, i): PartProblem[] => {
+    const bad = (['from', 'to'] as const).filter((side) => parsePlace(entry[side]) === undefined);
+    if (bad.length > 0) {
+      const message = (side: 'from' | 'to'): string => `"${entry[side]}" is not a region or region/zone: this failover entry is ignored`;
+      return bad.map((side) => ({ policy: owner, field: `spec.${FAILOVER}[${i}].${side}`, message: message(side), severity: 'error' }));
+    }
+    const to = parsePlace(entry.to);
+    if (!to || endpoints.length === 0 || endpoints.some((e) => inPlace(e.locality, to))) return [];
+    const message = `no endpoint of ${formatRef(service.source)} is in ${entry.to}: failing over to it finds none today`;
+    return [{ policy: owner, field: `spec.${FAILOVER}[${i}].to`, message, severity: 'warning' }];
+  });
 }
 
 function bucketProblems(service: ModelService, port: ModelServicePort, policy: MergedPolicy): PartProblem[] {
@@ -36,7 +46,14 @@ function bucketProblems(service: ModelService, port: ModelServicePort, policy: M
     const problem = bucketProblem(ask.bucket);
     if (!problem) return [];
     const owner = policy.origins[ask.originKey] ?? service.source;
-    return [{ policy: owner, field: ask.field, message: `${problem}; requests to ${formatRef(service.source)}:${port.port} are not limited by it` }];
+    return [
+      {
+        policy: owner,
+        field: ask.field,
+        message: `${problem}; requests to ${formatRef(service.source)}:${port.port} are not limited by it`,
+        severity: 'error',
+      },
+    ];
   });
 }
 
@@ -57,7 +74,7 @@ export function checkPolicies(
 export function partiallyInvalidCondition(
   problems: readonly PartProblem[],
 ): { type: 'PartiallyInvalid'; status: 'True'; reason: 'UnsupportedValue'; message: string } | undefined {
-  const unique = [...new Map(problems.map((p) => [`${p.field}|${p.message}`, p])).values()];
+  const unique = [...new Map(problems.filter((p) => p.severity === 'error').map((p) => [`${p.field}|${p.message}`, p])).values()];
   if (unique.length === 0) return undefined;
   return { type: 'PartiallyInvalid', status: 'True', reason: 'UnsupportedValue', message: unique.map((p) => `${p.field}: ${p.message}`).join('; ') };
 }

@@ -27,6 +27,21 @@ export function parsePlace(text: string): Place | undefined {
   return zone === undefined ? { region } : { region, zone };
 }
 
+/**
+ * Two regions agree when they are equal, or when either is unknown (an endpoint whose Node is not
+ * known; a proxy that does not say its region). Both known and different: never, whatever the zones
+ * are called.
+ */
+export function regionsAgree(a: string, b: string): boolean {
+  return a === b || a === '' || b === '';
+}
+
+/** A locality (an endpoint's, a proxy's; '' for a part not known) is in `place`. */
+export function inPlace(l: { readonly region: string; readonly zone: string }, place: Place): boolean {
+  if (place.zone === undefined) return l.region === place.region;
+  return l.zone === place.zone && regionsAgree(l.region, place.region);
+}
+
 export type TokenBucketSpec = NonNullable<PolicySettings['rateLimit']>['local'];
 
 /** A bucket a policy asks for: the field it sits at, and the key of `origins` naming the policy. */

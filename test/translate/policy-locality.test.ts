@@ -254,13 +254,25 @@ describe('notes on locality-aware policies', () => {
       [{ from: 'r1/z1', to: 'r1/z1' }],
       [{ field: 'spec.loadBalancing.failover[0]', severity: 'warning', message: 'fails over from r1/z1 to itself: this entry changes nothing' }],
     ],
-    ['a failover to a place no endpoint is in', [{ from: 'r1', to: 'mars' }], []],
+    [
+      'a failover to a place no endpoint is in',
+      [{ from: 'r1', to: 'mars' }],
+      [
+        {
+          field: 'spec.loadBalancing.failover[0].to',
+          severity: 'warning',
+          message: 'no endpoint of Service shop/api is in mars: failing over to it finds none today',
+        },
+      ],
+    ],
   ])('%s', (_title, failover, expected) => {
     const m = model({ localityAware: true, failover });
-    // What the proxies cannot use is the model's to say (errors); what changes nothing, translation's (warnings).
+    // The model says what the proxies cannot use (and a target with no endpoint today); translation, what changes nothing.
     const fromModel = [
       ...new Set(
-        checkPolicies(m.services, (_s, p) => p.policy).map((p) => JSON.stringify({ object: formatRef(p.policy), field: p.field, message: p.message })),
+        checkPolicies(m.services, (_s, p) => p.policy).map((p) =>
+          JSON.stringify({ object: formatRef(p.policy), field: p.field, ...(p.severity === 'warning' ? { severity: 'warning' } : {}), message: p.message }),
+        ),
       ),
     ].map((j) => JSON.parse(j) as object);
     for (const [target] of TARGETS) {

@@ -47,7 +47,7 @@ import { localityGroups, type EndpointHealth } from '../endpoints.js';
 import { translationWarning } from '../translation.js';
 import { policyNote } from './notes.js';
 import type { PortContext } from './types.js';
-import { parsePlace, type Place } from '../../policy/limits.js';
+import { inPlace, parsePlace, regionsAgree, type Place } from '../../policy/limits.js';
 
 const FIELD = 'loadBalancing.localityAware';
 const FAILOVER_FIELD = 'loadBalancing.failover';
@@ -121,21 +121,6 @@ export function localityAware(
 /** A note when the port's cluster has no assignment for locality awareness to shape (`why`). */
 export function localityNotApplicable(ctx: PortContext, why: string, errors: Diagnostic[]): void {
   if (isLocalityAware(ctx)) errors.push(policyNote(ctx, FIELD, `${why}, so locality-aware load balancing does not apply`));
-}
-
-/**
- * Two regions agree when they are equal, or when either is unknown (an endpoint whose Node is not
- * known; a proxy that does not say its region). Both known and different: never, whatever the zones
- * are called.
- */
-function regionsAgree(a: string, b: string): boolean {
-  return a === b || a === '' || b === '';
-}
-
-/** Locality `l` is in `place`. */
-function inPlace(l: Locality, place: Place): boolean {
-  if (place.zone === undefined) return l.region === place.region;
-  return l.zone === place.zone && regionsAgree(l.region, place.region);
 }
 
 function sameZone(l: Locality, proxy: Locality): boolean {
