@@ -101,6 +101,14 @@ beforeAll(async () => {
   });
   await api.custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, body: policy('web-retries', 'web') });
   await api.custom.createNamespacedCustomObject({ ...GROUP, namespace: ns, body: policy('orphan', 'missing') });
+  // On a Service of its own, so that the NACKs of the web route below say nothing about it.
+  await api.core.createNamespacedService({ namespace: ns, body: service('api') });
+  const unrouted = policy('unrouted', 'api');
+  await api.custom.createNamespacedCustomObject({
+    ...GROUP,
+    namespace: ns,
+    body: { ...unrouted, spec: { ...unrouted.spec, routing: { http: [{ backends: [{}, { service: 'nope' }] }] } } },
+  });
 });
 
 afterAll(async () => {
@@ -123,7 +131,7 @@ describe('TrafficPolicy status with two replicas', () => {
     nacker.subscribe(RDS, [`web.${ns}.svc.cluster.local:80`]);
     nacker.nack(await nacker.next(RDS), 'route web: retry policy not supported here');
     await b.logs.until('b sees the NACK', (lines) => lines.some((l) => l.msg === 'proxy rejected configuration (NACK)'));
-    await Promise.all([written(a, 'web-retries', 1, 'Programmed=False (Rejected)'), written(a, 'orphan', 1)]);
+    await Promise.all([written(a, 'web-retries', 1, 'Programmed=False (Rejected)'), written(a, 'orphan', 1), written(a, 'unrouted', 1)]);
 
     const web = await read('web-retries');
     expect(web.status?.observedGeneration).toBe(1);
@@ -143,6 +151,15 @@ describe('TrafficPolicy status with two replicas', () => {
       status: 'False',
       reason: 'TargetNotFound',
       message: `spec.targetRefs[0]: Service ${ns}/missing not found`,
+    });
+
+    // A backend that does not exist: the rest of the policy is accepted, and ResolvedRefs says what is missing.
+    const unrouted = await read('unrouted');
+    expect(condition(unrouted, 'Accepted')?.status).toBe('True');
+    expect(condition(unrouted, 'ResolvedRefs')).toMatchObject({
+      status: 'False',
+      reason: 'BackendNotFound',
+      message: `spec.routing.http[0].backends[1].service: Service ${ns}/nope not found; left out`,
     });
 
     // Both replicas serve and report the same statuses; b has written nothing.
