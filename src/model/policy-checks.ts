@@ -7,7 +7,8 @@
  */
 import { formatRef, type ObjectRef } from '../diagnostics.js';
 import type { MergedPolicy } from '../policy/merge.js';
-import { bucketAsks, bucketProblem, inPlace, parsePlace } from '../policy/limits.js';
+import { bucketAsks, bucketProblem, inPlace, modifiableHeader, parsePlace, prefixUnmatchable } from '../policy/limits.js';
+import type { HttpRouteRule } from '../policy/schema.js';
 import type { ModelService, ModelServicePort } from './types.js';
 
 export interface PartProblem {
@@ -57,6 +58,44 @@ function bucketProblems(service: ModelService, port: ModelServicePort, policy: M
   });
 }
 
+type HeaderChanges = NonNullable<HttpRouteRule['requestHeaders']>;
+
+/** The header names of `c` with their fields (`requestHeaders.set[0].name`), relative to the rule. */
+function headerNames(c: HeaderChanges | undefined, at: string): { name: string; field: string }[] {
+  if (!c) return [];
+  return [
+    ...(c.set ?? []).map((h, k) => ({ name: h.name, field: `${at}.set[${k}].name` })),
+    ...(c.add ?? []).map((h, k) => ({ name: h.name, field: `${at}.add[${k}].name` })),
+    ...(c.remove ?? []).map((name, k) => ({ name, field: `${at}.remove[${k}]` })),
+  ];
+}
+
+/** What Envoy would refuse of one routing rule: a prefix it cannot match on, a header a route may not change, a prefix rewrite of a regex match. */
+function ruleProblems(rule: HttpRouteRule, path: string): { field: string; message: string }[] {
+  const out: { field: string; message: string }[] = [];
+  (rule.matches ?? []).forEach((m, j) => {
+    if (m.path?.type === 'PathPrefix' && prefixUnmatchable(m.path.value)) {
+      out.push({ field: `${path}.matches[${j}].path.value`, message: "a path prefix cannot contain '?' or '#'; this match is left out" });
+    }
+  });
+  for (const h of [...headerNames(rule.requestHeaders, `${path}.requestHeaders`), ...headerNames(rule.responseHeaders, `${path}.responseHeaders`)]) {
+    if (!modifiableHeader(h.name))
+      out.push({ field: h.field, message: `Envoy does not let routes change the header "${h.name}"; left out (rewrite.hostname sets the host)` });
+  }
+  if (rule.rewrite?.path?.type === 'ReplacePrefixMatch' && (rule.matches ?? []).some((m) => m.path?.type === 'RegularExpression')) {
+    const message = 'ReplacePrefixMatch needs a PathPrefix or Exact path match; the path is not rewritten where the path is a regular expression';
+    out.push({ field: `${path}.rewrite.path`, message });
+  }
+  return out;
+}
+
+function routingProblems(service: ModelService, policy: MergedPolicy): PartProblem[] {
+  const owner = policy.origins['routing.http'] ?? service.source;
+  return (policy.settings.routing?.http ?? []).flatMap((rule, i) =>
+    ruleProblems(rule, `spec.routing.http[${i}]`).map((p): PartProblem => ({ policy: owner, ...p, severity: 'error' })),
+  );
+}
+
 /** The parts of every port's policy that cannot be used. */
 export function checkPolicies(
   services: readonly ModelService[],
@@ -65,7 +104,7 @@ export function checkPolicies(
   return services.flatMap((service) =>
     service.ports.flatMap((port) => {
       const policy = policyOf(service, port);
-      return policy ? [...failoverProblems(service, policy), ...bucketProblems(service, port, policy)] : [];
+      return policy ? [...failoverProblems(service, policy), ...bucketProblems(service, port, policy), ...routingProblems(service, policy)] : [];
     }),
   );
 }

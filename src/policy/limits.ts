@@ -42,6 +42,16 @@ export function inPlace(l: { readonly region: string; readonly zone: string }, p
   return l.zone === place.zone && regionsAgree(l.region, place.region);
 }
 
+/** A path prefix Envoy cannot match on (its path_separated_prefix holds no query or fragment). */
+export function prefixUnmatchable(prefix: string): boolean {
+  return /[?#]/.test(prefix);
+}
+
+/** A header a route may set, add or remove: Envoy refuses pseudo-headers (`:path`) and `host`. */
+export function modifiableHeader(name: string): boolean {
+  return !name.startsWith(':') && name.toLowerCase() !== 'host';
+}
+
 export type TokenBucketSpec = NonNullable<PolicySettings['rateLimit']>['local'];
 
 /** A bucket a policy asks for: the field it sits at, and the key of `origins` naming the policy. */

@@ -29,6 +29,7 @@ import { flat, type FlatDiagnostic } from '../support/diagnostics.ts';
 import { ref } from '../support/diagnostics.ts';
 import { formatRef } from '../../src/diagnostics.ts';
 import { resolveRoutes } from '../../src/model/references.ts';
+import { checkPolicies } from '../../src/model/policy-checks.ts';
 
 const POLICY = 'TrafficPolicy shop/p';
 const WEB = 'web.shop.svc.cluster.local';
@@ -55,7 +56,7 @@ function workloads() {
 
 /**
  * The web service with `settings` (validated as a TrafficPolicy would be) on port 80, its routes
- * resolved as the model resolves them; `problems`: what did not resolve, as diagnostics.
+ * resolved and checked as the model does; `problems`: what did not resolve or cannot be used, as diagnostics.
  */
 function resolved(settings: PolicySettings): { services: ModelService[]; problems: FlatDiagnostic[] } {
   const result = validateSpec({ targetRefs: [{ group: '', kind: 'Service', name: 'web', port: 80 }], ...settings });
@@ -76,7 +77,7 @@ function resolved(settings: PolicySettings): { services: ModelService[]; problem
         if (p.port !== 80) return p;
         const r = resolveRoutes(s, p, policy, index);
         problems.push(
-          ...r.problems.map((x) => ({
+          ...[...r.problems, ...checkPolicies([s], (_s, x) => (x.port === 80 ? policy : undefined))].map((x) => ({
             object: formatRef(x.policy),
             field: x.field,
             message: x.message,

@@ -12,48 +12,37 @@
  * ':'-prefixed headers, which the schema already refuses): such entries are errors, left out;
  * rewrite.hostname changes the host.
  */
-import type { Diagnostic } from '../../diagnostics.js';
 import type { HeaderValueOption } from '../../envoy/generated/envoy/config/core/v3/HeaderValueOption.js';
 import type { Route } from '../../envoy/generated/envoy/config/route/v3/Route.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
-import { routingNote, rulePath } from './routing-notes.js';
-import type { PortContext } from './types.js';
+import { modifiableHeader } from '../../policy/limits.js';
 
 type HeaderChanges = NonNullable<HttpRouteRule['requestHeaders']>;
 type HeaderFields = Pick<Route, 'request_headers_to_add' | 'request_headers_to_remove' | 'response_headers_to_add' | 'response_headers_to_remove'>;
-
-function modifiable(name: string): boolean {
-  return !name.startsWith(':') && name.toLowerCase() !== 'host';
-}
 
 function option(name: string, value: string, append_action: HeaderValueOption['append_action']): HeaderValueOption {
   return { header: { key: name, value: value.replaceAll('%', '%%') }, append_action };
 }
 
-function changes(ctx: PortContext, c: HeaderChanges, path: string, errors: Diagnostic[]): { add: HeaderValueOption[]; remove: string[] } {
-  const keep = (name: string, field: string): boolean => {
-    if (modifiable(name)) return true;
-    errors.push(routingNote(ctx, field, `Envoy does not let routes change the header "${name}"; left out (rewrite.hostname sets the host)`));
-    return false;
-  };
+/** The changes Envoy lets a route make; a header it refuses is left out (the model reported it). */
+function changes(c: HeaderChanges): { add: HeaderValueOption[]; remove: string[] } {
   const add = [
-    ...(c.set ?? []).filter((h, k) => keep(h.name, `${path}.set[${k}].name`)).map((h) => option(h.name, h.value, 'OVERWRITE_IF_EXISTS_OR_ADD')),
-    ...(c.add ?? []).filter((h, k) => keep(h.name, `${path}.add[${k}].name`)).map((h) => option(h.name, h.value, 'APPEND_IF_EXISTS_OR_ADD')),
+    ...(c.set ?? []).filter((h) => modifiableHeader(h.name)).map((h) => option(h.name, h.value, 'OVERWRITE_IF_EXISTS_OR_ADD')),
+    ...(c.add ?? []).filter((h) => modifiableHeader(h.name)).map((h) => option(h.name, h.value, 'APPEND_IF_EXISTS_OR_ADD')),
   ];
-  const remove = (c.remove ?? []).filter((name, k) => keep(name, `${path}.remove[${k}]`));
-  return { add, remove };
+  return { add, remove: (c.remove ?? []).filter(modifiableHeader) };
 }
 
 /** The header changes of rule `i`. */
-export function headerFields(ctx: PortContext, rule: HttpRouteRule, i: number, errors: Diagnostic[]): HeaderFields {
+export function headerFields(rule: HttpRouteRule): HeaderFields {
   const out: HeaderFields = {};
   if (rule.requestHeaders) {
-    const { add, remove } = changes(ctx, rule.requestHeaders, `${rulePath(i)}.requestHeaders`, errors);
+    const { add, remove } = changes(rule.requestHeaders);
     if (add.length > 0) out.request_headers_to_add = add;
     if (remove.length > 0) out.request_headers_to_remove = remove;
   }
   if (rule.responseHeaders) {
-    const { add, remove } = changes(ctx, rule.responseHeaders, `${rulePath(i)}.responseHeaders`, errors);
+    const { add, remove } = changes(rule.responseHeaders);
     if (add.length > 0) out.response_headers_to_add = add;
     if (remove.length > 0) out.response_headers_to_remove = remove;
   }

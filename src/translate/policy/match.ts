@@ -24,8 +24,9 @@ import type { QueryParameterMatcher } from '../../envoy/generated/envoy/config/r
 import type { RouteMatch } from '../../envoy/generated/envoy/config/route/v3/RouteMatch.js';
 import type { StringMatcher } from '../../envoy/generated/envoy/type/matcher/v3/StringMatcher.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
-import { routingNote, routingNotByGrpc, rulePath } from './routing-notes.js';
+import { routingNotByGrpc, rulePath } from './routing-notes.js';
 import type { PortContext, ProxyTarget } from './types.js';
+import { prefixUnmatchable } from '../../policy/limits.js';
 
 type Match = NonNullable<HttpRouteRule['matches']>[number];
 type PathMatch = NonNullable<Match['path']>;
@@ -80,7 +81,7 @@ function prefixMatches(value: string, target: ProxyTarget): EmittedMatch[] | und
       { match: { prefix: `${prefix}/` }, path: { kind: 'prefix', prefix } },
     ];
   }
-  if (/[?#]/.test(prefix)) return undefined;
+  if (prefixUnmatchable(prefix)) return undefined;
   return [{ match: { path_separated_prefix: prefix }, path: { kind: 'prefix', prefix } }];
 }
 
@@ -126,10 +127,7 @@ function entryMatches(ctx: PortContext, m: Match, path: string, errors: Diagnost
     }
   }
   const paths = pathMatches(m.path, ctx.target);
-  if (!paths) {
-    errors.push(routingNote(ctx, `${path}.path.value`, "a path prefix cannot contain '?' or '#'; this match is left out"));
-    return [];
-  }
+  if (!paths) return []; // a prefix Envoy cannot match on: the model reported it
   const headers = headerMatchers(m, ctx.target);
   const query = ctx.target === 'sidecar' ? queryMatchers(m) : [];
   return paths.map((p) => ({

@@ -9,16 +9,13 @@
  *                     regex_rewrite '^/foo/*' → '/' ('/foo/x' → '/x', '/foo' → '/'). With the '/'
  *                     prefix (or no path condition): prefix_rewrite '/bar/'. With an Exact path:
  *                     prefix_rewrite (the whole path is the prefix). With a RegularExpression path:
- *                     an error, the path is not rewritten
+ *                     not rewritten (an error on the policy, from the model: model/policy-checks.ts)
  *   hostname          host_rewrite_literal
  */
-import type { Diagnostic } from '../../diagnostics.js';
 import type { RedirectAction } from '../../envoy/generated/envoy/config/route/v3/RedirectAction.js';
 import type { RouteAction } from '../../envoy/generated/envoy/config/route/v3/RouteAction.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
 import type { MatchedPath } from './match.js';
-import { routingNote, rulePath } from './routing-notes.js';
-import type { PortContext } from './types.js';
 
 type Redirect = NonNullable<HttpRouteRule['redirect']>;
 type Rewrite = NonNullable<HttpRouteRule['rewrite']>;
@@ -66,32 +63,18 @@ function replacePrefix(value: string, matched: MatchedPath): PathRewriteFields |
   }
 }
 
-function pathRewrite(ctx: PortContext, p: PathRewrite, matched: MatchedPath, path: string, errors: Diagnostic[]): PathRewriteFields {
+function pathRewrite(p: PathRewrite, matched: MatchedPath): PathRewriteFields {
   if (p.type === 'ReplaceFullPath') return { regex_rewrite: { pattern: { regex: '^/.*$' }, substitution: p.value } };
-  const fields = replacePrefix(p.value, matched);
-  if (fields) return fields;
-  errors.push(
-    routingNote(
-      ctx,
-      `${path}.rewrite.path`,
-      'ReplacePrefixMatch needs a PathPrefix or Exact path match; the path is not rewritten where the path is a regular expression',
-    ),
-  );
-  return {};
+  // Where the path matched a regular expression there is no prefix to replace (the model reported it).
+  return replacePrefix(p.value, matched) ?? {};
 }
 
 /** The rewrites of rule `i` for one of its matches. */
-export function rewriteFields(
-  ctx: PortContext,
-  rule: HttpRouteRule,
-  i: number,
-  matched: MatchedPath,
-  errors: Diagnostic[],
-): Pick<RouteAction, 'prefix_rewrite' | 'regex_rewrite' | 'host_rewrite_literal'> {
+export function rewriteFields(rule: HttpRouteRule, matched: MatchedPath): Pick<RouteAction, 'prefix_rewrite' | 'regex_rewrite' | 'host_rewrite_literal'> {
   const rewrite = rule.rewrite;
   if (!rewrite) return {};
   return {
-    ...(rewrite.path ? pathRewrite(ctx, rewrite.path, matched, rulePath(i), errors) : {}),
+    ...(rewrite.path ? pathRewrite(rewrite.path, matched) : {}),
     ...(rewrite.hostname !== undefined ? { host_rewrite_literal: rewrite.hostname } : {}),
   };
 }

@@ -63,7 +63,7 @@ function invalid(ctx: RouteContext, route: Route, i: number): Diagnostic | undef
 type Action = (m: EmittedMatch) => Pick<Route, 'route' | 'redirect'>;
 
 /** The action of rule `i` for each of its matches; undefined when the rule cannot send anywhere. */
-function ruleAction(ctx: RouteContext, rule: HttpRouteRule, i: number, settings: PortRouteSettings, errors: Diagnostic[]): Action | undefined {
+function ruleAction(ctx: RouteContext, rule: HttpRouteRule, i: number, settings: PortRouteSettings): Action | undefined {
   if (rule.redirect) {
     const redirect = redirectAction(rule.redirect);
     return () => ({ redirect });
@@ -72,7 +72,7 @@ function ruleAction(ctx: RouteContext, rule: HttpRouteRule, i: number, settings:
   if (!destination) return undefined;
   if (ctx.target === 'proxyless') return () => ({ route: { ...destination, ...settings } });
   const mirror = mirrorFields(ctx, rule, i);
-  return (m) => ({ route: { ...destination, ...settings, ...rewriteFields(ctx, rule, i, m.path, errors), ...mirror } });
+  return (m) => ({ route: { ...destination, ...settings, ...rewriteFields(rule, m.path), ...mirror } });
 }
 
 function ruleRoutes(ctx: RouteContext, rule: HttpRouteRule, i: number, settings: PortRouteSettings, errors: Diagnostic[]): Route[] {
@@ -82,9 +82,9 @@ function ruleRoutes(ctx: RouteContext, rule: HttpRouteRule, i: number, settings:
   }
   const entries = ruleMatches(ctx, rule, i, errors);
   if (entries.every((e) => e.matches.length === 0)) return [];
-  const action = ruleAction(ctx, rule, i, settings, errors);
+  const action = ruleAction(ctx, rule, i, settings);
   if (!action) return [];
-  const headers = ctx.target === 'sidecar' ? headerFields(ctx, rule, i, errors) : {};
+  const headers = ctx.target === 'sidecar' ? headerFields(rule) : {};
   const filters = routeFilterConfigs(ctx, rule);
   const base = rule.name ?? `http[${i}]`;
   const routes: Route[] = [];
