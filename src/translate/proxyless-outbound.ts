@@ -17,7 +17,6 @@
  * So each resource is built once per model and the same objects are handed to every namespace.
  */
 import { type Diagnostic, formatRef, sortedRefs } from '../diagnostics.js';
-import { createHash } from 'node:crypto';
 import { typed } from '../envoy/codec.js';
 import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
 import type { ClusterLoadAssignment } from '../envoy/generated/envoy/config/endpoint/v3/ClusterLoadAssignment.js';
@@ -40,6 +39,7 @@ import type { MeshIndex, PortContext, RouteContext } from './policy/types.js';
 import { indexOf } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
 import { localityAware, localityNotApplicable, type LocalityAwareAssignment } from './policy/locality.js';
+import { outlierDetectionPlaceholder, virtualHostName } from './client-quirks/grpc-js-xds-1.14.js';
 
 /** The resources of one service port, shared by every proxyless namespace. */
 export interface ProxylessServicePort {
@@ -78,23 +78,15 @@ function clusterLoadAssignment(name: string, endpoints: readonly ModelEndpoint[]
   return { cluster_name: name, endpoints: localityGroups(endpoints, proxylessHealth) };
 }
 
-/**
- * Every proxyless cluster carries an outlier detection, one that ejects nothing unless a policy
- * says otherwise. grpc-js-xds 1.14 compares a new cluster with the one it holds by walking the old
- * one's keys only: a cluster held without outlier detection has none of its keys, so one added by a
- * policy later would look unchanged, be acked, and never apply.
- */
-const NO_EJECTION: NonNullable<Cluster['outlier_detection']> = { enforcing_success_rate: { value: 0 } };
-
-/** An EDS cluster for gRPC. */
+/** An EDS cluster for gRPC (with an outlier detection that ejects nothing: client-quirks/grpc-js-xds-1.14.ts). */
 function grpcEdsCluster(name: string): Cluster {
-  return { ...edsCluster(name), outlier_detection: NO_EJECTION };
+  return { ...edsCluster(name), ...outlierDetectionPlaceholder() };
 }
 
 function logicalDnsCluster(name: string, host: string, port: number): Cluster {
   return {
     name,
-    outlier_detection: NO_EJECTION,
+    ...outlierDetectionPlaceholder(),
     type: 'LOGICAL_DNS',
     connect_timeout: CONNECT_TIMEOUT,
     lb_policy: 'ROUND_ROBIN',
@@ -107,22 +99,21 @@ function logicalDnsCluster(name: string, host: string, port: number): Cluster {
 }
 
 /**
- * The route configuration of a service port. Its virtual host is named after it, plus the filters
- * it has settings for and a digest of those settings (`…:50051 [envoy.filters.http.fault 3f9a1c0e]`):
- * grpc-js-xds 1.14 compares a new resource with the one it holds by walking the old one's keys only,
- * and packed settings by the old bytes only. So a map that gains its first entry
- * (typed_per_filter_config, when a fault policy is added) looks unchanged, and so do settings whose
- * old bytes are a prefix of the new ones (a delay, then a delay and an abort): a running client
- * would never apply them. The name changes with the settings, and a changed name it does see.
+ * The route configuration of a service port: one virtual host, with the filter settings of the
+ * port's policy. Its name changes with those settings (virtualHostName, client-quirks/grpc-js-xds-1.14.ts).
  */
 function routeConfiguration(name: string, domains: readonly string[], ctx: RouteContext, errors: Diagnostic[]): RouteConfiguration {
   const filters = virtualHostFilterConfigs(ctx, errors);
-  const hostName = filters
-    ? `${name} [${Object.keys(filters).sort().join(',')} ${createHash('sha256').update(JSON.stringify(filters)).digest('hex').slice(0, 8)}]`
-    : name;
   return {
     name,
-    virtual_hosts: [{ name: hostName, domains: [...domains], routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) }],
+    virtual_hosts: [
+      {
+        name: virtualHostName(name, filters),
+        domains: [...domains],
+        routes: serviceRoutes(ctx, errors),
+        ...(filters ? { typed_per_filter_config: filters } : {}),
+      },
+    ],
   };
 }
 

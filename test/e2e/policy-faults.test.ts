@@ -29,8 +29,9 @@ beforeAll(async () => {
   mesh = await startPolicyMesh(['plain']);
   // grpc-js-xds 1.14 takes an update that only adds entries to a map it held empty (a virtual
   // host's typed_per_filter_config) for no change at all (XdsResourceType.resourcesEqual compares
-  // only the keys of the resource it held): clients connected before and after the policy are
-  // both checked.
+  // only the keys of the resource it held; the workaround is in
+  // src/translate/client-quirks/grpc-js-xds-1.14.ts): clients connected before and after the
+  // policy are both checked.
   for (const fault of Object.keys(FAULTS) as Fault[]) {
     await mesh.service(`faulty-${fault}`, [{ server: 'plain' }]);
     const before = await mesh.client(`faulty-${fault}`);

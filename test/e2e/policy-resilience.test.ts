@@ -126,8 +126,9 @@ describe('outlier detection (failure percentage over 50% with ≥ 10 calls in a 
   const clients: Record<string, PolicyClient> = {};
   beforeAll(async () => {
     // grpc-js-xds 1.14 takes a cluster update that only adds outlier_detection for no change at all
-    // (XdsResourceType.resourcesEqual compares only the keys of the resource it held), so a client
-    // that was connected before the policy and one that connects after it are both checked.
+    // (XdsResourceType.resourcesEqual compares only the keys of the resource it held; the workaround
+    // is in src/translate/client-quirks/grpc-js-xds-1.14.ts), so a client that was connected before
+    // the policy and one that connects after it are both checked.
     clients.before = await mesh.client('eject');
     await mesh.applyPolicy(clients.before, 'eject-outliers', {
       outlierDetection: {

@@ -14,12 +14,11 @@
  * listener lists it too. It requires `percentage` on delay and abort: always set. gRPC servers do
  * not implement it (it is client-side only there too).
  *
- * A limit of grpc-js-xds 1.14.1 (not of this translation): a client already running when fault
- * injection is added does not apply it. Its xDS client compares a new resource with the cached one
- * by walking the old one's keys only, so a route configuration whose virtual host gains a
- * `typed_per_filter_config` entry (or whose fault config only grows) counts as unchanged; and a
- * Listener update alone (the filter added) is not passed on while the route name stays the same.
- * Clients started after the policy, or any other change to the route configuration, pick it up.
+ * grpc-js-xds 1.14 would not apply fault injection added to (or grown in) the policy of a client
+ * already running: it takes the route configuration for unchanged, and a Listener update alone for
+ * nothing to pass on. The virtual host's name carries a digest of its filter settings so that it
+ * does (virtualHostName in ../client-quirks/grpc-js-xds-1.14.ts, with the other grpc-js-xds 1.14
+ * workarounds).
  */
 import type { Diagnostic } from '../../diagnostics.js';
 import { typed } from '../../envoy/codec.js';

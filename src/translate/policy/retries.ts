@@ -17,16 +17,16 @@
  *   - num_retries must be ≥ 1 or the route configuration is NACKed: attempts 0 → no retry_policy;
  *     gRPC makes at most 5 attempts in all (noted above 4 retries)
  *   - per-try timeouts are ignored (noted)
- *   - retry_back_off: a base under 1ms is NACKed (gRPC counts whole milliseconds); and grpc-js-xds
- *     (resolver-xds.js protoDurationToSecondsString) turns a Duration into text by concatenating
- *     `seconds` (a string) and the fraction: 1.5s becomes '10.5s', 2s '20s'. Intervals of a second
- *     or more are left out (noted): without base_interval gRPC backs off from 25ms up to 250ms,
- *     without max_interval up to 10 × base_interval
+ *   - retry_back_off: a base under 1ms is NACKed (gRPC counts whole milliseconds); and intervals
+ *     that grpc-js-xds 1.14 misreads (a second or more: misreadsBackOff in
+ *     ../client-quirks/grpc-js-xds-1.14.ts) are left out (noted): without base_interval gRPC backs
+ *     off from 25ms up to 250ms, without max_interval up to 10 × base_interval
  */
 import type { Diagnostic } from '../../diagnostics.js';
 import type { RetryPolicy } from '../../envoy/generated/envoy/config/route/v3/RetryPolicy.js';
 import type { Duration } from '../../envoy/generated/google/protobuf/Duration.js';
 import { RETRY_ON, type PolicySettings } from '../../policy/schema.js';
+import { backOffMisreadNote, misreadsBackOff } from '../client-quirks/grpc-js-xds-1.14.js';
 import { isPositive } from './duration.js';
 import { notImplementedByGrpc, policyNote, portRef } from './notes.js';
 import { perTrySetting, perTryTimeout, policyDuration } from './route-timeouts.js';
@@ -81,18 +81,18 @@ function envoyRetryPolicy(ctx: PortContext, errors: Diagnostic[]): RetryPolicy |
 function grpcBackOff(ctx: PortContext, b: Backoff, errors: Diagnostic[]): BackOff | undefined {
   const base = policyDuration(ctx, 'retries.backoff', b.base, errors);
   if (!base) return undefined;
-  const ms = durationMs(base);
-  if (ms < 1 || ms >= 1000) {
-    const why = ms < 1 ? `gRPC rejects a base back-off under 1ms (${b.base})` : `grpc-js-xds misreads back-off intervals of 1s or more (${b.base})`;
+  const underOneMs = durationMs(base) < 1;
+  if (underOneMs || misreadsBackOff(base)) {
+    const why = underOneMs ? `gRPC rejects a base back-off under 1ms (${b.base})` : backOffMisreadNote(b.base);
     errors.push(policyNote(ctx, 'retries.backoff', `${why}: left out for proxyless gRPC clients of ${portRef(ctx)}, which back off from 25ms up to 250ms`));
     return undefined;
   }
   const max = b.max === undefined ? undefined : policyDuration(ctx, 'retries.backoff', b.max, errors);
-  if (max && durationMs(max) >= 1000) {
+  if (b.max !== undefined && max && misreadsBackOff(max)) {
     const note = policyNote(
       ctx,
       'retries.backoff',
-      `grpc-js-xds misreads back-off intervals of 1s or more (${b.max}): left out for proxyless gRPC clients of ${portRef(ctx)}, which back off up to 10 × base`,
+      `${backOffMisreadNote(b.max)}: left out for proxyless gRPC clients of ${portRef(ctx)}, which back off up to 10 × base`,
     );
     errors.push({ ...note, field: 'spec.retries.backoff.max' });
     return { base_interval: base };
