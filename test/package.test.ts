@@ -25,16 +25,19 @@ function normalisedBin(bin: unknown): Record<string, string> {
   return Object.fromEntries(Object.entries(bin as Record<string, string>).map(([name, path]) => [name, posix.normalize(path)]));
 }
 
-describe('@grpc/grpc-js', () => {
-  const wanted = dependencies(pkg)['@grpc/grpc-js'];
+describe.each([
+  ['@grpc/grpc-js', 'src/xds/grpc-memory.ts depends on its internals'],
+  ['@grpc/grpc-js-xds', 'src/translate/client-quirks/grpc-js-xds-1.14.ts works around the quirks of one version'],
+])('%s', (name, why) => {
+  const wanted = dependencies(pkg)[name];
 
-  it('is pinned to one exact version, not a range (src/xds/grpc-memory.ts depends on its internals)', () => {
+  it(`is pinned to one exact version, not a range (${why})`, () => {
     expect(wanted).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
   it('is installed, and locked, at that version', () => {
-    expect(readJson('node_modules/@grpc/grpc-js/package.json')['version']).toBe(wanted);
-    expect(lockPackages['node_modules/@grpc/grpc-js']?.['version']).toBe(wanted);
+    expect(readJson(`node_modules/${name}/package.json`)['version']).toBe(wanted);
+    expect(lockPackages[`node_modules/${name}`]?.['version']).toBe(wanted);
   });
 });
 
