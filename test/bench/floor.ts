@@ -26,6 +26,7 @@ import {
 import { deltaResponse, encodeAny, encodeResource, readRequest, sotwResponse } from './lean-wire.ts';
 import { gcLog, memoryReport } from './memory.ts';
 import { createHash } from 'node:crypto';
+import { rawStreamingMethod } from '../support/raw-method.ts';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 const params = paramsFromEnv();
@@ -138,16 +139,7 @@ function handler(protocol: 'sotw' | 'delta'): (call: Call) => void {
   };
 }
 
-const identity = (b: Buffer): Buffer => b;
-const method = (name: string): grpc.MethodDefinition<Buffer, Buffer> => ({
-  path: `${SERVICE}/${name}`,
-  requestStream: true,
-  responseStream: true,
-  requestSerialize: identity,
-  requestDeserialize: identity,
-  responseSerialize: identity,
-  responseDeserialize: identity,
-});
+const method = (name: string): grpc.MethodDefinition<Buffer, Buffer> => rawStreamingMethod(`${SERVICE}/${name}`);
 
 // The same server options as AdsServer.listen.
 const server = new grpc.Server({

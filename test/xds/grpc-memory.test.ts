@@ -6,19 +6,9 @@
 import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { releaseReceivedMessages } from '../../src/xds/grpc-memory.ts';
+import { rawStreamingMethod } from '../support/raw-method.ts';
 
-const identity = (b: Buffer) => b;
-const CHAT: grpc.ServiceDefinition = {
-  chat: {
-    path: '/test.Echo/Chat',
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-};
+const CHAT: grpc.ServiceDefinition = { chat: rawStreamingMethod('/test.Echo/Chat') };
 
 interface Decoder {
   readState: number;
