@@ -6,17 +6,22 @@
  */
 import { z } from 'zod';
 import type { Origin } from '../diagnostics.js';
+import { checked, dns1035Label, dns1123Label, dns1123Subdomain, ianaSvcName, labelMap, labelValue, qualifiedName } from './names.js';
 
 export type { Origin };
 
-const name = z.string().min(1).max(253);
-const labels = z.record(z.string(), z.string()).default({});
+/** Names of most kinds (Pods, Nodes, EndpointSlices, TrafficPolicies), service accounts and node names. */
+const name = checked(dns1123Subdomain, z.string().min(1));
+const labels = labelMap.default({});
+/** Annotations are not read by the model: only their shape is checked. */
+const annotations = z.record(z.string(), z.string()).default({});
+const namespaceName = checked(dns1123Label, z.string().min(1));
 
 const metadata = z.object({
   name,
-  namespace: z.string().min(1).max(63).default('default'),
+  namespace: namespaceName.default('default'),
   labels,
-  annotations: labels,
+  annotations,
   generation: z.number().int().optional(),
   uid: z.string().optional(),
   resourceVersion: z.string().optional(),
@@ -25,13 +30,22 @@ const metadata = z.object({
 const clusterMetadata = metadata.omit({ namespace: true });
 
 const port = z.number().int().min(1).max(65535);
-const intOrString = z.union([port, z.string().min(1)]);
+const intOrString = z.union([port, checked(ianaSvcName)]);
+/** A Service's or EndpointSlice's port name: empty (one port), or a DNS-1123 label. */
+const portName = z
+  .string()
+  .default('')
+  .check((ctx) => {
+    const bad = ctx.value === '' ? undefined : dns1123Label(ctx.value);
+    if (bad) ctx.issues.push({ code: 'custom', message: bad, input: ctx.value });
+  });
+const appProtocol = checked(qualifiedName).optional();
 const transport = z.enum(['TCP', 'UDP', 'SCTP']).default('TCP');
 
 export const namespaceSchema = z.object({
   apiVersion: z.literal('v1'),
   kind: z.literal('Namespace'),
-  metadata: clusterMetadata,
+  metadata: clusterMetadata.extend({ name: namespaceName }),
 });
 
 /** The well-known labels that say where a Node is (set by the kubelet from its cloud provider). */
@@ -47,7 +61,7 @@ export const nodeSchema = z.object({
   kind: z.literal('Node'),
   metadata: z.object({
     name,
-    labels: z.object({ [REGION_LABEL]: z.string().optional(), [ZONE_LABEL]: z.string().optional() }).default({}),
+    labels: z.object({ [REGION_LABEL]: checked(labelValue).optional(), [ZONE_LABEL]: checked(labelValue).optional() }).default({}),
     resourceVersion: z.string().optional(),
   }),
 });
@@ -55,20 +69,20 @@ export const nodeSchema = z.object({
 export const serviceSchema = z.object({
   apiVersion: z.literal('v1'),
   kind: z.literal('Service'),
-  metadata,
+  metadata: metadata.extend({ name: checked(dns1035Label, z.string().min(1)) }),
   spec: z.object({
     type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']).default('ClusterIP'),
     clusterIP: z.string().optional(),
     selector: labels.optional(),
-    externalName: z.string().optional(),
+    externalName: checked((v) => dns1123Subdomain(v.endsWith('.') ? v.slice(0, -1) : v)).optional(),
     ports: z
       .array(
         z.object({
-          name: z.string().default(''),
+          name: portName,
           port,
           targetPort: intOrString.optional(),
           protocol: transport,
-          appProtocol: z.string().optional(),
+          appProtocol,
         }),
       )
       .default([]),
@@ -85,8 +99,8 @@ export const endpointSliceSchema = z.object({
       z.object({
         addresses: z.array(z.string().min(1)).min(1).max(100),
         conditions: z.object({ ready: z.boolean().optional(), serving: z.boolean().optional(), terminating: z.boolean().optional() }).default({}),
-        hostname: z.string().optional(),
-        nodeName: z.string().optional(),
+        hostname: checked(dns1123Label).optional(),
+        nodeName: name.optional(),
         zone: z.string().optional(),
         targetRef: z.object({ kind: z.string().optional(), name: z.string(), namespace: z.string().optional() }).optional(),
       }),
@@ -95,10 +109,10 @@ export const endpointSliceSchema = z.object({
   ports: z
     .array(
       z.object({
-        name: z.string().default(''),
+        name: portName,
         port: port.optional(),
         protocol: transport,
-        appProtocol: z.string().optional(),
+        appProtocol,
       }),
     )
     .default([]),
@@ -109,13 +123,13 @@ export const podSchema = z.object({
   kind: z.literal('Pod'),
   metadata,
   spec: z.object({
-    serviceAccountName: z.string().default('default'),
-    nodeName: z.string().optional(),
+    serviceAccountName: name.default('default'),
+    nodeName: name.optional(),
     containers: z
       .array(
         z.object({
-          name: z.string(),
-          ports: z.array(z.object({ name: z.string().optional(), containerPort: port, protocol: transport })).default([]),
+          name: checked(dns1123Label),
+          ports: z.array(z.object({ name: checked(ianaSvcName).optional(), containerPort: port, protocol: transport })).default([]),
         }),
       )
       .default([]),
