@@ -25,9 +25,14 @@ const SEED = envInt('TRELLIS_FUZZ_SEED') ?? DEFAULT_SEED;
 /** Whether a longer run was asked for (tests give themselves more time then). */
 export const LONG_FUZZ = RUNS !== undefined;
 
-/** fast-check parameters: `runs` in `npm test`, TRELLIS_FUZZ_RUNS when set; always seeded. */
+/** How many runs a property makes: `runs` in `npm test`, TRELLIS_FUZZ_RUNS when set. */
+export function fuzzRuns(runs: number): number {
+  return RUNS ?? runs;
+}
+
+/** fast-check parameters: fuzzRuns(runs) runs, always seeded. */
 export function fuzzParameters<T>(runs: number): fc.Parameters<T> {
-  return { numRuns: RUNS ?? runs, seed: SEED };
+  return { numRuns: fuzzRuns(runs), seed: SEED };
 }
 
 /** Strings that have broken parsers and protocols: control characters, separators, odd Unicode, lengths. */
