@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { Origin } from '../diagnostics.js';
-import { checked, dns1035Label, dns1123Label, dns1123Subdomain, ianaSvcName, labelMap, labelValue, qualifiedName } from './names.js';
+import { checked, dns1035Label, dns1123Label, dns1123Subdomain, ianaSvcName, labelMap, labelValue, qualifiedName, servicePortNames } from './names.js';
 
 export type { Origin };
 
@@ -85,7 +85,10 @@ export const serviceSchema = z.object({
           appProtocol,
         }),
       )
-      .default([]),
+      .default([])
+      .check((ctx) => {
+        for (const { index, message } of servicePortNames(ctx.value)) ctx.issues.push({ code: 'custom', message, input: ctx.value, path: [index, 'name'] });
+      }),
   }),
 });
 

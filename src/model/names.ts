@@ -106,3 +106,22 @@ export const labelMap = z.record(z.string(), z.string()).check((ctx) => {
     if (bad) ctx.issues.push({ code: 'custom', message: bad, input: ctx.value, path: [key] });
   }
 });
+
+/**
+ * A Service's ports by name: with more than one port each needs a name, and no name may be used twice
+ * (an EndpointSlice port, a policy's sectionName and a named targetPort pick a port by its name).
+ */
+export function servicePortNames(ports: readonly { readonly name: string }[]): { readonly index: number; readonly message: string }[] {
+  const seen = new Map<string, number>();
+  const problems: { index: number; message: string }[] = [];
+  ports.forEach((p, index) => {
+    if (p.name === '') {
+      if (ports.length > 1) problems.push({ index, message: 'required when a Service has more than one port' });
+      return;
+    }
+    const first = seen.get(p.name);
+    if (first !== undefined) problems.push({ index, message: `${quoted(p.name)} is already the name of ports[${first}]` });
+    else seen.set(p.name, index);
+  });
+  return problems;
+}

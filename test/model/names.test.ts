@@ -69,6 +69,15 @@ const broken: [InputKindKey, string, unknown][] = [
   ['v1/Service', 'spec.ports', [{ name: 'http', port: 80, targetPort: 'http--alt' }]],
   ['v1/Service', 'spec.ports', [{ name: 'http', port: 80, appProtocol: 'a b' }]],
   ['v1/Service', 'spec.externalName', 'db..example.com'],
+  ['v1/Service', 'spec.ports', [{ name: 'http', port: 80 }, { port: 81 }]],
+  [
+    'v1/Service',
+    'spec.ports',
+    [
+      { name: 'http', port: 80 },
+      { name: 'http', port: 81 },
+    ],
+  ],
   ['discovery.k8s.io/v1/EndpointSlice', 'ports', [{ name: 'http_2', port: 80 }]],
   ['discovery.k8s.io/v1/EndpointSlice', 'endpoints', [{ addresses: ['10.0.0.1'], hostname: 'a.b' }]],
   ['discovery.k8s.io/v1/EndpointSlice', 'endpoints', [{ addresses: ['10.0.0.1'], nodeName: 'Node 1' }]],
