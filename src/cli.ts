@@ -40,6 +40,25 @@ const PROCESS_IO: CommandIO = {
   readStdin: () => text(process.stdin),
 };
 
+/** The exit code of an unexpected error (EX_SOFTWARE). */
+export const UNEXPECTED_ERROR_EXIT = 70;
+
+/**
+ * An error nothing handled (a throw in a callback, a rejection nobody awaited) is logged, one line with
+ * its stack, and ends the process non-zero: failing loudly, the orchestrator restarts it, rather than
+ * serving on in a state nobody knows. Failures of one rebuild are handled where they happen (the last
+ * good configuration keeps serving); this is for everything else. Installed by `trellis serve` only.
+ */
+function exitOnUnexpectedErrors(logger: ReturnType<typeof createLogger>): void {
+  const fail = (err: unknown, origin: string): void => {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.fatal({ err, origin }, `unexpected error (${origin}), exiting: ${message}`);
+    process.exit(UNEXPECTED_ERROR_EXIT);
+  };
+  process.on('uncaughtException', (err, origin) => fail(err, origin));
+  process.on('unhandledRejection', (reason) => fail(reason, 'unhandledRejection'));
+}
+
 const COMMANDS: Readonly<Record<string, Command>> = {
   serve: {
     summary: 'run the control plane: watch the manifests, serve xDS and the debug endpoint',
@@ -49,6 +68,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       const config = loadConfig(serveConfigSchema, SERVE_FLAGS, flags, process.env);
       const logger = createLogger(config.logLevel);
       routeGrpcLogs(logger.child({ component: 'grpc' }));
+      exitOnUnexpectedErrors(logger);
       // A signal during the start (a cluster not reachable yet) gives the start up; after it, stops.
       const stop = new AbortController();
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => stop.abort(new Error(`stopped by ${sig}`)));

@@ -45,7 +45,15 @@ describe('trellis serve --kubeconfig', () => {
   it('serves from the cluster, scoped to its namespaces, and takes the status-writer lease under its --id', async () => {
     const ns = await env.namespace('cli');
     const kubeconfig = join(dir, 'kubeconfig.yaml');
-    await writeFile(kubeconfig, await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: KUBE_RBAC_RULES }));
+    await writeFile(
+      kubeconfig,
+      await env.serviceAccountKubeconfig({
+        namespace: ns,
+        name: 'trellis',
+        rules: KUBE_RBAC_RULES.clusterWide,
+        namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
+      }),
+    );
     child = spawn(
       process.execPath,
       [
@@ -92,7 +100,16 @@ describe('trellis serve --kubeconfig with the API server unreachable at start', 
     proxy = await startFaultProxy({ url: env.url, caPem: env.caPem });
     proxy.refuse();
     const kubeconfig = join(dir, 'unreachable.yaml');
-    await writeFile(kubeconfig, await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: KUBE_RBAC_RULES, server: proxy.url }));
+    await writeFile(
+      kubeconfig,
+      await env.serviceAccountKubeconfig({
+        namespace: ns,
+        name: 'trellis',
+        rules: KUBE_RBAC_RULES.clusterWide,
+        namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
+        server: proxy.url,
+      }),
+    );
     const flags = ['--kubeconfig', kubeconfig, '--namespaces', ns, '--lease-namespace', ns, '--xds-address', '127.0.0.1:0', '--debug-address', '127.0.0.1:0'];
     waiting = new TrellisProcess(['serve', ...flags]);
     const debug = `http://127.0.0.1:${await waiting.debugPort()}`;

@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TrellisProcess } from './support/cli-process.ts';
 import { releasedLoopbackPort } from './support/ports.ts';
@@ -85,5 +86,27 @@ describe('trellis serve logs', () => {
     await trellis.until('trellis serving', (l) => l.msg === 'trellis serving');
     for (const line of trellis.lines) expect(line.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect(await trellis.stop()).toBe(0);
+  });
+});
+
+describe('trellis serve on an unexpected error', () => {
+  const preload = pathToFileURL(resolve('test/support/fault-on-signal.mjs')).href;
+  it.each([
+    ['a throw nobody catches', 'throw', 'uncaughtException'],
+    ['a rejection nobody handles', 'rejection', 'unhandledRejection'],
+  ])('%s: logs one fatal line with the error and its stack, and exits non-zero', async (_what, fault, origin) => {
+    trellis = new TrellisProcess(['serve', '--manifests', 'examples/mesh', '--xds-address', '127.0.0.1:0', '--debug-address', '127.0.0.1:0'], {
+      NODE_OPTIONS: `--import=${preload}`,
+      TRELLIS_TEST_FAULT: fault,
+    });
+    await trellis.until('trellis serving', (l) => l.msg === 'trellis serving');
+    trellis.kill('SIGUSR2');
+    expect(await trellis.exit()).toBe(70);
+    const fatal = trellis.lines.filter((l) => l.level === 60);
+    expect(fatal.map((l) => l.msg)).toEqual([
+      `unexpected error (${origin}), exiting: forced by the test: a ${fault === 'throw' ? 'throw nobody catches' : 'rejection nobody handles'}`,
+    ]);
+    expect((fatal[0] as unknown as { err?: { stack?: string } }).err?.stack).toMatch(/\n\s+at /);
+    expect(trellis.stderr).toBe('');
   });
 });

@@ -23,6 +23,8 @@ export interface Metrics extends XdsObserver {
   cacheCollector(fn: () => CacheFigures): void;
   /** Whether the source reaches where it reads from (false: serving the last known state). */
   sourceConnected(connected: boolean): void;
+  /** A debounced rebuild threw: the last good snapshots keep serving. */
+  rebuildFailed(): void;
   readonly registry: Registry;
 }
 
@@ -151,6 +153,12 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
     registers: [registry],
   });
   sourceUp.set(1);
+  const rebuildFailures = new Counter({
+    name: name('rebuild_failures_total'),
+    help: 'Debounced rebuilds (model, translation, cache) that threw; the last good snapshots kept serving.',
+    registers: [registry],
+  });
+  rebuildFailures.inc(0);
   zeroTypes(xds);
   const open: Record<Protocol, number> = { sotw: 0, delta: 0 };
   const type = (kind: ResourceKind) => ({ type: SHORT_NAME[kind] });
@@ -188,6 +196,9 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
     cacheCollector: setCacheCollector,
     sourceConnected(connected) {
       sourceUp.set(connected ? 1 : 0);
+    },
+    rebuildFailed() {
+      rebuildFailures.inc();
     },
   };
 }

@@ -8,7 +8,7 @@ import type { XdsIntrospection } from '../xds/status.js';
 import { buildConfigDump } from './config-dump.js';
 import type { Metrics } from './metrics.js';
 import { buildSyncz } from './syncz.js';
-import { formatIndexText, formatSynczText } from './text.js';
+import { escapeControl, formatIndexText, formatSynczText } from './text.js';
 
 export interface Reply {
   readonly status: number;
@@ -28,6 +28,8 @@ export interface Route {
   /** How to call it, for the index (the path with its parameters). */
   readonly usage: string;
   readonly description: string;
+  /** Expensive to build: the server caches its replies for a moment and caps their size. */
+  readonly heavy?: boolean;
   handle(req: DebugRequest): Reply | Promise<Reply>;
 }
 
@@ -66,7 +68,7 @@ function configDump(deps: RouteDeps, req: DebugRequest): Reply {
   const proxy = req.url.searchParams.get('proxy');
   if (proxy === null || proxy === '') {
     const ids = connectedIds(deps.introspection);
-    const list = ids.length === 0 ? '(none)' : ids.join(', ');
+    const list = ids.length === 0 ? '(none)' : ids.map(escapeControl).join(', ');
     return text(400, `missing ?proxy=ID; connected proxies: ${list}`);
   }
   const held = deps.introspection.heldResources(proxy);
@@ -84,7 +86,7 @@ function syncz(deps: RouteDeps, req: DebugRequest): Reply {
 function configz(deps: RouteDeps, req: DebugRequest): Reply {
   const problems = sortDiagnostics(deps.problems());
   if (req.url.searchParams.get('format') === 'text') {
-    return text(200, problems.length === 0 ? 'no problems: every object was accepted' : problems.map(formatDiagnostic).join('\n'));
+    return text(200, problems.length === 0 ? 'no problems: every object was accepted' : problems.map((p) => escapeControl(formatDiagnostic(p))).join('\n'));
   }
   const errors = problems.filter((p) => p.severity === 'error').length;
   return json(200, { errors, warnings: problems.length - errors, problems });
@@ -93,7 +95,7 @@ function configz(deps: RouteDeps, req: DebugRequest): Reply {
 function policies(deps: RouteDeps, req: DebugRequest): Reply {
   const list = deps.policies();
   if (req.url.searchParams.get('format') === 'text') {
-    return text(200, list.length === 0 ? 'no TrafficPolicies' : list.flatMap(formatPolicyStatus).join('\n'));
+    return text(200, list.length === 0 ? 'no TrafficPolicies' : list.flatMap(formatPolicyStatus).map(escapeControl).join('\n'));
   }
   return json(200, { policies: list });
 }
@@ -121,12 +123,14 @@ export function debugRoutes(deps: RouteDeps): Route[] {
       path: '/debug/syncz',
       usage: '/debug/syncz[?format=text]',
       description: 'per proxy and type: version sent and acked, SYNCED/STALE/NOT SENT/ERROR with the NACK',
+      heavy: true,
       handle: (req) => syncz(deps, req),
     },
     {
       path: '/debug/config_dump',
       usage: '/debug/config_dump?proxy=ID',
       description: "the resources one proxy has acked, in the shape of Envoy's admin /config_dump",
+      heavy: true,
       handle: (req) => configDump(deps, req),
     },
     {
@@ -141,7 +145,7 @@ export function debugRoutes(deps: RouteDeps): Route[] {
       description: 'every TrafficPolicy: Accepted, Conflicted, and Programmed (how many proxies acked it, or which rejected it and why)',
       handle: (req) => policies(deps, req),
     },
-    { path: '/metrics', usage: '/metrics', description: 'Prometheus metrics', handle: () => metrics(deps) },
+    { path: '/metrics', usage: '/metrics', description: 'Prometheus metrics', heavy: true, handle: () => metrics(deps) },
     { path: '/healthz', usage: '/healthz', description: 'liveness: 200 ok while the process serves', handle: () => text(200, 'ok') },
     {
       path: '/readyz',

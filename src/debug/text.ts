@@ -14,21 +14,38 @@ export function shortVersion(version: string): string {
   return version === '' ? NONE : version.slice(0, VERSION_WIDTH);
 }
 
+const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line and paragraph separators written as escapes
+ * (`\n`, `\x1b`, `\u2028`), so that a value a client chose (a node id, a NACK message) cannot end a
+ * row of a text view and forge another, nor drive the operator's terminal.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\p{Cc}\u2028\u2029]/gu, (c) => {
+    const named = NAMED_ESCAPES[c];
+    if (named !== undefined) return named;
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
 /** One line: newlines and runs of blanks folded, so a multi-line NACK message keeps the table intact. */
 export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-/** Rows as columns padded to their widest cell; the last column is not padded. */
+/** Rows as columns padded to their widest cell, control characters escaped; the last column is not padded. */
 export function alignColumns(rows: readonly (readonly string[])[]): string[] {
   const widths: number[] = [];
   for (const row of rows) {
     row.forEach((cell, i) => {
-      widths[i] = Math.max(widths[i] ?? 0, cell.length);
+      widths[i] = Math.max(widths[i] ?? 0, escapeControl(cell).length);
     });
   }
   return rows.map((row) =>
     row
+      .map(escapeControl)
       .map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
       .join('  ')
       .trimEnd(),

@@ -112,7 +112,7 @@ class ControlPlane implements RunningTrellis {
     this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
     this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
       this.metrics.debounced(window.waitedSeconds, window.changes);
-      this.rebuild();
+      this.rebuildOrKeep();
     });
   }
 
@@ -189,12 +189,27 @@ class ControlPlane implements RunningTrellis {
     for (const l of this.statusListeners) l();
   }
 
+  /**
+   * A debounced rebuild: one that throws (a bug in the model, translation or the cache) is logged with
+   * its stack and counted, and the last good model and snapshots keep serving; the next change tries again.
+   */
+  private rebuildOrKeep(): void {
+    const lastGood = this.model;
+    try {
+      this.rebuild();
+    } catch (err) {
+      this.model = lastGood;
+      this.metrics.rebuildFailed();
+      this.logger.error({ err }, 'rebuild failed; serving the last good configuration');
+    }
+  }
+
   private rebuild(): void {
     const latest = this.latest;
     if (!latest) return;
     const model = buildModel(latest.inputs, this.modelOptions, this.model);
-    this.model = model;
     this.snapshots.setModel(model);
+    this.model = model;
     const serving = served(model, this.updateProblems());
     this.logger.info(serving, servingSummary(serving));
     this.statusChanged();

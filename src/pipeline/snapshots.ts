@@ -29,10 +29,17 @@ export class SnapshotBuilder {
   ) {}
 
   /** A new model: rebuild every class in use (and those already cached), then serve. */
+  /** Builds every class on `model`; when that throws, later demands still build on the model before it. */
   setModel(model: MeshModel): void {
+    const previous = this.model;
     this.model = model;
-    const classes = new Set([...this.classesInUse(), ...this.cache.classes()]);
-    for (const cls of [...classes].sort()) this.build(cls);
+    try {
+      const classes = new Set([...this.classesInUse(), ...this.cache.classes()]);
+      for (const cls of [...classes].sort()) this.build(cls);
+    } catch (err) {
+      this.model = previous;
+      throw err;
+    }
     this.cache.markReady();
   }
 

@@ -289,7 +289,15 @@ async function main(): Promise<void> {
     log(`created ${total} objects in ${create.seconds.toFixed(1)} s (${create.requests} requests, ${create.retries} retried)`);
     const saNamespace = await env.namespace('trellis-system');
     const kubeconfigPath = join(workDir, 'kubeconfig.yaml');
-    await writeFile(kubeconfigPath, await env.serviceAccountKubeconfig({ namespace: saNamespace, name: 'trellis', rules: KUBE_RBAC_RULES }));
+    await writeFile(
+      kubeconfigPath,
+      await env.serviceAccountKubeconfig({
+        namespace: saNamespace,
+        name: 'trellis',
+        rules: KUBE_RBAC_RULES.clusterWide,
+        namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
+      }),
+    );
 
     const first = serviceGroup(0, params);
     const base = {

@@ -8,7 +8,7 @@ import { afterEach } from 'vitest';
 import { TypeUrl, type ResourceKind } from '../../src/envoy/types.js';
 import type { HeldResources, NackRecord, ProxyStatus, SyncState, TypeStatus, XdsIntrospection } from '../../src/xds/status.js';
 import { createMetrics, type Metrics } from '../../src/debug/metrics.js';
-import { startDebugServer } from '../../src/debug/server.js';
+import { startDebugServer, type DebugServerOptions } from '../../src/debug/server.js';
 
 export const V1 = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 export const V2 = 'ffeeddccbbaa99887766554433221100';
@@ -140,7 +140,11 @@ afterEach(async () => {
 });
 
 /** Starts a debug server on 127.0.0.1, port 0; it is closed after the test. */
-export async function startServer(introspection: XdsIntrospection = fakeIntrospection(defaultViews())): Promise<Running> {
+export async function startServer(
+  introspection: XdsIntrospection = fakeIntrospection(defaultViews()),
+  // Heavy views uncached by default here, so that a test sees each change at once; hardening.test.ts asks for the cache.
+  limits: Pick<DebugServerOptions, 'viewCacheMs' | 'maxBodyBytes'> = { viewCacheMs: 0 },
+): Promise<Running> {
   const metrics = createMetrics();
   const readiness = { ready: false, reason: 'sources not synced' };
   const logs: Record<string, unknown>[] = [];
@@ -153,6 +157,7 @@ export async function startServer(introspection: XdsIntrospection = fakeIntrospe
     readiness: () => readiness,
     metrics,
     logger: capturingLogger(logs),
+    ...limits,
   });
   open.push(server);
   return { base: `http://127.0.0.1:${server.address.port}`, metrics, readiness, logs, problems };

@@ -10,6 +10,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadServeConfig } from '../../src/config/config.ts';
 import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { startManifestSource } from '../../src/sources/manifests/index.ts';
+import type { MeshInputs } from '../../src/model/inputs.ts';
+import type { StartSource } from '../../src/sources/source.ts';
 import { Logs } from '../support/logs.ts';
 
 const service = (name: string, port: number): string =>
@@ -116,5 +118,49 @@ describe('the control plane log, on a manifests directory edited live', () => {
         'spec.routing.http[0].backends[0].service: Service shop/nope not found; left out; spec.routing.http[0].backends: no backend with a weight above 0 can be used; the route is left out',
     });
     expect(conditions.find((c) => c.type === 'Accepted')?.status).toBe('True');
+  });
+
+  it('a rebuild that throws keeps the last good configuration serving, is logged with its stack and counted, and the next change is served', async () => {
+    await put('web.yaml', `${service('web', 80)}---\n${slice}`);
+    const logs = new Logs();
+    const logger = createLogger('info', { write: logs.write });
+    const config = loadServeConfig(
+      { manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' },
+      {},
+    );
+    // The real source, whose states can be made to throw in the model stage (any property read of the inputs).
+    let poisoned = false;
+    const poison = new Proxy({} as MeshInputs, {
+      get() {
+        throw new Error('injected: the model cannot read these inputs');
+      },
+    });
+    const inner = startManifestSource(dir, logger);
+    const start: StartSource = (onChange, hooks) => inner((state) => onChange(poisoned ? { ...state, inputs: poison } : state), hooks);
+    trellis = await serve(config, logger, start);
+    const debug = `http://127.0.0.1:${trellis.debugPort}`;
+    const served = () => logs.lines.filter((l) => l.msg.startsWith('serving ')).map((l) => l.msg);
+    const failures = () => logs.lines.filter((l) => l.msg === 'rebuild failed; serving the last good configuration');
+    const failureCount = async () => /^trellis_rebuild_failures_total (\d+)$/m.exec(await (await fetch(`${debug}/metrics`)).text())?.[1];
+    expect(served()).toEqual(['serving 1 service, 2 endpoints, 0 policies; 0 errors, 0 warnings']);
+    const policiesBefore = await (await fetch(`${debug}/debug/configz`)).text();
+
+    poisoned = true;
+    await put('api.yaml', service('api', 8080));
+    await logs.until('the failed rebuild', () => failures().length > 0);
+    const failure = failures()[0] as unknown as { level: number; err?: { stack?: string } };
+    expect(failure.level).toBe(50);
+    expect(failure.err?.stack).toMatch(/injected: the model cannot read these inputs\n\s+at /);
+    // /metrics is read once here: it is a heavy view, cached for a second.
+    expect(await failureCount()).toBe('1');
+    // Still serving what it served: ready, the same problems, nothing new served.
+    expect((await fetch(`${debug}/readyz`)).status).toBe(200);
+    expect(await (await fetch(`${debug}/debug/configz`)).text()).toBe(policiesBefore);
+    expect(served()).toHaveLength(1);
+
+    poisoned = false;
+    await put('db.yaml', service('db', 5432));
+    await logs.until('the next change served', () => served().includes('serving 3 services, 2 endpoints, 0 policies; 0 errors, 0 warnings'));
+    expect(failures()).toHaveLength(1);
   });
 });

@@ -22,7 +22,14 @@ afterEach(async () => {
 
 async function replica(namespace: string, identity: string): Promise<LeaderElector> {
   const kc = new KubeConfig();
-  kc.loadFromString(await env.serviceAccountKubeconfig({ namespace, name: `trellis-${identity}`, rules: KUBE_RBAC_RULES }));
+  kc.loadFromString(
+    await env.serviceAccountKubeconfig({
+      namespace,
+      name: `trellis-${identity}`,
+      rules: KUBE_RBAC_RULES.clusterWide,
+      namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
+    }),
+  );
   const e = new LeaderElector({
     kubeConfig: kc,
     namespace,

@@ -121,10 +121,12 @@ describe('kube source: Nodes', () => {
     const name = nodeName('node-later');
     await api.core.createNode({ body: node(name, 'eu-west-1', 'eu-west-1a') });
     await api.core.createNamespacedService({ namespace: ns, body: service('web') });
-    const withoutNodes = KUBE_RBAC_RULES.filter((r) => !r.resources?.includes('nodes'));
-    expect(withoutNodes).toHaveLength(KUBE_RBAC_RULES.length - 1);
+    const withoutNodes = KUBE_RBAC_RULES.clusterWide.filter((r) => !r.resources?.includes('nodes'));
+    expect(withoutNodes).toHaveLength(KUBE_RBAC_RULES.clusterWide.length - 1);
     const kc = new KubeConfig();
-    kc.loadFromString(await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: withoutNodes }));
+    kc.loadFromString(
+      await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: withoutNodes, namespacedRules: KUBE_RBAC_RULES.leaseNamespace }),
+    );
     started = await startSource(kc, { namespaces: [ns] });
     const { source, changes, logs } = started;
 
@@ -136,7 +138,7 @@ describe('kube source: Nodes', () => {
     expect(logs.count(40, /Trellis may not list Nodes/)).toBe(1);
 
     // The same ServiceAccount, now bound to every rule: the next retry lists the Nodes.
-    await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: KUBE_RBAC_RULES });
+    await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: KUBE_RBAC_RULES.clusterWide, namespacedRules: KUBE_RBAC_RULES.leaseNamespace });
     const granted = await changes.until('the nodes read', (s) => ours(s, name) !== undefined && s.problems.length === 0);
     expect(granted.connected).toBe(true);
     expect(changes.states.every((s) => s.connected)).toBe(true);

@@ -5,7 +5,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type V1PolicyRule } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Backoff } from '../../src/sources/kube/backoff.ts';
@@ -193,9 +193,12 @@ describe('kinds', () => {
 });
 
 describe('KUBE_RBAC_RULES', () => {
+  const all = [...KUBE_RBAC_RULES.clusterWide, ...KUBE_RBAC_RULES.leaseNamespace];
+  const writes = (rules: readonly V1PolicyRule[]) =>
+    rules.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v))).flatMap((r) => r.resources ?? []);
   it('grants reading every kind the source watches, and writes only status, leases and progress boards', () => {
     const verbs = (group: string, resource: string) =>
-      KUBE_RBAC_RULES.filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource)).flatMap((r) => r.verbs);
+      KUBE_RBAC_RULES.clusterWide.filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource)).flatMap((r) => r.verbs);
     for (const [group, resource] of [
       ['', 'namespaces'],
       ['', 'nodes'],
@@ -206,8 +209,15 @@ describe('KUBE_RBAC_RULES', () => {
     ] as const) {
       expect(verbs(group, resource)).toEqual(expect.arrayContaining(['list', 'watch']));
     }
-    const writes = KUBE_RBAC_RULES.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v))).flatMap((r) => r.resources ?? []);
-    expect(writes.sort()).toEqual(['configmaps', 'leases', 'trafficpolicies/status']);
+    expect(writes(all).sort()).toEqual(['configmaps', 'leases', 'trafficpolicies/status']);
+  });
+
+  it('writes leases and configmaps only in the lease namespace (a Role), never cluster-wide', () => {
+    expect(writes(KUBE_RBAC_RULES.clusterWide)).toEqual(['trafficpolicies/status']);
+    const clusterResources = KUBE_RBAC_RULES.clusterWide.flatMap((r) => r.resources ?? []);
+    expect(clusterResources).not.toContain('leases');
+    expect(clusterResources).not.toContain('configmaps');
+    expect(KUBE_RBAC_RULES.leaseNamespace.flatMap((r) => r.resources ?? []).sort()).toEqual(['configmaps', 'leases']);
   });
 });
 

@@ -1,13 +1,14 @@
 /**
  * TrafficPolicy status write-back against a real API server, with two Trellis replicas started as
  * `trellis serve --kubeconfig` starts them (runServe), each as a ServiceAccount bound to exactly
- * KUBE_RBAC_RULES: both serve; exactly one (the lease holder) writes status, through the status
+ * KUBE_RBAC_RULES (a ClusterRole, and a Role in the lease namespace for Leases and ConfigMaps): both serve; exactly one (the lease holder) writes status, through the status
  * subresource, with observedGeneration; when it stops, the other takes over within the lease
  * duration and rewrites what is stale.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApiException, CoordinationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runServe, type ServeHandle } from '../../src/pipeline/index.ts';
@@ -91,7 +92,10 @@ beforeAll(async () => {
   await env.installCrds([await readFile('crds/trafficpolicy.yaml', 'utf8')]);
   ns = await env.namespace('status');
   dir = await mkdtemp(join(tmpdir(), 'trellis-status-'));
-  await writeFile(join(dir, 'kubeconfig'), await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: KUBE_RBAC_RULES }));
+  await writeFile(
+    join(dir, 'kubeconfig'),
+    await env.serviceAccountKubeconfig({ namespace: ns, name: 'trellis', rules: KUBE_RBAC_RULES.clusterWide, namespacedRules: KUBE_RBAC_RULES.leaseNamespace }),
+  );
   await api.core.createNamespacedService({ namespace: ns, body: service('web') });
   const policy = (name: string, target: string) => ({
     apiVersion: 'trellis.dev/v1alpha1',
@@ -218,5 +222,28 @@ describe('TrafficPolicy status with two replicas', () => {
     nacker!.ack(fixed);
     await written(b, 'web-retries', 2, 'Programmed=True (Programmed)');
     expect(condition(await read('web-retries'), 'Programmed')).toMatchObject({ status: 'True', reason: 'Programmed', message: 'acked by 1/1 proxy' });
+  });
+
+  it('holds its lease and boards in the lease namespace, and may write no Lease or ConfigMap anywhere else', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromString(await readFile(join(dir, 'kubeconfig'), 'utf8'));
+    const core = kc.makeApiClient(CoreV1Api);
+    const coordination = kc.makeApiClient(CoordinationV1Api);
+    // What the replicas above did with these rules, as the service account sees it.
+    const lease = await coordination.readNamespacedLease({ name: 'trellis-status-writer', namespace: ns });
+    expect(lease.spec?.holderIdentity).toBe('b');
+    const boards = await core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'trellis.dev/progress-board=true' });
+    expect(boards.items.length).toBeGreaterThan(0);
+    // Another namespace's leader locks and ConfigMaps are out of reach.
+    const status = (p: Promise<unknown>) =>
+      p.then(
+        () => 'allowed',
+        (e: unknown) => (e instanceof ApiException ? e.code : e),
+      );
+    const meta = { name: `trellis-probe-${ns}`, namespace: 'kube-system' };
+    expect(await status(core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: meta } }))).toBe(403);
+    expect(await status(coordination.createNamespacedLease({ namespace: 'kube-system', body: { metadata: meta, spec: { holderIdentity: 'x' } } }))).toBe(403);
+    expect(await status(coordination.readNamespacedLease({ namespace: 'kube-system', name: 'kube-controller-manager' }))).toBe(403);
+    expect(await status(core.listNamespacedConfigMap({ namespace: 'default' }))).toBe(403);
   });
 });

@@ -55,7 +55,13 @@ export interface Started {
 
 /** The kubeconfig of a ServiceAccount bound to exactly KUBE_RBAC_RULES, through `server` when given (the fault proxy). */
 export async function trellisKubeConfig(env: Envtest, namespace: string, server?: string): Promise<KubeConfig> {
-  let yaml = await env.serviceAccountKubeconfig({ namespace, name: 'trellis', rules: KUBE_RBAC_RULES, ...(server ? { server } : {}) });
+  let yaml = await env.serviceAccountKubeconfig({
+    namespace,
+    name: 'trellis',
+    rules: KUBE_RBAC_RULES.clusterWide,
+    namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
+    ...(server ? { server } : {}),
+  });
   if (server?.startsWith('http:')) {
     // client-node refuses a plain-HTTP server unless the kubeconfig says so.
     const doc = parse(yaml) as { clusters: { cluster: Record<string, unknown> }[] };

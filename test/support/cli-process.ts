@@ -53,6 +53,11 @@ export class TrellisProcess {
     return code;
   }
 
+  /** Sends `sig` to the process. */
+  kill(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+
   /** SIGTERM, and its exit code. */
   async stop(): Promise<number | null> {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');

@@ -28,7 +28,15 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ApiException, ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, loadAllYaml, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import type { V1ClusterRole, V1ClusterRoleBinding, V1CustomResourceDefinition, V1ObjectMeta, V1PolicyRule } from '@kubernetes/client-node';
+import type {
+  V1ClusterRole,
+  V1ClusterRoleBinding,
+  V1CustomResourceDefinition,
+  V1ObjectMeta,
+  V1PolicyRule,
+  V1Role,
+  V1RoleBinding,
+} from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { releasedLoopbackPort } from './ports.ts';
 
@@ -39,8 +47,12 @@ export interface Envtest {
   readonly adminKubeconfig: string;
   /** A fresh namespace per test (envtest has no controller manager: deleted namespaces stay Terminating). */
   namespace(prefix?: string): Promise<string>;
-  /** A ServiceAccount in `namespace`, bound (ClusterRole + ClusterRoleBinding `envtest:<namespace>:<name>`) to exactly `rules`, and a kubeconfig (YAML text) that authenticates as it with a token from the TokenRequest API. */
-  serviceAccountKubeconfig(opts: { namespace: string; name: string; rules: readonly V1PolicyRule[]; server?: string }): Promise<string>;
+  /**
+   * A ServiceAccount in `namespace`, bound (ClusterRole + ClusterRoleBinding `envtest:<namespace>:<name>`) to exactly
+   * `rules` cluster-wide and (Role + RoleBinding of the same name in `namespace`) to exactly `namespacedRules` in its own
+   * namespace only, and a kubeconfig (YAML text) that authenticates as it with a token from the TokenRequest API.
+   */
+  serviceAccountKubeconfig(opts: ServiceAccountOptions): Promise<string>;
   /** Apply CRDs (objects, or YAML text with one or more documents) and wait until Established. */
   installCrds(crds: readonly (object | string)[]): Promise<void>;
   /** Stop (SIGTERM, SIGKILL after 1 s: it waits for open watches otherwise) and start the API server on the same port (etcd keeps its data). */
@@ -48,6 +60,16 @@ export interface Envtest {
   /** Force etcd compaction of all revisions up to now, so that old resourceVersions answer 410 Gone. */
   compact(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface ServiceAccountOptions {
+  namespace: string;
+  name: string;
+  /** Granted cluster-wide (ClusterRole). */
+  rules: readonly V1PolicyRule[];
+  /** Granted in `namespace` only (Role). */
+  namespacedRules?: readonly V1PolicyRule[];
+  server?: string;
 }
 
 export interface EnvtestOptions {
@@ -339,7 +361,7 @@ class EnvtestInstance implements Envtest {
     return name;
   }
 
-  async serviceAccountKubeconfig(opts: { namespace: string; name: string; rules: readonly V1PolicyRule[]; server?: string }): Promise<string> {
+  async serviceAccountKubeconfig(opts: ServiceAccountOptions): Promise<string> {
     const { namespace, name } = opts;
     const core = this.admin.makeApiClient(CoreV1Api);
     const rbac = this.admin.makeApiClient(RbacAuthorizationV1Api);
@@ -365,13 +387,36 @@ class EnvtestInstance implements Envtest {
       () => rbac.readClusterRoleBinding({ name: roleName }),
       (body) => rbac.replaceClusterRoleBinding({ name: roleName, body }),
     );
-    await this.waitUntilAuthorized(`system:serviceaccount:${namespace}:${name}`, namespace, opts.rules);
+    const namespacedRules = opts.namespacedRules ?? [];
+    if (namespacedRules.length > 0) {
+      const nsRole: V1Role = { metadata: { name: roleName, namespace }, rules: [...namespacedRules] };
+      await upsert(
+        nsRole,
+        () => rbac.createNamespacedRole({ namespace, body: nsRole }),
+        () => rbac.readNamespacedRole({ name: roleName, namespace }),
+        (body) => rbac.replaceNamespacedRole({ name: roleName, namespace, body }),
+      );
+      const nsBinding: V1RoleBinding = {
+        metadata: { name: roleName, namespace },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: roleName },
+        subjects: [{ kind: 'ServiceAccount', name, namespace }],
+      };
+      await upsert(
+        nsBinding,
+        () => rbac.createNamespacedRoleBinding({ namespace, body: nsBinding }),
+        () => rbac.readNamespacedRoleBinding({ name: roleName, namespace }),
+        (body) => rbac.replaceNamespacedRoleBinding({ name: roleName, namespace, body }),
+      );
+    }
+    const user = `system:serviceaccount:${namespace}:${name}`;
+    await this.waitUntilAuthorized(user, namespace, opts.rules);
+    await this.waitUntilAuthorized(user, namespace, namespacedRules, namespace);
     const tr = await core.createNamespacedServiceAccountToken({ name, namespace, body: { spec: { audiences: [], expirationSeconds: 6 * 3600 } } });
     return kubeconfigYaml(opts.server ?? this.url, this.caPem, `${namespace}-${name}`, tr.status?.token ?? '');
   }
 
   /** RBAC is read from the API server's own informers; wait (a poll, like readiness) until the first rule is in effect. */
-  private async waitUntilAuthorized(user: string, namespace: string, rules: readonly V1PolicyRule[]): Promise<void> {
+  private async waitUntilAuthorized(user: string, namespace: string, rules: readonly V1PolicyRule[], inNamespace?: string): Promise<void> {
     const rule = rules[0];
     if (!rule) return;
     const star = (v: string | undefined, dflt: string) => (v === undefined || v === '*' ? dflt : v);
@@ -381,7 +426,15 @@ class EnvtestInstance implements Envtest {
       groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
       ...(rule.nonResourceURLs?.[0]
         ? { nonResourceAttributes: { path: rule.nonResourceURLs[0].replace('*', 'x'), verb } }
-        : { resourceAttributes: { verb, group: star(rule.apiGroups?.[0], ''), resource: star(rule.resources?.[0], 'pods'), name: rule.resourceNames?.[0] } }),
+        : {
+            resourceAttributes: {
+              verb,
+              group: star(rule.apiGroups?.[0], ''),
+              resource: star(rule.resources?.[0], 'pods'),
+              name: rule.resourceNames?.[0],
+              namespace: inNamespace,
+            },
+          }),
     };
     const authz = this.admin.makeApiClient(AuthorizationV1Api);
     await pollUntil(

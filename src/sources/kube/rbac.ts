@@ -1,24 +1,35 @@
 /**
  * The Kubernetes RBAC rules Trellis needs, written down once: the Helm chart renders them into its
- * ClusterRole and the tests bind a ServiceAccount to exactly these, so a missing permission fails a
- * test rather than a cluster.
+ * ClusterRole (cluster-wide) and a Role in the lease namespace (leaseNamespace), and the tests bind a
+ * ServiceAccount to exactly these, so a missing permission fails a test rather than a cluster.
  */
 import type { V1PolicyRule } from '@kubernetes/client-node';
 
-export const KUBE_RBAC_RULES: V1PolicyRule[] = [
-  // What the source reads (src/sources/kube/kinds.ts): list and watch; get for tools and the status writer.
-  { apiGroups: [''], resources: ['namespaces', 'services', 'pods'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
-  // Nodes, for the region (and zone) of the endpoints on them. Without this, Trellis still works, with a
-  // warning: endpoints get no region, which locality-aware load balancing then treats as any region.
-  { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['trellis.dev'], resources: ['trafficpolicies'], verbs: ['list', 'watch'] },
-  // The status writer: Accepted / Programmed conditions, through the status subresource only.
-  { apiGroups: ['trellis.dev'], resources: ['trafficpolicies/status'], verbs: ['update', 'patch'] },
-  // Leader election among replicas (leader.ts). Only the Lease in Trellis's own namespace is used, so a
-  // Role there would be tighter; it stays in this one list so that the chart and the tests share it.
-  { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-  // Progress boards (progress-board.ts): each replica's count of proxies that acked each policy, read by
-  // the status writer. Also only in Trellis's own namespace.
-  { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'create', 'update', 'delete'] },
-];
+export interface KubeRbacRules {
+  /** Granted by a ClusterRole: the source watches every namespace it is given (or all of them). */
+  readonly clusterWide: readonly V1PolicyRule[];
+  /** Granted by a Role in the lease namespace (--lease-namespace) only: nothing outside it is written. */
+  readonly leaseNamespace: readonly V1PolicyRule[];
+}
+
+export const KUBE_RBAC_RULES: KubeRbacRules = {
+  clusterWide: [
+    // What the source reads (src/sources/kube/kinds.ts): list and watch; get for tools and the status writer.
+    { apiGroups: [''], resources: ['namespaces', 'services', 'pods'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['get', 'list', 'watch'] },
+    // Nodes, for the region (and zone) of the endpoints on them. Without this, Trellis still works, with a
+    // warning: endpoints get no region, which locality-aware load balancing then treats as any region.
+    { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['trellis.dev'], resources: ['trafficpolicies'], verbs: ['list', 'watch'] },
+    // The status writer: Accepted / Programmed conditions, through the status subresource only, on
+    // policies in any watched namespace.
+    { apiGroups: ['trellis.dev'], resources: ['trafficpolicies/status'], verbs: ['update', 'patch'] },
+  ],
+  leaseNamespace: [
+    // Leader election among replicas (leader.ts): one Lease in the lease namespace.
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    // Progress boards (progress-board.ts): each replica's count of proxies that acked each policy, read by
+    // the status writer; ConfigMaps in the lease namespace.
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'create', 'update', 'delete'] },
+  ],
+};
