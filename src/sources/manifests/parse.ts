@@ -4,7 +4,7 @@
  * the others. An object that was good before and is now broken keeps serving its last good
  * version (the previous `ManifestState`), so a typo in a manifest never takes a Service away.
  */
-import { formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
+import { diagnostic, formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
 import { INPUT_KINDS, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
 import { readDocuments, isMapping, type FoundObject } from './documents.js';
 import type { Position } from './positions.js';
@@ -40,6 +40,11 @@ export interface ManifestFile {
   /** Relative to the manifests directory; used in messages and origins. */
   readonly path: string;
   readonly text: string;
+  /**
+   * Why the file (or the directory at this path) could not be read: an error on the path, and
+   * the objects served from it (or from under it) before keep serving. `text` is then empty.
+   */
+  readonly problem?: string;
 }
 
 export const EMPTY_MANIFEST_STATE: ManifestState = { objects: new Map(), files: new Map() };
@@ -79,6 +84,8 @@ class Collector {
   readonly errors: Diagnostic[] = [];
   readonly warnings: Diagnostic[] = [];
   readonly skipped = new Map<string, number>();
+  /** Files last served that could not be read this time (they keep their objects, after every readable file has claimed its own). */
+  readonly unreadableFiles: string[] = [];
 
   constructor(private readonly previous: ManifestState) {}
 
@@ -145,8 +152,20 @@ class Collector {
     }
   }
 
+  /** An entry that could not be read: an error on its path; every file at or under it keeps its previous objects. */
+  unreadable(path: string, problem: string): void {
+    this.errors.push(diagnostic('error', undefined, undefined, problem, { file: path }));
+    for (const file of this.previous.files.keys()) {
+      if (file === path || file.startsWith(`${path}/`)) this.unreadableFiles.push(file);
+    }
+  }
+
   /** Adds every object of one file; says whether the file must keep its previous objects. */
   addFile(file: ManifestFile): boolean {
+    if (file.problem !== undefined) {
+      this.unreadable(file.path, file.problem);
+      return false;
+    }
     this.files.set(file.path, []);
     const contents = readDocuments(file.path, file.text);
     this.errors.push(...contents.errors);
@@ -187,7 +206,10 @@ export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: Man
   const collector = new Collector(previous);
   const ordered = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const damaged = ordered.filter((file) => collector.addFile(file));
-  for (const file of damaged) collector.retainFile(file.path);
+  for (const path of [...damaged.map((file) => file.path), ...collector.unreadableFiles]) {
+    if (!collector.files.has(path)) collector.files.set(path, []);
+    collector.retainFile(path);
+  }
   return {
     inputs: toInputs(collector.served.values()),
     errors: collector.errors,

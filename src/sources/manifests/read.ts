@@ -1,7 +1,9 @@
 /**
  * Reading a manifests directory: every `.yaml`, `.yml` and `.json` file under it, recursively,
  * skipping hidden files and directories. Symbolic links are followed (a ConfigMap volume is a set
- * of links into a hidden `..data` directory); a directory reached twice is read once. And reading
+ * of links into a hidden `..data` directory); a directory reached twice is read once. An entry that
+ * cannot be read (a symbolic link loop, no permission) is listed with its problem, and the rest of
+ * the tree is read as usual. And reading
  * what a command line names: files, directories and `-` (stdin), several at once.
  */
 import type { Dirent } from 'node:fs';
@@ -19,8 +21,25 @@ function isGone(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
-/** What an entry is once links are followed; undefined when it vanished or is neither. */
-async function entryKind(path: string, entry: Dirent): Promise<'file' | 'directory' | undefined> {
+const REASONS: Readonly<Record<string, string>> = {
+  ELOOP: 'a symbolic link loop',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'an I/O error',
+  ENAMETOOLONG: 'the name is too long',
+};
+
+/** Why an entry cannot be read, in a few words: `cannot read: a symbolic link loop (ELOOP)`. */
+export function unreadableReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === undefined ? (err instanceof Error ? err.message : String(err)) : `${REASONS[code] ?? 'error'} (${code})`;
+  return `cannot read: ${why}`;
+}
+
+type EntryKind = 'file' | 'directory' | { readonly problem: string } | undefined;
+
+/** What an entry is once links are followed; undefined when it vanished or is neither; a problem when it cannot be followed. */
+async function entryKind(path: string, entry: Dirent): Promise<EntryKind> {
   if (entry.isFile()) return 'file';
   if (entry.isDirectory()) return 'directory';
   if (!entry.isSymbolicLink()) return undefined;
@@ -28,17 +47,18 @@ async function entryKind(path: string, entry: Dirent): Promise<'file' | 'directo
     const target = await stat(path);
     return target.isDirectory() ? 'directory' : target.isFile() ? 'file' : undefined;
   } catch (err) {
-    if (isGone(err)) return undefined;
-    throw err;
+    if (isGone(err) && (err as NodeJS.ErrnoException).code !== 'ELOOP') return undefined; // a dangling link is nothing
+    return { problem: unreadableReason(err) };
   }
 }
 
-async function readIfPresent(path: string): Promise<string | undefined> {
+/** The file's text, undefined when it vanished, or a problem (the file stays listed, with it, so that its objects keep serving). */
+async function readEntry(path: string): Promise<string | { readonly problem: string } | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
     if (isGone(err)) return undefined;
-    throw err;
+    return { problem: unreadableReason(err) };
   }
 }
 
@@ -59,17 +79,20 @@ async function walk(w: Walk, rel: string): Promise<void> {
     w.onDirectory(dir, id);
     entries = await readdir(dir, { withFileTypes: true });
   } catch (err) {
-    if (rel !== '' && isGone(err)) return; // removed while we read; the next read will not see it
-    throw err;
+    if (rel === '') throw err; // the root itself: the caller decides
+    if (!isGone(err)) w.files.push({ path: rel, text: '', problem: unreadableReason(err) });
+    return; // a subdirectory removed while we read: the next read will not see it
   }
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const path = rel === '' ? entry.name : `${rel}/${entry.name}`;
     const kind = await entryKind(join(dir, entry.name), entry);
     if (kind === 'directory') await walk(w, path);
+    else if (typeof kind === 'object') w.files.push({ path, text: '', problem: kind.problem });
     if (kind !== 'file' || !EXTENSIONS.some((ext) => entry.name.endsWith(ext))) continue;
-    const text = await readIfPresent(join(dir, entry.name));
-    if (text !== undefined) w.files.push({ path, text });
+    const read = await readEntry(join(dir, entry.name));
+    if (typeof read === 'string') w.files.push({ path, text: read });
+    else if (read !== undefined) w.files.push({ path, text: '', problem: read.problem });
   }
 }
 
