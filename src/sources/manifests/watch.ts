@@ -11,14 +11,27 @@
  * (each once, when it appears).
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
-import { walkManifestDir } from './read.js';
+import { unreadableReason, walkManifestDir } from './read.js';
+
+/** Whether the directory is there to be read; while it is not, the last good result is what is served. */
+export interface WatchStatus {
+  readonly connected: boolean;
+  /** Why not: `manifests directory /srv/mesh is missing`. */
+  readonly reason?: string;
+}
 
 export interface WatchManifestsOptions {
-  /** Called with each result that differs from the one before (inputs, errors or warnings), and the files it was read from. */
-  onChange(result: ManifestResult, files: readonly ManifestFile[]): void;
+  /**
+   * Called with each result that differs from the one before (inputs, errors or warnings), and the
+   * files it was read from; and with the last result when the status changes.
+   */
+  onChange(result: ManifestResult, files: readonly ManifestFile[], status: WatchStatus): void;
   logger: Logger;
+  /** While the directory is missing, how often to look for it besides watching its parent (ms) [1000]. */
+  retryMs?: number;
 }
 
 export interface ManifestWatch {
@@ -27,6 +40,8 @@ export interface ManifestWatch {
   readonly result: ManifestResult;
   readonly files: readonly ManifestFile[];
 }
+
+const CONNECTED: WatchStatus = { connected: true };
 
 /** One non-recursive watcher per directory of the tree, kept in step with what each read visits. */
 class DirectoryWatchers {
@@ -38,6 +53,19 @@ class DirectoryWatchers {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * An entry of `dir` was created, removed or renamed: if it is a directory we watch, its watcher
+   * may be watching an inode that is gone (a new directory can even reuse the number), so the next
+   * read watches it afresh.
+   */
+  readonly renamed = (dir: string, name: string | null): void => {
+    const path = name === null ? undefined : join(dir, name);
+    const known = path === undefined ? undefined : this.watchers.get(path);
+    if (path === undefined || known === undefined) return;
+    known.watcher.close();
+    this.watchers.delete(path);
+  };
+
   /** Called as a read reaches each directory, before listing it, so nothing created after is missed. */
   readonly visit = (dir: string, id: string): void => {
     this.visited.add(dir);
@@ -45,7 +73,10 @@ class DirectoryWatchers {
     if (known?.id === id) return;
     known?.watcher.close(); // the directory was replaced: the old watcher sees the old inode
     try {
-      const watcher = watch(dir, () => this.onEvent());
+      const watcher = watch(dir, (event, name) => {
+        if (event === 'rename') this.renamed(dir, name);
+        this.onEvent();
+      });
       watcher.on('error', (err) => {
         this.logger.debug({ err, dir }, 'directory watch ended');
         this.onEvent();
@@ -87,6 +118,13 @@ class ManifestWatcher {
   private running = true; // until the first read is done; events during it cause one more read
   private closed = false;
   private readonly watchers: DirectoryWatchers;
+  /** Watches the directory holding the root, for the root removed, recreated or replaced. */
+  private parent: FSWatcher | undefined;
+  /** While the root cannot be read: looks again now and then, in case the parent's watch misses it. */
+  private retry: NodeJS.Timeout | undefined;
+  status: WatchStatus = CONNECTED;
+  /** The root's identity (device:inode) at the last read. */
+  private rootId: string | undefined;
   current: ManifestResult = parseManifests([]);
   /** The files `current` was read from (problems found later are placed at a line in them). */
   files: readonly ManifestFile[] = [];
@@ -101,6 +139,7 @@ class ManifestWatcher {
   /** The first read; throws (and stops watching) if the directory cannot be read. */
   async start(): Promise<void> {
     try {
+      this.watchParent();
       this.files = await this.readFiles();
       this.current = parseManifests(this.files);
     } catch (err) {
@@ -114,6 +153,62 @@ class ManifestWatcher {
   close(): void {
     this.closed = true;
     this.watchers.close();
+    this.parent?.close();
+    clearInterval(this.retry);
+  }
+
+  private readonly visit = (dir: string, id: string): void => {
+    if (dir === this.dir) {
+      if (this.rootId !== undefined && id !== this.rootId && this.status.connected) {
+        this.opts.logger.info({ dir }, 'manifests directory replaced; watching the new one');
+      }
+      this.rootId = id;
+    }
+    this.watchers.visit(dir, id);
+  };
+
+  private watchParent(): void {
+    const name = basename(this.dir);
+    try {
+      this.parent = watch(dirname(this.dir), (event, changed) => {
+        if (changed !== name) return;
+        if (event === 'rename') this.watchers.renamed(dirname(this.dir), changed);
+        this.schedule();
+      });
+      this.parent.on('error', (err) => this.opts.logger.debug({ err, dir: dirname(this.dir) }, 'watch of the parent directory ended'));
+    } catch (err) {
+      this.opts.logger.warn({ err, dir: dirname(this.dir) }, 'cannot watch the parent of the manifests directory; a replaced directory is noticed by polling');
+    }
+  }
+
+  /** The root cannot be read: serve the last good result, say why, and look for it again. */
+  private lost(err: unknown): void {
+    const gone = ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+    const reason = gone ? `manifests directory ${this.dir} is missing` : `manifests directory ${this.dir}: ${unreadableReason(err)}`;
+    if (this.status.reason === reason) return;
+    const first = this.status.connected;
+    this.status = { connected: false, reason };
+    this.watchers.close(); // what they watched is gone; the next good read watches the tree afresh
+    if (first) this.retry = setInterval(() => this.schedule(), this.opts.retryMs ?? 1000).unref();
+    this.notify();
+    this.opts.logger.warn({ dir: this.dir, reason }, 'cannot read the manifests directory; serving the last good state until it is back');
+  }
+
+  /** The root read again after it was missing. */
+  private found(): boolean {
+    if (this.status.connected) return false;
+    clearInterval(this.retry);
+    this.retry = undefined;
+    this.status = CONNECTED;
+    return true;
+  }
+
+  private notify(): void {
+    try {
+      this.opts.onChange(this.current, this.files, this.status);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'manifests onChange handler failed');
+    }
   }
 
   private schedule(): void {
@@ -133,7 +228,7 @@ class ManifestWatcher {
 
   private async readFiles(): Promise<ManifestFile[]> {
     this.watchers.beginRead();
-    const files = await walkManifestDir(this.dir, this.watchers.visit);
+    const files = await walkManifestDir(this.dir, this.visit);
     this.watchers.endRead();
     return files;
   }
@@ -145,19 +240,16 @@ class ManifestWatcher {
       files = await this.readFiles();
       next = parseManifests(files, this.current.state);
     } catch (err) {
-      this.opts.logger.error({ err, dir: this.dir }, 'cannot read the manifests directory; keeping the last result');
+      if (!this.closed) this.lost(err);
       return;
     }
     if (this.closed) return;
     const changed = !sameResult(next, this.current);
     this.current = next;
     this.files = files;
-    if (!changed) return;
-    try {
-      this.opts.onChange(next, files);
-    } catch (err) {
-      this.opts.logger.error({ err }, 'manifests onChange handler failed');
-    }
+    const back = this.found();
+    if (back || changed) this.notify();
+    if (back) this.opts.logger.info({ dir: this.dir }, 'manifests directory is back; watching it again');
   }
 }
 
