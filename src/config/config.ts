@@ -43,6 +43,11 @@ export const SERVE_FLAGS = {
     help: 'cluster mode: namespace of the Lease that elects the status writer [trellis-system]',
   },
   identity: { flag: 'id', env: 'POD_NAME', help: "cluster mode: this replica's name in the Lease [hostname-pid]" },
+  manifestMaxBytes: {
+    flag: 'manifest-max-bytes',
+    env: 'TRELLIS_MANIFEST_MAX_BYTES',
+    help: 'a manifest file larger than this is an error, not read [16777216 (16 MiB)]',
+  },
   xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT for the xDS (ADS) gRPC server [127.0.0.1:15010]' },
   debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
   debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
@@ -71,6 +76,11 @@ export const serveConfigSchema = z
     namespaceSelector: z.string().min(1).optional(),
     leaseNamespace: z.string().min(1).default('trellis-system'),
     identity: z.string().min(1).optional(),
+    manifestMaxBytes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(16 * 1024 * 1024),
     xdsAddress: hostPort.prefault('127.0.0.1:15010'),
     debugAddress: hostPort.prefault('127.0.0.1:15014'),
     debounceMinMs: millis.default(100),

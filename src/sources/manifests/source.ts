@@ -25,11 +25,12 @@ function stateOf(result: ManifestResult, files: readonly ManifestFile[], status:
   };
 }
 
-export function startManifestSource(dir: string, logger: Logger): StartSource {
+export function startManifestSource(dir: string, logger: Logger, opts: { maxFileBytes?: number } = {}): StartSource {
   return async (onChange, hooks) => {
     let latest: SourceState | undefined;
     const watch = await watchManifests(dir, {
       logger,
+      ...opts,
       onChange: (result, files, status) => {
         latest = stateOf(result, files, status);
         onChange(latest);

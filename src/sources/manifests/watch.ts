@@ -30,6 +30,8 @@ export interface WatchManifestsOptions {
    */
   onChange(result: ManifestResult, files: readonly ManifestFile[], status: WatchStatus): void;
   logger: Logger;
+  /** Files larger than this are an error, not read [DEFAULT_MAX_FILE_BYTES]. */
+  maxFileBytes?: number;
   /** While the directory is missing, how often to look for it besides watching its parent (ms) [1000]. */
   retryMs?: number;
 }
@@ -228,7 +230,7 @@ class ManifestWatcher {
 
   private async readFiles(): Promise<ManifestFile[]> {
     this.watchers.beginRead();
-    const files = await walkManifestDir(this.dir, this.visit);
+    const files = await walkManifestDir(this.dir, this.visit, this.opts.maxFileBytes);
     this.watchers.endRead();
     return files;
   }
