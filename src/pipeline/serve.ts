@@ -38,7 +38,10 @@ export async function runServe(config: ServeConfig, logger: Logger, opts: RunSer
     const running = await serve(
       config,
       logger,
-      startManifestSource(config.manifests, logger.child({ component: 'manifests' }), { maxFileBytes: config.manifestMaxBytes }),
+      startManifestSource(config.manifests, logger.child({ component: 'manifests' }), {
+        maxFileBytes: config.manifestMaxBytes,
+        settleMs: config.manifestSettleMs,
+      }),
       signal,
     );
     return { running, stop: () => running.close() };

@@ -13,6 +13,13 @@ import type { ManifestFile } from './parse.js';
 
 const EXTENSIONS = ['.yaml', '.yml', '.json'];
 
+/** What says a file changed: its size, its mtime and its identity (device:inode; a new one when it is replaced by rename). */
+export interface FileStamp {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly id: string;
+}
+
 /** The largest manifest file read, unless told otherwise: 16 MiB. */
 export const DEFAULT_MAX_FILE_BYTES = 16 * 1024 * 1024;
 
@@ -26,10 +33,11 @@ function mebibytes(bytes: number): string {
  * A manifest file's text: a file over `maxBytes` is not read at all (reading and parsing it would
  * stall everything else), and bytes that are not UTF-8 are a problem, not U+FFFD.
  */
-export async function readManifestText(path: string, maxBytes: number): Promise<string | { readonly problem: string }> {
+export async function readManifestText(path: string, maxBytes: number, stamp?: (s: FileStamp) => void): Promise<string | { readonly problem: string }> {
   const handle = await open(path, 'r');
   try {
-    const { size } = await handle.stat();
+    const { size, mtimeMs, ino, dev } = await handle.stat();
+    stamp?.({ size, mtimeMs, id: `${dev}:${ino}` });
     if (size > maxBytes) return { problem: `${mebibytes(size)}, over the limit of ${mebibytes(maxBytes)}; not read` };
     const bytes = await handle.readFile();
     if (bytes.length > maxBytes) return { problem: `over the limit of ${mebibytes(maxBytes)}; not read` };
@@ -102,9 +110,9 @@ async function entryKind(path: string, entry: Dirent): Promise<EntryKind> {
 }
 
 /** The file's text, undefined when it vanished, or a problem (the file stays listed, with it, so that its objects keep serving). */
-async function readEntry(path: string, maxBytes: number): Promise<string | { readonly problem: string } | undefined> {
+async function readEntry(path: string, maxBytes: number, stamp?: (s: FileStamp) => void): Promise<string | { readonly problem: string } | undefined> {
   try {
-    return await readManifestText(path, maxBytes);
+    return await readManifestText(path, maxBytes, stamp);
   } catch (err) {
     if (isGone(err)) return undefined;
     return { problem: unreadableReason(err) };
@@ -117,6 +125,7 @@ interface Walk {
   readonly seen: Set<string>;
   readonly files: ManifestFile[];
   readonly maxBytes: number;
+  readonly stamps: Map<string, FileStamp> | undefined;
 }
 
 async function walk(w: Walk, rel: string): Promise<void> {
@@ -140,15 +149,20 @@ async function walk(w: Walk, rel: string): Promise<void> {
     if (kind === 'directory') await walk(w, path);
     else if (typeof kind === 'object') w.files.push({ path, text: '', problem: kind.problem });
     if (kind !== 'file' || !EXTENSIONS.some((ext) => entry.name.endsWith(ext))) continue;
-    const read = await readEntry(join(dir, entry.name), w.maxBytes);
+    const read = await readEntry(join(dir, entry.name), w.maxBytes, (s) => w.stamps?.set(path, s));
     if (typeof read === 'string') w.files.push({ path, text: read });
     else if (read !== undefined) w.files.push({ path, text: '', problem: read.problem });
   }
 }
 
 /** Reads the directory tree; `onDirectory` lets a watcher watch each directory before it is listed. */
-export async function walkManifestDir(root: string, onDirectory: OnDirectory, maxBytes = DEFAULT_MAX_FILE_BYTES): Promise<ManifestFile[]> {
-  const w: Walk = { root, onDirectory, seen: new Set(), files: [], maxBytes };
+export async function walkManifestDir(
+  root: string,
+  onDirectory: OnDirectory,
+  maxBytes = DEFAULT_MAX_FILE_BYTES,
+  stamps?: Map<string, FileStamp>,
+): Promise<ManifestFile[]> {
+  const w: Walk = { root, onDirectory, seen: new Set(), files: [], maxBytes, stamps };
   await walk(w, '');
   return w.files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

@@ -25,7 +25,7 @@ function stateOf(result: ManifestResult, files: readonly ManifestFile[], status:
   };
 }
 
-export function startManifestSource(dir: string, logger: Logger, opts: { maxFileBytes?: number } = {}): StartSource {
+export function startManifestSource(dir: string, logger: Logger, opts: { maxFileBytes?: number; settleMs?: number } = {}): StartSource {
   return async (onChange, hooks) => {
     let latest: SourceState | undefined;
     const watch = await watchManifests(dir, {

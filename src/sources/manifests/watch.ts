@@ -14,7 +14,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
-import { unreadableReason, walkManifestDir } from './read.js';
+import { unreadableReason, walkManifestDir, type FileStamp } from './read.js';
+import { Settler } from './settle.js';
 
 /** Whether the directory is there to be read; while it is not, the last good result is what is served. */
 export interface WatchStatus {
@@ -30,6 +31,8 @@ export interface WatchManifestsOptions {
    */
   onChange(result: ManifestResult, files: readonly ManifestFile[], status: WatchStatus): void;
   logger: Logger;
+  /** A file written in place is taken once its size and mtime stayed the same this long (ms); one replaced by rename at once [0]. */
+  settleMs?: number;
   /** Files larger than this are an error, not read [DEFAULT_MAX_FILE_BYTES]. */
   maxFileBytes?: number;
   /** While the directory is missing, how often to look for it besides watching its parent (ms) [1000]. */
@@ -125,6 +128,9 @@ class ManifestWatcher {
   /** While the root cannot be read: looks again now and then, in case the parent's watch misses it. */
   private retry: NodeJS.Timeout | undefined;
   status: WatchStatus = CONNECTED;
+  private readonly settler: Settler;
+  /** A look again once a file being written has settled. */
+  private settleTimer: NodeJS.Timeout | undefined;
   /** The root's identity (device:inode) at the last read. */
   private rootId: string | undefined;
   current: ManifestResult = parseManifests([]);
@@ -136,13 +142,15 @@ class ManifestWatcher {
     private readonly opts: WatchManifestsOptions,
   ) {
     this.watchers = new DirectoryWatchers(() => this.schedule(), opts.logger);
+    this.settler = new Settler(opts.settleMs ?? 0);
   }
 
   /** The first read; throws (and stops watching) if the directory cannot be read. */
   async start(): Promise<void> {
     try {
       this.watchParent();
-      this.files = await this.readFiles();
+      const stamps = new Map<string, FileStamp>();
+      this.files = this.settler.first(await this.readFiles(stamps), stamps, Date.now());
       this.current = parseManifests(this.files);
     } catch (err) {
       this.close();
@@ -157,6 +165,7 @@ class ManifestWatcher {
     this.watchers.close();
     this.parent?.close();
     clearInterval(this.retry);
+    clearTimeout(this.settleTimer);
   }
 
   private readonly visit = (dir: string, id: string): void => {
@@ -228,18 +237,28 @@ class ManifestWatcher {
     this.running = false;
   }
 
-  private async readFiles(): Promise<ManifestFile[]> {
+  private async readFiles(stamps: Map<string, FileStamp>): Promise<ManifestFile[]> {
     this.watchers.beginRead();
-    const files = await walkManifestDir(this.dir, this.visit, this.opts.maxFileBytes);
+    const files = await walkManifestDir(this.dir, this.visit, this.opts.maxFileBytes, stamps);
     this.watchers.endRead();
     return files;
+  }
+
+  /** A file is still being written: read again once it may have settled. */
+  private lookAgain(inMs: number | undefined): void {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = inMs === undefined || this.closed ? undefined : setTimeout(() => this.schedule(), inMs + 5).unref();
   }
 
   private async refresh(): Promise<void> {
     let next: ManifestResult;
     let files: ManifestFile[];
     try {
-      files = await this.readFiles();
+      const stamps = new Map<string, FileStamp>();
+      const settled = this.settler.settle(await this.readFiles(stamps), stamps, this.files, Date.now());
+      files = settled.files;
+      this.lookAgain(settled.retryInMs);
+      if (settled.held.length > 0) this.opts.logger.debug({ files: settled.held }, 'files being written; waiting for them to settle');
       next = parseManifests(files, this.current.state);
     } catch (err) {
       if (!this.closed) this.lost(err);
