@@ -4,6 +4,7 @@
  * for a new file, nothing) stands in for it. A file replaced by rename — an editor's save, the
  * `..data` symlink swap of a Kubernetes ConfigMap volume — is whole the moment it appears: taken at once.
  */
+import type { MeshInputs } from '../../model/inputs.js';
 import type { ManifestFile } from './parse.js';
 import type { FileStamp } from './read.js';
 
@@ -19,6 +20,40 @@ export interface Settled {
   readonly retryInMs: number | undefined;
   /** The files not taken yet (paths). */
   readonly held: string[];
+}
+
+/** Every endpoint of every EndpointSlice. */
+export function endpointCount(inputs: MeshInputs): number {
+  return inputs.endpointSlices.reduce((n, slice) => n + slice.object.endpoints.length, 0);
+}
+
+/**
+ * A change that would take away more than half of the mesh's endpoints at once (a directory half
+ * copied, a sync tool midway) is held back for one more settle window, then taken if it still stands.
+ */
+export class RemovalGuard {
+  private heldSince: number | undefined;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** undefined: take `after`; else hold it back, and look again in that many ms. */
+  holdFor(before: MeshInputs, after: MeshInputs, now: number): number | undefined {
+    const [had, has] = [endpointCount(before), endpointCount(after)];
+    if (this.windowMs === 0 || has * 2 >= had) {
+      this.heldSince = undefined;
+      return undefined;
+    }
+    this.heldSince ??= now;
+    const left = this.windowMs - (now - this.heldSince);
+    if (left > 0) return left;
+    this.heldSince = undefined;
+    return undefined;
+  }
+
+  /** Whether a change is being held back now. */
+  get holding(): boolean {
+    return this.heldSince !== undefined;
+  }
 }
 
 export class Settler {

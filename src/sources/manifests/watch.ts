@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
 import { unreadableReason, walkManifestDir, type FileStamp } from './read.js';
-import { Settler } from './settle.js';
+import { endpointCount, RemovalGuard, Settler } from './settle.js';
 
 /** Whether the directory is there to be read; while it is not, the last good result is what is served. */
 export interface WatchStatus {
@@ -129,6 +129,7 @@ class ManifestWatcher {
   private retry: NodeJS.Timeout | undefined;
   status: WatchStatus = CONNECTED;
   private readonly settler: Settler;
+  private readonly guard: RemovalGuard;
   /** A look again once a file being written has settled. */
   private settleTimer: NodeJS.Timeout | undefined;
   /** The root's identity (device:inode) at the last read. */
@@ -143,6 +144,7 @@ class ManifestWatcher {
   ) {
     this.watchers = new DirectoryWatchers(() => this.schedule(), opts.logger);
     this.settler = new Settler(opts.settleMs ?? 0);
+    this.guard = new RemovalGuard(opts.settleMs ?? 0);
   }
 
   /** The first read; throws (and stops watching) if the directory cannot be read. */
@@ -253,11 +255,12 @@ class ManifestWatcher {
   private async refresh(): Promise<void> {
     let next: ManifestResult;
     let files: ManifestFile[];
+    let retryInMs: number | undefined;
     try {
       const stamps = new Map<string, FileStamp>();
       const settled = this.settler.settle(await this.readFiles(stamps), stamps, this.files, Date.now());
       files = settled.files;
-      this.lookAgain(settled.retryInMs);
+      retryInMs = settled.retryInMs;
       if (settled.held.length > 0) this.opts.logger.debug({ files: settled.held }, 'files being written; waiting for them to settle');
       next = parseManifests(files, this.current.state);
     } catch (err) {
@@ -265,6 +268,16 @@ class ManifestWatcher {
       return;
     }
     if (this.closed) return;
+    const wasHolding = this.guard.holding;
+    const hold = this.guard.holdFor(this.current.inputs, next.inputs, Date.now());
+    this.lookAgain(hold === undefined ? retryInMs : Math.min(hold, retryInMs ?? hold));
+    const endpoints = { before: endpointCount(this.current.inputs), after: endpointCount(next.inputs) };
+    if (hold !== undefined) {
+      if (!wasHolding) this.opts.logger.warn(endpoints, 'a change would remove more than half of the endpoints; holding it back for one more settle window');
+      return;
+    }
+    if (wasHolding && endpoints.after * 2 < endpoints.before)
+      this.opts.logger.warn(endpoints, 'the change still removes more than half of the endpoints; taking it');
     const changed = !sameResult(next, this.current);
     this.current = next;
     this.files = files;
