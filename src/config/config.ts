@@ -43,6 +43,16 @@ export const SERVE_FLAGS = {
     help: 'cluster mode: namespace of the Lease that elects the status writer [trellis-system]',
   },
   identity: { flag: 'id', env: 'POD_NAME', help: "cluster mode: this replica's name in the Lease [hostname-pid]" },
+  manifestMaxBytes: {
+    flag: 'manifest-max-bytes',
+    env: 'TRELLIS_MANIFEST_MAX_BYTES',
+    help: 'a manifest file larger than this is an error, not read [16777216 (16 MiB)]',
+  },
+  manifestSettleMs: {
+    flag: 'manifest-settle',
+    env: 'TRELLIS_MANIFEST_SETTLE_MS',
+    help: 'a manifest file written in place is taken once unchanged this long, ms (one replaced by rename at once) [500]',
+  },
   xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT for the xDS (ADS) gRPC server [127.0.0.1:15010]' },
   debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
   debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
@@ -71,6 +81,12 @@ export const serveConfigSchema = z
     namespaceSelector: z.string().min(1).optional(),
     leaseNamespace: z.string().min(1).default('trellis-system'),
     identity: z.string().min(1).optional(),
+    manifestMaxBytes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .default(16 * 1024 * 1024),
+    manifestSettleMs: millis.default(500),
     xdsAddress: hostPort.prefault('127.0.0.1:15010'),
     debugAddress: hostPort.prefault('127.0.0.1:15014'),
     debounceMinMs: millis.default(100),
@@ -147,6 +163,11 @@ export const BOOTSTRAP_FLAGS = {
   namespace: { flag: 'namespace', env: 'POD_NAMESPACE', help: 'the pod namespace' },
   ip: { flag: 'ip', env: 'INSTANCE_IP', help: 'the pod IP' },
   serviceAccount: { flag: 'service-account', env: 'SERVICE_ACCOUNT', help: 'the pod service account [default]' },
+  manifestSettleMs: {
+    flag: 'manifest-settle',
+    env: 'TRELLIS_MANIFEST_SETTLE_MS',
+    help: 'a manifest file written in place is taken once unchanged this long, ms (one replaced by rename at once) [500]',
+  },
   xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT of Trellis as the proxy reaches it' },
   region: { flag: 'region', help: 'locality region (optional)' },
   zone: { flag: 'zone', help: 'locality zone (optional)' },

@@ -149,7 +149,7 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
   const setCacheCollector = cacheMetrics(registry);
   const sourceUp = new Gauge({
     name: `${METRIC_PREFIX}source_connected`,
-    help: '1 while the source reaches where it reads from; 0 while Trellis serves the last known state (API server unreachable)',
+    help: '1 while the source reaches where it reads from; 0 while Trellis serves the last known state (API server unreachable, manifests directory missing)',
     registers: [registry],
   });
   sourceUp.set(1);

@@ -105,9 +105,13 @@ async function metrics(deps: RouteDeps): Promise<Reply> {
   return { status: 200, contentType: registry.contentType, body: await registry.metrics() };
 }
 
+/** The reason readiness gives when all is well: `/readyz` then says just `ready`. */
+export const SYNCED = 'sources synced';
+
 function readyz(deps: RouteDeps): Reply {
   const { ready, reason } = deps.readiness();
-  return ready ? text(200, 'ready') : text(503, `not ready: ${reason}`);
+  if (!ready) return text(503, `not ready: ${reason}`);
+  return text(200, reason === SYNCED || reason === '' ? 'ready' : `ready; ${reason}`);
 }
 
 /** Every endpoint, in the order the index lists them. */
@@ -150,7 +154,7 @@ export function debugRoutes(deps: RouteDeps): Route[] {
     {
       path: '/readyz',
       usage: '/readyz',
-      description: 'readiness: 200 ready, or 503 with the reason it is not',
+      description: 'readiness: 200 ready (with why, while it serves the last known state), or 503 with the reason it is not',
       handle: () => readyz(deps),
     },
   ];

@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/config.js';
 import { createMetrics } from '../debug/metrics.js';
+import { SYNCED } from '../debug/routes.js';
 import { startDebugServer, type DebugServer } from '../debug/server.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { diagnostic, formatRef, type Diagnostic } from '../diagnostics.js';
@@ -123,7 +124,7 @@ class ControlPlane implements RunningTrellis {
       startDebugServer({
         ...debugAddress,
         introspection: this.ads,
-        readiness: () => (this.cache.ready ? { ready: true, reason: 'sources synced' } : { ready: false, reason: this.waiting }),
+        readiness: () => this.readiness(),
         metrics: this.metrics,
         logger: this.logger.child({ component: 'debug' }),
         problems: () => (this.source ? sourceStatus(this.source.current()) : []).concat(this.problems),
@@ -185,6 +186,13 @@ class ControlPlane implements RunningTrellis {
     await Promise.all([this.ads.close(), this.debug?.close()]);
   }
 
+  /** Ready once the first configuration is served; while the source is out of step, still ready (it serves the last known state), saying why. */
+  private readiness(): { ready: boolean; reason: string } {
+    if (!this.cache.ready) return { ready: false, reason: this.waiting };
+    const state = this.source?.current();
+    return state && !state.connected ? { ready: true, reason: disconnected(state) } : { ready: true, reason: SYNCED };
+  }
+
   private statusChanged(): void {
     for (const l of this.statusListeners) l();
   }
@@ -235,7 +243,9 @@ function buildProblems(report: BuildReport): Diagnostic[] {
 
 /** A source that lost its connection serves the last state it knew; say so. */
 function sourceStatus(state: SourceState): Diagnostic[] {
-  return state.connected
-    ? []
-    : [diagnostic('warning', undefined, undefined, `source disconnected, serving the last known state: ${state.reason ?? 'unknown reason'}`)];
+  return state.connected ? [] : [diagnostic('warning', undefined, undefined, disconnected(state))];
+}
+
+function disconnected(state: SourceState): string {
+  return `source disconnected, serving the last known state: ${state.reason ?? 'unknown reason'}`;
 }

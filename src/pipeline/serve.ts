@@ -35,7 +35,15 @@ export interface RunServeOptions {
 export async function runServe(config: ServeConfig, logger: Logger, opts: RunServeOptions = {}): Promise<ServeHandle> {
   const { signal, ...election } = opts;
   if (config.manifests) {
-    const running = await serve(config, logger, startManifestSource(config.manifests, logger.child({ component: 'manifests' })), signal);
+    const running = await serve(
+      config,
+      logger,
+      startManifestSource(config.manifests, logger.child({ component: 'manifests' }), {
+        maxFileBytes: config.manifestMaxBytes,
+        settleMs: config.manifestSettleMs,
+      }),
+      signal,
+    );
     return { running, stop: () => running.close() };
   }
   const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});

@@ -5,6 +5,6 @@
 export { skippedSummary } from './errors.js';
 export { EMPTY_MANIFEST_STATE, parseManifests, type ManifestFile, type ManifestResult, type ManifestState, type StoredInput } from './parse.js';
 export { locateProblems } from './locate.js';
-export { ManifestPathError, readManifestDir, readManifestPaths, STDIN_PATH } from './read.js';
-export { watchManifests, type ManifestWatch, type WatchManifestsOptions } from './watch.js';
+export { DEFAULT_MAX_FILE_BYTES, ManifestPathError, readManifestDir, readManifestPaths, STDIN_PATH } from './read.js';
+export { watchManifests, type ManifestWatch, type WatchManifestsOptions, type WatchStatus } from './watch.js';
 export { manifestProblems, startManifestSource } from './source.js';

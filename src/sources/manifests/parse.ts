@@ -4,9 +4,9 @@
  * the others. An object that was good before and is now broken keeps serving its last good
  * version (the previous `ManifestState`), so a typo in a manifest never takes a Service away.
  */
-import { formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
+import { diagnostic, formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
 import { INPUT_KINDS, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
-import { readDocuments, isMapping, type FoundObject } from './documents.js';
+import { readDocuments, isMapping, type FileContents, type FoundObject } from './documents.js';
 import type { Position } from './positions.js';
 import { formatPath, joinField, manifestDiagnostic } from './errors.js';
 
@@ -40,6 +40,11 @@ export interface ManifestFile {
   /** Relative to the manifests directory; used in messages and origins. */
   readonly path: string;
   readonly text: string;
+  /**
+   * Why the file (or the directory at this path) could not be read: an error on the path, and
+   * the objects served from it (or from under it) before keep serving. `text` is then empty.
+   */
+  readonly problem?: string;
 }
 
 export const EMPTY_MANIFEST_STATE: ManifestState = { objects: new Map(), files: new Map() };
@@ -71,6 +76,53 @@ function originText(input: AnyInput): string {
   return `${input.origin.file ?? '?'}#${(input.origin.document ?? 0) + 1}`;
 }
 
+/** An object's kind key, reference and its `formatRef` (undefined when it has no name). */
+function identify(found: FoundObject): { key: string; object: ObjectRef | undefined; ref: string | undefined } {
+  const { apiVersion, kind, value } = found;
+  const key = `${apiVersion}/${kind}`;
+  const meta = isMapping(value.metadata) ? value.metadata : {};
+  const name = nonEmpty(meta.name);
+  const namespace = CLUSTER_SCOPED.has(key) ? undefined : (nonEmpty(meta.namespace) ?? 'default');
+  const object = name === undefined ? undefined : refOf(kind, { name, namespace });
+  return { key, object, ref: object && formatRef(object) };
+}
+
+/** Where an object is defined: a key for comparing, and `web.yaml#2` for people. */
+interface Owner {
+  readonly key: string;
+  readonly text: string;
+}
+
+function placeKey(path: string, found: FoundObject): string {
+  return JSON.stringify([path, found.document, found.at]);
+}
+
+/**
+ * For each object defined more than once, the definition that serves: the one already in force
+ * (same file and document as the last good version), else the first in path order. So a new
+ * `aaa-dup.yaml` never takes an object over; it is an error naming both files.
+ */
+function owners(files: readonly { file: ManifestFile; contents: FileContents | undefined }[], previous: ManifestState): Map<string, Owner> {
+  const all = new Map<string, Owner[]>();
+  const inForce = new Map<string, Owner>();
+  for (const { file, contents } of files) {
+    for (const found of contents?.objects ?? []) {
+      const { ref } = identify(found);
+      if (ref === undefined) continue;
+      const owner = { key: placeKey(file.path, found), text: `${file.path}#${found.document + 1}` };
+      all.set(ref, [...(all.get(ref) ?? []), owner]);
+      const origin = previous.objects.get(ref)?.input.origin;
+      if (origin?.file === file.path && origin.document === found.document && !inForce.has(ref)) inForce.set(ref, owner);
+    }
+  }
+  const chosen = new Map<string, Owner>();
+  for (const [ref, list] of all) {
+    const owner = inForce.get(ref) ?? list[0];
+    if (list.length > 1 && owner !== undefined) chosen.set(ref, owner);
+  }
+  return chosen;
+}
+
 /** Accumulates one parse: what is served, who claimed which name, and what went wrong. */
 class Collector {
   readonly served = new Map<string, StoredInput>();
@@ -79,8 +131,14 @@ class Collector {
   readonly errors: Diagnostic[] = [];
   readonly warnings: Diagnostic[] = [];
   readonly skipped = new Map<string, number>();
+  /** Files last served that could not be read this time (they keep their objects, after every readable file has claimed its own). */
+  readonly unreadableFiles: string[] = [];
 
-  constructor(private readonly previous: ManifestState) {}
+  constructor(
+    private readonly previous: ManifestState,
+    /** objectRef → the one place it is served from, when several define it. */
+    private readonly owners: ReadonlyMap<string, Owner>,
+  ) {}
 
   private serve(path: string, ref: string, stored: StoredInput): void {
     this.served.set(ref, stored);
@@ -98,19 +156,15 @@ class Collector {
 
   add(path: string, found: FoundObject): void {
     const { document, at, apiVersion, kind, value, positions } = found;
-    const key = `${apiVersion}/${kind}`;
-    const meta = isMapping(value.metadata) ? value.metadata : {};
-    const name = nonEmpty(meta.name);
-    const namespace = CLUSTER_SCOPED.has(key) ? undefined : (nonEmpty(meta.namespace) ?? 'default');
-    const object = name === undefined ? undefined : refOf(kind, { name, namespace });
-    const ref = object && formatRef(object);
+    const { key, object, ref } = identify(found);
     const report = (severity: 'error' | 'warning', field: string | undefined, message: string, position: Position | undefined): void =>
       void (severity === 'error' ? this.errors : this.warnings).push(manifestDiagnostic(severity, path, document, object, field, message, position));
     if (!isInputKind(key)) return this.skip(apiVersion, kind, (message) => report('warning', undefined, message, positions.at([])));
     const nameField = joinField(at, 'metadata.name');
     const nameAt = positions.at(['metadata', 'name']);
     if (ref === undefined) return report('error', nameField, 'required', nameAt);
-    const first = this.claimed.get(ref);
+    const owner = this.owners.get(ref);
+    const first = this.claimed.get(ref) ?? (owner !== undefined && owner.key !== placeKey(path, found) ? owner.text : undefined);
     if (first !== undefined) return report('error', nameField, `${ref} is already defined in ${first}; this one is ignored`, nameAt);
     this.claimed.set(ref, `${path}#${document + 1}`);
     const entry = INPUT_KINDS[key];
@@ -145,10 +199,21 @@ class Collector {
     }
   }
 
+  /** An entry that could not be read: an error on its path; every file at or under it keeps its previous objects. */
+  unreadable(path: string, problem: string): void {
+    this.errors.push(diagnostic('error', undefined, undefined, problem, { file: path }));
+    for (const file of this.previous.files.keys()) {
+      if (file === path || file.startsWith(`${path}/`)) this.unreadableFiles.push(file);
+    }
+  }
+
   /** Adds every object of one file; says whether the file must keep its previous objects. */
-  addFile(file: ManifestFile): boolean {
+  addFile(file: ManifestFile, contents: FileContents | undefined): boolean {
+    if (file.problem !== undefined || contents === undefined) {
+      this.unreadable(file.path, file.problem ?? 'cannot read');
+      return false;
+    }
     this.files.set(file.path, []);
-    const contents = readDocuments(file.path, file.text);
     this.errors.push(...contents.errors);
     for (const found of contents.objects) this.add(file.path, found);
     return contents.unparseable || contents.errors.some((e) => e.object === undefined);
@@ -184,10 +249,15 @@ function toInputs(served: Iterable<StoredInput>): MeshInputs {
  * `previous` is the state of the last parse; pass the returned state to the next one.
  */
 export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: ManifestState = EMPTY_MANIFEST_STATE): ManifestResult {
-  const collector = new Collector(previous);
-  const ordered = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const damaged = ordered.filter((file) => collector.addFile(file));
-  for (const file of damaged) collector.retainFile(file.path);
+  const ordered = [...files]
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .map((file) => ({ file, contents: file.problem === undefined ? readDocuments(file.path, file.text) : undefined }));
+  const collector = new Collector(previous, owners(ordered, previous));
+  const damaged = ordered.filter(({ file, contents }) => collector.addFile(file, contents)).map(({ file }) => file);
+  for (const path of [...damaged.map((file) => file.path), ...collector.unreadableFiles]) {
+    if (!collector.files.has(path)) collector.files.set(path, []);
+    collector.retainFile(path);
+  }
   return {
     inputs: toInputs(collector.served.values()),
     errors: collector.errors,

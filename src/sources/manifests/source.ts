@@ -7,7 +7,7 @@ import type { SourceState, StartSource } from '../source.js';
 import { skippedSummary } from './errors.js';
 import { locateProblems } from './locate.js';
 import type { ManifestFile, ManifestResult } from './parse.js';
-import { watchManifests } from './watch.js';
+import { watchManifests, type WatchStatus } from './watch.js';
 
 /** The problems of one manifests read, in the common shape; the kinds it skipped in one warning. */
 export function manifestProblems(result: ManifestResult): Diagnostic[] {
@@ -15,17 +15,24 @@ export function manifestProblems(result: ManifestResult): Diagnostic[] {
   return [...result.errors, ...result.warnings, ...(skipped === undefined ? [] : [diagnostic('warning', undefined, undefined, skipped)])];
 }
 
-function stateOf(result: ManifestResult, files: readonly ManifestFile[]): SourceState {
-  return { inputs: result.inputs, problems: manifestProblems(result), connected: true, locate: (list) => locateProblems(list, files) };
+function stateOf(result: ManifestResult, files: readonly ManifestFile[], status: WatchStatus = { connected: true }): SourceState {
+  return {
+    inputs: result.inputs,
+    problems: manifestProblems(result),
+    connected: status.connected,
+    ...(status.reason === undefined ? {} : { reason: status.reason }),
+    locate: (list) => locateProblems(list, files),
+  };
 }
 
-export function startManifestSource(dir: string, logger: Logger): StartSource {
+export function startManifestSource(dir: string, logger: Logger, opts: { maxFileBytes?: number; settleMs?: number } = {}): StartSource {
   return async (onChange, hooks) => {
     let latest: SourceState | undefined;
     const watch = await watchManifests(dir, {
       logger,
-      onChange: (result, files) => {
-        latest = stateOf(result, files);
+      ...opts,
+      onChange: (result, files, status) => {
+        latest = stateOf(result, files, status);
         onChange(latest);
       },
     });

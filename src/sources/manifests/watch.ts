@@ -11,14 +11,32 @@
  * (each once, when it appears).
  */
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
-import { walkManifestDir } from './read.js';
+import { unreadableReason, walkManifestDir, type FileStamp } from './read.js';
+import { endpointCount, RemovalGuard, Settler } from './settle.js';
+
+/** Whether the directory is there to be read; while it is not, the last good result is what is served. */
+export interface WatchStatus {
+  readonly connected: boolean;
+  /** Why not: `manifests directory /srv/mesh is missing`. */
+  readonly reason?: string;
+}
 
 export interface WatchManifestsOptions {
-  /** Called with each result that differs from the one before (inputs, errors or warnings), and the files it was read from. */
-  onChange(result: ManifestResult, files: readonly ManifestFile[]): void;
+  /**
+   * Called with each result that differs from the one before (inputs, errors or warnings), and the
+   * files it was read from; and with the last result when the status changes.
+   */
+  onChange(result: ManifestResult, files: readonly ManifestFile[], status: WatchStatus): void;
   logger: Logger;
+  /** A file written in place is taken once its size and mtime stayed the same this long (ms); one replaced by rename at once [0]. */
+  settleMs?: number;
+  /** Files larger than this are an error, not read [DEFAULT_MAX_FILE_BYTES]. */
+  maxFileBytes?: number;
+  /** While the directory is missing, how often to look for it besides watching its parent (ms) [1000]. */
+  retryMs?: number;
 }
 
 export interface ManifestWatch {
@@ -27,6 +45,8 @@ export interface ManifestWatch {
   readonly result: ManifestResult;
   readonly files: readonly ManifestFile[];
 }
+
+const CONNECTED: WatchStatus = { connected: true };
 
 /** One non-recursive watcher per directory of the tree, kept in step with what each read visits. */
 class DirectoryWatchers {
@@ -38,6 +58,19 @@ class DirectoryWatchers {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * An entry of `dir` was created, removed or renamed: if it is a directory we watch, its watcher
+   * may be watching an inode that is gone (a new directory can even reuse the number), so the next
+   * read watches it afresh.
+   */
+  readonly renamed = (dir: string, name: string | null): void => {
+    const path = name === null ? undefined : join(dir, name);
+    const known = path === undefined ? undefined : this.watchers.get(path);
+    if (path === undefined || known === undefined) return;
+    known.watcher.close();
+    this.watchers.delete(path);
+  };
+
   /** Called as a read reaches each directory, before listing it, so nothing created after is missed. */
   readonly visit = (dir: string, id: string): void => {
     this.visited.add(dir);
@@ -45,7 +78,10 @@ class DirectoryWatchers {
     if (known?.id === id) return;
     known?.watcher.close(); // the directory was replaced: the old watcher sees the old inode
     try {
-      const watcher = watch(dir, () => this.onEvent());
+      const watcher = watch(dir, (event, name) => {
+        if (event === 'rename') this.renamed(dir, name);
+        this.onEvent();
+      });
       watcher.on('error', (err) => {
         this.logger.debug({ err, dir }, 'directory watch ended');
         this.onEvent();
@@ -87,6 +123,17 @@ class ManifestWatcher {
   private running = true; // until the first read is done; events during it cause one more read
   private closed = false;
   private readonly watchers: DirectoryWatchers;
+  /** Watches the directory holding the root, for the root removed, recreated or replaced. */
+  private parent: FSWatcher | undefined;
+  /** While the root cannot be read: looks again now and then, in case the parent's watch misses it. */
+  private retry: NodeJS.Timeout | undefined;
+  status: WatchStatus = CONNECTED;
+  private readonly settler: Settler;
+  private readonly guard: RemovalGuard;
+  /** A look again once a file being written has settled. */
+  private settleTimer: NodeJS.Timeout | undefined;
+  /** The root's identity (device:inode) at the last read. */
+  private rootId: string | undefined;
   current: ManifestResult = parseManifests([]);
   /** The files `current` was read from (problems found later are placed at a line in them). */
   files: readonly ManifestFile[] = [];
@@ -96,12 +143,16 @@ class ManifestWatcher {
     private readonly opts: WatchManifestsOptions,
   ) {
     this.watchers = new DirectoryWatchers(() => this.schedule(), opts.logger);
+    this.settler = new Settler(opts.settleMs ?? 0);
+    this.guard = new RemovalGuard(opts.settleMs ?? 0);
   }
 
   /** The first read; throws (and stops watching) if the directory cannot be read. */
   async start(): Promise<void> {
     try {
-      this.files = await this.readFiles();
+      this.watchParent();
+      const stamps = new Map<string, FileStamp>();
+      this.files = this.settler.first(await this.readFiles(stamps), stamps, Date.now());
       this.current = parseManifests(this.files);
     } catch (err) {
       this.close();
@@ -114,6 +165,63 @@ class ManifestWatcher {
   close(): void {
     this.closed = true;
     this.watchers.close();
+    this.parent?.close();
+    clearInterval(this.retry);
+    clearTimeout(this.settleTimer);
+  }
+
+  private readonly visit = (dir: string, id: string): void => {
+    if (dir === this.dir) {
+      if (this.rootId !== undefined && id !== this.rootId && this.status.connected) {
+        this.opts.logger.info({ dir }, 'manifests directory replaced; watching the new one');
+      }
+      this.rootId = id;
+    }
+    this.watchers.visit(dir, id);
+  };
+
+  private watchParent(): void {
+    const name = basename(this.dir);
+    try {
+      this.parent = watch(dirname(this.dir), (event, changed) => {
+        if (changed !== name) return;
+        if (event === 'rename') this.watchers.renamed(dirname(this.dir), changed);
+        this.schedule();
+      });
+      this.parent.on('error', (err) => this.opts.logger.debug({ err, dir: dirname(this.dir) }, 'watch of the parent directory ended'));
+    } catch (err) {
+      this.opts.logger.warn({ err, dir: dirname(this.dir) }, 'cannot watch the parent of the manifests directory; a replaced directory is noticed by polling');
+    }
+  }
+
+  /** The root cannot be read: serve the last good result, say why, and look for it again. */
+  private lost(err: unknown): void {
+    const gone = ['ENOENT', 'ENOTDIR'].includes((err as NodeJS.ErrnoException).code ?? '');
+    const reason = gone ? `manifests directory ${this.dir} is missing` : `manifests directory ${this.dir}: ${unreadableReason(err)}`;
+    if (this.status.reason === reason) return;
+    const first = this.status.connected;
+    this.status = { connected: false, reason };
+    this.watchers.close(); // what they watched is gone; the next good read watches the tree afresh
+    if (first) this.retry = setInterval(() => this.schedule(), this.opts.retryMs ?? 1000).unref();
+    this.notify();
+    this.opts.logger.warn({ dir: this.dir, reason }, 'cannot read the manifests directory; serving the last good state until it is back');
+  }
+
+  /** The root read again after it was missing. */
+  private found(): boolean {
+    if (this.status.connected) return false;
+    clearInterval(this.retry);
+    this.retry = undefined;
+    this.status = CONNECTED;
+    return true;
+  }
+
+  private notify(): void {
+    try {
+      this.opts.onChange(this.current, this.files, this.status);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'manifests onChange handler failed');
+    }
   }
 
   private schedule(): void {
@@ -131,33 +239,51 @@ class ManifestWatcher {
     this.running = false;
   }
 
-  private async readFiles(): Promise<ManifestFile[]> {
+  private async readFiles(stamps: Map<string, FileStamp>): Promise<ManifestFile[]> {
     this.watchers.beginRead();
-    const files = await walkManifestDir(this.dir, this.watchers.visit);
+    const files = await walkManifestDir(this.dir, this.visit, this.opts.maxFileBytes, stamps);
     this.watchers.endRead();
     return files;
+  }
+
+  /** A file is still being written: read again once it may have settled. */
+  private lookAgain(inMs: number | undefined): void {
+    clearTimeout(this.settleTimer);
+    this.settleTimer = inMs === undefined || this.closed ? undefined : setTimeout(() => this.schedule(), inMs + 5).unref();
   }
 
   private async refresh(): Promise<void> {
     let next: ManifestResult;
     let files: ManifestFile[];
+    let retryInMs: number | undefined;
     try {
-      files = await this.readFiles();
+      const stamps = new Map<string, FileStamp>();
+      const settled = this.settler.settle(await this.readFiles(stamps), stamps, this.files, Date.now());
+      files = settled.files;
+      retryInMs = settled.retryInMs;
+      if (settled.held.length > 0) this.opts.logger.debug({ files: settled.held }, 'files being written; waiting for them to settle');
       next = parseManifests(files, this.current.state);
     } catch (err) {
-      this.opts.logger.error({ err, dir: this.dir }, 'cannot read the manifests directory; keeping the last result');
+      if (!this.closed) this.lost(err);
       return;
     }
     if (this.closed) return;
+    const wasHolding = this.guard.holding;
+    const hold = this.guard.holdFor(this.current.inputs, next.inputs, Date.now());
+    this.lookAgain(hold === undefined ? retryInMs : Math.min(hold, retryInMs ?? hold));
+    const endpoints = { before: endpointCount(this.current.inputs), after: endpointCount(next.inputs) };
+    if (hold !== undefined) {
+      if (!wasHolding) this.opts.logger.warn(endpoints, 'a change would remove more than half of the endpoints; holding it back for one more settle window');
+      return;
+    }
+    if (wasHolding && endpoints.after * 2 < endpoints.before)
+      this.opts.logger.warn(endpoints, 'the change still removes more than half of the endpoints; taking it');
     const changed = !sameResult(next, this.current);
     this.current = next;
     this.files = files;
-    if (!changed) return;
-    try {
-      this.opts.onChange(next, files);
-    } catch (err) {
-      this.opts.logger.error({ err }, 'manifests onChange handler failed');
-    }
+    const back = this.found();
+    if (back || changed) this.notify();
+    if (back) this.opts.logger.info({ dir: this.dir }, 'manifests directory is back; watching it again');
   }
 }
 
