@@ -42,8 +42,6 @@ export class AdsServer implements XdsIntrospection {
   private readonly byClass = new Map<string, Set<AdsStream>>();
   private readonly ctx: StreamContext;
   private nextId = 0;
-  /** Counts events; responses sent while handling one share its number as their nonce. */
-  private epoch = 0;
   private readonly sharedBytes = new Map<string, Buffer>();
   private grpcServer: grpc.Server | undefined;
   private readonly unsubscribe: (() => void)[] = [];
@@ -61,7 +59,6 @@ export class AdsServer implements XdsIntrospection {
       },
       closed: (s) => this.remove(s),
       now: () => performance.now(),
-      nonce: () => String(this.epoch),
       shared: (key, encode) => {
         let bytes = this.sharedBytes.get(key);
         if (!bytes) {
@@ -84,7 +81,6 @@ export class AdsServer implements XdsIntrospection {
   }
 
   private beginEvent(): void {
-    this.epoch++;
     this.sharedBytes.clear();
   }
 

@@ -3,6 +3,7 @@
  * flow control and reporting. The subclasses decide how requests change the state and how a
  * response is built.
  */
+import { randomBytes } from 'node:crypto';
 import { formatRef, type ObjectRef } from '../diagnostics.js';
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -13,6 +14,7 @@ import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
 import type { ProxyStatus, XdsObserver } from './status.js';
 import { TypeState } from './type-state.js';
+import { withNonce } from './wire.js';
 
 export interface StreamContext {
   readonly logger: Logger;
@@ -25,12 +27,9 @@ export interface StreamContext {
   closed(stream: AdsStream): void;
   now(): number;
   /**
-   * The nonce for responses sent while handling the current event. One event (a change, a
-   * request) sends at most one response per type to a stream, so it is unique within the stream;
-   * and every stream that receives the same content in the same event receives the same bytes.
+   * Encoded bytes (without a nonce) shared by every stream during the current event, by content
+   * key: every stream that receives the same content in the same event shares one encoding.
    */
-  nonce(): string;
-  /** Encoded bytes shared by every stream during the current event, by content key. */
   shared(key: string, encode: () => Buffer): Buffer;
   /** A new event begins (a request arrived, a change, a drained stream). */
   beginEvent(): void;
@@ -71,6 +70,12 @@ export abstract class AdsStream {
   private readonly debugLog: boolean;
   private blocked = false;
   private ended = false;
+  /**
+   * Nonces are this stream's random prefix and a counter: unique within the stream and
+   * unpredictable from outside it, so a client cannot ACK a response it never received.
+   */
+  private readonly noncePrefix = randomBytes(12).toString('base64url');
+  private responses = 0;
 
   constructor(
     readonly id: number,
@@ -84,6 +89,11 @@ export abstract class AdsStream {
       ctx.beginEvent();
       this.flush();
     });
+  }
+
+  private nextNonce(): string {
+    this.responses++;
+    return `${this.noncePrefix}.${this.responses}`;
   }
 
   get proxyId(): string {
@@ -179,7 +189,7 @@ export abstract class AdsStream {
   /** What to send for a type now, or undefined when there is nothing after all. */
   protected abstract select(ts: TypeState, kind: KindSnapshot): Selection | undefined;
 
-  protected abstract encode(ts: TypeState, kind: KindSnapshot, selection: Selection, nonce: string): Buffer;
+  protected abstract encode(ts: TypeState, kind: KindSnapshot, selection: Selection): Buffer;
 
   /** Sends what is pending, in push order; a kind waits while an earlier kind's newer version is held back. */
   flush(): void {
@@ -202,10 +212,13 @@ export abstract class AdsStream {
     const started = performance.now();
     const selection = this.select(ts, kind);
     if (!selection) return;
-    const nonce = this.ctx.nonce();
+    const nonce = this.nextNonce();
     const names = selection.whole ? '*' : selection.entries.map((e) => e.name).join('\n');
-    const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${nonce}|${names}|${selection.removed.join('\n')}`;
-    const bytes = this.ctx.shared(key, () => this.encode(ts, kind, selection, nonce));
+    const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${names}|${selection.removed.join('\n')}`;
+    const bytes = withNonce(
+      this.ctx.shared(key, () => this.encode(ts, kind, selection)),
+      nonce,
+    );
     ts.sent(nonce, kind.version, kind, selection.entries);
     const writable = this.call.write(bytes);
     this.ctx.observer.pushed(ts.kind, this.protocol, bytes.length, (performance.now() - started) / 1000);

@@ -58,7 +58,6 @@ function harness() {
     identified: () => undefined,
     closed: () => undefined,
     now: () => 0,
-    nonce: () => '1',
     shared: (_key, encode) => encode(),
     beginEvent: () => undefined,
     limits: { maxNamesPerType: 100 },
