@@ -16,13 +16,13 @@ import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
 import type { HeldResources, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
 import { NO_OBSERVER } from './status.js';
-import { StreamError, type AdsStream, type StreamContext } from './stream.js';
+import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
 
 export interface AdsServerOptions {
   readonly cache: SnapshotCache;
   /** Which proxy class (which snapshot) a node receives. */
-  readonly classify: (node: NodeInfo) => string;
+  readonly classify: (node: NodeInfo) => string | undefined;
   readonly logger: Logger;
   readonly observer?: XdsObserver;
   /** Largest request accepted, in bytes (default 4 MiB). */
@@ -34,6 +34,10 @@ export interface AdsServerOptions {
   readonly onDemand?: (proxyClass: string) => void;
   /** Most resource names one stream may subscribe to per type (default 100 000). */
   readonly maxNamesPerType?: number;
+  /** Longest node.id accepted (default 1024 characters); a longer one is INVALID_ARGUMENT. */
+  readonly maxNodeIdLength?: number;
+  /** Largest node.metadata accepted, as JSON (default 16 KiB); a larger one is INVALID_ARGUMENT. */
+  readonly maxNodeMetadataBytes?: number;
 }
 
 export class AdsServer implements XdsIntrospection {
@@ -68,7 +72,11 @@ export class AdsServer implements XdsIntrospection {
         return bytes;
       },
       beginEvent: () => this.beginEvent(),
-      limits: { maxNamesPerType: opts.maxNamesPerType ?? 100_000 },
+      limits: {
+        maxNamesPerType: opts.maxNamesPerType ?? 100_000,
+        maxNodeIdLength: opts.maxNodeIdLength ?? 1024,
+        maxNodeMetadataBytes: opts.maxNodeMetadataBytes ?? 16 * 1024,
+      },
       nameSets: this.nameSets,
     };
     this.unsubscribe.push(
@@ -118,7 +126,7 @@ export class AdsServer implements XdsIntrospection {
       } catch (err) {
         if (err instanceof StreamError) stream.end(err);
         else {
-          this.opts.logger.error({ err, proxy: stream.proxyId }, 'unexpected error handling an xDS request');
+          this.opts.logger.error({ err, proxy: loggedId(stream.proxyId) }, 'unexpected error handling an xDS request');
           stream.end(new StreamError(grpc.status.INTERNAL, `internal error: ${(err as Error).message}`, 'internal'));
         }
       }

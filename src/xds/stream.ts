@@ -21,7 +21,8 @@ export interface StreamContext {
   readonly observer: XdsObserver;
   /** The snapshot for a proxy class, or undefined while the sources have not synced. */
   snapshotFor(proxyClass: string): Snapshot | undefined;
-  classify(node: NodeInfo): string;
+  /** The node's proxy class; undefined for a node whose class cannot be told (refused). */
+  classify(node: NodeInfo): string | undefined;
   /** Called once the stream knows its node (first request). */
   identified(stream: AdsStream): void;
   closed(stream: AdsStream): void;
@@ -33,9 +34,26 @@ export interface StreamContext {
   shared(key: string, encode: () => Buffer): Buffer;
   /** A new event begins (a request arrived, a change, a drained stream). */
   beginEvent(): void;
-  readonly limits: { readonly maxNamesPerType: number };
+  readonly limits: StreamLimits;
   /** Interned subscription sets. */
   readonly nameSets: NameSets;
+}
+
+export interface StreamLimits {
+  /** Most names one stream may subscribe to per type. */
+  readonly maxNamesPerType: number;
+  /** Longest node.id accepted, in characters. */
+  readonly maxNodeIdLength: number;
+  /** Largest node.metadata accepted, as JSON characters. */
+  readonly maxNodeMetadataBytes: number;
+}
+
+/** At most this many characters of a node.id go into a log line. */
+const LOGGED_ID_LENGTH = 128;
+
+/** A node.id short enough for a log line. */
+export function loggedId(id: string): string {
+  return id.length <= LOGGED_ID_LENGTH ? id : `${id.slice(0, LOGGED_ID_LENGTH)}…(${id.length})`;
 }
 
 /** What one response carries. */
@@ -106,9 +124,20 @@ export abstract class AdsStream {
     if (!node || node.id === '') {
       throw new StreamError(Status.INVALID_ARGUMENT, 'the first request of a stream must carry node.id', 'no_node');
     }
+    const { maxNodeIdLength, maxNodeMetadataBytes } = this.ctx.limits;
+    if (node.id.length > maxNodeIdLength) {
+      throw new StreamError(Status.INVALID_ARGUMENT, `node.id is longer than ${maxNodeIdLength} characters`, 'node_too_large');
+    }
+    if (JSON.stringify(node.metadata).length > maxNodeMetadataBytes) {
+      throw new StreamError(Status.INVALID_ARGUMENT, `node.metadata is larger than ${maxNodeMetadataBytes} bytes`, 'node_too_large');
+    }
+    const proxyClass = this.ctx.classify(node);
+    if (proxyClass === undefined) {
+      throw new StreamError(Status.INVALID_ARGUMENT, 'the node names no proxy class Trellis can serve (a "/" or "@" in POD_NAME or NAMESPACE?)', 'bad_node');
+    }
     this.node = node;
-    this.proxyClass = this.ctx.classify(node);
-    this.log = this.log.child({ proxy: node.id, class: this.proxyClass });
+    this.proxyClass = proxyClass;
+    this.log = this.log.child({ proxy: loggedId(node.id), class: loggedId(proxyClass) });
     this.log.info({ protocol: this.protocol, userAgent: node.userAgent }, 'proxy connected');
     this.ctx.identified(this);
   }

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeltaClient, rawCall, SotwClient } from '../support/ads-client.ts';
 import { CDS, cluster, EDS, endpoints } from '../support/resources.ts';
 import { startTestServer, type TestServer } from '../support/trellis.ts';
+import { classifyNode } from '../../src/translate/proxy.ts';
 
 const QUIET_MS = 250;
 
@@ -32,6 +33,53 @@ async function stillServes(): Promise<void> {
   probe.subscribe(CDS);
   expect((await probe.next(CDS)).resources.map((r) => r.name)).toEqual(['a']);
 }
+
+describe('nodes Trellis refuses', () => {
+  let strict: TestServer;
+  beforeEach(async () => {
+    strict = await startTestServer({ classify: classifyNode, maxNodeIdLength: 64, maxNodeMetadataBytes: 512 });
+    strict.cache.markReady();
+  });
+  afterEach(async () => {
+    await strict.close();
+  });
+
+  it.each([
+    ['a "/" in POD_NAME', { POD_NAME: 'a/b', NAMESPACE: 'shop' }],
+    ['an "@" in POD_NAME', { POD_NAME: 'a@b', NAMESPACE: 'shop' }],
+    ['a "/" in NAMESPACE', { POD_NAME: 'a', NAMESPACE: 'sh/op' }],
+    ['an "@" in NAMESPACE', { POD_NAME: 'a', NAMESPACE: 'sh@op' }],
+  ])('ends at once, with INVALID_ARGUMENT, the stream of a node with %s', async (_label, metadata) => {
+    const c = await SotwClient.connect(strict.address, { node: { id: 'a.shop', metadata } });
+    cleanup.push(() => c.close());
+    c.subscribe(CDS);
+    const end = await c.closed();
+    expect(end.code).toBe(status.INVALID_ARGUMENT);
+    expect(end.details).toContain('proxy class');
+  });
+
+  it.each([
+    ['node.id', { id: `${'x'.repeat(65)}.shop` }],
+    ['node.metadata', { id: 'a.shop', metadata: { POD_NAME: 'a', NAMESPACE: 'shop', EXTRA: 'y'.repeat(600) } }],
+  ])('refuses an oversized %s with INVALID_ARGUMENT', async (field, node) => {
+    const c = await SotwClient.connect(strict.address, { node });
+    cleanup.push(() => c.close());
+    c.subscribe(CDS);
+    const end = await c.closed();
+    expect(end.code).toBe(status.INVALID_ARGUMENT);
+    expect(end.details).toContain(field);
+  });
+
+  it('logs at most 128 characters of a node.id', async () => {
+    const id = `${'z'.repeat(300)}.shop`;
+    const c = await SotwClient.connect(t.address, { node: { id } });
+    cleanup.push(() => c.close());
+    c.subscribe('type.googleapis.com/envoy.service.runtime.v3.Runtime', ['rt']);
+    await t.next('rejected');
+    const line = t.logs.find((l) => typeof l.proxy === 'string');
+    expect(line?.proxy).toBe(`${'z'.repeat(128)}…(305)`);
+  });
+});
 
 describe('bad input', () => {
   it('ignores a type URL it does not serve, counts it, and keeps the stream', async () => {

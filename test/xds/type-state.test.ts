@@ -60,7 +60,7 @@ function harness() {
     now: () => 0,
     shared: (_key, encode) => encode(),
     beginEvent: () => undefined,
-    limits: { maxNamesPerType: 100 },
+    limits: { maxNamesPerType: 100, maxNodeIdLength: 1024, maxNodeMetadataBytes: 16384 },
     nameSets: new NameSets(),
   };
   const call = new FakeCall();
