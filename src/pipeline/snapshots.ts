@@ -32,6 +32,7 @@ export class SnapshotBuilder {
   setModel(model: MeshModel): void {
     this.model = model;
     const classes = new Set([...this.classesInUse(), ...this.cache.classes()]);
+    this.lastBuildClasses = classes.size;
     for (const cls of [...classes].sort()) this.build(cls);
     this.cache.markReady();
   }
@@ -40,6 +41,21 @@ export class SnapshotBuilder {
   demand(proxyClass: string): void {
     if (this.model) this.build(proxyClass);
   }
+
+  /** A proxy class no proxy uses any more: its snapshot and its errors go. */
+  release(proxyClass: string): void {
+    this.cache.delete(proxyClass);
+    this.translationErrors.delete(proxyClass);
+    this.resourceErrors.delete(proxyClass);
+  }
+
+  /** Proxy classes whose errors are held (for tests and metrics). */
+  get classesTracked(): number {
+    return Math.max(this.translationErrors.size, this.resourceErrors.size);
+  }
+
+  /** Proxy classes translated by the last setModel: the work a change costs. */
+  lastBuildClasses = 0;
 
   report(): BuildReport {
     return {

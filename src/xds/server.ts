@@ -32,6 +32,13 @@ export interface AdsServerOptions {
    * snapshot can be built on demand; its requests wait until it is set.
    */
   readonly onDemand?: (proxyClass: string) => void;
+  /**
+   * How long a proxy class with no connected proxy is kept (default 30 s): a proxy that reconnects
+   * within it pays no rebuild. Then the class is dropped and `onRelease` told.
+   */
+  readonly classGraceMs?: number;
+  /** A proxy class has had no connected proxy for the grace period: drop what is held for it. */
+  readonly onRelease?: (proxyClass: string) => void;
   /** Most resource names one stream may subscribe to per type (default 100 000). */
   readonly maxNamesPerType?: number;
   /** Longest node.id accepted (default 1024 characters); a longer one is INVALID_ARGUMENT. */
@@ -44,6 +51,8 @@ export class AdsServer implements XdsIntrospection {
   private readonly streams = new Set<AdsStream>();
   private readonly nameSets = new NameSets();
   private readonly byClass = new Map<string, Set<AdsStream>>();
+  /** Classes with no connected proxy, waiting out the grace period. */
+  private readonly releasing = new Map<string, NodeJS.Timeout>();
   private readonly ctx: StreamContext;
   private nextId = 0;
   private readonly sharedBytes = new Map<string, Buffer>();
@@ -58,6 +67,7 @@ export class AdsServer implements XdsIntrospection {
       snapshotFor: (cls) => (opts.cache.ready ? opts.cache.get(cls) : undefined),
       classify: opts.classify,
       identified: (s) => {
+        this.keep(s.proxyClass);
         this.classOf(s.proxyClass).add(s);
         if (!opts.cache.get(s.proxyClass)) opts.onDemand?.(s.proxyClass);
       },
@@ -103,8 +113,34 @@ export class AdsServer implements XdsIntrospection {
 
   private remove(s: AdsStream): void {
     if (!this.streams.delete(s)) return;
-    this.byClass.get(s.proxyClass)?.delete(s);
+    const set = this.byClass.get(s.proxyClass);
+    if (set?.delete(s) && set.size === 0) this.scheduleRelease(s.proxyClass);
     this.ctx.observer.streamClosed(s.protocol);
+  }
+
+  /** A proxy of the class connected: it is no longer on its way out. */
+  private keep(cls: string): void {
+    const timer = this.releasing.get(cls);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.releasing.delete(cls);
+  }
+
+  private scheduleRelease(cls: string): void {
+    const timer = setTimeout(() => {
+      this.releasing.delete(cls);
+      if ((this.byClass.get(cls)?.size ?? 0) > 0) return;
+      this.byClass.delete(cls);
+      this.opts.logger.debug({ class: cls }, 'proxy class released');
+      this.opts.onRelease?.(cls);
+    }, this.opts.classGraceMs ?? 30_000);
+    timer.unref();
+    this.releasing.set(cls, timer);
+  }
+
+  /** Proxy classes the server holds: those in use and those waiting out the grace period. */
+  get classesHeld(): number {
+    return this.byClass.size;
   }
 
   private onChange(change: SnapshotChange): void {
@@ -168,6 +204,8 @@ export class AdsServer implements XdsIntrospection {
   /** Stops accepting, ends every stream, and waits for the server to shut down (force after 2 s). */
   async close(): Promise<void> {
     for (const u of this.unsubscribe) u();
+    for (const timer of this.releasing.values()) clearTimeout(timer);
+    this.releasing.clear();
     const server = this.grpcServer;
     if (!server) return;
     await new Promise<void>((resolve) => {
