@@ -19,6 +19,9 @@ import { NO_OBSERVER } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
 
+/** A repeated warning (same reason) is logged at most once in this long; the rest are only counted. */
+const WARN_INTERVAL_MS = 10_000;
+
 export interface AdsServerOptions {
   readonly cache: SnapshotCache;
   /** Which proxy class (which snapshot) a node receives. */
@@ -41,6 +44,10 @@ export interface AdsServerOptions {
   readonly onRelease?: (proxyClass: string) => void;
   /** Most resource names one stream may subscribe to per type (default 100 000). */
   readonly maxNamesPerType?: number;
+  /** Most resource names one stream may subscribe to, all types together (default 200 000). */
+  readonly maxNamesPerStream?: number;
+  /** Most resource names all streams together may subscribe to (default 10 000 000). */
+  readonly maxNamesServer?: number;
   /** Longest node.id accepted (default 1024 characters); a longer one is INVALID_ARGUMENT. */
   readonly maxNodeIdLength?: number;
   /** Largest node.metadata accepted, as JSON (default 16 KiB); a larger one is INVALID_ARGUMENT. */
@@ -56,6 +63,10 @@ export class AdsServer implements XdsIntrospection {
   private readonly ctx: StreamContext;
   private nextId = 0;
   private readonly sharedBytes = new Map<string, Buffer>();
+  /** Names subscribed to by every stream together. */
+  private readonly subscribed = { total: 0 };
+  /** Per warning reason: when it was last logged, and how many were not logged since. */
+  private readonly warned = new Map<string, { at: number; suppressed: number }>();
   private grpcServer: grpc.Server | undefined;
   private readonly unsubscribe: (() => void)[] = [];
 
@@ -84,10 +95,23 @@ export class AdsServer implements XdsIntrospection {
       beginEvent: () => this.beginEvent(),
       limits: {
         maxNamesPerType: opts.maxNamesPerType ?? 100_000,
+        maxNamesPerStream: opts.maxNamesPerStream ?? 200_000,
+        maxNamesServer: opts.maxNamesServer ?? 10_000_000,
         maxNodeIdLength: opts.maxNodeIdLength ?? 1024,
         maxNodeMetadataBytes: opts.maxNodeMetadataBytes ?? 16 * 1024,
       },
       nameSets: this.nameSets,
+      subscribed: this.subscribed,
+      warnLimited: (reason, log, fields, message) => {
+        const now = performance.now();
+        const last = this.warned.get(reason);
+        if (last && now - last.at < WARN_INTERVAL_MS) {
+          last.suppressed++;
+          return;
+        }
+        log.warn({ ...fields, ...(last?.suppressed ? { suppressed: last.suppressed } : {}) }, message);
+        this.warned.set(reason, { at: now, suppressed: 0 });
+      },
     };
     this.unsubscribe.push(
       opts.cache.onChange((c) => this.onChange(c)),
@@ -227,6 +251,11 @@ export class AdsServer implements XdsIntrospection {
       .filter(([, set]) => set.size > 0)
       .map(([cls]) => cls)
       .sort();
+  }
+
+  /** Names subscribed to by every stream together. */
+  get subscribedNames(): number {
+    return this.subscribed.total;
   }
 
   /** Number of connected streams. */

@@ -37,11 +37,19 @@ export interface StreamContext {
   readonly limits: StreamLimits;
   /** Interned subscription sets. */
   readonly nameSets: NameSets;
+  /** Names subscribed to by every stream together (counted per stream, shared sets or not). */
+  readonly subscribed: { total: number };
+  /** Logs a warning unless one for the same reason was logged lately (every one is still counted by the caller). */
+  warnLimited(reason: string, log: Logger, fields: Record<string, unknown>, message: string): void;
 }
 
 export interface StreamLimits {
   /** Most names one stream may subscribe to per type. */
   readonly maxNamesPerType: number;
+  /** Most names one stream may subscribe to, all types together. */
+  readonly maxNamesPerStream: number;
+  /** Most names all streams together may subscribe to. */
+  readonly maxNamesServer: number;
   /** Longest node.id accepted, in characters. */
   readonly maxNodeIdLength: number;
   /** Largest node.metadata accepted, as JSON characters. */
@@ -147,7 +155,7 @@ export abstract class AdsStream {
     const kind = kindOfTypeUrl(typeUrl);
     if (!kind) {
       this.ctx.observer.rejected('unknown_type');
-      this.log.warn({ typeUrl }, 'request for a type Trellis does not serve; ignored');
+      this.ctx.warnLimited('unknown_type', this.log, { typeUrl: typeUrl.slice(0, 200) }, 'request for a type Trellis does not serve; ignored');
       return undefined;
     }
     let ts = this.types.get(kind);
@@ -169,17 +177,26 @@ export abstract class AdsStream {
   /** Replaces a type's subscribed names with the shared set holding exactly `names`. */
   protected setNames(ts: TypeState, names: ReadonlySet<string>, key?: string): void {
     const next = key === undefined ? this.ctx.nameSets.acquire(names) : this.ctx.nameSets.acquire(names, key);
-    this.ctx.nameSets.release(ts.replaceNames(next));
+    const previous = ts.replaceNames(next);
+    this.ctx.subscribed.total += next.size - previous.size;
+    this.ctx.nameSets.release(previous);
   }
 
-  /** Refuses a subscription that would hold more than the per-type limit of names. */
+  /** Refuses a subscription that would hold more names than a type, this stream or the server may. */
   protected checkNames(total: number, ts: TypeState): void {
-    if (total > this.ctx.limits.maxNamesPerType) {
-      throw new StreamError(
-        Status.RESOURCE_EXHAUSTED,
-        `too many ${SHORT_NAME[ts.kind]} resource names (limit ${this.ctx.limits.maxNamesPerType})`,
-        'too_many_names',
-      );
+    const { maxNamesPerType, maxNamesPerStream, maxNamesServer } = this.ctx.limits;
+    if (total > maxNamesPerType) {
+      throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many ${SHORT_NAME[ts.kind]} resource names (limit ${maxNamesPerType})`, 'too_many_names');
+    }
+    const growth = total - ts.names.size;
+    if (growth <= 0) return;
+    let stream = total;
+    for (const other of this.types.values()) if (other !== ts) stream += other.names.size;
+    if (stream > maxNamesPerStream) {
+      throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many resource names on one stream (limit ${maxNamesPerStream})`, 'too_many_names_stream');
+    }
+    if (this.ctx.subscribed.total + growth > maxNamesServer) {
+      throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many resource names on this server (limit ${maxNamesServer})`, 'too_many_names_server');
     }
   }
 
@@ -283,7 +300,10 @@ export abstract class AdsStream {
   }
 
   private releaseNames(): void {
-    for (const ts of this.types.values()) this.ctx.nameSets.release(ts.names);
+    for (const ts of this.types.values()) {
+      this.ctx.subscribed.total -= ts.names.size;
+      this.ctx.nameSets.release(ts.names);
+    }
   }
 
   status(): ProxyStatus | undefined {

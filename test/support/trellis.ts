@@ -33,6 +33,8 @@ export async function startTestServer(opts?: {
   maxNamesPerType?: number;
   maxNodeIdLength?: number;
   maxNodeMetadataBytes?: number;
+  maxNamesPerStream?: number;
+  maxNamesServer?: number;
 }): Promise<TestServer> {
   const cache = new SnapshotCache();
   const events = new EventEmitter();
@@ -77,6 +79,8 @@ export async function startTestServer(opts?: {
     },
     ...(opts?.maxRequestBytes ? { maxRequestBytes: opts.maxRequestBytes } : {}),
     ...(opts?.maxNamesPerType ? { maxNamesPerType: opts.maxNamesPerType } : {}),
+    ...(opts?.maxNamesPerStream ? { maxNamesPerStream: opts.maxNamesPerStream } : {}),
+    ...(opts?.maxNamesServer ? { maxNamesServer: opts.maxNamesServer } : {}),
     ...(opts?.maxNodeIdLength ? { maxNodeIdLength: opts.maxNodeIdLength } : {}),
     ...(opts?.maxNodeMetadataBytes ? { maxNodeMetadataBytes: opts.maxNodeMetadataBytes } : {}),
   });

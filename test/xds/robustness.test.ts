@@ -1,7 +1,7 @@
 import { status } from '@grpc/grpc-js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DeltaClient, rawCall, SotwClient } from '../support/ads-client.ts';
-import { CDS, cluster, EDS, endpoints } from '../support/resources.ts';
+import { CDS, cluster, EDS, endpoints, RDS } from '../support/resources.ts';
 import { startTestServer, type TestServer } from '../support/trellis.ts';
 import { classifyNode } from '../../src/translate/proxy.ts';
 
@@ -78,6 +78,58 @@ describe('nodes Trellis refuses', () => {
     await t.next('rejected');
     const line = t.logs.find((l) => typeof l.proxy === 'string');
     expect(line?.proxy).toBe(`${'z'.repeat(128)}…(305)`);
+  });
+});
+
+describe('limits per stream and server-wide', () => {
+  let small: TestServer;
+  beforeEach(async () => {
+    small = await startTestServer({ maxNamesPerType: 1000, maxNamesPerStream: 1500, maxNamesServer: 2500 });
+    small.cache.set('default', { cluster: [cluster('a')], endpoint: [endpoints('a', [1001])] });
+    small.cache.markReady();
+  });
+  afterEach(async () => {
+    await small.close();
+  });
+  const names = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+
+  it('refuses a stream whose types together subscribe to more names than a stream may, with RESOURCE_EXHAUSTED', async () => {
+    const c = await SotwClient.connect(small.address, { node: { id: 'greedy' } });
+    cleanup.push(() => c.close());
+    c.subscribe(EDS, names('e', 900));
+    await c.next(EDS);
+    c.subscribe(RDS, names('r', 900));
+    const end = await c.closed();
+    expect(end.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(end.details).toContain('one stream');
+  });
+
+  it('refuses names beyond the server-wide limit, and counts the names of a stream that leaves as gone', async () => {
+    const clients = await Promise.all(['s1', 's2', 's3'].map((id) => SotwClient.connect(small.address, { node: { id } })));
+    for (const c of clients) cleanup.push(() => c.close());
+    const [s1, s2, s3] = clients as [SotwClient, SotwClient, SotwClient];
+    s1.subscribe(EDS, names('a', 1000));
+    await s1.next(EDS);
+    s2.subscribe(EDS, names('b', 1000));
+    await s2.next(EDS);
+    expect(small.server.subscribedNames).toBe(2000);
+    s3.subscribe(EDS, names('c', 1000));
+    const end = await s3.closed();
+    expect(end.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(end.details).toContain('this server');
+    const closed = small.next('closed');
+    s1.close();
+    await closed;
+    expect(small.server.subscribedNames).toBe(1000);
+  });
+
+  it('logs a repeated warning once, and counts every occurrence', async () => {
+    const c = await sotw('noisy');
+    for (let i = 0; i < 100; i++) c.subscribe(`type.googleapis.com/unknown.T${i}`, ['x']);
+    c.subscribe(CDS);
+    await c.next(CDS);
+    expect(t.rejected.filter((r) => r === 'unknown_type')).toHaveLength(100);
+    expect(t.logs.filter((l) => l.msg === 'request for a type Trellis does not serve; ignored')).toHaveLength(1);
   });
 });
 
