@@ -109,6 +109,11 @@ class ControlPlane implements RunningTrellis {
         this.snapshots.demand(cls);
         this.updateProblems();
       },
+      classGraceMs: config.classGraceMs,
+      onRelease: (cls) => {
+        this.snapshots.release(cls);
+        this.updateProblems();
+      },
     });
     this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
     this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {

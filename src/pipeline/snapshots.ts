@@ -28,13 +28,13 @@ export class SnapshotBuilder {
     private readonly logger: Logger,
   ) {}
 
-  /** A new model: rebuild every class in use (and those already cached), then serve. */
-  /** Builds every class on `model`; when that throws, later demands still build on the model before it. */
+  /** A new model: rebuild every class in use (and those already cached), then serve. Builds every class on `model`; when that throws, later demands still build on the model before it. */
   setModel(model: MeshModel): void {
     const previous = this.model;
     this.model = model;
     try {
       const classes = new Set([...this.classesInUse(), ...this.cache.classes()]);
+      this.lastBuildClasses = classes.size;
       for (const cls of [...classes].sort()) this.build(cls);
     } catch (err) {
       this.model = previous;
@@ -47,6 +47,21 @@ export class SnapshotBuilder {
   demand(proxyClass: string): void {
     if (this.model) this.build(proxyClass);
   }
+
+  /** A proxy class no proxy uses any more: its snapshot and its errors go. */
+  release(proxyClass: string): void {
+    this.cache.delete(proxyClass);
+    this.translationErrors.delete(proxyClass);
+    this.resourceErrors.delete(proxyClass);
+  }
+
+  /** Proxy classes whose errors are held (for tests and metrics). */
+  get classesTracked(): number {
+    return Math.max(this.translationErrors.size, this.resourceErrors.size);
+  }
+
+  /** Proxy classes translated by the last setModel: the work a change costs. */
+  lastBuildClasses = 0;
 
   report(): BuildReport {
     return {

@@ -102,6 +102,11 @@ export function parseProxyClass(key: string): ProxyDescriptor | undefined {
   return proxyClassOf(d) === key ? d : undefined;
 }
 
-export function classifyNode(node: NodeInfo): string {
-  return proxyClassOf(describeNode(node));
+/**
+ * The node's class key; undefined when the node names a class that does not parse back (a `/` or
+ * `@` in its POD_NAME or NAMESPACE): such a node cannot be served and is refused.
+ */
+export function classifyNode(node: NodeInfo): string | undefined {
+  const key = proxyClassOf(describeNode(node));
+  return parseProxyClass(key) ? key : undefined;
 }

@@ -93,12 +93,11 @@ export class DeltaStream extends AdsStream {
     return undefined;
   }
 
-  protected encode(ts: TypeState, kind: KindSnapshot, selection: Selection, nonce: string): Buffer {
+  protected encode(ts: TypeState, kind: KindSnapshot, selection: Selection): Buffer {
     return encodeDeltaResponse({
       system_version_info: kind.version,
       resources: selection.entries.map((e) => e.delta),
       type_url: ts.typeUrl,
-      nonce,
       removed_resources: selection.removed,
     });
   }

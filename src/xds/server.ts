@@ -16,13 +16,16 @@ import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
 import type { HeldResources, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
 import { NO_OBSERVER } from './status.js';
-import { StreamError, type AdsStream, type StreamContext } from './stream.js';
+import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
+
+/** A repeated warning (same reason) is logged at most once in this long; the rest are only counted. */
+const WARN_INTERVAL_MS = 10_000;
 
 export interface AdsServerOptions {
   readonly cache: SnapshotCache;
   /** Which proxy class (which snapshot) a node receives. */
-  readonly classify: (node: NodeInfo) => string;
+  readonly classify: (node: NodeInfo) => string | undefined;
   readonly logger: Logger;
   readonly observer?: XdsObserver;
   /** Largest request accepted, in bytes (default 4 MiB). */
@@ -32,19 +35,38 @@ export interface AdsServerOptions {
    * snapshot can be built on demand; its requests wait until it is set.
    */
   readonly onDemand?: (proxyClass: string) => void;
+  /**
+   * How long a proxy class with no connected proxy is kept (default 30 s): a proxy that reconnects
+   * within it pays no rebuild. Then the class is dropped and `onRelease` told.
+   */
+  readonly classGraceMs?: number;
+  /** A proxy class has had no connected proxy for the grace period: drop what is held for it. */
+  readonly onRelease?: (proxyClass: string) => void;
   /** Most resource names one stream may subscribe to per type (default 100 000). */
   readonly maxNamesPerType?: number;
+  /** Most resource names one stream may subscribe to, all types together (default 200 000). */
+  readonly maxNamesPerStream?: number;
+  /** Most resource names all streams together may subscribe to (default 10 000 000). */
+  readonly maxNamesServer?: number;
+  /** Longest node.id accepted (default 1024 characters); a longer one is INVALID_ARGUMENT. */
+  readonly maxNodeIdLength?: number;
+  /** Largest node.metadata accepted, as JSON (default 16 KiB); a larger one is INVALID_ARGUMENT. */
+  readonly maxNodeMetadataBytes?: number;
 }
 
 export class AdsServer implements XdsIntrospection {
   private readonly streams = new Set<AdsStream>();
   private readonly nameSets = new NameSets();
   private readonly byClass = new Map<string, Set<AdsStream>>();
+  /** Classes with no connected proxy, waiting out the grace period. */
+  private readonly releasing = new Map<string, NodeJS.Timeout>();
   private readonly ctx: StreamContext;
   private nextId = 0;
-  /** Counts events; responses sent while handling one share its number as their nonce. */
-  private epoch = 0;
   private readonly sharedBytes = new Map<string, Buffer>();
+  /** Names subscribed to by every stream together. */
+  private readonly subscribed = { total: 0 };
+  /** Per warning reason: when it was last logged, and how many were not logged since. */
+  private readonly warned = new Map<string, { at: number; suppressed: number }>();
   private grpcServer: grpc.Server | undefined;
   private readonly unsubscribe: (() => void)[] = [];
 
@@ -56,12 +78,12 @@ export class AdsServer implements XdsIntrospection {
       snapshotFor: (cls) => (opts.cache.ready ? opts.cache.get(cls) : undefined),
       classify: opts.classify,
       identified: (s) => {
+        this.keep(s.proxyClass);
         this.classOf(s.proxyClass).add(s);
         if (!opts.cache.get(s.proxyClass)) opts.onDemand?.(s.proxyClass);
       },
       closed: (s) => this.remove(s),
       now: () => performance.now(),
-      nonce: () => String(this.epoch),
       shared: (key, encode) => {
         let bytes = this.sharedBytes.get(key);
         if (!bytes) {
@@ -71,8 +93,25 @@ export class AdsServer implements XdsIntrospection {
         return bytes;
       },
       beginEvent: () => this.beginEvent(),
-      limits: { maxNamesPerType: opts.maxNamesPerType ?? 100_000 },
+      limits: {
+        maxNamesPerType: opts.maxNamesPerType ?? 100_000,
+        maxNamesPerStream: opts.maxNamesPerStream ?? 200_000,
+        maxNamesServer: opts.maxNamesServer ?? 10_000_000,
+        maxNodeIdLength: opts.maxNodeIdLength ?? 1024,
+        maxNodeMetadataBytes: opts.maxNodeMetadataBytes ?? 16 * 1024,
+      },
       nameSets: this.nameSets,
+      subscribed: this.subscribed,
+      warnLimited: (reason, log, fields, message) => {
+        const now = performance.now();
+        const last = this.warned.get(reason);
+        if (last && now - last.at < WARN_INTERVAL_MS) {
+          last.suppressed++;
+          return;
+        }
+        log.warn({ ...fields, ...(last?.suppressed ? { suppressed: last.suppressed } : {}) }, message);
+        this.warned.set(reason, { at: now, suppressed: 0 });
+      },
     };
     this.unsubscribe.push(
       opts.cache.onChange((c) => this.onChange(c)),
@@ -84,7 +123,6 @@ export class AdsServer implements XdsIntrospection {
   }
 
   private beginEvent(): void {
-    this.epoch++;
     this.sharedBytes.clear();
   }
 
@@ -99,8 +137,34 @@ export class AdsServer implements XdsIntrospection {
 
   private remove(s: AdsStream): void {
     if (!this.streams.delete(s)) return;
-    this.byClass.get(s.proxyClass)?.delete(s);
+    const set = this.byClass.get(s.proxyClass);
+    if (set?.delete(s) && set.size === 0) this.scheduleRelease(s.proxyClass);
     this.ctx.observer.streamClosed(s.protocol);
+  }
+
+  /** A proxy of the class connected: it is no longer on its way out. */
+  private keep(cls: string): void {
+    const timer = this.releasing.get(cls);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.releasing.delete(cls);
+  }
+
+  private scheduleRelease(cls: string): void {
+    const timer = setTimeout(() => {
+      this.releasing.delete(cls);
+      if ((this.byClass.get(cls)?.size ?? 0) > 0) return;
+      this.byClass.delete(cls);
+      this.opts.logger.debug({ class: cls }, 'proxy class released');
+      this.opts.onRelease?.(cls);
+    }, this.opts.classGraceMs ?? 30_000);
+    timer.unref();
+    this.releasing.set(cls, timer);
+  }
+
+  /** Proxy classes the server holds: those in use and those waiting out the grace period. */
+  get classesHeld(): number {
+    return this.byClass.size;
   }
 
   private onChange(change: SnapshotChange): void {
@@ -122,7 +186,7 @@ export class AdsServer implements XdsIntrospection {
       } catch (err) {
         if (err instanceof StreamError) stream.end(err);
         else {
-          this.opts.logger.error({ err, proxy: stream.proxyId }, 'unexpected error handling an xDS request');
+          this.opts.logger.error({ err, proxy: loggedId(stream.proxyId) }, 'unexpected error handling an xDS request');
           stream.end(new StreamError(grpc.status.INTERNAL, `internal error: ${(err as Error).message}`, 'internal'));
         }
       }
@@ -164,6 +228,8 @@ export class AdsServer implements XdsIntrospection {
   /** Stops accepting, ends every stream, and waits for the server to shut down (force after 2 s). */
   async close(): Promise<void> {
     for (const u of this.unsubscribe) u();
+    for (const timer of this.releasing.values()) clearTimeout(timer);
+    this.releasing.clear();
     const server = this.grpcServer;
     if (!server) return;
     await new Promise<void>((resolve) => {
@@ -185,6 +251,11 @@ export class AdsServer implements XdsIntrospection {
       .filter(([, set]) => set.size > 0)
       .map(([cls]) => cls)
       .sort();
+  }
+
+  /** Names subscribed to by every stream together. */
+  get subscribedNames(): number {
+    return this.subscribed.total;
   }
 
   /** Number of connected streams. */

@@ -89,12 +89,11 @@ export class SotwStream extends AdsStream {
     return { entries, removed: [], whole: false };
   }
 
-  protected encode(ts: TypeState, kind: KindSnapshot, selection: Selection, nonce: string): Buffer {
+  protected encode(ts: TypeState, kind: KindSnapshot, selection: Selection): Buffer {
     return encodeSotwResponse({
       version_info: kind.version,
       resources: selection.entries.map((e) => e.any),
       type_url: ts.typeUrl,
-      nonce,
     });
   }
 }

@@ -3,6 +3,7 @@
  * flow control and reporting. The subclasses decide how requests change the state and how a
  * response is built.
  */
+import { randomBytes } from 'node:crypto';
 import { formatRef, type ObjectRef } from '../diagnostics.js';
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
@@ -13,30 +14,54 @@ import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
 import type { ProxyStatus, XdsObserver } from './status.js';
 import { TypeState } from './type-state.js';
+import { withNonce } from './wire.js';
 
 export interface StreamContext {
   readonly logger: Logger;
   readonly observer: XdsObserver;
   /** The snapshot for a proxy class, or undefined while the sources have not synced. */
   snapshotFor(proxyClass: string): Snapshot | undefined;
-  classify(node: NodeInfo): string;
+  /** The node's proxy class; undefined for a node whose class cannot be told (refused). */
+  classify(node: NodeInfo): string | undefined;
   /** Called once the stream knows its node (first request). */
   identified(stream: AdsStream): void;
   closed(stream: AdsStream): void;
   now(): number;
   /**
-   * The nonce for responses sent while handling the current event. One event (a change, a
-   * request) sends at most one response per type to a stream, so it is unique within the stream;
-   * and every stream that receives the same content in the same event receives the same bytes.
+   * Encoded bytes (without a nonce) shared by every stream during the current event, by content
+   * key: every stream that receives the same content in the same event shares one encoding.
    */
-  nonce(): string;
-  /** Encoded bytes shared by every stream during the current event, by content key. */
   shared(key: string, encode: () => Buffer): Buffer;
   /** A new event begins (a request arrived, a change, a drained stream). */
   beginEvent(): void;
-  readonly limits: { readonly maxNamesPerType: number };
+  readonly limits: StreamLimits;
   /** Interned subscription sets. */
   readonly nameSets: NameSets;
+  /** Names subscribed to by every stream together (counted per stream, shared sets or not). */
+  readonly subscribed: { total: number };
+  /** Logs a warning unless one for the same reason was logged lately (every one is still counted by the caller). */
+  warnLimited(reason: string, log: Logger, fields: Record<string, unknown>, message: string): void;
+}
+
+export interface StreamLimits {
+  /** Most names one stream may subscribe to per type. */
+  readonly maxNamesPerType: number;
+  /** Most names one stream may subscribe to, all types together. */
+  readonly maxNamesPerStream: number;
+  /** Most names all streams together may subscribe to. */
+  readonly maxNamesServer: number;
+  /** Longest node.id accepted, in characters. */
+  readonly maxNodeIdLength: number;
+  /** Largest node.metadata accepted, as JSON characters. */
+  readonly maxNodeMetadataBytes: number;
+}
+
+/** At most this many characters of a node.id go into a log line. */
+const LOGGED_ID_LENGTH = 128;
+
+/** A node.id short enough for a log line. */
+export function loggedId(id: string): string {
+  return id.length <= LOGGED_ID_LENGTH ? id : `${id.slice(0, LOGGED_ID_LENGTH)}…(${id.length})`;
 }
 
 /** What one response carries. */
@@ -71,6 +96,12 @@ export abstract class AdsStream {
   private readonly debugLog: boolean;
   private blocked = false;
   private ended = false;
+  /**
+   * Nonces are this stream's random prefix and a counter: unique within the stream and
+   * unpredictable from outside it, so a client cannot ACK a response it never received.
+   */
+  private readonly noncePrefix = randomBytes(12).toString('base64url');
+  private responses = 0;
 
   constructor(
     readonly id: number,
@@ -86,6 +117,11 @@ export abstract class AdsStream {
     });
   }
 
+  private nextNonce(): string {
+    this.responses++;
+    return `${this.noncePrefix}.${this.responses}`;
+  }
+
   get proxyId(): string {
     return this.node?.id ?? '';
   }
@@ -96,9 +132,20 @@ export abstract class AdsStream {
     if (!node || node.id === '') {
       throw new StreamError(Status.INVALID_ARGUMENT, 'the first request of a stream must carry node.id', 'no_node');
     }
+    const { maxNodeIdLength, maxNodeMetadataBytes } = this.ctx.limits;
+    if (node.id.length > maxNodeIdLength) {
+      throw new StreamError(Status.INVALID_ARGUMENT, `node.id is longer than ${maxNodeIdLength} characters`, 'node_too_large');
+    }
+    if (JSON.stringify(node.metadata).length > maxNodeMetadataBytes) {
+      throw new StreamError(Status.INVALID_ARGUMENT, `node.metadata is larger than ${maxNodeMetadataBytes} bytes`, 'node_too_large');
+    }
+    const proxyClass = this.ctx.classify(node);
+    if (proxyClass === undefined) {
+      throw new StreamError(Status.INVALID_ARGUMENT, 'the node names no proxy class Trellis can serve (a "/" or "@" in POD_NAME or NAMESPACE?)', 'bad_node');
+    }
     this.node = node;
-    this.proxyClass = this.ctx.classify(node);
-    this.log = this.log.child({ proxy: node.id, class: this.proxyClass });
+    this.proxyClass = proxyClass;
+    this.log = this.log.child({ proxy: loggedId(node.id), class: loggedId(proxyClass) });
     this.log.info({ protocol: this.protocol, userAgent: node.userAgent }, 'proxy connected');
     this.ctx.identified(this);
   }
@@ -108,7 +155,7 @@ export abstract class AdsStream {
     const kind = kindOfTypeUrl(typeUrl);
     if (!kind) {
       this.ctx.observer.rejected('unknown_type');
-      this.log.warn({ typeUrl }, 'request for a type Trellis does not serve; ignored');
+      this.ctx.warnLimited('unknown_type', this.log, { typeUrl: typeUrl.slice(0, 200) }, 'request for a type Trellis does not serve; ignored');
       return undefined;
     }
     let ts = this.types.get(kind);
@@ -130,17 +177,26 @@ export abstract class AdsStream {
   /** Replaces a type's subscribed names with the shared set holding exactly `names`. */
   protected setNames(ts: TypeState, names: ReadonlySet<string>, key?: string): void {
     const next = key === undefined ? this.ctx.nameSets.acquire(names) : this.ctx.nameSets.acquire(names, key);
-    this.ctx.nameSets.release(ts.replaceNames(next));
+    const previous = ts.replaceNames(next);
+    this.ctx.subscribed.total += next.size - previous.size;
+    this.ctx.nameSets.release(previous);
   }
 
-  /** Refuses a subscription that would hold more than the per-type limit of names. */
+  /** Refuses a subscription that would hold more names than a type, this stream or the server may. */
   protected checkNames(total: number, ts: TypeState): void {
-    if (total > this.ctx.limits.maxNamesPerType) {
-      throw new StreamError(
-        Status.RESOURCE_EXHAUSTED,
-        `too many ${SHORT_NAME[ts.kind]} resource names (limit ${this.ctx.limits.maxNamesPerType})`,
-        'too_many_names',
-      );
+    const { maxNamesPerType, maxNamesPerStream, maxNamesServer } = this.ctx.limits;
+    if (total > maxNamesPerType) {
+      throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many ${SHORT_NAME[ts.kind]} resource names (limit ${maxNamesPerType})`, 'too_many_names');
+    }
+    const growth = total - ts.names.size;
+    if (growth <= 0) return;
+    let stream = total;
+    for (const other of this.types.values()) if (other !== ts) stream += other.names.size;
+    if (stream > maxNamesPerStream) {
+      throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many resource names on one stream (limit ${maxNamesPerStream})`, 'too_many_names_stream');
+    }
+    if (this.ctx.subscribed.total + growth > maxNamesServer) {
+      throw new StreamError(Status.RESOURCE_EXHAUSTED, `too many resource names on this server (limit ${maxNamesServer})`, 'too_many_names_server');
     }
   }
 
@@ -179,7 +235,7 @@ export abstract class AdsStream {
   /** What to send for a type now, or undefined when there is nothing after all. */
   protected abstract select(ts: TypeState, kind: KindSnapshot): Selection | undefined;
 
-  protected abstract encode(ts: TypeState, kind: KindSnapshot, selection: Selection, nonce: string): Buffer;
+  protected abstract encode(ts: TypeState, kind: KindSnapshot, selection: Selection): Buffer;
 
   /** Sends what is pending, in push order; a kind waits while an earlier kind's newer version is held back. */
   flush(): void {
@@ -202,10 +258,13 @@ export abstract class AdsStream {
     const started = performance.now();
     const selection = this.select(ts, kind);
     if (!selection) return;
-    const nonce = this.ctx.nonce();
+    const nonce = this.nextNonce();
     const names = selection.whole ? '*' : selection.entries.map((e) => e.name).join('\n');
-    const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${nonce}|${names}|${selection.removed.join('\n')}`;
-    const bytes = this.ctx.shared(key, () => this.encode(ts, kind, selection, nonce));
+    const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${names}|${selection.removed.join('\n')}`;
+    const bytes = withNonce(
+      this.ctx.shared(key, () => this.encode(ts, kind, selection)),
+      nonce,
+    );
     ts.sent(nonce, kind.version, kind, selection.entries);
     const writable = this.call.write(bytes);
     this.ctx.observer.pushed(ts.kind, this.protocol, bytes.length, (performance.now() - started) / 1000);
@@ -241,7 +300,10 @@ export abstract class AdsStream {
   }
 
   private releaseNames(): void {
-    for (const ts of this.types.values()) this.ctx.nameSets.release(ts.names);
+    for (const ts of this.types.values()) {
+      this.ctx.subscribed.total -= ts.names.size;
+      this.ctx.nameSets.release(ts.names);
+    }
   }
 
   status(): ProxyStatus | undefined {

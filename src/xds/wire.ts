@@ -50,14 +50,12 @@ export interface SotwResponseWire {
   readonly version_info: string;
   readonly resources: readonly Uint8Array[];
   readonly type_url: string;
-  readonly nonce: string;
 }
 
 export interface DeltaResponseWire {
   readonly system_version_info: string;
   readonly resources: readonly Uint8Array[];
   readonly type_url: string;
-  readonly nonce: string;
   readonly removed_resources: readonly string[];
 }
 
@@ -304,6 +302,23 @@ export function encodeDeltaResponse(res: DeltaResponseWire): Buffer {
   const type = types.deltaResponse();
   const bytes = type.encode(res).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** DiscoveryResponse.nonce and DeltaDiscoveryResponse.nonce: field 5, length-delimited. */
+const NONCE_TAG = (5 << 3) | 2;
+
+/**
+ * A response encoded without its nonce, with the nonce appended: a later occurrence of a string
+ * field wins in protobuf, so the shared body is encoded once per event and each stream adds only
+ * its own nonce (ASCII, shorter than 128 bytes).
+ */
+export function withNonce(body: Buffer, nonce: string): Buffer {
+  const out = Buffer.allocUnsafe(body.length + 2 + nonce.length);
+  body.copy(out, 0);
+  out[body.length] = NONCE_TAG;
+  out[body.length + 1] = nonce.length;
+  out.write(nonce, body.length + 2, 'latin1');
+  return out;
 }
 
 function isMalformed(v: unknown): v is Malformed {

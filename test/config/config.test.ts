@@ -20,6 +20,7 @@ describe('serve configuration', () => {
       debugAddress: { host: '127.0.0.1', port: 15014 },
       debounceMinMs: 100,
       debounceMaxMs: 1000,
+      classGraceMs: 30_000,
       domain: 'cluster.local',
       trustDomain: 'cluster.local',
       logLevel: 'info',

@@ -26,11 +26,15 @@ export interface TestServer {
 }
 
 export async function startTestServer(opts?: {
-  classify?: (node: NodeInfo) => string;
+  classify?: (node: NodeInfo) => string | undefined;
   /** Also emitted as the 'demanded' event. */
   onDemand?: (proxyClass: string) => void;
   maxRequestBytes?: number;
   maxNamesPerType?: number;
+  maxNodeIdLength?: number;
+  maxNodeMetadataBytes?: number;
+  maxNamesPerStream?: number;
+  maxNamesServer?: number;
 }): Promise<TestServer> {
   const cache = new SnapshotCache();
   const events = new EventEmitter();
@@ -75,6 +79,10 @@ export async function startTestServer(opts?: {
     },
     ...(opts?.maxRequestBytes ? { maxRequestBytes: opts.maxRequestBytes } : {}),
     ...(opts?.maxNamesPerType ? { maxNamesPerType: opts.maxNamesPerType } : {}),
+    ...(opts?.maxNamesPerStream ? { maxNamesPerStream: opts.maxNamesPerStream } : {}),
+    ...(opts?.maxNamesServer ? { maxNamesServer: opts.maxNamesServer } : {}),
+    ...(opts?.maxNodeIdLength ? { maxNodeIdLength: opts.maxNodeIdLength } : {}),
+    ...(opts?.maxNodeMetadataBytes ? { maxNodeMetadataBytes: opts.maxNodeMetadataBytes } : {}),
   });
   const port = await server.listen('127.0.0.1', 0);
   return {

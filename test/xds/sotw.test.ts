@@ -104,6 +104,36 @@ describe('state of the world: ACK, NACK and nonces', () => {
     expect((await c.next(EDS)).resources.map((r) => r.name)).toEqual(['b']);
   });
 
+  it('treats a nonce from another stream, or a guessed one, as stale: only a response received can be ACKed', async () => {
+    const a = await client('a');
+    a.subscribe(CDS);
+    const resA = await a.next(CDS);
+    const b = await client('b');
+    b.subscribe(CDS);
+    const resB = await b.next(CDS);
+    expect(resB.nonce).not.toBe(resA.nonce);
+    expect(resB.nonce).not.toMatch(/^\d+$/);
+    // Another stream's nonce, then every small counter value: none is b's.
+    b.send({ typeUrl: CDS, versionInfo: resA.versionInfo, responseNonce: resA.nonce });
+    for (let n = 0; n <= 200; n++) b.send({ typeUrl: CDS, versionInfo: resB.versionInfo, responseNonce: String(n) });
+    // Requests are handled in order: once EDS is answered, the guesses have been handled.
+    b.subscribe(EDS, ['a']);
+    await b.next(EDS);
+    const cds = t.server
+      .proxies()
+      .find((p) => p.proxyId === 'b')
+      ?.types.find((ts) => ts.kind === 'cluster');
+    expect(cds).toMatchObject({ nonceSent: resB.nonce, nonceAcked: '', versionAcked: '' });
+    b.ack(resB);
+    await t.next('acked');
+    expect(
+      t.server
+        .proxies()
+        .find((p) => p.proxyId === 'b')
+        ?.types.find((ts) => ts.kind === 'cluster'),
+    ).toMatchObject({ nonceAcked: resB.nonce });
+  });
+
   it('remembers the node from the first request of the stream', async () => {
     const c = await client('remembered');
     c.subscribe(CDS);

@@ -58,10 +58,11 @@ function harness() {
     identified: () => undefined,
     closed: () => undefined,
     now: () => 0,
-    nonce: () => '1',
     shared: (_key, encode) => encode(),
     beginEvent: () => undefined,
-    limits: { maxNamesPerType: 100 },
+    limits: { maxNamesPerType: 100, maxNamesPerStream: 1000, maxNamesServer: 10_000, maxNodeIdLength: 1024, maxNodeMetadataBytes: 16384 },
+    subscribed: { total: 0 },
+    warnLimited: () => undefined,
     nameSets: new NameSets(),
   };
   const call = new FakeCall();
