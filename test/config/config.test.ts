@@ -21,6 +21,8 @@ describe('serve configuration', () => {
       debounceMinMs: 100,
       debounceMaxMs: 1000,
       classGraceMs: 30_000,
+      manifestSettleMs: 500,
+      manifestMaxBytes: 16 * 1024 * 1024,
       domain: 'cluster.local',
       trustDomain: 'cluster.local',
       logLevel: 'info',

@@ -9,6 +9,7 @@ import { loadServeConfig } from '../../src/config/config.ts';
 import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { startManifestSource, type WatchStatus } from '../../src/sources/manifests/index.ts';
 import { Logs } from '../support/logs.ts';
+import { pollFor } from '../support/poll.ts';
 import { Events, service, services, WatchedDir } from './manifests-support.ts';
 
 describe('the manifests directory removed and recreated', { timeout: 20_000 }, () => {
@@ -23,8 +24,11 @@ describe('the manifests directory removed and recreated', { timeout: 20_000 }, (
   });
   afterEach(async () => d.close());
 
+  // The settle window serve uses: `rm -rf` takes the files before the directory, and the guard holds
+  // back the removal of every Service until the directory is seen missing.
   const start = () =>
     d.start(mesh, {
+      settleMs: 300,
       onChange: (result, files, status) => {
         d.changes.push(result);
         statuses.push({ ...status, services: services(result) });
@@ -86,7 +90,8 @@ describe('the manifests directory removed and recreated', { timeout: 20_000 }, (
       const reason = `source disconnected, serving the last known state: manifests directory ${mesh} is missing`;
       await rm(mesh, { recursive: true });
       await logs.until('the directory missing', (lines) => lines.some((l) => l.msg.startsWith('cannot read the manifests directory')));
-      const missing = await look();
+      // /metrics is a heavy view, cached for a second: ask until the metric has caught up.
+      const missing = await pollFor('trellis_source_connected 0', look, (v) => v.metric === '0');
       expect(missing).toMatchObject({ readyz: [200, `ready; ${reason}\n`], metric: '0' });
       expect(missing.configz).toContain(`warning: ${reason}`);
       expect(trellis.cache.ready).toBe(true);
@@ -94,7 +99,7 @@ describe('the manifests directory removed and recreated', { timeout: 20_000 }, (
       await mkdir(mesh);
       await writeFile(d.path('mesh', 'web.yaml'), service('web', 80));
       await logs.until('the directory back', (lines) => lines.some((l) => l.msg === 'manifests directory is back; watching it again'));
-      const back = await look();
+      const back = await pollFor('trellis_source_connected 1', look, (v) => v.metric === '1');
       expect(back).toMatchObject({ readyz: [200, 'ready\n'], metric: '1' });
       expect(back.configz).not.toContain(reason);
     } finally {

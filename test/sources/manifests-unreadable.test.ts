@@ -1,4 +1,6 @@
-import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readManifestDir } from '../../src/sources/manifests/index.ts';
 import { problems, service, services, WatchedDir } from './manifests-support.ts';
@@ -40,16 +42,31 @@ describe('an entry that cannot be read', { timeout: 10_000 }, () => {
     expect(problems(await fixed)).toEqual([]);
   });
 
-  it.skipIf(process.getuid?.() === 0)('a directory without permission keeps serving what was under it', async () => {
-    await mkdir(d.path('sub'));
-    await writeFile(d.path('sub', 'api.yaml'), service('api', 90));
-    await d.start();
-    const broken = d.changes.until((r) => r.errors.length > 0);
-    await chmod(d.path('sub'), 0);
-    const r = await broken;
-    await chmod(d.path('sub'), 0o755);
-    expect(services(r)).toEqual(['api:90@sub/api.yaml', 'web:80@web.yaml']);
-    expect(problems(r)[0]).toBe('error sub: cannot read: permission denied (EACCES)');
+  // Root reads any directory whatever its mode (CI runs as root), so the directory becomes unreadable
+  // by turning into a symbolic link loop (swapped in at once by rename) rather than by chmod.
+  it('a directory that becomes unreadable keeps serving what was under it; readable again, it is read again', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'trellis-outside-'));
+    try {
+      await mkdir(join(outside, 'real'));
+      await writeFile(join(outside, 'real', 'api.yaml'), service('api', 90));
+      await symlink(join(outside, 'real'), d.path('sub'));
+      const w = await d.start();
+      expect(services(w.result)).toEqual(['api:90@sub/api.yaml', 'web:80@web.yaml']);
+      const broken = d.changes.until((r) => r.errors.length > 0);
+      await symlink(d.path('sub'), join(outside, 'loop'));
+      await rename(join(outside, 'loop'), d.path('sub'));
+      const r = await broken;
+      expect(services(r)).toEqual(['api:90@sub/api.yaml', 'web:80@web.yaml']);
+      expect(problems(r)[0]).toBe(`error sub: ${LOOP}`);
+
+      const fixed = d.servicesBecome(['api:91@sub/api.yaml', 'web:80@web.yaml']);
+      await writeFile(join(outside, 'real', 'api.yaml'), service('api', 91));
+      await symlink(join(outside, 'real'), join(outside, 'link'));
+      await rename(join(outside, 'link'), d.path('sub'));
+      expect(problems(await fixed)).toEqual([]);
+    } finally {
+      await rm(outside, { recursive: true, force: true });
+    }
   });
 
   it('is an error from readManifestDir too (trellis validate), not a throw', async () => {

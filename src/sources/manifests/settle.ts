@@ -22,14 +22,30 @@ export interface Settled {
   readonly held: string[];
 }
 
-/** Every endpoint of every EndpointSlice. */
-export function endpointCount(inputs: MeshInputs): number {
-  return inputs.endpointSlices.reduce((n, slice) => n + slice.object.endpoints.length, 0);
+/** What the removal guard counts: Services, and every endpoint of every EndpointSlice. */
+export interface MeshSize {
+  readonly services: number;
+  readonly endpoints: number;
+}
+
+export function meshSize(inputs: MeshInputs): MeshSize {
+  return { services: inputs.services.length, endpoints: inputs.endpointSlices.reduce((n, slice) => n + slice.object.endpoints.length, 0) };
+}
+
+/** Whether going from `had` to `has` takes away more than half of something. */
+function losesMostOf(had: number, has: number): boolean {
+  return has * 2 < had;
+}
+
+/** Whether `after` has lost more than half of the Services or of the endpoints `before` had. */
+export function losesMost(before: MeshSize, after: MeshSize): boolean {
+  return losesMostOf(before.services, after.services) || losesMostOf(before.endpoints, after.endpoints);
 }
 
 /**
- * A change that would take away more than half of the mesh's endpoints at once (a directory half
- * copied, a sync tool midway) is held back for one more settle window, then taken if it still stands.
+ * A change that would take away more than half of the mesh's Services or endpoints at once (a
+ * directory half copied, `rm -rf` midway before the copy, a sync tool midway) is held back for one
+ * more settle window, then taken if it still stands.
  */
 export class RemovalGuard {
   private heldSince: number | undefined;
@@ -37,9 +53,8 @@ export class RemovalGuard {
   constructor(private readonly windowMs: number) {}
 
   /** undefined: take `after`; else hold it back, and look again in that many ms. */
-  holdFor(before: MeshInputs, after: MeshInputs, now: number): number | undefined {
-    const [had, has] = [endpointCount(before), endpointCount(after)];
-    if (this.windowMs === 0 || has * 2 >= had) {
+  holdFor(before: MeshSize, after: MeshSize, now: number): number | undefined {
+    if (this.windowMs === 0 || !losesMost(before, after)) {
       this.heldSince = undefined;
       return undefined;
     }

@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
 import { unreadableReason, walkManifestDir, type FileStamp } from './read.js';
-import { endpointCount, RemovalGuard, Settler } from './settle.js';
+import { losesMost, meshSize, RemovalGuard, Settler } from './settle.js';
 
 /** Whether the directory is there to be read; while it is not, the last good result is what is served. */
 export interface WatchStatus {
@@ -269,15 +269,16 @@ class ManifestWatcher {
     }
     if (this.closed) return;
     const wasHolding = this.guard.holding;
-    const hold = this.guard.holdFor(this.current.inputs, next.inputs, Date.now());
+    const size = { before: meshSize(this.current.inputs), after: meshSize(next.inputs) };
+    const hold = this.guard.holdFor(size.before, size.after, Date.now());
     this.lookAgain(hold === undefined ? retryInMs : Math.min(hold, retryInMs ?? hold));
-    const endpoints = { before: endpointCount(this.current.inputs), after: endpointCount(next.inputs) };
     if (hold !== undefined) {
-      if (!wasHolding) this.opts.logger.warn(endpoints, 'a change would remove more than half of the endpoints; holding it back for one more settle window');
+      if (!wasHolding)
+        this.opts.logger.warn(size, 'a change would remove more than half of the Services or endpoints; holding it back for one more settle window');
       return;
     }
-    if (wasHolding && endpoints.after * 2 < endpoints.before)
-      this.opts.logger.warn(endpoints, 'the change still removes more than half of the endpoints; taking it');
+    if (wasHolding && losesMost(size.before, size.after))
+      this.opts.logger.warn(size, 'the change still removes more than half of the Services or endpoints; taking it');
     const changed = !sameResult(next, this.current);
     this.current = next;
     this.files = files;
