@@ -4,7 +4,7 @@
  */
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { formatPolicyStatus, type PolicyStatusView } from '../model/policy-status.js';
-import type { XdsIntrospection } from '../xds/status.js';
+import { SUBSCRIBED_LISTED, type XdsIntrospection } from '../xds/status.js';
 import { buildConfigDump } from './config-dump.js';
 import type { Metrics } from './metrics.js';
 import { buildSyncz } from './syncz.js';
@@ -72,14 +72,21 @@ function configDump(deps: RouteDeps, req: DebugRequest): Reply {
     return text(400, `missing ?proxy=ID; connected proxies: ${list}`);
   }
   const held = deps.introspection.heldResources(proxy);
-  if (held === undefined) {
-    return text(404, `proxy ${JSON.stringify(proxy)} is not connected; see /debug/syncz for the connected proxies`);
-  }
+  if (held === undefined) return notConnected(proxy);
   return json(200, buildConfigDump(held));
 }
 
+function notConnected(proxy: string): Reply {
+  return text(404, `proxy ${JSON.stringify(proxy)} is not connected; see /debug/syncz for the connected proxies`);
+}
+
+/** Every proxy, each type's subscribed names summarised (a count and the first ones); one proxy, with all its names. */
 function syncz(deps: RouteDeps, req: DebugRequest): Reply {
-  const view = buildSyncz(deps.introspection.proxies());
+  const proxy = req.url.searchParams.get('proxy');
+  const one = proxy !== null && proxy !== '';
+  const statuses = deps.introspection.proxies(one ? { proxyId: proxy, namesListed: Infinity } : {});
+  if (one && statuses.length === 0) return notConnected(proxy);
+  const view = buildSyncz(statuses);
   return req.url.searchParams.get('format') === 'text' ? text(200, formatSynczText(view)) : json(200, view);
 }
 
@@ -125,8 +132,8 @@ export function debugRoutes(deps: RouteDeps): Route[] {
     },
     {
       path: '/debug/syncz',
-      usage: '/debug/syncz[?format=text]',
-      description: 'per proxy and type: version sent and acked, SYNCED/STALE/NOT SENT/ERROR with the NACK',
+      usage: '/debug/syncz[?proxy=ID][&format=text]',
+      description: `per proxy and type: version sent and acked, SYNCED/STALE/NOT SENT/ERROR with the NACK, the names subscribed to (the first ${SUBSCRIBED_LISTED} and a count; all of them for ?proxy=)`,
       heavy: true,
       handle: (req) => syncz(deps, req),
     },

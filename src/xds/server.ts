@@ -14,8 +14,8 @@ import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
-import type { HeldResources, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
-import { NO_OBSERVER } from './status.js';
+import type { HeldResources, ProxiesQuery, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
+import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
 
@@ -263,10 +263,12 @@ export class AdsServer implements XdsIntrospection {
     return this.streams.size;
   }
 
-  proxies(): ProxyStatus[] {
+  proxies(query: ProxiesQuery = {}): ProxyStatus[] {
     const out: ProxyStatus[] = [];
+    const listed = query.namesListed ?? SUBSCRIBED_LISTED;
     for (const s of this.streams) {
-      const st = s.status();
+      if (query.proxyId !== undefined && s.proxyId !== query.proxyId) continue;
+      const st = s.status(listed);
       if (st) out.push(st);
     }
     return out.sort((a, b) => (a.proxyId < b.proxyId ? -1 : a.proxyId > b.proxyId ? 1 : a.streamId - b.streamId));

@@ -44,7 +44,13 @@ export interface TypeStatus {
   readonly nonceSent: string;
   readonly nonceAcked: string;
   readonly wildcard: boolean;
-  /** Names subscribed to explicitly (sorted; empty for a pure wildcard subscription). */
+  /** How many names are subscribed to explicitly (0 for a pure wildcard subscription). */
+  readonly subscribedCount: number;
+  /**
+   * The first names subscribed to explicitly, sorted: all of them, or the first
+   * {@link SUBSCRIBED_LISTED} when there are more (a proxy may subscribe to 100 000; the debug view
+   * summarises them rather than list them all, unless asked about that proxy alone).
+   */
   readonly subscribed: readonly string[];
   readonly lastError?: NackRecord;
 }
@@ -87,8 +93,38 @@ export interface SourceProgress {
 }
 
 /** The view of the server the debug endpoint reads. */
+/** How many subscribed names a proxy's status lists per type, unless asked for all. */
+export const SUBSCRIBED_LISTED = 100;
+
+export interface ProxiesQuery {
+  /** Only the streams of this node id. */
+  readonly proxyId?: string;
+  /** List at most this many subscribed names per type; default {@link SUBSCRIBED_LISTED}. */
+  readonly namesListed?: number;
+}
+
+/** The `limit` smallest of `names`, sorted: O(n log limit), without sorting all of them. */
+export function firstSorted(names: Iterable<string>, limit: number): string[] {
+  const out: string[] = [];
+  if (limit <= 0) return out;
+  for (const name of names) {
+    if (out.length >= limit && name >= (out[out.length - 1] as string)) continue;
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((out[mid] as string) < name) lo = mid + 1;
+      else hi = mid;
+    }
+    out.splice(lo, 0, name);
+    if (out.length > limit) out.pop();
+  }
+  return out;
+}
+
 export interface XdsIntrospection {
-  proxies(): ProxyStatus[];
+  /** Every connected stream's status (or those `query` asks for), sorted by node id, then stream id. */
+  proxies(query?: ProxiesQuery): ProxyStatus[];
   /** Progress of every source object of a kind (`TrafficPolicy`), by its formatted reference (`TrafficPolicy shop/web`). */
   sourceProgress(sourceKind: string): Map<string, SourceProgress>;
   /** The resources one proxy (by node id) has acked, per type; undefined when it is not connected. */

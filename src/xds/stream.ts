@@ -12,7 +12,7 @@ import { kindOfTypeUrl, PUSH_ORDER, SHORT_NAME, type ResourceKind } from '../env
 import type { KindSnapshot, Snapshot, SnapshotChange } from './cache.js';
 import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
-import type { ProxyStatus, XdsObserver } from './status.js';
+import { SUBSCRIBED_LISTED, type ProxyStatus, type XdsObserver } from './status.js';
 import { TypeState } from './type-state.js';
 import { withNonce } from './wire.js';
 
@@ -306,7 +306,8 @@ export abstract class AdsStream {
     }
   }
 
-  status(): ProxyStatus | undefined {
+  /** Its status, listing at most `namesListed` subscribed names per type; undefined before its first request. */
+  status(namesListed = SUBSCRIBED_LISTED): ProxyStatus | undefined {
     if (!this.node) return undefined;
     return {
       streamId: this.id,
@@ -318,7 +319,7 @@ export abstract class AdsStream {
       connectedAt: this.connectedAt,
       types: PUSH_ORDER.flatMap((k) => {
         const ts = this.types.get(k);
-        return ts ? [ts.status()] : [];
+        return ts ? [ts.status(namesListed)] : [];
       }),
     };
   }

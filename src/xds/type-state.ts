@@ -9,7 +9,7 @@ import type { ResourceKind } from '../envoy/types.js';
 import type { KindSnapshot } from './cache.js';
 import { EMPTY_NAMES } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
-import type { NackRecord, SyncState, TypeStatus } from './status.js';
+import { firstSorted, SUBSCRIBED_LISTED, type NackRecord, type SyncState, type TypeStatus } from './status.js';
 
 /** Listener and Cluster responses carry the whole set; the other kinds may carry only changes. */
 export function isFullState(kind: ResourceKind): boolean {
@@ -313,7 +313,8 @@ export class TypeState {
     return record;
   }
 
-  status(): TypeStatus {
+  /** Its status, listing at most `namesListed` subscribed names. */
+  status(namesListed = SUBSCRIBED_LISTED): TypeStatus {
     return {
       kind: this.kind,
       typeUrl: this.typeUrl,
@@ -323,7 +324,8 @@ export class TypeState {
       nonceSent: this.#nonceSent,
       nonceAcked: this.#nonceAcked,
       wildcard: this.#wildcard,
-      subscribed: [...this.#names].sort(),
+      subscribedCount: this.#names.size,
+      subscribed: firstSorted(this.#names, namesListed),
       ...(this.#lastError ? { lastError: this.#lastError } : {}),
     };
   }

@@ -32,6 +32,7 @@ export function typeStatus(kind: ResourceKind, state: SyncState, sent: string, a
     nonceSent: sent === '' ? '' : '2',
     nonceAcked: acked === '' ? '' : '1',
     wildcard: kind === 'cluster' || kind === 'listener',
+    subscribedCount: 0,
     subscribed: [],
     ...(lastError === undefined ? {} : { lastError }),
   };
