@@ -19,24 +19,24 @@ import { proxylessOutbound, type ProxylessOutbound } from './proxyless-outbound.
 import { proxylessServerListeners } from './proxyless-server.js';
 import { proxylessTargets } from './names.js';
 import { meshIndex } from './policy/mesh-index.js';
-import { byName, cached, perModel, sortErrors, type Translation } from './translation.js';
+import { byName, Memo, perModel, sortErrors, type Translation } from './translation.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
 
 interface ModelMemo {
   readonly outbound: ProxylessOutbound;
-  readonly byNamespace: Map<string, Translation>;
+  readonly byNamespace: Memo<Translation>;
   /** By localityKey: the assignments of a client in that locality. */
-  readonly endpoints: Map<string, readonly DesiredResource<'endpoint'>[]>;
+  readonly endpoints: Memo<readonly DesiredResource<'endpoint'>[]>;
   /** By [namespace, localityKey]. */
-  readonly byLocality: Map<string, Translation>;
+  readonly byLocality: Memo<Translation>;
 }
 
 const memoFor = perModel((model): ModelMemo => ({
   outbound: proxylessOutbound(model.services, meshIndex(model)),
-  byNamespace: new Map(),
-  endpoints: new Map(),
-  byLocality: new Map(),
+  byNamespace: new Memo(),
+  endpoints: new Memo(),
+  byLocality: new Memo(),
 }));
 
 function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string): Translation {
@@ -64,9 +64,9 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
 /** The namespace's translation with the locality-aware assignments built for `locality`. */
 function forLocality(m: ModelMemo, base: Translation, namespace: string, locality: Locality): Translation {
   const key = localityKey(locality);
-  return cached(m.byLocality, JSON.stringify([namespace, key]), () => {
+  return m.byLocality.get(JSON.stringify([namespace, key]), () => {
     // Every namespace's translation lists the same assignments: build them once per locality.
-    const endpoint = cached(m.endpoints, key, () => withLocality(base.resources.endpoint, m.outbound.localityAware, locality));
+    const endpoint = m.endpoints.get(key, () => withLocality(base.resources.endpoint, m.outbound.localityAware, locality));
     return { resources: { ...base.resources, endpoint: [...endpoint] }, diagnostics: sortErrors(m.outbound.errors) };
   });
 }
@@ -77,7 +77,7 @@ function forLocality(m: ModelMemo, base: Translation, namespace: string, localit
  */
 export function translateProxyless(model: MeshModel, proxy: ProxyDescriptor & { mode: 'proxyless' }): Translation {
   const m = memoFor(model);
-  const base = cached(m.byNamespace, proxy.namespace, () => build(model, m.outbound, proxy.namespace));
+  const base = m.byNamespace.get(proxy.namespace, () => build(model, m.outbound, proxy.namespace));
   if (!proxy.locality || m.outbound.localityAware.size === 0) return base;
   return forLocality(m, base, proxy.namespace, proxy.locality);
 }

@@ -17,7 +17,7 @@
  * assignment of a sidecar without a locality, is the shared one.
  */
 import type { Diagnostic } from '../diagnostics.js';
-import type { Locality, MeshModel } from '../model/types.js';
+import type { Locality, MeshModel, ModelWorkload } from '../model/types.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { inbound, type Inbound } from './listeners-inbound.js';
 import type { ProxyDescriptor } from './proxy.js';
@@ -25,7 +25,7 @@ import { outboundRoutes } from './routes.js';
 import { sidecarOutbound } from './sidecar-outbound.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
-import { byName, cached, perModel, sortErrors, type Translation } from './translation.js';
+import { byName, Memo, perModel, sortErrors, type Translation } from './translation.js';
 
 interface Routes {
   readonly routes: readonly DesiredResource<'route'>[];
@@ -33,33 +33,43 @@ interface Routes {
 }
 
 interface ModelMemo {
-  readonly routes: Map<string, Routes>;
-  readonly inbound: Map<string, Inbound>;
+  /** By namespace. */
+  readonly routes: Memo<Routes>;
+  /** The workloads of the model, by `namespace/name`. */
+  readonly workloads: ReadonlyMap<string, ModelWorkload>;
+  /** By workload (`namespace/name`), and '' for a proxy whose pod the model does not have. */
+  readonly inbound: Memo<Inbound>;
   /** By proxy locality (localityKey). */
-  readonly endpoints: Map<string, readonly DesiredResource<'endpoint'>[]>;
+  readonly endpoints: Memo<readonly DesiredResource<'endpoint'>[]>;
 }
 
-const memoFor = perModel((): ModelMemo => ({ routes: new Map(), inbound: new Map(), endpoints: new Map() }));
+const memoFor = perModel((model): ModelMemo => ({
+  routes: new Memo(),
+  workloads: new Map(model.workloads.map((w) => [`${w.namespace}/${w.name}`, w])),
+  inbound: new Memo(),
+  endpoints: new Memo(),
+}));
 
 function routesFor(model: MeshModel, namespace: string): Routes {
-  return cached(memoFor(model).routes, namespace, () => {
+  return memoFor(model).routes.get(namespace, () => {
     const outbound = sidecarOutbound(model);
     return outboundRoutes(outbound.httpPorts, namespace, outbound.ipTaken);
   });
 }
 
+/** Keyed by the workload found, not by the pod name a proxy gave: every proxy of a pod the model lacks shares one. */
 function inboundFor(model: MeshModel, namespace: string, pod: string | undefined): Inbound {
-  return cached(memoFor(model).inbound, JSON.stringify([namespace, pod ?? null]), () => {
-    const workload = pod === undefined ? undefined : model.workloads.find((w) => w.namespace === namespace && w.name === pod);
-    return inbound(workload, model.services);
-  });
+  const memo = memoFor(model);
+  const key = pod === undefined ? '' : `${namespace}/${pod}`;
+  const workload = memo.workloads.get(key);
+  return memo.inbound.get(workload === undefined ? '' : key, () => inbound(workload, model.services));
 }
 
 /** The assignments a sidecar in `locality` receives (the shared ones when none is locality-aware). */
 function endpointsFor(model: MeshModel, locality: Locality | undefined): readonly DesiredResource<'endpoint'>[] {
   const outbound = sidecarOutbound(model);
   if (!locality || outbound.localityAware.size === 0) return outbound.endpoints;
-  return cached(memoFor(model).endpoints, localityKey(locality), () => withLocality(outbound.endpoints, outbound.localityAware, locality));
+  return memoFor(model).endpoints.get(localityKey(locality), () => withLocality(outbound.endpoints, outbound.localityAware, locality));
 }
 
 /** The resources of one sidecar proxy class (a pod in a namespace), and what could not be translated. */

@@ -59,14 +59,39 @@ export function guarded(object: ObjectRef, errors: Diagnostic[], fn: () => void)
   }
 }
 
-/** The value of `key` in `map`, made on first use. */
-export function cached<T>(map: Map<string, T>, key: string, make: () => T): T {
-  let value = map.get(key);
-  if (value === undefined) {
-    value = make();
-    map.set(key, value);
+/** How many results a {@link Memo} keeps. */
+export const MEMO_LIMIT = 1024;
+
+/**
+ * Results shared by the proxy classes of one model, by a key the proxy chose (its namespace, its
+ * locality): made on first use, at most `limit` kept, the least recently used dropped first, so that
+ * proxies coming and going with made-up keys cannot grow it without bound. A dropped result is made
+ * again when asked for (equal content: the snapshot cache shares it by content key).
+ */
+export class Memo<T> {
+  private readonly map = new Map<string, T>();
+
+  constructor(private readonly limit = MEMO_LIMIT) {}
+
+  get(key: string, make: () => T): T {
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      this.map.delete(key); // most recently used last
+      this.map.set(key, hit);
+      return hit;
+    }
+    const value = make();
+    this.map.set(key, value);
+    if (this.map.size > this.limit) {
+      const oldest = this.map.keys().next();
+      if (oldest.done !== true) this.map.delete(oldest.value);
+    }
+    return value;
   }
-  return value;
+
+  get size(): number {
+    return this.map.size;
+  }
 }
 
 /**

@@ -23,7 +23,12 @@ export class AdsStreamError extends Error {
   }
 }
 
-export const CHANNEL_OPTIONS: grpc.ClientOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
+/**
+ * Each test client its own connection, as each proxy has: sharing grpc-js's global subchannel pool put
+ * every client on one HTTP/2 session, which Node destroys after 1000 frames for streams already closed
+ * (its maxSessionInvalidFrames), ending the streams of every other client on it.
+ */
+export const CHANNEL_OPTIONS: grpc.ClientOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc.use_local_subchannel_pool': 1 };
 
 interface Entry<R> {
   typeUrl: string;
