@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CoordinationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KUBE_RBAC_RULES } from '../src/sources/kube/index.ts';
-import { admin, service } from './sources/kube-support.ts';
+import { admin, service, trellisKubeconfigYaml } from './sources/kube-support.ts';
 import { SotwClient } from './support/ads-client.ts';
 import { TrellisProcess } from './support/cli-process.ts';
 import { sharedEnvtest, type Envtest } from './support/envtest.ts';
@@ -45,15 +44,7 @@ describe('trellis serve --kubeconfig', () => {
   it('serves from the cluster, scoped to its namespaces, and takes the status-writer lease under its --id', async () => {
     const ns = await env.namespace('cli');
     const kubeconfig = join(dir, 'kubeconfig.yaml');
-    await writeFile(
-      kubeconfig,
-      await env.serviceAccountKubeconfig({
-        namespace: ns,
-        name: 'trellis',
-        rules: KUBE_RBAC_RULES.clusterWide,
-        namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
-      }),
-    );
+    await writeFile(kubeconfig, await trellisKubeconfigYaml(env, ns));
     child = spawn(
       process.execPath,
       [
@@ -100,16 +91,7 @@ describe('trellis serve --kubeconfig with the API server unreachable at start', 
     proxy = await startFaultProxy({ url: env.url, caPem: env.caPem });
     proxy.refuse();
     const kubeconfig = join(dir, 'unreachable.yaml');
-    await writeFile(
-      kubeconfig,
-      await env.serviceAccountKubeconfig({
-        namespace: ns,
-        name: 'trellis',
-        rules: KUBE_RBAC_RULES.clusterWide,
-        namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
-        server: proxy.url,
-      }),
-    );
+    await writeFile(kubeconfig, await trellisKubeconfigYaml(env, ns, proxy.url));
     const flags = ['--kubeconfig', kubeconfig, '--namespaces', ns, '--lease-namespace', ns, '--xds-address', '127.0.0.1:0', '--debug-address', '127.0.0.1:0'];
     waiting = new TrellisProcess(['serve', ...flags]);
     const debug = `http://127.0.0.1:${await waiting.debugPort()}`;

@@ -34,8 +34,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { KUBE_RBAC_RULES } from '../../src/sources/kube/index.ts';
-import { TRAFFIC_POLICY_CRD } from '../sources/kube-support.ts';
+import { TRAFFIC_POLICY_CRD, trellisKubeconfigYaml } from '../sources/kube-support.ts';
 import { startEnvtest, type Envtest } from '../support/envtest.ts';
 import type { ChildEvent, ChildResult, ChildTask, Memory, SourceKind } from './kube-child.ts';
 import { createObjects, type CreateReport } from './kube-create.ts';
@@ -289,15 +288,7 @@ async function main(): Promise<void> {
     log(`created ${total} objects in ${create.seconds.toFixed(1)} s (${create.requests} requests, ${create.retries} retried)`);
     const saNamespace = await env.namespace('trellis-system');
     const kubeconfigPath = join(workDir, 'kubeconfig.yaml');
-    await writeFile(
-      kubeconfigPath,
-      await env.serviceAccountKubeconfig({
-        namespace: saNamespace,
-        name: 'trellis',
-        rules: KUBE_RBAC_RULES.clusterWide,
-        namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
-      }),
-    );
+    await writeFile(kubeconfigPath, await trellisKubeconfigYaml(env, saNamespace));
 
     const first = serviceGroup(0, params);
     const base = {

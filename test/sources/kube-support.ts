@@ -53,23 +53,26 @@ export interface Started {
   readonly logs: Logs;
 }
 
-/** The kubeconfig of a ServiceAccount bound to exactly KUBE_RBAC_RULES, through `server` when given (the fault proxy). */
-export async function trellisKubeConfig(env: Envtest, namespace: string, server?: string): Promise<KubeConfig> {
-  let yaml = await env.serviceAccountKubeconfig({
+/** The kubeconfig (YAML) of a ServiceAccount bound to exactly KUBE_RBAC_RULES, through `server` when given (the fault proxy). */
+export async function trellisKubeconfigYaml(env: Envtest, namespace: string, server?: string): Promise<string> {
+  const yaml = await env.serviceAccountKubeconfig({
     namespace,
     name: 'trellis',
     rules: KUBE_RBAC_RULES.clusterWide,
     namespacedRules: KUBE_RBAC_RULES.leaseNamespace,
     ...(server ? { server } : {}),
   });
-  if (server?.startsWith('http:')) {
-    // client-node refuses a plain-HTTP server unless the kubeconfig says so.
-    const doc = parse(yaml) as { clusters: { cluster: Record<string, unknown> }[] };
-    for (const c of doc.clusters) c.cluster['insecure-skip-tls-verify'] = true;
-    yaml = stringify(doc);
-  }
+  if (!server?.startsWith('http:')) return yaml;
+  // client-node refuses a plain-HTTP server unless the kubeconfig says so.
+  const doc = parse(yaml) as { clusters: { cluster: Record<string, unknown> }[] };
+  for (const c of doc.clusters) c.cluster['insecure-skip-tls-verify'] = true;
+  return stringify(doc);
+}
+
+/** trellisKubeconfigYaml, loaded. */
+export async function trellisKubeConfig(env: Envtest, namespace: string, server?: string): Promise<KubeConfig> {
   const kc = new KubeConfig();
-  kc.loadFromString(yaml);
+  kc.loadFromString(await trellisKubeconfigYaml(env, namespace, server));
   return kc;
 }
 

@@ -27,9 +27,10 @@ describe('a change that removes most endpoints at once', { timeout: 20_000 }, ()
     await rename(d.path('.web.tmp'), d.path('web.yaml'));
   };
 
-  it('takes a smaller removal at once; holds a larger one for one settle window, logged, then takes it', async () => {
+  /** Starts the source, writing into `order` each change (as `change <count(result)>`) and the hold, when logged. */
+  const start = async (count: (r: ManifestResult) => number): Promise<void> => {
     const onChange = (r: ManifestResult): void => {
-      order.push(`change ${endpoints(r)}`);
+      order.push(`change ${count(r)}`);
       d.changes.push(r);
     };
     await d.start(d.dir, { settleMs: 300, onChange });
@@ -39,6 +40,10 @@ describe('a change that removes most endpoints at once', { timeout: 20_000 }, ()
         () => order.push('held'),
         () => undefined,
       );
+  };
+
+  it('takes a smaller removal at once; holds a larger one for one settle window, logged, then takes it', async () => {
+    await start(endpoints);
 
     let next = d.changes.until((r) => endpoints(r) === 2);
     await put(['10.0.0.1', '10.0.0.2']); // half: not more than half
@@ -55,17 +60,7 @@ describe('a change that removes most endpoints at once', { timeout: 20_000 }, ()
   it('holds the removal of most Services too (rm -rf before the copy), taking a smaller one at once', async () => {
     await writeFile(d.path('a.yaml'), service('a', 80));
     await writeFile(d.path('bc.yaml'), `${service('b', 80)}---\n${service('c', 80)}`);
-    const onChange = (r: ManifestResult): void => {
-      order.push(`change ${services(r).length}`);
-      d.changes.push(r);
-    };
-    await d.start(d.dir, { settleMs: 300, onChange });
-    d.logs
-      .until((l) => l.msg === HOLDING)
-      .then(
-        () => order.push('held'),
-        () => undefined,
-      );
+    await start((r) => services(r).length);
     let next = d.changes.until((r) => services(r).length === 2);
     await rm(d.path('a.yaml'));
     await next;
