@@ -14,6 +14,8 @@ export interface CacheFigures {
   readonly encodes: number;
   /** Resources the cache holds now. */
   readonly resources: number;
+  /** Proxy classes the cache holds a snapshot for now. */
+  readonly classes: number;
 }
 
 export interface Metrics extends XdsObserver {
@@ -123,6 +125,15 @@ function cacheMetrics(registry: Registry): (fn: () => CacheFigures) => void {
     registers: [registry],
     collect() {
       const value = figures()?.resources;
+      if (value !== undefined && Number.isFinite(value)) this.set(value);
+    },
+  });
+  new Gauge({
+    name: name('cache_proxy_classes'),
+    help: 'Proxy classes the cache holds a snapshot for: those with a connected proxy, and those within --class-grace of their last one leaving.',
+    registers: [registry],
+    collect() {
+      const value = figures()?.classes;
       if (value !== undefined && Number.isFinite(value)) this.set(value);
     },
   });

@@ -99,7 +99,7 @@ class ControlPlane implements RunningTrellis {
     this.problemLog = new ProblemLog(logger.child({ component: 'config' }));
     const statusChanged = (): void => this.statusChanged();
     const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };
-    this.metrics.cacheCollector(() => ({ encodes: this.cache.encodes, resources: this.cache.size }));
+    this.metrics.cacheCollector(() => ({ encodes: this.cache.encodes, resources: this.cache.size, classes: this.cache.classCount }));
     this.ads = new AdsServer({
       cache: this.cache,
       classify: classifyNode,

@@ -101,6 +101,11 @@ export class SnapshotCache {
     return [...this.snapshots.keys()].sort();
   }
 
+  /** Number of proxy classes with a snapshot. */
+  get classCount(): number {
+    return this.snapshots.size;
+  }
+
   /** Number of distinct encoded resources held. */
   get size(): number {
     return this.interned.size;

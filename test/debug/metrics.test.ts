@@ -65,13 +65,12 @@ describe('createMetrics', () => {
 
   it('reads the cache figures from the collector at each scrape', async () => {
     const m = createMetrics();
-    let figures = { encodes: 10, resources: 4 };
+    let figures = { encodes: 10, resources: 4, classes: 2 };
     m.cacheCollector(() => figures);
-    const first = await m.registry.metrics();
-    expect([sample(first, 'trellis_cache_encodes_total'), sample(first, 'trellis_cache_resources')]).toEqual([10, 4]);
-    figures = { encodes: 25, resources: 3 };
-    const second = await m.registry.metrics();
-    expect([sample(second, 'trellis_cache_encodes_total'), sample(second, 'trellis_cache_resources')]).toEqual([25, 3]);
+    const read = (text: string) => ['trellis_cache_encodes_total', 'trellis_cache_resources', 'trellis_cache_proxy_classes'].map((n) => sample(text, n));
+    expect(read(await m.registry.metrics())).toEqual([10, 4, 2]);
+    figures = { encodes: 25, resources: 3, classes: 1 };
+    expect(read(await m.registry.metrics())).toEqual([25, 3, 1]);
   });
 
   it('keeps scraping when the cache collector throws', async () => {
