@@ -12,7 +12,10 @@ import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/ind
 import { startManifestSource } from '../../src/sources/manifests/index.ts';
 import type { MeshInputs } from '../../src/model/inputs.ts';
 import type { StartSource } from '../../src/sources/source.ts';
+import { SotwClient } from '../support/ads-client.ts';
 import { Logs } from '../support/logs.ts';
+import { pollFor } from '../support/poll.ts';
+import { CDS } from '../support/resources.ts';
 
 const service = (name: string, port: number): string =>
   `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: shop }\nspec: { ports: [{ name: http, port: ${port} }] }\n`;
@@ -162,5 +165,29 @@ describe('the control plane log, on a manifests directory edited live', () => {
     await put('db.yaml', service('db', 5432));
     await logs.until('the next change served', () => served().includes('serving 3 services, 2 endpoints, 0 policies; 0 errors, 0 warnings'));
     expect(failures()).toHaveLength(1);
+  });
+});
+
+describe('proxy classes, as served', () => {
+  it('are held while a proxy is connected and dropped once the grace period after it leaves has passed, as /metrics shows', async () => {
+    await put('web.yaml', `${service('web', 80)}---\n${slice}`);
+    const logger = createLogger('info', { write: new Logs().write });
+    const config = loadServeConfig(
+      { manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'class-grace': '200', 'debounce-min': '20', 'debounce-max': '200' },
+      {},
+    );
+    trellis = await serve(config, logger, startManifestSource(dir, logger));
+    const running = trellis;
+    const debug = `http://127.0.0.1:${running.debugPort}`;
+    const classes = async () => Number(/^trellis_cache_proxy_classes (\d+)$/m.exec(await (await fetch(`${debug}/metrics`)).text())?.[1]);
+
+    const proxy = await SotwClient.connect(`127.0.0.1:${running.xdsPort}`, { node: { id: 'web-0.shop' } });
+    proxy.subscribe(CDS);
+    await proxy.next(CDS);
+    expect(running.cache.classes()).toEqual(['sidecar/shop/web-0']);
+    await pollFor('the class counted in /metrics', classes, (n) => n === 1);
+    proxy.close();
+    await pollFor('the class dropped from /metrics', classes, (n) => n === 0);
+    expect(running.cache.classes()).toEqual([]);
   });
 });
