@@ -196,7 +196,7 @@ describe('KUBE_RBAC_RULES', () => {
   const all = [...KUBE_RBAC_RULES.clusterWide, ...KUBE_RBAC_RULES.leaseNamespace];
   const writes = (rules: readonly V1PolicyRule[]) =>
     rules.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v))).flatMap((r) => r.resources ?? []);
-  it('grants reading every kind the source watches, and writes only status, leases and progress boards', () => {
+  it('grants reading every kind the source watches, and writes only status, leases, ConfigMaps and certificate requests', () => {
     const verbs = (group: string, resource: string) =>
       KUBE_RBAC_RULES.clusterWide.filter((r) => r.apiGroups?.includes(group) && r.resources?.includes(resource)).flatMap((r) => r.verbs);
     for (const [group, resource] of [
@@ -209,15 +209,22 @@ describe('KUBE_RBAC_RULES', () => {
     ] as const) {
       expect(verbs(group, resource)).toEqual(expect.arrayContaining(['list', 'watch']));
     }
-    expect(writes(all).sort()).toEqual(['configmaps', 'leases', 'trafficpolicies/status']);
+    expect([...new Set(writes(all))].sort()).toEqual(['certificaterequests', 'configmaps', 'leases', 'trafficpolicies/status']);
   });
 
-  it('writes leases and configmaps only in the lease namespace (a Role), never cluster-wide', () => {
-    expect(writes(KUBE_RBAC_RULES.clusterWide)).toEqual(['trafficpolicies/status']);
+  it('writes leases, progress boards and certificate requests only in the lease namespace (a Role); cluster-wide, ConfigMaps only to publish the trust bundle', () => {
+    expect(writes(KUBE_RBAC_RULES.clusterWide)).toEqual(['trafficpolicies/status', 'configmaps', 'configmaps']);
+    const clusterConfigMaps = KUBE_RBAC_RULES.clusterWide.filter((r) => r.resources?.includes('configmaps'));
+    // Every verb but create names the one ConfigMap; create cannot be narrowed by name.
+    expect(clusterConfigMaps.flatMap((r) => (r.resourceNames ? r.verbs : [])).sort()).toEqual(['get', 'update']);
+    expect(clusterConfigMaps.flatMap((r) => r.resourceNames ?? [])).toEqual(['trellis-ca-root-cert']);
+    expect(clusterConfigMaps.flatMap((r) => (r.resourceNames ? [] : r.verbs))).toEqual(['create']);
     const clusterResources = KUBE_RBAC_RULES.clusterWide.flatMap((r) => r.resources ?? []);
     expect(clusterResources).not.toContain('leases');
-    expect(clusterResources).not.toContain('configmaps');
-    expect(KUBE_RBAC_RULES.leaseNamespace.flatMap((r) => r.resources ?? []).sort()).toEqual(['configmaps', 'leases']);
+    expect(clusterResources).not.toContain('certificaterequests');
+    expect(KUBE_RBAC_RULES.leaseNamespace.flatMap((r) => r.resources ?? []).sort()).toEqual(['certificaterequests', 'configmaps', 'leases']);
+    const approve = all.filter((r) => r.verbs.includes('approve') || r.resources?.includes('signers'));
+    expect(approve).toEqual([]);
   });
 });
 

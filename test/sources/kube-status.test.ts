@@ -224,7 +224,7 @@ describe('TrafficPolicy status with two replicas', () => {
     expect(condition(await read('web-retries'), 'Programmed')).toMatchObject({ status: 'True', reason: 'Programmed', message: 'acked by 1/1 proxy' });
   });
 
-  it('holds its lease and boards in the lease namespace, and may write no Lease or ConfigMap anywhere else', async () => {
+  it('holds its lease and boards in the lease namespace, and may write no Lease anywhere else, nor touch any ConfigMap but the trust bundle', async () => {
     const kc = new KubeConfig();
     kc.loadFromString(await readFile(join(dir, 'kubeconfig'), 'utf8'));
     const core = kc.makeApiClient(CoreV1Api);
@@ -234,14 +234,21 @@ describe('TrafficPolicy status with two replicas', () => {
     expect(lease.spec?.holderIdentity).toBe('b');
     const boards = await core.listNamespacedConfigMap({ namespace: ns, labelSelector: 'trellis.dev/progress-board=true' });
     expect(boards.items.length).toBeGreaterThan(0);
-    // Another namespace's leader locks and ConfigMaps are out of reach.
+    // Another namespace's leader locks and ConfigMaps are out of reach. Creating a ConfigMap is allowed anywhere (the trust
+    // bundle is published in every watched namespace, and RBAC cannot narrow create by name); reading or replacing one is
+    // allowed only for trellis-ca-root-cert.
     const status = (p: Promise<unknown>) =>
       p.then(
         () => 'allowed',
         (e: unknown) => (e instanceof ApiException ? e.code : e),
       );
     const meta = { name: `trellis-probe-${ns}`, namespace: 'kube-system' };
-    expect(await status(core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: meta } }))).toBe(403);
+    const locked = { name: `trellis-locked-${ns}`, namespace: 'kube-system' };
+    await api.core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: locked, data: { a: '1' } } });
+    expect(await status(core.readNamespacedConfigMap(locked))).toBe(403);
+    expect(await status(core.replaceNamespacedConfigMap({ ...locked, body: { metadata: locked, data: { a: '2' } } }))).toBe(403);
+    expect(await status(core.deleteNamespacedConfigMap(locked))).toBe(403);
+    expect(await status(core.createNamespacedConfigMap({ namespace: 'kube-system', body: { metadata: meta } }))).toBe('allowed');
     expect(await status(coordination.createNamespacedLease({ namespace: 'kube-system', body: { metadata: meta, spec: { holderIdentity: 'x' } } }))).toBe(403);
     expect(await status(coordination.readNamespacedLease({ namespace: 'kube-system', name: 'kube-controller-manager' }))).toBe(403);
     expect(await status(core.listNamespacedConfigMap({ namespace: 'default' }))).toBe(403);

@@ -24,6 +24,11 @@ export const KUBE_RBAC_RULES: KubeRbacRules = {
     // The status writer: Accepted / Programmed conditions, through the status subresource only, on
     // policies in any watched namespace.
     { apiGroups: ['trellis.dev'], resources: ['trafficpolicies/status'], verbs: ['update', 'patch'] },
+    // The trust bundle, published as ConfigMap trellis-ca-root-cert in every watched namespace
+    // (src/certs/publish.ts). Read and replaced by that name only; create cannot be narrowed by name
+    // (Kubernetes RBAC has no name to check before the object exists).
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: ['trellis-ca-root-cert'] },
+    { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
   ],
   leaseNamespace: [
     // Leader election among replicas (leader.ts): one Lease in the lease namespace.
@@ -31,5 +36,8 @@ export const KUBE_RBAC_RULES: KubeRbacRules = {
     // Progress boards (progress-board.ts): each replica's count of proxies that acked each policy, read by
     // the status writer; ConfigMaps in the lease namespace.
     { apiGroups: [''], resources: ['configmaps'], verbs: ['list', 'create', 'update', 'delete'] },
+    // Workload certificates (src/certs/requests.ts): a CertificateRequest per identity in Trellis's own
+    // namespace, watched until issued, then deleted. Never approve: cert-manager's approver does.
+    { apiGroups: ['cert-manager.io'], resources: ['certificaterequests'], verbs: ['create', 'get', 'list', 'watch', 'delete'] },
   ],
 };
