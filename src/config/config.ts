@@ -15,6 +15,25 @@ const hostPort = z
   .refine((a) => a.port <= 65535, 'port must be at most 65535');
 
 const millis = z.coerce.number().int().min(0).max(600_000);
+/** A Go-style duration as cert-manager writes them (`24h`, `90m`, `1h30m`, `45s`) → seconds. */
+const duration = z
+  .string()
+  .regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/, 'expected a duration such as 24h, 90m or 1h30m')
+  .transform((s) => {
+    const part = (unit: string) => Number(new RegExp(`(\\d+)${unit}`).exec(s)?.[1] ?? 0);
+    return part('h') * 3600 + part('m') * 60 + part('s');
+  });
+
+/** `[KIND/]NAME[/GROUP]` of a cert-manager issuer: ClusterIssuer and cert-manager.io unless given. */
+const issuerRef = z
+  .string()
+  .regex(/^([A-Za-z]+\/)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(\/[a-z0-9.-]+)?$/, 'expected [KIND/]NAME[/GROUP], e.g. trellis-ca or Issuer/mesh-ca')
+  .transform((s) => {
+    const parts = s.split('/');
+    const [kind, name, group] = parts.length === 1 ? ['ClusterIssuer', parts[0], 'cert-manager.io'] : [parts[0], parts[1], parts[2] ?? 'cert-manager.io'];
+    return { kind: kind ?? 'ClusterIssuer', name: name ?? '', group: group ?? 'cert-manager.io' };
+  });
+
 const dnsName = z.string().regex(/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/, 'expected a DNS name such as cluster.local');
 
 export interface FlagSpec {
@@ -40,7 +59,7 @@ export const SERVE_FLAGS = {
   leaseNamespace: {
     flag: 'lease-namespace',
     env: 'POD_NAMESPACE',
-    help: 'cluster mode: namespace of the Lease that elects the status writer [trellis-system]',
+    help: "cluster mode: Trellis's own namespace, for the Lease that elects the status writer, the progress boards and the CertificateRequests [trellis-system]",
   },
   identity: { flag: 'id', env: 'POD_NAME', help: "cluster mode: this replica's name in the Lease [hostname-pid]" },
   manifestMaxBytes: {
@@ -64,6 +83,22 @@ export const SERVE_FLAGS = {
   },
   domain: { flag: 'domain', env: 'TRELLIS_DOMAIN', help: 'the cluster DNS domain [cluster.local]' },
   trustDomain: { flag: 'trust-domain', env: 'TRELLIS_TRUST_DOMAIN', help: 'the SPIFFE trust domain of workload identities [cluster.local]' },
+  issuer: {
+    flag: 'issuer',
+    env: 'TRELLIS_ISSUER',
+    help: 'cluster mode: the cert-manager issuer of workload certificates, [KIND/]NAME[/GROUP] (ClusterIssuer, cert-manager.io unless given; the chart sets trellis-ca); unset: no certificates, nothing encrypted',
+  },
+  trustBundle: {
+    flag: 'trust-bundle',
+    env: 'TRELLIS_TRUST_BUNDLE',
+    help: 'with --issuer: PEM file of the root certificates workload certificates must chain to (re-read when it changes)',
+  },
+  certDuration: { flag: 'cert-duration', env: 'TRELLIS_CERT_DURATION', help: 'lifetime asked for workload certificates, renewed at 2/3 of it [24h]' },
+  certRequestTimeout: {
+    flag: 'cert-request-timeout',
+    env: 'TRELLIS_CERT_REQUEST_TIMEOUT',
+    help: 'how long a CertificateRequest may stay unanswered before it is deleted and retried [60s]',
+  },
   logLevel: { flag: 'log-level', env: 'TRELLIS_LOG_LEVEL', help: 'trace|debug|info|warn|error [info]' },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -99,6 +134,10 @@ export const serveConfigSchema = z
     classGraceMs: millis.default(30_000),
     domain: dnsName.default('cluster.local'),
     trustDomain: dnsName.default('cluster.local'),
+    issuer: issuerRef.optional(),
+    trustBundle: z.string().min(1).optional(),
+    certDuration: duration.prefault('24h').refine((s) => s >= 60, 'a certificate must live at least 1m'),
+    certRequestTimeout: duration.prefault('60s').refine((s) => s >= 1, 'at least 1s'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   })
   .refine((c) => c.debounceMinMs <= c.debounceMaxMs, { message: 'debounce min must not exceed max', path: ['debounceMinMs'] })
@@ -106,7 +145,13 @@ export const serveConfigSchema = z
     message: 'give exactly one source: --manifests DIR, --kubeconfig FILE or --in-cluster',
     path: ['manifests'],
   })
-  .refine((c) => !(c.namespaces && c.namespaceSelector), { message: 'give --namespaces or --namespace-selector, not both', path: ['namespaces'] });
+  .refine((c) => !(c.namespaces && c.namespaceSelector), { message: 'give --namespaces or --namespace-selector, not both', path: ['namespaces'] })
+  .refine((c) => !(c.issuer && c.manifests), {
+    message: 'workload certificates come from cert-manager in a cluster: --issuer needs --kubeconfig or --in-cluster',
+    path: ['issuer'],
+  })
+  .refine((c) => !c.issuer || c.trustBundle, { message: 'give --trust-bundle FILE with --issuer: the roots certificates must chain to', path: ['issuer'] })
+  .refine((c) => !c.trustBundle || c.issuer, { message: '--trust-bundle is for workload certificates: give --issuer too', path: ['trustBundle'] });
 
 export type ServeConfig = z.output<typeof serveConfigSchema>;
 

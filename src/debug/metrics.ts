@@ -6,6 +6,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SHORT_NAME, type ResourceKind } from '../envoy/types.js';
 import type { XdsObserver } from '../xds/status.js';
+import { certMetrics, type CertMetrics } from './cert-metrics.js';
 
 export const METRIC_PREFIX = 'trellis_';
 
@@ -27,6 +28,8 @@ export interface Metrics extends XdsObserver {
   sourceConnected(connected: boolean): void;
   /** A debounced rebuild threw: the last good snapshots keep serving. */
   rebuildFailed(): void;
+  /** Workload certificates: issuance, failures, expiry. */
+  readonly certs: CertMetrics;
   readonly registry: Registry;
 }
 
@@ -177,6 +180,7 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
 
   return {
     registry,
+    certs: certMetrics(registry, METRIC_PREFIX),
     streamOpened(protocol) {
       open[protocol] += 1;
       xds.connected.set({ protocol }, open[protocol]);

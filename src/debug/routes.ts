@@ -5,7 +5,9 @@
 import { formatDiagnostic, sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import { formatPolicyStatus, type PolicyStatusView } from '../model/policy-status.js';
 import { SUBSCRIBED_LISTED, type XdsIntrospection } from '../xds/status.js';
+import type { CertzView } from '../certs/view.js';
 import { buildConfigDump } from './config-dump.js';
+import { certzHeadline, formatCertzText } from './certz.js';
 import type { Metrics } from './metrics.js';
 import { buildSyncz } from './syncz.js';
 import { escapeControl, formatIndexText, formatSynczText } from './text.js';
@@ -41,6 +43,8 @@ export interface RouteDeps {
   readonly problems: () => readonly Diagnostic[];
   /** Every TrafficPolicy with its conditions (Accepted, Conflicted, Programmed). */
   readonly policies: () => readonly PolicyStatusView[];
+  /** Workload certificates, or why there are none. */
+  readonly certificates: () => CertzView;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -128,7 +132,7 @@ export function debugRoutes(deps: RouteDeps): Route[] {
       path: '/debug',
       usage: '/debug',
       description: 'this list (JSON with Accept: application/json or ?format=json)',
-      handle: (req) => index(routes, req),
+      handle: (req) => index(routes, req, certzHeadline(deps.certificates())),
     },
     {
       path: '/debug/syncz',
@@ -156,6 +160,13 @@ export function debugRoutes(deps: RouteDeps): Route[] {
       description: 'every TrafficPolicy: Accepted, Conflicted, and Programmed (how many proxies acked it, or which rejected it and why)',
       handle: (req) => policies(deps, req),
     },
+    {
+      path: '/debug/certz',
+      usage: '/debug/certz[?format=text]',
+      description:
+        'workload certificates: issuer, trust bundle, and per identity its state, serial, expiry, renewal and last error (or that nothing is encrypted)',
+      handle: (req) => (req.url.searchParams.get('format') === 'text' ? text(200, formatCertzText(deps.certificates())) : json(200, deps.certificates())),
+    },
     { path: '/metrics', usage: '/metrics', description: 'Prometheus metrics', heavy: true, handle: () => metrics(deps) },
     { path: '/healthz', usage: '/healthz', description: 'liveness: 200 ok while the process serves', handle: () => text(200, 'ok') },
     {
@@ -168,7 +179,7 @@ export function debugRoutes(deps: RouteDeps): Route[] {
   return routes;
 }
 
-function index(routes: readonly Route[], req: DebugRequest): Reply {
+function index(routes: readonly Route[], req: DebugRequest, certificates: string): Reply {
   const endpoints = routes.map((r) => ({ path: r.usage, description: r.description }));
-  return wantsJson(req) ? json(200, { endpoints }) : text(200, formatIndexText(endpoints));
+  return wantsJson(req) ? json(200, { certificates, endpoints }) : text(200, formatIndexText(endpoints, [certificates]));
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Diagnostic } from '../diagnostics.js';
 import type { PolicyStatusView } from '../model/policy-status.js';
 import type { XdsIntrospection } from '../xds/status.js';
+import { NO_ISSUER, type CertzView } from '../certs/view.js';
 import type { Metrics } from './metrics.js';
 import { debugRoutes, text, type Reply, type Route } from './routes.js';
 
@@ -21,6 +22,8 @@ export interface DebugServerOptions {
   problems?: () => readonly Diagnostic[];
   /** Every TrafficPolicy with its conditions (for /debug/policies); none when omitted. */
   policies?: () => readonly PolicyStatusView[];
+  /** Workload certificates (for /debug/certz); off (nothing encrypted) when omitted. */
+  certificates?: () => CertzView;
   /** How long a heavy view (/metrics, /debug/syncz, /debug/config_dump) is served from cache; default 1000 ms, 0 for never. */
   viewCacheMs?: number;
   /** The largest body a heavy view may have; beyond it, text is cut at a line and JSON is refused. Default 8 MiB. */
@@ -187,7 +190,14 @@ function closer(server: Server): () => Promise<void> {
 
 export async function startDebugServer(opts: DebugServerOptions): Promise<DebugServer> {
   const logger = opts.logger;
-  const routes = new Map(debugRoutes({ ...opts, problems: opts.problems ?? (() => []), policies: opts.policies ?? (() => []) }).map((r) => [r.path, r]));
+  const routes = new Map(
+    debugRoutes({
+      ...opts,
+      problems: opts.problems ?? (() => []),
+      policies: opts.policies ?? (() => []),
+      certificates: opts.certificates ?? (() => ({ enabled: false, reason: NO_ISSUER })),
+    }).map((r) => [r.path, r]),
+  );
   const d = {
     routes,
     cache: new ViewCache(opts.viewCacheMs ?? DEFAULT_VIEW_CACHE_MS),

@@ -80,7 +80,8 @@ export function formatSynczText(syncz: SynczResponse): string {
 }
 
 /** The `/debug` index as text: one endpoint a line, descriptions aligned. */
-export function formatIndexText(endpoints: readonly { path: string; description: string }[]): string {
+export function formatIndexText(endpoints: readonly { path: string; description: string }[], notes: readonly string[] = []): string {
   const rows = alignColumns(endpoints.map((e) => [e.path, e.description]));
-  return `Trellis debug endpoints\n\n${rows.join('\n')}\n`;
+  const head = notes.length === 0 ? '' : `${notes.map(escapeControl).join('\n')}\n\n`;
+  return `${head}Trellis debug endpoints\n\n${rows.join('\n')}\n`;
 }

@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ServeConfig } from '../config/config.js';
+import type { Certificates } from '../certs/index.js';
 import { createMetrics } from '../debug/metrics.js';
 import { SYNCED } from '../debug/routes.js';
 import { startDebugServer, type DebugServer } from '../debug/server.js';
@@ -41,8 +42,14 @@ export interface RunningTrellis {
  * synced and the first model is served. Rejects, with everything it started closed again, when a
  * port is taken (a ListenError), the source cannot start, or `signal` aborts first.
  */
-export async function serve(config: ServeConfig, logger: Logger, startSource: StartSource, signal?: AbortSignal): Promise<RunningTrellis> {
-  const plane = new ControlPlane(config, logger);
+export async function serve(
+  config: ServeConfig,
+  logger: Logger,
+  startSource: StartSource,
+  signal?: AbortSignal,
+  extras: ServeExtras = {},
+): Promise<RunningTrellis> {
+  const plane = new ControlPlane(config, logger, extras);
   try {
     await plane.listen();
     await plane.connect(startSource, signal);
@@ -51,6 +58,11 @@ export async function serve(config: ServeConfig, logger: Logger, startSource: St
     throw err;
   }
   return plane;
+}
+
+/** What runs beside the pipeline in cluster mode, for the debug endpoint and metrics to show. */
+export interface ServeExtras {
+  readonly certificates?: Certificates;
 }
 
 /** A port Trellis cannot listen on: `cannot listen on 127.0.0.1:15014 (debug): address already in use`. */
@@ -94,7 +106,9 @@ class ControlPlane implements RunningTrellis {
   constructor(
     private readonly config: ServeConfig,
     private readonly logger: Logger,
+    private readonly extras: ServeExtras,
   ) {
+    extras.certificates?.manager.report(this.metrics.certs);
     this.modelOptions = { domain: config.domain, trustDomain: config.trustDomain };
     this.problemLog = new ProblemLog(logger.child({ component: 'config' }));
     const statusChanged = (): void => this.statusChanged();
@@ -134,6 +148,7 @@ class ControlPlane implements RunningTrellis {
         logger: this.logger.child({ component: 'debug' }),
         problems: () => (this.source ? sourceStatus(this.source.current()) : []).concat(this.problems),
         policies: () => this.policyStatuses(),
+        ...(this.extras.certificates ? { certificates: this.extras.certificates.view.bind(this.extras.certificates) } : {}),
       }),
     );
     const port = await listening('xDS', xdsAddress, () => this.ads.listen(xdsAddress.host, xdsAddress.port));

@@ -10,12 +10,17 @@ import type { LeaderElector } from '../sources/kube/leader.js';
 import { startStatusReporting } from './status-reporting.js';
 import { startManifestSource } from '../sources/manifests/index.js';
 import { serve, type RunningTrellis } from './control-plane.js';
+import { Certificates } from '../certs/index.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { SourceState } from '../sources/source.js';
 
 /** A running `trellis serve`, with whatever runs beside it in cluster mode. */
 export interface ServeHandle {
   readonly running: RunningTrellis;
   /** The leader election (cluster mode only). */
   readonly elector?: LeaderElector;
+  /** Workload certificates (cluster mode with --issuer). */
+  readonly certificates?: Certificates;
   stop(): Promise<void>;
 }
 
@@ -47,6 +52,9 @@ export async function runServe(config: ServeConfig, logger: Logger, opts: RunSer
     return { running, stop: () => running.close() };
   }
   const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
+  const identity = config.identity ?? `${hostname()}-${process.pid}`;
+  const certificates = await startCertificates(config, kubeConfig, identity, logger);
+  const watched = (state: SourceState) => certificates?.setNamespaces(state.inputs.namespaces.map((n) => n.object.metadata.name));
   let source: KubeSource | undefined;
   const start = startKubeSource({
     kubeConfig,
@@ -54,12 +62,31 @@ export async function runServe(config: ServeConfig, logger: Logger, opts: RunSer
     ...(config.namespaceSelector ? { namespaceSelector: config.namespaceSelector } : {}),
     logger: logger.child({ component: 'kube' }),
   });
-  const running = await serve(config, logger, async (onChange, hooks) => (source = await start(onChange, hooks)), signal);
+  let running: RunningTrellis;
+  try {
+    running = await serve(
+      config,
+      logger,
+      async (onChange, hooks) => {
+        source = await start((state) => {
+          watched(state);
+          onChange(state);
+        }, hooks);
+        watched(source.current());
+        return source;
+      },
+      signal,
+      certificates ? { certificates } : {},
+    );
+  } catch (err) {
+    certificates?.close();
+    throw err;
+  }
   // Replicas elect the one that writes TrafficPolicy status; every replica serves xDS.
   const reporting = startStatusReporting({
     kubeConfig,
     namespace: config.leaseNamespace,
-    identity: config.identity ?? `${hostname()}-${process.pid}`,
+    identity,
     reporter: {
       policyStatuses: (p) => running.policyStatuses(p),
       policyProgress: () => running.policyProgress(),
@@ -72,9 +99,26 @@ export async function runServe(config: ServeConfig, logger: Logger, opts: RunSer
   return {
     running,
     elector: reporting.elector,
+    ...(certificates ? { certificates } : {}),
     async stop() {
       await reporting.stop();
       await running.close();
+      certificates?.close();
     },
   };
+}
+
+/** Workload certificates, when an issuer is configured: the trust bundle must be readable to start. */
+async function startCertificates(config: ServeConfig, kubeConfig: KubeConfig, replica: string, logger: Logger): Promise<Certificates | undefined> {
+  if (!config.issuer || !config.trustBundle) return undefined;
+  return Certificates.start({
+    kubeConfig,
+    namespace: config.leaseNamespace,
+    replica,
+    issuer: config.issuer,
+    trustBundleFile: config.trustBundle,
+    durationSeconds: config.certDuration,
+    requestTimeoutMs: config.certRequestTimeout * 1000,
+    logger: logger.child({ component: 'certs' }),
+  });
 }

@@ -25,6 +25,8 @@ describe('serve configuration', () => {
       manifestMaxBytes: 16 * 1024 * 1024,
       domain: 'cluster.local',
       trustDomain: 'cluster.local',
+      certDuration: 24 * 3600,
+      certRequestTimeout: 60,
       logLevel: 'info',
     });
   });
@@ -64,6 +66,33 @@ describe('serve against a cluster', () => {
       inCluster: false,
     });
     expect(loadServeConfig({ 'in-cluster': 'true' }, {}).inCluster).toBe(true);
+  });
+
+  it('reads the certificate flags: issuer, trust bundle, lifetime and request timeout', () => {
+    const flags = { 'in-cluster': 'true', issuer: 'trellis-ca', 'trust-bundle': '/etc/trellis/root-cert.pem' };
+    expect(loadServeConfig(flags, {})).toMatchObject({
+      issuer: { kind: 'ClusterIssuer', name: 'trellis-ca', group: 'cert-manager.io' },
+      trustBundle: '/etc/trellis/root-cert.pem',
+      certDuration: 86_400,
+      certRequestTimeout: 60,
+    });
+    const c = loadServeConfig({ ...flags, issuer: 'Issuer/mesh-ca/example.io', 'cert-duration': '1h30m', 'cert-request-timeout': '2m' }, {});
+    expect(c).toMatchObject({ issuer: { kind: 'Issuer', name: 'mesh-ca', group: 'example.io' }, certDuration: 5400, certRequestTimeout: 120 });
+    expect(loadServeConfig({ 'in-cluster': 'true' }, {}).issuer).toBeUndefined();
+  });
+
+  it.each([
+    [{ manifests: 'm', issuer: 'ca', 'trust-bundle': 'b' }, '--issuer (TRELLIS_ISSUER): workload certificates come from cert-manager in a cluster'],
+    [{ kubeconfig: 'k', issuer: 'ca' }, '--issuer (TRELLIS_ISSUER): give --trust-bundle FILE with --issuer'],
+    [{ kubeconfig: 'k', 'trust-bundle': 'b' }, '--trust-bundle (TRELLIS_TRUST_BUNDLE): --trust-bundle is for workload certificates: give --issuer too'],
+    [{ kubeconfig: 'k', issuer: 'a/b/c/d', 'trust-bundle': 'b' }, '--issuer (TRELLIS_ISSUER): expected [KIND/]NAME[/GROUP]'],
+    [
+      { kubeconfig: 'k', issuer: 'ca', 'trust-bundle': 'b', 'cert-duration': '30s' },
+      '--cert-duration (TRELLIS_CERT_DURATION): a certificate must live at least 1m',
+    ],
+    [{ kubeconfig: 'k', issuer: 'ca', 'trust-bundle': 'b', 'cert-duration': '1d' }, '--cert-duration (TRELLIS_CERT_DURATION): expected a duration such as 24h'],
+  ])('says which certificate flag is wrong: %j', (flags, message) => {
+    expect(() => loadServeConfig(flags, {})).toThrow(message);
   });
 });
 

@@ -18,6 +18,8 @@ const ENDPOINTS = [
   '/debug/config_dump?proxy=web-0.default',
   '/debug/configz',
   '/debug/policies',
+  '/debug/certz',
+  '/debug/certz?format=text',
   '/metrics',
   '/healthz',
   '/readyz',

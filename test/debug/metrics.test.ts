@@ -84,6 +84,23 @@ describe('createMetrics', () => {
     expect(sample(text, 'trellis_cache_resources')).toBe(0);
   });
 
+  it('shows workload certificates: issuance time, failures by reason (each zero at first), and seconds to expiry per identity', async () => {
+    const m = createMetrics();
+    const before = await m.registry.metrics();
+    expect(sample(before, 'trellis_cert_failures_total{reason="Denied"}')).toBe(0);
+    expect(sample(before, 'trellis_cert_failures_total{reason="Timeout"}')).toBe(0);
+    let expiries = [{ identity: 'spiffe://cluster.local/ns/shop/sa/web', seconds: 3600 }];
+    m.certs.expiryCollector(() => expiries);
+    m.certs.issued(0.8);
+    m.certs.failed('Denied');
+    const text = await m.registry.metrics();
+    expect(sample(text, 'trellis_cert_issuance_seconds_bucket{le="1"}')).toBe(1);
+    expect(sample(text, 'trellis_cert_failures_total{reason="Denied"}')).toBe(1);
+    expect(sample(text, 'trellis_cert_expiry_seconds{identity="spiffe://cluster.local/ns/shop/sa/web"}')).toBe(3600);
+    expiries = [];
+    expect(await m.registry.metrics()).not.toContain('trellis_cert_expiry_seconds{');
+  });
+
   it('includes the default process metrics with the trellis_ prefix', async () => {
     const text = await createMetrics().registry.metrics();
     expect(text).toContain('trellis_process_cpu_user_seconds_total');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { startServer } from './support.js';
 
-const ENDPOINTS = ['/debug', '/debug/syncz', '/debug/config_dump', '/debug/configz', '/debug/policies', '/metrics', '/healthz', '/readyz'];
+const ENDPOINTS = ['/debug', '/debug/syncz', '/debug/config_dump', '/debug/configz', '/debug/policies', '/debug/certz', '/metrics', '/healthz', '/readyz'];
 
 describe('debug index', () => {
   it.each(ENDPOINTS)('the text index lists %s with a description', async (path) => {
@@ -24,6 +24,17 @@ describe('debug index', () => {
     const body = (await res.json()) as { endpoints: { path: string; description: string }[] };
     expect(body.endpoints.map((e) => e.path.split(/[?[]/)[0])).toEqual(ENDPOINTS);
     for (const e of body.endpoints) expect(e.description).not.toBe('');
+  });
+
+  it('says in one line, first, that nothing is encrypted when there is no issuer; /debug/certz says the same', async () => {
+    const { base } = await startServer();
+    const index = await (await fetch(`${base}/debug`)).text();
+    expect(index.split('\n')[0]).toBe(
+      'workload certificates are off (no --issuer): nothing is encrypted, and a TrafficPolicy asking for STRICT mTLS is not programmed',
+    );
+    expect(await (await fetch(`${base}/debug/certz?format=text`)).text()).toBe(`${index.split('\n')[0]}\n`);
+    expect(await (await fetch(`${base}/debug/certz`)).json()).toEqual({ enabled: false, reason: expect.stringContaining('nothing is encrypted') });
+    expect(((await (await fetch(`${base}/debug?format=json`)).json()) as { certificates: string }).certificates).toContain('nothing is encrypted');
   });
 
   it('serves /debug/ like /debug', async () => {

@@ -1,0 +1,121 @@
+/**
+ * Workload certificates in a running `trellis serve`: the trust bundle file, the certificate manager
+ * on cert-manager, and the bundle published in every watched namespace. Only with `--issuer` in
+ * cluster mode; otherwise nothing is encrypted, and `/debug/certz` says so.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { TrustBundleFile } from './bundle.js';
+import { CertificateManager, type CertObserver } from './manager.js';
+import { RootCertPublisher } from './publish.js';
+import { apiMessage, CertificateRequests, type IssuerRef } from './requests.js';
+import type { CertzView } from './view.js';
+
+export { CertificateManager, type CertMetricsSink, type CertObserver, type CertzEntry, type ServedCertificate } from './manager.js';
+export { DEFAULT_ISSUER, type IssuerRef } from './requests.js';
+export { NO_ISSUER, type CertzView } from './view.js';
+
+const PUBLISH_RETRY_MS = 30_000;
+
+export interface CertificatesOptions {
+  readonly kubeConfig: KubeConfig;
+  /** Trellis's own namespace: its CertificateRequests live there. */
+  readonly namespace: string;
+  readonly replica: string;
+  readonly issuer: IssuerRef;
+  readonly trustBundleFile: string;
+  readonly durationSeconds: number;
+  readonly requestTimeoutMs: number;
+  readonly logger: Logger;
+  readonly observer?: CertObserver;
+}
+
+export class Certificates {
+  private namespaces: readonly string[] = [];
+  private unpublished: readonly string[] = [];
+  private publishing: Promise<void> = Promise.resolve();
+  private retry: NodeJS.Timeout | undefined;
+
+  private constructor(
+    private readonly opts: CertificatesOptions,
+    private readonly bundle: TrustBundleFile,
+    readonly manager: CertificateManager,
+    private readonly publisher: RootCertPublisher,
+  ) {}
+
+  /** Reads the trust bundle (throws one line when it cannot), deletes this replica's leftover requests, and starts. */
+  static async start(opts: CertificatesOptions): Promise<Certificates> {
+    const logger = opts.logger;
+    const bundle = await TrustBundleFile.open(opts.trustBundleFile, logger);
+    const requests = new CertificateRequests({
+      kubeConfig: opts.kubeConfig,
+      namespace: opts.namespace,
+      issuer: opts.issuer,
+      durationSeconds: opts.durationSeconds,
+      timeoutMs: opts.requestTimeoutMs,
+      replica: opts.replica,
+      logger,
+    });
+    try {
+      const deleted = await requests.deleteLeftovers();
+      if (deleted > 0) logger.info({ namespace: opts.namespace, deleted }, 'deleted CertificateRequests left by an earlier run');
+    } catch (err) {
+      logger.warn({ namespace: opts.namespace, err: apiMessage(err) }, 'cannot look for leftover CertificateRequests');
+    }
+    const manager = new CertificateManager({ requests, roots: () => bundle.bundle.roots, logger, ...(opts.observer ? { observer: opts.observer } : {}) });
+    const certs = new Certificates(opts, bundle, manager, new RootCertPublisher(opts.kubeConfig, logger));
+    bundle.on('changed', () => {
+      // A new root: publish it, and reissue so that certificates follow the issuer's current CA.
+      certs.publish();
+      manager.renewAll();
+    });
+    logger.info({ issuer: opts.issuer, trustBundle: opts.trustBundleFile }, 'workload certificates from cert-manager');
+    return certs;
+  }
+
+  /** The namespaces watched now: the bundle is published in each. */
+  setNamespaces(namespaces: readonly string[]): void {
+    const sorted = [...namespaces].sort();
+    if (sorted.join('\n') === this.namespaces.join('\n')) return;
+    this.namespaces = sorted;
+    this.publish();
+  }
+
+  /** Resolves once the publications asked for so far are done. */
+  published(): Promise<void> {
+    return this.publishing;
+  }
+
+  view(): CertzView {
+    const { bundle } = this.bundle;
+    return {
+      enabled: true,
+      issuer: this.opts.issuer,
+      trustBundle: {
+        file: this.opts.trustBundleFile,
+        roots: bundle.roots.map((r) => ({ subject: r.subject, notAfter: new Date(r.validTo).toISOString() })),
+        ...(this.bundle.error ? { error: this.bundle.error } : {}),
+      },
+      unpublished: this.unpublished,
+      identities: this.manager.certz(),
+    };
+  }
+
+  close(): void {
+    clearTimeout(this.retry);
+    this.bundle.close();
+    this.manager.close();
+  }
+
+  private publish(): void {
+    const namespaces = this.namespaces;
+    clearTimeout(this.retry);
+    this.publishing = this.publishing.then(async () => {
+      this.unpublished = await this.publisher.sync(namespaces, this.bundle.bundle.pem);
+      if (this.unpublished.length === 0) return;
+      // A namespace refused (terminating, RBAC not yet in effect): try again in a while.
+      this.retry = setTimeout(() => this.publish(), PUBLISH_RETRY_MS);
+      this.retry.unref();
+    });
+  }
+}

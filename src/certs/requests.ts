@@ -1,0 +1,264 @@
+/**
+ * One certificate from cert-manager: a `cert-manager.io/v1` CertificateRequest in Trellis's namespace,
+ * watched (never polled) until it is Ready, Denied, InvalidRequest or Failed, or the wait times out;
+ * then deleted, whatever the outcome. Trellis never approves a request: cert-manager's approver (or
+ * whatever approver the cluster runs) does.
+ */
+import { createHash } from 'node:crypto';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { watchStream, type WatchEvent } from '../sources/kube/http.js';
+
+export interface IssuerRef {
+  readonly kind: string;
+  readonly name: string;
+  readonly group: string;
+}
+
+export const DEFAULT_ISSUER: IssuerRef = { kind: 'ClusterIssuer', name: 'trellis-ca', group: 'cert-manager.io' };
+
+export interface RequestSettings {
+  readonly kubeConfig: KubeConfig;
+  /** Trellis's own namespace: the requests live there. */
+  readonly namespace: string;
+  readonly issuer: IssuerRef;
+  readonly durationSeconds: number;
+  /** How long to wait for a terminal condition before giving up on a request. */
+  readonly timeoutMs: number;
+  /** This replica's name: its requests carry it, so that a restarted replica finds its leftovers. */
+  readonly replica: string;
+  readonly logger: Logger;
+}
+
+export type Outcome =
+  | { readonly kind: 'issued'; readonly request: string; readonly certificatePem: string }
+  | { readonly kind: 'Denied' | 'InvalidRequest' | 'Failed' | 'Timeout' | 'Deleted' | 'Error'; readonly request: string; readonly message: string };
+
+const GROUP = 'cert-manager.io';
+const VERSION = 'v1';
+const PLURAL = 'certificaterequests';
+export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'trellis' } as const;
+export const REPLICA_LABEL = 'trellis.dev/replica';
+export const IDENTITY_ANNOTATION = 'trellis.dev/identity';
+const LABEL_VALUE = /^([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$/;
+
+/** A string as a label value: itself when it is one, else a readable prefix and a hash. */
+export function labelValue(s: string): string {
+  if (LABEL_VALUE.test(s)) return s;
+  const hash = createHash('sha256').update(s).digest('hex').slice(0, 10);
+  const prefix = s
+    .replace(/[^A-Za-z0-9_.-]+/g, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .slice(0, 50)
+    .replace(/[^A-Za-z0-9]+$/, '');
+  return prefix === '' ? hash : `${prefix}-${hash}`;
+}
+
+type Rec = Readonly<Record<string, unknown>>;
+const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const text = (v: unknown): string => (typeof v === 'string' ? v : '');
+
+interface Condition {
+  readonly type: string;
+  readonly status: string;
+  readonly reason: string;
+  readonly message: string;
+}
+
+function conditions(obj: Rec): Condition[] {
+  const status = isRec(obj.status) ? obj.status : {};
+  const list = Array.isArray(status.conditions) ? (status.conditions as unknown[]) : [];
+  return list.filter(isRec).map((c) => ({ type: text(c.type), status: text(c.status), reason: text(c.reason), message: text(c.message) }));
+}
+
+function conditionText(c: Condition): string {
+  return `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`;
+}
+
+/** The outcome a request's conditions show, or undefined while it is still pending (with what it waits for). */
+export function outcomeOf(request: string, obj: Rec): Outcome | { readonly kind: 'pending'; readonly waiting: string } {
+  const conds = conditions(obj);
+  const is = (type: string) => conds.find((c) => c.type === type && c.status === 'True');
+  const status = isRec(obj.status) ? obj.status : {};
+  const ready = conds.find((c) => c.type === 'Ready');
+  const certificate =
+    typeof status.certificate === 'string' && status.certificate !== '' ? Buffer.from(status.certificate, 'base64').toString('utf8') : undefined;
+  if (ready?.status === 'True' && certificate) return { kind: 'issued', request, certificatePem: certificate };
+  for (const type of ['Denied', 'InvalidRequest'] as const) {
+    const c = is(type);
+    if (c) return { kind: type, request, message: conditionText(c) };
+  }
+  if (ready?.status === 'False' && ready.reason === 'Failed') return { kind: 'Failed', request, message: conditionText(ready) };
+  if (!is('Approved')) return { kind: 'pending', waiting: `waiting for approval${ready ? `; ${conditionText(ready)}` : ''}` };
+  return { kind: 'pending', waiting: ready ? conditionText(ready) : 'approved, waiting for the issuer' };
+}
+
+export class CertificateRequests {
+  private readonly api: CustomObjectsApi;
+
+  constructor(private readonly s: RequestSettings) {
+    this.api = s.kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  private path(): string {
+    return `/apis/${GROUP}/${VERSION}/namespaces/${this.s.namespace}/${PLURAL}`;
+  }
+
+  /** Creates a request for `identity` and waits for its outcome; the request is deleted before this returns. */
+  async request(identity: string, csrPem: string, signal: AbortSignal): Promise<Outcome> {
+    const body = {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'CertificateRequest',
+      metadata: {
+        generateName: 'trellis-',
+        namespace: this.s.namespace,
+        labels: { ...MANAGED_BY, [REPLICA_LABEL]: labelValue(this.s.replica), ...identityLabels(identity) },
+        annotations: { [IDENTITY_ANNOTATION]: identity },
+      },
+      spec: {
+        request: Buffer.from(csrPem).toString('base64'),
+        issuerRef: { ...this.s.issuer },
+        duration: `${this.s.durationSeconds}s`,
+        usages: ['digital signature', 'key encipherment', 'server auth', 'client auth'],
+        isCA: false,
+      },
+    };
+    let created: Rec;
+    try {
+      created = (await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.s.namespace, plural: PLURAL, body })) as Rec;
+    } catch (err) {
+      return { kind: 'Error', request: '(not created)', message: `creating a CertificateRequest in ${this.s.namespace}: ${apiMessage(err)}` };
+    }
+    const meta = isRec(created.metadata) ? created.metadata : {};
+    const name = text(meta.name);
+    try {
+      return await this.await(name, text(meta.resourceVersion), signal);
+    } finally {
+      await this.delete(name);
+    }
+  }
+
+  /** Watches the one request until it is done, re-watching when the API server ends the watch. */
+  private async await(name: string, resourceVersion: string, signal: AbortSignal): Promise<Outcome> {
+    const timeout = AbortSignal.timeout(this.s.timeoutMs);
+    const both = AbortSignal.any([signal, timeout]);
+    const local = new AbortController();
+    const stop = AbortSignal.any([both, local.signal]);
+    let rv = resourceVersion;
+    let waiting = 'not yet seen by cert-manager';
+    let result: Outcome | undefined;
+    const onEvent = (event: WatchEvent): void => {
+      const meta = isRec(event.object.metadata) ? event.object.metadata : {};
+      if (typeof meta.resourceVersion === 'string') rv = meta.resourceVersion;
+      if (event.type === 'DELETED') result = { kind: 'Deleted', request: name, message: 'the CertificateRequest was deleted before it was issued' };
+      else if (event.type === 'ADDED' || event.type === 'MODIFIED') {
+        const o = outcomeOf(name, event.object);
+        if (o.kind === 'pending') waiting = o.waiting;
+        else result = o;
+      }
+      if (result) local.abort();
+    };
+    while (!result) {
+      try {
+        await watchStream(this.s.kubeConfig, this.path(), { fieldSelector: `metadata.name=${name}`, resourceVersion: rv }, stop, { opened() {}, onEvent });
+      } catch (err) {
+        if (result) break;
+        if (timeout.aborted) return { kind: 'Timeout', request: name, message: `no outcome within ${this.s.timeoutMs / 1000} s: ${waiting}` };
+        if (signal.aborted) return { kind: 'Error', request: name, message: 'stopped' };
+        // A broken watch (410 Gone, the API server restarting): read it again, then watch from there.
+        const got = await this.get(name, both).catch((e: unknown) => e);
+        if (!isRec(got)) {
+          await delay(1000, both).catch(() => undefined);
+          this.s.logger.debug({ request: name, err: apiMessage(err) }, 're-watching a CertificateRequest');
+          continue;
+        }
+        onEvent({ type: 'MODIFIED', object: got });
+      }
+    }
+    return result;
+  }
+
+  private async get(name: string, signal: AbortSignal): Promise<unknown> {
+    signal.throwIfAborted();
+    return this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.s.namespace, plural: PLURAL, name });
+  }
+
+  private async delete(name: string): Promise<void> {
+    try {
+      await this.api.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.s.namespace, plural: PLURAL, name });
+    } catch (err) {
+      if (statusOf(err) !== 404) this.s.logger.warn({ request: `${this.s.namespace}/${name}`, err: apiMessage(err) }, 'could not delete a CertificateRequest');
+    }
+  }
+
+  /**
+   * Deletes what earlier runs left behind: this replica's requests, and any of Trellis's older than a
+   * wait could last (their replica is gone). Returns how many were deleted.
+   */
+  async deleteLeftovers(now = Date.now()): Promise<number> {
+    const list = (await this.api.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace: this.s.namespace,
+      plural: PLURAL,
+      labelSelector: Object.entries(MANAGED_BY)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    })) as Rec;
+    const items = (Array.isArray(list.items) ? (list.items as unknown[]) : []).filter(isRec);
+    let deleted = 0;
+    for (const item of items) {
+      const meta = isRec(item.metadata) ? item.metadata : {};
+      const labels = isRec(meta.labels) ? meta.labels : {};
+      const age = now - Date.parse(text(meta.creationTimestamp));
+      if (labels[REPLICA_LABEL] === labelValue(this.s.replica) || age > 2 * this.s.timeoutMs) {
+        await this.delete(text(meta.name));
+        deleted += 1;
+      }
+    }
+    return deleted;
+  }
+}
+
+/** Labels that find an identity's requests: its namespace and service account, and a hash of the whole ID. */
+export function identityLabels(identity: string): Record<string, string> {
+  const m = /^spiffe:\/\/[^/]+\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(identity);
+  const hash = createHash('sha256').update(identity).digest('hex').slice(0, 32);
+  return {
+    'trellis.dev/identity-hash': hash,
+    ...(m?.[1] && m[2] ? { 'trellis.dev/namespace': labelValue(m[1]), 'trellis.dev/service-account': labelValue(m[2]) } : {}),
+  };
+}
+
+function statusOf(err: unknown): number | undefined {
+  const code = (err as { code?: unknown; status?: unknown }).code ?? (err as { status?: unknown }).status;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** What the API server said, without client-node's dump of headers. */
+export function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown }).body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as unknown;
+      if (isRec(parsed) && typeof parsed.message === 'string') return `${statusOf(err) ?? ''} ${parsed.message}`.trim();
+    } catch {
+      // not JSON: fall through
+    }
+  }
+  return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
+}
+
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason as Error);
+      },
+      { once: true },
+    );
+  });
+}
