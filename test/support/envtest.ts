@@ -13,18 +13,16 @@
  *   The price: no BOOKMARK events, as from any API server without a watch cache;
  * - --etcd-compaction-interval=0: compaction happens only when a test calls compact().
  *
- * Children are killed if this process dies: spawned through `setpriv --pdeathsig KILL` when present
- * (covers SIGKILL/SIGTERM of the test worker), and killed in a process 'exit' handler too.
- * TRELLIS_TEST_VERBOSE=1 echoes their output to stderr.
+ * Children are killed if this process dies (see processes.ts); TRELLIS_TEST_VERBOSE=1 echoes their output
+ * to stderr.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { generateKeyPair, randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ApiException, ApiextensionsV1Api, AuthorizationV1Api, CoreV1Api, KubeConfig, loadAllYaml, RbacAuthorizationV1Api } from '@kubernetes/client-node';
@@ -39,6 +37,7 @@ import type {
 } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import { releasedLoopbackPort } from './ports.ts';
+import { launch, LogTail, pollUntil, retryOnPortClash, terminate, trackDir, untrackDir, type Proc } from './processes.ts';
 
 export interface Envtest {
   readonly url: string;
@@ -78,122 +77,12 @@ export interface EnvtestOptions {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const verbose = process.env.TRELLIS_TEST_VERBOSE === '1';
-const READY_TIMEOUT_MS = 60_000;
-const POLL_MS = 100;
 const APISERVER_GRACE_MS = 1_000;
 const ETCD_GRACE_MS = 5_000;
-const LOG_LINES = 300;
-const SETPRIV = '/usr/bin/setpriv';
 const execFileP = promisify(execFile);
 
 // ------------------------------------------------------------------------------------------
-// processes
-
-const liveChildren = new Set<ChildProcess>();
-const liveDirs = new Set<string>();
-let exitHookInstalled = false;
-/** Synchronous (for 'exit' and signal handlers): SIGKILL, wait until the kernel has them dead (/proc), remove the dirs. */
-function killAllNow(): void {
-  const children = [...liveChildren];
-  for (const c of children) c.kill('SIGKILL');
-  const deadline = Date.now() + 2_000;
-  const dead = (pid: number | undefined) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-    } catch {
-      return true; // gone (or no /proc)
-    }
-  };
-  for (const c of children) while (!dead(c.pid) && Date.now() < deadline);
-  for (const d of liveDirs) {
-    try {
-      rmSync(d, { recursive: true, force: true, maxRetries: 3 });
-    } catch {
-      // best effort while exiting
-    }
-  }
-}
-/**
- * 'exit' covers a normal end; vitest ends its fork workers with SIGTERM, which skips 'exit': clean up,
- * then die of the signal as before (unless someone else handles it). setpriv's pdeathsig covers SIGKILL.
- */
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', killAllNow);
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.once(sig, function onSignal() {
-      killAllNow();
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    });
-  }
-}
-
-/** The last LOG_LINES lines of both processes' stdout and stderr. */
-class LogTail {
-  private readonly lines: string[] = [];
-  add(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > LOG_LINES) this.lines.shift();
-    if (verbose) process.stderr.write(`${line}\n`);
-  }
-  tail(n = 40): string {
-    return this.lines.slice(-n).join('\n');
-  }
-}
-
-interface Proc {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-  readonly done: () => boolean;
-}
-
-function launch(name: string, bin: string, args: readonly string[], log: LogTail, env: NodeJS.ProcessEnv = process.env): Proc {
-  installExitHook();
-  const [cmd, argv] = existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'KILL', '--', bin, ...args]] : [bin, [...args]];
-  const child = spawn(cmd, argv, { detached: false, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  liveChildren.add(child);
-  let finished = false;
-  for (const s of [child.stdout, child.stderr]) createInterface({ input: s }).on('line', (l) => log.add(`[${name}] ${l}`));
-  const exited = new Promise<void>((res) => {
-    const end = (why: string) => {
-      finished = true;
-      liveChildren.delete(child);
-      log.add(`[${name}] ${why}`);
-      res();
-    };
-    child.once('exit', (code, signal) => end(`exited (code ${code}, signal ${signal})`));
-    child.once('error', (e) => end(`failed to start: ${e.message}`));
-  });
-  return { child, exited, done: () => finished };
-}
-
-/** SIGTERM, then SIGKILL after graceMs (kube-apiserver stops listening at once but waits for open watches to drain). */
-async function terminate(p: Proc, graceMs: number): Promise<void> {
-  if (p.done()) return;
-  p.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((res) => (timer = setTimeout(() => res('late'), graceMs)));
-  if ((await Promise.race([p.exited, late])) === 'late') p.child.kill('SIGKILL');
-  clearTimeout(timer);
-  await p.exited;
-}
-
-/**
- * Polls `probe` until it is true: neither binary announces readiness any other way, so polling a
- * health endpoint with a short interval and an overall timeout is the accepted exception to "no sleeps".
- */
-async function pollUntil(what: string, proc: Proc | undefined, log: LogTail, probe: () => Promise<boolean>, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc?.done()) throw new Error(`envtest: ${what}: the process exited\n${log.tail()}`);
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`envtest: ${what}: not within ${timeoutMs} ms\n${log.tail()}`);
-    await new Promise((r) => setTimeout(r, POLL_MS));
-  }
-}
+// probes
 
 function httpsStatus(url: string, caPem: string, token: string): Promise<number> {
   return new Promise((res, rej) => {
@@ -499,7 +388,7 @@ class EnvtestInstance implements Envtest {
       if (this.api) await terminate(this.api, APISERVER_GRACE_MS);
       await terminate(this.etcd, ETCD_GRACE_MS);
       await rm(this.dir, { recursive: true, force: true });
-      liveDirs.delete(this.dir);
+      untrackDir(this.dir);
     })();
     return this.stopping;
   }
@@ -508,13 +397,12 @@ class EnvtestInstance implements Envtest {
 async function startOnce(opts: EnvtestOptions): Promise<EnvtestInstance> {
   const bins = findAssets();
   const dir = await mkdtemp(join(tmpdir(), 'trellis-envtest-'));
-  liveDirs.add(dir);
-  installExitHook();
-  const log = new LogTail();
+  trackDir(dir);
+  const log = new LogTail('envtest');
   const adminToken = randomBytes(24).toString('hex');
   const caPem = await makePki(dir, adminToken).catch(async (e: unknown) => {
     await rm(dir, { recursive: true, force: true });
-    liveDirs.delete(dir);
+    untrackDir(dir);
     throw e;
   });
   const [eport, pport, aport] = [await releasedLoopbackPort(), await releasedLoopbackPort(), await releasedLoopbackPort()];
@@ -571,14 +459,8 @@ async function startOnce(opts: EnvtestOptions): Promise<EnvtestInstance> {
 }
 
 /** Starts etcd and kube-apiserver (about 3 s). Retries twice when a picked port was taken in the meantime. */
-export async function startEnvtest(opts: EnvtestOptions = {}): Promise<Envtest> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startOnce(opts);
-    } catch (e) {
-      if (attempt >= 3 || !String(e).includes('address already in use')) throw e;
-    }
-  }
+export function startEnvtest(opts: EnvtestOptions = {}): Promise<Envtest> {
+  return retryOnPortClash(() => startOnce(opts));
 }
 
 const SHARED = Symbol.for('trellis.envtest.shared');
