@@ -131,6 +131,7 @@ export class CertificateRequests {
     }
     const meta = isRec(created.metadata) ? created.metadata : {};
     const name = text(meta.name);
+    this.s.logger.debug({ request: name, namespace: this.s.namespace, identity }, 'CertificateRequest created; waiting for its outcome');
     try {
       return await this.await(name, text(meta.resourceVersion), signal);
     } finally {
