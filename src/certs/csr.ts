@@ -38,11 +38,11 @@ export function pemBlock(label: string, der: Uint8Array): string {
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
 }
 
-/** A fresh P-256 key and a CSR for `uri` (a SPIFFE ID) signed with it. */
-export function newKeyAndCsr(uri: string): KeyAndCsr {
+/** A fresh P-256 key and a CSR for `uri` (a SPIFFE ID), and DNS names when a server needs them, signed with it. */
+export function newKeyAndCsr(uri: string, dnsNames: readonly string[] = []): KeyAndCsr {
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const publicKeyDer = publicKey.export({ type: 'spki', format: 'der' });
-  const san = new SubjectAlternativeName([new GeneralName({ uniformResourceIdentifier: uri })]);
+  const san = new SubjectAlternativeName([new GeneralName({ uniformResourceIdentifier: uri }), ...dnsNames.map((dNSName) => new GeneralName({ dNSName }))]);
   const extensions = new Extensions([new Extension({ extnID: id_ce_subjectAltName, critical: false, extnValue: new OctetString(AsnConvert.serialize(san)) })]);
   const info = new CertificationRequestInfo({ subject: new Name(), subjectPKInfo: AsnConvert.parse(publicKeyDer, SubjectPublicKeyInfo) });
   info.attributes.push(new Attribute({ type: EXTENSION_REQUEST, values: [AsnConvert.serialize(extensions)] }));

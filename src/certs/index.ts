@@ -5,7 +5,13 @@
  */
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { ServerCredentials } from '@grpc/grpc-js';
+import { SnapshotCache } from '../xds/cache.js';
+import type { Authenticate, Authorize } from '../xds/peer.js';
+import { authorizeNode, PeerAuthenticator, workloadIdentity } from './authn.js';
 import { TrustBundleFile } from './bundle.js';
+import { SecretPublisher } from './sds.js';
+import { ServingCertificate } from './serving.js';
 import { CertificateManager, type CertObserver } from './manager.js';
 import { RootCertPublisher } from './publish.js';
 import { apiMessage, CertificateRequests, type IssuerRef } from './requests.js';
@@ -17,8 +23,25 @@ export { NO_ISSUER, type CertzView } from './view.js';
 
 const PUBLISH_RETRY_MS = 30_000;
 
+/** What the ADS server needs for its secure port. */
+export interface SecureXds {
+  readonly authenticate: Authenticate;
+  readonly authorize: Authorize;
+  readonly secrets: SnapshotCache;
+  readonly onPeer: (identity: string, connected: boolean) => void;
+  readonly credentials: ServerCredentials;
+  /** Whether the port has its certificate yet (connections are dropped until then). */
+  readonly ready: () => boolean;
+}
+
+/** Trellis's own service account: its serving certificate names `spiffe://<td>/ns/<namespace>/sa/trellis`. */
+export const TRELLIS_SERVICE_ACCOUNT = 'trellis';
+
 export interface CertificatesOptions {
   readonly kubeConfig: KubeConfig;
+  readonly trustDomain: string;
+  /** The cluster DNS domain: the serving certificate names trellis.<namespace>.svc[.<domain>]. */
+  readonly domain: string;
   /** Trellis's own namespace: its CertificateRequests live there. */
   readonly namespace: string;
   readonly replica: string;
@@ -36,12 +59,41 @@ export class Certificates {
   private publishing: Promise<void> = Promise.resolve();
   private retry: NodeJS.Timeout | undefined;
 
+  readonly xds: SecureXds;
+  private readonly sds: SecretPublisher;
+  private readonly serving: ServingCertificate;
+
   private constructor(
     private readonly opts: CertificatesOptions,
     private readonly bundle: TrustBundleFile,
     readonly manager: CertificateManager,
     private readonly publisher: RootCertPublisher,
-  ) {}
+  ) {
+    const bundlePem = () => bundle.bundle.pem;
+    const secrets = new SnapshotCache();
+    this.sds = new SecretPublisher(secrets, manager, bundlePem);
+    const ns = opts.namespace;
+    this.serving = new ServingCertificate(
+      manager,
+      workloadIdentity(opts.trustDomain, ns, TRELLIS_SERVICE_ACCOUNT),
+      [`trellis.${ns}.svc`, `trellis.${ns}.svc.${opts.domain}`],
+      bundlePem,
+    );
+    const authenticator = new PeerAuthenticator({
+      kubeConfig: opts.kubeConfig,
+      trustDomain: opts.trustDomain,
+      roots: () => bundle.bundle.roots,
+      logger: opts.logger,
+    });
+    this.xds = {
+      authenticate: authenticator.authenticate,
+      authorize: authorizeNode,
+      secrets,
+      onPeer: (identity, connected) => (connected ? this.sds.connected(identity) : this.sds.disconnected(identity)),
+      credentials: this.serving.credentials,
+      ready: () => this.serving.ready,
+    };
+  }
 
   /** Reads the trust bundle (throws one line when it cannot), deletes this replica's leftover requests, and starts. */
   static async start(opts: CertificatesOptions): Promise<Certificates> {
@@ -65,8 +117,11 @@ export class Certificates {
     const manager = new CertificateManager({ requests, roots: () => bundle.bundle.roots, logger, ...(opts.observer ? { observer: opts.observer } : {}) });
     const certs = new Certificates(opts, bundle, manager, new RootCertPublisher(opts.kubeConfig, logger));
     bundle.on('changed', () => {
-      // A new root: publish it, and reissue so that certificates follow the issuer's current CA.
+      // A new root: publish it, serve it (ROOTCA, and the secure port's client check), and reissue so
+      // that certificates follow the issuer's current CA.
       certs.publish();
+      certs.sds.publishAll();
+      certs.serving.bundleChanged();
       manager.renewAll();
     });
     logger.info({ issuer: opts.issuer, trustBundle: opts.trustBundleFile }, 'workload certificates from cert-manager');

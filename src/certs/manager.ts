@@ -68,6 +68,8 @@ export interface CertificateManagerOptions {
 
 interface Entry {
   readonly identity: string;
+  /** DNS names asked for beside the identity (Trellis's own serving certificate). */
+  readonly dnsNames: readonly string[];
   refs: number;
   cert?: IssuedCertificate & { readonly key: KeyObject };
   renewAt?: number;
@@ -104,11 +106,11 @@ export class CertificateManager extends EventEmitter {
     sink.expiryCollector(() => this.expiries());
   }
 
-  /** A proxy of `identity` connected: make sure it has (or gets) a certificate. */
-  want(identity: string): void {
+  /** A proxy of `identity` connected: make sure it has (or gets) a certificate (with `dnsNames` too, for a server). */
+  want(identity: string, dnsNames: readonly string[] = []): void {
     let e = this.entries.get(identity);
     if (!e) {
-      e = { identity, refs: 0, backoff: this.newBackoff() };
+      e = { identity, dnsNames, refs: 0, backoff: this.newBackoff() };
       this.entries.set(identity, e);
       this.issue(e);
     }
@@ -213,7 +215,7 @@ export class CertificateManager extends EventEmitter {
     const controller = new AbortController();
     e.inflight = controller;
     const started = this.now();
-    const { privateKey, publicKeyDer, csrPem } = newKeyAndCsr(e.identity);
+    const { privateKey, publicKeyDer, csrPem } = newKeyAndCsr(e.identity, e.dnsNames);
     void this.opts.requests
       .request(e.identity, csrPem, controller.signal)
       .catch((err: unknown): Outcome => ({ kind: 'Error', request: '(unknown)', message: err instanceof Error ? err.message : String(err) }))

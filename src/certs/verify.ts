@@ -62,8 +62,8 @@ function issuedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
   return cert.checkIssued(issuer) && cert.verify(issuer.publicKey);
 }
 
-/** Walks from the leaf through the given intermediates to a root; the failure says where it stopped. */
-function chainsToRoot(leaf: X509Certificate, intermediates: readonly X509Certificate[], roots: readonly X509Certificate[]): string | undefined {
+/** Walks from the leaf through the given intermediates to a root; undefined when it gets there, else where it stopped. */
+export function chainsToRoot(leaf: X509Certificate, intermediates: readonly X509Certificate[], roots: readonly X509Certificate[]): string | undefined {
   let current = leaf;
   for (let depth = 0; depth < MAX_CHAIN; depth++) {
     if (roots.some((r) => issuedBy(current, r))) return undefined;

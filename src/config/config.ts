@@ -72,7 +72,16 @@ export const SERVE_FLAGS = {
     env: 'TRELLIS_MANIFEST_SETTLE_MS',
     help: 'a manifest file written in place is taken once unchanged this long, ms (one replaced by rename at once) [500]',
   },
-  xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT for the xDS (ADS) gRPC server [127.0.0.1:15010]' },
+  xdsAddress: {
+    flag: 'xds-address',
+    env: 'TRELLIS_XDS_ADDRESS',
+    help: 'HOST:PORT for the plaintext xDS (ADS) gRPC server: no authentication, no Secrets [127.0.0.1:15010]',
+  },
+  xdsSecureAddress: {
+    flag: 'xds-secure-address',
+    env: 'TRELLIS_XDS_SECURE_ADDRESS',
+    help: 'with --issuer: HOST:PORT for the xDS server over TLS, where proxies authenticate and receive their Secrets [0.0.0.0:15012]',
+  },
   debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
   debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
   debounceMaxMs: { flag: 'debounce-max', env: 'TRELLIS_DEBOUNCE_MAX_MS', help: 'longest a change may wait before pushing, ms [1000]' },
@@ -128,6 +137,7 @@ export const serveConfigSchema = z
       .default(16 * 1024 * 1024),
     manifestSettleMs: millis.default(500),
     xdsAddress: hostPort.prefault('127.0.0.1:15010'),
+    xdsSecureAddress: hostPort.optional(),
     debugAddress: hostPort.prefault('127.0.0.1:15014'),
     debounceMinMs: millis.default(100),
     debounceMaxMs: millis.default(1000),
@@ -151,7 +161,14 @@ export const serveConfigSchema = z
     path: ['issuer'],
   })
   .refine((c) => !c.issuer || c.trustBundle, { message: 'give --trust-bundle FILE with --issuer: the roots certificates must chain to', path: ['issuer'] })
-  .refine((c) => !c.trustBundle || c.issuer, { message: '--trust-bundle is for workload certificates: give --issuer too', path: ['trustBundle'] });
+  .refine((c) => !c.trustBundle || c.issuer, { message: '--trust-bundle is for workload certificates: give --issuer too', path: ['trustBundle'] })
+  .refine((c) => !c.xdsSecureAddress || c.issuer, {
+    message: 'the secure xDS port serves certificates from cert-manager: give --issuer too',
+    path: ['xdsSecureAddress'],
+  });
+
+/** Where the secure xDS port listens when --issuer is given and --xds-secure-address is not. */
+export const DEFAULT_XDS_SECURE_ADDRESS = { host: '0.0.0.0', port: 15012 } as const;
 
 export type ServeConfig = z.output<typeof serveConfigSchema>;
 

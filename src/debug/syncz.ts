@@ -13,7 +13,9 @@ export interface SynczType extends TypeStatus {
   readonly type: string;
 }
 
-export interface SynczProxy extends Omit<ProxyStatus, 'types'> {
+export interface SynczProxy extends Omit<ProxyStatus, 'types' | 'authenticated'> {
+  /** Who opened the stream (the secure port), or false: a stream of the plaintext port, which receives no Secrets. */
+  readonly authenticated: NonNullable<ProxyStatus['authenticated']> | false;
   /** The worst state among its types (ERROR, then STALE, then NOT SENT); SYNCED when all are. */
   readonly state: SyncState;
   readonly types: readonly SynczType[];
@@ -54,7 +56,7 @@ function toProxy(p: ProxyStatus): SynczProxy {
   const types = [...p.types]
     .sort((a, b) => typeRank(a.kind) - typeRank(b.kind) || compareText(a.typeUrl, b.typeUrl))
     .map((t): SynczType => ({ type: SHORT_NAME[t.kind], ...t }));
-  return { ...p, state: worstState(types), types };
+  return { ...p, authenticated: p.authenticated ?? false, state: worstState(types), types };
 }
 
 export function summarize(proxies: readonly SynczProxy[]): SynczSummary {

@@ -4,7 +4,7 @@
  * told to whoever listens). `cli.ts` only parses flags and calls this.
  */
 import type { Logger } from 'pino';
-import type { ServeConfig } from '../config/config.js';
+import { DEFAULT_XDS_SECURE_ADDRESS, type ServeConfig } from '../config/config.js';
 import type { Certificates } from '../certs/index.js';
 import { createMetrics } from '../debug/metrics.js';
 import { SYNCED } from '../debug/routes.js';
@@ -25,6 +25,8 @@ import { SnapshotBuilder, type BuildReport } from './snapshots.js';
 
 export interface RunningTrellis {
   readonly xdsPort: number;
+  /** The secure xDS port (with --issuer), 0 without one. */
+  readonly xdsSecurePort: number;
   readonly debugPort: number;
   readonly cache: SnapshotCache;
   readonly ads: AdsServer;
@@ -95,6 +97,7 @@ class ControlPlane implements RunningTrellis {
   private readonly modelOptions: ModelOptions;
   private debug: DebugServer | undefined;
   private xds: { host: string; port: number } | undefined;
+  private xdsSecure: { host: string; port: number } | undefined;
   private source: Source | undefined;
   private latest: SourceState | undefined;
   private model: MeshModel | undefined;
@@ -115,6 +118,7 @@ class ControlPlane implements RunningTrellis {
     const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };
     this.metrics.cacheCollector(() => ({ encodes: this.cache.encodes, resources: this.cache.size, classes: this.cache.classCount }));
     this.ads = new AdsServer({
+      ...(extras.certificates ? extras.certificates.xds : {}),
       cache: this.cache,
       classify: classifyNode,
       logger: logger.child({ component: 'xds' }),
@@ -153,7 +157,17 @@ class ControlPlane implements RunningTrellis {
     );
     const port = await listening('xDS', xdsAddress, () => this.ads.listen(xdsAddress.host, xdsAddress.port));
     this.xds = { host: xdsAddress.host, port };
-    this.logger.info({ component: 'xds', ...this.xds }, 'xDS listening');
+    this.logger.info({ component: 'xds', ...this.xds }, 'xDS listening (plaintext: no authentication, no Secrets)');
+    const certs = this.extras.certificates;
+    if (!certs) return;
+    const secure = this.config.xdsSecureAddress ?? DEFAULT_XDS_SECURE_ADDRESS;
+    const securePort = await listening('secure xDS', secure, () => this.ads.listenSecure(secure.host, secure.port, certs.xds.credentials));
+    this.xdsSecure = { host: secure.host, port: securePort };
+    this.logger.info({ component: 'xds', ...this.xdsSecure }, 'secure xDS listening (TLS; proxies authenticate and receive their Secrets)');
+  }
+
+  get xdsSecurePort(): number {
+    return this.xdsSecure?.port ?? 0;
   }
 
   /** Starts the source; resolves once it has synced and the first model is built and served. */
@@ -210,7 +224,11 @@ class ControlPlane implements RunningTrellis {
   private readiness(): { ready: boolean; reason: string } {
     if (!this.cache.ready) return { ready: false, reason: this.waiting };
     const state = this.source?.current();
-    return state && !state.connected ? { ready: true, reason: disconnected(state) } : { ready: true, reason: SYNCED };
+    const reasons = [
+      ...(state && !state.connected ? [disconnected(state)] : []),
+      ...(this.extras.certificates && !this.extras.certificates.xds.ready() ? [SECURE_PORT_WAITING] : []),
+    ];
+    return { ready: true, reason: reasons.length === 0 ? SYNCED : reasons.join('; ') };
   }
 
   private statusChanged(): void {
@@ -260,6 +278,9 @@ class ControlPlane implements RunningTrellis {
 function buildProblems(report: BuildReport): Diagnostic[] {
   return [...report.translation, ...report.resources];
 }
+
+/** The plaintext port serves; the secure one drops connections until cert-manager has issued Trellis's certificate. */
+const SECURE_PORT_WAITING = "the secure xDS port waits for Trellis's own certificate from cert-manager (see /debug/certz)";
 
 /** A source that lost its connection serves the last state it knew; say so. */
 function sourceStatus(state: SourceState): Diagnostic[] {

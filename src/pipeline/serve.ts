@@ -113,6 +113,8 @@ async function startCertificates(config: ServeConfig, kubeConfig: KubeConfig, re
   if (!config.issuer || !config.trustBundle) return undefined;
   return Certificates.start({
     kubeConfig,
+    trustDomain: config.trustDomain,
+    domain: config.domain,
     namespace: config.leaseNamespace,
     replica,
     issuer: config.issuer,

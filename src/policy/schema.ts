@@ -5,8 +5,8 @@
  * fieldValidation=Strict, by the API server). Rules the JSON schema cannot say are declared once,
  * next to the node they constrain, with `withRules`: each rule is both a zod check (`holds`) and a
  * CEL `x-kubernetes-validations` entry (`cel`) on the same node, with the same message and the same
- * field path. Security (mTLS mode, authorization) will be a further optional `spec.security`
- * section; nothing here stands in its way.
+ * field path. `spec.mtls` says how traffic to the target is secured (mutual TLS); authorization
+ * will be a further optional section, and nothing here stands in its way.
  *
  * Strings and lists carry maximum lengths so that the API server's CEL cost estimates stay bounded.
  */
@@ -293,6 +293,21 @@ const observability = z
   .describe('Access logs and tracing');
 
 // ------------------------------------------------------------------------------------------
+// mutual TLS
+
+export const MTLS_MODES = ['STRICT', 'PERMISSIVE'] as const;
+
+const mtls = z
+  .strictObject({
+    mode: z
+      .enum(MTLS_MODES)
+      .describe(
+        'STRICT: the target accepts only mutual TLS from mesh workloads, and every client in the mesh uses it; PERMISSIVE: mutual TLS and plaintext are both accepted, and sidecars use mutual TLS towards endpoints in the mesh',
+      ),
+  })
+  .describe('Mutual TLS to the target (overrides the control plane’s --mtls-mode); needs workload certificates (trellis serve --issuer)');
+
+// ------------------------------------------------------------------------------------------
 // the resource
 
 export const trafficPolicySpecSchema = z
@@ -307,6 +322,7 @@ export const trafficPolicySpecSchema = z
     faultInjection: faultInjection.optional(),
     rateLimit: rateLimit.optional(),
     observability: observability.optional(),
+    mtls: mtls.optional(),
   })
   .describe('What the mesh should do with traffic to the target Services');
 
@@ -369,6 +385,8 @@ export type PolicySection = keyof PolicySettings;
 export type TargetRef = TrafficPolicySpec['targetRefs'][number];
 /** One HTTP route of `routing.http`. */
 export type HttpRouteRule = NonNullable<TrafficPolicySpec['routing']>['http'][number];
+/** How traffic to a service port is secured: mutual TLS only, or mutual TLS and plaintext. */
+export type MtlsMode = (typeof MTLS_MODES)[number];
 
 /** The spec with its cross-field rules: what a policy is validated against. */
 export const validatedSpecSchema = specWithRules;

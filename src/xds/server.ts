@@ -8,7 +8,9 @@ import type { Logger } from 'pino';
 import { decodeAny } from '../envoy/codec.js';
 import type { NodeInfo } from '../envoy/node.js';
 import { PUSH_ORDER } from '../envoy/types.js';
-import type { SnapshotCache, SnapshotChange } from './cache.js';
+import type { Snapshot, SnapshotCache, SnapshotChange } from './cache.js';
+import type { Authenticate, Authorize } from './peer.js';
+import { digestOf } from './resource.js';
 import { DeltaStream } from './delta.js';
 import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
@@ -18,6 +20,9 @@ import type { HeldResources, ProxiesQuery, ProxyStatus, SourceProgress, XdsIntro
 import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
+
+/** What a stream without a peer identity (the plaintext port) has of Secrets: none. */
+const NO_SECRETS: Snapshot['secret'] = { entries: new Map(), version: digestOf([]) };
 
 /** A repeated warning (same reason) is logged at most once in this long; the rest are only counted. */
 const WARN_INTERVAL_MS = 10_000;
@@ -52,6 +57,17 @@ export interface AdsServerOptions {
   readonly maxNodeIdLength?: number;
   /** Largest node.metadata accepted, as JSON (default 16 KiB); a larger one is INVALID_ARGUMENT. */
   readonly maxNodeMetadataBytes?: number;
+  /** The secure port: proves who opened a stream before its first request is read. Required by listenSecure. */
+  readonly authenticate?: Authenticate;
+  /** The secure port: whether the authenticated peer may be served the node it names. */
+  readonly authorize?: Authorize;
+  /**
+   * Secrets by workload identity (the cache's "classes" are identities): a stream of the secure port
+   * receives its peer's, a stream of the plaintext port none.
+   */
+  readonly secrets?: SnapshotCache;
+  /** An identity gained its first authenticated stream (`connected`), or lost its last one. */
+  readonly onPeer?: (identity: string, connected: boolean) => void;
 }
 
 export class AdsServer implements XdsIntrospection {
@@ -67,7 +83,9 @@ export class AdsServer implements XdsIntrospection {
   private readonly subscribed = { total: 0 };
   /** Per warning reason: when it was last logged, and how many were not logged since. */
   private readonly warned = new Map<string, { at: number; suppressed: number }>();
-  private grpcServer: grpc.Server | undefined;
+  private readonly grpcServers: grpc.Server[] = [];
+  /** Authenticated streams by peer identity, for Secret changes. */
+  private readonly byIdentity = new Map<string, Set<AdsStream>>();
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly opts: AdsServerOptions) {
@@ -75,7 +93,8 @@ export class AdsServer implements XdsIntrospection {
     this.ctx = {
       logger: opts.logger,
       observer,
-      snapshotFor: (cls) => (opts.cache.ready ? opts.cache.get(cls) : undefined),
+      snapshotFor: (s) => this.snapshotFor(s),
+      ...(opts.authorize ? { authorize: opts.authorize } : {}),
       classify: opts.classify,
       identified: (s) => {
         this.keep(s.proxyClass);
@@ -120,6 +139,42 @@ export class AdsServer implements XdsIntrospection {
         for (const s of this.streams) s.flush();
       }),
     );
+    if (opts.secrets) this.unsubscribe.push(opts.secrets.onChange((c) => this.onSecretChange(c)));
+  }
+
+  private snapshotFor(s: AdsStream): Snapshot | undefined {
+    const snapshot = this.opts.cache.ready ? this.opts.cache.get(s.proxyClass) : undefined;
+    // Translation makes no Secrets: a class's own are none. A peer's come from the secrets cache.
+    if (!snapshot || !s.peer) return snapshot;
+    const secret = this.opts.secrets?.get(s.peer.identity)?.secret ?? NO_SECRETS;
+    return snapshot.secret === secret ? snapshot : { ...snapshot, secret };
+  }
+
+  private onSecretChange(change: SnapshotChange): void {
+    if (!this.opts.cache.ready) return;
+    const streams = this.byIdentity.get(change.proxyClass);
+    if (!streams) return;
+    this.beginEvent();
+    for (const s of streams) s.onChange(change);
+  }
+
+  private addPeer(s: AdsStream): void {
+    if (!s.peer) return;
+    let set = this.byIdentity.get(s.peer.identity);
+    if (!set) {
+      set = new Set();
+      this.byIdentity.set(s.peer.identity, set);
+      this.opts.onPeer?.(s.peer.identity, true);
+    }
+    set.add(s);
+  }
+
+  private removePeer(s: AdsStream): void {
+    if (!s.peer) return;
+    const set = this.byIdentity.get(s.peer.identity);
+    if (!set?.delete(s) || set.size > 0) return;
+    this.byIdentity.delete(s.peer.identity);
+    this.opts.onPeer?.(s.peer.identity, false);
   }
 
   private beginEvent(): void {
@@ -137,6 +192,7 @@ export class AdsServer implements XdsIntrospection {
 
   private remove(s: AdsStream): void {
     if (!this.streams.delete(s)) return;
+    this.removePeer(s);
     const set = this.byClass.get(s.proxyClass);
     if (set?.delete(s) && set.size === 0) this.scheduleRelease(s.proxyClass);
     this.ctx.observer.streamClosed(s.protocol);
@@ -175,9 +231,43 @@ export class AdsServer implements XdsIntrospection {
     for (const s of streams) s.onChange(change);
   }
 
-  private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
+  private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>, secure: boolean): void {
     this.streams.add(stream);
     this.ctx.observer.streamOpened(stream.protocol);
+    if (secure) {
+      this.acceptSecure(stream, call);
+      return;
+    }
+    this.serve(stream, call);
+  }
+
+  /** Reads nothing until the peer is proven; then serves, or ends the stream UNAUTHENTICATED. */
+  private acceptSecure<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
+    const authenticate = this.opts.authenticate;
+    call.pause();
+    call.on('cancelled', () => stream.gone());
+    call.on('error', () => stream.gone());
+    if (!authenticate) {
+      stream.end(new StreamError(grpc.status.INTERNAL, 'the secure port has no authenticator', 'internal'));
+      return;
+    }
+    authenticate(call as grpc.ServerDuplexStream<unknown, Buffer>).then(
+      (peer) => {
+        if (!this.streams.has(stream)) return;
+        stream.peer = peer;
+        this.addPeer(stream);
+        this.serve(stream, call);
+        call.resume();
+      },
+      (err: unknown) => {
+        const error =
+          err instanceof StreamError ? err : new StreamError(grpc.status.UNAUTHENTICATED, `cannot authenticate: ${(err as Error).message}`, 'unauthenticated');
+        stream.end(error);
+      },
+    );
+  }
+
+  private serve<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
     call.on('data', (req: R | Malformed) => {
       this.beginEvent();
       try {
@@ -197,18 +287,28 @@ export class AdsServer implements XdsIntrospection {
     call.on('close', () => stream.gone());
   }
 
-  /** The grpc-js handlers for the ADS service. */
-  implementation(): grpc.UntypedServiceImplementation {
+  /** The grpc-js handlers for the ADS service; `secure` streams are authenticated first. */
+  implementation(secure = false): grpc.UntypedServiceImplementation {
     return {
       StreamAggregatedResources: (call: grpc.ServerDuplexStream<SotwRequest | Malformed, Buffer>) =>
-        this.accept(new SotwStream(++this.nextId, call, this.ctx), call),
+        this.accept(new SotwStream(++this.nextId, call, this.ctx), call, secure),
       DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaRequest | Malformed, Buffer>) =>
-        this.accept(new DeltaStream(++this.nextId, call, this.ctx), call),
+        this.accept(new DeltaStream(++this.nextId, call, this.ctx), call, secure),
     };
   }
 
-  /** Starts serving on host:port (port 0 picks a free one); resolves with the bound port. */
-  async listen(host: string, port: number): Promise<number> {
+  /** Starts serving plaintext on host:port (port 0 picks a free one); resolves with the bound port. Its streams receive no Secrets. */
+  listen(host: string, port: number): Promise<number> {
+    return this.bind(host, port, grpc.ServerCredentials.createInsecure(), false);
+  }
+
+  /** Starts serving over TLS on host:port: each stream is authenticated (see `authenticate`) and receives its peer's Secrets. */
+  listenSecure(host: string, port: number, credentials: grpc.ServerCredentials): Promise<number> {
+    if (!this.opts.authenticate) throw new Error('listenSecure needs an authenticator');
+    return this.bind(host, port, credentials, true);
+  }
+
+  private async bind(host: string, port: number, credentials: grpc.ServerCredentials, secure: boolean): Promise<number> {
     const server = new grpc.Server({
       'grpc.max_receive_message_length': this.opts.maxRequestBytes ?? 4 * 1024 * 1024,
       'grpc.keepalive_time_ms': 30_000,
@@ -217,11 +317,11 @@ export class AdsServer implements XdsIntrospection {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       interceptors: [releaseReceivedMessages(adsServiceDefinition.StreamAggregatedResources?.path ?? '')],
     });
-    server.addService(adsServiceDefinition, this.implementation());
+    server.addService(adsServiceDefinition, this.implementation(secure));
     const bound = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(`${host}:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
-    this.grpcServer = server;
+    this.grpcServers.push(server);
     return bound;
   }
 
@@ -230,19 +330,22 @@ export class AdsServer implements XdsIntrospection {
     for (const u of this.unsubscribe) u();
     for (const timer of this.releasing.values()) clearTimeout(timer);
     this.releasing.clear();
-    const server = this.grpcServer;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        server.forceShutdown();
-        resolve();
-      }, 2000);
-      server.tryShutdown(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-      for (const s of this.streams) s.end();
-    });
+    const servers = this.grpcServers.splice(0);
+    const down = servers.map(
+      (server) =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            server.forceShutdown();
+            resolve();
+          }, 2000);
+          server.tryShutdown(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        }),
+    );
+    for (const s of this.streams) s.end();
+    await Promise.all(down);
   }
 
   /** The proxy classes that have at least one connected proxy. */

@@ -62,6 +62,8 @@ export interface ProxyStatus {
   readonly protocol: 'sotw' | 'delta';
   readonly node: NodeInfo;
   readonly peer: string;
+  /** Who opened the stream, proven on the secure port; absent on the plaintext port (no Secrets there). */
+  readonly authenticated?: { readonly identity: string; readonly via: 'token' | 'certificate' };
   /** Unix milliseconds. */
   readonly connectedAt: number;
   readonly types: readonly TypeStatus[];

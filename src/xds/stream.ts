@@ -15,12 +15,15 @@ import type { ResourceEntry } from './resource.js';
 import { SUBSCRIBED_LISTED, type ProxyStatus, type XdsObserver } from './status.js';
 import { TypeState } from './type-state.js';
 import { withNonce } from './wire.js';
+import type { Authorize, PeerIdentity } from './peer.js';
 
 export interface StreamContext {
   readonly logger: Logger;
   readonly observer: XdsObserver;
-  /** The snapshot for a proxy class, or undefined while the sources have not synced. */
-  snapshotFor(proxyClass: string): Snapshot | undefined;
+  /** The snapshot a stream is served from (its class's, with its peer's Secrets), or undefined while the sources have not synced. */
+  snapshotFor(stream: AdsStream): Snapshot | undefined;
+  /** Secure streams: why the node may not be served to the authenticated peer (PERMISSION_DENIED). */
+  readonly authorize?: Authorize;
   /** The node's proxy class; undefined for a node whose class cannot be told (refused). */
   classify(node: NodeInfo): string | undefined;
   /** Called once the stream knows its node (first request). */
@@ -89,6 +92,8 @@ export abstract class AdsStream {
   abstract readonly protocol: 'sotw' | 'delta';
   node: NodeInfo | undefined;
   proxyClass = '';
+  /** Who opened the stream, on the secure port (authenticated before its first request is read); none on the plaintext port. */
+  peer: PeerIdentity | undefined;
   readonly types = new Map<ResourceKind, TypeState>();
   readonly connectedAt = Date.now();
   protected log: Logger;
@@ -143,10 +148,18 @@ export abstract class AdsStream {
     if (proxyClass === undefined) {
       throw new StreamError(Status.INVALID_ARGUMENT, 'the node names no proxy class Trellis can serve (a "/" or "@" in POD_NAME or NAMESPACE?)', 'bad_node');
     }
+    const denied = this.peer && this.ctx.authorize?.(this.peer, node);
+    if (denied) {
+      throw new StreamError(
+        Status.PERMISSION_DENIED,
+        `${this.peer?.identity ?? ''} may not receive the configuration of node ${loggedId(node.id)}: ${denied}`,
+        'permission_denied',
+      );
+    }
     this.node = node;
     this.proxyClass = proxyClass;
     this.log = this.log.child({ proxy: loggedId(node.id), class: loggedId(proxyClass) });
-    this.log.info({ protocol: this.protocol, userAgent: node.userAgent }, 'proxy connected');
+    this.log.info({ protocol: this.protocol, userAgent: node.userAgent, peer: this.peer?.identity ?? 'unauthenticated' }, 'proxy connected');
     this.ctx.identified(this);
   }
 
@@ -171,7 +184,7 @@ export abstract class AdsStream {
    * the same names then share one string each instead of holding a decoded copy per stream.
    */
   protected canonicalName(ts: TypeState, name: string): string {
-    return this.ctx.snapshotFor(this.proxyClass)?.[ts.kind].entries.get(name)?.name ?? name;
+    return this.ctx.snapshotFor(this)?.[ts.kind].entries.get(name)?.name ?? name;
   }
 
   /** Replaces a type's subscribed names with the shared set holding exactly `names`. */
@@ -240,7 +253,7 @@ export abstract class AdsStream {
   /** Sends what is pending, in push order; a kind waits while an earlier kind's newer version is held back. */
   flush(): void {
     if (this.ended || this.blocked || !this.node) return;
-    const snapshot = this.ctx.snapshotFor(this.proxyClass);
+    const snapshot = this.ctx.snapshotFor(this);
     if (!snapshot) return;
     for (const kind of PUSH_ORDER) {
       const ts = this.types.get(kind);
@@ -316,6 +329,7 @@ export abstract class AdsStream {
       protocol: this.protocol,
       node: this.node,
       peer: this.call.getPeer(),
+      ...(this.peer ? { authenticated: { identity: this.peer.identity, via: this.peer.via } } : {}),
       connectedAt: this.connectedAt,
       types: PUSH_ORDER.flatMap((k) => {
         const ts = this.types.get(k);

@@ -62,6 +62,7 @@ async function start(home: string, watched: readonly string[], bundleFile: strin
       'lease-namespace': home,
       id: 'trellis-0',
       'xds-address': '127.0.0.1:0',
+      'xds-secure-address': '127.0.0.1:0',
       'debug-address': '127.0.0.1:0',
       issuer: cm.issuerName,
       'trust-bundle': bundleFile,

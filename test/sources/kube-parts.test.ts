@@ -209,11 +209,11 @@ describe('KUBE_RBAC_RULES', () => {
     ] as const) {
       expect(verbs(group, resource)).toEqual(expect.arrayContaining(['list', 'watch']));
     }
-    expect([...new Set(writes(all))].sort()).toEqual(['certificaterequests', 'configmaps', 'leases', 'trafficpolicies/status']);
+    expect([...new Set(writes(all))].sort()).toEqual(['certificaterequests', 'configmaps', 'leases', 'tokenreviews', 'trafficpolicies/status']);
   });
 
   it('writes leases, progress boards and certificate requests only in the lease namespace (a Role); cluster-wide, ConfigMaps only to publish the trust bundle', () => {
-    expect(writes(KUBE_RBAC_RULES.clusterWide)).toEqual(['trafficpolicies/status', 'configmaps', 'configmaps']);
+    expect(writes(KUBE_RBAC_RULES.clusterWide)).toEqual(['trafficpolicies/status', 'configmaps', 'configmaps', 'tokenreviews']);
     const clusterConfigMaps = KUBE_RBAC_RULES.clusterWide.filter((r) => r.resources?.includes('configmaps'));
     // Every verb but create names the one ConfigMap; create cannot be narrowed by name.
     expect(clusterConfigMaps.flatMap((r) => (r.resourceNames ? r.verbs : [])).sort()).toEqual(['get', 'update']);

@@ -62,6 +62,11 @@ export interface AdsCallOptions<R> {
   parse: (message: object) => R;
   /** One line describing a response, for error messages. */
   describe: (r: R) => string;
+  /** Default: plaintext. */
+  credentials?: grpc.ChannelCredentials;
+  /** Sent with the call (e.g. authorization). */
+  metadata?: grpc.Metadata;
+  channelOptions?: grpc.ChannelOptions;
 }
 
 export class AdsCall<Req extends object, R> {
@@ -84,9 +89,9 @@ export class AdsCall<Req extends object, R> {
     private readonly opts: AdsCallOptions<R>,
   ) {
     const def = adsMethod(method);
-    this.client = new grpc.Client(address, grpc.credentials.createInsecure(), CHANNEL_OPTIONS);
+    this.client = new grpc.Client(address, opts.credentials ?? grpc.credentials.createInsecure(), { ...CHANNEL_OPTIONS, ...opts.channelOptions });
     const deserialize = (buf: Buffer): Framed => ({ bytes: buf.length, message: def.responseDeserialize(buf) });
-    this.call = this.client.makeBidiStreamRequest<Req, Framed>(def.path, def.requestSerialize, deserialize);
+    this.call = this.client.makeBidiStreamRequest<Req, Framed>(def.path, def.requestSerialize, deserialize, opts.metadata ?? new grpc.Metadata());
     this.statusPromise = new Promise((resolve) => {
       this.call.on('status', (s: grpc.StatusObject) => {
         this.status = { code: s.code, details: s.details };

@@ -46,6 +46,10 @@ export interface DeltaResponse {
 export interface ConnectOptions {
   /** Sent on the first request of the stream. Default: `{ id: 'ads-test-client', cluster: 'test' }`. */
   node?: TestNode;
+  /** TLS (the secure xDS port): the roots to trust, a client certificate, the name to expect of the server. */
+  tls?: { rootsPem: string; serverName: string; certChainPem?: string; privateKeyPem?: string };
+  /** Sent as `authorization: Bearer <token>` on the stream. */
+  token?: string;
 }
 
 export interface ErrorDetail {
@@ -139,6 +143,29 @@ function describe(r: { typeUrl: string; nonce: string; resources: DecodedResourc
   return `{type ${r.typeUrl}, version '${version}', nonce '${r.nonce}', resources [${names}]}`;
 }
 
+/** Channel credentials and call metadata from the connect options: plaintext and no metadata by default. */
+function transport(opts: ConnectOptions | undefined): {
+  credentials?: grpc.ChannelCredentials;
+  metadata?: grpc.Metadata;
+  channelOptions?: grpc.ChannelOptions;
+} {
+  const out: { credentials?: grpc.ChannelCredentials; metadata?: grpc.Metadata; channelOptions?: grpc.ChannelOptions } = {};
+  if (opts?.tls) {
+    const { rootsPem, certChainPem, privateKeyPem, serverName } = opts.tls;
+    out.credentials = grpc.credentials.createSsl(
+      Buffer.from(rootsPem),
+      privateKeyPem ? Buffer.from(privateKeyPem) : null,
+      certChainPem ? Buffer.from(certChainPem) : null,
+    );
+    out.channelOptions = { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName };
+  }
+  if (opts?.token !== undefined) {
+    out.metadata = new grpc.Metadata();
+    out.metadata.set('authorization', `Bearer ${opts.token}`);
+  }
+  return out;
+}
+
 /** The node on the first request only, and only when not omitted. */
 class NodeOnce {
   private sent = false;
@@ -212,6 +239,7 @@ export class SotwClient extends AdsTestClient<WireDiscoveryRequest, SotwResponse
       label: 'SotwClient',
       parse: parseSotw,
       describe: (r) => describe(r, r.versionInfo),
+      ...transport(opts),
     });
     return new SotwClient(stream, new NodeOnce(opts?.node ?? DEFAULT_TEST_NODE));
   }
@@ -276,6 +304,7 @@ export class DeltaClient extends AdsTestClient<WireDeltaRequest, DeltaResponse> 
       label: 'DeltaClient',
       parse: parseDelta,
       describe: (r) => `${describe(r, r.systemVersionInfo)} removed [${r.removed.join(',')}]`,
+      ...transport(opts),
     });
     return new DeltaClient(stream, new NodeOnce(opts?.node ?? DEFAULT_TEST_NODE));
   }

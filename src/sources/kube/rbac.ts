@@ -29,6 +29,9 @@ export const KUBE_RBAC_RULES: KubeRbacRules = {
     // (Kubernetes RBAC has no name to check before the object exists).
     { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: ['trellis-ca-root-cert'] },
     { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+    // The secure xDS port (src/certs/authn.ts): a proxy's ServiceAccount token is checked by TokenReview.
+    // Cluster-scoped by nature: a review reads nothing and writes nothing.
+    { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
   ],
   leaseNamespace: [
     // Leader election among replicas (leader.ts): one Lease in the lease namespace.

@@ -1,0 +1,208 @@
+/**
+ * The secure xDS port of `trellis serve --issuer`, against a real API server (TokenReview, TokenRequest)
+ * and the real cert-manager: TLS with Trellis's own certificate, proxies authenticated by a
+ * ServiceAccount token (audience trellis) or a client certificate of the mesh, each served the
+ * Secrets of its own identity only (`default`, `ROOTCA`); wrong credentials refused with the right
+ * status; the plaintext port serves no Secrets and /debug/syncz says which streams are authenticated.
+ */
+import { createPublicKey, X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { status as Status } from '@grpc/grpc-js';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { uriSans } from '../../src/certs/verify.ts';
+import { loadServeConfig } from '../../src/config/config.ts';
+import { runServe, type ServeHandle } from '../../src/pipeline/index.ts';
+import { SotwClient, type ConnectOptions } from '../support/ads-client.ts';
+import { sharedCertManager, type CertManager } from '../support/cert-manager.ts';
+import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
+import { Logs } from '../support/logs.ts';
+import { pollFor } from '../support/poll.ts';
+import { SDS } from '../support/resources.ts';
+import { trellisKubeconfigYaml } from '../sources/kube-support.ts';
+
+const WAIT_MS = 30_000;
+
+let env: Envtest;
+let cm: CertManager;
+let core: CoreV1Api;
+let dir: string;
+let home: string;
+let shop: string;
+let handle: ServeHandle;
+const logs = new Logs();
+const clients: SotwClient[] = [];
+
+beforeAll(async () => {
+  env = await sharedEnvtest();
+  cm = await sharedCertManager(env);
+  const kc = new KubeConfig();
+  kc.loadFromString(env.adminKubeconfig);
+  core = kc.makeApiClient(CoreV1Api);
+  dir = await mkdtemp(join(tmpdir(), 'trellis-secure-xds-'));
+  home = await env.namespace('trellis');
+  shop = await env.namespace('shop');
+  for (const name of ['web', 'admin']) await core.createNamespacedServiceAccount({ namespace: shop, body: { metadata: { name } } });
+  await writeFile(join(dir, 'kubeconfig'), await trellisKubeconfigYaml(env, home));
+  await writeFile(join(dir, 'bundle.pem'), cm.rootPem);
+  const config = loadServeConfig(
+    {
+      kubeconfig: join(dir, 'kubeconfig'),
+      namespaces: `${home},${shop}`,
+      'lease-namespace': home,
+      id: 'trellis-0',
+      'xds-address': '127.0.0.1:0',
+      'xds-secure-address': '127.0.0.1:0',
+      'debug-address': '127.0.0.1:0',
+      issuer: cm.issuerName,
+      'trust-bundle': join(dir, 'bundle.pem'),
+    },
+    {},
+  );
+  handle = await runServe(config, pino({ level: 'debug' }, { write: logs.write }));
+  await logs.until(
+    "Trellis's serving certificate",
+    (lines) => lines.some((l) => l.msg === 'workload certificate issued' && String(l.identity).endsWith(`/ns/${home}/sa/trellis`)),
+    60_000,
+  );
+}, 120_000);
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+});
+afterAll(async () => {
+  await handle?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const secure = () => `127.0.0.1:${handle.running.xdsSecurePort}`;
+const plaintext = () => `127.0.0.1:${handle.running.xdsPort}`;
+const debug = () => `http://127.0.0.1:${handle.running.debugPort}`;
+const tls = (): NonNullable<ConnectOptions['tls']> => ({ rootsPem: cm.rootPem, serverName: `trellis.${home}.svc` });
+
+/** A token from the TokenRequest API, as a projected volume would hold it. */
+async function token(serviceAccount: string, audience = 'trellis'): Promise<string> {
+  const tr = await core.createNamespacedServiceAccountToken({
+    name: serviceAccount,
+    namespace: shop,
+    body: { spec: { audiences: [audience], expirationSeconds: 600 } },
+  });
+  return tr.status?.token ?? '';
+}
+
+const node = (pod: string, serviceAccount: string) => ({
+  id: `${pod}.${shop}`,
+  cluster: `${serviceAccount}.${shop}`,
+  metadata: { PROXY_MODE: 'sidecar', NAMESPACE: shop, POD_NAME: pod, SERVICE_ACCOUNT: serviceAccount },
+});
+
+async function connect(address: string, opts: ConnectOptions): Promise<SotwClient> {
+  const c = await SotwClient.connect(address, opts);
+  clients.push(c);
+  return c;
+}
+
+type Held = Map<string, Record<string, unknown>>;
+
+/**
+ * Subscribes to both Secrets and waits until both have arrived (ROOTCA at once, `default` once issued):
+ * SDS, like EDS and RDS, sends only the resources that changed, so what the proxy holds is collected.
+ */
+async function secrets(c: SotwClient): Promise<Held> {
+  const held: Held = new Map();
+  c.send({ typeUrl: SDS, resourceNames: ['ROOTCA', 'default'] });
+  const deadline = Date.now() + WAIT_MS;
+  while (!held.has('default') || !held.has('ROOTCA')) {
+    const r = await c.next(SDS, Math.max(1, deadline - Date.now()));
+    c.ack(r);
+    for (const x of r.resources) held.set(x.name, x.body);
+  }
+  return held;
+}
+
+function material(held: Held): { chain: string; key: string; roots: string } {
+  const get = (name: string) => held.get(name) as Record<string, Record<string, Record<string, string>>> | undefined;
+  const cert = get('default')?.tls_certificate;
+  return {
+    chain: cert?.certificate_chain?.inline_string ?? '',
+    key: cert?.private_key?.inline_string ?? '',
+    roots: get('ROOTCA')?.validation_context?.trusted_ca?.inline_string ?? '',
+  };
+}
+
+/** What /debug/syncz says of a proxy's stream, once it lists it (the view is cached for a second). */
+async function authenticatedAs(proxyId: string): Promise<unknown> {
+  type Syncz = { proxies: { proxyId: string; authenticated: unknown }[] };
+  const syncz = await pollFor(
+    `${proxyId} in /debug/syncz`,
+    async () => (await (await fetch(`${debug()}/debug/syncz`)).json()) as Syncz,
+    (v) => v.proxies.some((p) => p.proxyId === proxyId),
+  );
+  return syncz.proxies.find((p) => p.proxyId === proxyId)?.authenticated;
+}
+
+describe('the secure xDS port', () => {
+  it('serves a proxy authenticated by its token the Secrets of its own identity: its certificate, its key, the bundle', async () => {
+    const c = await connect(secure(), { node: node('web-0', 'web'), tls: tls(), token: await token('web') });
+    const { chain, key, roots } = material(await secrets(c));
+    const leaf = new X509Certificate(chain);
+    expect(uriSans(leaf)).toEqual([`spiffe://cluster.local/ns/${shop}/sa/web`]);
+    expect(roots).toBe(cm.rootPem);
+    expect(leaf.verify(new X509Certificate(roots).publicKey)).toBe(true);
+    expect(
+      createPublicKey(key)
+        .export({ type: 'spki', format: 'der' })
+        .equals(leaf.publicKey.export({ type: 'spki', format: 'der' })),
+    ).toBe(true);
+    expect(await authenticatedAs(`web-0.${shop}`)).toEqual({ identity: `spiffe://cluster.local/ns/${shop}/sa/web`, via: 'token' });
+  }, 60_000);
+
+  it('authenticates a client certificate of the mesh, and serves that identity', async () => {
+    const web = await connect(secure(), { node: node('web-1', 'web'), tls: tls(), token: await token('web') });
+    const { chain, key } = material(await secrets(web));
+    const byCert = await connect(secure(), { node: node('web-2', 'web'), tls: { ...tls(), certChainPem: chain, privateKeyPem: key } });
+    expect(uriSans(new X509Certificate(material(await secrets(byCert)).chain))).toEqual([`spiffe://cluster.local/ns/${shop}/sa/web`]);
+  }, 60_000);
+
+  it.each([
+    ['no credentials', async (): Promise<ConnectOptions> => ({ node: node('web-0', 'web'), tls: tls() }), Status.UNAUTHENTICATED, /no credentials/],
+    [
+      'a token of another audience',
+      async () => ({ node: node('web-0', 'web'), tls: tls(), token: await token('web', 'api') }),
+      Status.UNAUTHENTICATED,
+      /audience trellis/,
+    ],
+    [
+      'a forged token',
+      async () => ({ node: node('web-0', 'web'), tls: tls(), token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' }),
+      Status.UNAUTHENTICATED,
+      /not valid/,
+    ],
+    [
+      "another service account's node",
+      async () => ({ node: node('admin-0', 'admin'), tls: tls(), token: await token('web') }),
+      Status.PERMISSION_DENIED,
+      /runs as service account admin, the credentials are of web/,
+    ],
+  ])(
+    'refuses %s',
+    async (_what, opts, code, message) => {
+      const c = await connect(secure(), await opts());
+      c.send({ typeUrl: SDS, resourceNames: ['default'] });
+      const status = await c.closed();
+      expect(status.code).toBe(code);
+      expect(status.details).toMatch(message);
+    },
+    60_000,
+  );
+
+  it('the plaintext port serves no Secrets, and says its streams are unauthenticated', async () => {
+    const c = await connect(plaintext(), { node: node('web-3', 'web') });
+    c.send({ typeUrl: SDS, resourceNames: ['ROOTCA', 'default'] });
+    const r = await c.next(SDS, WAIT_MS);
+    expect(r.resources).toEqual([]);
+    expect(await authenticatedAs(`web-3.${shop}`)).toBe(false);
+  }, 60_000);
+});
