@@ -4,18 +4,25 @@
  * it found wrong, per object and field. One bad object never blocks the others: it is left out, or
  * kept without the bad part.
  */
-import { Diagnostics, refOf, sortDiagnostics } from '../diagnostics.js';
+import { Diagnostics, refOf, sortDiagnostics, type ObjectRef, type Origin } from '../diagnostics.js';
 import { SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInputs, type PodObject, type ServiceObject } from './inputs.js';
 import { nodeLocalities, selectEndpoints, type NodeLocalities } from './endpoints.js';
 import { resolvePolicies, withPolicies } from './policies.js';
 import { protocolOf } from './protocol.js';
-import type { MeshModel, ModelService, ModelServicePort, ModelWorkload, WorkloadPort } from './types.js';
+import { meshPods, withIdentities, withPortModes, workloadPortMode } from './mtls.js';
+import type { MeshModel, ModelService, ModelServicePort, ModelWorkload, MtlsMode, WorkloadPort } from './types.js';
 
 export interface ModelOptions {
   /** The cluster DNS domain. */
   readonly domain: string;
   /** The SPIFFE trust domain of workload identities. */
   readonly trustDomain: string;
+  /**
+   * Mutual TLS between workloads (model/mtls.ts): `enabled` only when Trellis has workload
+   * certificates (`trellis serve --issuer`); `defaultMode` (`--mtls-mode`) for service ports whose
+   * policy does not say. Absent: off.
+   */
+  readonly mtls?: { readonly enabled: boolean; readonly defaultMode: MtlsMode };
 }
 
 export const DEFAULT_MODEL_OPTIONS: ModelOptions = { domain: 'cluster.local', trustDomain: 'cluster.local' };
@@ -52,9 +59,11 @@ interface ServiceContext {
   readonly nodes: NodeLocalities;
   readonly opts: ModelOptions;
   readonly statuses: Diagnostics;
+  /** The pods (`namespace/name`) whose endpoints are in the mesh (mTLS enabled only). */
+  readonly meshPods: ReadonlySet<string>;
 }
 
-function servicePorts(svc: Input<ServiceObject>, { slices, nodes, statuses }: ServiceContext): ModelServicePort[] {
+function servicePorts(svc: Input<ServiceObject>, { slices, nodes, statuses, meshPods }: ServiceContext): ModelServicePort[] {
   const ref = refOf('Service', svc.object.metadata);
   const seen = new Set<number>();
   const ports: ModelServicePort[] = [];
@@ -69,7 +78,8 @@ function servicePorts(svc: Input<ServiceObject>, { slices, nodes, statuses }: Se
       return;
     }
     seen.add(p.port);
-    const endpoints = selectEndpoints(slices, p.name, nodes, (source, origin, field, message) => statuses.warn(source, origin, field, message));
+    const warn = (source: ObjectRef, origin: Origin, field: string, message: string) => statuses.warn(source, origin, field, message);
+    const endpoints = selectEndpoints(slices, p.name, nodes, warn, meshPods);
     ports.push({ name: p.name, port: p.port, protocol: protocolOf(p), targetPort: p.targetPort ?? p.port, endpoints });
   });
   return ports.sort((a, b) => a.port - b.port);
@@ -117,20 +127,50 @@ function selecting(index: SelectorIndex, pod: PodObject): ModelService[] {
   return (index.get(pod.metadata.namespace) ?? []).filter((s) => s.entries.every(([k, v]) => labels[k] === v)).map((s) => s.service);
 }
 
-/** The ports a workload serves: what its selecting services target, then its declared container ports. */
-function workloadPorts(pod: PodObject, services: readonly ModelService[]): WorkloadPort[] {
-  const declared = pod.spec.containers.flatMap((c) => c.ports.filter((p) => p.protocol === 'TCP'));
+/**
+ * The ports a workload serves: what its selecting services target, then its declared container
+ * ports; with mTLS, each with its mode (model/mtls.ts; a port targeted both STRICT and PERMISSIVE is
+ * a warning on the Pod).
+ */
+function workloadPorts(pod: Input<PodObject>, services: readonly ModelService[], opts: ModelOptions, statuses: Diagnostics): WorkloadPort[] {
+  const declared = pod.object.spec.containers.flatMap((c) => c.ports.filter((p) => p.protocol === 'TCP'));
   const ports = new Map<number, WorkloadPort>();
+  const asked = new Map<number, { mode: MtlsMode; by: string }[]>();
   for (const svc of services) {
     for (const sp of svc.ports) {
       const target = typeof sp.targetPort === 'number' ? sp.targetPort : declared.find((d) => d.name === sp.targetPort)?.containerPort;
-      if (target !== undefined && !ports.has(target)) ports.set(target, { name: sp.name, port: target, protocol: sp.protocol });
+      if (target === undefined) continue;
+      if (!ports.has(target)) ports.set(target, { name: sp.name, port: target, protocol: sp.protocol });
+      if (sp.mtls) asked.set(target, [...(asked.get(target) ?? []), { mode: sp.mtls, by: `Service ${svc.namespace}/${svc.name}:${sp.port} (${sp.mtls})` }]);
     }
   }
   for (const d of declared) {
     if (!ports.has(d.containerPort)) ports.set(d.containerPort, { name: d.name ?? '', port: d.containerPort, protocol: protocolOf({ name: d.name ?? '' }) });
   }
-  return [...ports.values()].sort((a, b) => a.port - b.port);
+  const settings = mtlsSettings(opts);
+  return [...ports.values()]
+    .sort((a, b) => a.port - b.port)
+    .map((p) => {
+      const by = asked.get(p.port) ?? [];
+      const conflict = () =>
+        statuses.warn(
+          refOf('Pod', pod.object.metadata),
+          pod.origin,
+          undefined,
+          `port ${p.port} is targeted by ${by.map((b) => b.by).join(', ')}: its sidecar accepts only mutual TLS there (STRICT wins)`,
+        );
+      const mode = workloadPortMode(
+        by.map((b) => b.mode),
+        settings,
+        conflict,
+      );
+      return mode ? { ...p, mtls: mode } : p;
+    });
+}
+
+/** The model's mutual TLS settings: present only when enabled. */
+function mtlsSettings(opts: ModelOptions): MeshModel['mtls'] {
+  return opts.mtls?.enabled ? { defaultMode: opts.mtls.defaultMode } : undefined;
 }
 
 function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: ModelOptions, statuses: Diagnostics): ModelWorkload | undefined {
@@ -148,7 +188,7 @@ function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: Mod
     labels: meta.labels,
     serviceAccount: spec.serviceAccountName,
     identity: `spiffe://${opts.trustDomain}/ns/${meta.namespace}/sa/${spec.serviceAccountName}`,
-    ports: workloadPorts(pod.object, selected),
+    ports: workloadPorts(pod, selected, opts, statuses),
     services: selected.map((s) => `${s.namespace}/${s.name}`).sort(),
     source: ref,
   };
@@ -162,12 +202,15 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
   const statuses = new Diagnostics();
   const slices = slicesByService(inputs, statuses);
   const nodes = nodeLocalities(inputs.nodes);
+  const mtls = mtlsSettings(opts);
+  const podLabels = new Map(inputs.pods.map((p) => [`${p.object.metadata.namespace}/${p.object.metadata.name}`, p.object.metadata.labels]));
+  const mesh = meshPods(podLabels, mtls);
   const built: ModelService[] = [];
   const known = new Set<string>();
   for (const svc of [...inputs.services].sort(byNamespaceName)) {
     const key = `${svc.object.metadata.namespace}/${svc.object.metadata.name}`;
     known.add(key);
-    const service = buildService(svc, { slices: slices.get(key) ?? [], nodes, opts, statuses });
+    const service = buildService(svc, { slices: slices.get(key) ?? [], nodes, opts, statuses, meshPods: mesh });
     if (service) built.push(service);
   }
   for (const [key, list] of slices) {
@@ -181,11 +224,19 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
       );
     }
   }
-  const podLabels = new Map(inputs.pods.map((p) => [`${p.object.metadata.namespace}/${p.object.metadata.name}`, p.object.metadata.labels]));
-  const resolution = resolvePolicies(inputs.trafficPolicies, built, previous, statuses, podLabels);
-  const services = withPolicies(built, resolution);
+  const resolution = resolvePolicies(inputs.trafficPolicies, built, previous, statuses, podLabels, mtls);
+  const secured = withPortModes(withPolicies(built, resolution), mtls, statuses);
   const { policies } = resolution;
-  const index = selectorIndex(services);
+  const index = selectorIndex(secured);
   const workloads = [...inputs.pods].sort(byNamespaceName).flatMap((p) => buildWorkload(p, index, opts, statuses) ?? []);
-  return { domain: opts.domain, trustDomain: opts.trustDomain, services, workloads, policies, diagnostics: sortDiagnostics(statuses.list) };
+  const services = withIdentities(secured, workloads, mtls);
+  return {
+    domain: opts.domain,
+    trustDomain: opts.trustDomain,
+    ...(mtls ? { mtls } : {}),
+    services,
+    workloads,
+    policies,
+    diagnostics: sortDiagnostics(statuses.list),
+  };
 }

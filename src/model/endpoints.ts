@@ -31,7 +31,7 @@ interface Candidate extends ModelEndpoint {
 
 type Warn = (source: ObjectRef, origin: Origin, field: string, message: string) => void;
 
-function candidates(slice: Input<EndpointSliceObject>, portName: string, nodes: NodeLocalities, warn: Warn): Candidate[] {
+function candidates(slice: Input<EndpointSliceObject>, portName: string, nodes: NodeLocalities, warn: Warn, meshPods: ReadonlySet<string>): Candidate[] {
   const s = slice.object;
   const source = refOf('EndpointSlice', s.metadata);
   const portIndex = s.ports.findIndex((p) => p.name === portName);
@@ -55,6 +55,7 @@ function candidates(slice: Input<EndpointSliceObject>, portName: string, nodes: 
         serving: serving && terminating,
         locality: localityOf(ep, nodes),
         ...(pod ? { pod } : {}),
+        ...(pod && meshPods.has(pod) ? { mesh: true as const } : {}),
         source,
       });
     }
@@ -69,9 +70,16 @@ function byAddress(a: ModelEndpoint, b: ModelEndpoint): number {
 /**
  * The endpoints that get traffic for one service port, across the service's slices, sorted.
  * The same address and port in two slices (as during a slice hand-over) counts once, ready first.
+ * `meshPods` (`namespace/name`, mTLS enabled only): the pods whose endpoints are in the mesh.
  */
-export function selectEndpoints(slices: readonly Input<EndpointSliceObject>[], portName: string, nodes: NodeLocalities, warn: Warn): ModelEndpoint[] {
-  const all = slices.flatMap((s) => candidates(s, portName, nodes, warn));
+export function selectEndpoints(
+  slices: readonly Input<EndpointSliceObject>[],
+  portName: string,
+  nodes: NodeLocalities,
+  warn: Warn,
+  meshPods: ReadonlySet<string> = new Set(),
+): ModelEndpoint[] {
+  const all = slices.flatMap((s) => candidates(s, portName, nodes, warn, meshPods));
   const ready = all.filter((e) => e.ready);
   const chosen = ready.length > 0 ? ready : all.filter((e) => e.serving).map((e) => ({ ...e, ready: false }));
   const seen = new Map<string, ModelEndpoint>();

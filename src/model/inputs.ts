@@ -197,4 +197,11 @@ export type InputKindKey = keyof typeof INPUT_KINDS;
 /** The label EndpointSlices carry to name their Service. */
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
+/**
+ * The label (and value) of a Pod whose inbound traffic a sidecar accepts as mutual TLS (the sidecar
+ * injector sets it): `trellis.dev/tls-mode: mesh`. Sidecars speak mTLS to such endpoints.
+ */
+export const TLS_MODE_LABEL = 'trellis.dev/tls-mode';
+export const TLS_MODE_MESH = 'mesh';
+
 export const EMPTY_INPUTS: MeshInputs = { namespaces: [], nodes: [], services: [], endpointSlices: [], pods: [], trafficPolicies: [] };

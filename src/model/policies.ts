@@ -10,8 +10,9 @@ import type { PolicySettings, TargetRef, TrafficPolicySpec } from '../policy/sch
 import { validateSpec } from '../policy/validate.js';
 import type { Input, TrafficPolicyObject } from './inputs.js';
 import { checkPolicies, partiallyInvalidCondition, type PartProblem } from './policy-checks.js';
+import { mtlsProblems } from './mtls.js';
 import { portsText, resolveAllRoutes, resolvedRefsCondition, servicePortRef, type ReferenceIndex, type Unresolved } from './references.js';
-import type { Condition, MeshModel, ModelPolicy, ModelService, ResolvedRule } from './types.js';
+import type { Condition, MeshModel, ModelPolicy, ModelService, MtlsSettings, ResolvedRule } from './types.js';
 
 /** A field of a policy and what is wrong with it. */
 interface FieldProblem {
@@ -123,13 +124,23 @@ export interface PolicyResolution {
   readonly routes: ReadonlyMap<string, readonly ResolvedRule[]>;
 }
 
-/** Resolves and merges the policies; `previous` is the last model, whose specs in force outlive invalid edits. */
+/** The Programmed verdict of a policy some of whose parts can never be programmed here (model/mtls.ts). */
+function unprogrammable(parts: readonly PartProblem[]): Pick<ModelPolicy, 'unprogrammable'> {
+  const blocking = parts.find((p) => p.blocksProgrammed !== undefined);
+  return blocking?.blocksProgrammed ? { unprogrammable: { reason: blocking.blocksProgrammed, message: `${blocking.field}: ${blocking.message}` } } : {};
+}
+
+/**
+ * Resolves and merges the policies; `previous` is the last model, whose specs in force outlive
+ * invalid edits; `mtls`: the model's mutual TLS (absent: off).
+ */
 export function resolvePolicies(
   inputs: readonly Input<TrafficPolicyObject>[],
   services: readonly ModelService[],
   previous: MeshModel | undefined,
   sink: Diagnostics,
   podLabels: ReferenceIndex['podLabels'] = new Map(),
+  mtls?: MtlsSettings,
 ): PolicyResolution {
   const serviceIndex = new Map(services.map((s) => [`${s.namespace}/${s.name}`, s]));
   const previousIndex = new Map((previous?.policies ?? []).map((p) => [formatRef(p.source), p]));
@@ -149,7 +160,8 @@ export function resolvePolicies(
   }
   const { routes, problems } = resolveAllRoutes(services, byPort, podLabels);
   const unresolved = groupByPolicy<Unresolved>(problems);
-  const unusable = groupByPolicy<PartProblem>(checkPolicies(services, (s, p) => byPort.get(servicePortRef(s.namespace, s.name, p.port))));
+  const policyOf = (s: ModelService, p: { readonly port: number }) => byPort.get(servicePortRef(s.namespace, s.name, p.port));
+  const unusable = groupByPolicy<PartProblem>([...checkPolicies(services, policyOf), ...mtlsProblems(services, policyOf, mtls)]);
   const policies = resolved.map((r): ModelPolicy => {
     report(r, sink);
     const refs = unresolved.get(formatRef(r.source)) ?? [];
@@ -175,6 +187,7 @@ export function resolvePolicies(
         ...(partial ? [partial] : []),
         ...(conflicted ? [conflicted] : []),
       ],
+      ...unprogrammable(parts),
     };
   });
   policies.sort((a, b) => compareRefs(a.source, b.source));

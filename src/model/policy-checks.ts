@@ -17,6 +17,8 @@ export interface PartProblem {
   readonly message: string;
   /** A warning changes nothing asked (a failover to a place with no endpoint today); only errors make PartiallyInvalid. */
   readonly severity: 'error' | 'warning';
+  /** Set when the problem keeps the policy from ever being Programmed here: the Programmed reason (model/mtls.ts). */
+  readonly blocksProgrammed?: string;
 }
 
 const FAILOVER = 'loadBalancing.failover';

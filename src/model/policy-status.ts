@@ -38,12 +38,25 @@ export interface PolicyStatusView {
 
 const plural = (n: number) => (n === 1 ? 'proxy' : 'proxies');
 
-/** The Programmed condition of a policy given its progress (none: no connected proxy receives it). */
+/**
+ * The Programmed condition of a policy given its progress (none: no connected proxy receives it).
+ * A policy part of which this control plane can never program (STRICT mTLS without workload
+ * certificates: `unprogrammable`, model/mtls.ts) is Programmed=False with that reason, whatever
+ * the proxies acked; the message says how far the rest of it got.
+ */
 export function programmed(policy: ModelPolicy, progress: PolicyProgress | undefined): PolicyCondition {
   if (!policy.inForce) return { type: 'Programmed', status: 'False', reason: 'Invalid', message: 'no valid version of the policy to program' };
   if (policy.attachedTo.length === 0)
     return { type: 'Programmed', status: 'False', reason: 'NotAttached', message: 'attached to no service port: nothing to program' };
-  const lastGood = policy.conditions.some((c) => c.reason === 'Invalid') ? ` (the last good version, generation ${policy.inForce.generation ?? '?'})` : '';
+  const verdict = proxiesVerdict(policy, policy.inForce.generation, progress);
+  const blocked = policy.unprogrammable;
+  if (!blocked) return verdict;
+  return { type: 'Programmed', status: 'False', reason: blocked.reason, message: `${blocked.message}; the rest of the policy: ${verdict.message}` };
+}
+
+/** Programmed as the connected proxies decide it: acked, pending or rejected. */
+function proxiesVerdict(policy: ModelPolicy, generation: number | undefined, progress: PolicyProgress | undefined): PolicyCondition {
+  const lastGood = policy.conditions.some((c) => c.reason === 'Invalid') ? ` (the last good version, generation ${generation ?? '?'})` : '';
   const total = progress?.proxies ?? 0;
   if (total === 0) return { type: 'Programmed', status: 'True', reason: 'Programmed', message: `no connected proxy receives it yet${lastGood}` };
   const first = progress?.rejected[0];

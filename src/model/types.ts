@@ -4,7 +4,9 @@
  */
 import type { Diagnostic, ObjectRef, Origin } from '../diagnostics.js';
 import type { MergedPolicy } from '../policy/merge.js';
-import type { TrafficPolicySpec } from '../policy/schema.js';
+import type { MtlsMode, TrafficPolicySpec } from '../policy/schema.js';
+
+export type { MtlsMode };
 
 /** How traffic on a service port is handled: HTTP routing for http/http2/grpc, tcp_proxy for tcp. */
 export type AppProtocol = 'http' | 'http2' | 'grpc' | 'tcp';
@@ -25,6 +27,11 @@ export interface ModelEndpoint {
   readonly locality: Locality;
   /** `namespace/name` of the Pod behind it, when the EndpointSlice says so. */
   readonly pod?: string;
+  /**
+   * Set (mTLS enabled only) when that Pod carries `trellis.dev/tls-mode: mesh` (model/mtls.ts): a
+   * sidecar accepts mutual TLS there, so sidecars speak it to this endpoint.
+   */
+  readonly mesh?: true;
   /** The EndpointSlice it came from. */
   readonly source: ObjectRef;
 }
@@ -50,6 +57,11 @@ export interface ModelServicePort {
    * that did not resolve is left out (and reported on the policy).
    */
   readonly routes?: readonly ResolvedRule[];
+  /**
+   * How traffic to the port is secured when workload certificates are on (the port's policy's
+   * `mtls.mode`, else --mtls-mode); absent when mTLS is off, and for ExternalName services (outside the mesh).
+   */
+  readonly mtls?: MtlsMode;
 }
 
 /** A service port a route sends to (or mirrors to), resolved. */
@@ -82,6 +94,11 @@ export interface ModelService {
   readonly externalName?: string;
   readonly selector: Readonly<Record<string, string>>;
   readonly ports: readonly ModelServicePort[];
+  /**
+   * mTLS enabled only: the SPIFFE identities of its pods (those it selects and those behind its
+   * endpoints), sorted: what a client accepts in the certificate of an endpoint.
+   */
+  readonly identities?: readonly string[];
   readonly source: ObjectRef;
 }
 
@@ -89,6 +106,11 @@ export interface WorkloadPort {
   readonly name: string;
   readonly port: number;
   readonly protocol: AppProtocol;
+  /**
+   * mTLS enabled only: how the workload accepts traffic on the port — STRICT when a service port
+   * targeting it is STRICT, else PERMISSIVE when one is, else --mtls-mode.
+   */
+  readonly mtls?: MtlsMode;
 }
 
 export interface ModelWorkload {
@@ -132,12 +154,26 @@ export interface ModelPolicy {
   readonly attachedTo: readonly string[];
   /** Accepted, and Conflicted when it lost fields to an older policy. */
   readonly conditions: readonly Condition[];
+  /**
+   * Set when part of what it asks can never be programmed by this control plane, whatever the
+   * proxies do (mtls.mode STRICT without workload certificates): Programmed is False with this
+   * reason and message (model/policy-status.ts).
+   */
+  readonly unprogrammable?: { readonly reason: string; readonly message: string };
+}
+
+/** Mutual TLS between workloads: on when Trellis has workload certificates (trellis serve --issuer). */
+export interface MtlsSettings {
+  /** How service ports whose policy does not say are secured (--mtls-mode). */
+  readonly defaultMode: MtlsMode;
 }
 
 export interface MeshModel {
   /** The cluster's DNS domain (`cluster.local`). */
   readonly domain: string;
   readonly trustDomain: string;
+  /** Present only when workload certificates are on: then traffic between mesh workloads is mutual TLS. */
+  readonly mtls?: MtlsSettings;
   readonly services: readonly ModelService[];
   readonly workloads: readonly ModelWorkload[];
   /** Every TrafficPolicy read, sorted by namespace then name. */

@@ -45,6 +45,12 @@ describe('Programmed', () => {
     ],
     ['nothing valid to program', { ...invalid, inForce: undefined }, p(2, 2), ['False', 'Invalid', 'no valid version of the policy to program']],
     ['attached to nothing', { ...policy, attachedTo: [] }, undefined, ['False', 'NotAttached', 'attached to no service port: nothing to program']],
+    [
+      'a part this control plane can never program (STRICT mTLS without workload certificates), whatever the proxies acked',
+      { ...policy, unprogrammable: { reason: 'NoWorkloadCertificates', message: 'spec.mtls.mode: STRICT cannot be enforced' } },
+      p(3, 3),
+      ['False', 'NoWorkloadCertificates', 'spec.mtls.mode: STRICT cannot be enforced; the rest of the policy: acked by 3/3 proxies'],
+    ],
   ] as const)('%s', (_what, pol, progress, [status, reason, message]) => {
     expect(programmed(pol, progress)).toEqual({ type: 'Programmed', status, reason, message });
   });
