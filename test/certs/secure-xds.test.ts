@@ -157,6 +157,11 @@ describe('the secure xDS port', () => {
         .equals(leaf.publicKey.export({ type: 'spki', format: 'der' })),
     ).toBe(true);
     expect(await authenticatedAs(`web-0.${shop}`)).toEqual({ identity: `spiffe://cluster.local/ns/${shop}/sa/web`, via: 'token' });
+    // What the proxy holds, as the debug endpoint dumps it: the certificate, never the key.
+    const dump = await (await fetch(`${debug()}/debug/config_dump?proxy=web-0.${shop}`)).text();
+    expect(dump).toContain('BEGIN CERTIFICATE');
+    expect(dump).toContain('[redacted]');
+    expect(dump).not.toContain('PRIVATE KEY');
   }, 60_000);
 
   it('authenticates a client certificate of the mesh, and serves that identity', async () => {

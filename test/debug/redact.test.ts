@@ -1,5 +1,7 @@
+import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { redactSensitive } from '../../src/debug/redact.js';
+import { envoyRoot } from '../../src/envoy/protos.js';
 
 const SECRET = { inline_string: 'TOP SECRET' };
 const R = { inline_string: '[redacted]' };
@@ -45,5 +47,46 @@ describe('redactSensitive', () => {
 
   it.each([['text'], [42], [null], [undefined]])('passes %s through', (value) => {
     expect(redactSensitive(value)).toBe(value);
+  });
+});
+
+describe("every field Envoy's protos mark sensitive", () => {
+  /** (message, field) pairs with `(udpa.annotations.sensitive) = true`, in the protos Trellis loads. */
+  function sensitiveFields(): { type: protobuf.Type; field: string }[] {
+    const out: { type: protobuf.Type; field: string }[] = [];
+    const walk = (ns: protobuf.NamespaceBase): void => {
+      for (const o of ns.nestedArray) {
+        if (o instanceof protobuf.Type) {
+          for (const f of o.fieldsArray) if (f.options?.['(udpa.annotations.sensitive)'] === true) out.push({ type: o, field: f.name });
+        }
+        if (o instanceof protobuf.Namespace) walk(o);
+      }
+    };
+    walk(envoyRoot());
+    return out;
+  }
+
+  /** The names of the fields that hold a message of `type`, anywhere in the protos. */
+  function holders(type: protobuf.Type): string[] {
+    const out = new Set<string>();
+    const walk = (ns: protobuf.NamespaceBase): void => {
+      for (const o of ns.nestedArray) {
+        if (o instanceof protobuf.Type) for (const f of o.fieldsArray) if (f.resolve().resolvedType === type) out.add(f.name);
+        if (o instanceof protobuf.Namespace) walk(o);
+      }
+    };
+    walk(envoyRoot());
+    return [...out];
+  }
+
+  it('includes the TLS private key, and is redacted wherever a message holding it sits', () => {
+    const fields = sensitiveFields();
+    expect(fields.map((f) => `${f.type.name}.${f.field}`)).toContain('TlsCertificate.private_key');
+    for (const { type, field } of fields) {
+      for (const parent of holders(type)) {
+        const dumped = JSON.stringify(redactSensitive({ [parent]: { [field]: SECRET } }));
+        expect(dumped, `${type.fullName}.${field} under ${parent}`).not.toContain('TOP SECRET');
+      }
+    }
   });
 });
