@@ -22,10 +22,14 @@ export interface CommandIO {
   readStdin(): Promise<string>;
 }
 
+/** What the model is built with offline: `mtls` as `serve --issuer --mtls-mode` would (STRICT, PERMISSIVE), or `off` as without --issuer. */
+type OfflineOptions = Pick<ModelOptions, 'domain' | 'trustDomain'> & { readonly mtls: 'STRICT' | 'PERMISSIVE' | 'off' };
+
 /** The model of the files, and every problem found on the way (sorted, with line and column where known). */
-function check(files: readonly ManifestFile[], options: ModelOptions): { model: MeshModel; problems: Diagnostic[] } {
+function check(files: readonly ManifestFile[], options: OfflineOptions): { model: MeshModel; problems: Diagnostic[] } {
   const result = parseManifests(files);
-  const model = buildModel(result.inputs, { domain: options.domain, trustDomain: options.trustDomain });
+  const mtls = options.mtls === 'off' ? {} : { mtls: { enabled: true, defaultMode: options.mtls } };
+  const model = buildModel(result.inputs, { domain: options.domain, trustDomain: options.trustDomain, ...mtls });
   return { model, problems: sortDiagnostics(locateProblems([...manifestProblems(result), ...model.diagnostics], files)) };
 }
 

@@ -3,6 +3,7 @@
  * over environment variables (TRELLIS_*), which win over the defaults.
  */
 import { z } from 'zod';
+import { MTLS_MODES } from '../policy/schema.js';
 
 const hostPort = z
   .string()
@@ -108,8 +109,21 @@ export const SERVE_FLAGS = {
     env: 'TRELLIS_CERT_REQUEST_TIMEOUT',
     help: 'how long a CertificateRequest may stay unanswered before it is deleted and retried [60s]',
   },
+  mtlsMode: {
+    flag: 'mtls-mode',
+    env: 'TRELLIS_MTLS_MODE',
+    help: 'with --issuer: how service ports whose TrafficPolicy does not say are secured, STRICT (mutual TLS only) or PERMISSIVE (mutual TLS and plaintext) [PERMISSIVE]',
+  },
   logLevel: { flag: 'log-level', env: 'TRELLIS_LOG_LEVEL', help: 'trace|debug|info|warn|error [info]' },
 } as const satisfies Record<string, FlagSpec>;
+
+const mtlsMode = z.enum(MTLS_MODES, { error: 'expected STRICT or PERMISSIVE' });
+/** What `render` and `validate` take for mutual TLS: as `serve --issuer` with that --mtls-mode, or off (no --issuer). */
+const mtlsOffline = z.enum([...MTLS_MODES, 'off'], { error: 'expected STRICT, PERMISSIVE or off' }).default('off');
+const MTLS_OFFLINE_FLAG = {
+  flag: 'mtls',
+  help: 'as Trellis with workload certificates (serve --issuer) and this --mtls-mode, STRICT or PERMISSIVE; or off, as without them (nothing encrypted) [off]',
+} as const satisfies FlagSpec;
 
 const flagBoolean = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -148,6 +162,7 @@ export const serveConfigSchema = z
     trustBundle: z.string().min(1).optional(),
     certDuration: duration.prefault('24h').refine((s) => s >= 60, 'a certificate must live at least 1m'),
     certRequestTimeout: duration.prefault('60s').refine((s) => s >= 1, 'at least 1s'),
+    mtlsMode: mtlsMode.default('PERMISSIVE'),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info'),
   })
   .refine((c) => c.debounceMinMs <= c.debounceMaxMs, { message: 'debounce min must not exceed max', path: ['debounceMinMs'] })
@@ -165,6 +180,10 @@ export const serveConfigSchema = z
   .refine((c) => !c.xdsSecureAddress || c.issuer, {
     message: 'the secure xDS port serves certificates from cert-manager: give --issuer too',
     path: ['xdsSecureAddress'],
+  })
+  .refine((c) => c.mtlsMode !== 'STRICT' || c.issuer, {
+    message: 'STRICT needs workload certificates: give --issuer too (without them nothing is encrypted)',
+    path: ['mtlsMode'],
   });
 
 /** Where the secure xDS port listens when --issuer is given and --xds-secure-address is not. */
@@ -184,6 +203,7 @@ export const RENDER_FLAGS = {
   output: OUTPUT_FLAG,
   domain: SERVE_FLAGS.domain,
   trustDomain: SERVE_FLAGS.trustDomain,
+  mtls: MTLS_OFFLINE_FLAG,
 } as const satisfies Record<string, FlagSpec>;
 
 export const renderConfigSchema = z.object({
@@ -195,6 +215,7 @@ export const renderConfigSchema = z.object({
   output,
   domain: dnsName.default('cluster.local'),
   trustDomain: dnsName.default('cluster.local'),
+  mtls: mtlsOffline,
 });
 
 export type RenderConfig = z.output<typeof renderConfigSchema>;
@@ -204,6 +225,7 @@ export const VALIDATE_FLAGS = {
   output: OUTPUT_FLAG,
   domain: SERVE_FLAGS.domain,
   trustDomain: SERVE_FLAGS.trustDomain,
+  mtls: MTLS_OFFLINE_FLAG,
 } as const satisfies Record<string, FlagSpec>;
 
 export const validateConfigSchema = z.object({
@@ -211,6 +233,7 @@ export const validateConfigSchema = z.object({
   output,
   domain: dnsName.default('cluster.local'),
   trustDomain: dnsName.default('cluster.local'),
+  mtls: mtlsOffline,
 });
 
 export type ValidateConfig = z.output<typeof validateConfigSchema> & {

@@ -112,7 +112,11 @@ class ControlPlane implements RunningTrellis {
     private readonly extras: ServeExtras,
   ) {
     extras.certificates?.manager.report(this.metrics.certs);
-    this.modelOptions = { domain: config.domain, trustDomain: config.trustDomain };
+    this.modelOptions = {
+      domain: config.domain,
+      trustDomain: config.trustDomain,
+      mtls: { enabled: config.issuer !== undefined, defaultMode: config.mtlsMode },
+    };
     this.problemLog = new ProblemLog(logger.child({ component: 'config' }));
     const statusChanged = (): void => this.statusChanged();
     const statusEvents: XdsObserver = { ...NO_OBSERVER, streamOpened: statusChanged, streamClosed: statusChanged, acked: statusChanged, nacked: statusChanged };

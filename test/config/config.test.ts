@@ -27,6 +27,7 @@ describe('serve configuration', () => {
       trustDomain: 'cluster.local',
       certDuration: 24 * 3600,
       certRequestTimeout: 60,
+      mtlsMode: 'PERMISSIVE',
       logLevel: 'info',
     });
   });
@@ -91,8 +92,23 @@ describe('serve against a cluster', () => {
       '--cert-duration (TRELLIS_CERT_DURATION): a certificate must live at least 1m',
     ],
     [{ kubeconfig: 'k', issuer: 'ca', 'trust-bundle': 'b', 'cert-duration': '1d' }, '--cert-duration (TRELLIS_CERT_DURATION): expected a duration such as 24h'],
+    [
+      { kubeconfig: 'k', 'mtls-mode': 'STRICT' },
+      '--mtls-mode (TRELLIS_MTLS_MODE): STRICT needs workload certificates: give --issuer too (without them nothing is encrypted)',
+    ],
+    [{ kubeconfig: 'k', issuer: 'ca', 'trust-bundle': 'b', 'mtls-mode': 'strict' }, '--mtls-mode (TRELLIS_MTLS_MODE): expected STRICT or PERMISSIVE'],
   ])('says which certificate flag is wrong: %j', (flags, message) => {
     expect(() => loadServeConfig(flags, {})).toThrow(message);
+  });
+
+  it('reads --mtls-mode (TRELLIS_MTLS_MODE): PERMISSIVE unless told, STRICT only with workload certificates', () => {
+    const certs = { 'in-cluster': 'true', issuer: 'trellis-ca', 'trust-bundle': '/etc/trellis/root-cert.pem' };
+    expect(loadServeConfig(certs, {}).mtlsMode).toBe('PERMISSIVE');
+    expect(loadServeConfig(certs, { TRELLIS_MTLS_MODE: 'STRICT' }).mtlsMode).toBe('STRICT');
+    expect(loadServeConfig({ ...certs, 'mtls-mode': 'PERMISSIVE' }, { TRELLIS_MTLS_MODE: 'STRICT' }).mtlsMode).toBe('PERMISSIVE');
+    // Without certificates PERMISSIVE is what everything is anyway (plaintext accepted); STRICT would be a lie.
+    expect(loadServeConfig({ manifests: 'm', 'mtls-mode': 'PERMISSIVE' }, {}).mtlsMode).toBe('PERMISSIVE');
+    expect(() => loadServeConfig({ manifests: 'm' }, { TRELLIS_MTLS_MODE: 'STRICT' })).toThrow('STRICT needs workload certificates');
   });
 });
 
@@ -100,6 +116,14 @@ describe('other commands', () => {
   it('reads render flags, with sidecar as the default mode', () => {
     expect(loadConfig(renderConfigSchema, RENDER_FLAGS, { manifests: 'm', proxy: 'web-1.shop' }, {})).toMatchObject({ proxy: 'web-1.shop', mode: 'sidecar' });
     expect(() => loadConfig(renderConfigSchema, RENDER_FLAGS, { manifests: 'm', proxy: 'web-1' }, {})).toThrow('--proxy: expected <pod>.<namespace>');
+  });
+
+  it('reads --mtls for render and validate: STRICT or PERMISSIVE as with workload certificates, off (the default) as without', () => {
+    const render = (mtls?: string) => loadConfig(renderConfigSchema, RENDER_FLAGS, { manifests: 'm', proxy: 'web-1.shop', ...(mtls ? { mtls } : {}) }, {}).mtls;
+    expect([render(), render('STRICT'), render('PERMISSIVE'), render('off')]).toEqual(['off', 'STRICT', 'PERMISSIVE', 'off']);
+    expect(() => render('on')).toThrow('--mtls: expected STRICT, PERMISSIVE or off');
+    expect(loadValidateConfig({ mtls: 'STRICT' }, ['a.yaml']).mtls).toBe('STRICT');
+    expect(loadValidateConfig({}, ['a.yaml']).mtls).toBe('off');
   });
 
   it('reads -o text|json for render and validate, text by default', () => {
