@@ -36,7 +36,22 @@ export interface BootstrapOptions {
   readonly serviceAccount: string;
   readonly region?: string;
   readonly zone?: string;
+  /**
+   * Sidecars: reach Trellis's secure xDS port over TLS, verifying it against this trust bundle, and
+   * authenticate with the ServiceAccount token in `tokenFile` (a projected token of audience trellis).
+   */
+  readonly xdsTls?: { readonly rootCertFile: string; readonly tokenFile: string };
+  /**
+   * Proxyless gRPC: the directory its workload certificate is mounted in (tls.crt, tls.key, ca.crt,
+   * the layout of cert-manager's csi-driver-spiffe), read by gRPC's `file_watcher` certificate provider.
+   */
+  readonly certDir?: string;
 }
+
+/** What the bootstrap calls the certificate provider instance that translation names (gRFC A29). */
+export const CERTIFICATE_PROVIDER = 'default';
+/** How often gRPC's file_watcher re-reads the certificate files. */
+export const CERT_REFRESH_INTERVAL = '60s';
 
 export interface RenderedBootstrap {
   /** YAML for a sidecar, JSON for proxyless gRPC. */
@@ -66,7 +81,74 @@ function check(opts: BootstrapOptions): void {
   const { host, port } = opts.xdsAddress;
   if (!host) throw new BootstrapError('bootstrap: xdsAddress.host must not be empty');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new BootstrapError(`bootstrap: xdsAddress.port ${port} is not a port`);
+  if (opts.xdsTls && opts.mode !== 'sidecar') {
+    throw new BootstrapError('bootstrap: a TLS xDS connection is for Envoy sidecars: gRPC (grpc-js-xds) reaches its xDS server in plaintext only');
+  }
+  if (opts.certDir !== undefined && opts.mode !== 'proxyless') {
+    throw new BootstrapError('bootstrap: a certificate directory is for proxyless gRPC: Envoy sidecars receive their certificates over SDS');
+  }
 }
+
+/**
+ * The ADS service of a sidecar on the secure port: Envoy's Google gRPC client, TLS verified against
+ * the trust bundle (the server's name is the host of the xDS address, e.g. trellis.trellis-system.svc),
+ * and the token read from its file by the file-based metadata plugin for each stream, so a token the
+ * kubelet renews is picked up.
+ */
+function secureAdsService(opts: BootstrapOptions, tls: NonNullable<BootstrapOptions['xdsTls']>): Record<string, unknown> {
+  return {
+    google_grpc: {
+      target_uri: hostPort(opts.xdsAddress.host, opts.xdsAddress.port),
+      stat_prefix: 'trellis_xds',
+      channel_credentials: { ssl_credentials: { root_certs: { filename: tls.rootCertFile } } },
+      call_credentials: [
+        {
+          from_plugin: {
+            name: 'envoy.grpc_credentials.file_based_metadata',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.config.grpc_credential.v3.FileBasedMetadataConfig',
+              secret_data: { filename: tls.tokenFile },
+              header_key: 'authorization',
+              header_prefix: 'Bearer ',
+            },
+          },
+        },
+      ],
+      credentials_factory_name: 'envoy.grpc_credentials.file_based_metadata',
+    },
+  };
+}
+
+/** The template's plaintext ADS service (a static cluster) becomes the secure one; the static cluster goes. */
+function useSecureXds(doc: Document, opts: BootstrapOptions, tls: NonNullable<BootstrapOptions['xdsTls']>): void {
+  doc.setIn(['dynamic_resources', 'ads_config', 'grpc_services'], doc.createNode([secureAdsService(opts, tls)]));
+  const clusters = doc.getIn(['static_resources', 'clusters']) as { items: { get(key: string): unknown }[] } | undefined;
+  const index = clusters?.items.findIndex((c) => c.get('name') === XDS_CLUSTER) ?? -1;
+  if (index < 0) throw new BootstrapError(`envoy-bootstrap/sidecar.yaml: no static cluster ${XDS_CLUSTER} to replace`);
+  doc.deleteIn(['static_resources', 'clusters', index]);
+}
+
+/** gRFC A29: the certificate provider instance that translation's TLS contexts name, reading the mounted files. */
+function useCertificateFiles(doc: Document, dir: string): void {
+  const file = (name: string) => `${dir.replace(/\/+$/, '')}/${name}`;
+  doc.set(
+    'certificate_providers',
+    doc.createNode({
+      [CERTIFICATE_PROVIDER]: {
+        plugin_name: 'file_watcher',
+        config: {
+          certificate_file: file('tls.crt'),
+          private_key_file: file('tls.key'),
+          ca_certificate_file: file('ca.crt'),
+          refresh_interval: CERT_REFRESH_INTERVAL,
+        },
+      },
+    }),
+  );
+}
+
+/** The name of the plaintext template's static cluster for Trellis. */
+const XDS_CLUSTER = 'xds-grpc';
 
 /** node.metadata: every key of the contract, in its order, with this pod's value. */
 function nodeMetadata(opts: BootstrapOptions): Record<string, string> {
@@ -155,11 +237,18 @@ function template(mode: ProxyMode): string {
   return text;
 }
 
-/** Renders a bootstrap from its template text (exported for tests of the substitution itself). */
-export function renderTemplate(text: string, values: Readonly<Record<string, Value>>, format: 'yaml' | 'json', where = 'template'): RenderedBootstrap {
+/** Renders a bootstrap from its template text (exported for tests of the substitution itself); `amend` edits the filled document. */
+export function renderTemplate(
+  text: string,
+  values: Readonly<Record<string, Value>>,
+  format: 'yaml' | 'json',
+  where = 'template',
+  amend?: (doc: Document) => void,
+): RenderedBootstrap {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0) throw new BootstrapError(`${where}: ${doc.errors.map((e) => e.message).join('; ')}`);
   fill(doc, values, where);
+  amend?.(doc);
   const object = doc.toJS() as unknown;
   if (typeof object !== 'object' || object === null || Array.isArray(object)) throw new BootstrapError(`${where}: not a mapping`);
   const record = object as Record<string, unknown>;
@@ -169,5 +258,9 @@ export function renderTemplate(text: string, values: Readonly<Record<string, Val
 /** The bootstrap of one pod's proxy: an Envoy Bootstrap (YAML) or a gRPC xDS bootstrap (JSON). */
 export function renderBootstrap(opts: BootstrapOptions): RenderedBootstrap {
   const file = BOOTSTRAP_TEMPLATES[opts.mode];
-  return renderTemplate(template(opts.mode), bootstrapValues(opts), opts.mode === 'sidecar' ? 'yaml' : 'json', `envoy-bootstrap/${file}`);
+  const { xdsTls, certDir } = opts;
+  return renderTemplate(template(opts.mode), bootstrapValues(opts), opts.mode === 'sidecar' ? 'yaml' : 'json', `envoy-bootstrap/${file}`, (doc) => {
+    if (xdsTls) useSecureXds(doc, opts, xdsTls);
+    if (certDir !== undefined) useCertificateFiles(doc, certDir);
+  });
 }

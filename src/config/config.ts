@@ -262,18 +262,49 @@ export const BOOTSTRAP_FLAGS = {
   xdsAddress: { flag: 'xds-address', env: 'TRELLIS_XDS_ADDRESS', help: 'HOST:PORT of Trellis as the proxy reaches it' },
   region: { flag: 'region', help: 'locality region (optional)' },
   zone: { flag: 'zone', help: 'locality zone (optional)' },
+  xdsRootCert: {
+    flag: 'xds-root-cert',
+    help: "sidecar: reach Trellis's secure xDS port over TLS, verified against this trust bundle file (the trellis-ca-root-cert ConfigMap, mounted); the host of --xds-address is the name checked",
+  },
+  xdsTokenFile: {
+    flag: 'xds-token-file',
+    help: 'sidecar, with --xds-root-cert: the projected ServiceAccount token (audience trellis) sent to Trellis [/var/run/secrets/tokens/trellis-token]',
+  },
+  certDir: {
+    flag: 'cert-dir',
+    help: "proxyless: the directory of the workload's certificate files tls.crt, tls.key and ca.crt (cert-manager's csi-driver-spiffe layout), for mutual TLS",
+  },
 } as const satisfies Record<string, FlagSpec>;
 
-export const bootstrapConfigSchema = z.object({
-  mode: z.enum(['sidecar', 'proxyless']),
-  pod: z.string().min(1),
-  namespace: z.string().min(1),
-  ip: z.string().min(1),
-  serviceAccount: z.string().min(1).default('default'),
-  xdsAddress: hostPort,
-  region: z.string().optional(),
-  zone: z.string().optional(),
-});
+export const DEFAULT_XDS_TOKEN_FILE = '/var/run/secrets/tokens/trellis-token';
+
+export const bootstrapConfigSchema = z
+  .object({
+    mode: z.enum(['sidecar', 'proxyless']),
+    pod: z.string().min(1),
+    namespace: z.string().min(1),
+    ip: z.string().min(1),
+    serviceAccount: z.string().min(1).default('default'),
+    xdsAddress: hostPort,
+    region: z.string().optional(),
+    zone: z.string().optional(),
+    xdsRootCert: z.string().min(1).optional(),
+    xdsTokenFile: z.string().min(1).optional(),
+    certDir: z.string().min(1).optional(),
+  })
+  .refine((c) => !c.xdsRootCert || c.mode === 'sidecar', {
+    message: 'a TLS xDS connection is for Envoy sidecars: gRPC (grpc-js-xds) reaches its xDS server in plaintext only',
+    path: ['xdsRootCert'],
+  })
+  .refine((c) => !c.xdsTokenFile || c.xdsRootCert, { message: 'the token goes to the secure xDS port: give --xds-root-cert too', path: ['xdsTokenFile'] })
+  .refine((c) => !c.certDir || c.mode === 'proxyless', {
+    message: 'a certificate directory is for proxyless gRPC: Envoy sidecars receive their certificates over SDS',
+    path: ['certDir'],
+  })
+  .transform(({ xdsRootCert, xdsTokenFile, ...rest }) => ({
+    ...rest,
+    ...(xdsRootCert ? { xdsTls: { rootCertFile: xdsRootCert, tokenFile: xdsTokenFile ?? DEFAULT_XDS_TOKEN_FILE } } : {}),
+  }));
 
 export class ConfigError extends Error {}
 

@@ -41,6 +41,7 @@ export const ENVOY_PROTO_FILES = [
   'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/config/grpc_credential/v3/file_based_metadata.proto',
   'envoy/admin/v3/config_dump.proto',
   'trellis/wire/discovery.proto',
 ] as const;

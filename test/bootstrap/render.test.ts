@@ -105,7 +105,76 @@ describe('the sidecar bootstrap (envoy-bootstrap/sidecar.yaml)', () => {
   });
 });
 
+describe("a sidecar on Trellis's secure xDS port (--xds-root-cert)", () => {
+  const tls = { rootCertFile: '/var/run/secrets/trellis/root-cert.pem', tokenFile: '/var/run/secrets/tokens/trellis-token' };
+  const secure = renderBootstrap(opts('sidecar', { xdsAddress: { host: 'trellis.trellis-system.svc', port: 15012 }, xdsTls: tls }));
+
+  it('is an Envoy Bootstrap: no unknown field or enum value, no broken validation rule (the credentials plugin config included)', () => {
+    const message = { ...secure.object, node: structNode(node(secure.object)) };
+    expect(checkFields(BOOTSTRAP, message)).toEqual([]);
+    expect(validateMessage(BOOTSTRAP, message)).toEqual([]);
+  });
+
+  it('reaches the xDS address with Google gRPC over TLS verified against the bundle, sending the token file as a bearer token', () => {
+    const ads = (secure.object.dynamic_resources as Json).ads_config as { grpc_services: Json[] };
+    expect(ads.grpc_services).toEqual([
+      {
+        google_grpc: {
+          target_uri: 'trellis.trellis-system.svc:15012',
+          stat_prefix: 'trellis_xds',
+          channel_credentials: { ssl_credentials: { root_certs: { filename: tls.rootCertFile } } },
+          call_credentials: [
+            {
+              from_plugin: {
+                name: 'envoy.grpc_credentials.file_based_metadata',
+                typed_config: {
+                  '@type': 'type.googleapis.com/envoy.config.grpc_credential.v3.FileBasedMetadataConfig',
+                  secret_data: { filename: tls.tokenFile },
+                  header_key: 'authorization',
+                  header_prefix: 'Bearer ',
+                },
+              },
+            },
+          ],
+          credentials_factory_name: 'envoy.grpc_credentials.file_based_metadata',
+        },
+      },
+    ]);
+  });
+
+  it('keeps everything else of the plaintext bootstrap but the static cluster for the plaintext port', () => {
+    const clusters = (b: Json) => ((b.static_resources as Json).clusters as { name: string }[]).map((c) => c.name);
+    expect(clusters(sidecar.object)).toContain('xds-grpc');
+    expect(clusters(secure.object)).toEqual(clusters(sidecar.object).filter((c) => c !== 'xds-grpc'));
+    expect(secure.object.node).toEqual(sidecar.object.node);
+    expect((secure.object.static_resources as Json).listeners).toEqual((sidecar.object.static_resources as Json).listeners);
+  });
+});
+
 describe('the proxyless bootstrap (envoy-bootstrap/proxyless.json)', () => {
+  it('names the certificate provider translation uses, reading the mounted files (--cert-dir)', () => {
+    const r = renderBootstrap(opts('proxyless', { certDir: '/var/run/secrets/workload-spiffe-credentials/' }));
+    expect(r.object.certificate_providers).toEqual({
+      default: {
+        plugin_name: 'file_watcher',
+        config: {
+          certificate_file: '/var/run/secrets/workload-spiffe-credentials/tls.crt',
+          private_key_file: '/var/run/secrets/workload-spiffe-credentials/tls.key',
+          ca_certificate_file: '/var/run/secrets/workload-spiffe-credentials/ca.crt',
+          refresh_interval: '60s',
+        },
+      },
+    });
+    expect(proxyless.object.certificate_providers).toBeUndefined();
+  });
+
+  it.each([
+    [{ mode: 'proxyless' as const, xdsTls: { rootCertFile: 'r', tokenFile: 't' } }, /gRPC \(grpc-js-xds\) reaches its xDS server in plaintext only/],
+    [{ mode: 'sidecar' as const, certDir: '/certs' }, /Envoy sidecars receive their certificates over SDS/],
+  ])('refuses options that do not fit the mode: %j', (extra, message) => {
+    expect(() => renderBootstrap(opts(extra.mode, extra))).toThrow(message);
+  });
+
   it('is a gRPC xDS bootstrap for an insecure ADS channel with the server listener template', () => {
     expect(JSON.parse(proxyless.text)).toEqual(proxyless.object);
     expect(proxyless.object).toMatchObject({

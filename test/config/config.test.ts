@@ -138,6 +138,24 @@ describe('other commands', () => {
     expect(() => loadValidateConfig({}, [])).toThrow(ConfigError);
   });
 
+  it('reads the secure xDS flags of a sidecar bootstrap and the certificate directory of a proxyless one', () => {
+    const base = { 'xds-address': 'trellis.trellis-system.svc:15012', pod: 'web-1', namespace: 'shop', ip: '10.0.0.1' };
+    const sidecar = loadConfig(bootstrapConfigSchema, BOOTSTRAP_FLAGS, { ...base, mode: 'sidecar', 'xds-root-cert': '/etc/trellis/root-cert.pem' }, {});
+    expect(sidecar).toMatchObject({ xdsTls: { rootCertFile: '/etc/trellis/root-cert.pem', tokenFile: '/var/run/secrets/tokens/trellis-token' } });
+    const proxyless = loadConfig(bootstrapConfigSchema, BOOTSTRAP_FLAGS, { ...base, mode: 'proxyless', 'cert-dir': '/certs' }, {});
+    expect(proxyless).toMatchObject({ certDir: '/certs' });
+    expect(proxyless).not.toHaveProperty('xdsTls');
+    expect(() => loadConfig(bootstrapConfigSchema, BOOTSTRAP_FLAGS, { ...base, mode: 'proxyless', 'xds-root-cert': 'r' }, {})).toThrow(
+      '--xds-root-cert: a TLS xDS connection is for Envoy sidecars',
+    );
+    expect(() => loadConfig(bootstrapConfigSchema, BOOTSTRAP_FLAGS, { ...base, mode: 'sidecar', 'xds-token-file': 't' }, {})).toThrow(
+      '--xds-token-file: the token goes to the secure xDS port: give --xds-root-cert too',
+    );
+    expect(() => loadConfig(bootstrapConfigSchema, BOOTSTRAP_FLAGS, { ...base, mode: 'sidecar', 'cert-dir': '/certs' }, {})).toThrow(
+      '--cert-dir: a certificate directory is for proxyless gRPC',
+    );
+  });
+
   it('reads bootstrap settings from the pod environment when flags are absent', () => {
     const c = loadConfig(
       bootstrapConfigSchema,
