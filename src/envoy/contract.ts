@@ -39,3 +39,21 @@ export const PROXY_UID = 1337;
 
 /** The listener template a proxyless gRPC server's bootstrap names; `%s` becomes the `ip:port` it listens on. */
 export const SERVER_LISTENER_TEMPLATE = 'grpc/server?xds.resource.listening_address=%s';
+
+/**
+ * Workload certificates, as proxies find them (mutual TLS). An Envoy sidecar receives two SDS
+ * Secrets over ADS, named here: its workload's certificate chain and key, and the trust bundle;
+ * translation only names them (so its resources stay shared between proxies), the xDS server fills
+ * them per proxy. Proxyless gRPC (gRFC A29) does not use SDS: its resources name a certificate
+ * provider instance that its bootstrap's `certificate_providers` defines (`file_watcher` on the
+ * certificate, key and roots), holding both the identity and the roots.
+ */
+export const SDS_SECRET = {
+  /** The workload's certificate chain and private key. */
+  certificate: 'default',
+  /** The root certificates a peer's certificate must chain to. */
+  trustBundle: 'ROOTCA',
+} as const;
+
+/** The bootstrap `certificate_providers` instance a proxyless gRPC application must define for mutual TLS. */
+export const CERTIFICATE_PROVIDER_INSTANCE = 'default';

@@ -15,14 +15,16 @@
  *
  * HTTP/2 and gRPC ports speak HTTP/2 upstream.
  */
-import { type Diagnostic, type ObjectRef, sortedRefs } from '../diagnostics.js';
+import { type Diagnostic, type ObjectRef } from '../diagnostics.js';
 import type { Cluster } from '../envoy/generated/envoy/config/cluster/v3/Cluster.js';
-import type { AppProtocol, ModelService, ModelServicePort, WorkloadPort } from '../model/types.js';
+import type { AppProtocol, MeshModel, ModelService, ModelServicePort, WorkloadPort } from '../model/types.js';
+import { DEFAULT_MODEL_OPTIONS } from '../model/build.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { inboundCluster, outboundCluster, SIDECAR } from './names.js';
 import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, LOCALHOST, socketAddress } from './common.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { protocolOptions } from './protocol-options.js';
+import { withMtlsSources, withSidecarMtls } from './mtls.js';
 import { translationError } from './translation.js';
 
 /** The source address of inbound passthrough connections (Istio's convention). */
@@ -64,13 +66,25 @@ export function hasEds(service: ModelService): boolean {
   return service.kind === 'ClusterIP';
 }
 
-/** The outbound cluster of one service port, or an error when the service lacks what its kind needs. */
-export function outboundServiceCluster(service: ModelService, port: ModelServicePort, errors: Diagnostic[]): DesiredResource<'cluster'> | undefined {
+/**
+ * The outbound cluster of one service port, with its policy and its mutual TLS (mtls.ts), or an
+ * error when the service lacks what its kind needs.
+ */
+export function outboundServiceCluster(
+  service: ModelService,
+  port: ModelServicePort,
+  errors: Diagnostic[],
+  model: Pick<MeshModel, 'trustDomain'> = DEFAULT_MODEL_OPTIONS,
+): DesiredResource<'cluster'> | undefined {
   const name = outboundCluster(service.hostname, port.port);
   const ctx = { service, port, target: 'sidecar' } as const;
   const base = baseCluster(name, service, port, errors);
   if (!base) return undefined;
-  return { name, message: withClusterPolicy(base, ctx, errors), sources: sortedRefs([service.source, ...clusterPolicySources(ctx)]) };
+  return {
+    name,
+    message: withSidecarMtls(withClusterPolicy(base, ctx, errors), ctx, model),
+    sources: withMtlsSources([service.source, ...clusterPolicySources(ctx)], [ctx]),
+  };
 }
 
 function baseCluster(name: string, service: ModelService, port: ModelServicePort, errors: Diagnostic[]): Cluster | undefined {

@@ -17,6 +17,9 @@ export const MESSAGE = {
   localRateLimit: 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
   stdoutAccessLog: 'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   originalDst: 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
+  tlsInspector: 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
+  upstreamTlsContext: 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+  downstreamTlsContext: 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
   upstreamHttpProtocolOptions: 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
 } as const;
 
@@ -29,6 +32,9 @@ export const FILTER_NAME = {
   router: 'envoy.filters.http.router',
   stdoutAccessLog: 'envoy.access_loggers.stdout',
   originalDst: 'envoy.filters.listener.original_dst',
+  tlsInspector: 'envoy.filters.listener.tls_inspector',
+  /** A transport socket, not a filter: gRPC takes only this name for TLS (gRFC A29). */
+  tlsTransportSocket: 'envoy.transport_sockets.tls',
 } as const;
 
 /** Resources of another type are fetched over the same ADS stream. */

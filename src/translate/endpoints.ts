@@ -21,6 +21,7 @@ import type { Locality, ModelEndpoint, ModelService, ModelServicePort } from '..
 import type { DesiredResource } from '../envoy/resources.js';
 import { outboundCluster } from './names.js';
 import { socketAddress } from './common.js';
+import { MESH_ENDPOINT_METADATA } from './mtls.js';
 import { sortedRefs } from '../diagnostics.js';
 
 /** A locality as a key (JSON of its three parts): equal keys, equal localities. */
@@ -39,8 +40,24 @@ export type EndpointHealth = (e: ModelEndpoint) => 'HEALTHY' | 'DRAINING' | 'UNK
 /** Envoy sidecars: the terminating-serving fallback is DRAINING (see above). */
 export const sidecarHealth: EndpointHealth = (e) => (e.ready ? 'HEALTHY' : 'DRAINING');
 
-function lbEndpoint(e: ModelEndpoint, health: EndpointHealth): LbEndpoint {
-  return { endpoint: { address: socketAddress(e.address, e.port) }, health_status: health(e) };
+/** How a kind of proxy is given an endpoint. */
+export interface EndpointForm {
+  readonly health: EndpointHealth;
+  /**
+   * Endpoints in the mesh (the model marks them only when mTLS is on) carry the metadata their
+   * cluster's transport socket match reads (mtls.ts): Envoy sidecars only.
+   */
+  readonly meshMetadata: boolean;
+}
+
+export const SIDECAR_ENDPOINTS: EndpointForm = { health: sidecarHealth, meshMetadata: true };
+
+function lbEndpoint(e: ModelEndpoint, form: EndpointForm): LbEndpoint {
+  return {
+    endpoint: { address: socketAddress(e.address, e.port) },
+    health_status: form.health(e),
+    ...(e.mesh && form.meshMetadata ? { metadata: MESH_ENDPOINT_METADATA } : {}),
+  };
 }
 
 interface Group {
@@ -74,7 +91,7 @@ function rank(groups: Group[], priorityOf: (l: Locality) => number): void {
  * ranks made dense from 0 (gRPC rejects an assignment that skips one), localities sorted by
  * priority first.
  */
-export function localityGroups(endpoints: readonly ModelEndpoint[], health: EndpointHealth, priorityOf?: (l: Locality) => number): LocalityLbEndpoints[] {
+export function localityGroups(endpoints: readonly ModelEndpoint[], form: EndpointForm, priorityOf?: (l: Locality) => number): LocalityLbEndpoints[] {
   const groups = groupsOf(endpoints);
   if (priorityOf) rank(groups, priorityOf);
   return groups
@@ -83,13 +100,13 @@ export function localityGroups(endpoints: readonly ModelEndpoint[], health: Endp
       locality: envoyLocality(g.locality),
       ...(priorityOf ? { priority: g.priority } : {}),
       load_balancing_weight: { value: g.endpoints.length },
-      lb_endpoints: g.endpoints.map((e) => lbEndpoint(e, health)),
+      lb_endpoints: g.endpoints.map((e) => lbEndpoint(e, form)),
     }));
 }
 
 /** The ClusterLoadAssignment of one service port's EDS cluster. */
 export function outboundEndpoints(service: ModelService, port: ModelServicePort): DesiredResource<'endpoint'> {
   const name = outboundCluster(service.hostname, port.port);
-  const message: ClusterLoadAssignment = { cluster_name: name, endpoints: localityGroups(port.endpoints, sidecarHealth) };
+  const message: ClusterLoadAssignment = { cluster_name: name, endpoints: localityGroups(port.endpoints, SIDECAR_ENDPOINTS) };
   return { name, message, sources: sortedRefs([service.source, ...port.endpoints.map((e) => e.source)]) };
 }

@@ -9,17 +9,22 @@
  *
  * The access log and tracing of an HTTP port's connection manager come from the policies of the
  * service ports that target it (policy/observability.ts): the server side logs what it receives.
+ *
+ * With mutual TLS (mtls.ts), a STRICT port's chain requires a client certificate; a PERMISSIVE port
+ * has an mTLS chain (matched on TLS with ALPN `trellis`, the listener gains tls_inspector) beside its
+ * plaintext one; with --mtls-mode STRICT the passthrough chain requires mTLS as well.
  */
 import { type Diagnostic, formatRef, type ObjectRef, sortedRefs } from '../diagnostics.js';
 import type { Filter } from '../envoy/generated/envoy/config/listener/v3/Filter.js';
 import type { FilterChain } from '../envoy/generated/envoy/config/listener/v3/FilterChain.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
-import type { ModelService, ModelServicePort, ModelWorkload, WorkloadPort } from '../model/types.js';
+import type { MeshModel, ModelService, ModelServicePort, ModelWorkload, WorkloadPort } from '../model/types.js';
 import { SIDECAR_PORTS } from '../envoy/contract.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { inboundPassthroughCluster, inboundPortCluster } from './clusters.js';
 import { httpConnectionManagerFilter, INBOUND_PASSTHROUGH_CHAIN, ORIGINAL_DST_FILTER, tcpProxyFilter } from './listeners-network.js';
-import { inboundCluster, inboundFilterChain, SIDECAR } from './names.js';
+import { inboundCluster, inboundFilterChain, inboundMtlsFilterChain, SIDECAR } from './names.js';
+import { inboundChains, sidecarInboundTls, TLS_INSPECTOR_FILTER, withMtlsSources } from './mtls.js';
 import { inboundRouteConfig } from './routes.js';
 import { isHttp, RESERVED_PORTS, socketAddress, WILDCARD } from './common.js';
 import { translationError } from './translation.js';
@@ -81,48 +86,62 @@ export function servicePortsByTarget(workload: ModelWorkload, services: readonly
   return byTarget;
 }
 
-/** What one port's chain is made of, and what its services' policies add to the listener. */
+/** What one port's chains are made of (one, or two with PERMISSIVE mTLS), and what its services' policies add to the listener. */
 interface Chain {
-  readonly chain: FilterChain;
+  readonly chains: readonly FilterChain[];
   readonly sources: readonly ObjectRef[];
 }
 
-function inboundChain(port: WorkloadPort, services: readonly PortContext[], where: string, errors: Diagnostic[]): Chain {
-  const chain = (filter: Filter): FilterChain => ({
-    name: inboundFilterChain(port.port),
-    filter_chain_match: { destination_port: { value: port.port } },
-    filters: [filter],
-  });
+/** The security of the model: the trust domain, and mTLS when on. */
+export type InboundSecurity = Pick<MeshModel, 'trustDomain' | 'mtls'>;
+
+function inboundChain(port: WorkloadPort, services: readonly PortContext[], where: string, security: InboundSecurity, errors: Diagnostic[]): Chain {
+  const chains = (filter: Filter): FilterChain[] =>
+    inboundChains(
+      { name: inboundFilterChain(port.port), filter_chain_match: { destination_port: { value: port.port } }, filters: [filter] },
+      inboundMtlsFilterChain(port.port),
+      port.mtls,
+      port.protocol,
+      security.trustDomain,
+    );
+  const mtlsSources = port.mtls ? withMtlsSources([], services) : [];
   if (!isHttp(port.protocol)) {
     for (const s of services) errors.push(...tcpObservabilityNotes(s, where));
-    return { chain: chain(tcpProxyFilter(inboundCluster(port.port))), sources: [] };
+    return { chains: chains(tcpProxyFilter(inboundCluster(port.port))), sources: mtlsSources };
   }
   const o = inboundObservability(services, where);
   errors.push(...o.errors);
   const context = { direction: 'inbound', port: port.port, services } as const;
   const hcm = httpConnectionManagerFilter(`inbound_${WILDCARD}_${port.port}`, { inline: inboundRouteConfig(port.port) }, context, o.fields);
-  return { chain: chain(hcm), sources: o.sources };
+  return { chains: chains(hcm), sources: [...o.sources, ...mtlsSources] };
+}
+
+/** The chain of ports nothing declares: passthrough, requiring mTLS when --mtls-mode is STRICT. */
+function passthroughChain(security: InboundSecurity): FilterChain {
+  if (security.mtls?.defaultMode !== 'STRICT') return INBOUND_PASSTHROUGH_CHAIN;
+  return { ...INBOUND_PASSTHROUGH_CHAIN, transport_socket: sidecarInboundTls(undefined, security.trustDomain) };
 }
 
 /**
  * virtualInbound and the clusters it delivers to, for the proxy's workload (none: passthrough
- * only). `services`: the model's, for the policies of those selecting the workload (observability).
+ * only). `services`: the model's, for the policies of those selecting the workload (observability,
+ * the mTLS mode's sources); `security`: the model's trust domain and mTLS (absent: off).
  */
-export function inbound(workload: ModelWorkload | undefined, services: readonly ModelService[] = []): Inbound {
+export function inbound(workload: ModelWorkload | undefined, services: readonly ModelService[] = [], security: InboundSecurity = { trustDomain: '' }): Inbound {
   const errors: Diagnostic[] = [];
   const ports = workload ? inboundPorts(workload, errors) : [];
   const sources = workload ? [workload.source] : [];
   const targets = workload ? servicePortsByTarget(workload, services) : new Map<number, PortContext[]>();
   const where = (p: WorkloadPort) => `port ${p.port} of ${workload ? formatRef(workload.source) : 'the workload'}`;
-  const chains = ports.map((p) => inboundChain(p, targets.get(p.port) ?? [], where(p), errors));
+  const chains = ports.map((p) => inboundChain(p, targets.get(p.port) ?? [], where(p), security, errors));
   const name = SIDECAR.inboundListener;
   const message: Listener = {
     name,
     address: socketAddress(WILDCARD, SIDECAR_PORTS.inbound),
     traffic_direction: 'INBOUND',
-    listener_filters: [ORIGINAL_DST_FILTER],
-    filter_chains: chains.map((c) => c.chain),
-    default_filter_chain: INBOUND_PASSTHROUGH_CHAIN,
+    listener_filters: ports.some((p) => p.mtls === 'PERMISSIVE') ? [ORIGINAL_DST_FILTER, TLS_INSPECTOR_FILTER] : [ORIGINAL_DST_FILTER],
+    filter_chains: chains.flatMap((c) => c.chains),
+    default_filter_chain: passthroughChain(security),
   };
   const clusters = [inboundPassthroughCluster(), ...ports.map((p) => inboundPortCluster(p, sources))];
   const listenerSources = sortedRefs([...sources, ...chains.flatMap((c) => c.sources)]);

@@ -86,6 +86,22 @@ export function inboundFilterChain(port: number): string {
   return `inbound|${port}||`;
 }
 
+/** The virtualInbound filter chain of one workload port that accepts mutual TLS: `inbound|<port>||mtls`. */
+export function inboundMtlsFilterChain(port: number): string {
+  return `inbound|${port}||mtls`;
+}
+
+/**
+ * The SNI a sidecar sends with mutual TLS to a service port (its subset clusters send the same),
+ * Istio's shape: `outbound_.<port>_._.<service hostname>`.
+ */
+export function outboundSni(hostname: string, port: number): string {
+  return `outbound_.${port}_._.${hostname}`;
+}
+
+/** The transport socket match of an outbound sidecar cluster that picks mutual TLS for endpoints in the mesh. */
+export const MESH_TLS_MATCH = 'mesh-mtls';
+
 /** The outbound listener for one TCP service port: `<clusterIP>_<port>`. */
 export function outboundTcpListener(clusterIP: string, port: number): string {
   return `${clusterIP}_${port}`;

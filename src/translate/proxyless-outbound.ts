@@ -12,6 +12,8 @@
  *             a locality-aware port's is also built per client locality (proxyless.ts, policy/locality.ts)
  *   Cluster and CLA outbound|<port>|<subset>|<hostname>: the subsets a policy's routes send to
  *             (policy/subsets.ts), EDS like the service port's own
+ *   mTLS      a STRICT port's EDS clusters (its subsets too) speak mutual TLS with the bootstrap's
+ *             certificate provider (mtls.ts); PERMISSIVE ones, plaintext
  *
  * None of it depends on the client's namespace: only which listeners a namespace receives does.
  * So each resource is built once per model and the same objects are handed to every namespace.
@@ -23,12 +25,13 @@ import type { ClusterLoadAssignment } from '../envoy/generated/envoy/config/endp
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
 import type { RouteConfiguration } from '../envoy/generated/envoy/config/route/v3/RouteConfiguration.js';
 import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
-import type { ModelEndpoint, ModelService, ModelServicePort } from '../model/types.js';
+import type { MeshModel, ModelEndpoint, ModelService, ModelServicePort } from '../model/types.js';
+import { DEFAULT_MODEL_OPTIONS } from '../model/build.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { outboundCluster, proxylessTargets } from './names.js';
 import { ADS_CONFIG_SOURCE, CONNECT_TIMEOUT, MESSAGE } from './common.js';
 import { edsCluster } from './clusters.js';
-import { localityGroups } from './endpoints.js';
+import { localityGroups, type EndpointForm } from './endpoints.js';
 import { filterPolicySources, httpFilters, virtualHostFilterConfigs } from './filters/index.js';
 import { ROUTER_FILTER } from './filters/router.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
@@ -40,6 +43,7 @@ import { indexOf } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
 import { localityAware, localityNotApplicable, type LocalityAwareAssignment } from './policy/locality.js';
 import { outlierDetectionPlaceholder, virtualHostName } from './client-quirks/grpc-js-xds-1.14.js';
+import { withGrpcMtls, withMtlsSources } from './mtls.js';
 
 /** The resources of one service port, shared by every proxyless namespace. */
 export interface ProxylessServicePort {
@@ -74,8 +78,11 @@ export function proxylessHealth(e: Pick<ModelEndpoint, 'ready'>): 'HEALTHY' | 'U
   return e.ready ? 'HEALTHY' : 'UNKNOWN';
 }
 
+/** gRPC's endpoints: health as above; no transport socket match metadata (gRPC has no per-endpoint TLS choice: mtls.ts). */
+const PROXYLESS_ENDPOINTS: EndpointForm = { health: proxylessHealth, meshMetadata: false };
+
 function clusterLoadAssignment(name: string, endpoints: readonly ModelEndpoint[]): ClusterLoadAssignment {
-  return { cluster_name: name, endpoints: localityGroups(endpoints, proxylessHealth) };
+  return { cluster_name: name, endpoints: localityGroups(endpoints, PROXYLESS_ENDPOINTS) };
 }
 
 /** An EDS cluster for gRPC (with an outlier detection that ejects nothing: client-quirks/grpc-js-xds-1.14.ts). */
@@ -143,7 +150,10 @@ function usableEndpoints(port: ModelServicePort, errors: Diagnostic[]): ModelEnd
 
 type Upstream = Pick<ProxylessServicePort, 'cluster' | 'endpoint'> & { readonly aware?: LocalityAwareAssignment };
 
-function clientSide(service: ModelService, port: ModelServicePort, errors: Diagnostic[]): Upstream | undefined {
+/** What proxyless mTLS needs of the model besides the service port: the trust domain. */
+type Trust = Pick<MeshModel, 'trustDomain'>;
+
+function clientSide(service: ModelService, port: ModelServicePort, trust: Trust, errors: Diagnostic[]): Upstream | undefined {
   const name = outboundCluster(service.hostname, port.port);
   const sources = [service.source];
   if (service.kind === 'ExternalName') {
@@ -164,9 +174,13 @@ function clientSide(service: ModelService, port: ModelServicePort, errors: Diagn
   const endpoints = usableEndpoints(port, errors);
   const ctx = { service, port, target: 'proxyless' } as const;
   const endpoint = { name, message: clusterLoadAssignment(name, endpoints), sources: sortedRefs([service.source, ...endpoints.map((e) => e.source)]) };
-  const aware = localityAware(ctx, endpoint, endpoints, proxylessHealth, errors);
+  const aware = localityAware(ctx, endpoint, endpoints, PROXYLESS_ENDPOINTS, errors);
   return {
-    cluster: { name, message: withClusterPolicy(grpcEdsCluster(name), ctx, errors), sources: sortedRefs([...sources, ...clusterPolicySources(ctx)]) },
+    cluster: {
+      name,
+      message: withGrpcMtls(withClusterPolicy(grpcEdsCluster(name), ctx, errors), ctx, trust),
+      sources: withMtlsSources([...sources, ...clusterPolicySources(ctx)], [ctx]),
+    },
     endpoint,
     ...(aware ? { aware } : {}),
   };
@@ -176,10 +190,11 @@ function servicePort(
   service: ModelService,
   port: ModelServicePort,
   mesh: MeshIndex,
+  trust: Trust,
   errors: Diagnostic[],
   aware: Map<string, LocalityAwareAssignment>,
 ): ProxylessServicePort | undefined {
-  const found = clientSide(service, port, errors);
+  const found = clientSide(service, port, trust, errors);
   if (!found) return undefined;
   const { aware: localityAwareAssignment, ...upstream } = found;
   if (localityAwareAssignment) aware.set(upstream.cluster.name, localityAwareAssignment);
@@ -208,6 +223,7 @@ function servicePort(
 /** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
 function subsetResources(
   subset: PolicySubset,
+  trust: Trust,
   errors: Diagnostic[],
   aware: Map<string, LocalityAwareAssignment>,
 ): Required<Pick<ProxylessServicePort, 'cluster' | 'endpoint'>> {
@@ -219,13 +235,13 @@ function subsetResources(
     message: clusterLoadAssignment(name, endpoints),
     sources: sortedRefs([service.source, ...endpoints.map((e) => e.source), ...subset.policies]),
   };
-  const localityAwareAssignment = localityAware(ctx, endpoint, endpoints, proxylessHealth, errors);
+  const localityAwareAssignment = localityAware(ctx, endpoint, endpoints, PROXYLESS_ENDPOINTS, errors);
   if (localityAwareAssignment) aware.set(name, localityAwareAssignment);
   return {
     cluster: {
       name,
-      message: withClusterPolicy(grpcEdsCluster(name), ctx, errors),
-      sources: sortedRefs([service.source, ...clusterPolicySources(ctx), ...subset.policies]),
+      message: withGrpcMtls(withClusterPolicy(grpcEdsCluster(name), ctx, errors), ctx, trust),
+      sources: withMtlsSources([service.source, ...clusterPolicySources(ctx), ...subset.policies], [ctx]),
     },
     endpoint,
   };
@@ -234,23 +250,27 @@ function subsetResources(
 /**
  * Every service port a proxyless client may dial, in the model's (sorted) order, and the policies'
  * subset clusters. `mesh` is where routes find backends and pod labels (default: these services,
- * no pods).
+ * no pods); `trust`: the model's trust domain (mutual TLS to STRICT ports, mtls.ts).
  */
-export function proxylessOutbound(services: readonly ModelService[], mesh: MeshIndex = indexOf(services)): ProxylessOutbound {
+export function proxylessOutbound(
+  services: readonly ModelService[],
+  mesh: MeshIndex = indexOf(services),
+  trust: Trust = DEFAULT_MODEL_OPTIONS,
+): ProxylessOutbound {
   const errors: Diagnostic[] = [];
   const ports: ProxylessServicePort[] = [];
   const aware = new Map<string, LocalityAwareAssignment>();
   for (const service of services) {
     for (const port of service.ports.filter(isGrpcPort)) {
       guarded(service.source, errors, () => {
-        const sp = servicePort(service, port, mesh, errors, aware);
+        const sp = servicePort(service, port, mesh, trust, errors, aware);
         if (sp) ports.push(sp);
       });
     }
   }
   const subsets: ProxylessOutbound['subsets'][number][] = [];
   for (const subset of policySubsets(services, mesh, 'proxyless', errors)) {
-    guarded(subset.policies[0] ?? subset.service.source, errors, () => subsets.push(subsetResources(subset, errors, aware)));
+    guarded(subset.policies[0] ?? subset.service.source, errors, () => subsets.push(subsetResources(subset, trust, errors, aware)));
   }
   return { ports, subsets, localityAware: aware, errors };
 }

@@ -14,23 +14,40 @@
  * (its fault filter is client-only; a server rejects a listener naming it), and no access log or
  * tracing configuration. A policy's observability is reported as not implemented by proxyless gRPC
  * (policy/observability.ts, through the client-side virtual host hook).
+ *
+ * Mutual TLS (mtls.ts): a listener is STRICT when a service port or workload port behind its
+ * ip:port is; its filter chain then requires a client certificate. PERMISSIVE is served plaintext:
+ * a gRPC server cannot tell TLS from plaintext on one port (it refuses listener filters such as
+ * tls_inspector, and a chain matching a transport protocol other than raw_buffer never matches),
+ * and plaintext is what PERMISSIVE promises every client. A PERMISSIVE server whose Pod carries
+ * `trellis.dev/tls-mode: mesh` is a warning: sidecars send such endpoints mTLS.
  */
 import { typed } from '../envoy/codec.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
 import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
-import type { MeshModel } from '../model/types.js';
+import type { MeshModel, MtlsMode } from '../model/types.js';
+import { TLS_MODE_LABEL, TLS_MODE_MESH } from '../model/inputs.js';
+import { inMesh } from '../model/mtls.js';
+import type { Diagnostic } from '../diagnostics.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { inboundCluster, inboundRoute, inboundVirtualHost, serverListener } from './names.js';
 import { FILTER_NAME, MESSAGE } from './common.js';
 import { httpFilters } from './filters/index.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
-import { byName } from './translation.js';
+import { byName, translationWarning } from './translation.js';
 import { type ObjectRef, sortedRefs } from '../diagnostics.js';
+import { grpcServerTls, mtlsPolicySources } from './mtls.js';
+import { servicePortsByTarget } from './listeners-inbound.js';
+import type { PortContext } from './policy/types.js';
 
 interface Bind {
   readonly address: string;
   readonly port: number;
   readonly sources: ObjectRef[];
+  /** The mTLS modes of the service ports and workload ports behind it. */
+  readonly modes: Set<MtlsMode>;
+  /** The Pods behind it that are in the mesh (sidecars send them mTLS). */
+  readonly meshPods: Set<string>;
 }
 
 function serverHcm(port: number): HttpConnectionManager {
@@ -44,41 +61,79 @@ function serverHcm(port: number): HttpConnectionManager {
   };
 }
 
-/** The listener an xDS-enabled gRPC server bound to address:port receives. */
-export function grpcServerListener(address: string, port: number): Listener {
+/** The listener an xDS-enabled gRPC server bound to address:port receives; STRICT: mutual TLS required. */
+export function grpcServerListener(address: string, port: number, mode?: MtlsMode): Listener {
+  const hcm = { name: FILTER_NAME.httpConnectionManager, typed_config: typed(MESSAGE.httpConnectionManager, serverHcm(port)) };
   return {
     name: serverListener(address, port),
     address: { socket_address: { address, port_value: port } },
-    filter_chains: [{ filters: [{ name: FILTER_NAME.httpConnectionManager, typed_config: typed(MESSAGE.httpConnectionManager, serverHcm(port)) }] }],
+    filter_chains: [{ filters: [hcm], ...(mode === 'STRICT' ? { transport_socket: grpcServerTls() } : {}) }],
   };
 }
 
-function collect(binds: Map<string, Bind>, address: string, port: number, sources: readonly ObjectRef[]): void {
+interface Behind {
+  readonly sources: readonly ObjectRef[];
+  readonly mode: MtlsMode | undefined;
+  /** `namespace/name` of a Pod in the mesh behind it. */
+  readonly meshPod: string | undefined;
+}
+
+function collect(binds: Map<string, Bind>, address: string, port: number, behind: Behind): void {
   if (!isIpLiteral(address)) return;
   const key = `${address}|${port}`;
-  const bind = binds.get(key) ?? { address, port, sources: [] };
-  bind.sources.push(...sources);
+  const bind = binds.get(key) ?? { address, port, sources: [], modes: new Set(), meshPods: new Set() };
+  bind.sources.push(...behind.sources);
+  if (behind.mode) bind.modes.add(behind.mode);
+  if (behind.meshPod) bind.meshPods.add(behind.meshPod);
   binds.set(key, bind);
 }
 
-/** The server listeners of one namespace, one per ip:port however many services share it, sorted by name. */
-export function proxylessServerListeners(model: MeshModel, namespace: string): DesiredResource<'listener'>[] {
+/** A bind's mode: STRICT when anything behind it is, else PERMISSIVE when mTLS is on, else none. */
+function modeOf(b: Bind): MtlsMode | undefined {
+  return b.modes.has('STRICT') ? 'STRICT' : b.modes.has('PERMISSIVE') ? 'PERMISSIVE' : undefined;
+}
+
+/** The warning for a PERMISSIVE (so plaintext) server whose Pod sidecars would send mTLS. */
+function meshPodNotes(b: Bind): Diagnostic[] {
+  if (modeOf(b) !== 'PERMISSIVE') return [];
+  return [...b.meshPods].sort().map((pod) => {
+    const [namespace = '', name = ''] = pod.split('/');
+    return translationWarning(
+      { kind: 'Pod', namespace, name },
+      `metadata.labels["${TLS_MODE_LABEL}"]`,
+      `the Pod is labelled ${TLS_MODE_LABEL}: ${TLS_MODE_MESH}, so sidecars send it mutual TLS, but its proxyless gRPC server on port ${b.port} is PERMISSIVE and ` +
+        'serves plaintext (a gRPC server cannot accept both on one port): make its service STRICT, or remove the label',
+    );
+  });
+}
+
+/** The server listeners of one namespace, one per ip:port however many services share it, sorted by name; and their warnings. */
+export function proxylessServerListeners(model: MeshModel, namespace: string): { listeners: DesiredResource<'listener'>[]; notes: Diagnostic[] } {
   const binds = new Map<string, Bind>();
   for (const service of model.services) {
     if (service.namespace !== namespace) continue;
     for (const port of service.ports.filter(isGrpcPort)) {
-      for (const e of port.endpoints) collect(binds, e.address, e.port, [service.source, e.source]);
+      for (const e of port.endpoints) {
+        const sources = [service.source, e.source, ...mtlsPolicySources({ service, port, target: 'proxyless' })];
+        collect(binds, e.address, e.port, { sources, mode: port.mtls, meshPod: e.mesh ? e.pod : undefined });
+      }
     }
   }
   for (const workload of model.workloads) {
     if (workload.namespace !== namespace) continue;
-    for (const port of workload.ports.filter(isGrpcPort)) collect(binds, workload.ip, port.port, [workload.source]);
+    const meshPod = model.mtls && inMesh(workload.labels) ? `${workload.namespace}/${workload.name}` : undefined;
+    const targets = model.mtls ? servicePortsByTarget(workload, model.services) : new Map<number, PortContext[]>();
+    for (const port of workload.ports.filter(isGrpcPort)) {
+      const sources = [workload.source, ...(targets.get(port.port) ?? []).flatMap(mtlsPolicySources)];
+      collect(binds, workload.ip, port.port, { sources, mode: port.mtls, meshPod });
+    }
   }
-  return byName(
+  const listeners = byName(
     [...binds.values()].map((b) => ({
       name: serverListener(b.address, b.port),
-      message: grpcServerListener(b.address, b.port),
+      message: grpcServerListener(b.address, b.port, modeOf(b)),
       sources: sortedRefs(b.sources),
     })),
   );
+  return { listeners, notes: [...binds.values()].flatMap(meshPodNotes) };
 }

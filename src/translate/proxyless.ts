@@ -33,7 +33,7 @@ interface ModelMemo {
 }
 
 const memoFor = perModel((model): ModelMemo => ({
-  outbound: proxylessOutbound(model.services, meshIndex(model)),
+  outbound: proxylessOutbound(model.services, meshIndex(model), model),
   byNamespace: new Memo(),
   endpoints: new Memo(),
   byLocality: new Memo(),
@@ -47,7 +47,8 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
       if (listener) listeners.push(listener);
     }
   }
-  listeners.push(...proxylessServerListeners(model, namespace));
+  const servers = proxylessServerListeners(model, namespace);
+  listeners.push(...servers.listeners);
   return {
     resources: {
       cluster: byName([...outbound.ports.map((p) => p.cluster), ...outbound.subsets.map((s) => s.cluster)]),
@@ -57,7 +58,7 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
       secret: [],
     },
     // This translation is for clients without a locality (or for all, with no locality-aware port).
-    diagnostics: sortErrors([...outbound.errors, ...noLocalityNotes(outbound.localityAware)]),
+    diagnostics: sortErrors([...outbound.errors, ...servers.notes, ...noLocalityNotes(outbound.localityAware)]),
   };
 }
 
@@ -67,7 +68,9 @@ function forLocality(m: ModelMemo, base: Translation, namespace: string, localit
   return m.byLocality.get(JSON.stringify([namespace, key]), () => {
     // Every namespace's translation lists the same assignments: build them once per locality.
     const endpoint = m.endpoints.get(key, () => withLocality(base.resources.endpoint, m.outbound.localityAware, locality));
-    return { resources: { ...base.resources, endpoint: [...endpoint] }, diagnostics: sortErrors(m.outbound.errors) };
+    // The namespace's diagnostics but the notes for clients without a locality.
+    const noLocality = new Set(noLocalityNotes(m.outbound.localityAware));
+    return { resources: { ...base.resources, endpoint: [...endpoint] }, diagnostics: base.diagnostics.filter((d) => !noLocality.has(d)) };
   });
 }
 

@@ -10,7 +10,7 @@ import { type Diagnostic, formatRef, sortedRefs } from '../diagnostics.js';
 import type { MeshModel, ModelService, ModelServicePort } from '../model/types.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { edsCluster, hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
-import { localityGroups, outboundEndpoints, sidecarHealth } from './endpoints.js';
+import { localityGroups, outboundEndpoints, SIDECAR_ENDPOINTS } from './endpoints.js';
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
 import type { HttpPortServices } from './routes.js';
 import { isHttp, RESERVED_PORTS } from './common.js';
@@ -19,6 +19,7 @@ import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { meshIndex } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
 import { localityAware, localityNotApplicable, type LocalityAwareAssignment } from './policy/locality.js';
+import { withMtlsSources, withSidecarMtls } from './mtls.js';
 
 export interface SidecarOutbound {
   readonly clusters: readonly DesiredResource<'cluster'>[];
@@ -65,11 +66,14 @@ class OutboundBuilder {
   readonly http = new Map<number, ModelService[]>();
   readonly errors: Diagnostic[] = [];
 
-  constructor(private readonly ipTaken: ReadonlySet<string>) {}
+  constructor(
+    private readonly ipTaken: ReadonlySet<string>,
+    private readonly model: MeshModel,
+  ) {}
 
   service(service: ModelService): void {
     for (const port of service.ports) {
-      const cluster = outboundServiceCluster(service, port, this.errors);
+      const cluster = outboundServiceCluster(service, port, this.errors, this.model);
       if (!cluster) continue;
       if (this.clusters.has(cluster.name)) {
         this.errors.push(translationError(service.source, 'spec.ports', `port ${port.port} is declared twice; the second is ignored`));
@@ -92,7 +96,7 @@ class OutboundBuilder {
     }
     const cla = outboundEndpoints(service, port);
     this.endpoints.push(cla);
-    const aware = localityAware(ctx, cla, port.endpoints, sidecarHealth, this.errors);
+    const aware = localityAware(ctx, cla, port.endpoints, SIDECAR_ENDPOINTS, this.errors);
     if (aware) this.localityAware.set(cla.name, aware);
   }
 
@@ -127,21 +131,21 @@ interface SubsetResources {
   readonly aware?: LocalityAwareAssignment;
 }
 
-/** A policy subset's EDS cluster (with the cluster policy of its service port) and its endpoints. */
-function subsetResources(subset: PolicySubset, errors: Diagnostic[]): SubsetResources {
+/** A policy subset's EDS cluster (with the cluster policy and mutual TLS of its service port) and its endpoints. */
+function subsetResources(subset: PolicySubset, model: MeshModel, errors: Diagnostic[]): SubsetResources {
   const { name, service, port } = subset;
   const ctx = { service, port, target: 'sidecar' } as const;
   const cluster = {
     name,
-    message: withClusterPolicy(edsCluster(name, port.protocol), ctx, errors),
-    sources: sortedRefs([service.source, ...clusterPolicySources(ctx), ...subset.policies]),
+    message: withSidecarMtls(withClusterPolicy(edsCluster(name, port.protocol), ctx, errors), ctx, model),
+    sources: withMtlsSources([service.source, ...clusterPolicySources(ctx), ...subset.policies], [ctx]),
   };
   const endpoint = {
     name,
-    message: { cluster_name: name, endpoints: localityGroups(subset.endpoints, sidecarHealth) },
+    message: { cluster_name: name, endpoints: localityGroups(subset.endpoints, SIDECAR_ENDPOINTS) },
     sources: sortedRefs([service.source, ...subset.endpoints.map((e) => e.source), ...subset.policies]),
   };
-  const aware = localityAware(ctx, endpoint, subset.endpoints, sidecarHealth, errors);
+  const aware = localityAware(ctx, endpoint, subset.endpoints, SIDECAR_ENDPOINTS, errors);
   return { cluster, endpoint, ...(aware ? { aware } : {}) };
 }
 
@@ -149,7 +153,7 @@ function subsetResources(subset: PolicySubset, errors: Diagnostic[]): SubsetReso
 function subsets(model: MeshModel, errors: Diagnostic[]): SubsetResources[] {
   const out: SubsetResources[] = [];
   for (const subset of policySubsets(model.services, meshIndex(model), 'sidecar', errors)) {
-    guarded(subset.policies[0] ?? subset.service.source, errors, () => out.push(subsetResources(subset, errors)));
+    guarded(subset.policies[0] ?? subset.service.source, errors, () => out.push(subsetResources(subset, model, errors)));
   }
   return out;
 }
@@ -157,7 +161,7 @@ function subsets(model: MeshModel, errors: Diagnostic[]): SubsetResources[] {
 function computeOutbound(model: MeshModel): SidecarOutbound {
   const errors: Diagnostic[] = [];
   const ipTaken = duplicateClusterIPs(model.services, errors);
-  const b = new OutboundBuilder(ipTaken);
+  const b = new OutboundBuilder(ipTaken, model);
   for (const service of model.services) guarded(service.source, errors, () => b.service(service));
   const mesh = meshIndex(model);
   const httpPorts: HttpPortServices[] = [...b.http.entries()].sort(([a], [c]) => a - c).map(([port, services]) => ({ port, services, mesh }));

@@ -62,7 +62,7 @@ function inboundFor(model: MeshModel, namespace: string, pod: string | undefined
   const memo = memoFor(model);
   const key = pod === undefined ? '' : `${namespace}/${pod}`;
   const workload = memo.workloads.get(key);
-  return memo.inbound.get(workload === undefined ? '' : key, () => inbound(workload, model.services));
+  return memo.inbound.get(workload === undefined ? '' : key, () => inbound(workload, model.services, model));
 }
 
 /** The assignments a sidecar in `locality` receives (the shared ones when none is locality-aware). */

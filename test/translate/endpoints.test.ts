@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { localityGroups, sidecarHealth } from '../../src/translate/endpoints.ts';
+import { localityGroups, SIDECAR_ENDPOINTS } from '../../src/translate/endpoints.ts';
 import { translateSidecar } from '../../src/translate/sidecar.ts';
 import { endpoint, locality, mesh, WEB_PROXY } from './model-fixtures.ts';
 import { names, resource } from './sidecar-helpers.ts';
@@ -66,7 +66,7 @@ describe('sidecar endpoints (EDS)', () => {
     ],
     ['none', [], []],
   ])('localityGroups: %s', (_label, endpoints, expected) => {
-    expect(localityGroups(endpoints, sidecarHealth).map((g) => [g.locality?.zone, g.load_balancing_weight?.value])).toEqual(expected);
+    expect(localityGroups(endpoints, SIDECAR_ENDPOINTS).map((g) => [g.locality?.zone, g.load_balancing_weight?.value])).toEqual(expected);
   });
 
   it('sets only the locality parts that are known, and keeps sub-zones apart', () => {
@@ -76,7 +76,7 @@ describe('sidecar endpoints (EDS)', () => {
         { ...endpoint('10.0.0.2', 80, 'a'), locality: locality('a', 'r', 's2') },
         { ...endpoint('10.0.0.3', 80, ''), locality: locality('', '', '') },
       ],
-      sidecarHealth,
+      SIDECAR_ENDPOINTS,
     );
     expect(groups.map((g) => g.locality)).toEqual([{}, { region: 'r', zone: 'a', sub_zone: 's1' }, { region: 'r', zone: 'a', sub_zone: 's2' }]);
   });

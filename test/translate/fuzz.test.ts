@@ -15,7 +15,7 @@ import fc from 'fast-check';
 import { parseAllDocuments, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { formatDiagnostic, isError, type Diagnostic } from '../../src/diagnostics.ts';
-import { buildModel, DEFAULT_MODEL_OPTIONS } from '../../src/model/build.ts';
+import { buildModel, DEFAULT_MODEL_OPTIONS, type ModelOptions } from '../../src/model/build.ts';
 import type { MeshModel } from '../../src/model/types.ts';
 import { manifestProblems, parseManifests, type ManifestFile } from '../../src/sources/manifests/index.ts';
 import { proxyClassOf, type ProxyDescriptor } from '../../src/translate/proxy.ts';
@@ -168,12 +168,16 @@ function anonymous(list: readonly Diagnostic[]): string[] {
   return list.filter((d) => isError(d) && d.object === undefined && d.origin?.file === undefined).map(formatDiagnostic);
 }
 
-/** The whole path once: parse (twice, the second time with the first as the last good state), model, translation, encoding. */
-function runPipeline(first: ManifestFile[], second: ManifestFile[]): void {
+/**
+ * The whole path once: parse (twice, the second time with the first as the last good state), model
+ * (without workload certificates, or with them and a default mTLS mode), translation, encoding.
+ */
+function runPipeline(first: ManifestFile[], second: ManifestFile[], mtls: 'STRICT' | 'PERMISSIVE' | undefined): void {
+  const options: ModelOptions = mtls ? { ...DEFAULT_MODEL_OPTIONS, mtls: { enabled: true, defaultMode: mtls } } : DEFAULT_MODEL_OPTIONS;
   const parsed = parseManifests(first);
-  const previous = buildModel(parsed.inputs);
+  const previous = buildModel(parsed.inputs, options);
   const reparsed = parseManifests(second, parsed.state);
-  const model = buildModel(reparsed.inputs, DEFAULT_MODEL_OPTIONS, previous);
+  const model = buildModel(reparsed.inputs, options, previous);
   expect(anonymous([...manifestProblems(parsed), ...manifestProblems(reparsed)])).toEqual([]);
   expect(anonymous(model.diagnostics)).toEqual([]);
   JSON.stringify(model); // the IR is plain data
@@ -191,7 +195,9 @@ describe('fuzz: arbitrary manifests through parse → model → translation', ()
     'throws nothing, names an object or a file in every error, and makes only resources Envoy accepts',
     () => {
       fc.assert(
-        fc.property(files, files, (first, second) => runPipeline(first, second)),
+        fc.property(files, files, fc.constantFrom(undefined, 'STRICT' as const, 'PERMISSIVE' as const), (first, second, mtls) =>
+          runPipeline(first, second, mtls),
+        ),
         fuzzParameters(150),
       );
     },

@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { checkFields } from '../../src/envoy/codec.ts';
 import { messageNameOf, PUSH_ORDER, TypeUrl } from '../../src/envoy/types.ts';
@@ -17,31 +16,19 @@ import { parseManifests } from '../../src/sources/manifests/index.ts';
 import { describeNode } from '../../src/translate/proxy.ts';
 import { translate } from '../../src/translate/translate.ts';
 import { goldenCases } from '../support/golden.ts';
+import { INPUT, nodeOf, optionsOf } from './golden-case.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 
-interface GoldenProxy {
-  id: string;
-  mode: 'sidecar' | 'proxyless';
-  locality?: { region?: string; zone?: string; subZone?: string };
-}
-
-function proxiesOf(text: string): GoldenProxy[] {
-  const first = parseAllDocuments(text)[0]?.toJS() as { proxies?: GoldenProxy[] } | undefined;
-  return first?.proxies ?? [];
-}
-
 const cases = goldenCases(ROOT).flatMap((name) => {
-  const text = readFileSync(join(ROOT, name, 'input.yaml'), 'utf8');
-  return proxiesOf(text).map((p) => [`${name}: ${p.id} (${p.mode})`, text, p] as const);
+  const text = readFileSync(join(ROOT, name, INPUT), 'utf8');
+  return optionsOf(text).proxies.map((p) => [`${name}: ${p.id} (${p.mode})`, text, p] as const);
 });
 
 describe('golden resources follow Envoy’s rules', () => {
   it.each(cases)('%s', (_name, text, p) => {
-    const model = buildModel(parseManifests([{ path: 'input.yaml', text }]).inputs);
-    const l = p.locality;
-    const locality = l ? { locality: { region: l.region, zone: l.zone, sub_zone: l.subZone } } : {};
-    const translation = translate(model, describeNode({ id: p.id, cluster: '', metadata: { PROXY_MODE: p.mode }, userAgent: '', ...locality }));
+    const model = buildModel(parseManifests([{ path: INPUT, text }]).inputs, optionsOf(text).model);
+    const translation = translate(model, describeNode(nodeOf(p)));
     const issues = PUSH_ORDER.flatMap((kind) =>
       translation.resources[kind].flatMap((r) => {
         const type = messageNameOf(TypeUrl[kind]);

@@ -1,67 +1,30 @@
 /**
  * Golden tests across the pipeline: manifests → model (with every problem) → the resources of each
  * proxy the case names. A case is test/translate/golden/<case>/input.yaml; its first document, of
- * kind GoldenCase, lists the proxies to render:
- *
- *   apiVersion: golden.trellis.dev/v1
- *   kind: GoldenCase
- *   proxies:
- *     - { id: web-1.shop, mode: sidecar }
- *     - { id: client.shop, mode: proxyless }
- *     - { id: near.shop, mode: proxyless, locality: { region: eu, zone: eu-a, subZone: rack-1 } }
- *
- * A proxy's `locality` (every part optional) is its node.locality, as its bootstrap would set it.
+ * kind GoldenCase, holds the case's options: the proxies to render and whether workload
+ * certificates are on (golden-case.ts).
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseAllDocuments, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { buildModel } from '../../src/model/build.ts';
 import { formatDiagnostic, formatRef, sortDiagnostics, type Diagnostic } from '../../src/diagnostics.ts';
 import { manifestProblems, parseManifests } from '../../src/sources/manifests/index.ts';
 import { PUSH_ORDER, SHORT_NAME } from '../../src/envoy/types.ts';
 import { describeNode } from '../../src/translate/proxy.ts';
-import type { NodeInfo } from '../../src/envoy/node.ts';
 import { renderKind } from '../../src/translate/render.ts';
 import { translate } from '../../src/translate/translate.ts';
 import { checkGolden, goldenCases } from '../support/golden.ts';
+import { INPUT, nodeOf, optionsOf } from './golden-case.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), 'golden');
-const INPUT = 'input.yaml';
-
-interface GoldenProxy {
-  id: string;
-  mode: 'sidecar' | 'proxyless';
-  locality?: { region?: string; zone?: string; subZone?: string };
-}
-
-interface CaseOptions {
-  proxies: GoldenProxy[];
-}
-
-/** The node a golden proxy connects as. */
-function nodeOf(p: GoldenProxy): NodeInfo {
-  const l = p.locality;
-  return {
-    id: p.id,
-    cluster: '',
-    metadata: { PROXY_MODE: p.mode },
-    userAgent: '',
-    ...(l ? { locality: { region: l.region, zone: l.zone, sub_zone: l.subZone } } : {}),
-  };
-}
-
-function optionsOf(text: string): CaseOptions {
-  const first = parseAllDocuments(text)[0]?.toJS() as { kind?: string; proxies?: CaseOptions['proxies'] } | undefined;
-  if (first?.kind !== 'GoldenCase') throw new Error(`${INPUT}: the first document must be a GoldenCase`);
-  return { proxies: first.proxies ?? [] };
-}
 
 function outputsOf(text: string): Map<string, string> {
   const options = optionsOf(text);
   const parsed = parseManifests([{ path: INPUT, text }]);
-  const model = buildModel(parsed.inputs);
+  const model = buildModel(parsed.inputs, options.model);
   const { GoldenCase: _options, ...skipped } = parsed.skipped;
   const problems: Diagnostic[] = [...manifestProblems({ ...parsed, skipped }), ...model.diagnostics];
   const outputs = new Map<string, string>();
@@ -101,7 +64,7 @@ describe('golden: manifests → model → resources', () => {
 describe('golden: the model finds first whatever translation finds wrong', () => {
   it.each(goldenCases(ROOT))('%s: every translation error is already a model error on the same object and field', (name) => {
     const text = readFileSync(join(ROOT, name, INPUT), 'utf8');
-    const model = buildModel(parseManifests([{ path: INPUT, text }]).inputs);
+    const model = buildModel(parseManifests([{ path: INPUT, text }]).inputs, optionsOf(text).model);
     const known = new Set(model.diagnostics.filter((d) => d.severity === 'error').map((d) => `${d.object ? formatRef(d.object) : ''}|${d.field ?? ''}`));
     for (const p of optionsOf(text).proxies) {
       const errors = translate(model, describeNode(nodeOf(p))).diagnostics.filter((d) => d.severity === 'error');

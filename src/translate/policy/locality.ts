@@ -43,7 +43,7 @@
 import { type Diagnostic, type ObjectRef, sortedRefs } from '../../diagnostics.js';
 import type { Locality, ModelEndpoint } from '../../model/types.js';
 import type { DesiredResource } from '../../envoy/resources.js';
-import { localityGroups, type EndpointHealth } from '../endpoints.js';
+import { localityGroups, type EndpointForm } from '../endpoints.js';
 import { translationWarning } from '../translation.js';
 import { policyNote } from './notes.js';
 import type { PortContext } from './types.js';
@@ -63,7 +63,7 @@ export interface LocalityAwareAssignment {
   /** Today's assignment, every locality at priority 0: for proxies without a locality. */
   readonly shared: DesiredResource<'endpoint'>;
   readonly endpoints: readonly ModelEndpoint[];
-  readonly health: EndpointHealth;
+  readonly form: EndpointForm;
   readonly failover: readonly FailoverRule[];
   /** The policy that asked for it. */
   readonly policy: ObjectRef;
@@ -106,7 +106,7 @@ export function localityAware(
   ctx: PortContext,
   shared: DesiredResource<'endpoint'>,
   endpoints: readonly ModelEndpoint[],
-  health: EndpointHealth,
+  form: EndpointForm,
   errors: Diagnostic[],
 ): LocalityAwareAssignment | undefined {
   if (!isLocalityAware(ctx)) return undefined;
@@ -115,7 +115,7 @@ export function localityAware(
     FIELD,
     'proxies without a locality (node.locality in their bootstrap) get every endpoint at one priority: they cannot prefer nearby ones',
   );
-  return { shared, endpoints, health, failover: failoverRules(ctx, errors), policy: noLocality.object ?? ctx.service.source, noLocality };
+  return { shared, endpoints, form, failover: failoverRules(ctx, errors), policy: noLocality.object ?? ctx.service.source, noLocality };
 }
 
 /** A note when the port's cluster has no assignment for locality awareness to shape (`why`). */
@@ -146,7 +146,7 @@ export function rankOf(proxy: Locality, rules: readonly FailoverRule[]): (l: Loc
 
 /** The assignment a proxy in `proxy` receives: prioritised, or the shared one when all is one priority. */
 export function assignmentFor(a: LocalityAwareAssignment, proxy: Locality): DesiredResource<'endpoint'> {
-  const endpoints = localityGroups(a.endpoints, a.health, rankOf(proxy, a.failover));
+  const endpoints = localityGroups(a.endpoints, a.form, rankOf(proxy, a.failover));
   if (endpoints.every((l) => !l.priority)) return a.shared;
   const name = a.shared.name;
   return { name, message: { cluster_name: name, endpoints }, sources: sortedRefs([...(a.shared.sources ?? []), a.policy]) };
