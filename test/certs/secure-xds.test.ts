@@ -6,7 +6,10 @@
  * status; the plaintext port serves no Secrets and /debug/syncz says which streams are authenticated.
  */
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
@@ -111,15 +114,19 @@ type Held = Map<string, Record<string, unknown>>;
  * SDS, like EDS and RDS, sends only the resources that changed, so what the proxy holds is collected.
  */
 async function secrets(c: SotwClient): Promise<Held> {
-  const held: Held = new Map();
   c.send({ typeUrl: SDS, resourceNames: ['ROOTCA', 'default'] });
+  return held(c, new Map(), (h) => h.has('default') && h.has('ROOTCA'));
+}
+
+/** Reads (and ACKs) Secret responses into `into` until `until` holds of what the proxy holds. */
+async function held(c: SotwClient, into: Held, until: (h: Held) => boolean): Promise<Held> {
   const deadline = Date.now() + WAIT_MS;
-  while (!held.has('default') || !held.has('ROOTCA')) {
+  while (!until(into)) {
     const r = await c.next(SDS, Math.max(1, deadline - Date.now()));
     c.ack(r);
-    for (const x of r.resources) held.set(x.name, x.body);
+    for (const x of r.resources) into.set(x.name, x.body);
   }
-  return held;
+  return into;
 }
 
 function material(held: Held): { chain: string; key: string; roots: string } {
@@ -202,6 +209,39 @@ describe('the secure xDS port', () => {
     },
     60_000,
   );
+
+  it("two proxies' served Secrets make Node TLS sockets that complete mutual TLS, each seeing the other's SPIFFE ID", async () => {
+    const web = material(await secrets(await connect(secure(), { node: node('web-4', 'web'), tls: tls(), token: await token('web') })));
+    const admin = material(await secrets(await connect(secure(), { node: node('admin-4', 'admin'), tls: tls(), token: await token('admin') })));
+    const server = createTlsServer({ cert: admin.chain, key: admin.key, ca: admin.roots, requestCert: true, rejectUnauthorized: true });
+    const serverSaw = new Promise<string | undefined>((resolve) => server.on('secureConnection', (s) => resolve(s.getPeerCertificate().subjectaltname)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const socket = tlsConnect({ host: '127.0.0.1', port, cert: web.chain, key: web.key, ca: web.roots, checkServerIdentity: () => undefined });
+      await once(socket, 'secureConnect');
+      expect(socket.authorized).toBe(true);
+      expect(socket.getPeerCertificate().subjectaltname).toBe(`URI:spiffe://cluster.local/ns/${shop}/sa/admin`);
+      expect(await serverSaw).toBe(`URI:spiffe://cluster.local/ns/${shop}/sa/web`);
+      socket.destroy();
+    } finally {
+      server.close();
+    }
+  }, 60_000);
+
+  it('pushes a new bundle (ROOTCA) and a reissued certificate (default) on the open stream when the bundle changes', async () => {
+    const c = await connect(secure(), { node: node('web-5', 'web'), tls: tls(), token: await token('web') });
+    const first = await secrets(c);
+    const serial = new X509Certificate(material(first).chain).serialNumber;
+    const extra = await cm.newCaIssuer(`extra-${home}`);
+    await writeFile(join(dir, 'next.pem'), cm.rootPem + extra.rootPem);
+    await rename(join(dir, 'next.pem'), join(dir, 'bundle.pem'));
+    const rotated = await held(c, first, (h) => material(h).roots.includes(extra.rootPem) && new X509Certificate(material(h).chain).serialNumber !== serial);
+    expect(material(rotated).roots).toBe(cm.rootPem + extra.rootPem);
+    await writeFile(join(dir, 'next.pem'), cm.rootPem);
+    await rename(join(dir, 'next.pem'), join(dir, 'bundle.pem'));
+    expect(material(await held(c, rotated, (h) => !material(h).roots.includes(extra.rootPem))).roots).toBe(cm.rootPem);
+  }, 90_000);
 
   it('the plaintext port serves no Secrets, and says its streams are unauthenticated', async () => {
     const c = await connect(plaintext(), { node: node('web-3', 'web') });
