@@ -210,6 +210,19 @@ describe('the secure xDS port', () => {
     60_000,
   );
 
+  it('refuses an expired token, where the same token unexpired is accepted', async () => {
+    const uid = (await core.readNamespacedServiceAccount({ name: 'web', namespace: shop })).metadata?.uid ?? '';
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (exp: number) => env.signServiceAccountToken(shop, 'web', uid, { aud: ['trellis'], iat: now - 1200, nbf: now - 1200, exp });
+    const valid = await connect(secure(), { node: node('web-6', 'web'), tls: tls(), token: await signed(now + 600) });
+    expect(uriSans(new X509Certificate(material(await secrets(valid)).chain))).toEqual([`spiffe://cluster.local/ns/${shop}/sa/web`]);
+    const expired = await connect(secure(), { node: node('web-7', 'web'), tls: tls(), token: await signed(now - 60) });
+    expired.send({ typeUrl: SDS, resourceNames: ['default'] });
+    const status = await expired.closed();
+    expect(status.code).toBe(Status.UNAUTHENTICATED);
+    expect(status.details).toMatch(/expired/);
+  }, 60_000);
+
   it("two proxies' served Secrets make Node TLS sockets that complete mutual TLS, each seeing the other's SPIFFE ID", async () => {
     const web = material(await secrets(await connect(secure(), { node: node('web-4', 'web'), tls: tls(), token: await token('web') })));
     const admin = material(await secrets(await connect(secure(), { node: node('admin-4', 'admin'), tls: tls(), token: await token('admin') })));

@@ -17,7 +17,7 @@
  * to stderr.
  */
 import { execFile } from 'node:child_process';
-import { generateKeyPair, randomBytes } from 'node:crypto';
+import { generateKeyPair, randomBytes, sign as cryptoSign } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpsRequest } from 'node:https';
@@ -58,6 +58,12 @@ export interface Envtest {
   restartApiServer(): Promise<void>;
   /** Force etcd compaction of all revisions up to now, so that old resourceVersions answer 410 Gone. */
   compact(): Promise<void>;
+  /**
+   * A ServiceAccount token signed with the API server's own signing key, with claims of the test's choosing
+   * (an expired one, say, which the TokenRequest API will not issue). `claims` go over the defaults of a
+   * token the API server issues for `namespace/name` (issuer, subject, kubernetes.io claims, iat/nbf now).
+   */
+  signServiceAccountToken(namespace: string, name: string, uid: string, claims: Record<string, unknown>): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -229,6 +235,23 @@ class EnvtestInstance implements Envtest {
     this.url = `https://127.0.0.1:${port}`;
     this.adminKubeconfig = kubeconfigYaml(this.url, caPem, 'envtest-admin', adminToken);
     this.admin = kubeConfig(this.adminKubeconfig);
+  }
+
+  async signServiceAccountToken(namespace: string, name: string, uid: string, claims: Record<string, unknown>): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const payload = {
+      iss: 'https://kubernetes.default.svc',
+      sub: `system:serviceaccount:${namespace}:${name}`,
+      iat: now,
+      nbf: now,
+      exp: now + 600,
+      'kubernetes.io': { namespace, serviceaccount: { name, uid } },
+      ...claims,
+    };
+    const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const unsigned = `${b64({ alg: 'RS256', typ: 'JWT' })}.${b64(payload)}`;
+    const key = await readFile(join(this.dir, 'sa.key'), 'utf8');
+    return `${unsigned}.${cryptoSign('sha256', Buffer.from(unsigned), key).toString('base64url')}`;
   }
 
   async startApiServer(): Promise<void> {
