@@ -81,6 +81,14 @@ async function trellis(settings: Partial<Omit<RequestSettings, 'kubeConfig' | 'l
   return { namespace, requests, logs, manager, list };
 }
 
+/** `m` once it has issued the identity's first certificate. */
+async function issuedBy(m: CertificateManager): Promise<CertificateManager> {
+  const issued = once(m, 'changed');
+  m.want(ID);
+  await issued;
+  return m;
+}
+
 /** The first log line that `test` holds of, once written. */
 async function seen(logs: Logs, what: string, test: (l: LogLine) => boolean, timeoutMs = 60_000): Promise<LogLine> {
   await logs.until(what, (lines) => lines.some(test), timeoutMs);
@@ -141,10 +149,7 @@ describe('a workload certificate from cert-manager', () => {
 
   it('denied: the error names request, identity, reason and message in certz and the log; the current certificate keeps serving', async () => {
     const t = await trellis();
-    const m = t.manager();
-    const issued = once(m, 'changed');
-    m.want(ID);
-    await issued;
+    const m = await issuedBy(t.manager());
     const serial = m.certificate(ID)?.serial;
     await cm.stopController();
     await cm.startController({ approver: false });
@@ -178,10 +183,7 @@ describe('a workload certificate from cert-manager', () => {
 
   it('cert-manager stopped: renewal times out, the current certificate keeps serving, and the next attempt after it is back succeeds', async () => {
     const t = await trellis({ timeoutMs: 3_000 });
-    const m = t.manager();
-    const issued = once(m, 'changed');
-    m.want(ID);
-    await issued;
+    const m = await issuedBy(t.manager());
     const serial = m.certificate(ID)?.serial;
     await cm.stopController();
     m.renewAll();
@@ -198,10 +200,7 @@ describe('a workload certificate from cert-manager', () => {
 
   it('renews at 2/3 of a real lifetime (duration 1m), on its own', async () => {
     const t = await trellis({ durationSeconds: 60 });
-    const m = t.manager({ random: () => 0 });
-    const issued = once(m, 'changed');
-    m.want(ID);
-    await issued;
+    const m = await issuedBy(t.manager({ random: () => 0 }));
     const first = new X509Certificate(m.certificate(ID)?.chainPem ?? '');
     const notBefore = Date.parse(first.validFrom);
     const lifetime = Date.parse(first.validTo) - notBefore;

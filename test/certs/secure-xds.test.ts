@@ -14,18 +14,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { status as Status } from '@grpc/grpc-js';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { uriSans } from '../../src/certs/verify.ts';
-import { loadServeConfig } from '../../src/config/config.ts';
-import { runServe, type ServeHandle } from '../../src/pipeline/index.ts';
+import type { ServeHandle } from '../../src/pipeline/index.ts';
 import { SotwClient, type ConnectOptions } from '../support/ads-client.ts';
 import { sharedCertManager, type CertManager } from '../support/cert-manager.ts';
 import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
-import { Logs } from '../support/logs.ts';
+import type { Logs } from '../support/logs.ts';
 import { pollFor } from '../support/poll.ts';
 import { SDS } from '../support/resources.ts';
-import { trellisKubeconfigYaml } from '../sources/kube-support.ts';
+import { serveWithIssuer } from './support.ts';
 
 const WAIT_MS = 30_000;
 
@@ -36,7 +34,7 @@ let dir: string;
 let home: string;
 let shop: string;
 let handle: ServeHandle;
-const logs = new Logs();
+let logs: Logs;
 const clients: SotwClient[] = [];
 
 beforeAll(async () => {
@@ -49,23 +47,10 @@ beforeAll(async () => {
   home = await env.namespace('trellis');
   shop = await env.namespace('shop');
   for (const name of ['web', 'admin']) await core.createNamespacedServiceAccount({ namespace: shop, body: { metadata: { name } } });
-  await writeFile(join(dir, 'kubeconfig'), await trellisKubeconfigYaml(env, home));
   await writeFile(join(dir, 'bundle.pem'), cm.rootPem);
-  const config = loadServeConfig(
-    {
-      kubeconfig: join(dir, 'kubeconfig'),
-      namespaces: `${home},${shop}`,
-      'lease-namespace': home,
-      id: 'trellis-0',
-      'xds-address': '127.0.0.1:0',
-      'xds-secure-address': '127.0.0.1:0',
-      'debug-address': '127.0.0.1:0',
-      issuer: cm.issuerName,
-      'trust-bundle': join(dir, 'bundle.pem'),
-    },
-    {},
-  );
-  handle = await runServe(config, pino({ level: 'debug' }, { write: logs.write }));
+  const served = await serveWithIssuer(env, cm, dir, home, [home, shop], join(dir, 'bundle.pem'));
+  handle = served.handle;
+  logs = served.logs;
   await logs.until(
     "Trellis's serving certificate",
     (lines) => lines.some((l) => l.msg === 'workload certificate issued' && String(l.identity).endsWith(`/ns/${home}/sa/trellis`)),

@@ -9,16 +9,13 @@ import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch, type V1ConfigMap } from '@kubernetes/client-node';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKeyAndCsr } from '../../src/certs/csr.ts';
 import { MANAGED_BY, REPLICA_LABEL } from '../../src/certs/requests.ts';
-import { loadServeConfig } from '../../src/config/config.ts';
-import { runServe, type ServeHandle } from '../../src/pipeline/index.ts';
+import type { ServeHandle } from '../../src/pipeline/index.ts';
 import { sharedCertManager, type CertManager } from '../support/cert-manager.ts';
 import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
-import { Logs } from '../support/logs.ts';
-import { trellisKubeconfigYaml } from '../sources/kube-support.ts';
+import { serveWithIssuer, type ServedWithIssuer } from './support.ts';
 
 const GROUP = { group: 'cert-manager.io', version: 'v1', plural: 'certificaterequests' };
 const WAIT_MS = 60_000;
@@ -45,33 +42,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Started {
-  readonly handle: ServeHandle;
-  readonly logs: Logs;
-  readonly debug: string;
-}
-
-async function start(home: string, watched: readonly string[], bundleFile: string): Promise<Started> {
-  const kubeconfig = join(dir, `${home}.kubeconfig`);
-  await writeFile(kubeconfig, await trellisKubeconfigYaml(env, home));
-  const logs = new Logs();
-  const config = loadServeConfig(
-    {
-      kubeconfig,
-      namespaces: watched.join(','),
-      'lease-namespace': home,
-      id: 'trellis-0',
-      'xds-address': '127.0.0.1:0',
-      'xds-secure-address': '127.0.0.1:0',
-      'debug-address': '127.0.0.1:0',
-      issuer: cm.issuerName,
-      'trust-bundle': bundleFile,
-    },
-    {},
-  );
-  const handle = await runServe(config, pino({ level: 'debug' }, { write: logs.write }));
-  handles.push(handle);
-  return { handle, logs, debug: `http://127.0.0.1:${handle.running.debugPort}` };
+async function start(home: string, watched: readonly string[], bundleFile: string): Promise<ServedWithIssuer> {
+  const t = await serveWithIssuer(env, cm, dir, home, watched, bundleFile);
+  handles.push(t.handle);
+  return t;
 }
 
 /** Resolves with the namespace's trellis-ca-root-cert once it holds `pem` (a watch, from a list). */
