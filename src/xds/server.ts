@@ -8,9 +8,9 @@ import type { Logger } from 'pino';
 import { decodeAny } from '../envoy/codec.js';
 import type { NodeInfo } from '../envoy/node.js';
 import { PUSH_ORDER } from '../envoy/types.js';
-import type { Snapshot, SnapshotCache, SnapshotChange } from './cache.js';
+import type { SnapshotCache, SnapshotChange } from './cache.js';
 import type { Authenticate, Authorize } from './peer.js';
-import { digestOf } from './resource.js';
+import { PeerStreams } from './peers.js';
 import { DeltaStream } from './delta.js';
 import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
@@ -20,9 +20,6 @@ import type { HeldResources, ProxiesQuery, ProxyStatus, SourceProgress, XdsIntro
 import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
-
-/** What a stream without a peer identity (the plaintext port) has of Secrets: none. */
-const NO_SECRETS: Snapshot['secret'] = { entries: new Map(), version: digestOf([]) };
 
 /** A repeated warning (same reason) is logged at most once in this long; the rest are only counted. */
 const WARN_INTERVAL_MS = 10_000;
@@ -85,15 +82,16 @@ export class AdsServer implements XdsIntrospection {
   private readonly warned = new Map<string, { at: number; suppressed: number }>();
   private readonly grpcServers: grpc.Server[] = [];
   /** Authenticated streams by peer identity, for Secret changes. */
-  private readonly byIdentity = new Map<string, Set<AdsStream>>();
+  private readonly peers: PeerStreams;
   private readonly unsubscribe: (() => void)[] = [];
 
   constructor(private readonly opts: AdsServerOptions) {
+    this.peers = new PeerStreams(opts.secrets, opts.onPeer);
     const observer = opts.observer ?? NO_OBSERVER;
     this.ctx = {
       logger: opts.logger,
       observer,
-      snapshotFor: (s) => this.snapshotFor(s),
+      snapshotFor: (s) => this.peers.snapshotFor(s, opts.cache.ready ? opts.cache.get(s.proxyClass) : undefined),
       ...(opts.authorize ? { authorize: opts.authorize } : {}),
       classify: opts.classify,
       identified: (s) => {
@@ -142,39 +140,11 @@ export class AdsServer implements XdsIntrospection {
     if (opts.secrets) this.unsubscribe.push(opts.secrets.onChange((c) => this.onSecretChange(c)));
   }
 
-  private snapshotFor(s: AdsStream): Snapshot | undefined {
-    const snapshot = this.opts.cache.ready ? this.opts.cache.get(s.proxyClass) : undefined;
-    // Translation makes no Secrets: a class's own are none. A peer's come from the secrets cache.
-    if (!snapshot || !s.peer) return snapshot;
-    const secret = this.opts.secrets?.get(s.peer.identity)?.secret ?? NO_SECRETS;
-    return snapshot.secret === secret ? snapshot : { ...snapshot, secret };
-  }
-
   private onSecretChange(change: SnapshotChange): void {
-    if (!this.opts.cache.ready) return;
-    const streams = this.byIdentity.get(change.proxyClass);
+    const streams = this.opts.cache.ready ? this.peers.streamsOf(change) : undefined;
     if (!streams) return;
     this.beginEvent();
     for (const s of streams) s.onChange(change);
-  }
-
-  private addPeer(s: AdsStream): void {
-    if (!s.peer) return;
-    let set = this.byIdentity.get(s.peer.identity);
-    if (!set) {
-      set = new Set();
-      this.byIdentity.set(s.peer.identity, set);
-      this.opts.onPeer?.(s.peer.identity, true);
-    }
-    set.add(s);
-  }
-
-  private removePeer(s: AdsStream): void {
-    if (!s.peer) return;
-    const set = this.byIdentity.get(s.peer.identity);
-    if (!set?.delete(s) || set.size > 0) return;
-    this.byIdentity.delete(s.peer.identity);
-    this.opts.onPeer?.(s.peer.identity, false);
   }
 
   private beginEvent(): void {
@@ -192,7 +162,7 @@ export class AdsServer implements XdsIntrospection {
 
   private remove(s: AdsStream): void {
     if (!this.streams.delete(s)) return;
-    this.removePeer(s);
+    this.peers.remove(s);
     const set = this.byClass.get(s.proxyClass);
     if (set?.delete(s) && set.size === 0) this.scheduleRelease(s.proxyClass);
     this.ctx.observer.streamClosed(s.protocol);
@@ -255,7 +225,7 @@ export class AdsServer implements XdsIntrospection {
       (peer) => {
         if (!this.streams.has(stream)) return;
         stream.peer = peer;
-        this.addPeer(stream);
+        this.peers.add(stream);
         this.serve(stream, call);
         call.resume();
       },
