@@ -161,13 +161,13 @@ class ControlPlane implements RunningTrellis {
     );
     const port = await listening('xDS', xdsAddress, () => this.ads.listen(xdsAddress.host, xdsAddress.port));
     this.xds = { host: xdsAddress.host, port };
-    this.logger.info({ component: 'xds', ...this.xds }, 'xDS listening (plaintext: no authentication, no Secrets)');
+    this.logger.info({ component: 'xds', ...this.xds, transport: 'plaintext: no authentication, no Secrets' }, 'xDS listening');
     const certs = this.extras.certificates;
     if (!certs) return;
     const secure = this.config.xdsSecureAddress ?? DEFAULT_XDS_SECURE_ADDRESS;
     const securePort = await listening('secure xDS', secure, () => this.ads.listenSecure(secure.host, secure.port, certs.xds.credentials));
     this.xdsSecure = { host: secure.host, port: securePort };
-    this.logger.info({ component: 'xds', ...this.xdsSecure }, 'secure xDS listening (TLS; proxies authenticate and receive their Secrets)');
+    this.logger.info({ component: 'xds', ...this.xdsSecure, transport: 'TLS: proxies authenticate and receive their Secrets' }, 'secure xDS listening');
   }
 
   get xdsSecurePort(): number {
