@@ -5,6 +5,7 @@
  * whatever approver the cluster runs) does.
  */
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { watchStream, type WatchEvent } from '../sources/kube/http.js';
@@ -169,7 +170,7 @@ export class CertificateRequests {
         // A broken watch (410 Gone, the API server restarting): read it again, then watch from there.
         const got = await this.get(name, both).catch((e: unknown) => e);
         if (!isRec(got)) {
-          await delay(1000, both).catch(() => undefined);
+          await sleep(1000, undefined, { signal: both }).catch(() => undefined);
           this.s.logger.debug({ request: name, err: apiMessage(err) }, 're-watching a CertificateRequest');
           continue;
         }
@@ -248,18 +249,4 @@ export function apiMessage(err: unknown): string {
     }
   }
   return err instanceof Error ? (err.message.split('\n')[0] ?? err.message) : String(err);
-}
-
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason as Error);
-      },
-      { once: true },
-    );
-  });
 }
