@@ -13,7 +13,9 @@
  * translation follows (a retry back-off base under 1 ms is NACKed, gRFC A44, policy/retries.ts; only
  * HEALTHY and UNKNOWN endpoints are used, gRFC A27, proxylessHealth in proxyless-outbound.ts; the
  * load-balancing policies and filters gRPC implements), and descriptions of how grpc-js-xds
- * implements a feature (policy/load-balancing.ts, policy/locality.ts, filters/fault.ts).
+ * implements a feature (policy/load-balancing.ts, policy/locality.ts, filters/fault.ts). Mutual TLS
+ * needs none: a cluster or server listener that gains, loses or changes its TLS is seen by a running
+ * client (test/translate/grpc-js-xds-mtls.test.ts).
  */
 import { createHash } from 'node:crypto';
 import type { Cluster } from '../../envoy/generated/envoy/config/cluster/v3/Cluster.js';
