@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
-import { NODE_METADATA, SERVER_LISTENER_TEMPLATE, SIDECAR_PORTS, type ProxyMode } from '../envoy/contract.js';
+import { CERTIFICATE_PROVIDER_INSTANCE, NODE_METADATA, SERVER_LISTENER_TEMPLATE, SIDECAR_PORTS, type ProxyMode } from '../envoy/contract.js';
 
 /** envoy-bootstrap/ at the repository (package) root. */
 export const bootstrapDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../envoy-bootstrap');
@@ -48,8 +48,6 @@ export interface BootstrapOptions {
   readonly certDir?: string;
 }
 
-/** What the bootstrap calls the certificate provider instance that translation names (gRFC A29). */
-export const CERTIFICATE_PROVIDER = 'default';
 /** How often gRPC's file_watcher re-reads the certificate files. */
 export const CERT_REFRESH_INTERVAL = '60s';
 
@@ -134,7 +132,7 @@ function useCertificateFiles(doc: Document, dir: string): void {
   doc.set(
     'certificate_providers',
     doc.createNode({
-      [CERTIFICATE_PROVIDER]: {
+      [CERTIFICATE_PROVIDER_INSTANCE]: {
         plugin_name: 'file_watcher',
         config: {
           certificate_file: file('tls.crt'),

@@ -5,14 +5,13 @@
  * a snapshot cache of their own, keyed by identity: a rotation is one `set` (one encode per identity,
  * whatever the number of its proxies), pushed on the open streams of that identity.
  */
+import { SDS_SECRET } from '../envoy/contract.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import type { SnapshotCache } from '../xds/cache.js';
 import type { CertificateManager } from './manager.js';
 
-/** The Secret holding the workload's certificate chain and private key. */
-export const SDS_CERTIFICATE = 'default';
-/** The Secret holding the trust bundle: the roots peers are verified against. */
-export const SDS_ROOT = 'ROOTCA';
+const SDS_CERTIFICATE = SDS_SECRET.certificate;
+const SDS_ROOT = SDS_SECRET.trustBundle;
 
 /** The two Secrets of an identity: `ROOTCA` always, `default` once its certificate is issued. */
 export function secretResources(cert: { chainPem: string; privateKeyPem: string } | undefined, bundlePem: string): DesiredResource<'secret'>[] {
