@@ -125,6 +125,26 @@ describe('serve with an issuer', () => {
     expect(left.items.map((i) => i.metadata.name)).not.toContain(leftover.metadata.name);
   }, 120_000);
 
+  it("is ready, and says the secure port waits, until cert-manager issues Trellis's own certificate, then just ready", async () => {
+    const home = await env.namespace('trellis');
+    const bundle = join(dir, `bundle-${home}.pem`);
+    await writeFile(bundle, cm.rootPem);
+    await cm.stopController();
+    try {
+      const t = await start(home, [home], bundle);
+      const readyz = await fetch(`${t.debug}/readyz`);
+      expect(readyz.status).toBe(200);
+      expect(await readyz.text()).toBe("ready; the secure xDS port waits for Trellis's own certificate from cert-manager (see /debug/certz)\n");
+      const certz = (await (await fetch(`${t.debug}/debug/certz`)).json()) as { identities: { identity: string; state: string }[] };
+      expect(certz.identities).toEqual([expect.objectContaining({ identity: `spiffe://cluster.local/ns/${home}/sa/trellis`, state: 'issuing' })]);
+      await cm.startController({ approver: true });
+      await t.logs.until("Trellis's own certificate", (lines) => lines.some((l) => l.msg === 'workload certificate issued'), WAIT_MS);
+      expect(await (await fetch(`${t.debug}/readyz`)).text()).toBe('ready\n');
+    } finally {
+      if (!cm.approver) await cm.startController({ approver: true });
+    }
+  }, 120_000);
+
   it('refuses to start on a trust bundle it cannot use, naming the file', async () => {
     const home = await env.namespace('trellis');
     const bundle = join(dir, 'broken.pem');
