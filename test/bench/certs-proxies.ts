@@ -1,0 +1,117 @@
+/**
+ * The proxies of the certificate bench's Trellis run, in the orchestrator's process: N ServiceAccounts
+ * and their TokenRequest tokens (audience trellis) made beforehand, a TLS probe that the secure port
+ * accepts connections, and then N ADS clients (test/support/ads-client.ts), each its own connection and
+ * identity, subscribing to the Secrets `ROOTCA` and `default` as a sidecar does and ACKing each response,
+ * until each holds its `default` Secret.
+ */
+import { connect as tlsConnect } from 'node:tls';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { adsProtos, SotwClient, type ConnectOptions } from '../support/ads-client.ts';
+import type { Envtest } from '../support/envtest.ts';
+import { SDS } from '../support/resources.ts';
+
+const TOKEN_SECONDS = 3600;
+
+/** Runs `fn` on 0..n-1 with at most `limit` in flight. */
+export async function pool<T>(n: number, limit: number, fn: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < n; i = next++) out[i] = await fn(i);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, worker));
+  return out;
+}
+
+/** ServiceAccounts sa-0..sa-(n-1) in `namespace` and a token of each for audience trellis, as a projected volume holds. */
+export async function workloadTokens(env: Envtest, namespace: string, n: number, concurrency: number): Promise<string[]> {
+  const kc = new KubeConfig();
+  kc.loadFromString(env.adminKubeconfig);
+  const core = kc.makeApiClient(CoreV1Api);
+  return pool(n, concurrency, async (i) => {
+    const name = `sa-${i}`;
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
+    const tr = await core.createNamespacedServiceAccountToken({
+      name,
+      namespace,
+      body: { spec: { audiences: ['trellis'], expirationSeconds: TOKEN_SECONDS } },
+    });
+    const token = tr.status?.token;
+    if (!token) throw new Error(`no token for ServiceAccount ${namespace}/${name}`);
+    return token;
+  });
+}
+
+/** Resolves once a TLS handshake with the secure port completes, verifying its certificate as a proxy does. */
+export async function tlsProbe(port: number, rootPem: string, serverName: string, deadline: number): Promise<void> {
+  for (;;) {
+    const err = await new Promise<Error | undefined>((resolve) => {
+      const s = tlsConnect({ host: '127.0.0.1', port, ca: rootPem, servername: serverName, ALPNProtocols: ['h2'] });
+      s.once('secureConnect', () => {
+        s.destroy();
+        resolve(undefined);
+      });
+      s.once('error', (e: Error) => resolve(e));
+    });
+    if (!err) return;
+    if (Date.now() > deadline) throw new Error(`the secure xDS port does not complete a TLS handshake: ${err.message}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Loads the ADS client's protos (Envoy's API, a second or so) so that the clock does not count it. */
+export function loadClientProtos(): void {
+  adsProtos();
+}
+
+export interface Fleet {
+  /** Epoch ms at which each proxy held its `default` Secret, by index. */
+  readonly served: readonly number[];
+  /** SDS responses received in all. */
+  readonly responses: number;
+  close(): void;
+}
+
+/** Connects proxy i as pod-i.<namespace>, service account sa-i, with tokens[i]; resolves once every one holds `default`. */
+export async function connectFleet(
+  address: string,
+  tls: NonNullable<ConnectOptions['tls']>,
+  namespace: string,
+  tokens: readonly string[],
+  deadline: number,
+): Promise<Fleet> {
+  const clients: SotwClient[] = [];
+  const served = new Array<number>(tokens.length).fill(Number.NaN);
+  let responses = 0;
+  const close = (): void => {
+    for (const c of clients) c.close();
+  };
+  const one = async (i: number): Promise<void> => {
+    const c = await SotwClient.connect(address, {
+      node: {
+        id: `pod-${i}.${namespace}`,
+        cluster: `sa-${i}.${namespace}`,
+        metadata: { PROXY_MODE: 'sidecar', NAMESPACE: namespace, POD_NAME: `pod-${i}`, SERVICE_ACCOUNT: `sa-${i}` },
+      },
+      tls,
+      token: tokens[i] ?? '',
+    });
+    clients.push(c);
+    c.send({ typeUrl: SDS, resourceNames: ['ROOTCA', 'default'] });
+    for (;;) {
+      const r = await c.next(SDS, Math.max(1, deadline - Date.now()));
+      responses += 1;
+      c.ack(r);
+      if (r.resources.some((x) => x.name === 'default')) break;
+    }
+    served[i] = Date.now();
+  };
+  try {
+    await Promise.all(tokens.map((_, i) => one(i)));
+  } catch (err) {
+    close();
+    throw err;
+  }
+  return { served, responses, close };
+}
