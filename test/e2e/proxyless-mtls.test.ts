@@ -17,17 +17,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MeshModel, ModelEndpoint, ModelService } from '../../src/model/types.ts';
 import { classifyNode, proxyClassOf } from '../../src/translate/proxy.ts';
 import { translateProxyless } from '../../src/translate/proxyless.ts';
 import type { Translation } from '../../src/translate/translation.ts';
 import { startTestServer, type TestServer } from '../support/trellis.ts';
+import { fileProviders, GREETER_ID, NS, strictMesh } from './mtls-support.ts';
 import { directSayHello, startXdsClient, startXdsServer, XdsCallError, type XdsClientProcess, type XdsServerProcess } from '../support/xds-app.ts';
 
 const run = promisify(execFile);
-const NS = 'default';
 const PROXY = { mode: 'proxyless', namespace: NS } as const;
-const GREETER_ID = `spiffe://cluster.local/ns/${NS}/sa/greeter`;
 
 let dir: string;
 let t: TestServer;
@@ -51,60 +49,10 @@ async function makePki(leaves: Record<string, string>): Promise<void> {
   }
 }
 
-/** The bootstrap's `certificate_providers`: gRPC's file_watcher on one workload's files. */
-function providers(name: string) {
-  return {
-    default: {
-      plugin_name: 'file_watcher',
-      config: {
-        certificate_file: join(dir, `${name}.crt`),
-        private_key_file: join(dir, `${name}.key`),
-        ca_certificate_file: join(dir, 'ca.crt'),
-        refresh_interval: '60s',
-      },
-    },
-  };
-}
+const providers = (name: string) => fileProviders(dir, name);
 
 function node(pod: string) {
   return { xdsServer: t.address, nodeId: `${pod}.${NS}`, nodeMetadata: { PROXY_MODE: 'proxyless', NAMESPACE: NS, POD_NAME: pod } };
-}
-
-function service(name: string, port: number, endpoints: ModelEndpoint[], identities: string[]): ModelService {
-  return {
-    namespace: NS,
-    name,
-    hostname: `${name}.${NS}.svc.cluster.local`,
-    kind: 'ClusterIP',
-    selector: { app: name },
-    ports: [{ name: 'grpc', port, protocol: 'grpc', targetPort: 'grpc', endpoints, mtls: 'STRICT' }],
-    identities,
-    source: { kind: 'Service', namespace: NS, name },
-  };
-}
-
-/**
- * The model buildModel makes with workload certificates on and --mtls-mode STRICT: greeter → the
- * xDS-enabled server, whose pod runs as the greeter service account; impostor → the same server,
- * but its pods are said to run as `someone-else`, so a client must refuse the greeter's certificate.
- */
-function mesh(serverPort: number): MeshModel {
-  const endpoint: ModelEndpoint = {
-    address: '127.0.0.1',
-    port: serverPort,
-    ready: true,
-    locality: { region: '', zone: '', subZone: '' },
-    source: { kind: 'EndpointSlice', namespace: NS, name: 'e2e' },
-  };
-  return {
-    domain: 'cluster.local',
-    trustDomain: 'cluster.local',
-    mtls: { defaultMode: 'STRICT' },
-    services: [service('greeter', 7070, [endpoint], [GREETER_ID]), service('impostor', 7071, [endpoint], [`spiffe://cluster.local/ns/${NS}/sa/someone-else`])],
-    workloads: [],
-    policies: [],
-    diagnostics: [],
-  };
 }
 
 async function client(pod: string, target: string, opts: { certificates?: string; xdsCredentials?: boolean }): Promise<XdsClientProcess> {
@@ -134,7 +82,7 @@ beforeAll(async () => {
   t = await startTestServer({ classify: classifyNode });
   t.events.on('nacked', (_kind: unknown, id: unknown, message: unknown) => nacks.push({ id: String(id), message: String(message) }));
   server = await startXdsServer({ ...node('greeter-0'), name: 'beta', xdsCredentials: true, certificateProviders: providers('greeter') });
-  translation = translateProxyless(mesh(server.port), PROXY);
+  translation = translateProxyless(strictMesh(server.port), PROXY);
   expect(t.cache.set(proxyClassOf(PROXY), translation.resources)).toEqual([]);
   t.cache.markReady();
 }, 60_000);
