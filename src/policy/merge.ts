@@ -6,6 +6,10 @@
  * The unit of merging is a field of a section (`timeouts.request`, `retries.attempts`), except where
  * fields only make sense together: those are merged as one unit (COUPLED), so that a merge never
  * yields a combination neither policy asked for (a ring hash without its hash key, say).
+ *
+ * `authorization` is not merged at all: every accepted policy's authorization applies to the ports
+ * it attaches to, side by side (DENY before ALLOW), and the model collects them apart
+ * (src/model/authorization.ts). A merged policy never holds it, and no policy loses it to another.
  */
 import { compareRefs, formatRef, sameRef, type ObjectRef } from '../diagnostics.js';
 import type { PolicySection, PolicySettings } from './schema.js';
@@ -19,6 +23,12 @@ const COUPLED: Partial<Record<PolicySection, readonly (readonly string[])[]>> = 
   retries: [['retryOn', 'retriableStatusCodes']],
 };
 
+/** Sections that are not merged: each policy's applies (see above). */
+export const NOT_MERGED: ReadonlySet<PolicySection> = new Set(['authorization']);
+
+/** What a merged policy holds: every section but those NOT_MERGED. */
+export type MergedSettings = Omit<PolicySettings, 'authorization'>;
+
 /** The fields merged together with `field` of `section` (itself included). */
 export function mergeUnit(section: PolicySection, field: string): readonly string[] {
   return COUPLED[section]?.find((unit) => unit.includes(field)) ?? [field];
@@ -31,7 +41,7 @@ export interface MergeCandidate {
 }
 
 export interface MergedPolicy {
-  readonly settings: PolicySettings;
+  readonly settings: MergedSettings;
   /** Each field set (`retries.attempts`) → the policy it came from. Sorted by field. */
   readonly origins: Readonly<Record<string, ObjectRef>>;
 }
@@ -53,7 +63,7 @@ export function mergePolicies(candidates: readonly MergeCandidate[]): { merged: 
   const lost: LostField[] = [];
   for (const { ref, settings: own } of candidates) {
     for (const [section, value] of Object.entries(own) as [PolicySection, Section | undefined][]) {
-      if (value === undefined) continue;
+      if (value === undefined || NOT_MERGED.has(section)) continue;
       const target = (settings[section] ??= {});
       for (const field of Object.keys(value)) {
         if (value[field] === undefined) continue;

@@ -5,14 +5,16 @@
  * fieldValidation=Strict, by the API server). Rules the JSON schema cannot say are declared once,
  * next to the node they constrain, with `withRules`: each rule is both a zod check (`holds`) and a
  * CEL `x-kubernetes-validations` entry (`cel`) on the same node, with the same message and the same
- * field path. `spec.mtls` says how traffic to the target is secured (mutual TLS); authorization
- * will be a further optional section, and nothing here stands in its way.
+ * field path. `spec.mtls` says how traffic to the target is secured (mutual TLS); `spec.authorization`
+ * who may call it (schema-authorization.ts). Every section but authorization is merged field by field
+ * when several policies target one port (merge.ts); every accepted policy's authorization applies.
  *
  * Strings and lists carry maximum lengths so that the API server's CEL cost estimates stay bounded.
  */
 import { z } from 'zod';
 import { count, dnsName, duration, headerName, notLonger, percent, portNumber, withRules } from './schema-kit.js';
 import { rateLimit, routing } from './schema-routing.js';
+import { authorization } from './schema-authorization.js';
 
 export { crossFieldRules, DURATION_PATTERN, durationMs, durationNanos, type CrossFieldRule } from './schema-kit.js';
 
@@ -323,6 +325,7 @@ export const trafficPolicySpecSchema = z
     rateLimit: rateLimit.optional(),
     observability: observability.optional(),
     mtls: mtls.optional(),
+    authorization: authorization.optional(),
   })
   .describe('What the mesh should do with traffic to the target Services');
 
@@ -387,6 +390,11 @@ export type TargetRef = TrafficPolicySpec['targetRefs'][number];
 export type HttpRouteRule = NonNullable<TrafficPolicySpec['routing']>['http'][number];
 /** How traffic to a service port is secured: mutual TLS only, or mutual TLS and plaintext. */
 export type MtlsMode = (typeof MTLS_MODES)[number];
+/** Who may call the target's workloads (`spec.authorization`). */
+export type AuthorizationSpec = NonNullable<TrafficPolicySpec['authorization']>;
+export type AuthorizationRule = AuthorizationSpec['rules'][number];
+export type AuthorizationFrom = NonNullable<AuthorizationRule['from']>[number];
+export type AuthorizationTo = NonNullable<AuthorizationRule['to']>[number];
 
 /** The spec with its cross-field rules: what a policy is validated against. */
 export const validatedSpecSchema = specWithRules;

@@ -27,6 +27,11 @@ const minimal = (spec: Record<string, unknown>): Doc => ({
   spec: { targetRefs: [svc], ...spec },
 });
 
+const allowFrom = (entry: Record<string, unknown>) => ({ action: 'ALLOW', rules: [{ from: [entry] }] });
+const allowTo = (entry: Record<string, unknown>) => ({ action: 'ALLOW', rules: [{ to: [entry] }] });
+const FROM0 = 'spec.authorization.rules[0].from[0]';
+const TO0 = 'spec.authorization.rules[0].to[0]';
+
 /** [what is wrong, the policy, the field path both zod and the API server must report]. */
 export const invalid: [what: string, doc: Doc, path: string][] = [
   // wrong types
@@ -60,6 +65,25 @@ export const invalid: [what: string, doc: Doc, path: string][] = [
   ['a redirect status 200', minimal({ routing: { http: [{ redirect: { statusCode: 200 } }] } }), 'spec.routing.http[0].redirect.statusCode'],
   ['sampling 100.5%', minimal({ observability: { tracing: { samplingPercent: 100.5 } } }), 'spec.observability.tracing.samplingPercent'],
   ['no spec', { apiVersion: 'trellis.dev/v1alpha1', kind: 'TrafficPolicy', metadata: { name: 'bad' } } as unknown as Doc, 'spec'],
+  ['an authorization action LOG', minimal({ authorization: { action: 'LOG', rules: [] } }), 'spec.authorization.action'],
+  ['authorization without rules', minimal({ authorization: { action: 'ALLOW' } }), 'spec.authorization.rules'],
+  [
+    'a SPIFFE ID without a service account',
+    minimal({ authorization: allowFrom({ identities: ['spiffe://cluster.local/ns/shop'] }) }),
+    FROM0 + '.identities[0]',
+  ],
+  [
+    'a SPIFFE ID with * in the namespace',
+    minimal({ authorization: allowFrom({ identities: ['spiffe://cluster.local/ns/*/sa/web'] }) }),
+    FROM0 + '.identities[0]',
+  ],
+  ['a bare service account name as identity', minimal({ authorization: allowFrom({ identities: ['frontend'] }) }), FROM0 + '.identities[0]'],
+  ['an empty identities list', minimal({ authorization: allowFrom({ identities: [] }) }), FROM0 + '.identities'],
+  ['a namespace with upper case', minimal({ authorization: allowFrom({ namespaces: ['Shop'] }) }), FROM0 + '.namespaces[0]'],
+  ['an unknown field in a from entry', minimal({ authorization: allowFrom({ namespaces: ['shop'], principals: ['x'] }) }), FROM0 + '.principals'],
+  ['a method in lower case', minimal({ authorization: allowTo({ methods: ['get'] }) }), TO0 + '.methods[0]'],
+  ['a port 0 in a to entry', minimal({ authorization: allowTo({ ports: [0] }) }), TO0 + '.ports[0]'],
+  ['a regular-expression path', minimal({ authorization: allowTo({ paths: [{ type: 'RegularExpression', value: '/a.*' }] }) }), TO0 + '.paths[0].type'],
   // cross-field rules, one case each
   ['port and sectionName together', minimal({ targetRefs: [{ ...svc, port: 80, sectionName: 'http' }] }), 'spec.targetRefs[0].sectionName'],
   ['a hash with two keys', minimal({ loadBalancing: { algorithm: 'maglev', hash: { sourceIP: true, header: { name: 'x-id' } } } }), 'spec.loadBalancing.hash'],
@@ -117,6 +141,11 @@ export const invalid: [what: string, doc: Doc, path: string][] = [
   ],
   ['an abort with no status', minimal({ faultInjection: { abort: { percent: 1 } } }), 'spec.faultInjection.abort'],
   ['empty faultInjection', minimal({ faultInjection: {} }), 'spec.faultInjection'],
+  ['a DENY without rules', minimal({ authorization: { action: 'DENY', rules: [] } }), 'spec.authorization.rules'],
+  ['an empty from entry', minimal({ authorization: allowFrom({}) }), FROM0],
+  ['an empty to entry', minimal({ authorization: allowTo({}) }), TO0],
+  ['a path without /', minimal({ authorization: allowTo({ paths: [{ type: 'Exact', value: 'api' }] }) }), TO0 + '.paths[0].value'],
+  ['a path with a query', minimal({ authorization: allowTo({ paths: [{ type: 'PathPrefix', value: '/api?x=1' }] }) }), TO0 + '.paths[0].value'],
   [
     'retries.perTryTimeout over timeouts.request',
     minimal({ timeouts: { request: '1s' }, retries: { attempts: 2, perTryTimeout: '2s' } }),
