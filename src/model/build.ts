@@ -224,7 +224,11 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
       );
     }
   }
-  const resolution = resolvePolicies(inputs.trafficPolicies, built, previous, statuses, podLabels, mtls);
+  const resolution = resolvePolicies(inputs.trafficPolicies, built, previous, statuses, {
+    podLabels,
+    trustDomain: opts.trustDomain,
+    ...(mtls ? { mtls } : {}),
+  });
   const secured = withPortModes(withPolicies(built, resolution), mtls, statuses);
   const { policies } = resolution;
   const index = selectorIndex(secured);

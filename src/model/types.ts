@@ -4,9 +4,9 @@
  */
 import type { Diagnostic, ObjectRef, Origin } from '../diagnostics.js';
 import type { MergedPolicy } from '../policy/merge.js';
-import type { MtlsMode, TrafficPolicySpec } from '../policy/schema.js';
+import type { AuthorizationRule, AuthorizationSpec, MtlsMode, TrafficPolicySpec } from '../policy/schema.js';
 
-export type { MtlsMode };
+export type { AuthorizationRule, MtlsMode };
 
 /** How traffic on a service port is handled: HTTP routing for http/http2/grpc, tcp_proxy for tcp. */
 export type AppProtocol = 'http' | 'http2' | 'grpc' | 'tcp';
@@ -62,6 +62,19 @@ export interface ModelServicePort {
    * `mtls.mode`, else --mtls-mode); absent when mTLS is off, and for ExternalName services (outside the mesh).
    */
   readonly mtls?: MtlsMode;
+  /**
+   * The authorization of every accepted policy attached to the port, sorted by policy: not merged,
+   * they all apply, DENY before ALLOW (model/authorization.ts). Absent: none.
+   */
+  readonly authorization?: readonly ModelAuthorization[];
+}
+
+/** One policy's `spec.authorization`, as it applies to a service port. */
+export interface ModelAuthorization {
+  readonly policy: ObjectRef;
+  readonly action: AuthorizationSpec['action'];
+  /** As written; `to[].ports` are service port numbers of the policy's targets. */
+  readonly rules: readonly AuthorizationRule[];
 }
 
 /** A service port a route sends to (or mirrors to), resolved. */
@@ -156,8 +169,8 @@ export interface ModelPolicy {
   readonly conditions: readonly Condition[];
   /**
    * Set when part of what it asks can never be programmed by this control plane, whatever the
-   * proxies do (mtls.mode STRICT without workload certificates): Programmed is False with this
-   * reason and message (model/policy-status.ts).
+   * proxies do (mtls.mode STRICT, or authorization naming callers, without workload certificates):
+   * Programmed is False with this reason and message (model/policy-status.ts).
    */
   readonly unprogrammable?: { readonly reason: string; readonly message: string };
 }

@@ -1,17 +1,21 @@
 /**
- * The example policies applied to the example mesh (`trellis validate --manifests examples`): every
- * policy is accepted and attached, and every proxy of the mesh (each pod's sidecar, and a proxyless
- * client per namespace) gets its configuration without an error; what gRPC lacks is only a warning.
+ * The example policies applied to the example mesh (`trellis validate --manifests examples --mtls
+ * PERMISSIVE`, as a Trellis with workload certificates sees them): every policy is accepted and
+ * attached, and every proxy of the mesh (each pod's sidecar, and a proxyless client per namespace)
+ * gets its configuration without an error; what gRPC lacks is only a warning. Without certificates,
+ * the authorization examples that name callers are errors that say so, and nothing else is.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildModel } from '../../src/model/build.ts';
+import { buildModel, DEFAULT_MODEL_OPTIONS } from '../../src/model/build.ts';
+import { formatDiagnostic } from '../../src/diagnostics.ts';
 import { parseManifests, readManifestDir } from '../../src/sources/manifests/index.ts';
 import { describeNode } from '../../src/translate/proxy.ts';
 import { translate } from '../../src/translate/translate.ts';
 import { repo } from './cases.ts';
 
-const model = buildModel(parseManifests(await readManifestDir(join(repo, 'examples'))).inputs);
+const inputs = parseManifests(await readManifestDir(join(repo, 'examples'))).inputs;
+const model = buildModel(inputs, { ...DEFAULT_MODEL_OPTIONS, mtls: { enabled: true, defaultMode: 'PERMISSIVE' } });
 
 describe('the example policies on the example mesh', () => {
   it('are all accepted and attached', () => {
@@ -24,6 +28,15 @@ describe('the example policies on the example mesh', () => {
       expect(p.attachedTo.length, p.name).toBeGreaterThan(0);
     }
     expect(model.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  });
+
+  it('without workload certificates, only the rules naming callers are errors: they cannot be enforced', () => {
+    const errors = buildModel(inputs).diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map(formatDiagnostic)).toEqual([
+      expect.stringMatching(/TrafficPolicy payments\/ledger-no-shop: spec\.authorization\.rules\[0\]\.from: .*workload certificates are off.*refuses no one$/),
+      expect.stringMatching(/TrafficPolicy payments\/payments-callers: spec\.authorization\.rules\[0\]\.from: .*workload certificates are off.*lets no one in/),
+      expect.stringMatching(/TrafficPolicy payments\/payments-callers: spec\.authorization\.rules\[1\]\.from: .*workload certificates are off/),
+    ]);
   });
 
   const proxies = [
