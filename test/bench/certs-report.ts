@@ -190,12 +190,14 @@ export function trellisBreakdown(t0: number, served: readonly number[], ids: rea
   const between = (a: Stage, b: Stage) => ids.map((id) => (b.get(id) ?? Number.NaN) - (a.get(id) ?? Number.NaN));
   const servedAt: Stage = new Map(ids.map((id, i) => [id, served[i] ?? Number.NaN]));
   const b = bystander(t0, ids, seen);
+  const deleted = stage(seen, 'deleted');
   const lines = [
     `stream authenticated (TLS, TokenReview; 'proxy connected'), ${from(rel(connected))}`,
     `authenticated → create answered, ${spread(between(connected, created))}`,
     `create answered ('CertificateRequest created'), ${from(rel(created))}`,
     ...b.lines,
     `Ready (bystander) → issued (Trellis's watch, the request deleted, the certificate checked), ${spread(between(b.ready, issued))}`,
+    `… of which Ready → the request's deletion seen by the bystander, ${spread(between(b.ready, deleted))}; deletion → issued, ${spread(between(deleted, issued))}`,
     `issued → held by the proxy (SDS push), ${spread(between(issued, servedAt))}`,
     `held by the proxy, ${from(rel(servedAt))}`,
   ];
