@@ -15,6 +15,8 @@ export const MESSAGE = {
   router: 'envoy.extensions.filters.http.router.v3.Router',
   fault: 'envoy.extensions.filters.http.fault.v3.HTTPFault',
   localRateLimit: 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit',
+  httpRbac: 'envoy.extensions.filters.http.rbac.v3.RBAC',
+  networkRbac: 'envoy.extensions.filters.network.rbac.v3.RBAC',
   stdoutAccessLog: 'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog',
   originalDst: 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst',
   tlsInspector: 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector',
@@ -29,6 +31,12 @@ export const FILTER_NAME = {
   tcpProxy: 'envoy.filters.network.tcp_proxy',
   fault: 'envoy.filters.http.fault',
   localRateLimit: 'envoy.filters.http.local_ratelimit',
+  /** Two RBAC HTTP filters (envoy.filters.http.rbac) in one connection manager: gRPC wants their names to differ. */
+  httpRbacDeny: 'envoy.filters.http.rbac.deny',
+  httpRbacAllow: 'envoy.filters.http.rbac.allow',
+  /** The RBAC network filter (envoy.filters.network.rbac) of TCP ports, DENY and ALLOW. */
+  networkRbacDeny: 'envoy.filters.network.rbac.deny',
+  networkRbacAllow: 'envoy.filters.network.rbac.allow',
   router: 'envoy.filters.http.router',
   stdoutAccessLog: 'envoy.access_loggers.stdout',
   originalDst: 'envoy.filters.listener.original_dst',

@@ -13,6 +13,11 @@
  * With mutual TLS (mtls.ts), a STRICT port's chain requires a client certificate; a PERMISSIVE port
  * has an mTLS chain (matched on TLS with ALPN `trellis`, the listener gains tls_inspector) beside its
  * plaintext one; with --mtls-mode STRICT the passthrough chain requires mTLS as well.
+ *
+ * Authorization (authorization.ts) is enforced on each port's chains: HTTP ports by the RBAC HTTP
+ * filters of the connection manager (filters/authorization.ts), whose paths are normalized first
+ * when a rule matches paths; TCP ports by the RBAC network filters, DENY then ALLOW, before
+ * tcp_proxy. The passthrough chain has none: no service names the ports it carries.
  */
 import { type Diagnostic, formatRef, type ObjectRef, sortedRefs } from '../diagnostics.js';
 import type { Filter } from '../envoy/generated/envoy/config/listener/v3/Filter.js';
@@ -22,7 +27,14 @@ import type { MeshModel, ModelService, ModelServicePort, ModelWorkload, Workload
 import { SIDECAR_PORTS } from '../envoy/contract.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { inboundPassthroughCluster, inboundPortCluster } from './clusters.js';
-import { httpConnectionManagerFilter, INBOUND_PASSTHROUGH_CHAIN, ORIGINAL_DST_FILTER, tcpProxyFilter } from './listeners-network.js';
+import {
+  httpConnectionManagerFilter,
+  INBOUND_PASSTHROUGH_CHAIN,
+  networkRbacFilters,
+  NORMALIZED_PATHS,
+  ORIGINAL_DST_FILTER,
+  tcpProxyFilter,
+} from './listeners-network.js';
 import { inboundCluster, inboundFilterChain, inboundMtlsFilterChain, SIDECAR } from './names.js';
 import { inboundChains, sidecarInboundTls, TLS_INSPECTOR_FILTER, withMtlsSources } from './mtls.js';
 import { inboundRouteConfig } from './routes.js';
@@ -30,6 +42,7 @@ import { isHttp, RESERVED_PORTS, socketAddress, WILDCARD } from './common.js';
 import { translationError } from './translation.js';
 import { inboundObservability, tcpObservabilityNotes } from './policy/observability.js';
 import type { PortContext } from './policy/types.js';
+import { authorizationSources, matchesPaths, portAuthorization } from './authorization.js';
 
 export interface Inbound {
   readonly listener: DesiredResource<'listener'>;
@@ -96,24 +109,28 @@ interface Chain {
 export type InboundSecurity = Pick<MeshModel, 'trustDomain' | 'mtls'>;
 
 function inboundChain(port: WorkloadPort, services: readonly PortContext[], where: string, security: InboundSecurity, errors: Diagnostic[]): Chain {
-  const chains = (filter: Filter): FilterChain[] =>
+  const chains = (filters: Filter[]): FilterChain[] =>
     inboundChains(
-      { name: inboundFilterChain(port.port), filter_chain_match: { destination_port: { value: port.port } }, filters: [filter] },
+      { name: inboundFilterChain(port.port), filter_chain_match: { destination_port: { value: port.port } }, filters },
       inboundMtlsFilterChain(port.port),
       port.mtls,
       port.protocol,
       security.trustDomain,
     );
-  const mtlsSources = port.mtls ? withMtlsSources([], services) : [];
-  if (!isHttp(port.protocol)) {
+  const policySources = sortedRefs([...(port.mtls ? withMtlsSources([], services) : []), ...authorizationSources(services)]);
+  const http = isHttp(port.protocol);
+  const authz = portAuthorization(services, security.trustDomain, http, where);
+  errors.push(...(authz?.errors ?? []));
+  if (!http) {
     for (const s of services) errors.push(...tcpObservabilityNotes(s, where));
-    return { chains: chains(tcpProxyFilter(inboundCluster(port.port))), sources: mtlsSources };
+    return { chains: chains([...networkRbacFilters(authz, port.port), tcpProxyFilter(inboundCluster(port.port))]), sources: policySources };
   }
   const o = inboundObservability(services, where);
   errors.push(...o.errors);
-  const context = { direction: 'inbound', port: port.port, services } as const;
-  const hcm = httpConnectionManagerFilter(`inbound_${WILDCARD}_${port.port}`, { inline: inboundRouteConfig(port.port) }, context, o.fields);
-  return { chains: chains(hcm), sources: [...o.sources, ...mtlsSources] };
+  const context = { direction: 'inbound', port: port.port, services, trustDomain: security.trustDomain } as const;
+  const fields = { ...(matchesPaths(services) ? NORMALIZED_PATHS : {}), ...o.fields };
+  const hcm = httpConnectionManagerFilter(`inbound_${WILDCARD}_${port.port}`, { inline: inboundRouteConfig(port.port) }, context, fields);
+  return { chains: chains([hcm]), sources: [...o.sources, ...policySources] };
 }
 
 /** The chain of ports nothing declares: passthrough, requiring mTLS when --mtls-mode is STRICT. */

@@ -21,6 +21,11 @@
  * tls_inspector, and a chain matching a transport protocol other than raw_buffer never matches),
  * and plaintext is what PERMISSIVE promises every client. A PERMISSIVE server whose Pod carries
  * `trellis.dev/tls-mode: mesh` is a warning: sidecars send such endpoints mTLS.
+ *
+ * Authorization (gRFC A41): the RBAC HTTP filters of the service ports behind the ip:port, DENY
+ * then ALLOW before the router (filters/authorization.ts). gRPC matches a caller's identity in the
+ * certificate of the TLS connection: on a listener that is not STRICT (plaintext) no caller has one,
+ * and a rule naming callers never matches — a warning on each such policy.
  */
 import { typed } from '../envoy/codec.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
@@ -39,31 +44,43 @@ import { type ObjectRef, sortedRefs } from '../diagnostics.js';
 import { grpcServerTls, mtlsPolicySources } from './mtls.js';
 import { servicePortsByTarget } from './listeners-inbound.js';
 import type { PortContext } from './policy/types.js';
+import { authorizationSources, namesCallers } from './authorization.js';
 
 interface Bind {
   readonly address: string;
   readonly port: number;
   readonly sources: ObjectRef[];
+  /** The service ports behind it: their policies' authorization applies there. */
+  readonly services: PortContext[];
   /** The mTLS modes of the service ports and workload ports behind it. */
   readonly modes: Set<MtlsMode>;
   /** The Pods behind it that are in the mesh (sidecars send them mTLS). */
   readonly meshPods: Set<string>;
 }
 
-function serverHcm(port: number): HttpConnectionManager {
+/** What a server listener's connection manager enforces: the authorization of the service ports behind it. */
+interface ServerAuthorization {
+  readonly services: readonly PortContext[];
+  readonly trustDomain: string;
+}
+
+function serverHcm(port: number, authz: ServerAuthorization | undefined): HttpConnectionManager {
   return {
     stat_prefix: inboundCluster(port),
     route_config: {
       name: inboundRoute(port),
       virtual_hosts: [{ name: inboundVirtualHost(port), domains: ['*'], routes: [{ match: { prefix: '' }, non_forwarding_action: {} }] }],
     },
-    http_filters: httpFilters({ direction: 'inbound', port, target: 'proxyless' }),
+    http_filters: httpFilters({ direction: 'inbound', port, target: 'proxyless', ...(authz ?? {}) }),
   };
 }
 
-/** The listener an xDS-enabled gRPC server bound to address:port receives; STRICT: mutual TLS required. */
-export function grpcServerListener(address: string, port: number, mode?: MtlsMode): Listener {
-  const hcm = { name: FILTER_NAME.httpConnectionManager, typed_config: typed(MESSAGE.httpConnectionManager, serverHcm(port)) };
+/**
+ * The listener an xDS-enabled gRPC server bound to address:port receives; STRICT: mutual TLS
+ * required; `authz`: the service ports behind it, whose policies' authorization it enforces.
+ */
+export function grpcServerListener(address: string, port: number, mode?: MtlsMode, authz?: ServerAuthorization): Listener {
+  const hcm = { name: FILTER_NAME.httpConnectionManager, typed_config: typed(MESSAGE.httpConnectionManager, serverHcm(port, authz)) };
   return {
     name: serverListener(address, port),
     address: { socket_address: { address, port_value: port } },
@@ -73,6 +90,7 @@ export function grpcServerListener(address: string, port: number, mode?: MtlsMod
 
 interface Behind {
   readonly sources: readonly ObjectRef[];
+  readonly services: readonly PortContext[];
   readonly mode: MtlsMode | undefined;
   /** `namespace/name` of a Pod in the mesh behind it. */
   readonly meshPod: string | undefined;
@@ -81,8 +99,9 @@ interface Behind {
 function collect(binds: Map<string, Bind>, address: string, port: number, behind: Behind): void {
   if (!isIpLiteral(address)) return;
   const key = `${address}|${port}`;
-  const bind = binds.get(key) ?? { address, port, sources: [], modes: new Set(), meshPods: new Set() };
+  const bind = binds.get(key) ?? { address, port, sources: [], services: [], modes: new Set(), meshPods: new Set() };
   bind.sources.push(...behind.sources);
+  bind.services.push(...behind.services);
   if (behind.mode) bind.modes.add(behind.mode);
   if (behind.meshPod) bind.meshPods.add(behind.meshPod);
   binds.set(key, bind);
@@ -107,33 +126,52 @@ function meshPodNotes(b: Bind): Diagnostic[] {
   });
 }
 
+/**
+ * A PERMISSIVE server (served plaintext) whose policies name callers: gRPC sees no identity there,
+ * and such rules never match. (Without workload certificates the model already says so, as an error.)
+ */
+function plaintextAuthorizationNotes(b: Bind): Diagnostic[] {
+  if (modeOf(b) !== 'PERMISSIVE' || !namesCallers(b.services)) return [];
+  return authorizationSources(b.services).map((policy) =>
+    translationWarning(
+      policy,
+      'spec.authorization',
+      `the proxyless gRPC server on ${b.address}:${b.port} is PERMISSIVE, which a gRPC server serves as plaintext: no caller has an identity there, so rules naming identities or namespaces never match (an ALLOW refuses their callers, a DENY refuses no one); make its service STRICT`,
+    ),
+  );
+}
+
 /** The server listeners of one namespace, one per ip:port however many services share it, sorted by name; and their warnings. */
 export function proxylessServerListeners(model: MeshModel, namespace: string): { listeners: DesiredResource<'listener'>[]; notes: Diagnostic[] } {
   const binds = new Map<string, Bind>();
   for (const service of model.services) {
     if (service.namespace !== namespace) continue;
     for (const port of service.ports.filter(isGrpcPort)) {
+      const ctx: PortContext = { service, port, target: 'proxyless' };
       for (const e of port.endpoints) {
-        const sources = [service.source, e.source, ...mtlsPolicySources({ service, port, target: 'proxyless' })];
-        collect(binds, e.address, e.port, { sources, mode: port.mtls, meshPod: e.mesh ? e.pod : undefined });
+        const sources = [service.source, e.source, ...mtlsPolicySources(ctx), ...authorizationSources([ctx])];
+        collect(binds, e.address, e.port, { sources, services: [ctx], mode: port.mtls, meshPod: e.mesh ? e.pod : undefined });
       }
     }
   }
   for (const workload of model.workloads) {
     if (workload.namespace !== namespace) continue;
     const meshPod = model.mtls && inMesh(workload.labels) ? `${workload.namespace}/${workload.name}` : undefined;
-    const targets = model.mtls ? servicePortsByTarget(workload, model.services) : new Map<number, PortContext[]>();
+    const targets = servicePortsByTarget(workload, model.services);
     for (const port of workload.ports.filter(isGrpcPort)) {
-      const sources = [workload.source, ...(targets.get(port.port) ?? []).flatMap(mtlsPolicySources)];
-      collect(binds, workload.ip, port.port, { sources, mode: port.mtls, meshPod });
+      const services = (targets.get(port.port) ?? []).map((c): PortContext => ({ ...c, target: 'proxyless' }));
+      const sources = [workload.source, ...services.flatMap(mtlsPolicySources), ...authorizationSources(services)];
+      collect(binds, workload.ip, port.port, { sources, services, mode: port.mtls, meshPod });
     }
   }
+  const all = [...binds.values()];
+  const authz = (b: Bind) => (b.services.some((s) => s.port.authorization) ? { services: b.services, trustDomain: model.trustDomain } : undefined);
   const listeners = byName(
-    [...binds.values()].map((b) => ({
+    all.map((b) => ({
       name: serverListener(b.address, b.port),
-      message: grpcServerListener(b.address, b.port, modeOf(b)),
+      message: grpcServerListener(b.address, b.port, modeOf(b), authz(b)),
       sources: sortedRefs(b.sources),
     })),
   );
-  return { listeners, notes: [...binds.values()].flatMap(meshPodNotes) };
+  return { listeners, notes: [...all.flatMap(meshPodNotes), ...all.flatMap(plaintextAuthorizationNotes)] };
 }

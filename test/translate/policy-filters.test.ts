@@ -129,7 +129,7 @@ describe('sidecar outbound connection managers', () => {
       { name: RATE, '@type': `${T}envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit`, stat_prefix: 'http_local_rate_limiter' },
       { name: ROUTER, '@type': `${T}envoy.extensions.filters.http.router.v3.Router` },
     ]);
-    expect(HTTP_FILTERS.map((f) => f.feature)).toEqual(['fault', 'local-rate-limit', 'router']);
+    expect(HTTP_FILTERS.map((f) => f.feature)).toEqual(['authorization-deny', 'authorization-allow', 'fault', 'local-rate-limit', 'router']);
   });
 });
 

@@ -10,6 +10,7 @@ import { sectionSources } from '../../policy/merge.js';
 import type { HttpRouteRule } from '../../policy/schema.js';
 import { proxylessObservabilityNotes } from '../policy/observability.js';
 import type { PortContext } from '../policy/types.js';
+import { authorizationAllow, authorizationDeny } from './authorization.js';
 import { fault } from './fault.js';
 import { localRateLimit } from './local-rate-limit.js';
 import { router } from './router.js';
@@ -20,6 +21,12 @@ export type { HttpFilterContext, HttpFilterFeature, PerFilterConfig } from './ty
 /**
  * Ordered. The router must stay last: Envoy and gRPC refuse a chain where it is not.
  *
+ * Authorization first, DENY before ALLOW (Envoy's pattern for the two actions, and Istio's): a
+ * request the mesh refuses costs nothing else, and no DENY can be bypassed by an ALLOW. Both are
+ * inbound only, fault injection and rate limiting outbound only, so the two groups never meet in
+ * one connection manager; Envoy Gateway, too, runs its authorization filters (ext_authz, RBAC)
+ * before fault injection and the local rate limiter.
+ *
  * Fault injection before local rate limiting, as both Istio and Envoy Gateway order them: Istio
  * puts fault in every chain and its documented local rate limit EnvoyFilter inserts the limiter
  * right before the router; Envoy Gateway ranks fault second, after health checks only, and the
@@ -28,7 +35,7 @@ export type { HttpFilterContext, HttpFilterFeature, PerFilterConfig } from './ty
  * through); an injected delay meets the limiter as real latency would. The limiter sits right
  * before the router, guarding what would reach the upstream.
  */
-export const HTTP_FILTERS: readonly HttpFilterFeature[] = [fault, localRateLimit, router];
+export const HTTP_FILTERS: readonly HttpFilterFeature[] = [authorizationDeny, authorizationAllow, fault, localRateLimit, router];
 
 /** The filters for one connection manager, in order; the router is always the last one. */
 export function httpFilters(context: HttpFilterContext): HttpFilter[] {

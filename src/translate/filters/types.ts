@@ -27,6 +27,8 @@ export interface HttpFilterContext {
    * workload port it serves.
    */
   readonly services?: readonly PortContext[];
+  /** The mesh's SPIFFE trust domain: inbound authorization matches a caller's namespace by it. */
+  readonly trustDomain?: string;
 }
 
 export interface HttpFilterFeature {
