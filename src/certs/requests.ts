@@ -1,7 +1,8 @@
 /**
  * One certificate from cert-manager: a `cert-manager.io/v1` CertificateRequest in Trellis's namespace,
  * watched (never polled) until it is Ready, Denied, InvalidRequest or Failed, or the wait times out;
- * then deleted, whatever the outcome. Trellis never approves a request: cert-manager's approver (or
+ * then deleted, whatever the outcome (off the certificate's path: it is served without waiting for the
+ * DELETE). Trellis never approves a request: cert-manager's approver (or
  * whatever approver the cluster runs) does.
  */
 import { createHash } from 'node:crypto';
@@ -96,6 +97,7 @@ export function outcomeOf(request: string, obj: Rec): Outcome | { readonly kind:
 
 export class CertificateRequests {
   private readonly api: CustomObjectsApi;
+  private readonly deleting = new Set<Promise<void>>();
 
   constructor(private readonly s: RequestSettings) {
     this.api = s.kubeConfig.makeApiClient(CustomObjectsApi);
@@ -136,8 +138,15 @@ export class CertificateRequests {
     try {
       return await this.await(name, text(meta.resourceVersion), signal);
     } finally {
-      await this.delete(name);
+      // Deleted whatever the outcome, but off the certificate's path: it is served without waiting for the DELETE.
+      const deletion = this.delete(name).finally(() => this.deleting.delete(deletion));
+      this.deleting.add(deletion);
     }
+  }
+
+  /** Resolves once every request whose outcome is known has been deleted (for a clean stop, and tests). */
+  async deleted(): Promise<void> {
+    while (this.deleting.size > 0) await Promise.all([...this.deleting]);
   }
 
   /** Watches the one request until it is done, re-watching when the API server ends the watch. */

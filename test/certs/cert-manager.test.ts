@@ -142,6 +142,7 @@ describe('a workload certificate from cert-manager', () => {
       leaf.publicKey.export({ type: 'spki', format: 'der' }).equals(createPublicKey(served?.privateKeyPem ?? '').export({ type: 'spki', format: 'der' })),
     ).toBe(true);
     expect(m.certz()).toMatchObject([{ identity: ID, state: 'ready', serial: leaf.serialNumber }]);
+    await t.requests.deleted();
     expect(await t.list()).toEqual([]);
     await cm.stopController();
     await cm.startController({ approver: true });
@@ -178,6 +179,7 @@ describe('a workload certificate from cert-manager', () => {
     expect(entry?.lastError?.message).toMatch(/no outcome within 4 s: .*no-such-issuer/);
     expect(entry?.nextAttempt).toBeDefined();
     m.close();
+    await t.requests.deleted();
     expect(await t.list()).toEqual([]);
   }, 90_000);
 
@@ -234,6 +236,7 @@ describe('leftovers', () => {
     expect(mine.metadata.name).not.toBe(theirs.metadata.name);
     // Two wait times later, the other replica is taken to be gone.
     expect(await t.requests.deleteLeftovers(Date.now() + 121_000)).toBe(1);
+    await t.requests.deleted();
     expect(await t.list()).toEqual([]);
   }, 60_000);
 });
