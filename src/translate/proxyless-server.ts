@@ -154,10 +154,12 @@ export function proxylessServerListeners(model: MeshModel, namespace: string): {
       }
     }
   }
+  // What a workload port's service ports bring (a mode, authorization) is looked up only when some do.
+  const lookUp = model.mtls !== undefined || model.services.some((s) => s.namespace === namespace && s.ports.some((p) => p.authorization));
   for (const workload of model.workloads) {
     if (workload.namespace !== namespace) continue;
     const meshPod = model.mtls && inMesh(workload.labels) ? `${workload.namespace}/${workload.name}` : undefined;
-    const targets = servicePortsByTarget(workload, model.services);
+    const targets = lookUp ? servicePortsByTarget(workload, model.services) : new Map<number, PortContext[]>();
     for (const port of workload.ports.filter(isGrpcPort)) {
       const services = (targets.get(port.port) ?? []).map((c): PortContext => ({ ...c, target: 'proxyless' }));
       const sources = [workload.source, ...services.flatMap(mtlsPolicySources), ...authorizationSources(services)];
