@@ -2,11 +2,30 @@
  * What the proxyless mTLS tests share: the model buildModel makes for a STRICT greeter with workload
  * certificates on, and a bootstrap's `file_watcher` certificate provider on one workload's files.
  */
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { MeshModel, ModelEndpoint, ModelService } from '../../src/model/types.ts';
 
 export const NS = 'default';
 export const GREETER_ID = `spiffe://cluster.local/ns/${NS}/sa/greeter`;
+
+const run = promisify(execFile);
+
+/** In `dir`: a CA (ca.crt, ca.key), then a P-256 key and certificate per name, signed by it, with the one URI SAN given (CN the name). */
+export async function makePki(dir: string, leaves: Record<string, string>): Promise<void> {
+  const ossl = (...args: string[]) => run('openssl', args, { cwd: dir });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=trellis-test-ca', '-days', '1');
+  let serial = 1;
+  for (const [name, uri] of Object.entries(leaves)) {
+    await ossl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
+    await writeFile(join(dir, `${name}.ext`), `subjectAltName=URI:${uri}\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n`);
+    const sign = ['-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(++serial), '-days', '1', '-extfile', `${name}.ext`];
+    await ossl('x509', '-req', '-in', `${name}.csr`, ...sign, '-out', `${name}.crt`);
+  }
+}
 
 /** The bootstrap's `certificate_providers`: gRPC's file_watcher on `<dir>/<name>.crt|.key` and `<dir>/<ca>`. */
 export function fileProviders(dir: string, name: string, opts: { ca?: string; refresh?: string } = {}) {

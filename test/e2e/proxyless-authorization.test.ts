@@ -19,11 +19,9 @@
  * here; a server started without it rejects (NACKs) a listener with authorization, keeps serving
  * the one it had, and the policy is Programmed=False (Rejected) with the server's message.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,9 +29,8 @@ import { loadServeConfig, type ServeConfig } from '../../src/config/config.ts';
 import { serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { startXdsClient, startXdsServer, XdsCallError, type XdsClientProcess, type XdsServerProcess } from '../support/xds-app.ts';
 import { manifestsStore, type MeshStore } from './mesh-stores.ts';
-import { fileProviders } from './mtls-support.ts';
+import { fileProviders, makePki } from './mtls-support.ts';
 
-const run = promisify(execFile);
 const DEBOUNCE_MAX_MS = 200;
 /** The debounce window, and what reading the file, building, pushing and the server's ACK may add on a loaded machine. */
 const TAKES_EFFECT_WITHIN_MS = DEBOUNCE_MAX_MS + 1_000;
@@ -55,20 +52,6 @@ const clients = new Map<Caller, XdsClientProcess>();
 const others: { close(): Promise<void> }[] = [];
 /** Called on every status change of Trellis (an ACK or NACK, a model, a proxy come or gone). */
 const waiters = new Set<() => void>();
-
-/** A CA, then a P-256 key and certificate per name, signed by it, with the one URI SAN given (an empty-ish subject: CN the name). */
-async function makePki(leaves: Record<string, string>): Promise<void> {
-  const ossl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=trellis-test-ca', '-days', '1');
-  let serial = 1;
-  for (const [name, uri] of Object.entries(leaves)) {
-    await ossl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    await writeFile(join(dir, `${name}.ext`), `subjectAltName=URI:${uri}\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n`);
-    const sign = ['-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(++serial), '-days', '1', '-extfile', `${name}.ext`];
-    await ossl('x509', '-req', '-in', `${name}.csr`, ...sign, '-out', `${name}.crt`);
-  }
-}
 
 const node = (pod: string, namespace: string) => ({
   xdsServer,
@@ -220,7 +203,7 @@ async function server(name: string, rbac: boolean): Promise<XdsServerProcess & {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trellis-authz-'));
-  await makePki({
+  await makePki(dir, {
     greeter: id('default', 'greeter'),
     legacy: id('default', 'legacy'),
     ...Object.fromEntries(Object.entries(CALLERS).map(([caller, [, ns, sa]]) => [caller, id(ns, sa)])),

@@ -11,20 +11,17 @@
  * server; and a client whose bootstrap has no certificate provider NACKs the cluster, with the
  * message the README quotes.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyNode, proxyClassOf } from '../../src/translate/proxy.ts';
 import { translateProxyless } from '../../src/translate/proxyless.ts';
 import type { Translation } from '../../src/translate/translation.ts';
 import { startTestServer, type TestServer } from '../support/trellis.ts';
-import { fileProviders, GREETER_ID, NS, strictMesh } from './mtls-support.ts';
+import { fileProviders, makePki, GREETER_ID, NS, strictMesh } from './mtls-support.ts';
 import { directSayHello, startXdsClient, startXdsServer, XdsCallError, type XdsClientProcess, type XdsServerProcess } from '../support/xds-app.ts';
 
-const run = promisify(execFile);
 const PROXY = { mode: 'proxyless', namespace: NS } as const;
 
 let dir: string;
@@ -34,20 +31,6 @@ let translation: Translation;
 const clients: XdsClientProcess[] = [];
 /** NACKs the server saw, by node id. */
 const nacks: { id: string; message: string }[] = [];
-
-/** A CA, then a P-256 key and certificate per name, signed by it, with the one URI SAN given. */
-async function makePki(leaves: Record<string, string>): Promise<void> {
-  const ossl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  await ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=trellis-test-ca', '-days', '1');
-  let serial = 1;
-  for (const [name, uri] of Object.entries(leaves)) {
-    await ossl('req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
-    await writeFile(join(dir, `${name}.ext`), `subjectAltName=URI:${uri}\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth,clientAuth\n`);
-    const sign = ['-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', String(++serial), '-days', '1', '-extfile', `${name}.ext`];
-    await ossl('x509', '-req', '-in', `${name}.csr`, ...sign, '-out', `${name}.crt`);
-  }
-}
 
 const providers = (name: string) => fileProviders(dir, name);
 
@@ -78,7 +61,7 @@ async function failure(p: Promise<unknown>): Promise<XdsCallError> {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'trellis-mtls-'));
-  await makePki({ greeter: GREETER_ID, client: `spiffe://cluster.local/ns/${NS}/sa/client` });
+  await makePki(dir, { greeter: GREETER_ID, client: `spiffe://cluster.local/ns/${NS}/sa/client` });
   t = await startTestServer({ classify: classifyNode });
   t.events.on('nacked', (_kind: unknown, id: unknown, message: unknown) => nacks.push({ id: String(id), message: String(message) }));
   server = await startXdsServer({ ...node('greeter-0'), name: 'beta', xdsCredentials: true, certificateProviders: providers('greeter') });
