@@ -46,18 +46,17 @@
  *                         to see both sides when cert-manager's rate limit is not what bounds them (default: as started)
  * Exits 1 on error; a missed target is printed as MISS and exits 0 unless TRELLIS_BENCH_STRICT=1.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { TRAFFIC_POLICY_CRD, trellisKubeconfigYaml } from '../sources/kube-support.ts';
 import { startCertManager, type CertManager } from '../support/cert-manager.ts';
 import { startEnvtest, type Envtest } from '../support/envtest.ts';
 import type { ChildCommand, ChildEvent, ChildTask, FloorResult, TrellisWindow } from './certs-child.ts';
+import { Child, killAll, setDeadline } from './children.ts';
 import { raiseControllerQps, type Restarted } from './certs-cert-manager.ts';
 import { apiRequests, observe } from './certs-observer.ts';
 import { connectFleet, loadClientProtos, tlsProbe, workloadTokens } from './certs-proxies.ts';
@@ -101,14 +100,12 @@ const deadline = Date.now() + timeoutSeconds * 1000;
 
 // ---- processes and cleanup ----
 
-const here = fileURLToPath(new URL('.', import.meta.url));
-const tsx = import.meta.resolve('tsx');
-const children = new Set<ChildProcess>();
+setDeadline(deadline);
 let workDir: string | undefined;
 
 /** Synchronous, for 'exit': the envtest and cert-manager modules kill their processes in their own 'exit' hooks. */
 function cleanup(): void {
-  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killAll();
   if (workDir) rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
   workDir = undefined;
 }
@@ -123,82 +120,10 @@ function log(msg: string): void {
   process.stderr.write(`certs-bench: ${msg}\n`);
 }
 
-type Named<K extends ChildEvent['ev']> = Extract<ChildEvent, { ev: K }>;
-
 /** A certs-child.ts process and its events, waited on in order against the global deadline. */
-class Child {
-  readonly proc: ChildProcess;
-  private readonly queue: ChildEvent[] = [];
-  private waiter: { ev: string; resolve: (e: ChildEvent) => void; reject: (e: Error) => void } | undefined;
-  private failure: Error | undefined;
-  readonly exited: Promise<void>;
-
-  constructor(
-    readonly label: string,
-    task: ChildTask,
-  ) {
-    this.proc = fork(join(here, 'certs-child.ts'), [], {
-      execArgv: ['--import', tsx],
-      env: { ...process.env, TRELLIS_CERTS_BENCH_TASK: JSON.stringify(task) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    children.add(this.proc);
-    this.proc.on('message', (m: unknown) => this.onEvent(m as ChildEvent));
-    this.exited = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        children.delete(this.proc);
-        this.fail(new Error(`${label} exited (code ${String(code)}, signal ${String(signal)})`));
-        resolve();
-      });
-    });
-  }
-
-  private onEvent(e: ChildEvent): void {
-    if (e.ev === 'error') return this.fail(new Error(`${this.label}: ${e.message}`));
-    const w = this.waiter;
-    if (w && w.ev === e.ev) {
-      this.waiter = undefined;
-      w.resolve(e);
-    } else this.queue.push(e);
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    const w = this.waiter;
-    this.waiter = undefined;
-    w?.reject(this.failure);
-  }
-
-  send(cmd: ChildCommand): void {
-    this.proc.send(cmd);
-  }
-
-  next<K extends ChildEvent['ev']>(ev: K): Promise<Named<K>> {
-    const i = this.queue.findIndex((e) => e.ev === ev);
-    if (i >= 0) return Promise.resolve(this.queue.splice(i, 1)[0] as Named<K>);
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.label}: no '${ev}' before the deadline`)), Math.max(0, deadline - Date.now()));
-      this.waiter = {
-        ev,
-        resolve: (e) => {
-          clearTimeout(timer);
-          resolve(e as Named<K>);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      };
-    });
-  }
-
-  /** Asks the child to stop (or waits for its exit) and kills it if it has not exited after 5 s. */
-  async stop(cmd?: ChildCommand): Promise<void> {
-    if (cmd && this.proc.exitCode === null && this.proc.connected) this.send(cmd);
-    const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(timer);
+class CertsChild extends Child<ChildCommand, ChildEvent> {
+  constructor(label: string, task: ChildTask) {
+    super(label, 'certs-child.ts', { TRELLIS_CERTS_BENCH_TASK: JSON.stringify(task) }, []);
   }
 }
 
@@ -257,7 +182,7 @@ async function runFloor(ctx: Context, round: number): Promise<Run> {
     durationSeconds: DURATION_SECONDS,
     ...(path ? { profilePath: path } : {}),
   };
-  const child = new Child(`floor (round ${round})`, task);
+  const child = new CertsChild(`floor (round ${round})`, task);
   try {
     await child.next('ready');
     const bystander = await observe(ctx.env.adminKubeconfig, namespace);
@@ -304,7 +229,7 @@ async function runTrellis(ctx: Context, round: number): Promise<Run> {
     logLevel,
     ...(path ? { profilePath: path } : {}),
   };
-  const child = new Child(`Trellis (round ${round})`, task);
+  const child = new CertsChild(`Trellis (round ${round})`, task);
   try {
     const ready = await child.next('ready');
     log(`round ${round}: Trellis started, its serving certificate issued, in ${(ready.startMs / 1000).toFixed(2)} s`);

@@ -6,7 +6,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BenchParams } from './config.ts';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const tsx = import.meta.resolve('tsx');
@@ -17,9 +16,14 @@ export function killAll(): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 }
 
+/** Waits on children's events end at `at` (epoch ms); guard() sets it too. */
+export function setDeadline(at: number): void {
+  deadline = at;
+}
+
 /** After `seconds`, kill every child and exit 2; on SIGINT/SIGTERM, kill them and exit 130. Returns the timer. */
 export function guard(seconds: number): NodeJS.Timeout {
-  deadline = Date.now() + seconds * 1000;
+  setDeadline(Date.now() + seconds * 1000);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
       killAll();
@@ -43,15 +47,16 @@ export class Child<Cmd, Ev extends { ev: string }> {
   private failure: Error | undefined;
   readonly exited: Promise<void>;
 
+  /** `file` in test/bench/, run through tsx with `nodeArgs`, its environment this process's and `env`. */
   constructor(
     readonly label: string,
     file: string,
-    params: BenchParams,
     env: Readonly<Record<string, string>> = {},
+    nodeArgs: readonly string[] = ['--expose-gc'],
   ) {
     this.proc = fork(join(here, file), [], {
-      execArgv: ['--import', tsx, '--expose-gc'],
-      env: { ...process.env, ...env, TRELLIS_BENCH_PARAMS: JSON.stringify(params) },
+      execArgv: ['--import', tsx, ...nodeArgs],
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     children.add(this.proc);
@@ -112,9 +117,9 @@ export class Child<Cmd, Ev extends { ev: string }> {
     });
   }
 
-  /** Asks the child to exit and kills it if it has not after 5 s. */
-  async stop(cmd: Cmd): Promise<void> {
-    if (this.proc.exitCode === null && this.proc.connected) this.send(cmd);
+  /** Asks the child to exit (or, without a command, waits for it to) and kills it if it has not after 5 s. */
+  async stop(cmd?: Cmd): Promise<void> {
+    if (cmd && this.proc.exitCode === null && this.proc.connected) this.send(cmd);
     const timer = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
     await this.exited;
     clearTimeout(timer);

@@ -69,6 +69,8 @@ const params: BenchParams = {
   warmup: num('warmup', 'TRELLIS_BENCH_WARMUP', 10),
   streamsPerChannel: num('streams-per-channel', 'TRELLIS_BENCH_STREAMS_PER_CHANNEL', 100),
 };
+/** How each bench process receives the parameters. */
+const paramsEnv = { TRELLIS_BENCH_PARAMS: JSON.stringify(params) };
 const protocolArg = argv.protocol ?? process.env.TRELLIS_BENCH_PROTOCOL ?? 'both';
 if (!['sotw', 'delta', 'both'].includes(protocolArg)) throw new Error(`--protocol must be sotw, delta or both`);
 const protocols: Protocol[] = protocolArg === 'both' ? ['sotw', 'delta'] : [protocolArg as Protocol];
@@ -153,13 +155,13 @@ async function measureChanges(label: string, server: ServerChild, clients: Clien
 async function phase(impl: Impl, protocol: Protocol): Promise<PhaseResult> {
   const label = `${impl} ${protocol}`;
   process.stderr.write(`bench: ${label}: starting server\n`);
-  const server: ServerChild = new Child(`${impl} server`, impl === 'floor' ? 'floor.ts' : 'server.ts', params, serverEnv);
+  const server: ServerChild = new Child(`${impl} server`, impl === 'floor' ? 'floor.ts' : 'server.ts', { ...serverEnv, ...paramsEnv });
   let clients: ClientChild | undefined;
   try {
     const listening = await server.next('listening');
     server.send({ cmd: 'memory' });
     const memBefore = await server.next('memory');
-    clients = new Child('clients', 'clients.ts', params);
+    clients = new Child('clients', 'clients.ts', paramsEnv);
     clients.send({ cmd: 'connect', port: listening.port, protocol });
     const ready = await clients.next('ready');
     process.stderr.write(`bench: ${label}: ${ready.streams} streams ready in ${(ready.setupMs / 1000).toFixed(1)} s\n`);
