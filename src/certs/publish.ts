@@ -6,15 +6,10 @@
  */
 import { CoreV1Api, type KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { apiMessage, MANAGED_BY } from './requests.js';
+import { apiMessage, MANAGED_BY, statusOf } from './requests.js';
 
 export const ROOT_CERT_CONFIGMAP = 'trellis-ca-root-cert';
 export const ROOT_CERT_KEY = 'root-cert.pem';
-
-function code(err: unknown): number | undefined {
-  const c = (err as { code?: unknown }).code;
-  return typeof c === 'number' ? c : undefined;
-}
 
 export class RootCertPublisher {
   private readonly api: CoreV1Api;
@@ -52,7 +47,7 @@ export class RootCertPublisher {
     try {
       current = await this.api.readNamespacedConfigMap({ name: ROOT_CERT_CONFIGMAP, namespace });
     } catch (err) {
-      if (code(err) !== 404) throw err;
+      if (statusOf(err) !== 404) throw err;
     }
     if (!current) {
       await this.api.createNamespacedConfigMap({ namespace, body });

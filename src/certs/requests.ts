@@ -241,7 +241,8 @@ export function identityLabels(identity: string): Record<string, string> {
   };
 }
 
-function statusOf(err: unknown): number | undefined {
+/** The HTTP status of a client-node error (ApiException's code), if it has one. */
+export function statusOf(err: unknown): number | undefined {
   const code = (err as { code?: unknown; status?: unknown }).code ?? (err as { status?: unknown }).status;
   return typeof code === 'number' ? code : undefined;
 }
