@@ -3,6 +3,7 @@
  */
 import { existsSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
+import { shareAgents } from './agents.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -10,9 +11,9 @@ function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** Loads the kubeconfig file, or the in-cluster configuration; throws saying why neither works. */
+/** Loads the kubeconfig file, or the in-cluster configuration; throws saying why neither works. Its requests share keep-alive connections (agents.ts). */
 export function loadKubeConfig(opts: { kubeconfig?: string }): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = shareAgents(new KubeConfig());
   if (opts.kubeconfig !== undefined) {
     try {
       kc.loadFromFile(opts.kubeconfig);
