@@ -91,6 +91,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class CertificateManager extends EventEmitter {
   private readonly entries = new Map<string, Entry>();
   private closed = false;
+  /** The next step of renewAll(). */
+  private renewing: NodeJS.Immediate | undefined;
   private readonly now: () => number;
   private observer: CertObserver | undefined;
 
@@ -166,13 +168,28 @@ export class CertificateManager extends EventEmitter {
     return [...this.entries.values()].flatMap((e) => (e.cert ? [{ identity: e.identity, seconds: (e.cert.notAfter.getTime() - now) / 1000 }] : []));
   }
 
-  /** Requests a new certificate for every identity now (the trust bundle changed, say); the current ones serve until then. */
+  /**
+   * Requests a new certificate for every identity (the trust bundle changed, say); the current ones
+   * serve until then. One identity per turn of the event loop, starting on the next one: a key pair
+   * and a request take the thread a while, and what the caller just pushed (the new `ROOTCA` on
+   * every stream) goes out first, with the streams' ACKs read in between.
+   */
   renewAll(): void {
-    for (const e of this.entries.values()) if (!e.inflight) this.issue(e);
+    const pending = [...this.entries.values()];
+    const next = (): void => {
+      this.renewing = undefined;
+      const e = pending.shift();
+      if (!e || this.closed) return;
+      if (this.entries.get(e.identity) === e) this.issue(e);
+      this.renewing = setImmediate(next);
+    };
+    if (this.renewing) clearImmediate(this.renewing);
+    this.renewing = setImmediate(next);
   }
 
   close(): void {
     this.closed = true;
+    if (this.renewing) clearImmediate(this.renewing);
     for (const e of this.entries.values()) this.stop(e);
     this.entries.clear();
   }
