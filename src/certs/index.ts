@@ -22,6 +22,14 @@ export { DEFAULT_ISSUER, type IssuerRef } from './requests.js';
 export { NO_ISSUER, type CertzView } from './view.js';
 
 const PUBLISH_RETRY_MS = 30_000;
+/** How long certificates wait after a bundle change for every proxy to acknowledge the new ROOTCA. */
+const ROOT_DELIVERY_MS = 10_000;
+
+/** What delivers the Secrets (the ADS server). */
+export interface SecretsDelivery {
+  /** Resolves once every authenticated stream answered the Secrets it was sent, or after timeoutMs, with the number still silent. */
+  secretsDelivered(timeoutMs: number): Promise<number>;
+}
 
 /** What the ADS server needs for its secure port. */
 export interface SecureXds {
@@ -51,6 +59,8 @@ export interface CertificatesOptions {
   readonly requestTimeoutMs: number;
   readonly logger: Logger;
   readonly observer?: CertObserver;
+  /** After a bundle change, how long reissuing waits for every proxy to acknowledge the new ROOTCA (10 s). */
+  readonly rootDeliveryTimeoutMs?: number;
 }
 
 export class Certificates {
@@ -58,6 +68,7 @@ export class Certificates {
   private unpublished: readonly string[] = [];
   private publishing: Promise<void> = Promise.resolve();
   private retry: NodeJS.Timeout | undefined;
+  private delivery: SecretsDelivery | undefined;
 
   readonly xds: SecureXds;
   private readonly sds: SecretPublisher;
@@ -117,15 +128,33 @@ export class Certificates {
     const manager = new CertificateManager({ requests, roots: () => bundle.bundle.roots, logger, ...(opts.observer ? { observer: opts.observer } : {}) });
     const certs = new Certificates(opts, bundle, manager, new RootCertPublisher(opts.kubeConfig, logger));
     bundle.on('changed', () => {
-      // A new root: publish it, serve it (ROOTCA, and the secure port's client check), and reissue so
-      // that certificates follow the issuer's current CA.
-      certs.publish();
+      // A new root: serve it (ROOTCA on every stream first, then the secure port's client check),
+      // publish it, and reissue so that certificates follow the issuer's current CA — once every
+      // proxy holds the new ROOTCA, so that no proxy meets a certificate of a new CA it does not trust yet.
       certs.sds.publishAll();
       certs.serving.bundleChanged();
-      manager.renewAll();
+      certs.publish();
+      void certs.rootDelivered().then(() => manager.renewAll());
     });
     logger.info({ issuer: opts.issuer, trustBundle: opts.trustBundleFile }, 'workload certificates from cert-manager');
     return certs;
+  }
+
+  /** The ADS server that delivers the Secrets: a bundle change reissues certificates once it has delivered the new ROOTCA. */
+  deliverVia(server: SecretsDelivery): void {
+    this.delivery = server;
+  }
+
+  /** Resolves once every stream answered its new ROOTCA (at most ROOT_DELIVERY_MS), saying so when some did not. */
+  private async rootDelivered(): Promise<void> {
+    if (!this.delivery) return;
+    const silent = await this.delivery.secretsDelivered(this.opts.rootDeliveryTimeoutMs ?? ROOT_DELIVERY_MS);
+    if (silent > 0) {
+      this.opts.logger.warn(
+        { streams: silent },
+        `${silent} proxies did not acknowledge the new trust bundle (ROOTCA) within ${((this.opts.rootDeliveryTimeoutMs ?? ROOT_DELIVERY_MS) / 1000).toFixed(1)} s; reissuing certificates anyway`,
+      );
+    }
   }
 
   /** The namespaces watched now: the bundle is published in each. */

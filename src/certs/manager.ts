@@ -72,6 +72,8 @@ interface Entry {
   readonly dnsNames: readonly string[];
   refs: number;
   cert?: IssuedCertificate & { readonly key: KeyObject };
+  /** What certificate() gives for `cert`, made once (the key's PEM export costs a millisecond or so each time). */
+  served?: ServedCertificate;
   renewAt?: number;
   lastError?: CertError;
   nextAttempt?: number;
@@ -133,10 +135,17 @@ export class CertificateManager extends EventEmitter {
 
   /** What to serve for `identity`: its current certificate, or nothing until the first one is issued. */
   certificate(identity: string): ServedCertificate | undefined {
-    const cert = this.entries.get(identity)?.cert;
-    if (!cert) return undefined;
-    const privateKeyPem = cert.key.export({ type: 'pkcs8', format: 'pem' }).toString();
-    return { identity, chainPem: cert.chainPem, privateKeyPem, serial: cert.serial, notAfter: cert.notAfter };
+    const e = this.entries.get(identity);
+    const cert = e?.cert;
+    if (!e || !cert) return undefined;
+    e.served ??= {
+      identity,
+      chainPem: cert.chainPem,
+      privateKeyPem: cert.key.export({ type: 'pkcs8', format: 'pem' }).toString(),
+      serial: cert.serial,
+      notAfter: cert.notAfter,
+    };
+    return e.served;
   }
 
   identities(): string[] {
@@ -248,6 +257,7 @@ export class CertificateManager extends EventEmitter {
 
   private issued(e: Entry, cert: IssuedCertificate & { key: KeyObject }, request: string, seconds: number): void {
     e.cert = cert;
+    e.served = undefined;
     e.lastError = undefined;
     e.backoff = this.newBackoff();
     const lifetime = cert.notAfter.getTime() - cert.notBefore.getTime();

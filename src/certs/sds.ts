@@ -8,30 +8,34 @@
 import { SDS_SECRET } from '../envoy/contract.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import type { SnapshotCache } from '../xds/cache.js';
-import type { CertificateManager } from './manager.js';
+import type { CertificateManager, ServedCertificate } from './manager.js';
 
 const SDS_CERTIFICATE = SDS_SECRET.certificate;
 const SDS_ROOT = SDS_SECRET.trustBundle;
 
-/** The two Secrets of an identity: `ROOTCA` always, `default` once its certificate is issued. */
-export function secretResources(cert: { chainPem: string; privateKeyPem: string } | undefined, bundlePem: string): DesiredResource<'secret'>[] {
-  const root: DesiredResource<'secret'> = { name: SDS_ROOT, message: { name: SDS_ROOT, validation_context: { trusted_ca: { inline_string: bundlePem } } } };
-  if (!cert) return [root];
-  return [
-    root,
-    {
+type SecretResource = DesiredResource<'secret'>;
+
+/** `ROOTCA`: the bundle. */
+function rootResource(bundlePem: string): SecretResource {
+  return { name: SDS_ROOT, message: { name: SDS_ROOT, validation_context: { trusted_ca: { inline_string: bundlePem } } } };
+}
+
+/** `default`: an identity's certificate chain and key. */
+function certificateResource(cert: ServedCertificate): SecretResource {
+  return {
+    name: SDS_CERTIFICATE,
+    message: {
       name: SDS_CERTIFICATE,
-      message: {
-        name: SDS_CERTIFICATE,
-        tls_certificate: { certificate_chain: { inline_string: cert.chainPem }, private_key: { inline_string: cert.privateKeyPem } },
-      },
+      tls_certificate: { certificate_chain: { inline_string: cert.chainPem }, private_key: { inline_string: cert.privateKeyPem } },
     },
-  ].sort((a, b) => (a.name < b.name ? -1 : 1));
+  };
 }
 
 /** Keeps `secrets` (one entry per identity with a connected proxy) in step with the manager and the bundle. */
 export class SecretPublisher {
   private readonly connectedIds = new Set<string>();
+  private root: { pem: string; resource: SecretResource } = { pem: '', resource: rootResource('') };
+  private readonly certificates = new WeakMap<ServedCertificate, SecretResource>();
 
   constructor(
     private readonly secrets: SnapshotCache,
@@ -62,7 +66,20 @@ export class SecretPublisher {
     for (const identity of this.connectedIds) this.publish(identity);
   }
 
+  /**
+   * An identity's Secrets: `ROOTCA` always, `default` once its certificate is issued. The same objects
+   * for the same bundle and certificate, so that the cache knows them without hashing them again (a
+   * new bundle is one new `ROOTCA` for every identity).
+   */
   private publish(identity: string): void {
-    this.secrets.set(identity, { secret: secretResources(this.manager.certificate(identity), this.bundlePem()) });
+    const pem = this.bundlePem();
+    if (this.root.pem !== pem) this.root = { pem, resource: rootResource(pem) };
+    const cert = this.manager.certificate(identity);
+    let own = cert && this.certificates.get(cert);
+    if (cert && !own) {
+      own = certificateResource(cert);
+      this.certificates.set(cert, own);
+    }
+    this.secrets.set(identity, { secret: own ? [this.root.resource, own] : [this.root.resource] });
   }
 }

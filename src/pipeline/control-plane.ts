@@ -137,6 +137,7 @@ class ControlPlane implements RunningTrellis {
         this.updateProblems();
       },
     });
+    extras.certificates?.deliverVia(this.ads);
     this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
     this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
       this.metrics.debounced(window.waitedSeconds, window.changes);

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { decodeAny } from '../envoy/codec.js';
 import type { NodeInfo } from '../envoy/node.js';
-import { PUSH_ORDER } from '../envoy/types.js';
+import { PUSH_ORDER, type ResourceKind } from '../envoy/types.js';
 import type { SnapshotCache, SnapshotChange } from './cache.js';
 import type { Authenticate, Authorize } from './peer.js';
 import { PeerStreams } from './peers.js';
@@ -17,7 +17,7 @@ import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
 import type { HeldResources, ProxiesQuery, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
-import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
+import { NO_OBSERVER, SUBSCRIBED_LISTED, teeObservers } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
 
@@ -87,7 +87,13 @@ export class AdsServer implements XdsIntrospection {
 
   constructor(private readonly opts: AdsServerOptions) {
     this.peers = new PeerStreams(opts.secrets, opts.onPeer);
-    const observer = opts.observer ?? NO_OBSERVER;
+    const given = opts.observer ?? NO_OBSERVER;
+    const answeredSecrets = (kind: ResourceKind): void => {
+      if (kind === 'secret') this.peers.answered();
+    };
+    const observer = opts.secrets
+      ? teeObservers(given, { ...NO_OBSERVER, acked: answeredSecrets, nacked: answeredSecrets })
+      : given;
     this.ctx = {
       logger: opts.logger,
       observer,
@@ -138,6 +144,14 @@ export class AdsServer implements XdsIntrospection {
       }),
     );
     if (opts.secrets) this.unsubscribe.push(opts.secrets.onChange((c) => this.onSecretChange(c)));
+  }
+
+  /**
+   * Resolves once every authenticated stream has answered (ACK or NACK) the Secrets it was sent, or
+   * after `timeoutMs`, with the number of streams still silent then.
+   */
+  secretsDelivered(timeoutMs: number): Promise<number> {
+    return this.peers.delivered(timeoutMs);
   }
 
   private onSecretChange(change: SnapshotChange): void {

@@ -114,6 +114,8 @@ async function held(c: SotwClient, into: Held, until: (h: Held) => boolean): Pro
   return into;
 }
 
+const silentProxies = (l: { msg: string }): boolean => l.msg.includes('did not acknowledge the new trust bundle');
+
 function material(held: Held): { chain: string; key: string; roots: string } {
   const get = (name: string) => held.get(name) as Record<string, Record<string, Record<string, string>>> | undefined;
   const cert = get('default')?.tls_certificate;
@@ -227,18 +229,50 @@ describe('the secure xDS port', () => {
     }
   }, 60_000);
 
-  it('pushes a new bundle (ROOTCA) and a reissued certificate (default) on the open stream when the bundle changes', async () => {
+  it('pushes a new bundle (ROOTCA), then — once it is acknowledged — a reissued certificate (default) on the open stream when the bundle changes', async () => {
     const c = await connect(secure(), { node: node('web-5', 'web'), tls: tls(), token: await token('web') });
     const first = await secrets(c);
     const serial = new X509Certificate(material(first).chain).serialNumber;
     const extra = await cm.newCaIssuer(`extra-${home}`);
     await writeFile(join(dir, 'next.pem'), cm.rootPem + extra.rootPem);
     await rename(join(dir, 'next.pem'), join(dir, 'bundle.pem'));
-    const rotated = await held(c, first, (h) => material(h).roots.includes(extra.rootPem) && new X509Certificate(material(h).chain).serialNumber !== serial);
+    // The new ROOTCA comes first; while this proxy has not acknowledged it, no certificate is being reissued.
+    const pushed = await c.next(SDS, WAIT_MS);
+    expect(pushed.resources.map((x) => x.name)).toEqual(['ROOTCA']);
+    expect(handle.certificates?.manager.certz().filter((e) => e.state !== 'ready')).toEqual([]);
+    for (const x of pushed.resources) first.set(x.name, x.body);
+    c.ack(pushed);
+    const rotated = await held(c, first, (h) => new X509Certificate(material(h).chain).serialNumber !== serial);
     expect(material(rotated).roots).toBe(cm.rootPem + extra.rootPem);
+    expect(logs.lines.some(silentProxies)).toBe(false);
     await writeFile(join(dir, 'next.pem'), cm.rootPem);
     await rename(join(dir, 'next.pem'), join(dir, 'bundle.pem'));
-    expect(material(await held(c, rotated, (h) => !material(h).roots.includes(extra.rootPem))).roots).toBe(cm.rootPem);
+    const reverted = await held(c, rotated, (h) => !material(h).roots.includes(extra.rootPem));
+    expect(material(reverted).roots).toBe(cm.rootPem);
+    // The certificates reissued for the bundle as it was: every identity's has started once this one's is here.
+    const again = new X509Certificate(material(rotated).chain).serialNumber;
+    await held(c, reverted, (h) => new X509Certificate(material(h).chain).serialNumber !== again);
+  }, 90_000);
+
+  it('reissues anyway, and says so, when a proxy never acknowledges the new ROOTCA (after 10 s)', async () => {
+    const manager = handle.certificates?.manager;
+    if (!manager) throw new Error('no certificates');
+    // No reissue left in flight by an earlier test.
+    while (manager.certz().some((e) => e.state !== 'ready')) await once(manager, 'changed');
+    const c = await connect(secure(), { node: node('web-8', 'web'), tls: tls(), token: await token('web') });
+    await secrets(c);
+    const web = `spiffe://cluster.local/ns/${shop}/sa/web`;
+    const serialOf = () => manager.certz().find((e) => e.identity === web)?.serial;
+    const serial = serialOf();
+    const extra = await cm.newCaIssuer(`silent-${home}`);
+    await writeFile(join(dir, 'next.pem'), cm.rootPem + extra.rootPem);
+    await rename(join(dir, 'next.pem'), join(dir, 'bundle.pem'));
+    await c.next(SDS, WAIT_MS); // never acknowledged
+    await logs.until('the warning about the silent proxy', (lines) => lines.some(silentProxies), WAIT_MS);
+    expect(logs.lines.find(silentProxies)).toMatchObject({ level: 40, streams: 1 });
+    while (serialOf() === serial) await once(manager, 'changed');
+    await writeFile(join(dir, 'next.pem'), cm.rootPem);
+    await rename(join(dir, 'next.pem'), join(dir, 'bundle.pem'));
   }, 90_000);
 
   it('the plaintext port serves no Secrets, and says its streams are unauthenticated', async () => {
