@@ -16,6 +16,7 @@ import { newKeyAndCsr } from '../../src/certs/csr.ts';
 import { IDENTITY_ANNOTATION, identityLabels } from '../../src/certs/requests.ts';
 import { loadServeConfig } from '../../src/config/config.ts';
 import { runServe, type ServeHandle } from '../../src/pipeline/index.ts';
+import { Commands, cpuSince, sendEvent } from './child-ipc.ts';
 import { startProfile, stopProfile } from './profile.ts';
 
 export interface FloorTask {
@@ -39,8 +40,10 @@ export interface TrellisTask {
   readonly issuer: string;
   readonly trustBundle: string;
   readonly durationSeconds: number;
-  /** Trellis's lines at this level and above are echoed to stderr (all are kept, at debug, for the timeline). */
+  /** Trellis's lines at this level and above are echoed to stderr. */
   readonly logLevel: string;
+  /** Trellis's lines at this level and above are kept for the timeline (debug: with each request created). */
+  readonly keepLevel: 'debug' | 'info';
   readonly profilePath?: string;
 }
 
@@ -68,6 +71,8 @@ export interface FloorResult {
 export interface TrellisWindow {
   readonly ev: 'window';
   readonly cpuSeconds: number;
+  /** Resources the Secrets' snapshot cache encoded in the window (one per new content). */
+  readonly secretEncodes: number;
   readonly events: readonly TimelineEvent[];
   /** Warnings and errors Trellis logged in the window (the first few). */
   readonly problems: readonly string[];
@@ -85,32 +90,9 @@ const GROUP = 'cert-manager.io';
 const VERSION = 'v1';
 const PLURAL = 'certificaterequests';
 
-function send(msg: ChildEvent): Promise<void> {
-  if (!process.send || !process.connected) process.exit(3);
-  const sendOne = process.send.bind(process);
-  return new Promise((resolve) => sendOne(msg, undefined, {}, () => resolve()));
-}
-
-const commands: ChildCommand[] = [];
-let waiting: ((c: ChildCommand) => void) | undefined;
-process.on('message', (m: unknown) => {
-  const c = m as ChildCommand;
-  if (waiting) {
-    const w = waiting;
-    waiting = undefined;
-    w(c);
-  } else commands.push(c);
-});
-
-async function command(expected: ChildCommand['cmd']): Promise<void> {
-  const c = commands.shift() ?? (await new Promise<ChildCommand>((resolve) => (waiting = resolve)));
-  if (c.cmd !== expected) throw new Error(`expected command '${expected}', got '${c.cmd}'`);
-}
-
-const cpuSince = (c: NodeJS.CpuUsage): number => {
-  const d = process.cpuUsage(c);
-  return (d.user + d.system) / 1e6;
-};
+const send = (msg: ChildEvent): Promise<void> => sendEvent(msg);
+const commands = new Commands<ChildCommand>('certs-child.ts');
+const command = async (expected: ChildCommand['cmd']): Promise<void> => void (await commands.next(expected));
 
 // ---- the floor ----
 
@@ -219,7 +201,7 @@ interface Line {
   peer?: string;
 }
 
-function timeline(lines: readonly string[]): Omit<TrellisWindow, 'ev' | 'cpuSeconds'> {
+function timeline(lines: readonly string[]): Omit<TrellisWindow, 'ev' | 'cpuSeconds' | 'secretEncodes'> {
   const events: TimelineEvent[] = [];
   const problems: string[] = [];
   let problemCount = 0;
@@ -240,9 +222,9 @@ function timeline(lines: readonly string[]): Omit<TrellisWindow, 'ev' | 'cpuSeco
 async function trellis(task: TrellisTask): Promise<void> {
   const lines: string[] = [];
   const logger = pino(
-    { level: 'debug', base: { app: 'trellis' } },
+    { level: task.keepLevel, base: { app: 'trellis' } },
     pino.multistream([
-      { level: 'debug', stream: { write: (s: string) => void lines.push(s) } },
+      { level: task.keepLevel, stream: { write: (s: string) => void lines.push(s) } },
       { level: task.logLevel, stream: process.stderr },
     ]),
   );
@@ -258,7 +240,7 @@ async function trellis(task: TrellisTask): Promise<void> {
       issuer: task.issuer,
       'trust-bundle': task.trustBundle,
       'cert-duration': `${task.durationSeconds}s`,
-      'log-level': 'debug',
+      'log-level': task.keepLevel,
     },
     {},
   );
@@ -279,22 +261,24 @@ async function trellis(task: TrellisTask): Promise<void> {
   await send({ ev: 'ready', securePort: handle.running.xdsSecurePort, startMs: performance.now() - t0 });
 
   await command('mark');
+  // Started with --expose-gc (the SDS bench): the garbage of what came before the window is not collected in it.
+  (globalThis as { gc?: () => void }).gc?.();
   if (task.profilePath) await startProfile();
   const from = lines.length;
   const cpu0 = process.cpuUsage();
+  const encodes0 = certs.xds.secrets.encodes;
   await send({ ev: 'marked' });
   await command('done');
   const cpuSeconds = cpuSince(cpu0);
+  const secretEncodes = certs.xds.secrets.encodes - encodes0;
   if (task.profilePath) await stopProfile(task.profilePath);
-  await send({ ev: 'window', cpuSeconds, ...timeline(lines.slice(from)) });
+  await send({ ev: 'window', cpuSeconds, secretEncodes, ...timeline(lines.slice(from)) });
   await command('stop');
   await handle.stop();
 }
 
 // ---- main ----
 
-if (!process.send) throw new Error('certs-child.ts is started by certs.ts (no IPC channel)');
-process.on('disconnect', () => process.exit(4));
 const raw = process.env.TRELLIS_CERTS_BENCH_TASK;
 if (!raw) throw new Error('TRELLIS_CERTS_BENCH_TASK is not set');
 const task = JSON.parse(raw) as ChildTask;

@@ -115,3 +115,113 @@ export async function connectFleet(
   }
   return { served, responses, close };
 }
+
+/** A Secret as a client holds it (decoded, snake_case). */
+export type HeldSecrets = ReadonlyMap<string, Record<string, unknown>>;
+
+const dig = (v: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((o, k) => (typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined), v);
+
+/** The PEM a held `ROOTCA` trusts, and the chain of a held `default`. */
+export const heldRoots = (s: HeldSecrets): unknown => dig(s.get('ROOTCA'), 'validation_context', 'trusted_ca', 'inline_string');
+export const heldChain = (s: HeldSecrets): unknown => dig(s.get('default'), 'tls_certificate', 'certificate_chain', 'inline_string');
+
+interface Wait {
+  readonly holds: (stream: number, secrets: HeldSecrets) => boolean;
+  readonly at: number[];
+  remaining: number;
+  readonly resolve: (at: number[]) => void;
+}
+
+/**
+ * S streams of the SDS bench, stream j as proxy pod-j with identity sa-(j mod I) and its token, each
+ * its own connection, subscribed to `ROOTCA` and `default` as a sidecar is. Every stream ACKs each
+ * response and keeps what it holds; `until` tells when each stream first holds what it is asked.
+ */
+export class SdsFleet {
+  private readonly held: HeldSecrets[];
+  private readonly waits = new Set<Wait>();
+  private readonly clients: SotwClient[] = [];
+  /** Secrets responses received in all. */
+  responses = 0;
+
+  private constructor(readonly streams: number) {
+    this.held = Array.from({ length: streams }, () => new Map());
+  }
+
+  /** Connects `streams` streams, at most `concurrency` connecting at once; resolves once every one holds `default`. */
+  static async connect(
+    address: string,
+    tls: NonNullable<ConnectOptions['tls']>,
+    namespace: string,
+    tokens: readonly string[],
+    streams: number,
+    concurrency: number,
+    deadline: number,
+  ): Promise<SdsFleet> {
+    const fleet = new SdsFleet(streams);
+    try {
+      const served = fleet.until((_, s) => s.has('default'));
+      await pool(streams, concurrency, async (j) => {
+        const sa = `sa-${j % tokens.length}`;
+        const c = await SotwClient.connect(address, {
+          node: { id: `pod-${j}.${namespace}`, cluster: `${sa}.${namespace}`, metadata: { PROXY_MODE: 'sidecar', NAMESPACE: namespace, POD_NAME: `pod-${j}`, SERVICE_ACCOUNT: sa } },
+          tls,
+          token: tokens[j % tokens.length] ?? '',
+        });
+        fleet.clients.push(c);
+        c.send({ typeUrl: SDS, resourceNames: ['ROOTCA', 'default'] });
+        void fleet.read(j, c, deadline);
+      });
+      await Promise.race([
+        served,
+        new Promise((_, reject) => setTimeout(() => reject(new Error(`not every stream held its default Secret before the deadline`)), Math.max(1, deadline - Date.now())).unref()),
+      ]);
+    } catch (err) {
+      fleet.close();
+      throw err;
+    }
+    return fleet;
+  }
+
+  /** What stream j holds now. */
+  secrets(j: number): HeldSecrets {
+    return this.held[j] ?? new Map();
+  }
+
+  /** Epoch ms at which each stream first held what `holds` asks (a stream that holds it already: now). */
+  until(holds: Wait['holds']): Promise<number[]> {
+    return new Promise((resolve) => {
+      const w: Wait = { holds, at: new Array<number>(this.streams).fill(Number.NaN), remaining: this.streams, resolve };
+      this.waits.add(w);
+      for (let j = 0; j < this.streams; j++) this.check(w, j);
+    });
+  }
+
+  close(): void {
+    for (const c of this.clients) c.close();
+  }
+
+  private async read(j: number, c: SotwClient, deadline: number): Promise<void> {
+    for (;;) {
+      let r;
+      try {
+        r = await c.next(SDS, Math.max(1, deadline - Date.now()));
+      } catch {
+        return; // closed, or the deadline: the waits say which streams never held what they wait for
+      }
+      this.responses += 1;
+      c.ack(r);
+      this.held[j] = new Map(r.resources.map((x) => [x.name, x.body]));
+      for (const w of this.waits) this.check(w, j);
+    }
+  }
+
+  private check(w: Wait, j: number): void {
+    if (!Number.isNaN(w.at[j]) || !w.holds(j, this.secrets(j))) return;
+    w.at[j] = Date.now();
+    if (--w.remaining > 0) return;
+    this.waits.delete(w);
+    w.resolve(w.at);
+  }
+}

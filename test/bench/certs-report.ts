@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { FloorResult, TimelineEvent, TrellisWindow } from './certs-child.ts';
 import type { Seen } from './certs-observer.ts';
-import { summarizeProfile } from './profile.ts';
+import { printProfile } from './profile.ts';
 
 export const TARGET_RATIO = 1.2;
 const TICKS_PER_SECOND = 100;
@@ -245,13 +245,6 @@ export function report(runs: readonly Run[], identities: number, profiles: reado
     `  ${pass ? 'PASS' : 'MISS'}  ${identities} identities, nothing → every default Secret served, within ${TARGET_RATIO}x of the floor: ` +
       `Trellis ${sec(trellisMs)} s, floor ${sec(floorMs)} s, ${ratio.toFixed(2)}x (medians; each round's ratio: median ${roundRatio.toFixed(2)}x)`,
   );
-  for (const p of profiles) {
-    const s = summarizeProfile(p.path, 20);
-    console.log(`\nCPU profile of ${p.label} over the window (${s.busyMs.toFixed(0)} ms busy; ${p.path}):`);
-    console.log('  by file (self):');
-    for (const l of s.files.slice(0, 12)) console.log(`    ${l.selfPct.toFixed(1).padStart(5)}%  ${l.what}`);
-    console.log('  by function (inclusive):');
-    for (const l of s.byTotal.slice(0, 20)) console.log(`    ${l.totalPct.toFixed(1).padStart(5)}% (self ${l.selfPct.toFixed(1)}%)  ${l.what}`);
-  }
+  for (const p of profiles) printProfile(p.label, p.path);
   return { ratio, pass };
 }

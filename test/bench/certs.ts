@@ -227,6 +227,7 @@ async function runTrellis(ctx: Context, round: number): Promise<Run> {
     trustBundle: ctx.bundlePath,
     durationSeconds: DURATION_SECONDS,
     logLevel,
+    keepLevel: 'debug',
     ...(path ? { profilePath: path } : {}),
   };
   const child = new CertsChild(`Trellis (round ${round})`, task);

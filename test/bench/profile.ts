@@ -106,3 +106,13 @@ export function summarizeProfile(path: string, top = 25): { byTotal: ProfileLine
     busyMs: busy / 1000,
   };
 }
+
+/** Prints where a profile's time went: by file (self) and by function (inclusive). */
+export function printProfile(label: string, path: string): void {
+  const s = summarizeProfile(path, 20);
+  console.log(`\nCPU profile of ${label} over the window (${s.busyMs.toFixed(0)} ms busy; ${path}):`);
+  console.log('  by file (self):');
+  for (const l of s.files.slice(0, 12)) console.log(`    ${l.selfPct.toFixed(1).padStart(5)}%  ${l.what}`);
+  console.log('  by function (inclusive):');
+  for (const l of s.byTotal.slice(0, 20)) console.log(`    ${l.totalPct.toFixed(1).padStart(5)}% (self ${l.selfPct.toFixed(1)}%)  ${l.what}`);
+}
