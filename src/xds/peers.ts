@@ -12,6 +12,12 @@ import type { AdsStream } from './stream.js';
 /** What a stream without a peer's Secrets has: none. */
 const NO_SECRETS: Snapshot['secret'] = { entries: new Map(), version: digestOf([]) };
 
+/** A pending delivered(): the streams it still waits for. */
+interface Delivery {
+  readonly waiting: Set<AdsStream>;
+  readonly done: () => void;
+}
+
 /** Whether a stream has Secrets sent or due that it has not answered. */
 function unanswered(s: AdsStream): boolean {
   const ts = s.types.get('secret');
@@ -20,9 +26,8 @@ function unanswered(s: AdsStream): boolean {
 
 export class PeerStreams {
   private readonly byIdentity = new Map<string, Set<AdsStream>>();
-  /** Waiters of delivered(), checked at most once per turn of the event loop after an answer. */
-  private readonly deliveryChecks = new Set<() => void>();
-  private checkScheduled = false;
+  /** The streams each pending delivered() still waits for. */
+  private readonly deliveries = new Set<Delivery>();
 
   constructor(
     private readonly secrets: SnapshotCache | undefined,
@@ -41,10 +46,6 @@ export class PeerStreams {
     return this.byIdentity.get(change.proxyClass);
   }
 
-  private has(s: AdsStream): boolean {
-    return s.peer !== undefined && this.byIdentity.get(s.peer.identity)?.has(s) === true;
-  }
-
   add(s: AdsStream): void {
     if (!s.peer) return;
     let set = this.byIdentity.get(s.peer.identity);
@@ -60,54 +61,44 @@ export class PeerStreams {
     if (!s.peer) return;
     const set = this.byIdentity.get(s.peer.identity);
     if (!set?.delete(s)) return;
-    this.answered();
+    this.settled(s);
     if (set.size > 0) return;
     this.byIdentity.delete(s.peer.identity);
     this.onPeer?.(s.peer.identity, false);
   }
 
-  /** Authenticated streams with Secrets sent or due that they have not answered (ACK or NACK) yet. */
-  private undelivered(): Set<AdsStream> {
-    const out = new Set<AdsStream>();
-    for (const set of this.byIdentity.values()) for (const s of set) if (unanswered(s)) out.add(s);
-    return out;
-  }
-
-  /** A stream answered Secrets, or left: the waiters of delivered() look again (once per turn). */
-  answered(): void {
-    if (this.deliveryChecks.size === 0 || this.checkScheduled) return;
-    this.checkScheduled = true;
-    setImmediate(() => {
-      this.checkScheduled = false;
-      for (const check of [...this.deliveryChecks]) check();
-    });
+  /** Stream `s` answered (ACK or NACK) its Secrets: done with, unless more are due already. */
+  answered(s: AdsStream): void {
+    if (!unanswered(s)) this.settled(s);
   }
 
   /**
-   * Resolves once every authenticated stream that has Secrets it has not answered on the next turn
-   * (after what was just pushed) has answered them or left, or after `timeoutMs` at most: with the
-   * number still silent then.
+   * Resolves once every authenticated stream that has Secrets it has not answered (ACK or NACK) on
+   * the next turn — after what was just pushed — has answered them or left, or after `timeoutMs` at
+   * most: with the number still silent then.
    */
   delivered(timeoutMs: number): Promise<number> {
     return new Promise((resolve) => {
-      // The streams to wait for, found once; each look then goes over those still waiting only.
-      let waiting: Set<AdsStream> | undefined;
-      const check = (): void => {
-        waiting ??= this.undelivered();
-        for (const s of waiting) if (!unanswered(s) || !this.has(s)) waiting.delete(s);
-        if (waiting.size === 0) finish();
-      };
-      const finish = (): void => {
-        clearTimeout(timer);
-        this.deliveryChecks.delete(check);
-        resolve(waiting?.size ?? 0);
-      };
-      const timer = setTimeout(() => {
-        check();
-        if (this.deliveryChecks.has(check)) finish();
-      }, timeoutMs);
-      this.deliveryChecks.add(check);
-      setImmediate(check);
+      setImmediate(() => {
+        const waiting = new Set<AdsStream>();
+        for (const set of this.byIdentity.values()) for (const s of set) if (unanswered(s)) waiting.add(s);
+        if (waiting.size === 0) return resolve(0);
+        const d: Delivery = {
+          waiting,
+          done: () => {
+            clearTimeout(timer);
+            this.deliveries.delete(d);
+            resolve(waiting.size);
+          },
+        };
+        const timer = setTimeout(d.done, timeoutMs);
+        this.deliveries.add(d);
+      });
     });
+  }
+
+  /** `s` no longer keeps a delivery waiting. */
+  private settled(s: AdsStream): void {
+    for (const d of this.deliveries) if (d.waiting.delete(s) && d.waiting.size === 0) d.done();
   }
 }

@@ -17,7 +17,7 @@ import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
 import type { HeldResources, ProxiesQuery, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
-import { NO_OBSERVER, SUBSCRIBED_LISTED, teeObservers } from './status.js';
+import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
 
@@ -87,13 +87,7 @@ export class AdsServer implements XdsIntrospection {
 
   constructor(private readonly opts: AdsServerOptions) {
     this.peers = new PeerStreams(opts.secrets, opts.onPeer);
-    const given = opts.observer ?? NO_OBSERVER;
-    const answeredSecrets = (kind: ResourceKind): void => {
-      if (kind === 'secret') this.peers.answered();
-    };
-    const observer = opts.secrets
-      ? teeObservers(given, { ...NO_OBSERVER, acked: answeredSecrets, nacked: answeredSecrets })
-      : given;
+    const observer = opts.observer ?? NO_OBSERVER;
     this.ctx = {
       logger: opts.logger,
       observer,
@@ -105,6 +99,7 @@ export class AdsServer implements XdsIntrospection {
         this.classOf(s.proxyClass).add(s);
         if (!opts.cache.get(s.proxyClass)) opts.onDemand?.(s.proxyClass);
       },
+      ...(opts.secrets ? { answered: (s: AdsStream, kind: ResourceKind) => kind === 'secret' && this.peers.answered(s) } : {}),
       closed: (s) => this.remove(s),
       now: () => performance.now(),
       shared: (key, encode) => {

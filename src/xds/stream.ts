@@ -28,6 +28,8 @@ export interface StreamContext {
   classify(node: NodeInfo): string | undefined;
   /** Called once the stream knows its node (first request). */
   identified(stream: AdsStream): void;
+  /** The stream answered (ACK or NACK) the response in flight for `kind`. */
+  answered?(stream: AdsStream, kind: ResourceKind): void;
   closed(stream: AdsStream): void;
   now(): number;
   /**
@@ -220,11 +222,12 @@ export abstract class AdsStream {
       const record = ts.nack(error, Date.now());
       this.ctx.observer.nacked(ts.kind, this.proxyId, error.message);
       this.log.warn({ type: SHORT_NAME[ts.kind], version: record.rejectedVersion, sources, error: error.message }, 'proxy rejected configuration (NACK)');
-      return;
+    } else {
+      const seconds = ts.ack(this.ctx.now());
+      this.ctx.observer.acked(ts.kind, seconds);
+      if (this.debugLog) this.log.debug({ type: SHORT_NAME[ts.kind], version: ts.versionAcked }, 'ACK');
     }
-    const seconds = ts.ack(this.ctx.now());
-    this.ctx.observer.acked(ts.kind, seconds);
-    if (this.debugLog) this.log.debug({ type: SHORT_NAME[ts.kind], version: ts.versionAcked }, 'ACK');
+    this.ctx.answered?.(this, ts.kind);
   }
 
   /** The cache changed for this stream's class: mark what this stream subscribes to, then push. */
