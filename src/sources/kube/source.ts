@@ -8,6 +8,7 @@
  * permitted) is a warning, not a failure. Nodes are cluster-scoped: they are watched cluster-wide
  * whatever namespaces are, since an endpoint in a watched namespace may run on any node.
  */
+import { setMaxListeners } from 'node:events';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Input, MeshInputs } from '../../model/inputs.js';
@@ -107,8 +108,17 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined):
   });
 }
 
+/**
+ * Every reflector listens on the source's signal, for its watch and for the request under way (two
+ * or three at once each, all removed when done): more than the ten Node warns about by default.
+ */
+function withListeners(c: AbortController): AbortController {
+  setMaxListeners(ALL_KINDS.length * 4, c.signal);
+  return c;
+}
+
 class KubeSourceRunner implements KubeSource {
-  private readonly controller = new AbortController();
+  private readonly controller = withListeners(new AbortController());
   private readonly reflectors: Reflector[];
   private readonly views = new Map<KindKey, KindView>();
   private readonly dirty = new Set<KindKey>(ALL_KINDS.map((k) => k.key));
