@@ -67,6 +67,17 @@ export interface AdsServerOptions {
   readonly onPeer?: (identity: string, connected: boolean) => void;
 }
 
+/** The gRPC server options of both xDS ports (the benchmarks' floors use the same). */
+export function adsServerOptions(maxRequestBytes = 4 * 1024 * 1024): grpc.ServerOptions {
+  return {
+    'grpc.max_receive_message_length': maxRequestBytes,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+  };
+}
+
 export class AdsServer implements XdsIntrospection {
   private readonly streams = new Set<AdsStream>();
   private readonly nameSets = new NameSets();
@@ -289,11 +300,7 @@ export class AdsServer implements XdsIntrospection {
 
   private async bind(host: string, port: number, credentials: grpc.ServerCredentials, secure: boolean): Promise<number> {
     const server = new grpc.Server({
-      'grpc.max_receive_message_length': this.opts.maxRequestBytes ?? 4 * 1024 * 1024,
-      'grpc.keepalive_time_ms': 30_000,
-      'grpc.keepalive_timeout_ms': 10_000,
-      'grpc.keepalive_permit_without_calls': 1,
-      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+      ...adsServerOptions(this.opts.maxRequestBytes),
       interceptors: [releaseReceivedMessages(adsServiceDefinition.StreamAggregatedResources?.path ?? '')],
     });
     server.addService(adsServiceDefinition, this.implementation(secure));

@@ -46,8 +46,7 @@
  *                         to see both sides when cert-manager's rate limit is not what bounds them (default: as started)
  * Exits 1 on error; a missed target is printed as MISS and exits 0 unless TRELLIS_BENCH_STRICT=1.
  */
-import { rmSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -56,11 +55,12 @@ import { TRAFFIC_POLICY_CRD, trellisKubeconfigYaml } from '../sources/kube-suppo
 import { startCertManager, type CertManager } from '../support/cert-manager.ts';
 import { startEnvtest, type Envtest } from '../support/envtest.ts';
 import type { ChildCommand, ChildEvent, ChildTask, FloorResult, TrellisWindow } from './certs-child.ts';
-import { Child, killAll, setDeadline } from './children.ts';
+import { Child } from './children.ts';
+import { logLevelOption, positiveInt, startHarness } from './harness.ts';
 import { raiseControllerQps, type Restarted } from './certs-cert-manager.ts';
 import { apiRequests, observe } from './certs-observer.ts';
 import { connectFleet, loadClientProtos, tlsProbe, workloadTokens } from './certs-proxies.ts';
-import { addOthers, childCpu, cpuDelta, floorBreakdown, report, sampleMachine, settle, trellisBreakdown, type CpuSampler, type Run } from './certs-report.ts';
+import { addOthers, childCpu, cpuDelta, floorBreakdown, report, sampleMachine, trellisBreakdown, type CpuSampler, type Run } from './certs-report.ts';
 
 // ---- options ----
 
@@ -77,13 +77,7 @@ const { values: argv } = parseArgs({
   strict: true,
 });
 
-function num(name: 'identities' | 'rounds' | 'concurrency' | 'timeout' | 'cert-manager-qps', dflt: number): number {
-  const raw = argv[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${raw}`);
-  return n;
-}
+const num = (name: keyof typeof argv, dflt: number): number => positiveInt(argv[name] as string | undefined, name, dflt);
 
 const identities = num('identities', 200);
 const rounds = num('rounds', 3);
@@ -92,33 +86,11 @@ const timeoutSeconds = num('timeout', 1200);
 const profile = argv.profile ?? false;
 /** 0: cert-manager's controller as started (client-go's QPS 20, burst 50). */
 const certManagerQps = num('cert-manager-qps', 0);
-const logLevel = argv['log-level'] ?? 'warn';
-if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) throw new Error(`--log-level: not a level: ${logLevel}`);
+const logLevel = logLevelOption(argv['log-level']);
 /** What Trellis asks for by default (--cert-duration 24h); the floor asks for the same. */
 const DURATION_SECONDS = 24 * 3600;
-const deadline = Date.now() + timeoutSeconds * 1000;
-
-// ---- processes and cleanup ----
-
-setDeadline(deadline);
-let workDir: string | undefined;
-
-/** Synchronous, for 'exit': the envtest and cert-manager modules kill their processes in their own 'exit' hooks. */
-function cleanup(): void {
-  killAll();
-  if (workDir) rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
-  workDir = undefined;
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-const globalTimer = setTimeout(() => {
-  process.stderr.write(`certs-bench: global timeout of ${timeoutSeconds} s reached; killing the children, the API server and cert-manager\n`);
-  process.exit(2);
-}, timeoutSeconds * 1000);
-
-function log(msg: string): void {
-  process.stderr.write(`certs-bench: ${msg}\n`);
-}
+const harness = startHarness('certs-bench', timeoutSeconds);
+const { deadline, log } = harness;
 
 /** A certs-child.ts process and its events, waited on in order against the global deadline. */
 class CertsChild extends Child<ChildCommand, ChildEvent> {
@@ -129,11 +101,6 @@ class CertsChild extends Child<ChildCommand, ChildEvent> {
 
 // ---- the two runs ----
 
-/** settle(), saying so when the machine stayed busy. */
-async function settled(round: number): Promise<void> {
-  const cores = await settle();
-  if (cores >= 0.5) log(`round ${round}: the machine stays busy (${cores.toFixed(2)} cores) with other processes; measuring anyway`);
-}
 
 /** The API requests served in the window, most first (a WATCH counts when it ends). */
 function apiLine(api: ReadonlyMap<string, number>): string {
@@ -186,7 +153,7 @@ async function runFloor(ctx: Context, round: number): Promise<Run> {
   try {
     await child.next('ready');
     const bystander = await observe(ctx.env.adminKubeconfig, namespace);
-    await settled(round);
+    await harness.settled(round);
     const api0 = await apiRequests(ctx.env);
     const machine = sampleMachine();
     const cpu0 = childCpu();
@@ -238,7 +205,7 @@ async function runTrellis(ctx: Context, round: number): Promise<Run> {
     await tlsProbe(ready.securePort, tls.rootsPem, tls.serverName, deadline);
     loadClientProtos();
     const bystander = await observe(ctx.env.adminKubeconfig, home);
-    await settled(round);
+    await harness.settled(round);
     child.send({ cmd: 'mark' });
     await child.next('marked');
     const api0 = await apiRequests(ctx.env);
@@ -276,7 +243,7 @@ async function main(): Promise<number> {
       `${(totalmem() / 1024 ** 3).toFixed(1)} GB\n${identities} identities, ${rounds} rounds (floor and Trellis alternate which goes first), ` +
       `envtest with its watch cache + cert-manager (CA ClusterIssuer; controller ${certManagerQps > 0 ? `--kube-api-qps=${certManagerQps} --kube-api-burst=${certManagerQps}` : 'with client-go defaults, QPS 20 burst 50'})\n`,
   );
-  workDir = await mkdtemp(join(tmpdir(), 'trellis-certs-bench-'));
+  const workDir = await harness.workDir();
   log('starting the API server and cert-manager');
   const env = await startEnvtest({ watchCache: true });
   let cm: CertManager | undefined;
@@ -317,10 +284,7 @@ async function main(): Promise<number> {
 }
 
 main()
-  .then((code) => {
-    clearTimeout(globalTimer);
-    process.exit(code);
-  })
+  .then((code) => harness.exit(code))
   .catch((err: unknown) => {
     process.stderr.write(`certs-bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

@@ -8,6 +8,7 @@
  * response carries the same resource bytes as Trellis's.
  */
 import * as grpc from '@grpc/grpc-js';
+import { adsServerOptions } from '../../src/xds/server.ts';
 import { adsProtos } from '../support/ads-client-protos.ts';
 import {
   CDS,
@@ -141,14 +142,7 @@ function handler(protocol: 'sotw' | 'delta'): (call: Call) => void {
 
 const method = (name: string): grpc.MethodDefinition<Buffer, Buffer> => rawStreamingMethod(`${SERVICE}/${name}`);
 
-// The same server options as AdsServer.listen.
-const server = new grpc.Server({
-  'grpc.max_receive_message_length': 4 * 1024 * 1024,
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-});
+const server = new grpc.Server(adsServerOptions());
 server.addService(
   { StreamAggregatedResources: method('StreamAggregatedResources'), DeltaAggregatedResources: method('DeltaAggregatedResources') },
   { StreamAggregatedResources: handler('sotw'), DeltaAggregatedResources: handler('delta') },

@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import { adsServerOptions } from '../../src/xds/server.ts';
 import { adsProtos } from '../support/ads-client-protos.ts';
 import { SDS } from '../support/resources.ts';
 import { rawStreamingMethod } from '../support/raw-method.ts';
@@ -95,14 +96,7 @@ function handler(call: Call): void {
   });
 }
 
-// The same server options as AdsServer's ports.
-const server = new grpc.Server({
-  'grpc.max_receive_message_length': 4 * 1024 * 1024,
-  'grpc.keepalive_time_ms': 30_000,
-  'grpc.keepalive_timeout_ms': 10_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_ping_interval_without_data_ms': 10_000,
-});
+const server = new grpc.Server(adsServerOptions());
 server.addService(
   { StreamAggregatedResources: rawStreamingMethod(`${SERVICE}/StreamAggregatedResources`) },
   { StreamAggregatedResources: handler },

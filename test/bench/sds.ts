@@ -39,8 +39,8 @@
  *                         client-go's QPS 20, burst 50: the rotation then takes about I/6 seconds, whoever asks)
  * Exits 1 on error; a missed target is printed as MISS and exits 0 unless TRELLIS_BENCH_STRICT=1.
  */
-import { mkdirSync, rmSync } from 'node:fs';
-import { mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -51,8 +51,9 @@ import { startEnvtest, type Envtest } from '../support/envtest.ts';
 import type { ChildCommand, ChildEvent, TrellisTask, TrellisWindow } from './certs-child.ts';
 import { raiseControllerQps, type Restarted } from './certs-cert-manager.ts';
 import { heldChain, heldRoots, loadClientProtos, SdsFleet, tlsProbe, workloadTokens } from './certs-proxies.ts';
-import { childCpu, cpuDelta, median, quantile, settle } from './certs-report.ts';
-import { Child, killAll, setDeadline } from './children.ts';
+import { childCpu, cpuDelta, median, quantile } from './certs-report.ts';
+import { Child } from './children.ts';
+import { logLevelOption, positiveInt, startHarness } from './harness.ts';
 import { printProfile } from './profile.ts';
 import type { SdsFloorCommand, SdsFloorEvent, SdsFloorTask } from './sds-floor.ts';
 
@@ -76,13 +77,7 @@ const { values: argv } = parseArgs({
   strict: true,
 });
 
-function num(name: 'identities' | 'streams' | 'rounds' | 'concurrency' | 'timeout' | 'cert-manager-qps', dflt: number): number {
-  const raw = argv[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${raw}`);
-  return n;
-}
+const num = (name: keyof typeof argv, dflt: number): number => positiveInt(argv[name] as string | undefined, name, dflt);
 
 const identities = num('identities', 200);
 const streams = num('streams', 1000);
@@ -90,32 +85,12 @@ const rounds = num('rounds', 3);
 const concurrency = num('concurrency', 64);
 const timeoutSeconds = num('timeout', 1200);
 const certManagerQps = num('cert-manager-qps', 0);
-const logLevel = argv['log-level'] ?? 'warn';
+const logLevel = logLevelOption(argv['log-level']);
 const profile = argv.profile ?? false;
-if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) throw new Error(`--log-level: not a level: ${logLevel}`);
 if (streams < identities) throw new Error('--streams must be at least --identities (every identity has a stream)');
 const DURATION_SECONDS = 24 * 3600;
-const deadline = Date.now() + timeoutSeconds * 1000;
-
-// ---- processes and cleanup ----
-
-setDeadline(deadline);
-let workDir: string | undefined;
-function cleanup(): void {
-  killAll();
-  if (workDir) rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
-  workDir = undefined;
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-const globalTimer = setTimeout(() => {
-  process.stderr.write(`sds-bench: global timeout of ${timeoutSeconds} s reached; killing the children, the API server and cert-manager\n`);
-  process.exit(2);
-}, timeoutSeconds * 1000);
-
-function log(msg: string): void {
-  process.stderr.write(`sds-bench: ${msg}\n`);
-}
+const harness = startHarness('sds-bench', timeoutSeconds);
+const { deadline, log } = harness;
 
 interface Context {
   readonly env: Envtest;
@@ -141,11 +116,6 @@ interface Run {
   readonly profilePath?: string;
 }
 
-/** settle(), saying so when the machine stayed busy. */
-async function settled(round: number): Promise<void> {
-  const cores = await settle();
-  if (cores >= 0.5) log(`round ${round}: the machine stays busy (${cores.toFixed(2)} cores) with other processes; measuring anyway`);
-}
 
 const since = (t0: number, at: readonly number[]): number[] => at.map((t) => t - t0);
 const cpuLine = (cpu: ReadonlyMap<string, number>): string =>
@@ -168,7 +138,7 @@ async function runFloor(ctx: Context, round: number): Promise<Run> {
     const { port } = await child.next('ready');
     const tokens = Array.from({ length: identities }, (_, i) => `floor-token-${i}`);
     fleet = await SdsFleet.connect(`127.0.0.1:${port}`, { rootsPem: ctx.cm.rootPem, serverName: ctx.floorCert.serverName }, work, tokens, streams, concurrency, deadline);
-    await settled(round);
+    await harness.settled(round);
     child.send({ cmd: 'mark' });
     await child.next('marked');
     const responses0 = fleet.responses;
@@ -224,7 +194,7 @@ async function runTrellis(ctx: Context, round: number): Promise<Run> {
     log(`round ${round}: ${streams} streams of ${identities} identities hold their default Secret (${((Date.now() - c0) / 1000).toFixed(1)} s)`);
     const f = fleet;
     const before = Array.from({ length: streams }, (_, j) => heldChain(f.secrets(j)));
-    await settled(round);
+    await harness.settled(round);
     child.send({ cmd: 'mark' });
     await child.next('marked');
     const responses0 = fleet.responses;
@@ -338,7 +308,7 @@ async function main(): Promise<number> {
       `${(totalmem() / 1024 ** 3).toFixed(1)} GB\n${identities} identities, ${streams} streams, ${rounds} rounds (floor and Trellis alternate which goes first), ` +
       `envtest + cert-manager (CA ClusterIssuer; controller ${certManagerQps > 0 ? `--kube-api-qps=${certManagerQps} --kube-api-burst=${certManagerQps}` : 'with client-go defaults, QPS 20 burst 50'})\n`,
   );
-  workDir = await mkdtemp(join(tmpdir(), 'trellis-sds-bench-'));
+  const workDir = await harness.workDir();
   log('starting the API server and cert-manager');
   const env = await startEnvtest({ watchCache: true });
   let cm: CertManager | undefined;
@@ -390,10 +360,7 @@ async function main(): Promise<number> {
 }
 
 main()
-  .then((code) => {
-    clearTimeout(globalTimer);
-    process.exit(code);
-  })
+  .then((code) => harness.exit(code))
   .catch((err: unknown) => {
     process.stderr.write(`sds-bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);

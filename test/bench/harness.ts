@@ -1,0 +1,71 @@
+/**
+ * What the envtest benches (certs.ts, sds.ts) share around their runs: positive-integer and log-level
+ * options, a global deadline that kills the children, the API server and cert-manager and exits 2, a
+ * working directory removed on exit, a log prefix, and waiting for a quiet machine before a round.
+ */
+import { rmSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { settle } from './certs-report.ts';
+import { killAll, setDeadline } from './children.ts';
+
+/** `--name` as a positive integer, `dflt` when absent. */
+export function positiveInt(raw: string | undefined, name: string, dflt: number): number {
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${raw}`);
+  return n;
+}
+
+/** `--log-level` as pino knows it. */
+export function logLevelOption(raw: string | undefined): string {
+  const level = raw ?? 'warn';
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(level)) throw new Error(`--log-level: not a level: ${level}`);
+  return level;
+}
+
+export interface Harness {
+  readonly deadline: number;
+  readonly log: (msg: string) => void;
+  /** A fresh working directory, removed on exit. */
+  workDir(): Promise<string>;
+  /** settle(), saying so when the machine stayed busy with other processes. */
+  settled(round: number): Promise<void>;
+  /** Exits with `code`, the global timer cleared. */
+  exit(code: number): never;
+}
+
+export function startHarness(name: string, timeoutSeconds: number): Harness {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  setDeadline(deadline);
+  const dirs: string[] = [];
+  // Synchronous, for 'exit': the envtest and cert-manager modules kill their processes in their own 'exit' hooks.
+  process.on('exit', () => {
+    killAll();
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
+  const timer = setTimeout(() => {
+    process.stderr.write(`${name}: global timeout of ${timeoutSeconds} s reached; killing the children, the API server and cert-manager\n`);
+    process.exit(2);
+  }, timeoutSeconds * 1000);
+  const log = (msg: string): void => void process.stderr.write(`${name}: ${msg}\n`);
+  return {
+    deadline,
+    log,
+    async workDir() {
+      const d = await mkdtemp(join(tmpdir(), `trellis-${name}-`));
+      dirs.push(d);
+      return d;
+    },
+    async settled(round) {
+      const cores = await settle();
+      if (cores >= 0.5) log(`round ${round}: the machine stays busy (${cores.toFixed(2)} cores) with other processes; measuring anyway`);
+    },
+    exit(code) {
+      clearTimeout(timer);
+      process.exit(code);
+    },
+  };
+}
