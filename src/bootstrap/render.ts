@@ -17,6 +17,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import { CERTIFICATE_PROVIDER_INSTANCE, NODE_METADATA, SERVER_LISTENER_TEMPLATE, SIDECAR_PORTS, type ProxyMode } from '../envoy/contract.js';
+import { probeResources, type AppProbe } from './probes.js';
+
+export type { AppProbe, AppProbeCheck } from './probes.js';
 
 /** envoy-bootstrap/ at the repository (package) root. */
 export const bootstrapDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../envoy-bootstrap');
@@ -46,6 +49,11 @@ export interface BootstrapOptions {
    * the layout of cert-manager's csi-driver-spiffe), read by gRPC's `file_watcher` certificate provider.
    */
   readonly certDir?: string;
+  /**
+   * Sidecars: the application's probes, rewritten by injection to the probe port (15020), routed by
+   * static resources to the application on 127.0.0.1 (see probes.ts). None: no probe listener.
+   */
+  readonly appProbes?: readonly AppProbe[];
 }
 
 /** How often gRPC's file_watcher re-reads the certificate files. */
@@ -85,6 +93,17 @@ function check(opts: BootstrapOptions): void {
   if (opts.certDir !== undefined && opts.mode !== 'proxyless') {
     throw new BootstrapError('bootstrap: a certificate directory is for proxyless gRPC: Envoy sidecars receive their certificates over SDS');
   }
+  if (opts.appProbes?.length && opts.mode !== 'sidecar') throw new BootstrapError('bootstrap: probe routes are for Envoy sidecars');
+  for (const p of opts.appProbes ?? []) {
+    if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) throw new BootstrapError(`bootstrap: probe ${p.path}: port ${p.port} is not a port`);
+  }
+}
+
+/** The probe listener and its clusters join the template's static resources. */
+function useAppProbes(doc: Document, probes: readonly AppProbe[]): void {
+  const { listeners, clusters } = probeResources(probes, SIDECAR_PORTS.probes);
+  for (const l of listeners) doc.addIn(['static_resources', 'listeners'], doc.createNode(l));
+  for (const c of clusters) doc.addIn(['static_resources', 'clusters'], doc.createNode(c));
 }
 
 /**
@@ -256,9 +275,10 @@ export function renderTemplate(
 /** The bootstrap of one pod's proxy: an Envoy Bootstrap (YAML) or a gRPC xDS bootstrap (JSON). */
 export function renderBootstrap(opts: BootstrapOptions): RenderedBootstrap {
   const file = BOOTSTRAP_TEMPLATES[opts.mode];
-  const { xdsTls, certDir } = opts;
+  const { xdsTls, certDir, appProbes } = opts;
   return renderTemplate(template(opts.mode), bootstrapValues(opts), opts.mode === 'sidecar' ? 'yaml' : 'json', `envoy-bootstrap/${file}`, (doc) => {
     if (xdsTls) useSecureXds(doc, opts, xdsTls);
     if (certDir !== undefined) useCertificateFiles(doc, certDir);
+    if (appProbes && appProbes.length > 0) useAppProbes(doc, appProbes);
   });
 }

@@ -32,6 +32,8 @@ export const SIDECAR_PORTS = {
   stats: 15090,
   /** The readiness probe (`/healthz/ready`, Envoy's `/ready`). */
   health: 15021,
+  /** The application's rewritten probes (`/app-health/<container>/livez|readyz|startupz`), routed to 127.0.0.1. */
+  probes: 15020,
 } as const;
 
 /** The user the sidecar runs as: its own traffic is never captured. */

@@ -41,6 +41,29 @@ function structNode(node: Json): Json {
   return { ...node, metadata: { fields: Object.fromEntries(Object.entries(metadata).map(([k, v]) => [k, { stringValue: v }])) } };
 }
 
+/** Fields of the bootstrap that are wrappers (UInt32Value, BoolValue): plain values in Envoy's YAML. */
+const WRAPPERS = new Set(['healthy_threshold', 'unhealthy_threshold', 'pass_through_mode']);
+
+/**
+ * Envoy's YAML (proto3 JSON) as protobufjs knows the message: a google.protobuf.Duration ("0s", "1.5s")
+ * as seconds and nanos, a wrapper as `{ value }`.
+ */
+function durations(value: unknown, key = ''): unknown {
+  if ((typeof value === 'number' || typeof value === 'boolean') && WRAPPERS.has(key)) return { value };
+  if (typeof value === 'string') {
+    const m = /^(\d+)(?:\.(\d{1,9}))?s$/.exec(value);
+    return m ? { seconds: m[1], nanos: Number((m[2] ?? '').padEnd(9, '0')) } : value;
+  }
+  if (Array.isArray(value)) return value.map((v) => durations(v));
+  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, durations(v, k)]));
+  return value;
+}
+
+/** A rendered sidecar bootstrap as the Bootstrap message protobufjs checks (metadata as a Struct, Durations as messages). */
+export function bootstrapMessage(object: Json): Json {
+  return { ...(durations(object) as Json), node: structNode(node(object)) };
+}
+
 function node(object: Json): Json {
   return object.node as Json;
 }
@@ -50,7 +73,7 @@ const proxyless = renderBootstrap(opts('proxyless'));
 
 describe('the sidecar bootstrap (envoy-bootstrap/sidecar.yaml)', () => {
   it('is an Envoy Bootstrap: no unknown field or enum value, no broken validation rule', () => {
-    const message = { ...sidecar.object, node: structNode(node(sidecar.object)) };
+    const message = bootstrapMessage(sidecar.object);
     expect(checkFields(BOOTSTRAP, message)).toEqual([]);
     expect(validateMessage(BOOTSTRAP, message)).toEqual([]);
   });
@@ -65,7 +88,7 @@ describe('the sidecar bootstrap (envoy-bootstrap/sidecar.yaml)', () => {
     });
   });
 
-  it('fetches clusters and listeners over ADS from the xds-grpc cluster, over HTTP/2, to the given address', () => {
+  it('fetches clusters and listeners over ADS from the xds-grpc cluster, over HTTP/2, to the given address, waiting for them however long it takes', () => {
     const o = sidecar.object as {
       dynamic_resources: Json;
       static_resources: { clusters: { name: string; type: string; load_assignment: Json; typed_extension_protocol_options?: Json }[] };
@@ -77,8 +100,8 @@ describe('the sidecar bootstrap (envoy-bootstrap/sidecar.yaml)', () => {
         grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }],
         set_node_on_first_message_only: true,
       },
-      cds_config: { ads: {}, resource_api_version: 'V3' },
-      lds_config: { ads: {}, resource_api_version: 'V3' },
+      cds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
+      lds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
     });
     const xds = o.static_resources.clusters.find((c) => c.name === 'xds-grpc');
     expect(xds?.type).toBe('STRICT_DNS');
@@ -110,7 +133,7 @@ describe("a sidecar on Trellis's secure xDS port (--xds-root-cert)", () => {
   const secure = renderBootstrap(opts('sidecar', { xdsAddress: { host: 'trellis.trellis-system.svc', port: 15012 }, xdsTls: tls }));
 
   it('is an Envoy Bootstrap: no unknown field or enum value, no broken validation rule (the credentials plugin config included)', () => {
-    const message = { ...secure.object, node: structNode(node(secure.object)) };
+    const message = bootstrapMessage(secure.object);
     expect(checkFields(BOOTSTRAP, message)).toEqual([]);
     expect(validateMessage(BOOTSTRAP, message)).toEqual([]);
   });
@@ -260,5 +283,45 @@ describe('substitution', () => {
   it('refuses options a proxy could not start with', () => {
     expect(() => renderBootstrap(opts('sidecar', { namespace: '' }))).toThrow(BootstrapError);
     expect(() => renderBootstrap(opts('proxyless', { xdsAddress: { host: 'h', port: 0 } }))).toThrow(/not a port/);
+  });
+});
+
+describe("an injected sidecar's probe routes (appProbes)", () => {
+  const probes: BootstrapOptions['appProbes'] = [
+    { path: '/app-health/app/livez', port: 8080, check: { kind: 'http', path: '/healthz', scheme: 'HTTP', headers: [{ name: 'X-Probe', value: 'kubelet' }] } },
+    { path: '/app-health/app/startupz', port: 8443, check: { kind: 'http', path: '/started', scheme: 'HTTPS', headers: [] } },
+    { path: '/app-health/app/readyz', port: 8080, check: { kind: 'tcp', intervalSeconds: 5, timeoutSeconds: 2 } },
+    { path: '/app-health/rpc/livez', port: 9000, check: { kind: 'grpc', service: 'cart.v1.Cart', intervalSeconds: 10, timeoutSeconds: 1 } },
+  ];
+  const rendered = renderBootstrap(opts('sidecar', { appProbes: probes }));
+  type Listener = { name: string; address: { socket_address: { address: string; port_value: number } }; filter_chains: Json[] };
+  const o = rendered.object as { static_resources: { listeners: Listener[]; clusters: { name: string; health_checks?: Json[] }[] } };
+  const listener = o.static_resources.listeners.find((l) => l.name === 'app-probes');
+
+  it('is an Envoy Bootstrap: no unknown field or enum value, no broken validation rule (health checks and filters included)', () => {
+    const message = bootstrapMessage(rendered.object);
+    expect(checkFields(BOOTSTRAP, message)).toEqual([]);
+    expect(validateMessage(BOOTSTRAP, message)).toEqual([]);
+  });
+
+  it('listens on the probe port of the contract and routes each httpGet probe to 127.0.0.1 with its own path and headers', () => {
+    expect(listener?.address.socket_address).toEqual({ address: '0.0.0.0', port_value: SIDECAR_PORTS.probes });
+    const text = JSON.stringify(listener);
+    expect(text).toContain('"match":{"path":"/app-health/app/livez"},"route":{"cluster":"probe|8080|http","prefix_rewrite":"/healthz"}');
+    expect(text).toContain('"header":{"key":"X-Probe","value":"kubelet"}');
+    expect(text).toContain('"cluster":"probe|8443|https","prefix_rewrite":"/started"');
+  });
+
+  it('answers tcpSocket and grpc probes from actively health-checked clusters of 127.0.0.1', () => {
+    const tcp = o.static_resources.clusters.find((c) => c.name === 'probe|/app-health/app/readyz');
+    expect(tcp?.health_checks).toEqual([expect.objectContaining({ interval: '5s', timeout: '2s', tcp_health_check: {} })]);
+    const grpc = o.static_resources.clusters.find((c) => c.name === 'probe|/app-health/rpc/livez');
+    expect(grpc?.health_checks).toEqual([expect.objectContaining({ grpc_health_check: { service_name: 'cart.v1.Cart' } })]);
+    expect(JSON.stringify(listener)).toContain('"cluster_min_healthy_percentages":{"probe|/app-health/app/readyz":{"value":100}}');
+  });
+
+  it('adds nothing without probes, and refuses probes for proxyless gRPC', () => {
+    expect(renderBootstrap(opts('sidecar', { appProbes: [] })).text).toBe(sidecar.text);
+    expect(() => renderBootstrap(opts('proxyless', { appProbes: probes }))).toThrow(BootstrapError);
   });
 });
