@@ -1,0 +1,34 @@
+/**
+ * Golden injection cases: testdata/<case>.in.yaml (an options document, then a Pod or workload) →
+ * <case>.out.yaml (the injected object as `trellis inject` prints it; a Pod left alone is preceded by
+ * the reason). Every output passes the Kubernetes schema of its kind, parses back to the object, and
+ * comes back unchanged when injected again; the input is never mutated (it is frozen).
+ */
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { injectedYaml, injectObject } from '../../src/inject/index.ts';
+import { caseNames, checkOutput, frozen, loadCase, orphanOutputs, schemaErrors } from './support.ts';
+
+function outcome(result: ReturnType<typeof injectObject>): unknown {
+  if (result.kind === 'refused') return { refused: result.message };
+  return result.kind === 'passed' ? result.object : result.pod;
+}
+
+describe('injection golden cases', () => {
+  it.each(caseNames())('%s', (name) => {
+    const c = loadCase(name);
+    const result = injectObject(frozen(c.object), c.namespaceLabels, c.settings);
+    if (result.kind === 'refused') throw new Error(`${name}: refused: ${result.message}`);
+    const object = outcome(result);
+    const text = injectedYaml(object);
+    checkOutput(name, result.kind === 'skipped' ? `# ${result.reason}\n${text}` : text);
+    if (result.kind === 'skipped') expect(object).toEqual(c.object);
+    expect(parse(text)).toEqual(object);
+    expect(schemaErrors(object)).toEqual([]);
+    expect(outcome(injectObject(frozen(object), c.namespaceLabels, c.settings))).toEqual(object);
+  });
+
+  it('has an input for every output', () => {
+    expect(orphanOutputs(), 'orphaned golden files (remove them, or run UPDATE_GOLDEN=1)').toEqual([]);
+  });
+});

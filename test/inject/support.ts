@@ -1,0 +1,94 @@
+/** Helpers of the injection tests: golden cases, Kubernetes schema validation, frozen inputs. */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
+import { CronJob, Job } from 'kubernetes-models/batch/v1';
+import { Pod } from 'kubernetes-models/v1';
+import { parseAllDocuments } from 'yaml';
+import { expect } from 'vitest';
+import { DEFAULT_SETTINGS, type InjectSettings } from '../../src/inject/index.ts';
+import { UPDATE } from '../support/golden.ts';
+
+export const TESTDATA = join(dirname(fileURLToPath(import.meta.url)), 'testdata');
+
+export interface InjectCase {
+  readonly name: string;
+  readonly namespaceLabels: Record<string, string>;
+  readonly settings: InjectSettings;
+  readonly object: unknown;
+}
+
+/** The case names: testdata/<case>.in.yaml. */
+export function caseNames(): string[] {
+  return readdirSync(TESTDATA)
+    .filter((f) => f.endsWith('.in.yaml'))
+    .map((f) => f.slice(0, -'.in.yaml'.length))
+    .sort();
+}
+
+/**
+ * A case's input: a first document of options (`namespaceLabels`, `settings` overriding the
+ * defaults), then the object to inject.
+ */
+export function loadCase(name: string): InjectCase {
+  const docs = parseAllDocuments(readFileSync(join(TESTDATA, `${name}.in.yaml`), 'utf8'));
+  expect(docs.length, `${name}.in.yaml: an options document, then the object`).toBe(2);
+  const [options, object] = docs.map((d) => d.toJS() as unknown);
+  const o = (options ?? {}) as { namespaceLabels?: Record<string, string>; settings?: Partial<InjectSettings> };
+  return { name, namespaceLabels: o.namespaceLabels ?? {}, settings: { ...DEFAULT_SETTINGS, ...o.settings }, object };
+}
+
+/** Compares a case's output with testdata/<case>.out.yaml, or writes it with UPDATE_GOLDEN=1. */
+export function checkOutput(name: string, text: string): void {
+  const path = join(TESTDATA, `${name}.out.yaml`);
+  if (UPDATE) {
+    writeFileSync(path, text);
+    return;
+  }
+  expect(existsSync(path), `missing golden file ${path} (run UPDATE_GOLDEN=1 and review)`).toBe(true);
+  expect(text, `stale golden file ${path} (run UPDATE_GOLDEN=1 and review the diff)`).toBe(readFileSync(path, 'utf8'));
+}
+
+/** Output files without an input (a renamed or removed case). */
+export function orphanOutputs(): string[] {
+  const cases = new Set(caseNames());
+  return readdirSync(TESTDATA)
+    .filter((f) => f.endsWith('.out.yaml') && !cases.has(f.slice(0, -'.out.yaml'.length)))
+    .sort();
+}
+
+type Validatable = { validate(): void };
+const MODELS: Readonly<Record<string, (o: never) => Validatable>> = {
+  Pod: (o) => new Pod(o),
+  Deployment: (o) => new Deployment(o),
+  StatefulSet: (o) => new StatefulSet(o),
+  DaemonSet: (o) => new DaemonSet(o),
+  Job: (o) => new Job(o),
+  CronJob: (o) => new CronJob(o),
+};
+
+/** The object's errors against the Kubernetes OpenAPI schema of its kind (kubernetes-models); a kind it has no model for fails. */
+export function schemaErrors(object: unknown): string[] {
+  const kind = (object as { kind?: string }).kind ?? '';
+  const model = MODELS[kind];
+  if (!model) return [`no schema for kind ${kind}`];
+  try {
+    model(object as never).validate();
+    return [];
+  } catch (err) {
+    return [(err as Error).message];
+  }
+}
+
+/** A deep-frozen copy: any mutation of it throws in strict mode. */
+export function frozen<T>(value: T): T {
+  const copy = structuredClone(value);
+  const freeze = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null) return;
+    Object.freeze(v);
+    for (const child of Object.values(v)) freeze(child);
+  };
+  freeze(copy);
+  return copy;
+}
