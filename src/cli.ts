@@ -11,6 +11,8 @@ import {
   BOOTSTRAP_FLAGS,
   bootstrapConfigSchema,
   ConfigError,
+  INJECT_FLAGS,
+  injectConfigSchema,
   loadConfig,
   loadValidateConfig,
   RENDER_FLAGS,
@@ -21,6 +23,7 @@ import {
   type FlagSpec,
 } from './config/config.js';
 import { renderBootstrap } from './bootstrap/render.js';
+import { runInject } from './cli/inject.js';
 import { runRender, runValidate, type CommandIO } from './cli/offline.js';
 import { versionLine } from './cli/version.js';
 import { createLogger, routeGrpcLogs, runServe, type ServeHandle } from './pipeline/index.js';
@@ -108,6 +111,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
       process.stdout.write(renderBootstrap(config).text);
       return 0;
     },
+  },
+  inject: {
+    summary: "print the objects of a YAML file with Trellis's sidecar injected into their pods (review injection in a GitOps change)",
+    usage: 'trellis inject -f FILE|- [--native-sidecar true|false] [--image IMAGE] [--trellis-image IMAGE] [--xds-address HOST:PORT] [--secure]',
+    flags: INJECT_FLAGS,
+    run: (flags) => runInject(loadConfig(injectConfigSchema, INJECT_FLAGS, flags, {}), PROCESS_IO),
   },
   version: {
     summary: "print Trellis's version and Node.js's (also: trellis --version)",

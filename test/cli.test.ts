@@ -12,6 +12,7 @@ describe('trellis command line', () => {
     ['validate', ['--manifests', '-o, --output', 'PATH']],
     ['version', ['trellis version']],
     ['bootstrap', ['--mode', '--pod', '--namespace', '--ip', '--service-account', '--xds-address']],
+    ['inject', ['-f, --file', '--native-sidecar', '--image', '--trellis-image', '--xds-address', '--secure']],
   ])('prints help for %s, listing its flags', async (command, flags) => {
     const r = await trellis(command, '--help');
     expect(r.code).toBe(0);

@@ -3,6 +3,7 @@
  * over environment variables (TRELLIS_*), which win over the defaults.
  */
 import { z } from 'zod';
+import { DEFAULT_ENVOY_IMAGE, DEFAULT_TRELLIS_IMAGE, DEFAULT_XDS_ADDRESS, DEFAULT_XDS_SECURE_PORT } from '../inject/settings.js';
 import { MTLS_MODES } from '../policy/schema.js';
 
 const hostPort = z
@@ -305,6 +306,49 @@ export const bootstrapConfigSchema = z
     ...rest,
     ...(xdsRootCert ? { xdsTls: { rootCertFile: xdsRootCert, tokenFile: xdsTokenFile ?? DEFAULT_XDS_TOKEN_FILE } } : {}),
   }));
+
+export const INJECT_FLAGS = {
+  file: {
+    flag: 'file',
+    short: 'f',
+    help: 'the YAML file of the objects to inject (Pods, Deployments, StatefulSets, DaemonSets, Jobs, CronJobs), or - for standard input',
+  },
+  nativeSidecar: {
+    flag: 'native-sidecar',
+    help: "true: Envoy is a native sidecar (an init container that keeps running; Kubernetes 1.29 or later), false: the first container; a Pod's trellis.dev/native-sidecar annotation wins [true]",
+  },
+  image: { flag: 'image', help: 'the Envoy image of the sidecar [envoyproxy/envoy:v1.34.1]' },
+  trellisImage: { flag: 'trellis-image', help: "Trellis's image, which runs trellis capture in the init container [ghcr.io/trellis-mesh/trellis:0.1.0]" },
+  xdsAddress: {
+    flag: 'xds-address',
+    help: 'HOST:PORT where sidecars reach Trellis [trellis.trellis-system.svc:15010, with --secure :15012]',
+  },
+  secure: {
+    flag: 'secure',
+    boolean: true,
+    help: "sidecars reach Trellis's secure xDS port: TLS verified against the trellis-ca-root-cert ConfigMap, a projected token of audience trellis",
+  },
+} as const satisfies Record<string, FlagSpec>;
+
+export const injectConfigSchema = z
+  .object({
+    file: z.string({ error: 'give the file to inject: -f FILE, or -f - for standard input' }).min(1),
+    nativeSidecar: z.enum(['true', 'false'], { error: 'expected true or false' }).default('true'),
+    image: z.string().min(1).default(DEFAULT_ENVOY_IMAGE),
+    trellisImage: z.string().min(1).default(DEFAULT_TRELLIS_IMAGE),
+    xdsAddress: hostPort.optional(),
+    secure: flagBoolean.default(false),
+  })
+  .transform((c) => ({
+    file: c.file,
+    nativeSidecars: c.nativeSidecar === 'true',
+    envoyImage: c.image,
+    trellisImage: c.trellisImage,
+    secureXds: c.secure,
+    xdsAddress: c.xdsAddress ?? { host: DEFAULT_XDS_ADDRESS.host, port: c.secure ? DEFAULT_XDS_SECURE_PORT : DEFAULT_XDS_ADDRESS.port },
+  }));
+
+export type InjectConfig = z.output<typeof injectConfigSchema>;
 
 export class ConfigError extends Error {}
 

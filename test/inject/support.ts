@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
-import { Pod } from 'kubernetes-models/v1';
+import { Pod, Service } from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { expect } from 'vitest';
 import { DEFAULT_SETTINGS, type InjectSettings } from '../../src/inject/index.ts';
@@ -66,6 +66,7 @@ const MODELS: Readonly<Record<string, (o: never) => Validatable>> = {
   DaemonSet: (o) => new DaemonSet(o),
   Job: (o) => new Job(o),
   CronJob: (o) => new CronJob(o),
+  Service: (o) => new Service(o),
 };
 
 /** The object's errors against the Kubernetes OpenAPI schema of its kind (kubernetes-models); a kind it has no model for fails. */
