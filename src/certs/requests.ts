@@ -1,15 +1,15 @@
 /**
  * One certificate from cert-manager: a `cert-manager.io/v1` CertificateRequest in Trellis's namespace,
- * watched (never polled) until it is Ready, Denied, InvalidRequest or Failed, or the wait times out;
+ * watched (never polled; one watch for all of a replica's requests, watch.ts) until it is Ready,
+ * Denied, InvalidRequest or Failed, or the wait times out;
  * then deleted, whatever the outcome (off the certificate's path: it is served without waiting for the
  * DELETE). Trellis never approves a request: cert-manager's approver (or
  * whatever approver the cluster runs) does.
  */
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { watchStream, type WatchEvent } from '../sources/kube/http.js';
+import { RequestWatch } from './watch.js';
 
 export interface IssuerRef {
   readonly kind: string;
@@ -98,9 +98,12 @@ export function outcomeOf(request: string, obj: Rec): Outcome | { readonly kind:
 export class CertificateRequests {
   private readonly api: CustomObjectsApi;
   private readonly deleting = new Set<Promise<void>>();
+  /** One watch for all of this replica's requests. */
+  private readonly watch: RequestWatch;
 
   constructor(private readonly s: RequestSettings) {
     this.api = s.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.watch = new RequestWatch(s.kubeConfig, this.path(), `${REPLICA_LABEL}=${labelValue(s.replica)}`);
   }
 
   private path(): string {
@@ -136,7 +139,7 @@ export class CertificateRequests {
     const name = text(meta.name);
     this.s.logger.debug({ request: name, namespace: this.s.namespace, identity }, 'CertificateRequest created; waiting for its outcome');
     try {
-      return await this.await(name, text(meta.resourceVersion), signal);
+      return await this.await(name, signal);
     } finally {
       // Deleted whatever the outcome, but off the certificate's path: it is served without waiting for the DELETE.
       const deletion = this.delete(name).finally(() => this.deleting.delete(deletion));
@@ -149,49 +152,35 @@ export class CertificateRequests {
     while (this.deleting.size > 0) await Promise.all([...this.deleting]);
   }
 
-  /** Watches the one request until it is done, re-watching when the API server ends the watch. */
-  private async await(name: string, resourceVersion: string, signal: AbortSignal): Promise<Outcome> {
-    const timeout = AbortSignal.timeout(this.s.timeoutMs);
-    const both = AbortSignal.any([signal, timeout]);
-    const local = new AbortController();
-    const stop = AbortSignal.any([both, local.signal]);
-    let rv = resourceVersion;
-    let waiting = 'not yet seen by cert-manager';
-    let result: Outcome | undefined;
-    const onEvent = (event: WatchEvent): void => {
-      const meta = isRec(event.object.metadata) ? event.object.metadata : {};
-      if (typeof meta.resourceVersion === 'string') rv = meta.resourceVersion;
-      if (event.type === 'DELETED') result = { kind: 'Deleted', request: name, message: 'the CertificateRequest was deleted before it was issued' };
-      else if (event.type === 'ADDED' || event.type === 'MODIFIED') {
-        const o = outcomeOf(name, event.object);
+  /** Follows the request on the replica's one watch until it is done, the wait times out or `signal` aborts. */
+  private await(name: string, signal: AbortSignal): Promise<Outcome> {
+    return new Promise((resolve) => {
+      let waiting = 'not yet seen by cert-manager';
+      let done = false;
+      let unfollow: (() => void) | undefined;
+      const finish = (o: Outcome): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal.removeEventListener('abort', stopped);
+        unfollow?.();
+        resolve(o);
+      };
+      const stopped = (): void => finish({ kind: 'Error', request: name, message: 'stopped' });
+      const timer = setTimeout(() => {
+        const watch = this.watch.failure ? `; the watch of CertificateRequests fails: ${this.watch.failure}` : '';
+        finish({ kind: 'Timeout', request: name, message: `no outcome within ${this.s.timeoutMs / 1000} s: ${waiting}${watch}` });
+      }, this.s.timeoutMs);
+      if (signal.aborted) return stopped();
+      signal.addEventListener('abort', stopped, { once: true });
+      unfollow = this.watch.follow(name, (seen) => {
+        if (seen === 'deleted') return finish({ kind: 'Deleted', request: name, message: 'the CertificateRequest was deleted before it was issued' });
+        const o = outcomeOf(name, seen);
         if (o.kind === 'pending') waiting = o.waiting;
-        else result = o;
-      }
-      if (result) local.abort();
-    };
-    while (!result) {
-      try {
-        await watchStream(this.s.kubeConfig, this.path(), { fieldSelector: `metadata.name=${name}`, resourceVersion: rv }, stop, { opened() {}, onEvent });
-      } catch (err) {
-        if (result) break;
-        if (timeout.aborted) return { kind: 'Timeout', request: name, message: `no outcome within ${this.s.timeoutMs / 1000} s: ${waiting}` };
-        if (signal.aborted) return { kind: 'Error', request: name, message: 'stopped' };
-        // A broken watch (410 Gone, the API server restarting): read it again, then watch from there.
-        const got = await this.get(name, both).catch((e: unknown) => e);
-        if (!isRec(got)) {
-          await sleep(1000, undefined, { signal: both }).catch(() => undefined);
-          this.s.logger.debug({ request: name, err: apiMessage(err) }, 're-watching a CertificateRequest');
-          continue;
-        }
-        onEvent({ type: 'MODIFIED', object: got });
-      }
-    }
-    return result;
-  }
-
-  private async get(name: string, signal: AbortSignal): Promise<unknown> {
-    signal.throwIfAborted();
-    return this.api.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace: this.s.namespace, plural: PLURAL, name });
+        else finish(o);
+      });
+      if (done) unfollow();
+    });
   }
 
   private async delete(name: string): Promise<void> {

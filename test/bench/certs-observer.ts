@@ -5,10 +5,9 @@
  * cert-manager's share of a run from the requester's. And the API server's count of the requests it
  * served (its /metrics), by verb, resource and code, whoever made them.
  */
-import { request } from 'node:https';
 import { KubeConfig, Watch } from '@kubernetes/client-node';
-import { parse } from 'yaml';
 import { IDENTITY_ANNOTATION } from '../../src/certs/requests.ts';
+import { apiServerMetrics, samples } from '../support/apiserver-metrics.ts';
 import type { Envtest } from '../support/envtest.ts';
 
 export interface Seen {
@@ -58,26 +57,11 @@ export async function observe(adminKubeconfig: string, namespace: string): Promi
 
 /** The API server's apiserver_request_total so far, by `VERB resource[/subresource] code`. */
 export async function apiRequests(env: Envtest): Promise<Map<string, number>> {
-  const doc = parse(env.adminKubeconfig) as { users: { user: { token: string } }[] };
-  const token = doc.users[0]?.user.token ?? '';
-  const text = await new Promise<string>((resolve, reject) => {
-    request(`${env.url}/metrics`, { ca: env.caPem, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve(body));
-      res.on('error', reject);
-    })
-      .on('error', reject)
-      .end();
-  });
   const out = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('apiserver_request_total{')) continue;
-    const labels: Record<string, string> = Object.fromEntries([...line.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1] ?? '', m[2] ?? '']));
+  for (const { labels, value } of samples(await apiServerMetrics(env), 'apiserver_request_total')) {
     if (!labels.resource) continue;
     const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''} ${labels.code}`;
-    out.set(key, (out.get(key) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+    out.set(key, (out.get(key) ?? 0) + value);
   }
   return out;
 }

@@ -14,7 +14,9 @@ import { CertificateManager } from '../../src/certs/manager.ts';
 import { CertificateRequests, MANAGED_BY, REPLICA_LABEL, type RequestSettings } from '../../src/certs/requests.ts';
 import { parseTrustBundle, uriSans } from '../../src/certs/verify.ts';
 import { startCertManager, type CertificateRequest, type CertManager } from '../support/cert-manager.ts';
+import { apiServerMetrics, samples } from '../support/apiserver-metrics.ts';
 import { startEnvtest, type Envtest } from '../support/envtest.ts';
+import { pollFor } from '../support/poll.ts';
 import { Logs, type LogLine } from '../support/logs.ts';
 import { trellisKubeConfig } from '../sources/kube-support.ts';
 
@@ -87,6 +89,14 @@ async function issuedBy(m: CertificateManager): Promise<CertificateManager> {
   m.want(ID);
   await issued;
   return m;
+}
+
+/** Watches of CertificateRequests in one namespace the API server holds open now (Trellis's; cert-manager watches cluster-wide). */
+async function openWatches(): Promise<number> {
+  const open = samples(await apiServerMetrics(env), 'apiserver_longrunning_requests').filter(
+    (s) => s.labels.verb === 'WATCH' && s.labels.resource === 'certificaterequests' && s.labels.scope === 'namespace',
+  );
+  return open.reduce((n, s) => n + s.value, 0);
 }
 
 /** The first log line that `test` holds of, once written. */
@@ -213,6 +223,34 @@ describe('a workload certificate from cert-manager', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(notBefore + (lifetime * 2) / 3);
     expect(m.certificate(ID)?.serial).not.toBe(first.serialNumber);
   }, 120_000);
+});
+
+describe('waiting on requests', () => {
+  it("waits on all of a replica's requests with one watch, closed once none waits", async () => {
+    // The managers of the tests above stop asking (the one renewing every 40 s, say).
+    for (const m of managers.splice(0)) m.close();
+    await pollFor('no watch left open', openWatches, (n) => n === 0, 30_000);
+    const t = await trellis({ issuer: { kind: 'ClusterIssuer', name: 'no-such-issuer', group: 'cert-manager.io' }, timeoutMs: 60_000 });
+    const stop = new AbortController();
+    const ids = [0, 1, 2, 3, 4].map((i) => `spiffe://cluster.local/ns/shop/sa/web-${i}`);
+    const outcomes = Promise.all(ids.map((id) => t.requests.request(id, newKeyAndCsr(id).csrPem, stop.signal)));
+    await pollFor('five requests created', () => t.list(), (l) => l.length === 5, 30_000);
+    await pollFor('the watch open', openWatches, (n) => n > 0, 30_000);
+    expect(await openWatches()).toBe(1);
+    stop.abort();
+    expect((await outcomes).map((o) => o.kind)).toEqual(['Error', 'Error', 'Error', 'Error', 'Error']);
+    await t.requests.deleted();
+    expect(await t.list()).toEqual([]);
+    await pollFor('the watch closed', openWatches, (n) => n === 0, 30_000);
+  }, 90_000);
+
+  it('a request deleted before it is issued ends as Deleted, and says so', async () => {
+    const t = await trellis({ issuer: { kind: 'ClusterIssuer', name: 'no-such-issuer', group: 'cert-manager.io' }, timeoutMs: 60_000 });
+    const outcome = t.requests.request(ID, newKeyAndCsr(ID).csrPem, new AbortController().signal);
+    const [cr] = await pollFor('the request created', () => t.list(), (l) => l.length === 1, 30_000);
+    await admin.deleteNamespacedCustomObject({ ...GROUP, namespace: t.namespace, name: cr?.metadata.name ?? '' });
+    expect(await outcome).toMatchObject({ kind: 'Deleted', request: cr?.metadata.name, message: expect.stringContaining('deleted before it was issued') });
+  }, 90_000);
 });
 
 describe('leftovers', () => {
