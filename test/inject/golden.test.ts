@@ -2,12 +2,16 @@
  * Golden injection cases: testdata/<case>.in.yaml (an options document, then a Pod or workload) →
  * <case>.out.yaml (the injected object as `trellis inject` prints it; a Pod left alone is preceded by
  * the reason). Every output passes the Kubernetes schema of its kind, parses back to the object, and
- * comes back unchanged when injected again; the input is never mutated (it is frozen).
+ * comes back unchanged when injected again; the input is never mutated (it is frozen). The bootstrap
+ * given to Envoy (--config-yaml) is an Envoy Bootstrap by Envoy's own field and validation rules.
  */
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { checkFields } from '../../src/envoy/codec.ts';
+import { validateMessage } from '../../src/envoy/validate.ts';
 import { injectedYaml, injectObject } from '../../src/inject/index.ts';
-import { caseNames, checkOutput, frozen, loadCase, orphanOutputs, schemaErrors } from './support.ts';
+import { bootstrapMessage } from '../bootstrap/message.ts';
+import { caseNames, checkOutput, frozen, loadCase, orphanOutputs, proxyBootstraps, schemaErrors } from './support.ts';
 
 function outcome(result: ReturnType<typeof injectObject>): unknown {
   if (result.kind === 'refused') return { refused: result.message };
@@ -26,6 +30,12 @@ describe('injection golden cases', () => {
     expect(parse(text)).toEqual(object);
     expect(schemaErrors(object)).toEqual([]);
     expect(outcome(injectObject(frozen(object), c.namespaceLabels, c.settings))).toEqual(object);
+    for (const bootstrap of proxyBootstraps(object)) {
+      const message = bootstrapMessage(bootstrap);
+      expect(checkFields('envoy.config.bootstrap.v3.Bootstrap', message)).toEqual([]);
+      expect(validateMessage('envoy.config.bootstrap.v3.Bootstrap', message)).toEqual([]);
+    }
+    expect(proxyBootstraps(object).length).toBe(result.kind === 'injected' ? 1 : 0);
   });
 
   it('has an input for every output', () => {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { Pod, Service } from 'kubernetes-models/v1';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { expect } from 'vitest';
 import { DEFAULT_SETTINGS, type InjectSettings } from '../../src/inject/index.ts';
 import { UPDATE } from '../support/golden.ts';
@@ -92,4 +92,16 @@ export function frozen<T>(value: T): T {
   };
   freeze(copy);
   return copy;
+}
+
+/** The bootstraps (--config-yaml) of the trellis-proxy containers anywhere in an object, parsed. */
+export function proxyBootstraps(object: unknown): Record<string, unknown>[] {
+  if (Array.isArray(object)) return object.flatMap(proxyBootstraps);
+  if (typeof object !== 'object' || object === null) return [];
+  const o = object as { name?: unknown; args?: unknown };
+  if (o.name === 'trellis-proxy' && Array.isArray(o.args)) {
+    const i = o.args.indexOf('--config-yaml');
+    return [parse(String(o.args[i + 1])) as Record<string, unknown>];
+  }
+  return Object.values(object).flatMap(proxyBootstraps);
 }
