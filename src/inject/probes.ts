@@ -32,12 +32,18 @@ export function appHealthPath(container: string, kind: ProbeKind): string {
   return `/app-health/${container}/${SUFFIX[kind]}`;
 }
 
+/** A port number, or a refusal naming the container and the probe. */
+function checked(container: Container, kind: ProbeKind, port: unknown): number {
+  if (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535) return port;
+  throw new ProbeError(`container "${container.name}" ${kind}: port ${JSON.stringify(port)} is not a port (1-65535)`);
+}
+
 /** A named port resolved against the container's ports; a number stays as it is. */
 function resolvePort(container: Container, kind: ProbeKind, port: number | string): number {
-  if (typeof port === 'number') return port;
+  if (typeof port !== 'string') return checked(container, kind, port);
   const named = container.ports?.find((p) => p.name === port);
-  if (named) return named.containerPort;
-  if (/^\d+$/.test(port)) return Number(port);
+  if (named) return checked(container, kind, named.containerPort);
+  if (/^\d+$/.test(port)) return checked(container, kind, Number(port));
   const names = (container.ports ?? []).flatMap((p) => (p.name ? [p.name] : []));
   const known = names.length > 0 ? `its named ports are ${names.join(', ')}` : 'it has no named ports';
   throw new ProbeError(`container "${container.name}" ${kind}: port "${port}" is not a port of the container (${known})`);
@@ -61,7 +67,7 @@ function route(container: Container, kind: ProbeKind, probe: Probe): AppProbe | 
   }
   const timing = { intervalSeconds: num(probe.periodSeconds, 10), timeoutSeconds: num(probe.timeoutSeconds, 1) };
   if (probe.tcpSocket && !probe.tcpSocket.host) return { path, port: resolvePort(container, kind, probe.tcpSocket.port), check: { kind: 'tcp', ...timing } };
-  if (probe.grpc) return { path, port: probe.grpc.port, check: { kind: 'grpc', service: probe.grpc.service ?? '', ...timing } };
+  if (probe.grpc) return { path, port: checked(container, kind, probe.grpc.port), check: { kind: 'grpc', service: probe.grpc.service ?? '', ...timing } };
   return undefined;
 }
 

@@ -2,9 +2,6 @@
  * The parts of Kubernetes objects injection reads and writes, as plain JSON (what a YAML file or an
  * AdmissionReview holds). Every other field passes through untouched: the index signatures keep it.
  */
-export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
-
 export interface ObjectMeta {
   name?: string;
   generateName?: string;

@@ -41,8 +41,7 @@ export function injectObject(object: unknown, namespaceLabels: Readonly<Record<s
   if (!path || !isObject(object)) return { kind: 'passed', reason: 'not a kind that runs pods', object };
   let template: unknown = object;
   for (const key of path) template = isObject(template) ? template[key] : undefined;
-  if (!isPodLike(template))
-    return { kind: 'refused', message: `no pod spec with containers at ${['', ...path, 'spec', 'containers'].join('.') || '.spec.containers'}` };
+  if (!isPodLike(template)) return { kind: 'refused', message: `no pod spec with containers at ${['', ...path, 'spec', 'containers'].join('.')}` };
   const result = inject(template, namespaceLabels, settings);
   if (result.kind === 'refused' || path.length === 0) return result;
   const rebuilt = setIn(object, path, result.pod);

@@ -3,7 +3,7 @@
  * have, or a container name injection reserves, refuses the Pod with a message naming what is wrong.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS, inject, type PodLike } from '../../src/inject/index.ts';
+import { DEFAULT_SETTINGS, inject, injectObject, type PodLike } from '../../src/inject/index.ts';
 
 const OPTED_IN = { 'trellis.dev/inject': 'enabled' };
 
@@ -82,6 +82,23 @@ describe('other refusals', () => {
     if (!container) throw new Error('no container');
     p.spec.containers = [{ ...container, [kind]: probe }];
     expect(refusal(p)).toBe(`container "cart" ${kind}: port "admin" is not a port of the container (its named ports are http)`);
+  });
+
+  it.each([
+    ['livenessProbe', { httpGet: { path: '/live', port: 0 } }, '0'],
+    ['readinessProbe', { tcpSocket: { port: 70000 } }, '70000'],
+    ['startupProbe', { grpc: { port: -1 } }, '-1'],
+  ])('a %s on a port out of range, naming the container, the probe and the port', (kind, probe, port) => {
+    const p = pod();
+    const [container] = p.spec.containers;
+    if (!container) throw new Error('no container');
+    p.spec.containers = [{ ...container, [kind]: probe }];
+    expect(refusal(p)).toBe(`container "cart" ${kind}: port ${port} is not a port (1-65535)`);
+  });
+
+  it('a workload without a pod spec, naming where it was looked for', () => {
+    const result = injectObject({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'x' }, spec: {} }, OPTED_IN, DEFAULT_SETTINGS);
+    expect(result).toEqual({ kind: 'refused', message: 'no pod spec with containers at .spec.template.spec.containers' });
   });
 
   it('leaves a probe on a named port alone when probes are not rewritten', () => {
