@@ -38,6 +38,12 @@ describe('injection golden cases', () => {
     expect(proxyBootstraps(object).length).toBe(result.kind === 'injected' ? 1 : 0);
   });
 
+  it('finds unknown fields (the schema validators let them through), so the check above can fail', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', labelz: {} }, spec: { containers: [{ name: 'a', image: 'x', bogus: 1 }] } };
+    expect(schemaErrors(pod)).toEqual(['unknown field .metadata.labelz', 'unknown field .spec.containers[0].bogus']);
+    expect(schemaErrors({ ...pod, spec: { containers: [{ name: 'a', image: 'x', ports: [{ containerPort: 'http' }] }] } })[0]).toContain('containerPort');
+  });
+
   it('has an input for every output', () => {
     expect(orphanOutputs(), 'orphaned golden files (remove them, or run UPDATE_GOLDEN=1)').toEqual([]);
   });

@@ -2,6 +2,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as k8s from '@kubernetes/client-node';
 import { DaemonSet, Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { CronJob, Job } from 'kubernetes-models/batch/v1';
 import { Pod, Service } from 'kubernetes-models/v1';
@@ -69,17 +70,43 @@ const MODELS: Readonly<Record<string, (o: never) => Validatable>> = {
   Service: (o) => new Service(o),
 };
 
-/** The object's errors against the Kubernetes OpenAPI schema of its kind (kubernetes-models); a kind it has no model for fails. */
+/**
+ * The object's errors against the Kubernetes OpenAPI schema of its kind (kubernetes-models: types,
+ * required fields, formats), and its unknown fields, which those validators let through; a kind
+ * with no model fails.
+ */
 export function schemaErrors(object: unknown): string[] {
   const kind = (object as { kind?: string }).kind ?? '';
   const model = MODELS[kind];
   if (!model) return [`no schema for kind ${kind}`];
+  const unknown = unknownFields(object, `V1${kind}`).map((f) => `unknown field ${f}`);
   try {
     model(object as never).validate();
-    return [];
+    return unknown;
   } catch (err) {
-    return [(err as Error).message];
+    return [(err as Error).message, ...unknown];
   }
+}
+
+type Attribute = { readonly baseName: string; readonly type: string };
+const CLIENT_MODELS = k8s as unknown as Readonly<Record<string, { readonly attributeTypeMap?: readonly Attribute[] } | undefined>>;
+
+/**
+ * The fields of `value` that its type (a model of @kubernetes/client-node, e.g. V1Pod) does not
+ * have, as paths; walks the models' attribute maps (arrays, string-keyed maps and nested models).
+ */
+export function unknownFields(value: unknown, type: string, path = ''): string[] {
+  const array = /^Array<(.+)>$/.exec(type);
+  if (array) return Array.isArray(value) ? value.flatMap((v, i) => unknownFields(v, array[1] ?? '', `${path}[${i}]`)) : [];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [];
+  const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+  if (map) return Object.entries(value).flatMap(([k, v]) => unknownFields(v, map[1] ?? '', `${path}.${k}`));
+  const attributes = CLIENT_MODELS[type]?.attributeTypeMap;
+  if (!attributes) return [];
+  return Object.entries(value).flatMap(([k, v]) => {
+    const attribute = attributes.find((a) => a.baseName === k);
+    return attribute ? unknownFields(v, attribute.type, `${path}.${k}`) : [`${path}.${k}`];
+  });
 }
 
 /** A deep-frozen copy: any mutation of it throws in strict mode. */
