@@ -165,7 +165,11 @@ export class SdsFleet {
       await pool(streams, concurrency, async (j) => {
         const sa = `sa-${j % tokens.length}`;
         const c = await SotwClient.connect(address, {
-          node: { id: `pod-${j}.${namespace}`, cluster: `${sa}.${namespace}`, metadata: { PROXY_MODE: 'sidecar', NAMESPACE: namespace, POD_NAME: `pod-${j}`, SERVICE_ACCOUNT: sa } },
+          node: {
+            id: `pod-${j}.${namespace}`,
+            cluster: `${sa}.${namespace}`,
+            metadata: { PROXY_MODE: 'sidecar', NAMESPACE: namespace, POD_NAME: `pod-${j}`, SERVICE_ACCOUNT: sa },
+          },
           tls,
           token: tokens[j % tokens.length] ?? '',
         });
@@ -175,7 +179,9 @@ export class SdsFleet {
       });
       await Promise.race([
         served,
-        new Promise((_, reject) => setTimeout(() => reject(new Error(`not every stream held its default Secret before the deadline`)), Math.max(1, deadline - Date.now())).unref()),
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error(`not every stream held its default Secret before the deadline`)), Math.max(1, deadline - Date.now())).unref(),
+        ),
       ]);
     } catch (err) {
       fleet.close();

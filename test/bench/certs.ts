@@ -56,7 +56,7 @@ import { startCertManager, type CertManager } from '../support/cert-manager.ts';
 import { startEnvtest, type Envtest } from '../support/envtest.ts';
 import type { ChildCommand, ChildEvent, ChildTask, FloorResult, TrellisWindow } from './certs-child.ts';
 import { Child } from './children.ts';
-import { logLevelOption, positiveInt, startHarness } from './harness.ts';
+import { ENVTEST_BENCH_OPTIONS, logLevelOption, positiveInt, startHarness } from './harness.ts';
 import { raiseControllerQps, type Restarted } from './certs-cert-manager.ts';
 import { apiRequests, observe } from './certs-observer.ts';
 import { connectFleet, loadClientProtos, tlsProbe, workloadTokens } from './certs-proxies.ts';
@@ -66,13 +66,7 @@ import { addOthers, childCpu, cpuDelta, floorBreakdown, report, sampleMachine, t
 
 const { values: argv } = parseArgs({
   options: {
-    identities: { type: 'string' },
-    rounds: { type: 'string' },
-    concurrency: { type: 'string' },
-    timeout: { type: 'string' },
-    profile: { type: 'boolean' },
-    'log-level': { type: 'string' },
-    'cert-manager-qps': { type: 'string' },
+    ...ENVTEST_BENCH_OPTIONS,
   },
   strict: true,
 });
@@ -100,7 +94,6 @@ class CertsChild extends Child<ChildCommand, ChildEvent> {
 }
 
 // ---- the two runs ----
-
 
 /** The API requests served in the window, most first (a WATCH counts when it ends). */
 function apiLine(api: ReadonlyMap<string, number>): string {

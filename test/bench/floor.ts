@@ -27,7 +27,7 @@ import {
 import { deltaResponse, encodeAny, encodeResource, readRequest, sotwResponse } from './lean-wire.ts';
 import { gcLog, memoryReport } from './memory.ts';
 import { createHash } from 'node:crypto';
-import { rawStreamingMethod } from '../support/raw-method.ts';
+import { rawStreamingMethod, whenGone } from '../support/raw-method.ts';
 
 const SERVICE = '/envoy.service.discovery.v3.AggregatedDiscoveryService';
 const params = paramsFromEnv();
@@ -127,16 +127,7 @@ function handler(protocol: 'sotw' | 'delta'): (call: Call) => void {
         send({ ev: 'changed', change: w.change, cpu: cpuSeconds(process.cpuUsage(w.cpu0)), encodes: 0, setMs: w.setMs, lastAckAt: now(), acks: w.acks });
       }
     });
-    const drop = (): void => {
-      live[protocol].delete(call);
-    };
-    call.on('error', drop);
-    call.on('cancelled', drop);
-    call.on('close', drop);
-    call.on('end', () => {
-      drop();
-      call.end();
-    });
+    whenGone(call, () => void live[protocol].delete(call));
   };
 }
 

@@ -10,6 +10,17 @@ import { join } from 'node:path';
 import { settle } from './certs-report.ts';
 import { killAll, setDeadline } from './children.ts';
 
+/** The options both envtest benches take (parseArgs), each documented at the top of the bench. */
+export const ENVTEST_BENCH_OPTIONS = {
+  identities: { type: 'string' },
+  rounds: { type: 'string' },
+  concurrency: { type: 'string' },
+  timeout: { type: 'string' },
+  'log-level': { type: 'string' },
+  profile: { type: 'boolean' },
+  'cert-manager-qps': { type: 'string' },
+} as const;
+
 /** `--name` as a positive integer, `dflt` when absent. */
 export function positiveInt(raw: string | undefined, name: string, dflt: number): number {
   if (raw === undefined || raw === '') return dflt;

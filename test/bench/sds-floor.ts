@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { adsServerOptions } from '../../src/xds/server.ts';
 import { adsProtos } from '../support/ads-client-protos.ts';
 import { SDS } from '../support/resources.ts';
-import { rawStreamingMethod } from '../support/raw-method.ts';
+import { rawStreamingMethod, whenGone } from '../support/raw-method.ts';
 import { Commands, cpuSince, sendEvent } from './child-ipc.ts';
 import { encodeAny, readRequest, sotwResponse } from './lean-wire.ts';
 
@@ -86,21 +86,11 @@ function handler(call: Call): void {
       void send({ ev: 'acked', cpuSeconds: cpuSince(w.cpu0), writeMs: w.writeMs, bytes: changed.length });
     }
   });
-  const drop = (): void => void live.delete(call);
-  call.on('error', drop);
-  call.on('cancelled', drop);
-  call.on('close', drop);
-  call.on('end', () => {
-    drop();
-    call.end();
-  });
+  whenGone(call, () => void live.delete(call));
 }
 
 const server = new grpc.Server(adsServerOptions());
-server.addService(
-  { StreamAggregatedResources: rawStreamingMethod(`${SERVICE}/StreamAggregatedResources`) },
-  { StreamAggregatedResources: handler },
-);
+server.addService({ StreamAggregatedResources: rawStreamingMethod(`${SERVICE}/StreamAggregatedResources`) }, { StreamAggregatedResources: handler });
 const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(task.certPem), private_key: Buffer.from(task.keyPem) }], false);
 
 async function main(): Promise<void> {

@@ -53,7 +53,7 @@ import { raiseControllerQps, type Restarted } from './certs-cert-manager.ts';
 import { heldChain, heldRoots, loadClientProtos, SdsFleet, tlsProbe, workloadTokens } from './certs-proxies.ts';
 import { childCpu, cpuDelta, median, quantile } from './certs-report.ts';
 import { Child } from './children.ts';
-import { logLevelOption, positiveInt, startHarness } from './harness.ts';
+import { ENVTEST_BENCH_OPTIONS, logLevelOption, positiveInt, startHarness } from './harness.ts';
 import { printProfile } from './profile.ts';
 import type { SdsFloorCommand, SdsFloorEvent, SdsFloorTask } from './sds-floor.ts';
 
@@ -65,14 +65,8 @@ const GC = ['--expose-gc'];
 
 const { values: argv } = parseArgs({
   options: {
-    identities: { type: 'string' },
+    ...ENVTEST_BENCH_OPTIONS,
     streams: { type: 'string' },
-    rounds: { type: 'string' },
-    concurrency: { type: 'string' },
-    timeout: { type: 'string' },
-    'log-level': { type: 'string' },
-    profile: { type: 'boolean' },
-    'cert-manager-qps': { type: 'string' },
   },
   strict: true,
 });
@@ -116,10 +110,8 @@ interface Run {
   readonly profilePath?: string;
 }
 
-
 const since = (t0: number, at: readonly number[]): number[] => at.map((t) => t - t0);
-const cpuLine = (cpu: ReadonlyMap<string, number>): string =>
-  `CPU in the window: ${[...cpu.entries()].map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`;
+const cpuLine = (cpu: ReadonlyMap<string, number>): string => `CPU in the window: ${[...cpu.entries()].map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`;
 
 async function runFloor(ctx: Context, round: number): Promise<Run> {
   const work = await ctx.env.namespace('floor');
@@ -137,7 +129,15 @@ async function runFloor(ctx: Context, round: number): Promise<Run> {
   try {
     const { port } = await child.next('ready');
     const tokens = Array.from({ length: identities }, (_, i) => `floor-token-${i}`);
-    fleet = await SdsFleet.connect(`127.0.0.1:${port}`, { rootsPem: ctx.cm.rootPem, serverName: ctx.floorCert.serverName }, work, tokens, streams, concurrency, deadline);
+    fleet = await SdsFleet.connect(
+      `127.0.0.1:${port}`,
+      { rootsPem: ctx.cm.rootPem, serverName: ctx.floorCert.serverName },
+      work,
+      tokens,
+      streams,
+      concurrency,
+      deadline,
+    );
     await harness.settled(round);
     child.send({ cmd: 'mark' });
     await child.next('marked');
@@ -266,7 +266,8 @@ async function floorCertificate(env: Envtest, cm: CertManager): Promise<Context[
 // ---- the report ----
 
 const fmt = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
-const spread = (xs: readonly number[]): string => `first ${fmt(Math.min(...xs))}, p50 ${fmt(quantile(xs, 0.5))}, p99 ${fmt(quantile(xs, 0.99))}, last ${fmt(Math.max(...xs))}`;
+const spread = (xs: readonly number[]): string =>
+  `first ${fmt(Math.min(...xs))}, p50 ${fmt(quantile(xs, 0.5))}, p99 ${fmt(quantile(xs, 0.99))}, last ${fmt(Math.max(...xs))}`;
 
 function report(runs: readonly Run[]): boolean {
   console.log('\n== every stream holding the new ROOTCA, from the change ==');

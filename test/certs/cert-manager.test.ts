@@ -234,7 +234,12 @@ describe('waiting on requests', () => {
     const stop = new AbortController();
     const ids = [0, 1, 2, 3, 4].map((i) => `spiffe://cluster.local/ns/shop/sa/web-${i}`);
     const outcomes = Promise.all(ids.map((id) => t.requests.request(id, newKeyAndCsr(id).csrPem, stop.signal)));
-    await pollFor('five requests created', () => t.list(), (l) => l.length === 5, 30_000);
+    await pollFor(
+      'five requests created',
+      () => t.list(),
+      (l) => l.length === 5,
+      30_000,
+    );
     await pollFor('the watch open', openWatches, (n) => n > 0, 30_000);
     expect(await openWatches()).toBe(1);
     stop.abort();
@@ -247,7 +252,12 @@ describe('waiting on requests', () => {
   it('a request deleted before it is issued ends as Deleted, and says so', async () => {
     const t = await trellis({ issuer: { kind: 'ClusterIssuer', name: 'no-such-issuer', group: 'cert-manager.io' }, timeoutMs: 60_000 });
     const outcome = t.requests.request(ID, newKeyAndCsr(ID).csrPem, new AbortController().signal);
-    const [cr] = await pollFor('the request created', () => t.list(), (l) => l.length === 1, 30_000);
+    const [cr] = await pollFor(
+      'the request created',
+      () => t.list(),
+      (l) => l.length === 1,
+      30_000,
+    );
     await admin.deleteNamespacedCustomObject({ ...GROUP, namespace: t.namespace, name: cr?.metadata.name ?? '' });
     expect(await outcome).toMatchObject({ kind: 'Deleted', request: cr?.metadata.name, message: expect.stringContaining('deleted before it was issued') });
   }, 90_000);

@@ -17,3 +17,14 @@ export function rawStreamingMethod(path: string): grpc.MethodDefinition<Buffer, 
     responseDeserialize: identity,
   };
 }
+
+/** Calls `drop` once a server call is gone (error, cancel, close), and ends the call when the client ends it. */
+export function whenGone(call: grpc.ServerDuplexStream<Buffer, Buffer>, drop: () => void): void {
+  call.on('error', drop);
+  call.on('cancelled', drop);
+  call.on('close', drop);
+  call.on('end', () => {
+    drop();
+    call.end();
+  });
+}
