@@ -66,9 +66,15 @@ export const LOCALHOST = '127.0.0.1';
 
 /**
  * Ports on which the sidecar itself listens on 0.0.0.0 (virtualOutbound, virtualInbound, and the
- * bootstrap's stats and health listeners). A per-port listener on 0.0.0.0 there would clash.
+ * bootstrap's stats, health and injected probe listeners). A per-port listener on 0.0.0.0 there would clash.
  */
-export const RESERVED_PORTS: ReadonlySet<number> = new Set([SIDECAR_PORTS.outbound, SIDECAR_PORTS.inbound, SIDECAR_PORTS.stats, SIDECAR_PORTS.health]);
+export const RESERVED_PORTS: ReadonlySet<number> = new Set([
+  SIDECAR_PORTS.outbound,
+  SIDECAR_PORTS.inbound,
+  SIDECAR_PORTS.stats,
+  SIDECAR_PORTS.health,
+  SIDECAR_PORTS.probes,
+]);
 
 /** http, http2 and grpc ports go through an HTTP connection manager; tcp ports through tcp_proxy. */
 export function isHttp(protocol: AppProtocol): boolean {

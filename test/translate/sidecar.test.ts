@@ -138,6 +138,12 @@ describe('translateSidecar: best effort', () => {
       (n) => expect(n('listener')).not.toContain('0.0.0.0_15001'),
     ],
     [
+      "an HTTP port on the injected sidecar's probe port gets no listener",
+      () => withServices([service('shop', 'probes', { clusterIP: '10.96.0.98', ports: [port('http', 15020, 'http')] })]),
+      { object: 'Service shop/probes', field: 'spec.ports', message: 'port 15020 is one the sidecar listens on itself' },
+      (n) => expect(n('listener')).not.toContain('0.0.0.0_15020'),
+    ],
+    [
       'a ClusterIP service without an IP gets no TCP listener',
       () => withServices([service('shop', 'noip', { ports: [port('tcp', 7000, 'tcp', [endpoint('10.0.3.1', 7000, 'zone-a')])] })]),
       { object: 'Service shop/noip', field: 'spec.clusterIP', message: 'no clusterIP' },
