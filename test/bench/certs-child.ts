@@ -53,7 +53,8 @@ export type ChildCommand = { readonly cmd: 'go' } | { readonly cmd: 'mark' } | {
 
 /** What Trellis's logs say happened to an identity, when (epoch ms). */
 export interface TimelineEvent {
-  readonly kind: 'connected' | 'created' | 'issued' | 'failed';
+  /** `bundle`: Trellis read a changed trust bundle (identity ''). */
+  readonly kind: 'connected' | 'created' | 'issued' | 'failed' | 'bundle';
   readonly identity: string;
   readonly at: number;
 }
@@ -210,6 +211,7 @@ function timeline(lines: readonly string[]): Omit<TrellisWindow, 'ev' | 'cpuSeco
     if (l.msg === 'proxy connected' && l.peer) events.push({ kind: 'connected', identity: l.peer, at: l.time });
     else if (l.msg.startsWith('CertificateRequest created') && l.identity) events.push({ kind: 'created', identity: l.identity, at: l.time });
     else if (l.msg === 'workload certificate issued' && l.identity) events.push({ kind: 'issued', identity: l.identity, at: l.time });
+    else if (l.msg === 'trust bundle changed') events.push({ kind: 'bundle', identity: '', at: l.time });
     else if (l.msg.startsWith('no certificate for') && l.identity) events.push({ kind: 'failed', identity: l.identity, at: l.time });
     if (l.level >= 40) {
       problemCount += 1;

@@ -211,7 +211,9 @@ async function runTrellis(ctx: Context, round: number): Promise<Run> {
     const w: TrellisWindow = await child.next('window');
     const cpu = cpuDelta(cpu0, childCpu());
     const issued = w.events.filter((e) => e.kind === 'issued').length;
+    const read = w.events.find((e) => e.kind === 'bundle');
     const lines = [
+      `the new bundle read (the file watch, its read and parse; Trellis's log) ${read ? `${read.at - t0} ms` : 'never'} after the change`,
       `${issued} certificates issued in the window; ` +
         `${w.secretEncodes} Secrets encoded (target ${identities + 1}: one default per identity, one ROOTCA for all)`,
       cpuLine(cpu),
