@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 import {
   BOOTSTRAP_FLAGS,
   bootstrapConfigSchema,
+  CAPTURE_FLAGS,
+  captureConfigSchema,
   ConfigError,
   INJECT_FLAGS,
   injectConfigSchema,
@@ -23,6 +25,7 @@ import {
   type FlagSpec,
 } from './config/config.js';
 import { renderBootstrap } from './bootstrap/render.js';
+import { runCapture } from './capture/run.js';
 import { runInject } from './cli/inject.js';
 import { runRender, runValidate, type CommandIO } from './cli/offline.js';
 import { versionLine } from './cli/version.js';
@@ -117,6 +120,12 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     usage: 'trellis inject -f FILE|- [--native-sidecar true|false] [--image IMAGE] [--trellis-image IMAGE] [--xds-address HOST:PORT] [--secure]',
     flags: INJECT_FLAGS,
     run: (flags) => runInject(loadConfig(injectConfigSchema, INJECT_FLAGS, flags, {}), PROCESS_IO),
+  },
+  capture: {
+    summary: "redirect the Pod's TCP traffic to its Envoy sidecar (iptables nat table; the injected init container runs it)",
+    usage: 'trellis capture [--exclude-inbound-ports P,P] [--exclude-outbound-ports P,P] [--exclude-outbound-cidrs CIDR,CIDR] [--proxy-uid UID] [--dry-run]',
+    flags: CAPTURE_FLAGS,
+    run: (flags) => runCapture(loadConfig(captureConfigSchema, CAPTURE_FLAGS, flags, {}), PROCESS_IO),
   },
   version: {
     summary: "print Trellis's version and Node.js's (also: trellis --version)",

@@ -3,7 +3,7 @@
  * over environment variables (TRELLIS_*), which win over the defaults.
  */
 import { z } from 'zod';
-import { DEFAULT_ENVOY_IMAGE, DEFAULT_TRELLIS_IMAGE, DEFAULT_XDS_ADDRESS, DEFAULT_XDS_SECURE_PORT } from '../inject/settings.js';
+import { DEFAULT_ENVOY_IMAGE, DEFAULT_TRELLIS_IMAGE, DEFAULT_XDS_ADDRESS, DEFAULT_XDS_SECURE_PORT, PROXY_UID } from '../inject/settings.js';
 import { MTLS_MODES } from '../policy/schema.js';
 
 const hostPort = z
@@ -349,6 +349,55 @@ export const injectConfigSchema = z
   }));
 
 export type InjectConfig = z.output<typeof injectConfigSchema>;
+
+export const CAPTURE_FLAGS = {
+  proxyUid: { flag: 'proxy-uid', help: 'the UID Envoy runs as; its traffic is never captured [1337]' },
+  excludeInboundPorts: { flag: 'exclude-inbound-ports', help: 'inbound ports never redirected to Envoy, e.g. 8080,9090' },
+  excludeOutboundPorts: { flag: 'exclude-outbound-ports', help: 'outbound destination ports never redirected to Envoy, e.g. 5432' },
+  excludeOutboundCidrs: {
+    flag: 'exclude-outbound-cidrs',
+    help: 'outbound destinations never redirected to Envoy, e.g. 10.0.0.0/8,fd00::/8 (IPv4 is captured; IPv6 is left alone)',
+  },
+  dryRun: { flag: 'dry-run', boolean: true, help: 'print the iptables-restore input instead of applying it' },
+} as const satisfies Record<string, FlagSpec>;
+
+/** A comma-separated list of `item`s, spaces around items allowed (the ruleset sorts them and drops duplicates). */
+function commaList<T extends string | number>(item: z.ZodType<T>, expected: string) {
+  return z
+    .string()
+    .transform((v, ctx) => {
+      const items = v.split(',').map((s) => s.trim());
+      const parsed = items.map((s) => item.safeParse(s));
+      const bad = items.find((_, i) => !parsed[i]?.success);
+      if (bad !== undefined) {
+        ctx.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not allowed: expected ${expected}` });
+        return z.NEVER;
+      }
+      return parsed.flatMap((r) => (r.success ? [r.data] : []));
+    })
+    .default([]);
+}
+
+const portNumber = z
+  .string()
+  .regex(/^\d{1,5}$/)
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(65535));
+
+export const captureConfigSchema = z.object({
+  proxyUid: z
+    .string()
+    .regex(/^\d{1,10}$/, 'expected a UID, e.g. 1337')
+    .transform(Number)
+    .pipe(z.number().int().min(0).max(4_294_967_294))
+    .default(PROXY_UID),
+  excludeInboundPorts: commaList(portNumber, 'comma-separated ports 1-65535, e.g. 8080,9090'),
+  excludeOutboundPorts: commaList(portNumber, 'comma-separated ports 1-65535, e.g. 5432'),
+  excludeOutboundCidrs: commaList(z.union([z.cidrv4(), z.cidrv6()]), 'comma-separated IPv4 or IPv6 CIDRs, e.g. 10.0.0.0/8,fd00::/8'),
+  dryRun: flagBoolean.default(false),
+});
+
+export type CaptureConfig = z.output<typeof captureConfigSchema>;
 
 export class ConfigError extends Error {}
 
