@@ -68,7 +68,7 @@ describe('admit', () => {
   it('the patch applies to a Pod without annotations or labels (paths created, not assumed)', () => {
     const input: PodLike = { apiVersion: 'v1', kind: 'Pod', metadata: { generateName: 'cart-' }, spec: { containers: [{ name: 'cart', image: 'cart:1' }] } };
     const { response } = admit(review(input), DEFAULT_SETTINGS);
-    const patched = jsonpatch.applyPatch(structuredClone(input), patchOf(response.response.patch), true, false).newDocument as PodLike;
+    const patched = jsonpatch.applyPatch(structuredClone(input), patchOf(response.response.patch), true, false).newDocument;
     expect(patched.spec.initContainers?.map((c) => c.name)).toEqual(['trellis-capture', 'trellis-proxy']);
     expect(patched.metadata?.annotations?.['trellis.dev/status']).toBeDefined();
   });
