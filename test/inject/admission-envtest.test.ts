@@ -134,21 +134,23 @@ describe('the admission webhook on a real API server', () => {
     const ns = await labelledNamespace('rotate');
     const results: (string | Error)[] = [];
     let stop = false;
-    const stream = (async () => {
+    // Three creates in flight at any time, so that a swap lands while admissions are under way.
+    const worker = async (w: number) => {
       for (let i = 0; !stop; i++) {
         const created = await core
-          .createNamespacedPod({ namespace: ns, body: pod(`p${i}`) })
+          .createNamespacedPod({ namespace: ns, body: pod(`w${w}-p${i}`) })
           .catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))));
         results.push(created instanceof Error ? created : containerNames(created).join(','));
       }
-    })();
+    };
+    const stream = Promise.all([0, 1, 2].map(worker));
     try {
       for (let r = 0; r < 3; r++) {
         const seen = results.length;
         await pollFor(
           'creates under the current pair',
           async () => results.length,
-          (n) => n >= seen + 3,
+          (n) => n >= seen + 6,
           20_000,
           20,
         );
@@ -161,7 +163,7 @@ describe('the admission webhook on a real API server', () => {
       await pollFor(
         'creates under the last pair',
         async () => results.length,
-        (n) => n >= seen + 3,
+        (n) => n >= seen + 6,
         20_000,
         20,
       );
@@ -171,6 +173,6 @@ describe('the admission webhook on a real API server', () => {
     }
     expect(results.filter((r) => r instanceof Error).map((e) => e.message)).toEqual([]);
     expect(new Set(results)).toEqual(new Set(['trellis-capture,trellis-proxy,app']));
-    expect(results.length).toBeGreaterThanOrEqual(12);
+    expect(results.length).toBeGreaterThanOrEqual(24);
   });
 });
