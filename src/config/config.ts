@@ -85,6 +85,16 @@ export const SERVE_FLAGS = {
     help: 'with --issuer: HOST:PORT for the xDS server over TLS, where proxies authenticate and receive their Secrets [0.0.0.0:15012]',
   },
   debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
+  webhookAddress: {
+    flag: 'webhook-address',
+    env: 'TRELLIS_WEBHOOK_ADDRESS',
+    help: 'with --webhook-cert-dir: HOST:PORT for the sidecar injection webhook over HTTPS, POST /inject (the chart: 0.0.0.0:15017); unset: no webhook',
+  },
+  webhookCertDir: {
+    flag: 'webhook-cert-dir',
+    env: 'TRELLIS_WEBHOOK_CERT_DIR',
+    help: "with --webhook-address: the directory of the webhook's tls.crt and tls.key (a cert-manager Certificate's Secret, mounted; re-read when it changes)",
+  },
   debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
   debounceMaxMs: { flag: 'debounce-max', env: 'TRELLIS_DEBOUNCE_MAX_MS', help: 'longest a change may wait before pushing, ms [1000]' },
   classGraceMs: {
@@ -154,6 +164,8 @@ export const serveConfigSchema = z
     xdsAddress: hostPort.prefault('127.0.0.1:15010'),
     xdsSecureAddress: hostPort.optional(),
     debugAddress: hostPort.prefault('127.0.0.1:15014'),
+    webhookAddress: hostPort.optional(),
+    webhookCertDir: z.string().min(1).optional(),
     debounceMinMs: millis.default(100),
     debounceMaxMs: millis.default(1000),
     classGraceMs: millis.default(30_000),
@@ -181,6 +193,10 @@ export const serveConfigSchema = z
   .refine((c) => !c.xdsSecureAddress || c.issuer, {
     message: 'the secure xDS port serves certificates from cert-manager: give --issuer too',
     path: ['xdsSecureAddress'],
+  })
+  .refine((c) => !c.webhookAddress === !c.webhookCertDir, {
+    message: 'the injection webhook needs both --webhook-address HOST:PORT and --webhook-cert-dir DIR',
+    path: ['webhookAddress'],
   })
   .refine((c) => c.mtlsMode !== 'STRICT' || c.issuer, {
     message: 'STRICT needs workload certificates: give --issuer too (without them nothing is encrypted)',

@@ -45,6 +45,8 @@ export interface RouteDeps {
   readonly policies: () => readonly PolicyStatusView[];
   /** Workload certificates, or why there are none. */
   readonly certificates: () => CertzView;
+  /** The other servers of this process, one line each (the admission webhook, say). */
+  readonly servers: () => readonly string[];
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -132,7 +134,7 @@ export function debugRoutes(deps: RouteDeps): Route[] {
       path: '/debug',
       usage: '/debug',
       description: 'this list (JSON with Accept: application/json or ?format=json)',
-      handle: (req) => index(routes, req, certzHeadline(deps.certificates())),
+      handle: (req) => index(routes, req, certzHeadline(deps.certificates()), deps.servers()),
     },
     {
       path: '/debug/syncz',
@@ -179,7 +181,9 @@ export function debugRoutes(deps: RouteDeps): Route[] {
   return routes;
 }
 
-function index(routes: readonly Route[], req: DebugRequest, certificates: string): Reply {
+function index(routes: readonly Route[], req: DebugRequest, certificates: string, servers: readonly string[]): Reply {
   const endpoints = routes.map((r) => ({ path: r.usage, description: r.description }));
-  return wantsJson(req) ? json(200, { certificates, endpoints }) : text(200, formatIndexText(endpoints, [certificates]));
+  return wantsJson(req)
+    ? json(200, { certificates, ...(servers.length > 0 ? { servers } : {}), endpoints })
+    : text(200, formatIndexText(endpoints, [certificates, ...servers]));
 }

@@ -24,6 +24,8 @@ export interface DebugServerOptions {
   policies?: () => readonly PolicyStatusView[];
   /** Workload certificates (for /debug/certz); off (nothing encrypted) when omitted. */
   certificates?: () => CertzView;
+  /** The other servers of this process, one line each, for the index (the admission webhook, say). */
+  servers?: () => readonly string[];
   /** How long a heavy view (/metrics, /debug/syncz, /debug/config_dump) is served from cache; default 1000 ms, 0 for never. */
   viewCacheMs?: number;
   /** The largest body a heavy view may have; beyond it, text is cut at a line and JSON is refused. Default 8 MiB. */
@@ -196,6 +198,7 @@ export async function startDebugServer(opts: DebugServerOptions): Promise<DebugS
       problems: opts.problems ?? (() => []),
       policies: opts.policies ?? (() => []),
       certificates: opts.certificates ?? (() => ({ enabled: false, reason: NO_ISSUER })),
+      servers: opts.servers ?? (() => []),
     }).map((r) => [r.path, r]),
   );
   const d = {

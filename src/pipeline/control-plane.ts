@@ -9,6 +9,8 @@ import type { Certificates } from '../certs/index.js';
 import { createMetrics } from '../debug/metrics.js';
 import { SYNCED } from '../debug/routes.js';
 import { startDebugServer, type DebugServer } from '../debug/server.js';
+import { DEFAULT_SETTINGS } from '../inject/settings.js';
+import { startAdmissionServer, WEBHOOK_PATH, type AdmissionServer } from '../inject/server.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { diagnostic, formatRef, type Diagnostic } from '../diagnostics.js';
 import type { MeshModel } from '../model/types.js';
@@ -28,6 +30,8 @@ export interface RunningTrellis {
   /** The secure xDS port (with --issuer), 0 without one. */
   readonly xdsSecurePort: number;
   readonly debugPort: number;
+  /** The admission webhook's port (with --webhook-address and --webhook-cert-dir), 0 without one. */
+  readonly webhookPort: number;
   readonly cache: SnapshotCache;
   readonly ads: AdsServer;
   /** Every TrafficPolicy's status now: Accepted, Conflicted, Programmed (from `progress`, by default this replica's). */
@@ -98,6 +102,7 @@ class ControlPlane implements RunningTrellis {
   private debug: DebugServer | undefined;
   private xds: { host: string; port: number } | undefined;
   private xdsSecure: { host: string; port: number } | undefined;
+  private webhook: AdmissionServer | undefined;
   private source: Source | undefined;
   private latest: SourceState | undefined;
   private model: MeshModel | undefined;
@@ -158,8 +163,10 @@ class ControlPlane implements RunningTrellis {
         problems: () => (this.source ? sourceStatus(this.source.current()) : []).concat(this.problems),
         policies: () => this.policyStatuses(),
         ...(this.extras.certificates ? { certificates: this.extras.certificates.view.bind(this.extras.certificates) } : {}),
+        servers: () => this.servers(),
       }),
     );
+    await this.listenWebhook();
     const port = await listening('xDS', xdsAddress, () => this.ads.listen(xdsAddress.host, xdsAddress.port));
     this.xds = { host: xdsAddress.host, port };
     this.logger.info({ component: 'xds', ...this.xds, transport: 'plaintext: no authentication, no Secrets' }, 'xDS listening');
@@ -169,6 +176,33 @@ class ControlPlane implements RunningTrellis {
     const securePort = await listening('secure xDS', secure, () => this.ads.listenSecure(secure.host, secure.port, certs.xds.credentials));
     this.xdsSecure = { host: secure.host, port: securePort };
     this.logger.info({ component: 'xds', ...this.xdsSecure, transport: 'TLS: proxies authenticate and receive their Secrets' }, 'secure xDS listening');
+  }
+
+  /** The sidecar injection webhook, when configured (settings: the defaults of `trellis inject`). */
+  private async listenWebhook(): Promise<void> {
+    const { webhookAddress, webhookCertDir } = this.config;
+    if (!webhookAddress || !webhookCertDir) return;
+    const logger = this.logger.child({ component: 'webhook' });
+    try {
+      this.webhook = await startAdmissionServer({ ...webhookAddress, certDir: webhookCertDir, settings: DEFAULT_SETTINGS, logger });
+    } catch (err) {
+      // A port that is taken says so as the other ports do; a certificate that does not load says so itself.
+      throw (err as NodeJS.ErrnoException).code ? new ListenError('webhook', webhookAddress, err) : err;
+    }
+  }
+
+  /** One line per server beside the debug endpoint, for its index. */
+  private servers(): string[] {
+    const w = this.webhook;
+    const address = this.config.webhookAddress;
+    if (!w || !address) return [];
+    const cert = `certificate ${w.certificate.subject.replace(/\n/g, ', ')}, expires ${w.certificate.notAfter}`;
+    const problem = w.certificateError ? `; ${this.config.webhookCertDir ?? ''} does not load (${w.certificateError}), the last good one serves` : '';
+    return [`admission webhook: https://${address.host}:${w.port}${WEBHOOK_PATH} (${cert}${problem})`];
+  }
+
+  get webhookPort(): number {
+    return this.webhook?.port ?? 0;
   }
 
   get xdsSecurePort(): number {
@@ -222,7 +256,7 @@ class ControlPlane implements RunningTrellis {
   async close(): Promise<void> {
     this.source?.close();
     this.debouncer.close();
-    await Promise.all([this.ads.close(), this.debug?.close()]);
+    await Promise.all([this.ads.close(), this.debug?.close(), this.webhook?.close()]);
   }
 
   /** Ready once the first configuration is served; while the source is out of step, still ready (it serves the last known state), saying why. */

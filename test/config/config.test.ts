@@ -32,6 +32,12 @@ describe('serve configuration', () => {
     });
   });
 
+  it('reads the injection webhook flags: address and certificate directory', () => {
+    const c = loadServeConfig({ manifests: 'm', 'webhook-address': '0.0.0.0:15017' }, { TRELLIS_WEBHOOK_CERT_DIR: '/var/run/webhook' });
+    expect(c.webhookAddress).toEqual({ host: '0.0.0.0', port: 15017 });
+    expect(c.webhookCertDir).toBe('/var/run/webhook');
+  });
+
   it('takes environment variables, and flags over them', () => {
     const c = loadServeConfig({ 'xds-address': '[::1]:9000' }, { TRELLIS_MANIFESTS: 'env-mesh', TRELLIS_XDS_ADDRESS: '0.0.0.0:1' });
     expect(c.manifests).toBe('env-mesh');
@@ -50,6 +56,8 @@ describe('serve configuration', () => {
       { kubeconfig: 'k', namespaces: 'a,b', 'namespace-selector': 'mesh=on' },
       '--namespaces (TRELLIS_NAMESPACES): give --namespaces or --namespace-selector, not both',
     ],
+    [{ manifests: 'm', 'webhook-address': '0.0.0.0:15017' }, '--webhook-address (TRELLIS_WEBHOOK_ADDRESS): the injection webhook needs both'],
+    [{ manifests: 'm', 'webhook-cert-dir': '/certs' }, 'needs both --webhook-address HOST:PORT and --webhook-cert-dir DIR'],
   ])('says which flag is wrong in one line: %j', (flags, message) => {
     expect(() => loadServeConfig(flags, {})).toThrow(ConfigError);
     expect(() => loadServeConfig(flags, {})).toThrow(message);
