@@ -6,11 +6,12 @@
  * the log and on `/debug/certz`; the last good one keeps serving.
  */
 import { EventEmitter } from 'node:events';
-import { watch, type FSWatcher } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import type { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
+import { watchMounted } from '../sources/mounted.js';
 import { parseTrustBundle } from './verify.js';
 
 export interface Bundle {
@@ -37,10 +38,12 @@ export class TrustBundleFile extends EventEmitter {
     const b = new TrustBundleFile(file, logger);
     await b.read();
     if (!b.current) throw new Error(`the trust bundle ${file} ${b.problem ?? 'could not be read'}`);
-    b.watcher = watch(dirname(file), { persistent: false }, (_event, name) => {
-      if (name === null || name === basename(file) || name === '..data') void b.reload();
-    });
-    b.watcher.on('error', (err) => logger.error({ file, err: err.message }, 'cannot watch the trust bundle any more: restart Trellis to pick up changes'));
+    b.watcher = watchMounted(
+      dirname(file),
+      [basename(file)],
+      () => void b.reload(),
+      (err) => logger.error({ file, err: err.message }, 'cannot watch the trust bundle any more: restart Trellis to pick up changes'),
+    );
     return b;
   }
 

@@ -8,13 +8,13 @@
  * the last good pair keeps serving.
  */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { watchMounted } from '../sources/mounted.js';
 import { admit, parseAdmissionReview } from './admission.js';
 import type { InjectSettings } from './settings.js';
 
@@ -173,11 +173,11 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
       resolve();
     });
   });
-  const watcher: FSWatcher = watch(certDir, { persistent: false }, (_event, name) => {
-    if (name === null || name === 'tls.crt' || name === 'tls.key' || name === '..data') void cert.reload();
-  });
-  watcher.on('error', (err) =>
-    logger.error({ dir: certDir, err: err.message }, 'cannot watch the webhook certificate any more: restart Trellis to pick up changes'),
+  const watcher = watchMounted(
+    certDir,
+    ['tls.crt', 'tls.key'],
+    () => void cert.reload(),
+    (err) => logger.error({ dir: certDir, err: err.message }, 'cannot watch the webhook certificate any more: restart Trellis to pick up changes'),
   );
   const port = (server.address() as AddressInfo).port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
