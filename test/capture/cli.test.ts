@@ -1,10 +1,8 @@
 /** `trellis capture` as the init container runs it: the flags, `--dry-run`, bad values and a failing or missing iptables-restore. */
-import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { text } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCapture } from '../../src/capture/run.ts';
@@ -12,28 +10,13 @@ import { DEFAULT_CAPTURE_OPTIONS } from '../../src/capture/ruleset.ts';
 import { captureContainer } from '../../src/inject/containers.ts';
 import { podOptions } from '../../src/inject/annotations.ts';
 import { DEFAULT_SETTINGS } from '../../src/inject/settings.ts';
-import { trellis, type CliResult } from '../support/cli.ts';
+import { trellis, trellisWithEnv, type CliResult } from '../support/cli.ts';
 
 const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
 const golden = (name: string) => readFileSync(join(GOLDEN, name, 'ruleset.rules'), 'utf8');
 
-/** `trellis capture ARGS` with only `path` on PATH (node itself is run by its absolute path). */
-async function captureWithPath(path: string, ...args: string[]): Promise<CliResult> {
-  const tsx = join(process.cwd(), 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
-  const child = spawn(process.execPath, ['--import', tsx, 'src/cli.ts', 'capture', ...args], {
-    env: { PATH: path },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    text(child.stdout),
-    text(child.stderr),
-    new Promise<number>((resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (c) => resolve(c ?? -1));
-    }),
-  ]);
-  return { code, stdout, stderr };
-}
+/** `trellis capture ARGS` with only `path` on PATH. */
+const captureWithPath = (path: string, ...args: string[]): Promise<CliResult> => trellisWithEnv({ PATH: path }, 'capture', ...args);
 
 describe('trellis capture --dry-run', () => {
   it('prints the default ruleset', async () => {

@@ -16,9 +16,9 @@ export function trellis(...args: string[]): Promise<CliResult> {
   return runCli(['--import', tsx, 'src/cli.ts', ...args]);
 }
 
-/** `node ARGV` (a script and its arguments), with `stdin` as its standard input. */
-export async function runCli(argv: string[], stdin = ''): Promise<CliResult> {
-  const child = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+/** `node ARGV` (a script and its arguments), with `stdin` as its standard input, in `env` (default: this process's). */
+export async function runCli(argv: string[], stdin = '', env?: NodeJS.ProcessEnv): Promise<CliResult> {
+  const child = spawn(process.execPath, argv, { stdio: ['pipe', 'pipe', 'pipe'], ...(env ? { env } : {}) });
   child.stdin.end(stdin);
   const [stdout, stderr, code] = await Promise.all([
     text(child.stdout),
@@ -34,4 +34,9 @@ export async function runCli(argv: string[], stdin = ''): Promise<CliResult> {
 /** `trellis ARGS` from src/cli.ts, reading `stdin`. */
 export function trellisWithInput(stdin: string, ...args: string[]): Promise<CliResult> {
   return runCli(['--import', tsx, 'src/cli.ts', ...args], stdin);
+}
+
+/** `trellis ARGS` from src/cli.ts with exactly the environment `env` (node itself is run by its absolute path). */
+export function trellisWithEnv(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliResult> {
+  return runCli(['--import', tsx, 'src/cli.ts', ...args], '', env);
 }
