@@ -49,14 +49,13 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { TRAFFIC_POLICY_CRD, trellisKubeconfigYaml } from '../sources/kube-support.ts';
 import { startCertManager, type CertManager } from '../support/cert-manager.ts';
 import { startEnvtest, type Envtest } from '../support/envtest.ts';
 import type { ChildCommand, ChildEvent, ChildTask, FloorResult, TrellisWindow } from './certs-child.ts';
 import { Child } from './children.ts';
-import { ENVTEST_BENCH_OPTIONS, logLevelOption, positiveInt, startHarness } from './harness.ts';
+import { envtestBench } from './harness.ts';
 import { raiseControllerQps, type Restarted } from './certs-cert-manager.ts';
 import { apiRequests, observe } from './certs-observer.ts';
 import { connectFleet, loadClientProtos, tlsProbe, workloadTokens } from './certs-proxies.ts';
@@ -64,26 +63,9 @@ import { addOthers, childCpu, cpuDelta, floorBreakdown, report, sampleMachine, t
 
 // ---- options ----
 
-const { values: argv } = parseArgs({
-  options: {
-    ...ENVTEST_BENCH_OPTIONS,
-  },
-  strict: true,
-});
-
-const num = (name: keyof typeof argv, dflt: number): number => positiveInt(argv[name] as string | undefined, name, dflt);
-
-const identities = num('identities', 200);
-const rounds = num('rounds', 3);
-const concurrency = num('concurrency', 32);
-const timeoutSeconds = num('timeout', 1200);
-const profile = argv.profile ?? false;
-/** 0: cert-manager's controller as started (client-go's QPS 20, burst 50). */
-const certManagerQps = num('cert-manager-qps', 0);
-const logLevel = logLevelOption(argv['log-level']);
+const { identities, rounds, concurrency, profile, certManagerQps, logLevel, harness } = envtestBench('certs-bench', { concurrency: 32 });
 /** What Trellis asks for by default (--cert-duration 24h); the floor asks for the same. */
 const DURATION_SECONDS = 24 * 3600;
-const harness = startHarness('certs-bench', timeoutSeconds);
 const { deadline, log } = harness;
 
 /** A certs-child.ts process and its events, waited on in order against the global deadline. */

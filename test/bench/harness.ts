@@ -7,11 +7,12 @@ import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { settle } from './certs-report.ts';
 import { killAll, setDeadline } from './children.ts';
 
 /** The options both envtest benches take (parseArgs), each documented at the top of the bench. */
-export const ENVTEST_BENCH_OPTIONS = {
+const ENVTEST_BENCH_OPTIONS = {
   identities: { type: 'string' },
   rounds: { type: 'string' },
   concurrency: { type: 'string' },
@@ -78,5 +79,42 @@ export function startHarness(name: string, timeoutSeconds: number): Harness {
       clearTimeout(timer);
       process.exit(code);
     },
+  };
+}
+
+/** What both envtest benches are told on the command line, and their harness. */
+export interface EnvtestBench {
+  readonly identities: number;
+  readonly rounds: number;
+  readonly concurrency: number;
+  readonly timeoutSeconds: number;
+  /** 0: cert-manager's controller as started (client-go's QPS 20, burst 50). */
+  readonly certManagerQps: number;
+  readonly logLevel: string;
+  readonly profile: boolean;
+  /** A further option of the bench's own (`extra`), as a positive integer. */
+  readonly int: (name: string, dflt: number) => number;
+  readonly harness: Harness;
+}
+
+/** Parses the command line (the shared options and the bench's `extra` string options) and starts the harness. */
+export function envtestBench(name: string, defaults: { concurrency: number }, extra: readonly string[] = []): EnvtestBench {
+  const { values } = parseArgs({
+    options: { ...ENVTEST_BENCH_OPTIONS, ...Object.fromEntries(extra.map((o) => [o, { type: 'string' as const }])) },
+    strict: true,
+  });
+  const raw = values as Readonly<Record<string, string | boolean | undefined>>;
+  const int = (option: string, dflt: number): number => positiveInt(raw[option] as string | undefined, option, dflt);
+  const timeoutSeconds = int('timeout', 1200);
+  return {
+    identities: int('identities', 200),
+    rounds: int('rounds', 3),
+    concurrency: int('concurrency', defaults.concurrency),
+    timeoutSeconds,
+    certManagerQps: int('cert-manager-qps', 0),
+    logLevel: logLevelOption(raw['log-level'] as string | undefined),
+    profile: raw.profile === true,
+    int,
+    harness: startHarness(name, timeoutSeconds),
   };
 }

@@ -43,7 +43,6 @@ import { mkdirSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { TRAFFIC_POLICY_CRD, trellisKubeconfigYaml } from '../sources/kube-support.ts';
 import { conditionOf, startCertManager, waitForObject, type CertManager } from '../support/cert-manager.ts';
@@ -53,7 +52,7 @@ import { raiseControllerQps, type Restarted } from './certs-cert-manager.ts';
 import { heldChain, heldRoots, loadClientProtos, SdsFleet, tlsProbe, workloadTokens } from './certs-proxies.ts';
 import { childCpu, cpuDelta, median, quantile } from './certs-report.ts';
 import { Child } from './children.ts';
-import { ENVTEST_BENCH_OPTIONS, logLevelOption, positiveInt, startHarness } from './harness.ts';
+import { envtestBench } from './harness.ts';
 import { printProfile } from './profile.ts';
 import type { SdsFloorCommand, SdsFloorEvent, SdsFloorTask } from './sds-floor.ts';
 
@@ -63,27 +62,10 @@ const GC = ['--expose-gc'];
 
 // ---- options ----
 
-const { values: argv } = parseArgs({
-  options: {
-    ...ENVTEST_BENCH_OPTIONS,
-    streams: { type: 'string' },
-  },
-  strict: true,
-});
-
-const num = (name: keyof typeof argv, dflt: number): number => positiveInt(argv[name] as string | undefined, name, dflt);
-
-const identities = num('identities', 200);
-const streams = num('streams', 1000);
-const rounds = num('rounds', 3);
-const concurrency = num('concurrency', 64);
-const timeoutSeconds = num('timeout', 1200);
-const certManagerQps = num('cert-manager-qps', 0);
-const logLevel = logLevelOption(argv['log-level']);
-const profile = argv.profile ?? false;
+const { identities, rounds, concurrency, profile, certManagerQps, logLevel, int, harness } = envtestBench('sds-bench', { concurrency: 64 }, ['streams']);
+const streams = int('streams', 1000);
 if (streams < identities) throw new Error('--streams must be at least --identities (every identity has a stream)');
 const DURATION_SECONDS = 24 * 3600;
-const harness = startHarness('sds-bench', timeoutSeconds);
 const { deadline, log } = harness;
 
 interface Context {
