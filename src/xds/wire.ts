@@ -199,16 +199,22 @@ function namesIn(buf: Buffer, span: NamesSpan | undefined): string[] {
   return out;
 }
 
+/** Runs of names up to this many bytes are compared as they are, not hashed (a base64 SHA-1 never holds ':'). */
+const RAW_DIGEST_BYTES = 128;
+
 export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
   const { fields: r, names: span } = readSotwRequest(buf);
   const node = nodeOf(r.node);
   const error = errorOf(r.error_detail);
   // Interleaved (unusual): fall back to the names themselves, so that other fields never count.
+  // A short run (a few names, as an SDS request has) is its own digest: cheaper than hashing it.
   const digest = !span
     ? ''
     : span.interleaved
       ? `names:${namesIn(buf, span).join('\n')}`
-      : createHash('sha1').update(buf.subarray(span.start, span.end)).digest('base64');
+      : span.end - span.start <= RAW_DIGEST_BYTES
+        ? `raw:${buf.toString('latin1', span.start, span.end)}`
+        : createHash('sha1').update(buf.subarray(span.start, span.end)).digest('base64');
   let names: string[] | undefined;
   return {
     version_info: str(r.version_info),
