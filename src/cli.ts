@@ -4,6 +4,7 @@
  * No logic of its own lives here.
  */
 import { once } from 'node:events';
+import { realpathSync } from 'node:fs';
 import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -187,6 +188,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** The script node was asked to run, symlinks resolved (npm's bin link, /usr/local/bin/trellis): is it this file? */
+function isMain(script: string | undefined): boolean {
+  if (!script) return false;
+  let real = script;
+  try {
+    real = realpathSync(script);
+  } catch {
+    // not a file (node resolved it some other way): compare it as given
+  }
+  return import.meta.url === pathToFileURL(real).href;
+}
+
+if (isMain(process.argv[1])) {
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,6 +1,6 @@
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { runCli, trellis } from './support/cli.ts';
@@ -156,6 +156,18 @@ describe('the trellis package bin', () => {
     expect(pkg.bin.trellis).toBe('./dist/cli.js');
     const { stdout } = await runCli([pkg.bin.trellis ?? '', 'validate', '--manifests', 'examples/mesh']);
     expect(stdout).toContain('0 error(s), 0 warning(s)');
+  });
+
+  it('runs through a symlink, as npm links it onto the PATH', async () => {
+    const pkg = JSON.parse(await readFile('package.json', 'utf8')) as { bin: Record<string, string>; version: string };
+    const dir = await mkdtemp(join(tmpdir(), 'trellis-bin-'));
+    try {
+      await symlink(resolve(pkg.bin.trellis ?? ''), join(dir, 'trellis'));
+      const r = await runCli([join(dir, 'trellis'), 'version']);
+      expect(r).toEqual({ code: 0, stdout: `trellis ${pkg.version} (Node.js ${process.version})\n`, stderr: '' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('knows its version when built (dist/cli.js version)', async () => {
