@@ -5,7 +5,8 @@
  * <case>.patch.json: the JSON Patch the admission server answers with (admission.ts podPatch, what
  * admit() sends). Every output passes the Kubernetes schema of its kind, parses back to the object,
  * and comes back unchanged when injected again; the patch applied to the input is the output; the
- * input is never mutated (it is frozen). The bootstrap given to Envoy (--config-yaml) is an Envoy
+ * input is never mutated (it is frozen); the containers are in the order injection promises
+ * (expectOrder: native and legacy). The bootstrap given to Envoy (--config-yaml) is an Envoy
  * Bootstrap by Envoy's own field and validation rules.
  *
  * The webhook only receives Pods: for a Deployment, Job and the like, the API server sends the Pods
@@ -47,6 +48,30 @@ function admitted(c: InjectCase): { patch?: Operation[]; refused?: string } {
   return response.patch ? { patch: JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8')) as Operation[] } : {};
 }
 
+const names = (cs: readonly { name: string }[] | undefined) => (cs ?? []).map((x) => x.name);
+
+/**
+ * The order injection promises, whatever the golden file says: capture is the first init container;
+ * native: Envoy right after it (restartPolicy Always, with a startupProbe), then the pod's own init
+ * containers; legacy: the pod's own init containers after capture and Envoy the first container.
+ * The pod's containers keep their order.
+ */
+function expectOrder(input: PodLike, output: PodLike): void {
+  const status = JSON.parse(output.metadata?.annotations?.['trellis.dev/status'] ?? '{}') as { nativeSidecar?: boolean };
+  const [userInit, userApps] = [names(input.spec.initContainers), names(input.spec.containers)];
+  const init = output.spec.initContainers ?? [];
+  if (status.nativeSidecar) {
+    expect(names(init)).toEqual(['trellis-capture', 'trellis-proxy', ...userInit]);
+    expect(names(output.spec.containers)).toEqual(userApps);
+    expect(init[1]?.restartPolicy).toBe('Always');
+    expect(init[1]?.startupProbe).toBeDefined();
+  } else {
+    expect(names(init)).toEqual(['trellis-capture', ...userInit]);
+    expect(names(output.spec.containers)).toEqual(['trellis-proxy', ...userApps]);
+    expect(output.spec.containers[0]?.restartPolicy).toBeUndefined();
+  }
+}
+
 const optedIn = (c: InjectCase) => c.namespaceLabels['trellis.dev/inject'] === 'enabled';
 
 describe('injection golden cases', () => {
@@ -73,6 +98,7 @@ describe('injection golden cases', () => {
     }
     expect(proxyBootstraps(object).length).toBe(result.kind === 'injected' ? 1 : 0);
 
+    if (result.kind === 'injected') expectOrder(pod(c.object), pod(object));
     const patch = result.kind === 'injected' ? podPatch(pod(c.object), pod(object)) : undefined;
     checkPatch(name, patch);
     if (patch) expect(jsonpatch.applyPatch(structuredClone(pod(c.object)), patch, true, false).newDocument).toEqual(pod(object));
