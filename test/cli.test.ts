@@ -7,7 +7,26 @@ import { runCli, trellis } from './support/cli.ts';
 
 describe('trellis command line', () => {
   it.each([
-    ['serve', ['--manifests', '--xds-address', '--debug-address', '--debounce-min', '--debounce-max', '--domain', '--trust-domain', '--log-level']],
+    [
+      'serve',
+      [
+        '--manifests',
+        '--xds-address',
+        '--debug-address',
+        '--debounce-min',
+        '--debounce-max',
+        '--domain',
+        '--trust-domain',
+        '--log-level',
+        '--webhook-address',
+        '--webhook-cert-dir',
+        '--proxy-image',
+        '--trellis-image',
+        '--injected-xds-address',
+        '--native-sidecars',
+        '--proxy-resources',
+      ],
+    ],
     ['render', ['--manifests', '--proxy', '--mode']],
     ['validate', ['--manifests', '-o, --output', 'PATH']],
     ['version', ['trellis version']],
@@ -28,6 +47,10 @@ describe('trellis command line', () => {
     [['validate'], 'trellis validate: give the manifests: files, directories or - (stdin), or --manifests DIR'],
     [['validate', 'examples/mesh', '-o', 'xml'], 'trellis validate: --output: expected text or json'],
     [['launch'], 'trellis: unknown command "launch"'],
+    [
+      ['serve', '--manifests', 'examples/mesh', '--proxy-image', 'envoyproxy/envoy:v1.34.1'],
+      'trellis serve: --proxy-image (TRELLIS_PROXY_IMAGE): a setting of the injection webhook: give --webhook-address and --webhook-cert-dir too',
+    ],
   ])('answers %j with one clear line and exit status 2', async (args, message) => {
     const r = await trellis(...args);
     expect(r.code).toBe(2);

@@ -3,7 +3,8 @@
  * over environment variables (TRELLIS_*), which win over the defaults.
  */
 import { z } from 'zod';
-import { DEFAULT_ENVOY_IMAGE, DEFAULT_TRELLIS_IMAGE, DEFAULT_XDS_ADDRESS, DEFAULT_XDS_SECURE_PORT, PROXY_UID } from '../inject/settings.js';
+import { DEFAULT_ENVOY_IMAGE, DEFAULT_SETTINGS, DEFAULT_TRELLIS_IMAGE, DEFAULT_XDS_ADDRESS, DEFAULT_XDS_SECURE_PORT, PROXY_UID } from '../inject/settings.js';
+import { imageRef, proxyResources } from './injection.js';
 import { MTLS_MODES } from '../policy/schema.js';
 
 const hostPort = z
@@ -95,6 +96,31 @@ export const SERVE_FLAGS = {
     env: 'TRELLIS_WEBHOOK_CERT_DIR',
     help: "with --webhook-address: the directory of the webhook's tls.crt and tls.key (a cert-manager Certificate's Secret, mounted; re-read when it changes)",
   },
+  proxyImage: {
+    flag: 'proxy-image',
+    env: 'TRELLIS_PROXY_IMAGE',
+    help: `with --webhook-address: the Envoy image of injected sidecars [${DEFAULT_ENVOY_IMAGE}]`,
+  },
+  trellisImage: {
+    flag: 'trellis-image',
+    env: 'TRELLIS_IMAGE',
+    help: `with --webhook-address: Trellis's image, which runs trellis capture in the injected init container [${DEFAULT_TRELLIS_IMAGE}]`,
+  },
+  injectedXdsAddress: {
+    flag: 'injected-xds-address',
+    env: 'TRELLIS_INJECTED_XDS_ADDRESS',
+    help: `with --webhook-address: HOST:PORT where injected sidecars reach Trellis; with --issuer they use TLS and a token (the secure port) [trellis.<--lease-namespace>.svc:${DEFAULT_XDS_ADDRESS.port}, with --issuer :${DEFAULT_XDS_SECURE_PORT}]`,
+  },
+  nativeSidecars: {
+    flag: 'native-sidecars',
+    env: 'TRELLIS_NATIVE_SIDECARS',
+    help: "with --webhook-address: true: Envoy is a native sidecar (an init container that keeps running; Kubernetes 1.29 or later), false: the first container; auto: true when the API server's /version, read once at start, is 1.29 or later — if it cannot be read Trellis does not start (say true or false to not depend on it); a Pod's trellis.dev/native-sidecar annotation wins [auto; with --manifests give true or false]",
+  },
+  proxyResources: {
+    flag: 'proxy-resources',
+    env: 'TRELLIS_PROXY_RESOURCES',
+    help: `with --webhook-address: the sidecar's resources as JSON, {"requests": {...}, "limits": {...}} of Kubernetes quantities; replaces the default [${JSON.stringify(DEFAULT_SETTINGS.proxyResources)}]`,
+  },
   debounceMinMs: { flag: 'debounce-min', env: 'TRELLIS_DEBOUNCE_MIN_MS', help: 'quiet time after a change before pushing, ms [100]' },
   debounceMaxMs: { flag: 'debounce-max', env: 'TRELLIS_DEBOUNCE_MAX_MS', help: 'longest a change may wait before pushing, ms [1000]' },
   classGraceMs: {
@@ -166,6 +192,11 @@ export const serveConfigSchema = z
     debugAddress: hostPort.prefault('127.0.0.1:15014'),
     webhookAddress: hostPort.optional(),
     webhookCertDir: z.string().min(1).optional(),
+    proxyImage: imageRef.optional(),
+    trellisImage: imageRef.optional(),
+    injectedXdsAddress: hostPort.optional(),
+    nativeSidecars: z.enum(['auto', 'true', 'false'], { error: 'expected auto, true or false' }).optional(),
+    proxyResources: proxyResources.optional(),
     debounceMinMs: millis.default(100),
     debounceMaxMs: millis.default(1000),
     classGraceMs: millis.default(30_000),
@@ -201,7 +232,20 @@ export const serveConfigSchema = z
   .refine((c) => c.mtlsMode !== 'STRICT' || c.issuer, {
     message: 'STRICT needs workload certificates: give --issuer too (without them nothing is encrypted)',
     path: ['mtlsMode'],
+  })
+  .superRefine((c, ctx) => {
+    const given = INJECTION_KEYS.find((k) => c[k] !== undefined);
+    if (given && !c.webhookAddress) {
+      ctx.addIssue({ code: 'custom', path: [given], message: 'a setting of the injection webhook: give --webhook-address and --webhook-cert-dir too' });
+    }
+  })
+  .refine((c) => !(c.webhookAddress && c.manifests && (c.nativeSidecars ?? 'auto') === 'auto'), {
+    message: "auto reads the API server's version, and with --manifests there is none: give --native-sidecars true or false",
+    path: ['nativeSidecars'],
   });
+
+/** The flags of the injection webhook's settings, which need --webhook-address. */
+const INJECTION_KEYS = ['proxyImage', 'trellisImage', 'injectedXdsAddress', 'nativeSidecars', 'proxyResources'] as const;
 
 /** Where the secure xDS port listens when --issuer is given and --xds-secure-address is not. */
 export const DEFAULT_XDS_SECURE_ADDRESS = { host: '0.0.0.0', port: 15012 } as const;

@@ -72,6 +72,11 @@ function isPod(object: unknown): object is PodLike {
   return isRec(object) && isRec(object.spec) && Array.isArray(object.spec.containers);
 }
 
+/** The JSON Patch (RFC 6902) from a Pod to its injected self: what an injected Pod's review is answered with. */
+export function podPatch(pod: PodLike, injected: PodLike): jsonpatch.Operation[] {
+  return jsonpatch.compare(pod, injected);
+}
+
 /** The response to one review, and what became of it. */
 export function admit(
   review: AdmissionReview,
@@ -88,7 +93,7 @@ export function admit(
   const result = inject(object, { [LABEL_INJECT]: NAMESPACE_INJECT_VALUE }, settings);
   switch (result.kind) {
     case 'injected': {
-      const patch = jsonpatch.compare(object, result.pod);
+      const patch = podPatch(object, result.pod);
       return { response: answer({ allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(patch)).toString('base64') }), outcome: 'injected' };
     }
     case 'skipped':

@@ -2,6 +2,7 @@
 export {
   admit,
   parseAdmissionReview,
+  podPatch,
   ADMISSION_API_VERSION,
   type AdmissionOutcome,
   type AdmissionRequest,
@@ -14,5 +15,5 @@ export { inject, injectionStatus, type InjectionStatus, type InjectResult } from
 export { appHealthPath } from './probes.js';
 export * from './settings.js';
 export type { Container, PodLike, Probe } from './types.js';
-export { describeObject, injectObject, type ObjectResult } from './workloads.js';
+export { describeObject, injectObject, podOf, type ObjectResult } from './workloads.js';
 export { injectedYaml } from './yaml.js';

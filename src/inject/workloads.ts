@@ -35,6 +35,15 @@ function isPodLike(v: unknown): v is PodLike {
   return isObject(v) && isObject(v.spec) && Array.isArray(v.spec.containers);
 }
 
+/** The pod of an object: a Pod itself, a workload's pod template; undefined for other kinds or without a pod spec. */
+export function podOf(object: unknown): PodLike | undefined {
+  const path = isObject(object) && typeof object.kind === 'string' ? TEMPLATE_PATHS[object.kind] : undefined;
+  if (!path) return undefined;
+  let template: unknown = object;
+  for (const key of path) template = isObject(template) ? template[key] : undefined;
+  return isPodLike(template) ? template : undefined;
+}
+
 /** Injects an object's pod; what is not a pod's kind, or has no pod spec, passes through as it is. */
 export function injectObject(object: unknown, namespaceLabels: Readonly<Record<string, string>>, settings: InjectSettings): ObjectResult {
   const path = isObject(object) && typeof object.kind === 'string' ? TEMPLATE_PATHS[object.kind] : undefined;

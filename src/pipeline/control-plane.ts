@@ -9,7 +9,6 @@ import type { Certificates } from '../certs/index.js';
 import { createMetrics } from '../debug/metrics.js';
 import { SYNCED } from '../debug/routes.js';
 import { startDebugServer, type DebugServer } from '../debug/server.js';
-import { DEFAULT_SETTINGS } from '../inject/settings.js';
 import { startAdmissionServer, WEBHOOK_PATH, type AdmissionServer } from '../inject/server.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { diagnostic, formatRef, type Diagnostic } from '../diagnostics.js';
@@ -22,6 +21,7 @@ import { SnapshotCache } from '../xds/cache.js';
 import { AdsServer } from '../xds/server.js';
 import { NO_OBSERVER, teeObservers, type XdsObserver } from '../xds/status.js';
 import { Debouncer } from './debounce.js';
+import { describeInjection, injectionSettings, nativeByFlag, type Injection } from './injection.js';
 import { ProblemLog, served, servingSummary } from './logging.js';
 import { SnapshotBuilder, type BuildReport } from './snapshots.js';
 
@@ -69,6 +69,8 @@ export async function serve(
 /** What runs beside the pipeline in cluster mode, for the debug endpoint and metrics to show. */
 export interface ServeExtras {
   readonly certificates?: Certificates;
+  /** What the injection webhook injects (resolveInjection); without it, the flags must decide native sidecars themselves. */
+  readonly injection?: Injection;
 }
 
 /** A port Trellis cannot listen on: `cannot listen on 127.0.0.1:15014 (debug): address already in use`. */
@@ -103,6 +105,7 @@ class ControlPlane implements RunningTrellis {
   private xds: { host: string; port: number } | undefined;
   private xdsSecure: { host: string; port: number } | undefined;
   private webhook: AdmissionServer | undefined;
+  private injection: Injection | undefined;
   private source: Source | undefined;
   private latest: SourceState | undefined;
   private model: MeshModel | undefined;
@@ -178,13 +181,18 @@ class ControlPlane implements RunningTrellis {
     this.logger.info({ component: 'xds', ...this.xdsSecure, transport: 'TLS: proxies authenticate and receive their Secrets' }, 'secure xDS listening');
   }
 
-  /** The sidecar injection webhook, when configured (settings: the defaults of `trellis inject`). */
+  /** The sidecar injection webhook, when configured, injecting as its flags (and, for native sidecars, the API server) say. */
   private async listenWebhook(): Promise<void> {
     const { webhookAddress, webhookCertDir } = this.config;
     if (!webhookAddress || !webhookCertDir) return;
     const logger = this.logger.child({ component: 'webhook' });
+    const byFlag = nativeByFlag(this.config);
+    const injection = this.extras.injection ?? (byFlag && injectionSettings(this.config, byFlag));
+    if (!injection) throw new Error("--native-sidecars auto: the API server's version was not read (resolveInjection)");
+    this.injection = injection;
+    logger.info({ settings: injection.settings, native: injection.nativeReason }, `admission webhook ${describeInjection(injection)}`);
     try {
-      this.webhook = await startAdmissionServer({ ...webhookAddress, certDir: webhookCertDir, settings: DEFAULT_SETTINGS, logger });
+      this.webhook = await startAdmissionServer({ ...webhookAddress, certDir: webhookCertDir, settings: injection.settings, logger });
     } catch (err) {
       // A port that is taken says so as the other ports do; a certificate that does not load says so itself.
       throw (err as NodeJS.ErrnoException).code ? new ListenError('webhook', webhookAddress, err) : err;
@@ -198,7 +206,8 @@ class ControlPlane implements RunningTrellis {
     if (!w || !address) return [];
     const cert = `certificate ${w.certificate.subject.replace(/\n/g, ', ')}, expires ${w.certificate.notAfter}`;
     const problem = w.certificateError ? `; ${this.config.webhookCertDir ?? ''} does not load (${w.certificateError}), the last good one serves` : '';
-    return [`admission webhook: https://${address.host}:${w.port}${WEBHOOK_PATH} (${cert}${problem})`];
+    const injects = this.injection ? [`admission webhook ${describeInjection(this.injection)}`] : [];
+    return [`admission webhook: https://${address.host}:${w.port}${WEBHOOK_PATH} (${cert}${problem})`, ...injects];
   }
 
   get webhookPort(): number {

@@ -10,6 +10,7 @@ import type { LeaderElector } from '../sources/kube/leader.js';
 import { startStatusReporting } from './status-reporting.js';
 import { startManifestSource } from '../sources/manifests/index.js';
 import { serve, type RunningTrellis } from './control-plane.js';
+import { resolveInjection } from './injection.js';
 import { Certificates } from '../certs/index.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { SourceState } from '../sources/source.js';
@@ -40,6 +41,7 @@ export interface RunServeOptions {
 export async function runServe(config: ServeConfig, logger: Logger, opts: RunServeOptions = {}): Promise<ServeHandle> {
   const { signal, ...election } = opts;
   if (config.manifests) {
+    const injection = await resolveInjection(config, undefined);
     const running = await serve(
       config,
       logger,
@@ -48,11 +50,13 @@ export async function runServe(config: ServeConfig, logger: Logger, opts: RunSer
         settleMs: config.manifestSettleMs,
       }),
       signal,
+      injection ? { injection } : {},
     );
     return { running, stop: () => running.close() };
   }
   const kubeConfig = loadKubeConfig(config.kubeconfig ? { kubeconfig: config.kubeconfig } : {});
   const identity = config.identity ?? `${hostname()}-${process.pid}`;
+  const injection = await resolveInjection(config, kubeConfig);
   const certificates = await startCertificates(config, kubeConfig, identity, logger);
   const watched = (state: SourceState) => certificates?.setNamespaces(state.inputs.namespaces.map((n) => n.object.metadata.name));
   let source: KubeSource | undefined;
@@ -76,7 +80,7 @@ export async function runServe(config: ServeConfig, logger: Logger, opts: RunSer
         return source;
       },
       signal,
-      certificates ? { certificates } : {},
+      { ...(certificates ? { certificates } : {}), ...(injection ? { injection } : {}) },
     );
   } catch (err) {
     certificates?.close();

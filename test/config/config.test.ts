@@ -33,7 +33,10 @@ describe('serve configuration', () => {
   });
 
   it('reads the injection webhook flags: address and certificate directory', () => {
-    const c = loadServeConfig({ manifests: 'm', 'webhook-address': '0.0.0.0:15017' }, { TRELLIS_WEBHOOK_CERT_DIR: '/var/run/webhook' });
+    const c = loadServeConfig(
+      { manifests: 'm', 'webhook-address': '0.0.0.0:15017', 'native-sidecars': 'true' },
+      { TRELLIS_WEBHOOK_CERT_DIR: '/var/run/webhook' },
+    );
     expect(c.webhookAddress).toEqual({ host: '0.0.0.0', port: 15017 });
     expect(c.webhookCertDir).toBe('/var/run/webhook');
   });

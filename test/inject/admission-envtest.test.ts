@@ -1,17 +1,21 @@
 /**
  * The admission server against a real API server (envtest), registered by URL as the chart will
- * register it: Pods created in a labelled namespace come back injected, in an unlabelled one they do
- * not, a bad annotation refuses the create with the annotation in the message, and the certificate
- * rotates during a stream of creates with none failing.
+ * register it, started by `trellis serve --kubeconfig` with the injection flags and
+ * `--native-sidecars auto`: the API server's /version (envtest's is v1.32) makes Envoy a native
+ * sidecar; Pods created in a labelled namespace come back injected with the configured image and xDS
+ * address, in an unlabelled one they do not, a bad annotation refuses the create with the annotation
+ * in the message, and the certificate rotates during a stream of creates with none failing.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig, type V1MutatingWebhookConfiguration, type V1Pod } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SETTINGS } from '../../src/inject/index.ts';
-import { startAdmissionServer, type AdmissionServer } from '../../src/inject/server.ts';
+import { loadServeConfig } from '../../src/config/config.ts';
+import { loadKubeConfig } from '../../src/sources/kube/index.ts';
+import { readServerVersion } from '../../src/sources/kube/version.ts';
+import { runServe, type ServeHandle } from '../../src/pipeline/index.ts';
 import { startEnvtest, type Envtest } from '../support/envtest.ts';
 import { Logs } from '../support/logs.ts';
 import { pollFor } from '../support/poll.ts';
@@ -22,11 +26,12 @@ const CONFIG = 'trellis-sidecar-injector-test';
 let env: Envtest;
 let dir: string;
 let ca: Awaited<ReturnType<typeof makeCa>>;
-let server: AdmissionServer;
+let handle: ServeHandle;
 let core: CoreV1Api;
 let adm: AdmissionregistrationV1Api;
 let meshed: string;
 const logs = new Logs();
+const PROXY_IMAGE = 'registry.example.com/mesh/envoy:v1.34.1';
 
 function webhookConfig(port: number, caPem: string): V1MutatingWebhookConfiguration {
   return {
@@ -73,14 +78,22 @@ beforeAll(async () => {
   ca = await makeCa(dir);
   const pair = await ca.issue();
   await mountSecret(join(dir, 'certs'), { 'tls.crt': pair.cert, 'tls.key': pair.key });
-  server = await startAdmissionServer({
-    host: '127.0.0.1',
-    port: 0,
-    certDir: join(dir, 'certs'),
-    settings: DEFAULT_SETTINGS,
-    logger: pino({ level: 'info' }, { write: logs.write }),
-  });
-  await adm.createMutatingWebhookConfiguration({ body: webhookConfig(server.port, ca.caPem) });
+  await env.installCrds([await readFile('crds/trafficpolicy.yaml', 'utf8')]);
+  const home = await env.namespace('trellis');
+  await writeFile(join(dir, 'kubeconfig'), env.adminKubeconfig);
+  const flags = {
+    kubeconfig: join(dir, 'kubeconfig'),
+    namespaces: home,
+    'lease-namespace': home,
+    'xds-address': '127.0.0.1:0',
+    'debug-address': '127.0.0.1:0',
+    'webhook-address': '127.0.0.1:0',
+    'webhook-cert-dir': join(dir, 'certs'),
+    'proxy-image': PROXY_IMAGE,
+    'injected-xds-address': 'trellis.mesh.example.com:15010',
+  };
+  handle = await runServe(loadServeConfig(flags, {}), pino({ level: 'info' }, { write: logs.write }));
+  await adm.createMutatingWebhookConfiguration({ body: webhookConfig(handle.running.webhookPort, ca.caPem) });
   meshed = await labelledNamespace('meshed');
   // The API server takes up webhook configurations through an informer: dry-run creates until one comes back injected.
   await pollFor(
@@ -93,16 +106,42 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await adm?.deleteMutatingWebhookConfiguration({ name: CONFIG }).catch(() => undefined);
-  await server?.close();
+  await handle?.stop();
   await env?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('the admission webhook on a real API server', () => {
-  it('injects a Pod created in a labelled namespace', async () => {
+  it("reads the API server's version: envtest's v1.32 has native sidecars", async () => {
+    const version = await readServerVersion(loadKubeConfig({ kubeconfig: join(dir, 'kubeconfig') }));
+    expect([version.major, version.minor.replace(/\+$/, '')]).toEqual(['1', '32']);
+    const index = await (await fetch(`http://127.0.0.1:${handle.running.debugPort}/debug`)).text();
+    expect(index).toContain(`admission webhook injects: proxy ${PROXY_IMAGE}, `);
+    expect(index).toContain('xDS trellis.mesh.example.com:15010 (plaintext), Envoy as native sidecar (API server v1.32 >= 1.29)');
+  });
+
+  it('does not start when the API server does not answer /version, saying what to set instead', async () => {
+    const kubeconfig = join(dir, 'bad-token.kubeconfig');
+    await writeFile(kubeconfig, env.adminKubeconfig.replace(/token: .*/, 'token: not-a-token'));
+    const flags = {
+      kubeconfig,
+      'xds-address': '127.0.0.1:0',
+      'debug-address': '127.0.0.1:0',
+      'webhook-address': '127.0.0.1:0',
+      'webhook-cert-dir': join(dir, 'certs'),
+    };
+    await expect(runServe(loadServeConfig(flags, {}), pino({ level: 'silent' }))).rejects.toThrow(
+      `--native-sidecars auto: cannot read the version of the API server ${env.url} (GET /version): HTTP 401; give --native-sidecars true or false`,
+    );
+  });
+
+  it('injects a Pod created in a labelled namespace, with the configured image and xDS address', async () => {
     const created = await core.createNamespacedPod({ namespace: meshed, body: pod('cart') });
     expect(created.spec?.initContainers?.map((c) => c.name)).toEqual(['trellis-capture', 'trellis-proxy']);
     expect(created.spec?.initContainers?.[1]?.restartPolicy).toBe('Always');
+    const proxy = created.spec?.initContainers?.[1];
+    expect(proxy?.image).toBe(PROXY_IMAGE);
+    expect(proxy?.args?.[proxy.args.indexOf('--config-yaml') + 1]).toContain('address: trellis.mesh.example.com');
     expect(created.metadata?.annotations?.['trellis.dev/status']).toBeDefined();
     const stored = await core.readNamespacedPod({ namespace: meshed, name: 'cart' });
     expect(containerNames(stored)).toEqual(['trellis-capture', 'trellis-proxy', 'app']);

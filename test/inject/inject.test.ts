@@ -99,6 +99,22 @@ describe('the Envoy sidecar', () => {
     expect(proxy.readinessProbe?.httpGet).toEqual({ path: '/healthz/ready', port: 15021, scheme: 'HTTP' });
   });
 
+  it("keeps the admin API (and its /quitquitquit) on 127.0.0.1:15000: the pod's containers reach it over loopback, the network only /ready and stats", () => {
+    const bootstrap = bootstrapOf(proxy) as { admin: unknown; static_resources: { listeners: unknown[] } };
+    expect(bootstrap.admin).toEqual({ address: { socket_address: { address: '127.0.0.1', port_value: 15000 } } });
+    // Every route of the static listeners (0.0.0.0) that reaches the admin cluster, and what it matches.
+    const toAdmin: unknown[] = [];
+    const walk = (v: unknown): void => {
+      if (Array.isArray(v)) return v.forEach(walk);
+      if (typeof v !== 'object' || v === null) return;
+      const r = v as { match?: unknown; route?: { cluster?: string } };
+      if (r.match && r.route?.cluster === 'envoy-admin') toAdmin.push(r.match);
+      Object.values(v).forEach(walk);
+    };
+    walk(bootstrap.static_resources.listeners);
+    expect(toAdmin).toEqual([{ prefix: '/stats/prometheus' }, { path: '/healthz/ready' }]);
+  });
+
   it("routes the app's rewritten httpGet probe in its bootstrap to the resolved port with the original path", () => {
     const text = JSON.stringify(bootstrapOf(proxy));
     expect(text).toContain('"match":{"path":"/app-health/cart/readyz"},"route":{"cluster":"probe|8080|http","prefix_rewrite":"/ready"}');

@@ -1,5 +1,5 @@
 /** Helpers of the injection tests: golden cases, Kubernetes schema validation, frozen inputs. */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as k8s from '@kubernetes/client-node';
@@ -51,11 +51,35 @@ export function checkOutput(name: string, text: string): void {
   expect(text, `stale golden file ${path} (run UPDATE_GOLDEN=1 and review the diff)`).toBe(readFileSync(path, 'utf8'));
 }
 
+/**
+ * Compares a case's admission patch with testdata/<case>.patch.json, or writes it with UPDATE_GOLDEN=1.
+ * `undefined`: the case has no patch (the pod is skipped or refused), and a file left from before is stale.
+ */
+export function checkPatch(name: string, patch: readonly unknown[] | undefined): void {
+  const path = join(TESTDATA, `${name}.patch.json`);
+  if (UPDATE) {
+    if (patch) writeFileSync(path, `${JSON.stringify(patch, null, 2)}\n`);
+    else rmSync(path, { force: true });
+    return;
+  }
+  if (!patch) {
+    expect(existsSync(path), `stale golden file ${path}: the case is not injected, so no patch (run UPDATE_GOLDEN=1)`).toBe(false);
+    return;
+  }
+  expect(existsSync(path), `missing golden file ${path} (run UPDATE_GOLDEN=1 and review)`).toBe(true);
+  expect(`${JSON.stringify(patch, null, 2)}\n`, `stale golden file ${path} (run UPDATE_GOLDEN=1 and review the diff)`).toBe(readFileSync(path, 'utf8'));
+}
+
+const OUTPUTS = ['.out.yaml', '.patch.json'];
+
 /** Output files without an input (a renamed or removed case). */
 export function orphanOutputs(): string[] {
   const cases = new Set(caseNames());
   return readdirSync(TESTDATA)
-    .filter((f) => f.endsWith('.out.yaml') && !cases.has(f.slice(0, -'.out.yaml'.length)))
+    .filter((f) => {
+      const suffix = OUTPUTS.find((s) => f.endsWith(s));
+      return suffix !== undefined && !cases.has(f.slice(0, -suffix.length));
+    })
     .sort();
 }
 
