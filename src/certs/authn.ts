@@ -4,23 +4,36 @@
  * TokenReview and remembered until min(its expiry, 5 min); or with a client certificate of the mesh
  * (chaining to the trust bundle, its only URI SAN a SPIFFE ID of the trust domain). The node it then
  * names must be of that namespace and service account (and pod, when the token is bound to one).
+ *
+ * Reviews are bounded, so that a thousand proxies reconnecting at once (Trellis restarted, a node
+ * back) are a queue here rather than a burst the API server's priority and fairness answers 429:
+ * at most REVIEWS_IN_FLIGHT at a time, one per token however many streams present it, and a review
+ * answered 429 or 503 is asked again after the server's Retry-After (or a backoff) for up to
+ * REVIEW_RETRY_MS while the stream waits, before the stream ends UNAVAILABLE.
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import { status as Status, type ServerDuplexStream } from '@grpc/grpc-js';
-import { AuthenticationV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AuthenticationV1Api, type KubeConfig, type V1TokenReview } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { NODE_METADATA } from '../envoy/contract.js';
 import type { NodeInfo } from '../envoy/node.js';
 import { describeNode } from '../translate/proxy.js';
 import type { PeerIdentity } from '../xds/peer.js';
 import { StreamError } from '../xds/stream.js';
-import { apiMessage } from './requests.js';
+import { apiMessage, statusOf } from './requests.js';
 import { chainsToRoot, uriSans } from './verify.js';
 
 export const TOKEN_AUDIENCE = 'trellis';
 const CACHE_MAX_MS = 5 * 60_000;
 const CACHE_ENTRIES = 10_000;
 const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
+/** TokenReviews in flight at most; the rest wait their turn. */
+export const REVIEWS_IN_FLIGHT = 16;
+/** How long a throttled (429) or unavailable (503) review is retried before the stream is refused. */
+const REVIEW_RETRY_MS = 10_000;
+/** The wait between attempts without a Retry-After, doubled each time up to 2 s. */
+const REVIEW_BACKOFF_MS = 250;
 
 export interface AuthenticatorOptions {
   readonly kubeConfig: KubeConfig;
@@ -48,11 +61,22 @@ function expiryOf(token: string): number | undefined {
   }
 }
 
+/** A client-node error's Retry-After, in ms (seconds only: what the API server sends). */
+function retryAfterMs(err: unknown): number | undefined {
+  const headers = (err as { headers?: Record<string, string | undefined> }).headers;
+  const seconds = Number(headers?.['retry-after'] ?? headers?.['Retry-After'] ?? NaN);
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
 export class PeerAuthenticator {
   private readonly api: AuthenticationV1Api;
   /** Reviewed tokens by their hash (never the token itself), with when to ask again. */
   private readonly reviewed = new Map<string, { peer: PeerIdentity; until: number }>();
   private readonly now: () => number;
+  /** Reviews under way, by token hash: streams presenting the same token share one. */
+  private readonly reviewing = new Map<string, Promise<PeerIdentity>>();
+  private inFlight = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly opts: AuthenticatorOptions) {
     this.api = opts.kubeConfig.makeApiClient(AuthenticationV1Api);
@@ -74,17 +98,60 @@ export class PeerAuthenticator {
     );
   };
 
-  private async fromToken(token: string): Promise<PeerIdentity> {
+  private fromToken(token: string): Promise<PeerIdentity> {
     const key = createHash('sha256').update(token).digest('base64url');
     const cached = this.reviewed.get(key);
-    if (cached && cached.until > this.now()) return cached.peer;
+    if (cached && cached.until > this.now()) return Promise.resolve(cached.peer);
     this.reviewed.delete(key);
-    let review;
-    try {
-      review = await this.api.createTokenReview({ body: { spec: { token, audiences: [TOKEN_AUDIENCE] } } });
-    } catch (err) {
-      throw new StreamError(Status.UNAVAILABLE, `cannot review the token now: ${apiMessage(err)}`, 'token_review_failed');
+    let review = this.reviewing.get(key);
+    if (!review) {
+      review = this.review(key, token).finally(() => this.reviewing.delete(key));
+      this.reviewing.set(key, review);
     }
+    return review;
+  }
+
+  /** Waits for one of the REVIEWS_IN_FLIGHT turns; the caller must call `release` once done. */
+  private async turn(): Promise<void> {
+    if (this.inFlight < REVIEWS_IN_FLIGHT) {
+      this.inFlight += 1;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  /** Hands the turn to the next waiting review, if any. */
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.inFlight -= 1;
+  }
+
+  /** Asks the API server, in turn, again while it answers 429 or 503 (for REVIEW_RETRY_MS at most). */
+  private async ask(token: string): Promise<V1TokenReview> {
+    await this.turn();
+    try {
+      const giveUp = this.now() + REVIEW_RETRY_MS;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await this.api.createTokenReview({ body: { spec: { token, audiences: [TOKEN_AUDIENCE] } } });
+        } catch (err) {
+          const code = statusOf(err);
+          const wait = Math.max(retryAfterMs(err) ?? 0, Math.min(2_000, REVIEW_BACKOFF_MS * 2 ** attempt));
+          if ((code !== 429 && code !== 503) || this.now() + wait > giveUp) {
+            throw new StreamError(Status.UNAVAILABLE, `cannot review the token now: ${apiMessage(err)}`, 'token_review_failed');
+          }
+          this.opts.logger.info({ status: code, retryInMs: wait, attempt: attempt + 1 }, 'TokenReview throttled by the API server; asking again');
+          await sleep(wait);
+        }
+      }
+    } finally {
+      this.release();
+    }
+  }
+
+  private async review(key: string, token: string): Promise<PeerIdentity> {
+    const review = await this.ask(token);
     const st = review.status;
     if (!st?.authenticated) throw unauthenticated(`the token is not valid for audience ${TOKEN_AUDIENCE}: ${st?.error ?? 'not authenticated'}`);
     if (!(st.audiences ?? []).includes(TOKEN_AUDIENCE)) throw unauthenticated(`the token is not for audience ${TOKEN_AUDIENCE}`);

@@ -27,9 +27,11 @@ export async function serveWithIssuer(
   home: string,
   watched: readonly string[],
   bundleFile: string,
+  /** The API server's address as Trellis is to reach it (a fault proxy's); default envtest's own. */
+  server?: string,
 ): Promise<ServedWithIssuer> {
   const kubeconfig = join(dir, `${home}.kubeconfig`);
-  await writeFile(kubeconfig, await trellisKubeconfigYaml(env, home));
+  await writeFile(kubeconfig, await trellisKubeconfigYaml(env, home, server));
   const logs = new Logs();
   const config = loadServeConfig(
     {

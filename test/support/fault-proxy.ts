@@ -30,6 +30,10 @@ export interface FaultProxy {
   dropWatches(mode?: 'reset' | 'end'): number;
   /** The next n requests matching `match` (default: any) get this status with a metav1.Status JSON body (and Retry-After when given). */
   failNext(n: number, status: 500 | 429 | 503, opts?: { match?: (req: RequestInfo) => boolean; retryAfterSeconds?: number }): void;
+  /** Drops every fault failNext left pending. */
+  clearFaults(): void;
+  /** Counts the requests matching `match` from now on: how many, and the most that were open at once. */
+  track(match: (req: RequestInfo) => boolean): InFlight;
   /** Delay every request by ms (before it is forwarded or failed) until cleared with setDelay(0). */
   setDelay(ms: number): void;
   /** Stop listening and destroy every open connection: new connections get ECONNREFUSED until allow(). */
@@ -52,6 +56,16 @@ function endToEnd(h: IncomingHttpHeaders): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ...h };
   for (const k of HOP_BY_HOP) delete out[k];
   return out;
+}
+
+/** Requests of one kind seen by the proxy (see FaultProxy.track). */
+export interface InFlight {
+  /** Requests received. */
+  readonly total: number;
+  /** Open now: received and not yet answered in full. */
+  readonly open: number;
+  /** The most open at once. */
+  readonly peak: number;
 }
 
 export function statusObject(code: number, message: string, retryAfterSeconds?: number): object {
@@ -102,6 +116,7 @@ export async function startFaultProxy(upstream: { url: string; caPem: string }):
   const waiters: { includes: string; resolve: () => void }[] = [];
   let faults: Fault[] = [];
   let delayMs = 0;
+  const trackers: { match: (req: RequestInfo) => boolean; counts: { total: number; open: number; peak: number } }[] = [];
 
   const watchOpened = (url: string) => {
     counts.watches++;
@@ -177,6 +192,12 @@ export async function startFaultProxy(upstream: { url: string; caPem: string }):
     const url = new URL(req.url ?? '/', 'http://proxy');
     const info: RequestInfo = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams };
     const watch = ['true', '1'].includes(url.searchParams.get('watch') ?? '');
+    for (const t of trackers.filter((x) => x.match(info))) {
+      t.counts.total++;
+      t.counts.open++;
+      t.counts.peak = Math.max(t.counts.peak, t.counts.open);
+      res.once('close', () => t.counts.open--);
+    }
     if (delayMs > 0) await sleep(delayMs);
     if (res.destroyed) return;
     const fault = faults.find((f) => f.left > 0 && f.match(info));
@@ -217,6 +238,14 @@ export async function startFaultProxy(upstream: { url: string; caPem: string }):
     expireWatches: () => stopAll('expire'),
     failNext(n, status, opts) {
       faults.push({ left: n, status, match: opts?.match ?? (() => true), retryAfterSeconds: opts?.retryAfterSeconds });
+    },
+    clearFaults() {
+      faults = [];
+    },
+    track(match) {
+      const counts = { total: 0, open: 0, peak: 0 };
+      trackers.push({ match, counts });
+      return counts;
     },
     setDelay(ms) {
       delayMs = ms;
