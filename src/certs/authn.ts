@@ -29,7 +29,7 @@ const CACHE_MAX_MS = 5 * 60_000;
 const CACHE_ENTRIES = 10_000;
 const POD_NAME_EXTRA = 'authentication.kubernetes.io/pod-name';
 /** TokenReviews in flight at most; the rest wait their turn. */
-export const REVIEWS_IN_FLIGHT = 16;
+export const REVIEWS_IN_FLIGHT = 64;
 /** How long a throttled (429) or unavailable (503) review is retried before the stream is refused. */
 const REVIEW_RETRY_MS = 10_000;
 /** The wait between attempts without a Retry-After, doubled each time up to 2 s. */

@@ -95,9 +95,9 @@ async function servedRoot(c: SotwClient): Promise<string[]> {
 describe('TokenReviews of the secure xDS port', () => {
   it(`keeps at most ${REVIEWS_IN_FLIGHT} open however many proxies connect at once, and reviews a token once for all its streams`, async () => {
     const reviews = proxy.track(isReview);
-    const tokens = await Promise.all(Array.from({ length: 3 * REVIEWS_IN_FLIGHT }, () => token()));
+    const tokens = await Promise.all(Array.from({ length: (3 * REVIEWS_IN_FLIGHT) / 2 }, () => token()));
     // Each review takes a while, so that the streams pile up behind the first ones.
-    proxy.setDelay(1000);
+    proxy.setDelay(3000);
     try {
       // Every token on two streams: one review each.
       const streams = await Promise.all(tokens.flatMap((t, i) => [connect(`web-a${i}`, t), connect(`web-b${i}`, t)]));
@@ -108,7 +108,7 @@ describe('TokenReviews of the secure xDS port', () => {
     }
     expect(reviews.total).toBe(tokens.length);
     expect(reviews.peak).toBeLessThanOrEqual(REVIEWS_IN_FLIGHT);
-    // The bound was reached: without it, all 48 would have been open together.
+    // The bound was reached: without it, every token's review would have been open together.
     expect(reviews.peak).toBe(REVIEWS_IN_FLIGHT);
   }, 120_000);
 
