@@ -5,8 +5,6 @@
  * never trusted for this.
  */
 import { X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 const MAX_CHAIN = 8;
@@ -32,13 +30,26 @@ export function parseTrustBundle(pem: string): X509Certificate[] {
   return roots;
 }
 
-/** The URIs of a certificate's subjectAltName extension. */
+/**
+ * One `TYPE:value` entry of Node's subjectAltName text, from `at`. Node writes a value that holds a
+ * comma, a quote, a backslash or a control character as a JSON string literal (so that a value can
+ * never pass for another entry); any other value is written as it is, and holds none of those.
+ */
+const SAN_ENTRY = /([A-Za-z][A-Za-z ]*):(?:("(?:[^"\\]|\\.)*")|([^,"\\']*))(?:, |$)/y;
+
+/** The URIs of a certificate's subjectAltName extension (read from Node's own rendering of it: no ASN.1 parse in JavaScript). */
 export function uriSans(cert: X509Certificate): string[] {
-  const parsed = AsnConvert.parse(cert.raw, Certificate);
-  const ext = parsed.tbsCertificate.extensions?.find((e) => e.extnID === id_ce_subjectAltName);
-  if (!ext) return [];
-  const names = AsnConvert.parse(ext.extnValue.buffer, SubjectAlternativeName);
-  return names.flatMap((n) => (n.uniformResourceIdentifier === undefined ? [] : [n.uniformResourceIdentifier]));
+  const text = cert.subjectAltName;
+  if (!text) return [];
+  const uris: string[] = [];
+  SAN_ENTRY.lastIndex = 0;
+  while (SAN_ENTRY.lastIndex < text.length) {
+    const at = SAN_ENTRY.lastIndex;
+    const m = SAN_ENTRY.exec(text);
+    if (!m) throw new Error(`the subjectAltName of certificate ${cert.serialNumber} cannot be read at character ${at}`);
+    if (m[1] === 'URI') uris.push(m[2] === undefined ? (m[3] ?? '') : (JSON.parse(m[2]) as string));
+  }
+  return uris;
 }
 
 export interface IssuedCertificate {
@@ -88,7 +99,12 @@ export function checkIssued(pem: string, want: Expectation): CheckResult {
   if (!leaf.publicKey.export({ type: 'spki', format: 'der' }).equals(want.publicKeyDer))
     return { ok: false, reason: "the certificate's key is not the request's" };
   if (leaf.ca) return { ok: false, reason: 'the certificate is a CA (basicConstraints CA:TRUE)' };
-  const uris = uriSans(leaf);
+  let uris: string[];
+  try {
+    uris = uriSans(leaf);
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
   if (uris.length !== 1 || uris[0] !== want.identity) return { ok: false, reason: `its URI SANs are [${uris.join(', ')}], not only ${want.identity}` };
   const notBefore = new Date(leaf.validFrom);
   const notAfter = new Date(leaf.validTo);

@@ -4,6 +4,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@peculiar/asn1-x509';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKeyAndCsr } from '../../src/certs/csr.ts';
 import { checkIssued, parseTrustBundle, uriSans } from '../../src/certs/verify.ts';
@@ -93,6 +95,36 @@ describe('checkIssued', () => {
     const pem = await pki.sign(csrPem, root, `basicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:web.shop.svc,URI:${ID},IP:10.0.0.7\n`);
     expect(uriSans(new X509Certificate(pem))).toEqual([ID]);
     expect(checkIssued(pem, { identity: ID, publicKeyDer, roots: roots(), now: now() }).ok).toBe(true);
+  });
+
+  it("reads Node's rendering of the SANs as the ASN.1 says: a comma or quote in a URI, and a directory name dressed as a URI, change nothing", async () => {
+    const { csrPem, publicKeyDer } = newKeyAndCsr(ID);
+    const ext = [
+      'basicConstraints=critical,CA:FALSE',
+      'subjectAltName=@alt',
+      '[alt]',
+      `URI.1=${ID}`,
+      'DNS.1=web.shop.svc',
+      'email.1=ops@example.com',
+      'IP.1=10.0.0.7',
+      'URI.2=http://example.com/a,b',
+      'dirName.1=dir',
+      '[dir]',
+      `CN=x, URI:spiffe://cluster.local/ns/shop/sa/admin`,
+      '',
+    ].join('\n');
+    const cert = new X509Certificate(await pki.sign(csrPem, root, ext));
+    // Node quotes what could be read as another entry:
+    expect(cert.subjectAltName).toContain('DirName:"');
+    expect(cert.subjectAltName).toContain('URI:"http://example.com/a\\u002cb"');
+    const asn1 = AsnConvert.parse(cert.raw, Certificate).tbsCertificate.extensions?.find((e) => e.extnID === id_ce_subjectAltName);
+    const reference = AsnConvert.parse(asn1?.extnValue.buffer ?? new ArrayBuffer(0), SubjectAlternativeName).flatMap((n) =>
+      n.uniformResourceIdentifier === undefined ? [] : [n.uniformResourceIdentifier],
+    );
+    expect(reference).toEqual([ID, 'http://example.com/a,b']);
+    expect(uriSans(cert)).toEqual(reference);
+    const r = checkIssued(cert.toString(), { identity: ID, publicKeyDer, roots: roots(), now: now() });
+    expect(r.ok ? 'accepted' : r.reason).toBe(`its URI SANs are [${ID}, http://example.com/a,b], not only ${ID}`);
   });
 });
 
