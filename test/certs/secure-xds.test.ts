@@ -23,7 +23,7 @@ import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
 import type { Logs } from '../support/logs.ts';
 import { pollFor } from '../support/poll.ts';
 import { SDS } from '../support/resources.ts';
-import { serveWithIssuer } from './support.ts';
+import { ownCertificateIssued, serveWithIssuer } from './support.ts';
 
 const WAIT_MS = 30_000;
 
@@ -51,11 +51,7 @@ beforeAll(async () => {
   const served = await serveWithIssuer(env, cm, dir, home, [home, shop], join(dir, 'bundle.pem'));
   handle = served.handle;
   logs = served.logs;
-  await logs.until(
-    "Trellis's serving certificate",
-    (lines) => lines.some((l) => l.msg === 'workload certificate issued' && String(l.identity).endsWith(`/ns/${home}/sa/trellis`)),
-    60_000,
-  );
+  await ownCertificateIssued(logs, home);
 }, 120_000);
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();

@@ -50,3 +50,12 @@ export async function serveWithIssuer(
   const handle = await runServe(config, pino({ level: 'debug' }, { write: logs.write }));
   return { handle, logs, debug: `http://127.0.0.1:${handle.running.debugPort}` };
 }
+
+/** Resolves once Trellis holds its own serving certificate (identity `.../ns/<home>/sa/trellis`): the secure port serves from then on. */
+export function ownCertificateIssued(logs: Logs, home: string, timeoutMs = 60_000): Promise<void> {
+  return logs.until(
+    "Trellis's serving certificate",
+    (lines) => lines.some((l) => l.msg === 'workload certificate issued' && String(l.identity).endsWith(`/ns/${home}/sa/trellis`)),
+    timeoutMs,
+  );
+}

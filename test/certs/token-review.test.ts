@@ -18,7 +18,7 @@ import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from '../support/fault-proxy.ts';
 import type { Logs } from '../support/logs.ts';
 import { SDS } from '../support/resources.ts';
-import { serveWithIssuer } from './support.ts';
+import { ownCertificateIssued, serveWithIssuer } from './support.ts';
 
 const WAIT_MS = 60_000;
 
@@ -48,12 +48,7 @@ beforeAll(async () => {
   await core.createNamespacedServiceAccount({ namespace: shop, body: { metadata: { name: 'web' } } });
   await writeFile(join(dir, 'bundle.pem'), cm.rootPem);
   ({ handle, logs } = await serveWithIssuer(env, cm, dir, home, [home, shop], join(dir, 'bundle.pem'), proxy.url));
-  // The secure port serves once Trellis holds its own certificate.
-  await logs.until(
-    "Trellis's serving certificate",
-    (lines) => lines.some((l) => l.msg === 'workload certificate issued' && String(l.identity).endsWith(`/ns/${home}/sa/trellis`)),
-    WAIT_MS,
-  );
+  await ownCertificateIssued(logs, home);
 }, 120_000);
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
