@@ -10,6 +10,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { adsProtos, SotwClient, type ConnectOptions } from '../support/ads-client.ts';
 import type { Envtest } from '../support/envtest.ts';
 import { SDS } from '../support/resources.ts';
+import { serviceAccountToken, sidecarNode } from '../support/workloads.ts';
 
 const TOKEN_SECONDS = 3600;
 
@@ -32,14 +33,7 @@ export async function workloadTokens(env: Envtest, namespace: string, n: number,
   return pool(n, concurrency, async (i) => {
     const name = `sa-${i}`;
     await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name } } });
-    const tr = await core.createNamespacedServiceAccountToken({
-      name,
-      namespace,
-      body: { spec: { audiences: ['trellis'], expirationSeconds: TOKEN_SECONDS } },
-    });
-    const token = tr.status?.token;
-    if (!token) throw new Error(`no token for ServiceAccount ${namespace}/${name}`);
-    return token;
+    return serviceAccountToken(core, namespace, name, 'trellis', TOKEN_SECONDS);
   });
 }
 
@@ -89,11 +83,7 @@ export async function connectFleet(
   };
   const one = async (i: number): Promise<void> => {
     const c = await SotwClient.connect(address, {
-      node: {
-        id: `pod-${i}.${namespace}`,
-        cluster: `sa-${i}.${namespace}`,
-        metadata: { PROXY_MODE: 'sidecar', NAMESPACE: namespace, POD_NAME: `pod-${i}`, SERVICE_ACCOUNT: `sa-${i}` },
-      },
+      node: sidecarNode(`pod-${i}`, namespace, `sa-${i}`),
       tls,
       token: tokens[i] ?? '',
     });
@@ -165,11 +155,7 @@ export class SdsFleet {
       await pool(streams, concurrency, async (j) => {
         const sa = `sa-${j % tokens.length}`;
         const c = await SotwClient.connect(address, {
-          node: {
-            id: `pod-${j}.${namespace}`,
-            cluster: `${sa}.${namespace}`,
-            metadata: { PROXY_MODE: 'sidecar', NAMESPACE: namespace, POD_NAME: `pod-${j}`, SERVICE_ACCOUNT: sa },
-          },
+          node: sidecarNode(`pod-${j}`, namespace, sa),
           tls,
           token: tokens[j % tokens.length] ?? '',
         });

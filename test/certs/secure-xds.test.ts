@@ -23,6 +23,7 @@ import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
 import type { Logs } from '../support/logs.ts';
 import { pollFor } from '../support/poll.ts';
 import { SDS } from '../support/resources.ts';
+import { serviceAccountToken, sidecarNode } from '../support/workloads.ts';
 import { ownCertificateIssued, serveWithIssuer } from './support.ts';
 
 const WAIT_MS = 30_000;
@@ -67,20 +68,8 @@ const debug = () => `http://127.0.0.1:${handle.running.debugPort}`;
 const tls = (): NonNullable<ConnectOptions['tls']> => ({ rootsPem: cm.rootPem, serverName: `trellis.${home}.svc` });
 
 /** A token from the TokenRequest API, as a projected volume would hold it. */
-async function token(serviceAccount: string, audience = 'trellis'): Promise<string> {
-  const tr = await core.createNamespacedServiceAccountToken({
-    name: serviceAccount,
-    namespace: shop,
-    body: { spec: { audiences: [audience], expirationSeconds: 600 } },
-  });
-  return tr.status?.token ?? '';
-}
-
-const node = (pod: string, serviceAccount: string) => ({
-  id: `${pod}.${shop}`,
-  cluster: `${serviceAccount}.${shop}`,
-  metadata: { PROXY_MODE: 'sidecar', NAMESPACE: shop, POD_NAME: pod, SERVICE_ACCOUNT: serviceAccount },
-});
+const token = (serviceAccount: string, audience?: string): Promise<string> => serviceAccountToken(core, shop, serviceAccount, audience);
+const node = (pod: string, serviceAccount: string) => sidecarNode(pod, shop, serviceAccount);
 
 async function connect(address: string, opts: ConnectOptions): Promise<SotwClient> {
   const c = await SotwClient.connect(address, opts);

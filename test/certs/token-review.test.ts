@@ -18,6 +18,7 @@ import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
 import { startFaultProxy, type FaultProxy, type RequestInfo } from '../support/fault-proxy.ts';
 import type { Logs } from '../support/logs.ts';
 import { SDS } from '../support/resources.ts';
+import { serviceAccountToken, sidecarNode } from '../support/workloads.ts';
 import { ownCertificateIssued, serveWithIssuer } from './support.ts';
 
 const WAIT_MS = 60_000;
@@ -59,18 +60,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function token(): Promise<string> {
-  const tr = await core.createNamespacedServiceAccountToken({
-    name: 'web',
-    namespace: shop,
-    body: { spec: { audiences: ['trellis'], expirationSeconds: 600 } },
-  });
-  return tr.status?.token ?? '';
-}
+const token = (): Promise<string> => serviceAccountToken(core, shop, 'web');
 
 async function connect(pod: string, tok: string): Promise<SotwClient> {
   const opts: ConnectOptions = {
-    node: { id: `${pod}.${shop}`, cluster: `web.${shop}`, metadata: { PROXY_MODE: 'sidecar', NAMESPACE: shop, POD_NAME: pod, SERVICE_ACCOUNT: 'web' } },
+    node: sidecarNode(pod, shop, 'web'),
     tls: { rootsPem: cm.rootPem, serverName: `trellis.${home}.svc` },
     token: tok,
   };
