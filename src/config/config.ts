@@ -3,7 +3,16 @@
  * over environment variables (TRELLIS_*), which win over the defaults.
  */
 import { z } from 'zod';
-import { DEFAULT_ENVOY_IMAGE, DEFAULT_SETTINGS, DEFAULT_TRELLIS_IMAGE, DEFAULT_XDS_ADDRESS, DEFAULT_XDS_SECURE_PORT, PROXY_UID } from '../inject/settings.js';
+import {
+  DEFAULT_ENVOY_IMAGE,
+  DEFAULT_NAMESPACE,
+  DEFAULT_SETTINGS,
+  DEFAULT_TRELLIS_IMAGE,
+  DEFAULT_XDS_ADDRESS,
+  DEFAULT_XDS_SECURE_PORT,
+  defaultXdsAddress,
+  PROXY_UID,
+} from '../inject/settings.js';
 import { imageRef, proxyResources } from './injection.js';
 import { MTLS_MODES } from '../policy/schema.js';
 
@@ -179,7 +188,7 @@ export const serveConfigSchema = z
       )
       .optional(),
     namespaceSelector: z.string().min(1).optional(),
-    leaseNamespace: z.string().min(1).default('trellis-system'),
+    leaseNamespace: z.string().min(1).default(DEFAULT_NAMESPACE),
     identity: z.string().min(1).optional(),
     manifestMaxBytes: z.coerce
       .number()
@@ -405,7 +414,7 @@ export const injectConfigSchema = z
     envoyImage: c.image,
     trellisImage: c.trellisImage,
     secureXds: c.secure,
-    xdsAddress: c.xdsAddress ?? { host: DEFAULT_XDS_ADDRESS.host, port: c.secure ? DEFAULT_XDS_SECURE_PORT : DEFAULT_XDS_ADDRESS.port },
+    xdsAddress: c.xdsAddress ?? defaultXdsAddress(DEFAULT_NAMESPACE, c.secure),
   }));
 
 export type InjectConfig = z.output<typeof injectConfigSchema>;

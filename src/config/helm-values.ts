@@ -7,11 +7,12 @@
 import { z } from 'zod';
 import { DEFAULT_ENVOY_IMAGE, DEFAULT_SETTINGS, type Resources } from '../inject/settings.js';
 import { MTLS_MODES } from '../policy/schema.js';
+import { QUANTITY } from './injection.js';
 
 /** A Kubernetes resource quantity (`100m`, `128Mi`, `1.5`, `2`). */
 const quantity = z
   .string()
-  .regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/, 'expected a Kubernetes quantity such as 100m, 128Mi or 2')
+  .regex(QUANTITY, 'expected a Kubernetes quantity such as 100m, 128Mi or 2')
   .describe('a Kubernetes quantity such as 100m, 128Mi or 2');
 
 const resourceList = z

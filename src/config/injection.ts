@@ -33,7 +33,8 @@ const SUFFIXES: Readonly<Record<string, number>> = {
   P: 1e15,
   E: 1e18,
 };
-const QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
+/** A Kubernetes quantity, as its API server reads one (Go's regexp can check it too: the chart's values schema uses it). */
+export const QUANTITY = /^\+?(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?\d+)?$/;
 
 /** A Kubernetes quantity's value ("100m" → 0.1, "1Gi" → 1073741824), or undefined when it is not one. */
 export function quantityValue(text: string): number | undefined {

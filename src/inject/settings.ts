@@ -12,8 +12,15 @@ export const DEFAULT_ENVOY_IMAGE = 'envoyproxy/envoy:v1.34.1';
 export const DEFAULT_TRELLIS_IMAGE = 'ghcr.io/trellis-mesh/trellis:0.1.0';
 /** Where sidecars reach Trellis: the chart's Service, plaintext port. */
 export const DEFAULT_XDS_ADDRESS = { host: 'trellis.trellis-system.svc', port: 15010 } as const;
+/** The namespace the chart installs Trellis in by default (and `--lease-namespace`'s default). */
+export const DEFAULT_NAMESPACE = 'trellis-system';
 /** The chart's Service, secure port (authenticated xDS). */
 export const DEFAULT_XDS_SECURE_PORT = 15012;
+
+/** Where injected sidecars reach Trellis by default: the chart's Service in `namespace`, the secure port when they authenticate. */
+export function defaultXdsAddress(namespace: string, secure: boolean): { host: string; port: number } {
+  return { host: `trellis.${namespace}.svc`, port: secure ? DEFAULT_XDS_SECURE_PORT : DEFAULT_XDS_ADDRESS.port };
+}
 
 /** Compute resources as Kubernetes writes them. */
 export interface Resources {

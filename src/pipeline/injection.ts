@@ -6,7 +6,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ServeConfig } from '../config/config.js';
 import { nativeSidecarsFor, type NativeDecision } from '../inject/native.js';
-import { DEFAULT_SETTINGS, DEFAULT_XDS_ADDRESS, DEFAULT_XDS_SECURE_PORT, type InjectSettings } from '../inject/settings.js';
+import { DEFAULT_SETTINGS, defaultXdsAddress, type InjectSettings } from '../inject/settings.js';
 import { readServerVersion } from '../sources/kube/version.js';
 
 /** The settings the webhook injects with, and why Envoy is (or is not) a native sidecar. */
@@ -22,10 +22,7 @@ export function injectionSettings(config: ServeConfig, decision: NativeDecision)
     settings: {
       envoyImage: config.proxyImage ?? DEFAULT_SETTINGS.envoyImage,
       trellisImage: config.trellisImage ?? DEFAULT_SETTINGS.trellisImage,
-      xdsAddress: config.injectedXdsAddress ?? {
-        host: `trellis.${config.leaseNamespace}.svc`,
-        port: secureXds ? DEFAULT_XDS_SECURE_PORT : DEFAULT_XDS_ADDRESS.port,
-      },
+      xdsAddress: config.injectedXdsAddress ?? defaultXdsAddress(config.leaseNamespace, secureXds),
       secureXds,
       nativeSidecars: decision.native,
       proxyResources: config.proxyResources ?? DEFAULT_SETTINGS.proxyResources,
