@@ -31,8 +31,9 @@ describe('an entry that cannot be read', { timeout: 10_000 }, () => {
     await writeFile(d.path('api.yaml'), service('api', 90));
     await d.start();
     const broken = d.changes.until((r) => r.errors.length > 0);
-    await rm(d.path('api.yaml'));
-    await symlink('api.yaml', d.path('api.yaml'));
+    // Swapped in at once by rename: removed first, the file would be gone for a moment (and its objects with it).
+    await symlink('api.yaml', d.path('.api.yaml.tmp'));
+    await rename(d.path('.api.yaml.tmp'), d.path('api.yaml'));
     const r = await broken;
     expect(services(r)).toEqual(['api:90@api.yaml', 'web:80@web.yaml']);
     expect(problems(r)).toEqual([`error api.yaml: ${LOOP}`, 'warning api.yaml: kept serving the last good version (from api.yaml#1)']);

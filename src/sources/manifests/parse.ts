@@ -25,6 +25,14 @@ export interface ManifestState {
   readonly objects: ReadonlyMap<string, StoredInput>;
   /** File path → the objectRefs served from it, the last time it parsed. */
   readonly files: ReadonlyMap<string, readonly string[]>;
+  /** File path → its text and what it held, the last time it parsed: a file whose text is the same is not parsed again. */
+  readonly documents: ReadonlyMap<string, ParsedFile>;
+}
+
+/** One file's text and the objects found in it. */
+export interface ParsedFile {
+  readonly text: string;
+  readonly contents: FileContents;
 }
 
 export interface ManifestResult {
@@ -47,7 +55,28 @@ export interface ManifestFile {
   readonly problem?: string;
 }
 
-export const EMPTY_MANIFEST_STATE: ManifestState = { objects: new Map(), files: new Map() };
+export const EMPTY_MANIFEST_STATE: ManifestState = { objects: new Map(), files: new Map(), documents: new Map() };
+
+/** An object checked against its kind's schema: what it serves as, or its first problem. */
+type Checked = { readonly stored: StoredInput } | { readonly issue: { readonly path: PropertyKey[]; readonly message: string } | undefined };
+
+/**
+ * Each object found, checked once: a file whose text did not change keeps its FoundObjects (see
+ * ManifestState.documents), so its objects are not checked against their schemas again.
+ */
+const checked = new WeakMap<FoundObject, Checked>();
+
+function check(path: string, found: FoundObject, key: InputKindKey): Checked {
+  const known = checked.get(found);
+  if (known !== undefined) return known;
+  const entry = INPUT_KINDS[key];
+  const parsed = entry.schema.safeParse(found.value);
+  const result: Checked = parsed.success
+    ? { stored: { list: entry.list, input: { object: parsed.data, origin: { file: path, document: found.document } } as AnyInput } }
+    : { issue: parsed.error.issues[0] };
+  checked.set(found, result);
+  return result;
+}
 
 const CLUSTER_SCOPED: ReadonlySet<string> = new Set<InputKindKey>(['v1/Namespace', 'v1/Node']);
 const KNOWN_KINDS: ReadonlyMap<string, string> = new Map(
@@ -155,7 +184,7 @@ class Collector {
   }
 
   add(path: string, found: FoundObject): void {
-    const { document, at, apiVersion, kind, value, positions } = found;
+    const { document, at, apiVersion, kind, positions } = found;
     const { key, object, ref } = identify(found);
     const report = (severity: 'error' | 'warning', field: string | undefined, message: string, position: Position | undefined): void =>
       void (severity === 'error' ? this.errors : this.warnings).push(manifestDiagnostic(severity, path, document, object, field, message, position));
@@ -167,13 +196,9 @@ class Collector {
     const first = this.claimed.get(ref) ?? (owner !== undefined && owner.key !== placeKey(path, found) ? owner.text : undefined);
     if (first !== undefined) return report('error', nameField, `${ref} is already defined in ${first}; this one is ignored`, nameAt);
     this.claimed.set(ref, `${path}#${document + 1}`);
-    const entry = INPUT_KINDS[key];
-    const parsed = entry.schema.safeParse(value);
-    if (parsed.success) {
-      const input = { object: parsed.data, origin: { file: path, document } } as AnyInput;
-      return this.serve(path, ref, { list: entry.list, input });
-    }
-    const issue = parsed.error.issues[0];
+    const result = check(path, found, key);
+    if ('stored' in result) return this.serve(path, ref, result.stored);
+    const { issue } = result;
     const field = joinField(at, formatPath(issue?.path ?? []));
     report('error', field, issue?.message ?? 'invalid', positions.at(issue?.path ?? []));
     this.keepLastGood(path, document, ref, positions.at([]));
@@ -249,9 +274,15 @@ function toInputs(served: Iterable<StoredInput>): MeshInputs {
  * `previous` is the state of the last parse; pass the returned state to the next one.
  */
 export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: ManifestState = EMPTY_MANIFEST_STATE): ManifestResult {
-  const ordered = [...files]
-    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
-    .map((file) => ({ file, contents: file.problem === undefined ? readDocuments(file.path, file.text) : undefined }));
+  const documents = new Map<string, ParsedFile>();
+  const contentsOf = (file: ManifestFile): FileContents | undefined => {
+    if (file.problem !== undefined) return undefined;
+    const last = previous.documents.get(file.path);
+    const parsed = last !== undefined && last.text === file.text ? last : { text: file.text, contents: readDocuments(file.path, file.text) };
+    documents.set(file.path, parsed);
+    return parsed.contents;
+  };
+  const ordered = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((file) => ({ file, contents: contentsOf(file) }));
   const collector = new Collector(previous, owners(ordered, previous));
   const damaged = ordered.filter(({ file, contents }) => collector.addFile(file, contents)).map(({ file }) => file);
   for (const path of [...damaged.map((file) => file.path), ...collector.unreadableFiles]) {
@@ -263,6 +294,6 @@ export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: Man
     errors: collector.errors,
     warnings: collector.warnings,
     skipped: Object.fromEntries([...collector.skipped].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
-    state: { objects: collector.served, files: collector.files },
+    state: { objects: collector.served, files: collector.files, documents },
   };
 }

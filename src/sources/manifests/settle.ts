@@ -6,7 +6,7 @@
  */
 import type { MeshInputs } from '../../model/inputs.js';
 import type { ManifestFile } from './parse.js';
-import type { FileStamp } from './read.js';
+import type { FileStamp } from './files.js';
 
 interface Seen extends FileStamp {
   /** When this size and mtime were first seen (ms). */

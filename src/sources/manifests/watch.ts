@@ -4,9 +4,11 @@
  * old inode of a file replaced by rename and then misses in-place writes to the new one). A
  * watched directory reports creations, writes, removals and renames of its entries by name.
  *
- * On any event the whole tree is read again — a mesh repository is small — and parsed against the
- * previous state. Events are coalesced without timers: the first one schedules a read for the next
- * turn of the event loop, and events that arrive during a read cause exactly one more read.
+ * A read looks again only at the entries named since the last one (tree.ts), and the parse reuses
+ * what it found in every file whose text is unchanged; the whole tree is walked at the start, when
+ * the root itself may have been replaced, and after it could not be read. Events are coalesced
+ * without timers: the first one schedules a read for the next turn of the event loop, and events
+ * that arrive during a read cause exactly one more read.
  * Debouncing proper is the pipeline's job, and so is logging the errors and warnings a read finds
  * (each once, when it appears).
  */
@@ -14,8 +16,9 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { parseManifests, type ManifestFile, type ManifestResult } from './parse.js';
-import { unreadableReason, walkManifestDir, type FileStamp } from './read.js';
+import { unreadableReason, type FileStamp } from './files.js';
 import { losesMost, meshSize, RemovalGuard, Settler } from './settle.js';
+import { ManifestTree, type Changes } from './tree.js';
 
 /** Whether the directory is there to be read; while it is not, the last good result is what is served. */
 export interface WatchStatus {
@@ -51,10 +54,10 @@ const CONNECTED: WatchStatus = { connected: true };
 /** One non-recursive watcher per directory of the tree, kept in step with what each read visits. */
 class DirectoryWatchers {
   private readonly watchers = new Map<string, { id: string; watcher: FSWatcher }>();
-  private visited = new Set<string>();
 
   constructor(
-    private readonly onEvent: () => void,
+    /** An entry of `dir` changed (`name`; null when the watcher does not say which), or its watch ended (undefined). */
+    private readonly onEvent: (dir: string, name: string | null | undefined) => void,
     private readonly logger: Logger,
   ) {}
 
@@ -73,18 +76,17 @@ class DirectoryWatchers {
 
   /** Called as a read reaches each directory, before listing it, so nothing created after is missed. */
   readonly visit = (dir: string, id: string): void => {
-    this.visited.add(dir);
     const known = this.watchers.get(dir);
     if (known?.id === id) return;
     known?.watcher.close(); // the directory was replaced: the old watcher sees the old inode
     try {
       const watcher = watch(dir, (event, name) => {
         if (event === 'rename') this.renamed(dir, name);
-        this.onEvent();
+        this.onEvent(dir, name);
       });
       watcher.on('error', (err) => {
         this.logger.debug({ err, dir }, 'directory watch ended');
-        this.onEvent();
+        this.onEvent(dir, undefined);
       });
       this.watchers.set(dir, { id, watcher });
     } catch (err) {
@@ -93,14 +95,11 @@ class DirectoryWatchers {
     }
   };
 
-  beginRead(): void {
-    this.visited = new Set();
-  }
-
-  /** Stops watching the directories the last complete read no longer found. */
-  endRead(): void {
+  /** Stops watching the directories that are no longer in the tree (absolute path and identity of those that are). */
+  retain(dirs: readonly [string, string][]): void {
+    const kept = new Set(dirs.map(([dir]) => dir));
     for (const [dir, { watcher }] of this.watchers) {
-      if (this.visited.has(dir)) continue;
+      if (kept.has(dir)) continue;
       watcher.close();
       this.watchers.delete(dir);
     }
@@ -112,9 +111,19 @@ class DirectoryWatchers {
   }
 }
 
+/**
+ * Whether two results say the same. parse.ts checks an object once and serves the same Input for as
+ * long as its text stays the same, so unchanged inputs compare by identity; a list with a new
+ * element compares it by content (a file rewritten with the same objects is no change).
+ */
 function sameResult(a: ManifestResult, b: ManifestResult): boolean {
-  const key = (r: ManifestResult): string => JSON.stringify([r.inputs, r.errors, r.warnings, r.skipped]);
-  return key(a) === key(b);
+  const lists = Object.keys(a.inputs) as (keyof ManifestResult['inputs'])[];
+  const sameList = (x: readonly unknown[], y: readonly unknown[]): boolean =>
+    x.length === y.length && x.every((v, i) => v === y[i] || JSON.stringify(v) === JSON.stringify(y[i]));
+  return (
+    lists.every((k) => sameList(a.inputs[k], b.inputs[k])) &&
+    JSON.stringify([a.errors, a.warnings, a.skipped]) === JSON.stringify([b.errors, b.warnings, b.skipped])
+  );
 }
 
 /** The read loop: at most one read at a time, and one more if anything happened during it. */
@@ -137,12 +146,18 @@ class ManifestWatcher {
   current: ManifestResult = parseManifests([]);
   /** The files `current` was read from (problems found later are placed at a line in them). */
   files: readonly ManifestFile[] = [];
+  private readonly tree: ManifestTree;
+  /** The entries named by the watchers since the last read. */
+  private changes: Changes = new Map();
+  /** The next read walks the whole tree (the root may have been replaced, or a watch ended). */
+  private walkAll = false;
 
   constructor(
     private readonly dir: string,
     private readonly opts: WatchManifestsOptions,
   ) {
-    this.watchers = new DirectoryWatchers(() => this.schedule(), opts.logger);
+    this.watchers = new DirectoryWatchers((dir, name) => this.changed(dir, name), opts.logger);
+    this.tree = new ManifestTree(dir, opts.maxFileBytes);
     this.settler = new Settler(opts.settleMs ?? 0);
     this.guard = new RemovalGuard(opts.settleMs ?? 0);
   }
@@ -151,8 +166,8 @@ class ManifestWatcher {
   async start(): Promise<void> {
     try {
       this.watchParent();
-      const stamps = new Map<string, FileStamp>();
-      this.files = this.settler.first(await this.readFiles(stamps), stamps, Date.now());
+      const { files, stamps } = await this.readFiles();
+      this.files = this.settler.first(files, stamps, Date.now());
       this.current = parseManifests(this.files);
     } catch (err) {
       this.close();
@@ -186,6 +201,7 @@ class ManifestWatcher {
       this.parent = watch(dirname(this.dir), (event, changed) => {
         if (changed !== name) return;
         if (event === 'rename') this.watchers.renamed(dirname(this.dir), changed);
+        this.walkAll = true;
         this.schedule();
       });
       this.parent.on('error', (err) => this.opts.logger.debug({ err, dir: dirname(this.dir) }, 'watch of the parent directory ended'));
@@ -224,6 +240,17 @@ class ManifestWatcher {
     }
   }
 
+  /** A watcher saw `name` in `dir` change. */
+  private changed(dir: string, name: string | null | undefined): void {
+    if (name === undefined) this.walkAll = true;
+    else if (name === null) this.changes.set(dir, 'all');
+    else {
+      const names = this.changes.get(dir) ?? new Set<string>();
+      if (names !== 'all') this.changes.set(dir, names.add(name));
+    }
+    this.schedule();
+  }
+
   private schedule(): void {
     this.dirty = true;
     if (this.running || this.closed) return;
@@ -239,11 +266,25 @@ class ManifestWatcher {
     this.running = false;
   }
 
-  private async readFiles(stamps: Map<string, FileStamp>): Promise<ManifestFile[]> {
-    this.watchers.beginRead();
-    const files = await walkManifestDir(this.dir, this.visit, this.opts.maxFileBytes, stamps);
-    this.watchers.endRead();
-    return files;
+  /**
+   * Reads what changed since the last read: the entries named by the watchers, or the whole tree.
+   * Throws when the root cannot be read.
+   */
+  private async readFiles(): Promise<{ files: ManifestFile[]; stamps: Map<string, FileStamp> }> {
+    const changes = this.changes;
+    this.changes = new Map();
+    const all = this.walkAll || !this.status.connected || this.rootId === undefined;
+    this.walkAll = false;
+    let read: string[];
+    try {
+      read = await (all ? this.tree.readAll(this.visit) : this.tree.update(changes, this.visit));
+    } catch (err) {
+      if (all) throw err;
+      read = await this.tree.readAll(this.visit); // an entry named could not be listed: look at everything
+    }
+    this.opts.logger.debug({ walked: all, read: read.length, files: read.slice(0, 10) }, 'manifests read');
+    this.watchers.retain(this.tree.directories());
+    return { files: this.tree.list(), stamps: this.tree.stamps() };
   }
 
   /** A file is still being written: read again once it may have settled. */
@@ -257,8 +298,8 @@ class ManifestWatcher {
     let files: ManifestFile[];
     let retryInMs: number | undefined;
     try {
-      const stamps = new Map<string, FileStamp>();
-      const settled = this.settler.settle(await this.readFiles(stamps), stamps, this.files, Date.now());
+      const read = await this.readFiles();
+      const settled = this.settler.settle(read.files, read.stamps, this.files, Date.now());
       files = settled.files;
       retryInMs = settled.retryInMs;
       if (settled.held.length > 0) this.opts.logger.debug({ files: settled.held }, 'files being written; waiting for them to settle');
