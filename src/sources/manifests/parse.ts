@@ -105,8 +105,25 @@ function originText(input: AnyInput): string {
   return `${input.origin.file ?? '?'}#${(input.origin.document ?? 0) + 1}`;
 }
 
+interface Identity {
+  readonly key: string;
+  readonly object: ObjectRef | undefined;
+  readonly ref: string | undefined;
+}
+
+/** Each object found, identified once (see `checked`). */
+const identities = new WeakMap<FoundObject, Identity>();
+
 /** An object's kind key, reference and its `formatRef` (undefined when it has no name). */
-function identify(found: FoundObject): { key: string; object: ObjectRef | undefined; ref: string | undefined } {
+function identify(found: FoundObject): Identity {
+  const known = identities.get(found);
+  if (known !== undefined) return known;
+  const identity = identifyNew(found);
+  identities.set(found, identity);
+  return identity;
+}
+
+function identifyNew(found: FoundObject): Identity {
   const { apiVersion, kind, value } = found;
   const key = `${apiVersion}/${kind}`;
   const meta = isMapping(value.metadata) ? value.metadata : {};
@@ -132,12 +149,22 @@ function placeKey(path: string, found: FoundObject): string {
  * `aaa-dup.yaml` never takes an object over; it is an error naming both files.
  */
 function owners(files: readonly { file: ManifestFile; contents: FileContents | undefined }[], previous: ManifestState): Map<string, Owner> {
-  const all = new Map<string, Owner[]>();
-  const inForce = new Map<string, Owner>();
-  for (const { file, contents } of files) {
+  const seen = new Set<string>();
+  const twice = new Set<string>();
+  for (const { contents } of files) {
     for (const found of contents?.objects ?? []) {
       const { ref } = identify(found);
       if (ref === undefined) continue;
+      if (seen.has(ref)) twice.add(ref);
+      seen.add(ref);
+    }
+  }
+  const all = new Map<string, Owner[]>();
+  const inForce = new Map<string, Owner>();
+  for (const { file, contents } of twice.size === 0 ? [] : files) {
+    for (const found of contents?.objects ?? []) {
+      const { ref } = identify(found);
+      if (ref === undefined || !twice.has(ref)) continue;
       const owner = { key: placeKey(file.path, found), text: `${file.path}#${found.document + 1}` };
       all.set(ref, [...(all.get(ref) ?? []), owner]);
       const origin = previous.objects.get(ref)?.input.origin;
@@ -190,11 +217,11 @@ class Collector {
       void (severity === 'error' ? this.errors : this.warnings).push(manifestDiagnostic(severity, path, document, object, field, message, position));
     if (!isInputKind(key)) return this.skip(apiVersion, kind, (message) => report('warning', undefined, message, positions.at([])));
     const nameField = joinField(at, 'metadata.name');
-    const nameAt = positions.at(['metadata', 'name']);
-    if (ref === undefined) return report('error', nameField, 'required', nameAt);
+    const nameAt = (): Position | undefined => positions.at(['metadata', 'name']);
+    if (ref === undefined) return report('error', nameField, 'required', nameAt());
     const owner = this.owners.get(ref);
     const first = this.claimed.get(ref) ?? (owner !== undefined && owner.key !== placeKey(path, found) ? owner.text : undefined);
-    if (first !== undefined) return report('error', nameField, `${ref} is already defined in ${first}; this one is ignored`, nameAt);
+    if (first !== undefined) return report('error', nameField, `${ref} is already defined in ${first}; this one is ignored`, nameAt());
     this.claimed.set(ref, `${path}#${document + 1}`);
     const result = check(path, found, key);
     if ('stored' in result) return this.serve(path, ref, result.stored);
