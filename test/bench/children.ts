@@ -58,6 +58,8 @@ export class Child<Cmd, Ev extends { ev: string }> {
       execArgv: ['--import', tsx, ...nodeArgs],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Structured clone rather than JSON: a figure a server cannot measure travels as NaN, not as null.
+      serialization: 'advanced',
     });
     children.add(this.proc);
     this.proc.on('message', (m: unknown) => this.onEvent(m as Ev));
