@@ -69,11 +69,17 @@ const { values: argv } = parseArgs({
   strict: true,
 });
 
+/** A bad option: one line naming it, exit 1 (parseArgs's own errors, for unknown options, are thrown as they are). */
+function usage(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(1);
+}
+
 function num(name: keyof typeof argv, env: string, dflt: number): number {
   const raw = argv[name] ?? process.env[env];
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, not ${String(raw)}`);
+  if (!Number.isInteger(n) || n < 0) usage(`--${name} must be a non-negative integer, not ${String(raw)}`);
   return n;
 }
 
@@ -88,15 +94,18 @@ const params: BenchParams = {
 /** How each bench process receives the parameters. */
 const paramsEnv = { TRELLIS_BENCH_PARAMS: JSON.stringify(params) };
 const protocolArg = argv.protocol ?? process.env.TRELLIS_BENCH_PROTOCOL ?? 'both';
-if (!['sotw', 'delta', 'both'].includes(protocolArg)) throw new Error(`--protocol must be sotw, delta or both`);
+if (!['sotw', 'delta', 'both'].includes(protocolArg)) usage(`--protocol must be sotw, delta or both`);
 const protocols: Protocol[] = protocolArg === 'both' ? ['sotw', 'delta'] : [protocolArg as Protocol];
 /** A comma-separated list option, each item one of `allowed`. */
 function list<T extends string>(name: 'impls' | 'phases', env: string, allowed: readonly T[], dflt: readonly T[]): T[] {
   const raw = argv[name] ?? process.env[env];
   if (raw === undefined || raw === '') return [...dflt];
-  const items = raw.split(',').map((x) => x.trim());
+  const items = raw
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
   const bad = items.filter((x) => !(allowed as readonly string[]).includes(x));
-  if (bad.length > 0 || items.length === 0) throw new Error(`--${name}: ${bad.join(', ') || 'empty'} is not one of ${allowed.join(', ')}`);
+  if (bad.length > 0 || items.length === 0) usage(`--${name}: ${bad.length > 0 ? bad.join(', ') : 'an empty list'} is not a list of ${allowed.join(', ')}`);
   return allowed.filter((a) => items.includes(a));
 }
 const impls = list('impls', 'TRELLIS_BENCH_IMPLS', IMPLS, ['floor', 'trellis', 'gocp-linear']);
@@ -112,9 +121,9 @@ const heapSnapshot = argv['heap-snapshot'] ?? false;
  * `--malloc default` measures glibc's defaults instead. Both servers, floor and Trellis, get the same.
  */
 const mallocArg = argv.malloc ?? process.env.TRELLIS_BENCH_MALLOC ?? 'tuned';
-if (!['tuned', 'default'].includes(mallocArg)) throw new Error('--malloc must be tuned or default');
+if (!['tuned', 'default'].includes(mallocArg)) usage('--malloc must be tuned or default');
 const serverEnv: Record<string, string> = mallocArg === 'tuned' ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {};
-if (params.clients < 1 || params.clusters < 1 || params.changes < 1) throw new Error('clients, clusters and changes must be at least 1');
+if (params.clients < 1 || params.clusters < 1 || params.changes < 1) usage('clients, clusters and changes must be at least 1');
 
 const globalTimer = guard(timeoutSeconds);
 
