@@ -105,7 +105,8 @@ function list<T extends string>(name: 'impls' | 'phases', env: string, allowed: 
     .map((x) => x.trim())
     .filter((x) => x !== '');
   const bad = items.filter((x) => !(allowed as readonly string[]).includes(x));
-  if (bad.length > 0 || items.length === 0) usage(`--${name}: ${bad.length > 0 ? bad.join(', ') : 'an empty list'} is not a list of ${allowed.join(', ')}`);
+  if (bad.length > 0 || items.length === 0)
+    usage(`--${name}: ${bad.length > 0 ? `${bad.join(', ')} is not one of` : 'empty; give one or more of'} ${allowed.join(', ')}`);
   return allowed.filter((a) => items.includes(a));
 }
 const impls = list('impls', 'TRELLIS_BENCH_IMPLS', IMPLS, ['floor', 'trellis', 'gocp-linear']);
