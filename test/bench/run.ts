@@ -15,7 +15,7 @@
  *                         gocp-*: the gocp-ads binary in $TRELLIS_GO_CONTROL_PLANE (default ../shared/go-control-plane)
  *   --phases LIST         of changes, cold-start (default both)                  TRELLIS_BENCH_PHASES
  *   --streams-per-channel S   client streams per HTTP/2 connection (100)    TRELLIS_BENCH_STREAMS_PER_CHANNEL
- *   --timeout SECONDS     global limit; children are killed, exit 2 (300)    TRELLIS_BENCH_TIMEOUT
+ *   --timeout SECONDS     global limit; children are killed, exit 2 (600)    TRELLIS_BENCH_TIMEOUT
  *   --profile             CPU-profile the Trellis server over the measured changes and print where it goes
  *   --heap-snapshot       write a heap snapshot of the Trellis server with N clients connected (tmpdir)
  *   --malloc tuned|default   servers run with MALLOC_MMAP_THRESHOLD_=131072 (tuned) or glibc defaults  TRELLIS_BENCH_MALLOC
@@ -27,6 +27,9 @@
  * `outbound|80||svc<i>.bench.svc.cluster.local`, locality zone "z") and its `GET /change` can only change svc0;
  * so every implementation changes svc0 each time (CHANGED_INDEX). All N clients subscribe to all K clusters, so
  * each change reaches every client in every implementation, as a spread of changed clusters did before.
+ * go-control-plane is measured from outside (gocp.ts): its convergence includes the ~1 ms HTTP round trip of
+ * GET /change, its CPU comes in 10 ms ticks, and its RSS is taken without a forced GC (the Node servers' after
+ * one), which can only flatter Trellis's RSS ratio while the Go heap holds garbage.
  * Exits 1 on error; a missed target is printed as MISS and exits 0 unless TRELLIS_BENCH_STRICT=1.
  */
 import { cpus, tmpdir } from 'node:os';
