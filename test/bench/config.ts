@@ -90,6 +90,8 @@ export function cpuSeconds(u: NodeJS.CpuUsage): number {
 
 export type ServerCommand =
   | { readonly cmd: 'memory' }
+  /** The server process's CPU seconds so far (user + system). */
+  | { readonly cmd: 'cpu' }
   | { readonly cmd: 'change'; readonly change: number; readonly index: number; readonly version: number; readonly acks: number }
   | { readonly cmd: 'heap-snapshot'; readonly path: string }
   /** For a server that cannot see ACKs (`external`): the clients converged on `change`; answer with 'changed'. */
@@ -122,6 +124,7 @@ export type ServerEvent =
       readonly deltaChangeBytes?: number;
     }
   | ({ readonly ev: 'memory' } & MemoryReport)
+  | { readonly ev: 'cpu'; readonly seconds: number }
   | {
       readonly ev: 'changed';
       readonly change: number;

@@ -168,6 +168,9 @@ process.on('message', (raw: unknown) => {
     case 'memory':
       answer(memoryReport(live.sotw.size + live.delta.size), (m) => ({ ev: 'memory', ...m }));
       break;
+    case 'cpu':
+      send({ ev: 'cpu', seconds: cpuSeconds(process.cpuUsage()) });
+      break;
     case 'change':
       change(msg);
       break;

@@ -93,6 +93,9 @@ process.on('message', (raw: unknown) => {
         .then((m) => send({ ev: 'memory', ...m }))
         .catch(fail);
       break;
+    case 'cpu':
+      send({ ev: 'cpu', seconds: processCpuSeconds(peer.pid) });
+      break;
     case 'change':
       pending = change(msg);
       pending.catch(fail);

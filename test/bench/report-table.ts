@@ -50,6 +50,7 @@ const COLD_METRICS: readonly Metric<ColdStartSummary>[] = [
   { name: '  per proxy, stream opened → ACKed: p50 (ms)', value: (s) => s.p50Ms },
   { name: '  per proxy p99 (ms)', value: (s) => s.p99Ms },
   { name: '  per proxy max (ms)', value: (s) => s.maxMs },
+  { name: 'server CPU for it (s)', value: (s) => s.serverCpuSeconds, show: (s) => f3(s.serverCpuSeconds) },
   { name: 'server RSS per proxy after it (KB)', value: (s) => s.rssPerClientKB },
   { name: 'initial bytes per proxy', value: (s) => s.bytesPerClient, show: (s) => int(s.bytesPerClient) },
 ];

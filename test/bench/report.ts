@@ -84,6 +84,8 @@ export interface ColdStartResult {
   readonly totalMs: number;
   /** Per proxy: its stream opened → its initial CDS and EDS ACKed. */
   readonly perClientMs: readonly number[];
+  /** Server CPU seconds from before the clients' process started to every proxy ACKed. */
+  readonly serverCpuSeconds: number;
   readonly setupBytesPerClient: number;
   readonly memBefore: MemoryReport;
   readonly memConnected: MemoryReport;
@@ -96,6 +98,7 @@ export interface ColdStartSummary {
   readonly p50Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  readonly serverCpuSeconds: number;
   readonly rssPerClientKB: number;
   readonly bytesPerClient: number;
 }
@@ -108,6 +111,7 @@ export function summarizeColdStart(c: ColdStartResult, n: number): ColdStartSumm
     p50Ms: pct(c.perClientMs, 50),
     p99Ms: pct(c.perClientMs, 99),
     maxMs: Math.max(...c.perClientMs),
+    serverCpuSeconds: c.serverCpuSeconds,
     rssPerClientKB: (c.memConnected.rss - c.memBefore.rss) / 1024 / n,
     bytesPerClient: c.setupBytesPerClient,
   };

@@ -259,10 +259,14 @@ async function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResul
     const listening = await server.next('listening');
     server.send({ cmd: 'memory' });
     const memBefore = await server.next('memory');
+    server.send({ cmd: 'cpu' });
+    const cpu0 = (await server.next('cpu')).seconds;
     // The client process is up before the clock starts: its start-up is not the server's cold start.
     clients = new Child('clients', 'clients.ts', paramsEnv);
     clients.send({ cmd: 'connect', port: listening.port, protocol, burst: true });
     const ready = await clients.next('ready');
+    server.send({ cmd: 'cpu' });
+    const serverCpuSeconds = (await server.next('cpu')).seconds - cpu0;
     process.stderr.write(`bench: ${label}: ${ready.streams} streams ACKed in ${(ready.setupMs / 1000).toFixed(2)} s\n`);
     server.send({ cmd: 'memory' });
     const memConnected = await server.next('memory');
@@ -271,6 +275,7 @@ async function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResul
       protocol,
       totalMs: ready.setupMs,
       perClientMs: ready.perClientMs,
+      serverCpuSeconds,
       setupBytesPerClient: ready.setupBytes / ready.streams,
       memBefore,
       memConnected,

@@ -96,6 +96,9 @@ process.on('message', (raw: unknown) => {
     case 'memory':
       answer(memoryReport(server.connected), (m) => ({ ev: 'memory', ...m }));
       break;
+    case 'cpu':
+      send({ ev: 'cpu', seconds: cpuSeconds(process.cpuUsage()) });
+      break;
     case 'change':
       change(msg);
       break;
