@@ -168,7 +168,8 @@ export function notes(params: BenchParams): string {
     'outside: RSS from /proc/<pid>/status (Go cannot be made to collect first), CPU from /proc/<pid>/stat (10 ms\n' +
     'ticks); it sees no ACKs, so "server saw last ACK", GC, heap and encodes are n/a; a change is an HTTP GET, whose\n' +
     'round trip (~1 ms) counts in its convergence. Cold start: a fresh server; N streams opened at once from one\n' +
-    'process; total = connect command → the last proxy ACKed its initial CDS and EDS; per proxy = its stream opened → its ACKs.'
+    'process; total = connect command → the last proxy ACKed its initial CDS and EDS; per proxy = its stream opened → its\n' +
+    "ACKs. Both include the client process's own work (one fresh Node process for the N proxies), the same for every server."
   );
 }
 
