@@ -69,6 +69,8 @@ describe('the go-control-plane peer of npm run bench', () => {
     expect(changed.lastAckAt).toBeNaN();
     server.send({ cmd: 'memory' });
     expect((await server.next('memory')).rss).toBeGreaterThan(1024 * 1024);
+    server.send({ cmd: 'cpu' });
+    expect((await server.next('cpu')).seconds).toBeGreaterThanOrEqual(changed.cpu);
   });
 
   it('refuses a change of another cluster than svc0, which gocp-ads cannot make', async () => {
