@@ -154,8 +154,6 @@ async function measureChanges(label: string, server: ServerChild, external: bool
     bytes: [] as number[],
     responses: [] as number[],
   };
-  /** Each phase makes the same sequence of changes. */
-  const versions = new Map<number, number>();
   const windows: [number, number][] = [];
   let late = 0;
   for (let j = 0; j < params.warmup + params.changes; j++) {
@@ -163,9 +161,9 @@ async function measureChanges(label: string, server: ServerChild, external: bool
       server.send({ cmd: 'profile-start' });
       await server.next('profile-started');
     }
+    // Each phase makes the same sequence of changes: svc0's endpoints at version 1, 2, ...
     const index = CHANGED_INDEX;
-    const version = (versions.get(index) ?? 0) + 1;
-    versions.set(index, version);
+    const version = j + 1;
     clients.send({ cmd: 'expect', change: j, name: clusterName(index) });
     late += (await clients.next('expecting')).lateResponses;
     const t0 = now();
@@ -270,6 +268,8 @@ async function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResul
     process.stderr.write(`bench: ${label}: ${ready.streams} streams ACKed in ${(ready.setupMs / 1000).toFixed(2)} s\n`);
     server.send({ cmd: 'memory' });
     const memConnected = await server.next('memory');
+    if (!listening.external && memConnected.streams !== params.clients)
+      throw new Error(`${label}: server holds ${memConnected.streams} streams, expected ${params.clients}`);
     return {
       impl,
       protocol,
