@@ -10,6 +10,7 @@
 import { releasedLoopbackPort } from '../support/ports.ts';
 import { httpOk, launch, LogTail, pollUntil, retryOnPortClash, terminate, type Proc } from '../support/processes.ts';
 import { CHANGED_INDEX, exitWithParent, paramsFromEnv, send, type MemoryReport, type ServerCommand } from './config.ts';
+import { sendEvent } from './child-ipc.ts';
 import { gocpBinary, processCpuSeconds, processRss, type GocpCache } from './gocp-peer.ts';
 
 const params = paramsFromEnv();
@@ -47,8 +48,18 @@ async function start(cache: GocpCache): Promise<Peer> {
   });
 }
 
+/** The peer serving, or its failure (with gocp-ads's last log lines) reported to the orchestrator as an 'error'. */
+async function startOrReport(cache: GocpCache): Promise<Peer> {
+  try {
+    return await start(cache);
+  } catch (err) {
+    await sendEvent({ ev: 'error', message: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  }
+}
+
 const started = performance.now();
-const peer = await start(cacheKind);
+const peer = await startOrReport(cacheKind);
 send({ ev: 'listening', port: peer.xdsPort, buildMs: performance.now() - started, external: true });
 
 /** As memory.ts waits for Node's servers (three rounds of 100 ms), then the Go process's RSS: it cannot be made to collect first. */
