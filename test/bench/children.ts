@@ -58,6 +58,8 @@ export class Child<Cmd, Ev extends { ev: string }> {
       execArgv: ['--import', tsx, ...nodeArgs],
       env: { ...process.env, ...env },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      // Structured clone rather than JSON: a figure a server cannot measure travels as NaN, not as null.
+      serialization: 'advanced',
     });
     children.add(this.proc);
     this.proc.on('message', (m: unknown) => this.onEvent(m as Ev));
@@ -102,7 +104,10 @@ export class Child<Cmd, Ev extends { ev: string }> {
     }
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.label}: no '${ev}' before the deadline`)), Math.max(0, deadline - Date.now()));
+      // No deadline set (a test bounds the wait itself): no timer; setTimeout would take Infinity for 1 ms.
+      const timer = Number.isFinite(deadline)
+        ? setTimeout(() => reject(new Error(`${this.label}: no '${ev}' before the deadline`)), Math.max(0, deadline - Date.now()))
+        : undefined;
       this.waiter = {
         ev,
         resolve: (e) => {

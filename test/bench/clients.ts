@@ -75,6 +75,9 @@ class BenchStream {
   private gotCds = false;
   private edsResources = 0;
   ready = false;
+  /** Shared-clock times the stream was opened and had ACKed its initial CDS and EDS. */
+  readonly openedAt = now();
+  readyAt = NaN;
   converged = -1;
   private closing = false;
 
@@ -128,6 +131,7 @@ class BenchStream {
       this.edsResources += res.count;
       if (this.edsResources >= params.clusters) {
         this.ready = true;
+        this.readyAt = now();
         this.onReady();
       }
       return;
@@ -143,11 +147,13 @@ class BenchStream {
 
 let fleet: Fleet | undefined;
 
-async function connect(port: number, protocol: Protocol): Promise<void> {
+/** Opens the N streams: one connection's at a time, or (`burst`, the cold start) all at once. */
+async function connect(port: number, protocol: Protocol, burst: boolean): Promise<void> {
   const started = now();
   const f = new Fleet(`127.0.0.1:${port}`, protocol);
   fleet = f;
   const perChannel = Math.max(1, params.streamsPerChannel);
+  const opening: Promise<void>[] = [];
   for (let first = 0; first < params.clients && !f.failed; first += perChannel) {
     // Each channel its own HTTP/2 connection (grpc-js shares subchannels between equal channels otherwise).
     const channel = new grpc.Client(f.address, grpc.credentials.createInsecure(), {
@@ -156,8 +162,8 @@ async function connect(port: number, protocol: Protocol): Promise<void> {
     });
     f.channels.push(channel);
     const count = Math.min(perChannel, params.clients - first);
-    // One channel's streams at a time: keeps the set-up's transient buffers bounded on both sides.
-    await new Promise<void>((resolve) => {
+    // Paced: one channel's streams at a time, which keeps the set-up's transient buffers bounded on both sides.
+    const open = new Promise<void>((resolve) => {
       let ready = 0;
       for (let k = 0; k < count; k++) {
         f.streams.push(
@@ -167,15 +173,20 @@ async function connect(port: number, protocol: Protocol): Promise<void> {
         );
       }
     });
+    opening.push(open);
+    if (!burst) await open;
   }
-  if (!f.failed) send({ ev: 'ready', setupMs: now() - started, streams: f.streams.length, setupBytes: f.setupBytes });
+  await Promise.all(opening);
+  if (f.failed) return;
+  const perClientMs = f.streams.map((s) => s.readyAt - s.openedAt);
+  send({ ev: 'ready', setupMs: now() - started, streams: f.streams.length, setupBytes: f.setupBytes, perClientMs });
 }
 
 process.on('message', (raw: unknown) => {
   const msg = raw as ClientCommand;
   switch (msg.cmd) {
     case 'connect':
-      connect(msg.port, msg.protocol).catch((err: unknown) => send({ ev: 'error', message: String(err) }));
+      connect(msg.port, msg.protocol, msg.burst).catch((err: unknown) => send({ ev: 'error', message: String(err) }));
       break;
     case 'expect': {
       const f = fleet;

@@ -27,19 +27,23 @@ export const EDS = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssi
 
 export const PROXY_CLASS = 'bench';
 
-/** Cluster names as a mesh names them (Istio-style `outbound|port||host`), about 50 bytes each. */
+/**
+ * Cluster names as a mesh names them (Istio-style `outbound|port||host`), about 44 bytes each: exactly
+ * the names go-control-plane's peer server (gocp-ads) serves, so the same clients subscribe to all three.
+ */
 export function clusterName(i: number): string {
-  return `outbound|8080||svc-${String(i).padStart(5, '0')}.bench.svc.cluster.local`;
+  return `outbound|80||svc${i}.bench.svc.cluster.local`;
 }
 
 export function clusterNames(k: number): string[] {
   return Array.from({ length: k }, (_, i) => clusterName(i));
 }
 
-/** The cluster picked by change `j` (spread over the clusters; a cluster may be picked twice). */
-export function changedIndex(j: number, k: number): number {
-  return (j * 7919 + 13) % k;
-}
+/**
+ * The cluster every change changes, in every implementation: svc0, the one gocp-ads's `GET /change` can
+ * change. Every client subscribes to every cluster, so which one changes does not alter any server's work.
+ */
+export const CHANGED_INDEX = 0;
 
 export function clusterMessage(i: number): ResourceMessage<'cluster'> {
   const name = clusterName(i);
@@ -62,8 +66,8 @@ export function claMessage(i: number, endpoints: number, version: number): Resou
     cluster_name: clusterName(i),
     endpoints: [
       {
-        locality: { region: 'local', zone: 'zone-a' },
-        load_balancing_weight: { value: 1 },
+        // The shape gocp-ads serves (locality zone "z", no weight), so every server sends the same bytes' worth.
+        locality: { zone: 'z' },
         lb_endpoints: Array.from({ length: endpoints }, (_, e) => {
           const a = endpointAddress(i, e, version);
           return { endpoint: { address: { socket_address: { address: a.address, port_value: a.port } } } };
@@ -86,8 +90,12 @@ export function cpuSeconds(u: NodeJS.CpuUsage): number {
 
 export type ServerCommand =
   | { readonly cmd: 'memory' }
+  /** The server process's CPU seconds so far (user + system). */
+  | { readonly cmd: 'cpu' }
   | { readonly cmd: 'change'; readonly change: number; readonly index: number; readonly version: number; readonly acks: number }
   | { readonly cmd: 'heap-snapshot'; readonly path: string }
+  /** For a server that cannot see ACKs (`external`): the clients converged on `change`; answer with 'changed'. */
+  | { readonly cmd: 'settle'; readonly change: number }
   | { readonly cmd: 'gc-log' }
   | { readonly cmd: 'profile-start' }
   | { readonly cmd: 'profile-stop'; readonly path: string }
@@ -103,8 +111,20 @@ export interface MemoryReport {
 }
 
 export type ServerEvent =
-  | { readonly ev: 'listening'; readonly port: number; readonly buildMs: number; readonly sotwChangeBytes?: number; readonly deltaChangeBytes?: number }
+  | {
+      readonly ev: 'listening';
+      readonly port: number;
+      readonly buildMs: number;
+      /**
+       * A process measured from outside (go-control-plane): it sees no ACKs, so it answers a change with 'changed'
+       * only once told 'settle', and it reports NaN for what only the process itself knows (ACK times, heap, GC, encodes).
+       */
+      readonly external: boolean;
+      readonly sotwChangeBytes?: number;
+      readonly deltaChangeBytes?: number;
+    }
   | ({ readonly ev: 'memory' } & MemoryReport)
+  | { readonly ev: 'cpu'; readonly seconds: number }
   | {
       readonly ev: 'changed';
       readonly change: number;
@@ -128,12 +148,21 @@ export type ServerEvent =
 // ---- IPC: orchestrator → clients ----
 
 export type ClientCommand =
-  | { readonly cmd: 'connect'; readonly port: number; readonly protocol: Protocol }
+  /** `burst`: every stream opened at once (the cold start); otherwise one connection's streams at a time. */
+  | { readonly cmd: 'connect'; readonly port: number; readonly protocol: Protocol; readonly burst: boolean }
   | { readonly cmd: 'expect'; readonly change: number; readonly name: string }
   | { readonly cmd: 'close' };
 
 export type ClientEvent =
-  | { readonly ev: 'ready'; readonly setupMs: number; readonly streams: number; readonly setupBytes: number }
+  | {
+      readonly ev: 'ready';
+      /** From the connect command to the last stream's initial configuration (CDS and EDS) ACKed. */
+      readonly setupMs: number;
+      readonly streams: number;
+      readonly setupBytes: number;
+      /** Per stream: from opening it to having ACKed its initial CDS and EDS responses, ms. */
+      readonly perClientMs: readonly number[];
+    }
   | { readonly ev: 'expecting'; readonly change: number; readonly lateResponses: number }
   | {
       readonly ev: 'converged';

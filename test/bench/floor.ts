@@ -149,7 +149,7 @@ function changeResponses(index: number, version: number, nonce: string): { sotw:
 }
 
 const sample = changeResponses(0, 1, 'c0');
-send({ ev: 'listening', port, buildMs, sotwChangeBytes: sample.sotw.length, deltaChangeBytes: sample.delta.length });
+send({ ev: 'listening', port, buildMs, external: false, sotwChangeBytes: sample.sotw.length, deltaChangeBytes: sample.delta.length });
 
 function change(msg: Extract<ServerCommand, { cmd: 'change' }>): void {
   const cpu0 = process.cpuUsage();
@@ -168,11 +168,17 @@ process.on('message', (raw: unknown) => {
     case 'memory':
       answer(memoryReport(live.sotw.size + live.delta.size), (m) => ({ ev: 'memory', ...m }));
       break;
+    case 'cpu':
+      send({ ev: 'cpu', seconds: cpuSeconds(process.cpuUsage()) });
+      break;
     case 'change':
       change(msg);
       break;
     case 'gc-log':
       answer(gcLog(), (pauses) => ({ ev: 'gc-log', pauses }));
+      break;
+    case 'settle':
+      send({ ev: 'error', message: 'the floor reports a change once it has seen the ACKs; it is not told to settle' });
       break;
     case 'heap-snapshot':
     case 'profile-start':

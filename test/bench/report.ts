@@ -1,13 +1,19 @@
 /**
- * The bench's figures: per-phase statistics, the table, the targets with PASS/MISS, the notes that
- * say what each figure means, and the summary of a CPU profile.
+ * The bench's figures: per-phase statistics of the change and cold-start phases, the notes that say what
+ * each figure means, and the summary of a CPU profile (report-table.ts prints them side by side, with the targets).
  */
 import type { BenchParams, MemoryReport, Protocol } from './config.ts';
 import { summarizeProfile } from './profile.ts';
 
 export const TARGET = { convergenceRatio: 1.5, rssPerClientKB: 100 } as const;
 
-export type Impl = 'floor' | 'trellis';
+/** The implementations the bench can run: the floor, Trellis, and go-control-plane with each of its two caches. */
+export const IMPLS = ['floor', 'trellis', 'gocp-linear', 'gocp-snapshot'] as const;
+export type Impl = (typeof IMPLS)[number];
+
+export function isGocp(impl: Impl): impl is 'gocp-linear' | 'gocp-snapshot' {
+  return impl.startsWith('gocp-');
+}
 
 export interface PhaseResult {
   readonly impl: Impl;
@@ -34,7 +40,7 @@ export interface PhaseResult {
 }
 
 /** Nearest-rank percentile (p99 of 20 samples is the largest). */
-function pct(xs: readonly number[], p: number): number {
+export function pct(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
@@ -68,6 +74,47 @@ export interface Summary {
   readonly setupBytesPerClient: number;
   readonly lateResponses: number;
   readonly samples: number;
+}
+
+/** What the cold-start phase measured: N proxies connecting at once to a fresh server. */
+export interface ColdStartResult {
+  readonly impl: Impl;
+  readonly protocol: Protocol;
+  /** From the connect command to the last proxy's initial CDS and EDS ACKed. */
+  readonly totalMs: number;
+  /** Per proxy: its stream opened → its initial CDS and EDS ACKed. */
+  readonly perClientMs: readonly number[];
+  /** Server CPU seconds from before the clients' process started to every proxy ACKed. */
+  readonly serverCpuSeconds: number;
+  readonly setupBytesPerClient: number;
+  readonly memBefore: MemoryReport;
+  readonly memConnected: MemoryReport;
+}
+
+export interface ColdStartSummary {
+  readonly impl: Impl;
+  readonly protocol: Protocol;
+  readonly totalMs: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly serverCpuSeconds: number;
+  readonly rssPerClientKB: number;
+  readonly bytesPerClient: number;
+}
+
+export function summarizeColdStart(c: ColdStartResult, n: number): ColdStartSummary {
+  return {
+    impl: c.impl,
+    protocol: c.protocol,
+    totalMs: c.totalMs,
+    p50Ms: pct(c.perClientMs, 50),
+    p99Ms: pct(c.perClientMs, 99),
+    maxMs: Math.max(...c.perClientMs),
+    serverCpuSeconds: c.serverCpuSeconds,
+    rssPerClientKB: (c.memConnected.rss - c.memBefore.rss) / 1024 / n,
+    bytesPerClient: c.setupBytesPerClient,
+  };
 }
 
 export function summarize(p: PhaseResult, n: number): Summary {
@@ -104,95 +151,25 @@ export function summarize(p: PhaseResult, n: number): Summary {
 }
 
 export const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
-const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
-const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
-
-export function table(rows: Summary[]): string {
-  const metrics: [string, (s: Summary) => string][] = [
-    ['convergence p50 (ms, change → last ACK written)', (s) => f1(s.convergenceP50Ms)],
-    ['convergence p99 (ms)', (s) => f1(s.convergenceP99Ms)],
-    ['server saw last ACK p50 / p99 (ms)', (s) => `${f1(s.serverAckP50Ms)} / ${f1(s.serverAckP99Ms)}`],
-    ['server CPU per push (s)', (s) => f3(s.serverCpuSecondsPerPush)],
-    ['  writing the change to all streams (ms; Trellis: cache.set)', (s) => f1(s.fanOutMs)],
-    ['  in GC pauses, mean / max (ms)', (s) => `${f1(s.gcMeanMs)} / ${f1(s.gcMaxMs)}`],
-    ['client process CPU per push (s)', (s) => f3(s.clientCpuSecondsPerPush)],
-    ['server RSS per connected client (KB)', (s) => f1(s.rssPerClientKB)],
-    [
-      '  JS heap used / heap reserved / external per client (KB)',
-      (s) => `${f1(s.heapPerClientKB)} / ${f1(s.heapTotalPerClientKB)} / ${f1(s.externalPerClientKB)}`,
-    ],
-    ['  RSS before / connected (MB)', (s) => `${f1(s.rssBeforeMB)} / ${f1(s.rssConnectedMB)}`],
-    ['bytes per change, per client', (s) => int(s.bytesPerChangePerClient)],
-    ['bytes per change, all clients', (s) => int(s.bytesPerChangeTotal)],
-    ['responses per change (all clients)', (s) => int(s.responsesPerChange)],
-    ['encodes per push (min..max)', (s) => (s.impl === 'trellis' ? `${s.encodesPerPushMin}..${s.encodesPerPushMax}` : '0 (pre-encoded)')],
-    ['set-up: time (s) / bytes per client', (s) => `${f1(s.setupSeconds)} / ${int(s.setupBytesPerClient)}`],
-    ['responses after convergence', (s) => String(s.lateResponses)],
-  ];
-  const heads = ['', ...rows.map((r) => `${r.impl} ${r.protocol}`)];
-  const cells = [heads, ...metrics.map(([name, fn]) => [name, ...rows.map(fn)])];
-  const widths = heads.map((_, c) => Math.max(...cells.map((row) => (row[c] ?? '').length)));
-  return cells
-    .map((row, i) => {
-      const line = row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ');
-      return i === 0 ? `${line}\n${'-'.repeat(line.length)}` : line;
-    })
-    .join('\n');
-}
-
-export interface TargetLine {
-  readonly protocol: Protocol;
-  readonly target: string;
-  readonly figure: string;
-  readonly pass: boolean;
-}
-
-export function targets(rows: Summary[], protocols: readonly Protocol[]): TargetLine[] {
-  const out: TargetLine[] = [];
-  for (const protocol of protocols) {
-    const t = rows.find((r) => r.impl === 'trellis' && r.protocol === protocol);
-    const f = rows.find((r) => r.impl === 'floor' && r.protocol === protocol);
-    if (!t) continue;
-    if (f) {
-      const ratio = t.convergenceP99Ms / f.convergenceP99Ms;
-      out.push({
-        protocol,
-        target: `convergence p99 <= ${TARGET.convergenceRatio}x the floor's (${protocol} floor; clients' last ACK written)`,
-        figure: `${f1(t.convergenceP99Ms)} ms vs ${f1(f.convergenceP99Ms)} ms = ${ratio.toFixed(2)}x (p50 ${(t.convergenceP50Ms / f.convergenceP50Ms).toFixed(2)}x)`,
-        pass: ratio <= TARGET.convergenceRatio,
-      });
-      const sratio = t.serverAckP99Ms / f.serverAckP99Ms;
-      out.push({
-        protocol,
-        target: `the same, as the server sees it (last ACK processed by the server)`,
-        figure: `${f1(t.serverAckP99Ms)} ms vs ${f1(f.serverAckP99Ms)} ms = ${sratio.toFixed(2)}x (p50 ${(t.serverAckP50Ms / f.serverAckP50Ms).toFixed(2)}x); server CPU per push ${f3(t.serverCpuSecondsPerPush)} s vs ${f3(f.serverCpuSecondsPerPush)} s = ${(t.serverCpuSecondsPerPush / f.serverCpuSecondsPerPush).toFixed(2)}x`,
-        pass: sratio <= TARGET.convergenceRatio,
-      });
-    }
-    out.push({
-      protocol,
-      target: `server RSS per connected client <= ${TARGET.rssPerClientKB} KB`,
-      figure: `${f1(t.rssPerClientKB)} KB${f ? ` (floor: ${f1(f.rssPerClientKB)} KB)` : ''}`,
-      pass: t.rssPerClientKB <= TARGET.rssPerClientKB,
-    });
-    out.push({
-      protocol,
-      target: 'encodes per push = changed resources (1), not N',
-      figure: `${t.encodesPerPushMin}..${t.encodesPerPushMax} per push over ${t.samples} pushes`,
-      pass: t.encodesPerPushMin === 1 && t.encodesPerPushMax === 1,
-    });
-  }
-  return out;
-}
+export const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+export const int = (x: number): string => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : 'n/a');
 
 export function notes(params: BenchParams): string {
   return (
     'Convergence: from just before the server is told to change to the moment the clients wrote the last of the N ACKs\n' +
-    `(shared clock; nearest-rank percentiles over ${params.changes} changes${params.changes < 100 ? ', so p99 is the slowest one' : ''}). Bytes: serialized response\n` +
-    'messages as the clients received them (without gRPC/HTTP/2 framing). RSS: after GC, connected minus before, / N.\n' +
+    `(shared clock; nearest-rank percentiles over ${params.changes} changes${params.changes < 100 ? ', so p99 is the slowest one' : ''}). Every change gives svc0 new\n` +
+    'endpoint addresses, in every implementation. Bytes: serialized response messages as the clients received them\n' +
+    '(without gRPC/HTTP/2 framing). RSS: connected minus before, / N; Node servers after forced GCs.\n' +
     'Floor: a bare grpc-js server writing one pre-built response Buffer per change, identical for every stream (same\n' +
     'nonce, so no per-stream encoding at all), reading only type URL and nonce of each request; each protocol is\n' +
-    'compared with the floor of the same protocol. SotW clients ACK EDS with the full list of K names, as Envoy does.'
+    'compared with the floor of the same protocol. SotW clients ACK EDS with the full list of K names, as Envoy does.\n' +
+    'gocp-*: go-control-plane v0.12.0 (gocp-ads) with a LinearCache per type (versions per resource) or the SimpleCache\n' +
+    '(one snapshot, versions per type: in SotW a change sends every EDS subscriber all K assignments). Measured from\n' +
+    'outside: RSS from /proc/<pid>/status (Go cannot be made to collect first), CPU from /proc/<pid>/stat (10 ms\n' +
+    'ticks); it sees no ACKs, so "server saw last ACK", GC, heap and encodes are n/a; a change is an HTTP GET, whose\n' +
+    'round trip (~1 ms) counts in its convergence. Cold start: a fresh server; N streams opened at once from one\n' +
+    'process; total = connect command → the last proxy ACKed its initial CDS and EDS; per proxy = its stream opened → its\n' +
+    "ACKs. Both include the client process's own work (one fresh Node process for the N proxies), the same for every server."
   );
 }
 

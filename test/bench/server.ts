@@ -72,7 +72,7 @@ const buildMs = performance.now() - built;
 
 const server = new AdsServer({ cache, classify: () => PROXY_CLASS, logger: pino({ level: 'silent' }), observer });
 const port = await server.listen('127.0.0.1', 0);
-send({ ev: 'listening', port, buildMs });
+send({ ev: 'listening', port, buildMs, external: false });
 
 function change(msg: Extract<ServerCommand, { cmd: 'change' }>): void {
   const cpu0 = process.cpuUsage();
@@ -96,11 +96,17 @@ process.on('message', (raw: unknown) => {
     case 'memory':
       answer(memoryReport(server.connected), (m) => ({ ev: 'memory', ...m }));
       break;
+    case 'cpu':
+      send({ ev: 'cpu', seconds: cpuSeconds(process.cpuUsage()) });
+      break;
     case 'change':
       change(msg);
       break;
     case 'gc-log':
       answer(gcLog(), (pauses) => ({ ev: 'gc-log', pauses }));
+      break;
+    case 'settle':
+      send({ ev: 'error', message: 'the Trellis server reports a change once it has seen the ACKs; it is not told to settle' });
       break;
     case 'heap-snapshot':
       send({ ev: 'heap-snapshot', path: writeHeapSnapshot(msg.path) });
