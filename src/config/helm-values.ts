@@ -104,6 +104,33 @@ export const helmValuesSchema = z
           .describe('Envoy as a native sidecar (Kubernetes 1.29 or later); auto: as the API server version allows'),
       })
       .prefault({}),
+    monitoring: z
+      .strictObject({
+        dashboard: z
+          .strictObject({
+            enabled: z.boolean().default(true).describe("a ConfigMap holding the Grafana dashboard (dashboards/trellis.json), for Grafana's dashboard sidecar"),
+            labels: z
+              .record(z.string(), z.string())
+              .default({ grafana_dashboard: '1' })
+              .describe("the ConfigMap's labels, as the sidecar's label selector expects them"),
+            annotations: z.record(z.string(), z.string()).default({}).describe("the ConfigMap's annotations (the sidecar's folder annotation, say)"),
+          })
+          .prefault({}),
+        prometheusRule: z
+          .strictObject({
+            enabled: z.boolean().default(false).describe("a PrometheusRule with Trellis's alerts (needs the prometheus-operator CRDs)"),
+            labels: z.record(z.string(), z.string()).default({}).describe("the PrometheusRule's labels, as the Prometheus's ruleSelector expects them"),
+            certExpirySeconds: z
+              .number()
+              .int()
+              .min(60)
+              .default(14400)
+              .describe('TrellisCertificateExpiring fires when a served workload certificate has fewer seconds left than this'),
+          })
+          .prefault({}),
+      })
+      .prefault({})
+      .describe('the Grafana dashboard and the Prometheus alerts, built on /metrics of the trellis-debug Service (port 15014)'),
     podDisruptionBudget: z.strictObject({ minAvailable: z.number().int().min(0).default(1) }).prefault({}),
     nodeSelector: z.record(z.string(), z.string()).default({}),
     tolerations: z.array(toleration).default([]),

@@ -5,8 +5,9 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SHORT_NAME, type ResourceKind } from '../envoy/types.js';
-import type { XdsObserver } from '../xds/status.js';
+import type { SyncSummary, XdsObserver } from '../xds/status.js';
 import { certMetrics, type CertMetrics } from './cert-metrics.js';
+import { proxyMetrics } from './proxy-metrics.js';
 
 export const METRIC_PREFIX = 'trellis_';
 
@@ -24,6 +25,8 @@ export interface Metrics extends XdsObserver {
   debounced(seconds: number, changes: number): void;
   /** Registers the callback read at each scrape for the cache figures (replaces any earlier one). */
   cacheCollector(fn: () => CacheFigures): void;
+  /** Registers the callback read at each scrape for the connected proxies' states (replaces any earlier one). */
+  proxiesCollector(fn: () => SyncSummary): void;
   /** Whether the source reaches where it reads from (false: serving the last known state). */
   sourceConnected(connected: boolean): void;
   /** A debounced rebuild threw: the last good snapshots keep serving. */
@@ -161,6 +164,7 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
   const xds = xdsMetrics(registry);
   const debounce = debounceMetrics(registry);
   const setCacheCollector = cacheMetrics(registry);
+  const proxies = proxyMetrics(registry, METRIC_PREFIX);
   const sourceUp = new Gauge({
     name: `${METRIC_PREFIX}source_connected`,
     help: '1 while the source reaches where it reads from; 0 while Trellis serves the last known state (API server unreachable, manifests directory missing)',
@@ -198,8 +202,9 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
       xds.acks.inc(type(kind));
       if (convergenceSeconds !== undefined) xds.convergence.observe(type(kind), nonNegative(convergenceSeconds));
     },
-    nacked(kind) {
+    nacked(kind, _proxyId, _message, rejected) {
       xds.nacks.inc(type(kind));
+      proxies.nacked(kind, rejected);
     },
     rejected(reason) {
       xds.rejected.inc({ reason });
@@ -209,6 +214,7 @@ export function createMetrics(opts?: { registry?: Registry }): Metrics {
       debounce.folded.observe(nonNegative(changes));
     },
     cacheCollector: setCacheCollector,
+    proxiesCollector: (fn) => proxies.collector(fn),
     sourceConnected(connected) {
       sourceUp.set(connected ? 1 : 0);
     },

@@ -3,7 +3,7 @@
  * rejected. `/debug/syncz` serves it as JSON (this module) or as a table (text.ts).
  */
 import { SHORT_NAME, type ResourceKind } from '../envoy/types.js';
-import type { ProxyStatus, SyncState, TypeStatus } from '../xds/status.js';
+import { worstState, type ProxyStatus, type SyncState, type TypeStatus } from '../xds/status.js';
 
 /** CDS, EDS, LDS, RDS, SDS: the order of Envoy's config dump (and of the short names). */
 const TYPE_ORDER: readonly ResourceKind[] = ['cluster', 'endpoint', 'listener', 'route', 'secret'];
@@ -33,14 +33,6 @@ export interface SynczResponse {
   readonly summary: SynczSummary;
   /** Sorted by proxy id, then stream id. */
   readonly proxies: readonly SynczProxy[];
-}
-
-const SEVERITY: Readonly<Record<SyncState, number>> = { SYNCED: 0, 'NOT SENT': 1, STALE: 2, ERROR: 3 };
-
-export function worstState(types: readonly { readonly state: SyncState }[]): SyncState {
-  let worst: SyncState = 'SYNCED';
-  for (const t of types) if (SEVERITY[t.state] > SEVERITY[worst]) worst = t.state;
-  return worst;
 }
 
 function compareText(a: string, b: string): number {

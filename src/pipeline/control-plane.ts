@@ -145,6 +145,7 @@ class ControlPlane implements RunningTrellis {
         this.updateProblems();
       },
     });
+    this.metrics.proxiesCollector(() => this.ads.syncSummary());
     extras.certificates?.deliverVia(this.ads);
     this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
     this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {

@@ -16,7 +16,7 @@ import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
-import type { HeldResources, ProxiesQuery, ProxyStatus, SourceProgress, XdsIntrospection, XdsObserver } from './status.js';
+import type { HeldResources, ProxiesQuery, ProxyStatus, SourceProgress, SyncState, SyncSummary, XdsIntrospection, XdsObserver } from './status.js';
 import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
@@ -361,6 +361,20 @@ export class AdsServer implements XdsIntrospection {
       if (st) out.push(st);
     }
     return out.sort((a, b) => (a.proxyId < b.proxyId ? -1 : a.proxyId > b.proxyId ? 1 : a.streamId - b.streamId));
+  }
+
+  /** How many connected proxies are in each state (as /debug/syncz counts them), and the longest a STALE one has waited. */
+  syncSummary(): SyncSummary {
+    const proxies: Record<SyncState, number> = { SYNCED: 0, 'NOT SENT': 0, STALE: 0, ERROR: 0 };
+    const now = this.ctx.now();
+    let oldest = 0;
+    for (const s of this.streams) {
+      const sync = s.sync();
+      if (!sync) continue;
+      proxies[sync.state] += 1;
+      if (sync.staleSince !== undefined) oldest = Math.max(oldest, (now - sync.staleSince) / 1000);
+    }
+    return { proxies, oldestStaleSeconds: oldest };
   }
 
   sourceProgress(sourceKind: string): Map<string, SourceProgress> {

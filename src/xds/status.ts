@@ -15,6 +15,26 @@ import type { ResourceKind } from '../envoy/types.js';
  */
 export type SyncState = 'SYNCED' | 'STALE' | 'NOT SENT' | 'ERROR';
 
+/** The states from best to worst: a proxy is in the worst state of its types. */
+export const SYNC_STATES: readonly SyncState[] = ['SYNCED', 'NOT SENT', 'STALE', 'ERROR'];
+
+/** The worst state among some types (ERROR, then STALE, then NOT SENT); SYNCED when all are, or when there are none. */
+export function worstState(types: Iterable<{ readonly state: SyncState }>): SyncState {
+  let worst: SyncState = 'SYNCED';
+  for (const t of types) if (SYNC_STATES.indexOf(t.state) > SYNC_STATES.indexOf(worst)) worst = t.state;
+  return worst;
+}
+
+/** The connected proxies at one moment: how many are in each state, and how long the longest-stale one has waited. */
+export interface SyncSummary {
+  readonly proxies: Readonly<Record<SyncState, number>>;
+  /**
+   * Seconds since the oldest change or response a STALE proxy still waits on (a response sent and not
+   * acked, or a change not yet sent); 0 when no proxy is stale.
+   */
+  readonly oldestStaleSeconds: number;
+}
+
 /** A resource a proxy rejected: a version it had not acked before, and what produced it. */
 export interface RejectedResource {
   readonly kind: ResourceKind;
@@ -141,7 +161,8 @@ export interface XdsObserver {
   pushed(kind: ResourceKind, protocol: 'sotw' | 'delta', bytes: number, seconds: number): void;
   /** An ACK; `convergenceSeconds` is the time from the change reaching the server to this ACK. */
   acked(kind: ResourceKind, convergenceSeconds: number | undefined): void;
-  nacked(kind: ResourceKind, proxyId: string, message: string): void;
+  /** A NACK; `rejected` are the suspects: the resources of the rejected response the proxy had not acked before. */
+  nacked(kind: ResourceKind, proxyId: string, message: string, rejected: readonly RejectedResource[]): void;
   /** A malformed or unacceptable request, by reason (`no_node`, `unknown_type`, ...). */
   rejected(reason: string): void;
 }
@@ -162,7 +183,7 @@ export function teeObservers(...observers: readonly XdsObserver[]): XdsObserver 
     streamClosed: (p) => observers.forEach((o) => o.streamClosed(p)),
     pushed: (k, p, b, s) => observers.forEach((o) => o.pushed(k, p, b, s)),
     acked: (k, s) => observers.forEach((o) => o.acked(k, s)),
-    nacked: (k, id, m) => observers.forEach((o) => o.nacked(k, id, m)),
+    nacked: (k, id, m, r) => observers.forEach((o) => o.nacked(k, id, m, r)),
     rejected: (r) => observers.forEach((o) => o.rejected(r)),
   };
 }

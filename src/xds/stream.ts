@@ -12,7 +12,7 @@ import { kindOfTypeUrl, PUSH_ORDER, SHORT_NAME, type ResourceKind } from '../env
 import type { KindSnapshot, Snapshot, SnapshotChange } from './cache.js';
 import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
-import { SUBSCRIBED_LISTED, type ProxyStatus, type XdsObserver } from './status.js';
+import { SUBSCRIBED_LISTED, worstState, type ProxyStatus, type SyncState, type XdsObserver } from './status.js';
 import { TypeState } from './type-state.js';
 import { withNonce } from './wire.js';
 import type { Authorize, PeerIdentity } from './peer.js';
@@ -220,7 +220,7 @@ export abstract class AdsStream {
     if (error) {
       const sources = sourcesOf(ts.inFlightEntries);
       const record = ts.nack(error, Date.now());
-      this.ctx.observer.nacked(ts.kind, this.proxyId, error.message);
+      this.ctx.observer.nacked(ts.kind, this.proxyId, error.message, record.rejected);
       this.log.warn({ type: SHORT_NAME[ts.kind], version: record.rejectedVersion, sources, error: error.message }, 'proxy rejected configuration (NACK)');
     } else {
       const seconds = ts.ack(this.ctx.now());
@@ -281,7 +281,7 @@ export abstract class AdsStream {
       this.ctx.shared(key, () => this.encode(ts, kind, selection)),
       nonce,
     );
-    ts.sent(nonce, kind.version, kind, selection.entries);
+    ts.sent(nonce, kind.version, kind, selection.entries, this.ctx.now());
     const writable = this.call.write(bytes);
     this.ctx.observer.pushed(ts.kind, this.protocol, bytes.length, (performance.now() - started) / 1000);
     if (this.debugLog) {
@@ -320,6 +320,20 @@ export abstract class AdsStream {
       this.ctx.subscribed.total -= ts.names.size;
       this.ctx.nameSets.release(ts.names);
     }
+  }
+
+  /** Its state (the worst of its types') and, when STALE, since when it waits (ms, monotonic); undefined before its first request. */
+  sync(): { readonly state: SyncState; readonly staleSince: number | undefined } | undefined {
+    if (!this.node) return undefined;
+    let staleSince: number | undefined;
+    const states: { state: SyncState }[] = [];
+    for (const ts of this.types.values()) {
+      states.push({ state: ts.syncState() });
+      const since = ts.staleSince();
+      if (since !== undefined && (staleSince === undefined || since < staleSince)) staleSince = since;
+    }
+    const state = worstState(states);
+    return { state, staleSince: state === 'STALE' ? staleSince : undefined };
   }
 
   /** Its status, listing at most `namesListed` subscribed names per type; undefined before its first request. */

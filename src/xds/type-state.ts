@@ -59,6 +59,8 @@ export class TypeState {
   /** When the oldest change not yet sent reached the server (ms, monotonic), and the one in flight. */
   #pendingSince: number | undefined;
   #inFlightSince: number | undefined;
+  /** When the response in flight was written (ms, monotonic). */
+  #sentAt: number | undefined;
 
   constructor(
     readonly kind: ResourceKind,
@@ -270,8 +272,9 @@ export class TypeState {
     this.#dirtyAll = false;
   }
 
-  /** Records a response written to the stream. */
-  sent(nonce: string, version: string, kind: KindSnapshot, entries: readonly ResourceEntry[]): void {
+  /** Records a response written to the stream at `now` (ms, monotonic). */
+  sent(nonce: string, version: string, kind: KindSnapshot, entries: readonly ResourceEntry[], now: number): void {
+    this.#sentAt = now;
     this.#nonceSent = nonce;
     this.#versionSent = version;
     this.#inFlight = true;
@@ -318,7 +321,7 @@ export class TypeState {
     return {
       kind: this.kind,
       typeUrl: this.typeUrl,
-      state: this.#syncState(),
+      state: this.syncState(),
       versionSent: this.#versionSent,
       versionAcked: this.#versionAcked,
       nonceSent: this.#nonceSent,
@@ -330,7 +333,19 @@ export class TypeState {
     };
   }
 
-  #syncState(): SyncState {
+  /**
+   * Since when (ms, monotonic) a STALE type has waited: the change its response in flight carries (or that
+   * response's writing), else its oldest change not yet sent; undefined when it is not STALE, or waits only
+   * on a subscription change (answered at once).
+   */
+  staleSince(): number | undefined {
+    if (this.syncState() !== 'STALE') return undefined;
+    const inFlight = this.#inFlight ? (this.#inFlightSince ?? this.#sentAt) : undefined;
+    if (inFlight === undefined) return this.#pendingSince;
+    return this.#pendingSince === undefined ? inFlight : Math.min(inFlight, this.#pendingSince);
+  }
+
+  syncState(): SyncState {
     if (!this.#answered) return 'NOT SENT';
     if (this.#lastError && !this.#inFlight && this.#nonceAcked !== this.#nonceSent) return 'ERROR';
     if (this.#inFlight || this.hasPending()) return 'STALE';

@@ -1,6 +1,7 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { createMetrics } from '../../src/debug/metrics.js';
+import type { SyncSummary } from '../../src/xds/status.js';
 import { sample, startServer } from './support.js';
 
 describe('createMetrics', () => {
@@ -10,7 +11,7 @@ describe('createMetrics', () => {
     m.pushed('cluster', 'delta', 234, 0.003);
     m.pushed('secret', 'sotw', 10, 0.001);
     m.acked('cluster', undefined);
-    m.nacked('route', 'web-0.default', 'bad route');
+    m.nacked('route', 'web-0.default', 'bad route', []);
     const text = await m.registry.metrics();
     expect(sample(text, 'trellis_xds_pushes_total{type="CDS"}')).toBe(2);
     expect(sample(text, 'trellis_xds_pushes_total{type="SDS"}')).toBe(1);
@@ -101,6 +102,47 @@ describe('createMetrics', () => {
     expect(await m.registry.metrics()).not.toContain('trellis_cert_expiry_seconds{');
   });
 
+  it('counts NACKs by type and by each TrafficPolicy among the rejected resources’ sources', async () => {
+    const m = createMetrics();
+    const policy = (namespace: string, name: string) => ({ kind: 'TrafficPolicy', namespace, name });
+    const service = { kind: 'Service', namespace: 'shop', name: 'web' };
+    m.nacked('route', 'web-0.shop', 'bad route', [
+      { kind: 'route', name: 'r1', version: 'v1', sources: [service, policy('shop', 'web')] },
+      { kind: 'route', name: 'r2', version: 'v1', sources: [policy('shop', 'web'), policy('shop', 'canary')] },
+    ]);
+    m.nacked('cluster', 'web-0.shop', 'bad cluster', [{ kind: 'cluster', name: 'c', version: 'v1', sources: [service] }]);
+    m.nacked('cluster', 'web-1.shop', 'bad cluster', [{ kind: 'cluster', name: 'c', version: 'v1', sources: [policy('shop', 'web')] }]);
+    const text = await m.registry.metrics();
+    expect(sample(text, 'trellis_policy_nacks_total{type="RDS",policy="shop/web"}')).toBe(1);
+    expect(sample(text, 'trellis_policy_nacks_total{type="RDS",policy="shop/canary"}')).toBe(1);
+    expect(sample(text, 'trellis_policy_nacks_total{type="CDS",policy="shop/web"}')).toBe(1);
+    expect(sample(text, 'trellis_xds_nacks_total{type="CDS"}')).toBe(2);
+  });
+
+  it('reads the proxies by state and the longest staleness at each scrape, keeping the last values when the collector throws', async () => {
+    const m = createMetrics();
+    const before = await m.registry.metrics();
+    expect(['SYNCED', 'NOT SENT', 'STALE', 'ERROR'].map((state) => sample(before, `trellis_xds_proxies{state="${state}"}`))).toEqual([0, 0, 0, 0]);
+    expect(sample(before, 'trellis_xds_oldest_stale_seconds')).toBe(0);
+    let summary: SyncSummary | Error = { proxies: { SYNCED: 3, 'NOT SENT': 1, STALE: 2, ERROR: 1 }, oldestStaleSeconds: 75.5 };
+    m.proxiesCollector(() => {
+      if (summary instanceof Error) throw summary;
+      return summary;
+    });
+    const read = async () => {
+      const text = await m.registry.metrics();
+      return [
+        ...['SYNCED', 'NOT SENT', 'STALE', 'ERROR'].map((state) => sample(text, `trellis_xds_proxies{state="${state}"}`)),
+        sample(text, 'trellis_xds_oldest_stale_seconds'),
+      ];
+    };
+    expect(await read()).toEqual([3, 1, 2, 1, 75.5]);
+    summary = new Error('server gone');
+    expect(await read()).toEqual([3, 1, 2, 1, 75.5]);
+    summary = { proxies: { SYNCED: 4, 'NOT SENT': 0, STALE: 0, ERROR: 0 }, oldestStaleSeconds: 0 };
+    expect(await read()).toEqual([4, 0, 0, 0, 0]);
+  });
+
   it('includes the default process metrics with the trellis_ prefix', async () => {
     const text = await createMetrics().registry.metrics();
     expect(text).toContain('trellis_process_cpu_user_seconds_total');
@@ -124,7 +166,7 @@ describe('/metrics', () => {
     const { base, metrics } = await startServer();
     metrics.pushed('cluster', 'sotw', 512, 0.004);
     metrics.acked('cluster', 0.2);
-    metrics.nacked('listener', 'web-0.default', 'no filter chain');
+    metrics.nacked('listener', 'web-0.default', 'no filter chain', []);
     const res = await fetch(`${base}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe(metrics.registry.contentType);

@@ -10,7 +10,7 @@ import { CustomResourceDefinition } from 'kubernetes-models/apiextensions.k8s.io
 import { Deployment } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { ClusterRole, ClusterRoleBinding, Role, RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1';
-import { Service, ServiceAccount } from 'kubernetes-models/v1';
+import { ConfigMap, Service, ServiceAccount } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readFileSync } from 'node:fs';
@@ -23,6 +23,7 @@ type Validatable = { validate(): void };
 const MODELS: Readonly<Record<string, (o: never) => Validatable>> = {
   'v1/ServiceAccount': (o) => new ServiceAccount(o),
   'v1/Service': (o) => new Service(o),
+  'v1/ConfigMap': (o) => new ConfigMap(o),
   'apps/v1/Deployment': (o) => new Deployment(o),
   'policy/v1/PodDisruptionBudget': (o) => new PodDisruptionBudget(o),
   'rbac.authorization.k8s.io/v1/ClusterRole': (o) => new ClusterRole(o),

@@ -59,9 +59,9 @@ export async function startTestServer(opts?: {
       counts.acked++;
       events.emit('acked', kind, s);
     },
-    nacked: (kind, id, msg) => {
+    nacked: (kind, id, msg, rejected) => {
       counts.nacked++;
-      events.emit('nacked', kind, id, msg);
+      events.emit('nacked', kind, id, msg, rejected);
     },
     rejected: (reason) => {
       rejected.push(reason);
