@@ -38,6 +38,8 @@ export class TypeState {
   #versionAcked = '';
   /** A response is on its way and its ACK or NACK has not come back. */
   #inFlight = false;
+  /** When the proxy last ACKed this type (Unix ms), or took what it had on reconnecting as acked. */
+  #ackedAt: number | undefined;
   #lastError: NackRecord | undefined;
   /** The kind's snapshot the last response was taken from, and the one the proxy acked. */
   #inFlightKind: KindSnapshot | undefined;
@@ -95,6 +97,9 @@ export class TypeState {
   get lastError(): NackRecord | undefined {
     return this.#lastError;
   }
+  get ackedAt(): number | undefined {
+    return this.#ackedAt;
+  }
   get dirty(): ReadonlySet<string> {
     return this.#dirty;
   }
@@ -125,6 +130,11 @@ export class TypeState {
   /** The version of a resource the proxy has acked, if any. */
   ackedVersion(name: string): string | undefined {
     return this.#ackedKind?.entries.get(name)?.version;
+  }
+
+  /** The resource as the proxy acked it, if it did (whether it still subscribes to it or not). */
+  ackedEntry(name: string): ResourceEntry | undefined {
+    return this.#ackedKind?.entries.get(name);
   }
 
   /** The message of the last NACK if it rejected this very version of a resource. */
@@ -260,6 +270,7 @@ export class TypeState {
     this.#answered = true;
     this.#versionSent = this.#versionAcked = kind.version;
     this.#ackedKind = this.#inFlightKind = kind;
+    this.#ackedAt = Date.now();
     this.clearDirty();
     this.#mustAnswer = false;
   }
@@ -284,9 +295,13 @@ export class TypeState {
     this.#mustAnswer = false;
   }
 
-  /** An ACK of the response in flight. Returns the seconds from change to ACK, if a change caused it. */
-  ack(now: number): number | undefined {
+  /**
+   * An ACK of the response in flight, `now` on the monotonic clock and `at` on the wall clock (Unix ms).
+   * Returns the seconds from change to ACK, if a change caused it.
+   */
+  ack(now: number, at = Date.now()): number | undefined {
     this.#inFlight = false;
+    this.#ackedAt = at;
     this.#nonceAcked = this.#nonceSent;
     this.#versionAcked = this.#versionSent;
     this.#ackedKind = this.#inFlightKind;
