@@ -80,8 +80,11 @@ function clientConstructor(): NonNullable<typeof ctor> {
 export class CsdsClient {
   private readonly client: Client;
 
-  constructor(address: string) {
-    this.client = new (clientConstructor())(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
+  /** Plaintext unless `tls` is given: the roots to trust and the name to expect of the server. */
+  constructor(address: string, tls?: { rootsPem: string; serverName: string }) {
+    const credentials = tls ? grpc.credentials.createSsl(Buffer.from(tls.rootsPem)) : grpc.credentials.createInsecure();
+    const names = tls ? { 'grpc.ssl_target_name_override': tls.serverName, 'grpc.default_authority': tls.serverName } : {};
+    this.client = new (clientConstructor())(address, credentials, { 'grpc.use_local_subchannel_pool': 1, ...names });
   }
 
   fetch(req: ClientStatusRequest = {}): Promise<ClientStatusResponse> {
