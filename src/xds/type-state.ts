@@ -11,6 +11,14 @@ import { EMPTY_NAMES } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
 import { firstSorted, SUBSCRIBED_LISTED, type NackRecord, type SyncState, type TypeStatus } from './status.js';
 
+/** What a response covered: everything, or the names subscribed to then. */
+interface Scope {
+  readonly wildcard: boolean;
+  readonly names: ReadonlySet<string>;
+}
+
+const NO_SCOPE: Scope = { wildcard: false, names: EMPTY_NAMES };
+
 /** Listener and Cluster responses carry the whole set; the other kinds may carry only changes. */
 export function isFullState(kind: ResourceKind): boolean {
   return kind === 'listener' || kind === 'cluster';
@@ -44,6 +52,12 @@ export class TypeState {
   /** The kind's snapshot the last response was taken from, and the one the proxy acked. */
   #inFlightKind: KindSnapshot | undefined;
   #ackedKind: KindSnapshot | undefined;
+  /**
+   * The subscription when the response in flight was sent, and when the acked one was: a name
+   * subscribed since is not held, even if the acked snapshot has it (a shared set, never mutated).
+   */
+  #inFlightScope: Scope = NO_SCOPE;
+  #ackedScope: Scope = NO_SCOPE;
   /** The resources in the response in flight: their sources trace a NACK to its cause. */
   #inFlightEntries: readonly ResourceEntry[] = [];
 
@@ -127,14 +141,15 @@ export class TypeState {
     return this.#ackedKind ? this.subscribedEntries(this.#ackedKind) : [];
   }
 
-  /** The version of a resource the proxy has acked, if any. */
+  /** The version of a resource the proxy has acked, if any (not of a name it subscribed to since). */
   ackedVersion(name: string): string | undefined {
-    return this.#ackedKind?.entries.get(name)?.version;
+    return this.ackedEntry(name)?.version;
   }
 
-  /** The resource as the proxy acked it, if it did (whether it still subscribes to it or not). */
+  /** The resource as the proxy holds it: in the snapshot it acked, and subscribed to when that was sent. */
   ackedEntry(name: string): ResourceEntry | undefined {
-    return this.#ackedKind?.entries.get(name);
+    const scope = this.#ackedScope;
+    return scope.wildcard || scope.names.has(name) ? this.#ackedKind?.entries.get(name) : undefined;
   }
 
   /** The message of the last NACK if it rejected this very version of a resource. */
@@ -270,6 +285,7 @@ export class TypeState {
     this.#answered = true;
     this.#versionSent = this.#versionAcked = kind.version;
     this.#ackedKind = this.#inFlightKind = kind;
+    this.#ackedScope = this.#inFlightScope = { wildcard: this.#wildcard, names: this.#names };
     this.#ackedAt = Date.now();
     this.clearDirty();
     this.#mustAnswer = false;
@@ -288,6 +304,7 @@ export class TypeState {
     this.#inFlight = true;
     this.#answered = true;
     this.#inFlightKind = kind;
+    this.#inFlightScope = { wildcard: this.#wildcard, names: this.#names };
     this.#inFlightEntries = entries;
     this.#inFlightSince = this.#pendingSince;
     this.#pendingSince = undefined;
@@ -305,6 +322,7 @@ export class TypeState {
     this.#nonceAcked = this.#nonceSent;
     this.#versionAcked = this.#versionSent;
     this.#ackedKind = this.#inFlightKind;
+    this.#ackedScope = this.#inFlightScope;
     this.#lastError = undefined;
     this.#inFlightEntries = [];
     const since = this.#inFlightSince;
