@@ -136,9 +136,12 @@ export class TypeState {
     return out;
   }
 
-  /** The subscribed entries the proxy has acked. */
+  /** The subscribed entries the proxy has acked (subscribed to when the acked response was sent, too). */
   ackedEntries(): ResourceEntry[] {
-    return this.#ackedKind ? this.subscribedEntries(this.#ackedKind) : [];
+    if (!this.#ackedKind) return [];
+    const scope = this.#ackedScope;
+    const entries = this.subscribedEntries(this.#ackedKind);
+    return scope.wildcard ? entries : entries.filter((e) => scope.names.has(e.name));
   }
 
   /** The version of a resource the proxy has acked, if any (not of a name it subscribed to since). */
