@@ -47,6 +47,7 @@ export const ENVOY_PROTO_FILES = [
   'envoy/config/bootstrap/v3/bootstrap.proto',
   'envoy/config/grpc_credential/v3/file_based_metadata.proto',
   'envoy/admin/v3/config_dump.proto',
+  'envoy/service/status/v3/csds.proto',
   'trellis/wire/discovery.proto',
 ] as const;
 

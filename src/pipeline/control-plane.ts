@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { DEFAULT_XDS_SECURE_ADDRESS, type ServeConfig } from '../config/config.js';
 import type { Certificates } from '../certs/index.js';
+import { csdsImplementation, csdsServiceDefinition } from '../debug/csds-service.js';
 import { createMetrics } from '../debug/metrics.js';
 import { SYNCED } from '../debug/routes.js';
 import { startDebugServer, type DebugServer } from '../debug/server.js';
@@ -146,6 +147,7 @@ class ControlPlane implements RunningTrellis {
       },
     });
     this.metrics.proxiesCollector(() => this.ads.syncSummary());
+    this.ads.servePlaintext(csdsServiceDefinition, csdsImplementation(this.ads, logger.child({ component: 'csds' })));
     extras.certificates?.deliverVia(this.ads);
     this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
     this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {

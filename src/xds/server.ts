@@ -16,7 +16,19 @@ import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
-import type { HeldResources, ProxiesQuery, ProxyStatus, SourceProgress, SyncState, SyncSummary, XdsIntrospection, XdsObserver } from './status.js';
+import { clientResourcesOf } from './client-status.js';
+import type {
+  ClientResources,
+  HeldResources,
+  ProxiesQuery,
+  ProxyStatus,
+  SourceProgress,
+  SyncState,
+  SyncSummary,
+  XdsClientStatus,
+  XdsIntrospection,
+  XdsObserver,
+} from './status.js';
 import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
 import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
@@ -78,7 +90,7 @@ export function adsServerOptions(maxRequestBytes = 4 * 1024 * 1024): grpc.Server
   };
 }
 
-export class AdsServer implements XdsIntrospection {
+export class AdsServer implements XdsIntrospection, XdsClientStatus {
   private readonly streams = new Set<AdsStream>();
   private readonly nameSets = new NameSets();
   private readonly byClass = new Map<string, Set<AdsStream>>();
@@ -92,6 +104,8 @@ export class AdsServer implements XdsIntrospection {
   /** Per warning reason: when it was last logged, and how many were not logged since. */
   private readonly warned = new Map<string, { at: number; suppressed: number }>();
   private readonly grpcServers: grpc.Server[] = [];
+  /** Services served beside ADS on the plaintext port (client status), registered before listening. */
+  private readonly plaintextServices: [grpc.ServiceDefinition, grpc.UntypedServiceImplementation][] = [];
   /** Authenticated streams by peer identity, for Secret changes. */
   private readonly peers: PeerStreams;
   private readonly unsubscribe: (() => void)[] = [];
@@ -287,6 +301,11 @@ export class AdsServer implements XdsIntrospection {
     };
   }
 
+  /** Serves another gRPC service on the plaintext port, beside ADS (never on the secure one); call before `listen`. */
+  servePlaintext(definition: grpc.ServiceDefinition, implementation: grpc.UntypedServiceImplementation): void {
+    this.plaintextServices.push([definition, implementation]);
+  }
+
   /** Starts serving plaintext on host:port (port 0 picks a free one); resolves with the bound port. Its streams receive no Secrets. */
   listen(host: string, port: number): Promise<number> {
     return this.bind(host, port, grpc.ServerCredentials.createInsecure(), false);
@@ -304,6 +323,7 @@ export class AdsServer implements XdsIntrospection {
       interceptors: [releaseReceivedMessages(adsServiceDefinition.StreamAggregatedResources?.path ?? '')],
     });
     server.addService(adsServiceDefinition, this.implementation(secure));
+    if (!secure) for (const [definition, implementation] of this.plaintextServices) server.addService(definition, implementation);
     const bound = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`${host}:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
@@ -375,6 +395,15 @@ export class AdsServer implements XdsIntrospection {
       if (sync.staleSince !== undefined) oldest = Math.max(oldest, (now - sync.staleSince) / 1000);
     }
     return { proxies, oldestStaleSeconds: oldest };
+  }
+
+  clientResources(select: (node: NodeInfo) => boolean): ClientResources[] {
+    const out: ClientResources[] = [];
+    for (const s of this.streams) {
+      const status = s.node && select(s.node) ? clientResourcesOf(s, this.ctx.snapshotFor(s)) : undefined;
+      if (status) out.push(status);
+    }
+    return out.sort((a, b) => (a.node.id < b.node.id ? -1 : a.node.id > b.node.id ? 1 : a.streamId - b.streamId));
   }
 
   sourceProgress(sourceKind: string): Map<string, SourceProgress> {

@@ -153,6 +153,60 @@ export interface XdsIntrospection {
   heldResources(proxyId: string): HeldResources[] | undefined;
 }
 
+/**
+ * Where one resource stands with one proxy, as Envoy's client status (CSDS) names it: ACKED (it holds
+ * the version it acked), NACKED (it rejected the last version sent), REQUESTED (subscribed, not yet
+ * received and acked), DOES_NOT_EXIST (subscribed by a name this control plane does not have).
+ */
+export type ResourceClientStatus = 'ACKED' | 'NACKED' | 'REQUESTED' | 'DOES_NOT_EXIST';
+
+/** The NACK of one resource: the proxy's message, the resource version it rejected, and when. */
+export interface ResourceRejection {
+  readonly message: string;
+  readonly version: string;
+  /** Unix milliseconds. */
+  readonly at: number;
+  /** The rejected resource as an encoded google.protobuf.Any, while the cache still holds that version. */
+  readonly any?: Uint8Array;
+}
+
+export interface ClientResource {
+  readonly name: string;
+  readonly status: ResourceClientStatus;
+  /** The version the proxy holds (acked); '' when it holds none. */
+  readonly version: string;
+  /** When the proxy last ACKed a response of this type while holding this version (Unix ms). */
+  readonly lastUpdated?: number;
+  /** The resource as the proxy holds it, an encoded google.protobuf.Any. */
+  readonly any?: Uint8Array;
+  readonly rejection?: ResourceRejection;
+}
+
+export interface ClientTypeResources {
+  readonly kind: ResourceKind;
+  readonly typeUrl: string;
+  /** The type's sync state, as /debug/syncz shows it. */
+  readonly state: SyncState;
+  /** Sorted by name. */
+  readonly resources: readonly ClientResource[];
+}
+
+/** One connected stream, resource by resource: what CSDS answers for it. */
+export interface ClientResources {
+  readonly streamId: number;
+  readonly node: NodeInfo;
+  /** Who opened the stream, on the secure port. */
+  readonly authenticated?: { readonly identity: string; readonly via: 'token' | 'certificate' };
+  /** In push order (SDS, CDS, EDS, LDS, RDS); only the types the proxy asked for. */
+  readonly types: readonly ClientTypeResources[];
+}
+
+/** The per-resource view of the server that client status discovery (CSDS) reads. */
+export interface XdsClientStatus {
+  /** Every connected, identified stream whose node `select` accepts, sorted by node id, then stream id. */
+  clientResources(select: (node: NodeInfo) => boolean): ClientResources[];
+}
+
 /** Events the server reports; metrics implement this. Every method must be cheap and must not throw. */
 export interface XdsObserver {
   streamOpened(protocol: 'sotw' | 'delta'): void;

@@ -11,6 +11,14 @@ import { EMPTY_NAMES } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
 import { firstSorted, SUBSCRIBED_LISTED, type NackRecord, type SyncState, type TypeStatus } from './status.js';
 
+/** What a response covered: everything, or the names subscribed to then. */
+interface Scope {
+  readonly wildcard: boolean;
+  readonly names: ReadonlySet<string>;
+}
+
+const NO_SCOPE: Scope = { wildcard: false, names: EMPTY_NAMES };
+
 /** Listener and Cluster responses carry the whole set; the other kinds may carry only changes. */
 export function isFullState(kind: ResourceKind): boolean {
   return kind === 'listener' || kind === 'cluster';
@@ -38,10 +46,18 @@ export class TypeState {
   #versionAcked = '';
   /** A response is on its way and its ACK or NACK has not come back. */
   #inFlight = false;
+  /** When the proxy last ACKed this type (Unix ms), or took what it had on reconnecting as acked. */
+  #ackedAt: number | undefined;
   #lastError: NackRecord | undefined;
   /** The kind's snapshot the last response was taken from, and the one the proxy acked. */
   #inFlightKind: KindSnapshot | undefined;
   #ackedKind: KindSnapshot | undefined;
+  /**
+   * The subscription when the response in flight was sent, and when the acked one was: a name
+   * subscribed since is not held, even if the acked snapshot has it (a shared set, never mutated).
+   */
+  #inFlightScope: Scope = NO_SCOPE;
+  #ackedScope: Scope = NO_SCOPE;
   /** The resources in the response in flight: their sources trace a NACK to its cause. */
   #inFlightEntries: readonly ResourceEntry[] = [];
 
@@ -97,6 +113,9 @@ export class TypeState {
   get lastError(): NackRecord | undefined {
     return this.#lastError;
   }
+  get ackedAt(): number | undefined {
+    return this.#ackedAt;
+  }
   get dirty(): ReadonlySet<string> {
     return this.#dirty;
   }
@@ -119,14 +138,23 @@ export class TypeState {
     return out;
   }
 
-  /** The subscribed entries the proxy has acked. */
+  /** The subscribed entries the proxy has acked (subscribed to when the acked response was sent, too). */
   ackedEntries(): ResourceEntry[] {
-    return this.#ackedKind ? this.subscribedEntries(this.#ackedKind) : [];
+    if (!this.#ackedKind) return [];
+    const scope = this.#ackedScope;
+    const entries = this.subscribedEntries(this.#ackedKind);
+    return scope.wildcard ? entries : entries.filter((e) => scope.names.has(e.name));
   }
 
-  /** The version of a resource the proxy has acked, if any. */
+  /** The version of a resource the proxy has acked, if any (not of a name it subscribed to since). */
   ackedVersion(name: string): string | undefined {
-    return this.#ackedKind?.entries.get(name)?.version;
+    return this.ackedEntry(name)?.version;
+  }
+
+  /** The resource as the proxy holds it: in the snapshot it acked, and subscribed to when that was sent. */
+  ackedEntry(name: string): ResourceEntry | undefined {
+    const scope = this.#ackedScope;
+    return scope.wildcard || scope.names.has(name) ? this.#ackedKind?.entries.get(name) : undefined;
   }
 
   /** The message of the last NACK if it rejected this very version of a resource. */
@@ -262,6 +290,8 @@ export class TypeState {
     this.#answered = true;
     this.#versionSent = this.#versionAcked = kind.version;
     this.#ackedKind = this.#inFlightKind = kind;
+    this.#ackedScope = this.#inFlightScope = { wildcard: this.#wildcard, names: this.#names };
+    this.#ackedAt = Date.now();
     this.clearDirty();
     this.#mustAnswer = false;
   }
@@ -280,6 +310,7 @@ export class TypeState {
     this.#inFlight = true;
     this.#answered = true;
     this.#inFlightKind = kind;
+    this.#inFlightScope = { wildcard: this.#wildcard, names: this.#names };
     this.#inFlightEntries = entries;
     this.#inFlightSince = this.#pendingSince;
     this.#pendingSince = undefined;
@@ -287,12 +318,17 @@ export class TypeState {
     this.#mustAnswer = false;
   }
 
-  /** An ACK of the response in flight. Returns the seconds from change to ACK, if a change caused it. */
-  ack(now: number): number | undefined {
+  /**
+   * An ACK of the response in flight, `now` on the monotonic clock and `at` on the wall clock (Unix ms).
+   * Returns the seconds from change to ACK, if a change caused it.
+   */
+  ack(now: number, at = Date.now()): number | undefined {
     this.#inFlight = false;
+    this.#ackedAt = at;
     this.#nonceAcked = this.#nonceSent;
     this.#versionAcked = this.#versionSent;
     this.#ackedKind = this.#inFlightKind;
+    this.#ackedScope = this.#inFlightScope;
     this.#lastError = undefined;
     this.#inFlightEntries = [];
     const since = this.#inFlightSince;
