@@ -378,7 +378,7 @@ export class AdsServer implements XdsIntrospection {
         {
           kind,
           versionAcked: ts.versionAcked,
-          resources: entries.map((e) => ({ name: e.name, version: e.version, resource: decodeAny(e.any) })),
+          resources: entries.map((e) => ({ name: e.name, version: e.version, resource: decodeAny(e.any), sources: e.sources })),
           ...(ts.lastError ? { lastError: ts.lastError } : {}),
         },
       ];
