@@ -9,8 +9,11 @@ import type { CertzView } from '../certs/view.js';
 import { buildConfigDump } from './config-dump.js';
 import { certzHeadline, formatCertzText } from './certz.js';
 import type { Metrics } from './metrics.js';
+import { buildResources } from './resources.js';
+import type { ServicesResponse } from './services.js';
 import { buildSyncz } from './syncz.js';
 import { escapeControl, formatIndexText, formatSynczText } from './text.js';
+import { UI_HEADERS, UI_PATH, type UiAsset } from './ui.js';
 
 export interface Reply {
   readonly status: number;
@@ -32,6 +35,10 @@ export interface Route {
   readonly description: string;
   /** Expensive to build: the server caches its replies for a moment and caps their size. */
   readonly heavy?: boolean;
+  /** Not in the index (the files of the UI). */
+  readonly unlisted?: boolean;
+  /** An event stream: server.ts answers it itself, holding the connection open; `handle` is not called. */
+  readonly stream?: boolean;
   handle(req: DebugRequest): Reply | Promise<Reply>;
 }
 
@@ -47,6 +54,10 @@ export interface RouteDeps {
   readonly certificates: () => CertzView;
   /** The other servers of this process, one line each (the admission webhook, say). */
   readonly servers: () => readonly string[];
+  /** Every Service with its endpoints by locality and the policies on each port. */
+  readonly services: () => ServicesResponse;
+  /** The files of /debug/ui, or why they could not be read. */
+  readonly ui: readonly UiAsset[] | Error;
 }
 
 const TEXT = 'text/plain; charset=utf-8';
@@ -80,6 +91,27 @@ function configDump(deps: RouteDeps, req: DebugRequest): Reply {
   const held = deps.introspection.heldResources(proxy);
   if (held === undefined) return notConnected(proxy);
   return json(200, buildConfigDump(held));
+}
+
+function resources(deps: RouteDeps, req: DebugRequest): Reply {
+  const proxy = req.url.searchParams.get('proxy');
+  if (proxy === null || proxy === '') return text(400, 'missing ?proxy=ID; see /debug/syncz for the connected proxies');
+  const held = deps.introspection.heldResources(proxy);
+  if (held === undefined) return notConnected(proxy);
+  return json(200, buildResources(proxy, held));
+}
+
+/** The UI's routes: index.html at /debug/ui, each other file under it; a 500 naming the problem when the files did not load. */
+function uiRoutes(ui: readonly UiAsset[] | Error): Route[] {
+  const description = 'the debug view in a browser: proxies, NACKs, policies, problems, services, certificates, live';
+  if (ui instanceof Error) return [{ path: UI_PATH, usage: UI_PATH, description, handle: () => text(500, ui.message) }];
+  return ui.map((a) => ({
+    path: a.path,
+    usage: a.path,
+    description,
+    unlisted: a.path !== UI_PATH,
+    handle: () => ({ status: 200, contentType: a.contentType, body: a.body, headers: UI_HEADERS }),
+  }));
 }
 
 function notConnected(proxy: string): Reply {
@@ -169,6 +201,28 @@ export function debugRoutes(deps: RouteDeps): Route[] {
         'workload certificates: issuer, trust bundle, and per identity its state, serial, expiry, renewal and last error (or that nothing is encrypted)',
       handle: (req) => (req.url.searchParams.get('format') === 'text' ? text(200, formatCertzText(deps.certificates())) : json(200, deps.certificates())),
     },
+    {
+      path: '/debug/resources',
+      usage: '/debug/resources?proxy=ID',
+      description: 'the resources one proxy has acked, each with the source objects that produced it (Service, TrafficPolicy), sensitive fields redacted',
+      heavy: true,
+      handle: (req) => resources(deps, req),
+    },
+    {
+      path: '/debug/services',
+      usage: '/debug/services',
+      description: 'every Service: per port, its endpoints by locality and the TrafficPolicies attached (with the fields each one sets)',
+      handle: () => json(200, deps.services()),
+    },
+    {
+      path: '/debug/events',
+      usage: '/debug/events',
+      description: 'server-sent events: `change` when proxies, NACKs, policies or problems change (at most one a second)',
+      stream: true,
+      // Not called: server.ts answers a stream route itself (events.ts).
+      handle: () => text(500, 'the event stream is answered by the server'),
+    },
+    ...uiRoutes(deps.ui),
     { path: '/metrics', usage: '/metrics', description: 'Prometheus metrics', heavy: true, handle: () => metrics(deps) },
     { path: '/healthz', usage: '/healthz', description: 'liveness: 200 ok while the process serves', handle: () => text(200, 'ok') },
     {
@@ -182,7 +236,7 @@ export function debugRoutes(deps: RouteDeps): Route[] {
 }
 
 function index(routes: readonly Route[], req: DebugRequest, certificates: string, servers: readonly string[]): Reply {
-  const endpoints = routes.map((r) => ({ path: r.usage, description: r.description }));
+  const endpoints = routes.filter((r) => r.unlisted !== true).map((r) => ({ path: r.usage, description: r.description }));
   return wantsJson(req)
     ? json(200, { certificates, ...(servers.length > 0 ? { servers } : {}), endpoints })
     : text(200, formatIndexText(endpoints, [certificates, ...servers]));

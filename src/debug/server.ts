@@ -8,8 +8,11 @@ import type { Diagnostic } from '../diagnostics.js';
 import type { PolicyStatusView } from '../model/policy-status.js';
 import type { XdsIntrospection } from '../xds/status.js';
 import { NO_ISSUER, type CertzView } from '../certs/view.js';
+import { ChangeFeed, serveEvents } from './events.js';
 import type { Metrics } from './metrics.js';
 import { debugRoutes, text, type Reply, type Route } from './routes.js';
+import type { ServicesResponse } from './services.js';
+import { loadUiAssets, type UiAsset } from './ui.js';
 
 export interface DebugServerOptions {
   host: string;
@@ -26,6 +29,10 @@ export interface DebugServerOptions {
   certificates?: () => CertzView;
   /** The other servers of this process, one line each, for the index (the admission webhook, say). */
   servers?: () => readonly string[];
+  /** Every Service with its endpoints by locality and policies per port (for /debug/services); none when omitted. */
+  services?: () => ServicesResponse;
+  /** Where the UI's files are; default src/debug/ui beside the module (dist/debug/ui once built). */
+  uiDir?: string;
   /** How long a heavy view (/metrics, /debug/syncz, /debug/config_dump) is served from cache; default 1000 ms, 0 for never. */
   viewCacheMs?: number;
   /** The largest body a heavy view may have; beyond it, text is cut at a line and JSON is refused. Default 8 MiB. */
@@ -40,7 +47,9 @@ const MAX_CACHED_VIEWS = 64;
 export interface DebugServer {
   /** Where it listens; `port` is the real one when 0 was asked for. */
   address: { host: string; port: number };
-  /** Stops listening and drops open connections (keep-alive ones included). */
+  /** Something the views show may have changed: /debug/events tells its clients (coalesced, at most once a second). */
+  changed(): void;
+  /** Stops listening and drops open connections (keep-alive and event streams included). */
   close(): Promise<void>;
 }
 
@@ -120,6 +129,7 @@ interface Dispatcher {
   readonly routes: ReadonlyMap<string, Route>;
   readonly cache: ViewCache;
   readonly maxBodyBytes: number;
+  readonly feed: ChangeFeed;
 }
 
 async function dispatch(req: IncomingMessage, d: Dispatcher): Promise<Reply> {
@@ -132,7 +142,8 @@ async function dispatch(req: IncomingMessage, d: Dispatcher): Promise<Reply> {
   const request = { url, accept: req.headers.accept ?? '' };
   if (route.heavy !== true) return route.handle(request);
   url.searchParams.sort();
-  const key = JSON.stringify([route.path, url.search, request.accept.includes('application/json')]);
+  // Per epoch too: a client told of a change by /debug/events reads the changed view, not a cached one.
+  const key = JSON.stringify([route.path, url.search, request.accept.includes('application/json'), d.feed.latest.epoch]);
   return d.cache.get(key, async () => capReply(await route.handle(request), d.maxBodyBytes));
 }
 
@@ -155,8 +166,13 @@ async function handle(req: IncomingMessage, res: ServerResponse, d: Dispatcher &
   const started = performance.now();
   const request = { method: req.method, url: req.url };
   let reply: Reply;
+  const allowed = hostAllowed(d.boundHost, req.headers.host);
+  if (allowed && req.method === 'GET' && d.routes.get(normalizePath(new URL(req.url ?? '/', 'http://debug.invalid').pathname))?.stream === true) {
+    serveEvents(req, res, d.feed);
+    return;
+  }
   try {
-    reply = hostAllowed(d.boundHost, req.headers.host)
+    reply = allowed
       ? await dispatch(req, d)
       : text(403, 'forbidden: this endpoint listens on loopback and answers only a Host of localhost or its own address');
   } catch (err) {
@@ -179,9 +195,10 @@ function listen(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
-function closer(server: Server): () => Promise<void> {
+function closer(server: Server, feed: ChangeFeed): () => Promise<void> {
   let closing: Promise<void> | undefined;
   return () => {
+    feed.close();
     closing ??= new Promise((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -190,8 +207,18 @@ function closer(server: Server): () => Promise<void> {
   };
 }
 
+async function uiFiles(dir: string | undefined, logger: Logger): Promise<UiAsset[] | Error> {
+  try {
+    return await loadUiAssets(dir);
+  } catch (err) {
+    logger.error({ err }, 'debug UI not served');
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
 export async function startDebugServer(opts: DebugServerOptions): Promise<DebugServer> {
   const logger = opts.logger;
+  const ui = await uiFiles(opts.uiDir, logger);
   const routes = new Map(
     debugRoutes({
       ...opts,
@@ -199,9 +226,13 @@ export async function startDebugServer(opts: DebugServerOptions): Promise<DebugS
       policies: opts.policies ?? (() => []),
       certificates: opts.certificates ?? (() => ({ enabled: false, reason: NO_ISSUER })),
       servers: opts.servers ?? (() => []),
+      services: opts.services ?? (() => ({ services: [] })),
+      ui,
     }).map((r) => [r.path, r]),
   );
+  const feed = new ChangeFeed();
   const d = {
+    feed,
     routes,
     cache: new ViewCache(opts.viewCacheMs ?? DEFAULT_VIEW_CACHE_MS),
     maxBodyBytes: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -222,5 +253,5 @@ export async function startDebugServer(opts: DebugServerOptions): Promise<DebugS
   }
   d.boundHost = bound.address;
   logger.info({ host: bound.address, port: bound.port }, 'debug server listening');
-  return { address: { host: bound.address, port: bound.port }, close: closer(server) };
+  return { address: { host: bound.address, port: bound.port }, changed: () => feed.notify(), close: closer(server, feed) };
 }

@@ -10,6 +10,7 @@ import { csdsImplementation, csdsServiceDefinition } from '../debug/csds-service
 import { createMetrics } from '../debug/metrics.js';
 import { SYNCED } from '../debug/routes.js';
 import { startDebugServer, type DebugServer } from '../debug/server.js';
+import { buildServices } from '../debug/services.js';
 import { startAdmissionServer, WEBHOOK_PATH, type AdmissionServer } from '../inject/server.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { diagnostic, formatRef, type Diagnostic } from '../diagnostics.js';
@@ -139,11 +140,13 @@ class ControlPlane implements RunningTrellis {
       onDemand: (cls) => {
         this.snapshots.demand(cls);
         this.updateProblems();
+        this.debug?.changed();
       },
       classGraceMs: config.classGraceMs,
       onRelease: (cls) => {
         this.snapshots.release(cls);
         this.updateProblems();
+        this.debug?.changed();
       },
     });
     this.metrics.proxiesCollector(() => this.ads.syncSummary());
@@ -170,6 +173,7 @@ class ControlPlane implements RunningTrellis {
         policies: () => this.policyStatuses(),
         ...(this.extras.certificates ? { certificates: this.extras.certificates.view.bind(this.extras.certificates) } : {}),
         servers: () => this.servers(),
+        services: () => buildServices(this.model),
       }),
     );
     await this.listenWebhook();
@@ -283,6 +287,7 @@ class ControlPlane implements RunningTrellis {
   }
 
   private statusChanged(): void {
+    this.debug?.changed();
     for (const l of this.statusListeners) l();
   }
 

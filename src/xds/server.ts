@@ -421,7 +421,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
         {
           kind,
           versionAcked: ts.versionAcked,
-          resources: entries.map((e) => ({ name: e.name, version: e.version, resource: decodeAny(e.any) })),
+          resources: entries.map((e) => ({ name: e.name, version: e.version, resource: decodeAny(e.any), sources: e.sources })),
           ...(ts.lastError ? { lastError: ts.lastError } : {}),
         },
       ];

@@ -94,6 +94,8 @@ export interface HeldResource {
   readonly name: string;
   readonly version: string;
   readonly resource: Record<string, unknown>;
+  /** The source objects that produced it (a Service, the TrafficPolicies that shaped it). */
+  readonly sources: readonly ObjectRef[];
 }
 
 export interface HeldResources {

@@ -159,6 +159,7 @@ describe('buildConfigDump', () => {
                 },
               },
             },
+            sources: [],
           },
         ],
       },

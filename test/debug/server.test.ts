@@ -1,7 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { startServer } from './support.js';
 
-const ENDPOINTS = ['/debug', '/debug/syncz', '/debug/config_dump', '/debug/configz', '/debug/policies', '/debug/certz', '/metrics', '/healthz', '/readyz'];
+const ENDPOINTS = [
+  '/debug',
+  '/debug/syncz',
+  '/debug/config_dump',
+  '/debug/configz',
+  '/debug/policies',
+  '/debug/certz',
+  '/debug/resources',
+  '/debug/services',
+  '/debug/events',
+  '/debug/ui',
+  '/metrics',
+  '/healthz',
+  '/readyz',
+];
 
 describe('debug index', () => {
   it.each(ENDPOINTS)('the text index lists %s with a description', async (path) => {

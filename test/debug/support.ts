@@ -81,6 +81,7 @@ export const HELD: HeldResources[] = [
             private_key: { inline_string: PRIVATE_KEY },
           },
         },
+        sources: [],
       },
     ],
   },
@@ -88,13 +89,13 @@ export const HELD: HeldResources[] = [
     kind: 'cluster',
     versionAcked: V1,
     resources: [
-      { name: 'outbound|80||web', version: V2, resource: { name: 'outbound|80||web', type: 'EDS' } },
-      { name: 'inbound|8080||', version: V1, resource: { name: 'inbound|8080||', type: 'STATIC' } },
+      { name: 'outbound|80||web', version: V2, resource: { name: 'outbound|80||web', type: 'EDS' }, sources: [] },
+      { name: 'inbound|8080||', version: V1, resource: { name: 'inbound|8080||', type: 'STATIC' }, sources: [] },
     ],
   },
-  { kind: 'endpoint', versionAcked: V1, resources: [{ name: 'outbound|80||web', version: V1, resource: { cluster_name: 'outbound|80||web' } }] },
-  { kind: 'listener', versionAcked: V1, resources: [{ name: 'virtualOutbound', version: V1, resource: { name: 'virtualOutbound' } }] },
-  { kind: 'route', versionAcked: V1, resources: [{ name: '80', version: V1, resource: { name: '80' } }], lastError: NACK },
+  { kind: 'endpoint', versionAcked: V1, resources: [{ name: 'outbound|80||web', version: V1, resource: { cluster_name: 'outbound|80||web' }, sources: [] }] },
+  { kind: 'listener', versionAcked: V1, resources: [{ name: 'virtualOutbound', version: V1, resource: { name: 'virtualOutbound' }, sources: [] }] },
+  { kind: 'route', versionAcked: V1, resources: [{ name: '80', version: V1, resource: { name: '80' }, sources: [] }], lastError: NACK },
 ];
 
 export interface FakeViews {
