@@ -18,6 +18,15 @@ interface ReadLine {
 
 const isRead = (l: Record<string, unknown>): boolean => l.msg === 'manifests read';
 const readLines = (d: WatchedDir): ReadLine[] => d.logged.filter(isRead) as unknown as ReadLine[];
+/** The files read from the disk after the first read, each once, sorted. */
+const readSinceStart = (d: WatchedDir): string[] =>
+  [
+    ...new Set(
+      readLines(d)
+        .slice(1)
+        .flatMap((l) => l.files),
+    ),
+  ].sort();
 
 /** Replaces a file as editors and `git checkout` do: written beside it, renamed over it. */
 async function replace(d: WatchedDir, path: string, text: string): Promise<void> {
@@ -59,15 +68,7 @@ describe('reading again only what changed', { timeout: 20_000 }, () => {
     const removed = d.changes.until((r) => !services(r).some((s) => s.startsWith('svc01:')));
     await rm(d.path('b', 'svc01.yaml'));
     expect(services(await removed)).toHaveLength(40);
-    expect(
-      [
-        ...new Set(
-          readLines(d)
-            .slice(1)
-            .flatMap((l) => l.files),
-        ),
-      ].sort(),
-    ).toEqual(['a/svc00.yaml', 'b/new.yaml']);
+    expect(readSinceStart(d)).toEqual(['a/svc00.yaml', 'b/new.yaml']);
   });
 
   it('a directory renamed into place is walked, and only its files are read; removed, its objects go', async () => {
@@ -108,15 +109,7 @@ describe('reading again only what changed', { timeout: 20_000 }, () => {
     await symlink('..2026_b', d.path('cm', '..data_tmp'));
     await rename(d.path('cm', '..data_tmp'), d.path('cm', '..data'));
     await next;
-    expect(
-      [
-        ...new Set(
-          readLines(d)
-            .slice(1)
-            .flatMap((l) => l.files),
-        ),
-      ].sort(),
-    ).toEqual(['cm/p.yaml', 'cm/q.yaml']);
+    expect(readSinceStart(d)).toEqual(['cm/p.yaml', 'cm/q.yaml']);
   });
 });
 
