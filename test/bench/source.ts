@@ -192,8 +192,12 @@ async function main(): Promise<void> {
 function report(first: number[], last: number[]): void {
   const f = (xs: number[], p: number): string => pct(xs, p).toFixed(0);
   const pass = pct(first, 99) <= TARGET_MS;
-  console.log(`Trellis source bench — ${new Date().toISOString()}, Node ${process.version}, ${cpus()[0]?.model ?? '?'} x ${cpus().length}, ${(totalmem() / 1024 ** 3).toFixed(1)} GB`);
-  console.log(`${services} manifest files (a Service and an EndpointSlice of ${endpoints} endpoints each), ${proxies} proxies, ${edits} edits (${warmup} unmeasured first)`);
+  console.log(
+    `Trellis source bench — ${new Date().toISOString()}, Node ${process.version}, ${cpus()[0]?.model ?? '?'} x ${cpus().length}, ${(totalmem() / 1024 ** 3).toFixed(1)} GB`,
+  );
+  console.log(
+    `${services} manifest files (a Service and an EndpointSlice of ${endpoints} endpoints each), ${proxies} proxies, ${edits} edits (${warmup} unmeasured first)`,
+  );
   console.log(`| from the rename to | p50 (ms) | p99 (ms) | max (ms) |\n|:--|--:|--:|--:|`);
   console.log(`| the first proxy's ACK | ${f(first, 50)} | ${f(first, 99)} | ${f(first, 100)} |`);
   console.log(`| the last proxy's ACK | ${f(last, 50)} | ${f(last, 99)} | ${f(last, 100)} |`);
