@@ -9,6 +9,7 @@ import { SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInpu
 import { nodeLocalities, selectEndpoints, type NodeLocalities } from './endpoints.js';
 import { resolvePolicies, withPolicies } from './policies.js';
 import { protocolOf } from './protocol.js';
+import { shareUnchanged } from './share.js';
 import { meshPods, withIdentities, withPortModes, workloadPortMode } from './mtls.js';
 import type { MeshModel, ModelService, ModelServicePort, ModelWorkload, MtlsMode, WorkloadPort } from './types.js';
 
@@ -196,7 +197,8 @@ function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: Mod
 
 /**
  * `previous`, the model built before this one, lets a TrafficPolicy whose new spec is invalid keep
- * its last good spec in force.
+ * its last good spec in force; and every service and workload the same as in it is its very object
+ * (share.ts).
  */
 export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODEL_OPTIONS, previous?: MeshModel): MeshModel {
   const statuses = new Diagnostics();
@@ -233,13 +235,14 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
   const { policies } = resolution;
   const index = selectorIndex(secured);
   const workloads = [...inputs.pods].sort(byNamespaceName).flatMap((p) => buildWorkload(p, index, opts, statuses) ?? []);
-  const services = withIdentities(secured, workloads, mtls);
+  const byKey = (e: { namespace: string; name: string }): string => `${e.namespace}/${e.name}`;
+  const services = shareUnchanged(withIdentities(secured, workloads, mtls), previous?.services, byKey);
   return {
     domain: opts.domain,
     trustDomain: opts.trustDomain,
     ...(mtls ? { mtls } : {}),
     services,
-    workloads,
+    workloads: shareUnchanged(workloads, previous?.workloads, byKey),
     policies,
     diagnostics: sortDiagnostics(statuses.list),
   };

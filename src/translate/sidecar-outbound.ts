@@ -58,6 +58,52 @@ function duplicateClusterIPs(services: readonly ModelService[], errors: Diagnost
   return taken;
 }
 
+/** One result computed from a service port, and the problems found computing it. */
+interface Remembered<T> {
+  readonly value: T;
+  readonly errors: readonly Diagnostic[];
+}
+
+interface PortResults {
+  cluster?: Remembered<DesiredResource<'cluster'> | undefined>;
+  assignment?: Remembered<{ cla: DesiredResource<'endpoint'>; aware: LocalityAwareAssignment | undefined }>;
+}
+
+/**
+ * What each service port gave the sidecars, per service object and trust domain (all these results
+ * depend on): the model shares every service that did not change with the model before
+ * (model/share.ts), so a change translates again only the services it touched, and the snapshot
+ * cache finds the other resources by identity instead of hashing them anew.
+ */
+const byService = new WeakMap<ModelService, { readonly trustDomain: string; readonly ports: Map<ModelServicePort, PortResults> }>();
+
+function portResults(service: ModelService, port: ModelServicePort, trustDomain: string): PortResults {
+  let memo = byService.get(service);
+  if (memo?.trustDomain !== trustDomain) {
+    memo = { trustDomain, ports: new Map() };
+    byService.set(service, memo);
+  }
+  let results = memo.ports.get(port);
+  if (results === undefined) {
+    results = {};
+    memo.ports.set(port, results);
+  }
+  return results;
+}
+
+/** The remembered value (its problems added to `errors` again), or computed now and remembered. */
+function remember<T>(known: Remembered<T> | undefined, compute: (errors: Diagnostic[]) => T, errors: Diagnostic[], keep: (r: Remembered<T>) => void): T {
+  if (known !== undefined) {
+    errors.push(...known.errors);
+    return known.value;
+  }
+  const found: Diagnostic[] = [];
+  const value = compute(found);
+  keep({ value, errors: found });
+  errors.push(...found);
+  return value;
+}
+
 class OutboundBuilder {
   readonly clusters = new Map<string, DesiredResource<'cluster'>>();
   readonly endpoints: DesiredResource<'endpoint'>[] = [];
@@ -73,30 +119,43 @@ class OutboundBuilder {
 
   service(service: ModelService): void {
     for (const port of service.ports) {
-      const cluster = outboundServiceCluster(service, port, this.errors, this.model);
+      const results = portResults(service, port, this.model.trustDomain);
+      const cluster = remember(
+        results.cluster,
+        (errors) => outboundServiceCluster(service, port, errors, this.model),
+        this.errors,
+        (r) => (results.cluster = r),
+      );
       if (!cluster) continue;
       if (this.clusters.has(cluster.name)) {
         this.errors.push(translationError(service.source, 'spec.ports', `port ${port.port} is declared twice; the second is ignored`));
         continue;
       }
       this.clusters.set(cluster.name, cluster);
-      this.assignment(service, port);
+      this.assignment(service, port, results);
       if (isHttp(port.protocol)) this.httpPort(service, port);
       else this.tcpPort(service, port);
     }
   }
 
   /** The port's assignment (EDS clusters only), and what locality awareness needs of it. */
-  private assignment(service: ModelService, port: ModelServicePort): void {
+  private assignment(service: ModelService, port: ModelServicePort, results: PortResults): void {
     const ctx = { service, port, target: 'sidecar' } as const;
     if (!hasEds(service)) {
       const why = service.kind === 'Headless' ? 'sends each connection to the pod address the client dialled' : 'resolves the external name by DNS';
       localityNotApplicable(ctx, `${formatRef(service.source)} is ${service.kind}: the sidecar ${why}`, this.errors);
       return;
     }
-    const cla = outboundEndpoints(service, port);
+    const { cla, aware } = remember(
+      results.assignment,
+      (errors) => {
+        const made = outboundEndpoints(service, port);
+        return { cla: made, aware: localityAware(ctx, made, port.endpoints, SIDECAR_ENDPOINTS, errors) };
+      },
+      this.errors,
+      (r) => (results.assignment = r),
+    );
     this.endpoints.push(cla);
-    const aware = localityAware(ctx, cla, port.endpoints, SIDECAR_ENDPOINTS, this.errors);
     if (aware) this.localityAware.set(cla.name, aware);
   }
 

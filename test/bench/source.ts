@@ -9,14 +9,15 @@
  *    EndpointSlice of E endpoints, as test/bench/kube-objects.ts makes them; no Pods).
  * 2. Spawns `trellis serve --manifests DIR` (src/cli.ts through tsx, as `npm start` runs it), xDS and
  *    the debug endpoint on free loopback ports; waits for /readyz.
- * 3. P proxies (SotwClient, one stream each, one proxy class) subscribe to CDS, then to EDS for the
- *    first Service's cluster, and ACK every response at once.
+ * 3. P proxies (SotwClient, one stream each) subscribe to CDS, then to EDS for the first Service's
+ *    cluster, and ACK every response at once. Proxy j is node `source-bench-<j mod C>`: C proxy classes
+ *    (a sidecar's class is its pod; 1 by default, as replicas of one workload share everything).
  * 4. Each edit gives the first Service's endpoints new addresses. The clock starts when the file is
  *    renamed over the old one and stops when a proxy has ACKed the load assignment with the new
  *    addresses: the first proxy (the target: within Trellis's --debounce-min, 100 ms, plus 50 ms) and
  *    the last. `--edit-gap` ms of quiet before each edit.
  *
- * Options: --services K (1000)  --endpoints E (10)  --proxies P (100)  --edits N (30)  --warmup W (5)
+ * Options: --services K (1000)  --endpoints E (10)  --proxies P (100)  --classes C (1)  --edits N (30)  --warmup W (5)
  *          --edit-gap MS (300)  --timeout SECONDS (600)
  *          --profile DIR   Trellis runs with --cpu-prof into DIR (the whole run: start-up, then the edits;
  *                          summarize with test/bench/profile.ts)
@@ -44,6 +45,7 @@ const { values: argv } = parseArgs({
     services: { type: 'string' },
     endpoints: { type: 'string' },
     proxies: { type: 'string' },
+    classes: { type: 'string' },
     edits: { type: 'string' },
     warmup: { type: 'string' },
     'edit-gap': { type: 'string' },
@@ -64,6 +66,7 @@ function num(name: keyof typeof argv, dflt: number): number {
 const services = num('services', 1000);
 const endpoints = num('endpoints', 10);
 const proxies = num('proxies', 100);
+const classes = num('classes', 1);
 const edits = num('edits', 30);
 const warmup = num('warmup', 5);
 const editGapMs = num('edit-gap', 300);
@@ -113,7 +116,7 @@ class Proxy {
   private constructor(private readonly client: SotwClient) {}
 
   static async connect(xds: string, j: number, clusterOf: (r: SotwResponse) => string): Promise<Proxy> {
-    const client = await SotwClient.connect(xds, { node: { id: `source-bench-${j}`, cluster: 'bench' } });
+    const client = await SotwClient.connect(xds, { node: { id: `source-bench-${j % classes}`, cluster: 'bench' } });
     client.subscribe(CDS);
     const cds = await client.next(CDS, 60_000);
     client.ack(cds);
@@ -196,7 +199,7 @@ function report(first: number[], last: number[]): void {
     `Trellis source bench — ${new Date().toISOString()}, Node ${process.version}, ${cpus()[0]?.model ?? '?'} x ${cpus().length}, ${(totalmem() / 1024 ** 3).toFixed(1)} GB`,
   );
   console.log(
-    `${services} manifest files (a Service and an EndpointSlice of ${endpoints} endpoints each), ${proxies} proxies, ${edits} edits (${warmup} unmeasured first)`,
+    `${services} manifest files (a Service and an EndpointSlice of ${endpoints} endpoints each), ${proxies} proxies of ${classes} classes, ${edits} edits (${warmup} unmeasured first)`,
   );
   console.log(`| from the rename to | p50 (ms) | p99 (ms) | max (ms) |\n|:--|--:|--:|--:|`);
   console.log(`| the first proxy's ACK | ${f(first, 50)} | ${f(first, 99)} | ${f(first, 100)} |`);
