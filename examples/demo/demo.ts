@@ -85,11 +85,14 @@ async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   const tmp = await mkdtemp(join(tmpdir(), 'trellis-demo-'));
   let trellis: ServeHandle | undefined;
-  const cleanup = async (): Promise<void> => {
-    killChildren();
-    await trellis?.stop();
-    await rm(tmp, { recursive: true, force: true });
-  };
+  // Once, whoever asks first: the end of the run, a failure, or Ctrl-C in the middle of a step.
+  let cleaned: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      killChildren();
+      await trellis?.stop();
+      await rm(tmp, { recursive: true, force: true });
+    })());
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       void cleanup().finally(() => process.exit(130));
