@@ -61,6 +61,7 @@ import { SotwClient } from '../support/ads-client.ts';
 import { pollFor } from '../support/poll.ts';
 import { releasedLoopbackPort } from '../support/ports.ts';
 import { CDS } from './config.ts';
+import { positiveInt } from './harness.ts';
 import { groupYaml, leanGroupYaml, namespaceName, namespacesYaml, serviceGroup, validateParams, type ScaleParams, type ServiceGroup } from './kube-objects.ts';
 
 // ---- options ----
@@ -87,11 +88,7 @@ const { values: argv } = parseArgs({
 type NumberOption = 'services' | 'pods-per-service' | 'namespaces' | 'edits' | 'warmup-edits' | 'edit-gap' | 'churn' | 'batch' | 'class-grace' | 'timeout';
 
 function num(name: NumberOption, dflt: number): number {
-  const raw = argv[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${raw}`);
-  return n;
+  return positiveInt(argv[name], name, dflt);
 }
 
 const params: ScaleParams = { services: num('services', 50), podsPerService: num('pods-per-service', 3), namespaces: num('namespaces', 4) };

@@ -34,6 +34,7 @@ import { SotwClient, type SotwResponse } from '../support/ads-client.ts';
 import { releasedLoopbackPort } from '../support/ports.ts';
 import { httpOk, launch, LogTail, pollUntil, terminate, type Proc } from '../support/processes.ts';
 import { CDS, EDS } from './config.ts';
+import { positiveInt } from './harness.ts';
 import { namespacesYaml, serviceGroup, type ScaleParams } from './kube-objects.ts';
 import { pct } from './report.ts';
 
@@ -55,12 +56,8 @@ const { values: argv } = parseArgs({
   strict: true,
 });
 
-function num(name: keyof typeof argv, dflt: number): number {
-  const raw = argv[name];
-  if (raw === undefined) return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${raw}`);
-  return n;
+function num(name: Exclude<keyof typeof argv, 'profile'>, dflt: number): number {
+  return positiveInt(argv[name], name, dflt);
 }
 
 const services = num('services', 1000);
