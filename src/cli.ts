@@ -153,12 +153,15 @@ const COMMANDS: Readonly<Record<string, Command>> = {
   },
   'proxy-config': {
     summary: 'what one proxy has acked of one type, from the debug endpoint (/debug/resources); keys never shown',
-    usage: 'trellis proxy-config clusters|listeners|routes|endpoints|secrets PROXY [--debug-address HOST:PORT | --kubeconfig FILE [--context C] [-n NS]] [-o table|json|yaml]',
+    usage:
+      'trellis proxy-config clusters|listeners|routes|endpoints|secrets PROXY [--debug-address HOST:PORT | --kubeconfig FILE [--context C] [-n NS]] [-o table|json|yaml]',
     positionals: 'TYPE: clusters, listeners, routes, endpoints or secrets; PROXY: the node id (<pod>.<namespace>)',
     flags: PROXY_CONFIG_FLAGS,
     run(flags, positionals) {
       const config = loadProxyConfigConfig(flags, positionals);
-      return withTrellis(config.target, { xds: false }, ({ debug }) => runProxyConfig({ debug, type: config.type, proxy: config.proxy, output: config.output }, PROCESS_IO));
+      return withTrellis(config.target, { xds: false }, ({ debug }) =>
+        runProxyConfig({ debug, type: config.type, proxy: config.proxy, output: config.output }, PROCESS_IO),
+      );
     },
   },
   'policy-status': {

@@ -63,7 +63,9 @@ export function fetchClientStatus(endpoint: XdsEndpoint, proxy?: string): Promis
         const unreachable = err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
         const what = unreachable ? `cannot reach Trellis's xDS port at ${endpoint.label}` : `${endpoint.label}: client status (CSDS) failed`;
         // grpc-js words a refused connection "No connection established. Last error: Error: connect ECONNREFUSED …. Resolution note: …".
-        const details = (err.details || grpc.status[err.code]).replace(/^No connection established\. Last error: (Error: )?/, '').replace(/\. Resolution note:.*$/, '');
+        const details = (err.details || grpc.status[err.code])
+          .replace(/^No connection established\. Last error: (Error: )?/, '')
+          .replace(/\. Resolution note:.*$/, '');
         reject(new Error(`${what}: ${details}`));
         return;
       }

@@ -62,17 +62,32 @@ export interface Forward {
   readonly port: number;
   /** `127.0.0.1:40123 (port-forward to trellis-system/trellis-abc:15014)` */
   readonly label: string;
+  /** Why the last forwarded connection failed (the API server refused the upgrade, say), if one did. */
+  lastError(): string | undefined;
   close(): Promise<void>;
+}
+
+/** The message of whatever a WebSocket failure rejects with (an Error, an ErrorEvent, a string). */
+function messageOf(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  const message = err !== null && typeof err === 'object' ? (err as { message?: unknown }).message : undefined;
+  return typeof message === 'string' && message !== '' ? message : String(err);
 }
 
 /** A local listener on 127.0.0.1 whose every connection is forwarded to `pod`'s `port`. */
 export async function forwardPort(kc: KubeConfig, namespace: string, pod: string, port: number): Promise<Forward> {
   const forward = new PortForward(kc);
   const sockets = new Set<Socket>();
+  let failure: string | undefined;
   const server: Server = createServer((socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
-    forward.portForward(namespace, pod, [port], socket, null, socket).catch((err: unknown) => socket.destroy(err instanceof Error ? err : new Error(String(err))));
+    socket.on('error', (err) => (failure ??= err.message));
+    // The client of the local port sees the connection close; why is kept for its error message.
+    forward.portForward(namespace, pod, [port], socket, null, socket).catch((err: unknown) => {
+      failure = messageOf(err);
+      socket.destroy();
+    });
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -82,6 +97,7 @@ export async function forwardPort(kc: KubeConfig, namespace: string, pod: string
     host: '127.0.0.1',
     port: local,
     label: `127.0.0.1:${local} (port-forward to ${namespace}/${pod}:${port})`,
+    lastError: () => failure,
     async close() {
       for (const s of sockets) s.destroy();
       server.close();

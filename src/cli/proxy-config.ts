@@ -30,7 +30,7 @@ type Resources = z.output<typeof resourcesSchema>;
 type ResourceEntry = Resources['types'][number]['resources'][number];
 
 /** What each TYPE is called on /debug/resources, and its table. */
-const TYPES: Readonly<Record<ConfigType, { readonly kind: string; readonly header: readonly string[]; rows(r: ResourceEntry): Row[] }>> = {
+const TYPES: Readonly<Record<ConfigType, { readonly kind: string; readonly header: readonly string[]; readonly rows: (r: ResourceEntry) => Row[] }>> = {
   clusters: { kind: 'cluster', header: ['NAME', 'TYPE', 'LB POLICY', 'SOURCES'], rows: (r) => [clusterRow(r.name, r.resource, r.sources)] },
   listeners: { kind: 'listener', header: ['NAME', 'ADDRESS', 'DIRECTION', 'FILTER CHAINS'], rows: (r) => [listenerRow(r.name, r.resource)] },
   routes: { kind: 'route', header: ['NAME', 'VIRTUAL HOST', 'DOMAINS', 'ROUTES'], rows: (r) => routeRows(r.name, r.resource) },
@@ -50,7 +50,9 @@ export async function runProxyConfig(options: ProxyConfigOptions, io: CommandIO)
   const path = `/debug/resources?proxy=${encodeURIComponent(options.proxy)}`;
   const reply = await httpGet(options.debug, path);
   if (reply.status === 404) {
-    io.err(`proxy ${JSON.stringify(options.proxy)} is not connected to Trellis at ${options.debug.label}; run trellis proxy-status for the connected proxies\n`);
+    io.err(
+      `proxy ${JSON.stringify(options.proxy)} is not connected to Trellis at ${options.debug.label}; run trellis proxy-status for the connected proxies\n`,
+    );
     return 1;
   }
   const all = parseReply(options.debug, path, reply, resourcesSchema);

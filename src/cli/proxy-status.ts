@@ -75,7 +75,12 @@ function typeDetail(type: TypeName, configs: readonly GenericXdsConfig[]): TypeD
 export function proxyStatusEntries(status: ClientStatus): ProxyStatusEntry[] {
   return (status.config ?? []).map((c) => {
     const configs = c.generic_xds_configs ?? [];
-    const details = TYPES.map((t) => typeDetail(t, configs.filter((g) => typeName(g.type_url) === t))).filter((d) => d.state !== NONE);
+    const details = TYPES.map((t) =>
+      typeDetail(
+        t,
+        configs.filter((g) => typeName(g.type_url) === t),
+      ),
+    ).filter((d) => d.state !== NONE);
     const types = Object.fromEntries(TYPES.map((t) => [t, details.find((d) => d.type === t)?.state ?? NONE])) as Record<TypeName, TypeState>;
     const known = details.flatMap((d) => (d.state === NONE ? [] : [{ state: d.state }]));
     return {

@@ -32,7 +32,10 @@ export async function withTrellis<T>(target: Target, ports: { readonly xds: bool
     const xds = ports.xds ? await forwardPort(kc, target.namespace, pod, XDS_PORT) : undefined;
     if (xds) forwards.push(xds);
     const xdsEndpoint = xds ? { address: hostPort(xds.host, xds.port), label: xds.label } : { address: '', label: 'not forwarded' };
-    return await use({ debug, xds: xdsEndpoint });
+    return await use({ debug, xds: xdsEndpoint }).catch((err: unknown) => {
+      const why = forwards.map((f) => f.lastError()).find((e) => e !== undefined);
+      throw why === undefined || !(err instanceof Error) ? err : new Error(`${err.message}; the port-forward failed: ${why}`);
+    });
   } finally {
     await Promise.all(forwards.map((f) => f.close()));
   }

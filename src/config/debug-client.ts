@@ -47,7 +47,10 @@ const schema = z
     xdsAddress: hostPort.optional(),
     kubeconfig: z.string().min(1).optional(),
     context: z.string().min(1).optional(),
-    namespace: z.string().regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected a namespace name such as trellis-system').optional(),
+    namespace: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/, 'expected a namespace name such as trellis-system')
+      .optional(),
     output: z.enum(['table', 'json', 'yaml'], { error: 'expected table, json or yaml' }).default('table'),
   })
   .superRefine((c, ctx) => {
@@ -67,7 +70,11 @@ const DEFAULTS = { debug: hostPort.parse(DEFAULT_DEBUG_ADDRESS), xds: hostPort.p
 function loadTarget(spec: Readonly<Record<string, FlagSpec>>, flags: Readonly<Record<string, string | undefined>>): DebugClientConfig {
   const c = loadConfig(schema, spec, flags, {});
   if (c.kubeconfig !== undefined || c.context !== undefined) {
-    const kube = { namespace: c.namespace ?? DEFAULT_NAMESPACE, ...(c.kubeconfig ? { kubeconfig: c.kubeconfig } : {}), ...(c.context ? { context: c.context } : {}) };
+    const kube = {
+      namespace: c.namespace ?? DEFAULT_NAMESPACE,
+      ...(c.kubeconfig ? { kubeconfig: c.kubeconfig } : {}),
+      ...(c.context ? { context: c.context } : {}),
+    };
     return { target: { kind: 'kube', ...kube }, output: c.output };
   }
   return { target: { kind: 'direct', debug: c.debugAddress ?? DEFAULTS.debug, xds: c.xdsAddress ?? DEFAULTS.xds }, output: c.output };
@@ -106,7 +113,9 @@ function isConfigType(s: string): s is ConfigType {
 export function loadProxyConfigConfig(flags: Readonly<Record<string, string | undefined>>, positionals: readonly string[]): ProxyConfigConfig {
   const [type, proxy, ...extra] = positionals;
   if (type === undefined || proxy === undefined || extra.length > 0 || proxy === '') {
-    throw new ConfigError(`expected TYPE and PROXY (${CONFIG_TYPES.join('|')} and a node id), got ${positionals.length === 0 ? 'nothing' : positionals.join(' ')}`);
+    throw new ConfigError(
+      `expected TYPE and PROXY (${CONFIG_TYPES.join('|')} and a node id), got ${positionals.length === 0 ? 'nothing' : positionals.join(' ')}`,
+    );
   }
   const plural = type.endsWith('s') ? type : `${type}s`;
   if (!isConfigType(plural)) throw new ConfigError(`TYPE: expected ${CONFIG_TYPES.join(', ')}, got ${JSON.stringify(type)}`);
