@@ -25,10 +25,22 @@ import {
   VALIDATE_FLAGS,
   type FlagSpec,
 } from './config/config.js';
+import {
+  loadPolicyStatusConfig,
+  loadProxyConfigConfig,
+  loadProxyStatusConfig,
+  POLICY_STATUS_FLAGS,
+  PROXY_CONFIG_FLAGS,
+  PROXY_STATUS_FLAGS,
+} from './config/debug-client.js';
 import { renderBootstrap } from './bootstrap/render.js';
 import { runCapture } from './capture/run.js';
 import { runInject } from './cli/inject.js';
 import { runRender, runValidate, type CommandIO } from './cli/offline.js';
+import { runPolicyStatus } from './cli/policy-status.js';
+import { runProxyConfig } from './cli/proxy-config.js';
+import { runProxyStatus } from './cli/proxy-status.js';
+import { withTrellis } from './cli/target.js';
 import { versionLine } from './cli/version.js';
 import { createLogger, routeGrpcLogs, runServe, type ServeHandle } from './pipeline/index.js';
 
@@ -128,6 +140,41 @@ const COMMANDS: Readonly<Record<string, Command>> = {
     flags: CAPTURE_FLAGS,
     run: (flags) => runCapture(loadConfig(captureConfigSchema, CAPTURE_FLAGS, flags, {}), PROCESS_IO),
   },
+  'proxy-status': {
+    summary: "each connected proxy's sync state per type, from Trellis's client status service (CSDS); exit 1 if one is not SYNCED",
+    usage: 'trellis proxy-status [PROXY] [--xds-address HOST:PORT | --kubeconfig FILE [--context C] [-n NS]] [-o table|json|yaml]',
+    positionals: 'PROXY: one node id (<pod>.<namespace>): its row, then per type its resources by status and its NACK',
+    flags: PROXY_STATUS_FLAGS,
+    run(flags, positionals) {
+      const config = loadProxyStatusConfig(flags, positionals);
+      const proxy = config.proxy === undefined ? {} : { proxy: config.proxy };
+      return withTrellis(config.target, { xds: true }, ({ xds }) => runProxyStatus({ xds, output: config.output, ...proxy }, PROCESS_IO));
+    },
+  },
+  'proxy-config': {
+    summary: 'what one proxy has acked of one type, from the debug endpoint (/debug/resources); keys never shown',
+    usage:
+      'trellis proxy-config clusters|listeners|routes|endpoints|secrets PROXY [--debug-address HOST:PORT | --kubeconfig FILE [--context C] [-n NS]] [-o table|json|yaml]',
+    positionals: 'TYPE: clusters, listeners, routes, endpoints or secrets; PROXY: the node id (<pod>.<namespace>)',
+    flags: PROXY_CONFIG_FLAGS,
+    run(flags, positionals) {
+      const config = loadProxyConfigConfig(flags, positionals);
+      return withTrellis(config.target, { xds: false }, ({ debug }) =>
+        runProxyConfig({ debug, type: config.type, proxy: config.proxy, output: config.output }, PROCESS_IO),
+      );
+    },
+  },
+  'policy-status': {
+    summary: "each TrafficPolicy's conditions, from the debug endpoint (/debug/policies); exit 1 if one is not Programmed",
+    usage: 'trellis policy-status [NAMESPACE/NAME] [--debug-address HOST:PORT | --kubeconfig FILE [--context C] [-n NS]] [-o table|json|yaml]',
+    positionals: 'NAMESPACE/NAME: one TrafficPolicy: what it attaches to and each condition',
+    flags: POLICY_STATUS_FLAGS,
+    run(flags, positionals) {
+      const config = loadPolicyStatusConfig(flags, positionals);
+      const policy = config.policy === undefined ? {} : { policy: config.policy };
+      return withTrellis(config.target, { xds: false }, ({ debug }) => runPolicyStatus({ debug, output: config.output, ...policy }, PROCESS_IO));
+    },
+  },
   version: {
     summary: "print Trellis's version and Node.js's (also: trellis --version)",
     usage: 'trellis version',
@@ -140,7 +187,7 @@ const COMMANDS: Readonly<Record<string, Command>> = {
 };
 
 function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(13)} ${c.summary}`);
   return `Usage: trellis <command> [flags]\n\nCommands:\n${lines.join('\n')}\n\nRun 'trellis <command> --help' for a command's flags.`;
 }
 

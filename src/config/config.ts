@@ -16,7 +16,7 @@ import {
 import { imageRef, proxyResources } from './injection.js';
 import { MTLS_MODES } from '../policy/schema.js';
 
-const hostPort = z
+export const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'expected HOST:PORT, e.g. 127.0.0.1:15010')
   .transform((s) => {

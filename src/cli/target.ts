@@ -1,0 +1,42 @@
+/**
+ * The addresses a command talks to: those given (`--debug-address`, `--xds-address`), or local ports
+ * forwarded to a Trellis pod of the chart (`--kubeconfig`/`--context`), closed when the command ends.
+ */
+import type { Target } from '../config/debug-client.js';
+import type { XdsEndpoint } from './csds-client.js';
+import type { Endpoint } from './debug-http.js';
+import { DEBUG_PORT, findTrellisPod, forwardPort, loadKubeConfig, XDS_PORT, type Forward } from './kube-forward.js';
+
+export interface Addresses {
+  readonly debug: Endpoint;
+  readonly xds: XdsEndpoint;
+}
+
+function hostPort(host: string, port: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/** Runs `use` with Trellis's addresses; `ports` are those it needs forwarded in cluster mode. */
+export async function withTrellis<T>(target: Target, ports: { readonly xds: boolean }, use: (a: Addresses) => Promise<T>): Promise<T> {
+  if (target.kind === 'direct') {
+    const debug = { ...target.debug, label: hostPort(target.debug.host, target.debug.port) };
+    const xds = hostPort(target.xds.host, target.xds.port);
+    return use({ debug, xds: { address: xds, label: xds } });
+  }
+  const kc = loadKubeConfig(target);
+  const pod = await findTrellisPod(kc, target.namespace);
+  const forwards: Forward[] = [];
+  try {
+    const debug = await forwardPort(kc, target.namespace, pod, DEBUG_PORT);
+    forwards.push(debug);
+    const xds = ports.xds ? await forwardPort(kc, target.namespace, pod, XDS_PORT) : undefined;
+    if (xds) forwards.push(xds);
+    const xdsEndpoint = xds ? { address: hostPort(xds.host, xds.port), label: xds.label } : { address: '', label: 'not forwarded' };
+    return await use({ debug, xds: xdsEndpoint }).catch((err: unknown) => {
+      const why = forwards.map((f) => f.lastError()).find((e) => e !== undefined);
+      throw why === undefined || !(err instanceof Error) ? err : new Error(`${err.message}; the port-forward failed: ${why}`);
+    });
+  } finally {
+    await Promise.all(forwards.map((f) => f.close()));
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The rows of `trellis proxy-config secrets` from a real certificate (openssl): serial and expiry of
+ * the chain's first certificate, roots counted in a bundle, and nothing of the private key.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { X509Certificate } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { secretRow } from '../../src/cli/proxy-config-rows.ts';
+
+const run = promisify(execFile);
+let dir: string;
+let certPem: string;
+let keyPem: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'trellis-cli-secret-'));
+  await run(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=web',
+      '-keyout',
+      'key.pem',
+      '-out',
+      'cert.pem',
+    ],
+    { cwd: dir },
+  );
+  certPem = await readFile(join(dir, 'cert.pem'), 'utf8');
+  keyPem = await readFile(join(dir, 'key.pem'), 'utf8');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('secretRow', () => {
+  it("shows a workload certificate's serial and not-after, and nothing of its key", () => {
+    const cert = new X509Certificate(certPem);
+    const row = secretRow('default', {
+      name: 'default',
+      tls_certificate: { certificate_chain: { inline_string: certPem }, private_key: { inline_string: keyPem } },
+    });
+    expect(row).toEqual(['default', 'certificate', cert.serialNumber, new Date(cert.validTo).toISOString()]);
+    expect(row.join(' ')).not.toContain('PRIVATE');
+  });
+
+  it('counts the roots of a trust bundle', () => {
+    const row = secretRow('ROOTCA', { name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: `${certPem}${certPem}` } } });
+    expect(row.slice(0, 2)).toEqual(['ROOTCA', 'trust bundle (2 roots)']);
+  });
+
+  it('shows - where there is no certificate that parses', () => {
+    expect(secretRow('odd', { name: 'odd', tls_certificate: { certificate_chain: { inline_string: 'not a pem' } } })).toEqual(['odd', 'certificate', '-', '-']);
+  });
+});
