@@ -4,8 +4,12 @@
  * as certificate providers so that a renewal or a new bundle applies to new connections without
  * closing a stream. Client certificates are asked for, not required: a token will do as well.
  *
- * grpc-js 1.14 quirk, kept here: `experimental.createCertificateProviderServerCredentials` names its
+ * grpc-js 1.14 quirks, kept here: `experimental.createCertificateProviderServerCredentials` names its
  * parameters (ca, identity, ...) but passes them on as (identity, ca, ...); the identity provider goes first.
+ * And a server reads the credentials' state, then adds the providers' listeners, then its own watcher: an
+ * update a provider hands over while its listener is being added reaches no watcher, and a port bound after
+ * the certificate was issued would drop every connection until the next renewal. So the first update
+ * comes a microtask later, as grpc-js's own file watcher's does (a promise).
  */
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
 import type { CertificateManager } from './manager.js';
@@ -28,7 +32,7 @@ export class ServingCertificate {
     const identityProvider: CertificateProvider = {
       addIdentityCertificateListener: (l) => {
         this.identityListeners.add(l);
-        l(this.identityUpdate());
+        queueMicrotask(() => this.identityListeners.has(l) && l(this.identityUpdate()));
       },
       removeIdentityCertificateListener: (l) => this.identityListeners.delete(l),
       addCaCertificateListener: () => undefined,
@@ -37,7 +41,7 @@ export class ServingCertificate {
     const caProvider: CertificateProvider = {
       addCaCertificateListener: (l) => {
         this.caListeners.add(l);
-        l({ caCertificate: Buffer.from(this.bundlePem()) });
+        queueMicrotask(() => this.caListeners.has(l) && l({ caCertificate: Buffer.from(this.bundlePem()) }));
       },
       removeCaCertificateListener: (l) => this.caListeners.delete(l),
       addIdentityCertificateListener: () => undefined,

@@ -6,12 +6,15 @@
  */
 import { once } from 'node:events';
 import { createPublicKey, X509Certificate } from 'node:crypto';
+import { connect as tlsConnect } from 'node:tls';
+import { Server } from '@grpc/grpc-js';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKeyAndCsr } from '../../src/certs/csr.ts';
 import { CertificateManager } from '../../src/certs/manager.ts';
 import { CertificateRequests, MANAGED_BY, REPLICA_LABEL, type RequestSettings } from '../../src/certs/requests.ts';
+import { ServingCertificate } from '../../src/certs/serving.ts';
 import { parseTrustBundle, uriSans } from '../../src/certs/verify.ts';
 import { startCertManager, type CertificateRequest, type CertManager } from '../support/cert-manager.ts';
 import { apiServerMetrics, samples } from '../support/apiserver-metrics.ts';
@@ -223,6 +226,32 @@ describe('a workload certificate from cert-manager', () => {
     expect(Date.now()).toBeGreaterThanOrEqual(notBefore + (lifetime * 2) / 3);
     expect(m.certificate(ID)?.serial).not.toBe(first.serialNumber);
   }, 120_000);
+});
+
+describe("the secure xDS port's certificate", () => {
+  it('serves TLS on a port bound after the certificate was issued (grpc-js reads the state before it watches)', async () => {
+    const m = (await trellis()).manager();
+    const issued = once(m, 'changed');
+    const serving = new ServingCertificate(m, ID, ['trellis.shop.svc'], () => cm.rootPem);
+    await issued;
+    expect(serving.ready).toBe(true);
+    const server = new Server();
+    try {
+      const port = await new Promise<number>((resolve, reject) =>
+        server.bindAsync('127.0.0.1:0', serving.credentials, (err, p) => (err ? reject(err) : resolve(p))),
+      );
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca: cm.rootPem, servername: 'trellis.shop.svc', ALPNProtocols: ['h2'] });
+      try {
+        await once(socket, 'secureConnect');
+        expect(socket.authorized).toBe(true);
+        expect(uriSans(new X509Certificate(socket.getPeerX509Certificate()?.raw ?? Buffer.alloc(0)))).toEqual([ID]);
+      } finally {
+        socket.destroy();
+      }
+    } finally {
+      server.forceShutdown();
+    }
+  }, 60_000);
 });
 
 describe('waiting on requests', () => {

@@ -59,7 +59,8 @@ afterEach(() => {
 });
 afterAll(async () => {
   await handle?.stop();
-  await rm(dir, { recursive: true, force: true });
+  // Not made when beforeAll failed before it.
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 const secure = () => `127.0.0.1:${handle.running.xdsSecurePort}`;
