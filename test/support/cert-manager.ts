@@ -113,7 +113,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const execFileP = promisify(execFile);
 const CM = { group: 'cert-manager.io', version: 'v1' } as const;
 const WEBHOOK_CONFIG = 'trellis-test-cert-manager';
-const SELF_SIGNED = 'trellis-selfsigned';
 const WAIT_MS = 60_000;
 const CONTROLLER_GRACE_MS = 3_000;
 /** Its configurations are gone by then; a Go HTTP server's graceful stop would only wait for the API server's idle connections. */
@@ -197,9 +196,9 @@ function findBinaries(): { controller: string; webhook: string; crds: string } {
   return files;
 }
 
-/** A throwaway CA and a serving pair for 127.0.0.1 (openssl), for the webhook; returns the CA's PEM. */
-async function makeWebhookPki(dir: string): Promise<string> {
-  const ossl = (...args: string[]) =>
+/** openssl with `dir` as its working directory, its failure one clear line. */
+function openssl(dir: string): (...args: string[]) => Promise<unknown> {
+  return (...args) =>
     execFileP('openssl', args, { cwd: dir }).catch((e: NodeJS.ErrnoException & { stderr?: string }) => {
       throw new Error(
         e.code === 'ENOENT'
@@ -207,13 +206,26 @@ async function makeWebhookPki(dir: string): Promise<string> {
           : `cert-manager: openssl ${args[0]} failed: ${e.stderr ?? e.message}`,
       );
     });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  const caExt = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign'];
-  await ossl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=trellis-cert-manager-webhook-ca', ...caExt);
-  await ossl('req', '-new', ...ec, '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=127.0.0.1');
+}
+
+const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+const CA_EXT = ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+
+/** A throwaway CA and a serving pair for 127.0.0.1 (openssl), for the webhook; returns the CA's PEM. */
+async function makeWebhookPki(dir: string): Promise<string> {
+  const ossl = openssl(dir);
+  await ossl('req', '-x509', ...EC, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=trellis-cert-manager-webhook-ca', ...CA_EXT);
+  await ossl('req', '-new', ...EC, '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=127.0.0.1');
   await writeFile(join(dir, 'tls.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n');
   await ossl('x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-extfile', 'tls.ext', '-out', 'tls.crt');
   return readFile(join(dir, 'ca.crt'), 'utf8');
+}
+
+/** A self-signed ECDSA P-256 root with common name `name` (openssl): its certificate and key, PEM. */
+async function makeRoot(dir: string, name: string): Promise<{ crt: string; key: string }> {
+  const [crt, key] = [join(dir, `${name}.crt`), join(dir, `${name}.key`)];
+  await openssl(dir)('req', '-x509', ...EC, '-keyout', key, '-out', crt, '-days', '30', '-subj', `/CN=${name}`, ...CA_EXT);
+  return { crt: await readFile(crt, 'utf8'), key: await readFile(key, 'utf8') };
 }
 
 function webhookConfig(path: 'mutate' | 'validate', port: number, caPem: string) {
@@ -396,34 +408,21 @@ class CertManagerInstance implements CertManager {
 
   async newCaIssuer(name: string): Promise<{ issuerName: string; rootPem: string }> {
     if (!this.controller) throw new Error('cert-manager: newCaIssuer needs the controller running (startController())');
+    const core = this.admin.makeApiClient(CoreV1Api);
+    const secretRef = { namespace: this.namespace, name };
+    // The root of an earlier start against this API server stays the issuer's root.
+    if (!(await core.readNamespacedSecret(secretRef).catch(ignore(404)))) {
+      const root = await makeRoot(this.dir, name);
+      const data = { 'tls.crt': Buffer.from(root.crt).toString('base64'), 'tls.key': Buffer.from(root.key).toString('base64') };
+      await core.createNamespacedSecret({ namespace: this.namespace, body: { metadata: { name }, type: 'kubernetes.io/tls', data } }).catch(ignore(409));
+    }
     const custom = this.admin.makeApiClient(CustomObjectsApi);
-    const cluster = (plural: string, body: object) => custom.createClusterCustomObject({ ...CM, plural, body }).catch(ignore(409));
-    const issuerRef = { name: SELF_SIGNED, kind: 'ClusterIssuer', group: 'cert-manager.io' };
-    await cluster('clusterissuers', { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name: SELF_SIGNED }, spec: { selfSigned: {} } });
-    const cert = { isCA: true, commonName: name, secretName: name, privateKey: { algorithm: 'ECDSA', size: 256 }, issuerRef };
-    const certificate = { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name }, spec: cert };
-    await custom.createNamespacedCustomObject({ ...CM, plural: 'certificates', namespace: this.namespace, body: certificate }).catch(ignore(409));
-    const certRef = { ...CM, plural: 'certificates', namespace: this.namespace, name };
-    if (!this.approver && !ready((await custom.getNamespacedCustomObject(certRef)) as Ready)) await this.approveRequestOf(name);
-    // The CA issuer only once its secret is there: one that finds no secret tries again 5 s later.
-    await this.waitFor(certRef, ready, `Certificate ${this.namespace}/${name} Ready`);
-    await cluster('clusterissuers', { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name }, spec: { ca: { secretName: name } } });
+    const issuer = { apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name }, spec: { ca: { secretName: name } } };
+    await custom.createClusterCustomObject({ ...CM, plural: 'clusterissuers', body: issuer }).catch(ignore(409));
     await this.waitFor({ ...CM, plural: 'clusterissuers', name }, ready, `ClusterIssuer ${name} Ready`);
-    const secret = await this.admin.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace: this.namespace, name });
-    const tlsCrt = secret.data?.['tls.crt'];
+    const tlsCrt = (await core.readNamespacedSecret(secretRef)).data?.['tls.crt'];
     if (!tlsCrt) throw new Error(`cert-manager: Secret ${this.namespace}/${name} has no tls.crt`);
     return { issuerName: name, rootPem: Buffer.from(tlsCrt, 'base64').toString('utf8') };
-  }
-
-  /** With the approver off, the request of the CA's own Certificate `name` waits for approval too: give it. */
-  private async approveRequestOf(name: string): Promise<void> {
-    const ofCertificate = (cr: CertificateRequest) => cr.metadata.annotations?.['cert-manager.io/certificate-name'] === name;
-    const cr = await this.waitFor(
-      { ...CM, plural: 'certificaterequests', namespace: this.namespace },
-      ofCertificate,
-      `the CertificateRequest of Certificate ${name}`,
-    );
-    if (!conditionOf(cr, 'Approved') && !conditionOf(cr, 'Denied')) await this.approve(this.namespace, cr.metadata.name);
   }
 
   waitForRequest(namespace: string, name: string, until: (cr: CertificateRequest) => boolean, timeoutMs = WAIT_MS): Promise<CertificateRequest> {
