@@ -2,41 +2,14 @@
  * Progress per source object, from real ADS streams: which proxies hold the current version of
  * what a TrafficPolicy produced, and which rejected it (a NACK traced back to its policy).
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeltaClient, SotwClient } from '../support/ads-client.ts';
-import { CDS, cluster, RDS, route } from '../support/resources.ts';
-import { startTestServer, type TestServer } from '../support/trellis.ts';
-import { ref } from '../support/diagnostics.ts';
+import { describe, expect, it } from 'vitest';
+import { CDS, RDS } from '../support/resources.ts';
+import { POLICY, policyRouteServer } from './policy-route.ts';
 
-const POLICY = 'TrafficPolicy shop/web';
-let t: TestServer;
-const clients: { close(): void }[] = [];
+const fx = policyRouteServer();
+const { publish, sotw, delta } = fx;
 
-beforeEach(async () => {
-  t = await startTestServer();
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await t.close();
-});
-
-/** r1 comes from the policy (and its Service); cluster a from the Service alone. */
-function publish(timeoutSeconds: number): void {
-  t.cache.set('default', {
-    cluster: [cluster('a', timeoutSeconds)],
-    route: [{ ...route('r1', 'a', `r1-${timeoutSeconds}`), sources: [ref('Service shop/web'), ref(POLICY)] }],
-  });
-  t.cache.markReady();
-}
-
-async function sotw(id: string): Promise<SotwClient> {
-  const c = await SotwClient.connect(t.address, { node: { id } });
-  clients.push(c);
-  return c;
-}
-
-const progress = () => t.server.sourceProgress('TrafficPolicy').get(POLICY);
+const progress = () => fx.t.server.sourceProgress('TrafficPolicy').get(POLICY);
 
 describe('progress of a source object', () => {
   it('counts the proxies subscribed to its resources, and those that acked the current version', async () => {
@@ -50,10 +23,10 @@ describe('progress of a source object', () => {
     await other.next(CDS);
     expect(progress()).toEqual({ proxies: 2, acked: 0, rejected: [] });
     a.ack(ra);
-    await t.next('acked');
+    await fx.t.next('acked');
     expect(progress()).toEqual({ proxies: 2, acked: 1, rejected: [] });
     b.ack(rb);
-    await t.next('acked');
+    await fx.t.next('acked');
     expect(progress()).toEqual({ proxies: 2, acked: 2, rejected: [] });
 
     // A new version of the policy's resource: acked by nobody until the proxies ACK it again.
@@ -61,7 +34,7 @@ describe('progress of a source object', () => {
     const ra2 = await a.next(RDS);
     expect(progress()).toMatchObject({ proxies: 2, acked: 0 });
     a.ack(ra2);
-    await t.next('acked');
+    await fx.t.next('acked');
     expect(progress()).toMatchObject({ acked: 1 });
   });
 
@@ -70,31 +43,30 @@ describe('progress of a source object', () => {
     const a = await sotw('a');
     a.subscribe(RDS, ['r1']);
     a.nack(await a.next(RDS), 'r1: unknown cluster specifier');
-    await t.next('nacked');
+    await fx.t.next('nacked');
     expect(progress()).toEqual({ proxies: 1, acked: 0, rejected: [{ proxyId: 'a', message: 'r1: unknown cluster specifier' }] });
     // A NACK of a resource the policy did not produce does not count against it.
-    expect(t.server.sourceProgress('Service').get('Service shop/web')).toMatchObject({ rejected: [{ proxyId: 'a' }] });
+    expect(fx.t.server.sourceProgress('Service').get('Service shop/web')).toMatchObject({ rejected: [{ proxyId: 'a' }] });
     const c = await sotw('c');
     c.subscribe(CDS);
     c.nack(await c.next(CDS), 'cluster a: bad');
-    await t.next('nacked');
+    await fx.t.next('nacked');
     expect(progress()?.rejected.map((r) => r.proxyId)).toEqual(['a']);
     // Fixed: the new version is acked, and the rejection is forgotten.
     publish(3);
     a.ack(await a.next(RDS));
-    await t.next('acked');
+    await fx.t.next('acked');
     expect(progress()).toEqual({ proxies: 1, acked: 1, rejected: [] });
   });
 
   it('works the same over delta streams', async () => {
     publish(1);
-    const d = await DeltaClient.connect(t.address, { node: { id: 'd' } });
-    clients.push(d);
+    const d = await delta('d');
     d.subscribe(RDS, ['r1']);
     const res = await d.next(RDS);
     expect(progress()).toEqual({ proxies: 1, acked: 0, rejected: [] });
     d.ack(res);
-    await t.next('acked');
+    await fx.t.next('acked');
     expect(progress()).toEqual({ proxies: 1, acked: 1, rejected: [] });
   });
 });

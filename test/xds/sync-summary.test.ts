@@ -2,41 +2,17 @@
  * The server's summary of its proxies for /metrics, from real ADS streams: each proxy in the worst state of its
  * types (as /debug/syncz counts them), the longest a STALE one has waited, and NACKs traced to their policy.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildSyncz } from '../../src/debug/syncz.ts';
-import { DeltaClient, SotwClient } from '../support/ads-client.ts';
 import { ref } from '../support/diagnostics.ts';
 import { pollFor } from '../support/poll.ts';
-import { CDS, cluster, RDS, route } from '../support/resources.ts';
-import { startTestServer, type TestServer } from '../support/trellis.ts';
+import { CDS, RDS } from '../support/resources.ts';
+import { POLICY, policyRouteServer } from './policy-route.ts';
 
-let t: TestServer;
-const clients: { close(): void }[] = [];
+const fx = policyRouteServer();
+const { publish, sotw, delta } = fx;
 
-beforeEach(async () => {
-  t = await startTestServer();
-});
-
-afterEach(async () => {
-  for (const c of clients.splice(0)) c.close();
-  await t.close();
-});
-
-function publish(timeoutSeconds: number): void {
-  t.cache.set('default', {
-    cluster: [cluster('a', timeoutSeconds)],
-    route: [{ ...route('r1', 'a', `r1-${timeoutSeconds}`), sources: [ref('Service shop/web'), ref('TrafficPolicy shop/web')] }],
-  });
-  t.cache.markReady();
-}
-
-async function sotw(id: string): Promise<SotwClient> {
-  const c = await SotwClient.connect(t.address, { node: { id } });
-  clients.push(c);
-  return c;
-}
-
-const summary = () => t.server.syncSummary();
+const summary = () => fx.t.server.syncSummary();
 
 describe('syncSummary', () => {
   it('counts each proxy in its worst state, as /debug/syncz does', async () => {
@@ -56,21 +32,21 @@ describe('syncSummary', () => {
     const rejecting = await sotw('rejecting');
     for (const c of [synced, stale, rejecting]) c.subscribe(CDS);
     synced.ack(await synced.next(CDS));
-    await t.next('acked');
+    await fx.t.next('acked');
     rejecting.subscribe(RDS, ['r1']);
     rejecting.ack(await rejecting.next(CDS));
-    await t.next('acked');
+    await fx.t.next('acked');
     rejecting.nack(await rejecting.next(RDS), 'r1: bad');
-    const [, , , rejected] = await t.next('nacked');
+    const [, , , rejected] = await fx.t.next('nacked');
     await stale.next(CDS);
     // `early` got its CDS when the cache became ready, and has not acked it either.
     await early.next(CDS);
 
     const s = summary();
     expect(s.proxies).toEqual({ SYNCED: 1, 'NOT SENT': 0, STALE: 2, ERROR: 1 });
-    expect(buildSyncz(t.server.proxies()).summary).toEqual({ proxies: 4, synced: 1, notSent: 0, stale: 2, errors: 1 });
+    expect(buildSyncz(fx.t.server.proxies()).summary).toEqual({ proxies: 4, synced: 1, notSent: 0, stale: 2, errors: 1 });
     // The NACK's suspects name the policy that produced the rejected route.
-    expect(rejected).toEqual([expect.objectContaining({ kind: 'route', name: 'r1', sources: expect.arrayContaining([ref('TrafficPolicy shop/web')]) })]);
+    expect(rejected).toEqual([expect.objectContaining({ kind: 'route', name: 'r1', sources: expect.arrayContaining([ref(POLICY)]) })]);
     expect(s.oldestStaleSeconds).toBeGreaterThan(0);
   });
 
@@ -85,24 +61,23 @@ describe('syncSummary', () => {
     const other = await sotw('other');
     other.subscribe(CDS);
     other.ack(await other.next(CDS));
-    await t.next('acked');
+    await fx.t.next('acked');
     const later = summary();
     expect(later.oldestStaleSeconds).toBeGreaterThan(first);
     expect(later.proxies).toMatchObject({ SYNCED: 1, STALE: 1 });
     slow.ack(res);
-    await t.next('acked');
+    await fx.t.next('acked');
     expect(summary()).toEqual({ proxies: { SYNCED: 2, 'NOT SENT': 0, STALE: 0, ERROR: 0 }, oldestStaleSeconds: 0 });
   });
 
   it('counts delta streams the same way', async () => {
     publish(1);
-    const d = await DeltaClient.connect(t.address, { node: { id: 'd' } });
-    clients.push(d);
+    const d = await delta('d');
     d.subscribe(RDS, ['r1']);
     const res = await d.next(RDS);
     expect(summary().proxies.STALE).toBe(1);
     d.ack(res);
-    await t.next('acked');
+    await fx.t.next('acked');
     expect(summary().proxies).toEqual({ SYNCED: 1, 'NOT SENT': 0, STALE: 0, ERROR: 0 });
   });
 });
