@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrustBundleFile, type Bundle } from '../../src/certs/bundle.ts';
-import { openPki, type Ca, type Pki } from './pki.ts';
+import { openPki, type Ca, type Pki } from '../support/pki.ts';
 
 let pki: Pki;
 let one: Ca;

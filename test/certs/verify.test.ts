@@ -9,7 +9,7 @@ import { Certificate, id_ce_subjectAltName, SubjectAlternativeName } from '@pecu
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newKeyAndCsr } from '../../src/certs/csr.ts';
 import { checkIssued, parseTrustBundle, uriSans } from '../../src/certs/verify.ts';
-import { leafExt, openPki, type Ca, type Pki } from './pki.ts';
+import { leafExt, openPki, type Ca, type Pki } from '../support/pki.ts';
 
 const ID = 'spiffe://cluster.local/ns/shop/sa/web';
 let pki: Pki;

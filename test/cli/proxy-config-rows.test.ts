@@ -2,49 +2,22 @@
  * The rows of `trellis proxy-config secrets` from a real certificate (openssl): serial and expiry of
  * the chain's first certificate, roots counted in a bundle, and nothing of the private key.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { secretRow } from '../../src/cli/proxy-config-rows.ts';
+import { openPki, type Pki } from '../support/pki.ts';
 
-const run = promisify(execFile);
-let dir: string;
+let pki: Pki;
 let certPem: string;
 let keyPem: string;
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'trellis-cli-secret-'));
-  await run(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=web',
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-    ],
-    { cwd: dir },
-  );
-  certPem = await readFile(join(dir, 'cert.pem'), 'utf8');
-  keyPem = await readFile(join(dir, 'key.pem'), 'utf8');
+  pki = await openPki();
+  ({ certPem, keyPem } = await pki.root('web'));
 });
 
 afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await pki?.close();
 });
 
 describe('secretRow', () => {

@@ -4,11 +4,6 @@
  * port serves no client status at all. The ADS server runs in process with a stand-in authenticator
  * (passed as a parameter) and a throwaway TLS certificate; the CSDS client is generated from the proto.
  */
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +13,7 @@ import type { PeerIdentity } from '../../src/xds/peer.ts';
 import { AdsServer } from '../../src/xds/server.ts';
 import { SotwClient } from '../support/ads-client.ts';
 import { configOf, CsdsClient, decoded } from '../support/csds-client.ts';
+import { openPki, type Pki } from '../support/pki.ts';
 import { pollFor } from '../support/poll.ts';
 import { SDS } from '../support/resources.ts';
 
@@ -26,7 +22,7 @@ const CHAIN = '-----BEGIN CERTIFICATE-----\nTESTCHAIN\n-----END CERTIFICATE-----
 const PEER: PeerIdentity = { identity: 'spiffe://cluster.local/ns/shop/sa/web', namespace: 'shop', serviceAccount: 'web', via: 'token' };
 const node = (pod: string) => ({ id: `${pod}.shop`, cluster: 'web.shop', metadata: { PROXY_MODE: 'sidecar', NAMESPACE: 'shop', POD_NAME: pod } });
 
-let dir: string;
+let pki: Pki;
 let serverPem: string;
 let ads: AdsServer;
 let plaintext: string;
@@ -34,36 +30,10 @@ let secure: string;
 const closers: { close(): void }[] = [];
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'trellis-csds-secrets-'));
-  await promisify(execFile)(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=trellis',
-      '-addext',
-      'subjectAltName=DNS:trellis',
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-    ],
-    { cwd: dir },
-  );
-  serverPem = await readFile(join(dir, 'cert.pem'), 'utf8');
-  const credentials = grpc.ServerCredentials.createSsl(
-    null,
-    [{ cert_chain: Buffer.from(serverPem), private_key: await readFile(join(dir, 'key.pem')) }],
-    false,
-  );
+  pki = await openPki();
+  const server = await pki.root('trellis', 'DNS:trellis');
+  serverPem = server.certPem;
+  const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(serverPem), private_key: Buffer.from(server.keyPem) }], false);
   const cache = new SnapshotCache();
   const secrets = new SnapshotCache();
   const logger = pino({ level: 'silent' });
@@ -80,7 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of closers) c.close();
   await ads?.close();
-  await rm(dir, { recursive: true, force: true });
+  await pki?.close();
 });
 
 function connect(pod: string): Promise<SotwClient> {

@@ -1,7 +1,7 @@
 /**
- * Throwaway certificate authorities for unit tests of the certs module, made with openssl (node:crypto
- * cannot issue certificates): a root, an intermediate, and leaves signed from a CSR with chosen
- * extensions. The tests against the real cert-manager use its issuers instead.
+ * Throwaway certificate authorities for unit tests, made with openssl (node:crypto cannot issue
+ * certificates): a root (self-signed, also a server's own certificate), an intermediate, and leaves
+ * signed from a CSR with chosen extensions. The tests against the real cert-manager use its issuers instead.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,12 +13,14 @@ const run = promisify(execFile);
 
 export interface Ca {
   readonly certPem: string;
+  readonly keyPem: string;
   readonly keyFile: string;
   readonly certFile: string;
 }
 
 export interface Pki {
-  root(name: string): Promise<Ca>;
+  /** A self-signed CA named `name`; `subjectAltName` (e.g. `DNS:trellis`) lets it serve TLS as itself. */
+  root(name: string, subjectAltName?: string): Promise<Ca>;
   intermediate(name: string, parent: Ca): Promise<Ca>;
   /** Signs `csrPem` with `ca`; `ext` is an openssl extension file's text (subjectAltName, basicConstraints...). */
   sign(csrPem: string, ca: Ca, ext: string, days?: number): Promise<string>;
@@ -57,8 +59,14 @@ export async function openPki(): Promise<Pki> {
     );
     return readFile(join(dir, `${id}.crt`), 'utf8');
   };
+  const ca = async (name: string, certPem: string): Promise<Ca> => ({
+    certPem,
+    keyPem: await readFile(join(dir, `${name}.key`), 'utf8'),
+    keyFile: `${name}.key`,
+    certFile: `${name}.crt`,
+  });
   return {
-    async root(name) {
+    async root(name, subjectAltName) {
       await ossl(
         'req',
         '-x509',
@@ -74,15 +82,17 @@ export async function openPki(): Promise<Pki> {
         '-addext',
         'basicConstraints=critical,CA:TRUE',
         '-addext',
-        'keyUsage=critical,keyCertSign,cRLSign',
+        // Serving TLS as itself takes digitalSignature as well.
+        `keyUsage=critical,keyCertSign,cRLSign${subjectAltName ? ',digitalSignature' : ''}`,
+        ...(subjectAltName ? ['-addext', `subjectAltName=${subjectAltName}`] : []),
       );
-      return { certPem: await readFile(join(dir, `${name}.crt`), 'utf8'), keyFile: `${name}.key`, certFile: `${name}.crt` };
+      return ca(name, await readFile(join(dir, `${name}.crt`), 'utf8'));
     },
     async intermediate(name, parent) {
       await ossl('req', '-new', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`);
       const certPem = await sign(await readFile(join(dir, `${name}.csr`), 'utf8'), parent, caExt);
       await writeFile(join(dir, `${name}.crt`), certPem);
-      return { certPem, keyFile: `${name}.key`, certFile: `${name}.crt` };
+      return ca(name, certPem);
     },
     sign,
     async foreignCsr() {
