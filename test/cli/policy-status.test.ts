@@ -6,20 +6,12 @@
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { trellis } from '../support/cli.ts';
 import { pollFor } from '../support/poll.ts';
-import { NACKER, SILENT, startMesh, type Mesh } from './support.ts';
+import { NACKER, SILENT, meshOfFile } from './support.ts';
 
-let mesh: Mesh;
-
-beforeAll(async () => {
-  mesh = await startMesh();
-}, 90_000);
-
-afterAll(async () => {
-  await mesh?.close();
-});
+const mesh = meshOfFile();
 
 describe('trellis policy-status', () => {
   it('prints each policy with Accepted and Programmed, and exits 1 when one is not Programmed', async () => {

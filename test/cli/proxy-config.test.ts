@@ -4,19 +4,11 @@
  * arguments and an unreachable debug endpoint.
  */
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { trellis } from '../support/cli.ts';
-import { ACKER, startMesh, type Mesh } from './support.ts';
+import { ACKER, meshOfFile } from './support.ts';
 
-let mesh: Mesh;
-
-beforeAll(async () => {
-  mesh = await startMesh();
-}, 90_000);
-
-afterAll(async () => {
-  await mesh?.close();
-});
+const mesh = meshOfFile();
 
 const rows = (stdout: string) =>
   stdout

@@ -5,19 +5,11 @@
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { parse } from 'yaml';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { trellis } from '../support/cli.ts';
-import { ACKER, NACKER, SILENT, startMesh, type Mesh } from './support.ts';
+import { ACKER, NACKER, SILENT, meshOfFile } from './support.ts';
 
-let mesh: Mesh;
-
-beforeAll(async () => {
-  mesh = await startMesh();
-}, 90_000);
-
-afterAll(async () => {
-  await mesh?.close();
-});
+const mesh = meshOfFile();
 
 interface StatusJson {
   proxies: {

@@ -8,6 +8,7 @@ import { cpSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { loadServeConfig } from '../../src/config/config.ts';
 import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { startManifestSource } from '../../src/sources/manifests/index.ts';
@@ -73,7 +74,7 @@ async function ackingSidecar(address: string): Promise<SotwClient> {
   return c;
 }
 
-export async function startMesh(): Promise<Mesh> {
+async function startMesh(): Promise<Mesh> {
   const root = await mkdtemp(join(tmpdir(), 'trellis-cli-status-'));
   const dir = join(root, 'mesh');
   cpSync(join(import.meta.dirname, '../../examples/mesh'), dir, { recursive: true });
@@ -114,5 +115,32 @@ export async function startMesh(): Promise<Mesh> {
       await trellis.close();
       await rm(root, { recursive: true, force: true });
     },
+  };
+}
+
+/** The mesh of a test file: started before its tests (vitest's beforeAll), closed after them. */
+export function meshOfFile(): Omit<Mesh, 'close'> {
+  let mesh: Mesh | undefined;
+  beforeAll(async () => {
+    mesh = await startMesh();
+  }, 90_000);
+  afterAll(async () => {
+    await mesh?.close();
+  });
+  const started = (): Mesh => {
+    if (!mesh) throw new Error('meshOfFile: the mesh did not start');
+    return mesh;
+  };
+  return {
+    get trellis() {
+      return started().trellis;
+    },
+    get debug() {
+      return started().debug;
+    },
+    get xds() {
+      return started().xds;
+    },
+    disconnect: (id) => started().disconnect(id),
   };
 }
