@@ -37,7 +37,7 @@ export function guard(seconds: number): NodeJS.Timeout {
   }, seconds * 1000);
 }
 
-type Named<E, K> = Extract<E, { ev: K }>;
+export type Named<E, K> = Extract<E, { ev: K }>;
 
 /** A child process and the events it sent, waited on in order. An 'error' event or an exit fails every wait. */
 export class Child<Cmd, Ev extends { ev: string }> {

@@ -35,7 +35,7 @@
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Child, guard, killAll } from './children.ts';
+import { Child, guard, killAll, type Named } from './children.ts';
 import {
   CHANGED_INDEX,
   clusterName,
@@ -203,9 +203,15 @@ function startServer(impl: Impl): ServerChild {
   return new Child(`${impl} server`, 'gocp.ts', { ...env, TRELLIS_BENCH_GOCP_CACHE: impl === 'gocp-linear' ? 'linear' : 'snapshot' });
 }
 
-/** A fresh server and client process: memory before and after connecting, then the changes. */
-async function phase(impl: Impl, protocol: Protocol): Promise<PhaseResult> {
-  const label = `${impl} ${protocol}`;
+type Listening = Named<ServerEvent, 'listening'>;
+type Memory = Named<ServerEvent, 'memory'>;
+
+/** A fresh server of `impl`, its memory once it listens, and `body`; the client process `body` starts is stopped with the server. */
+async function withServer<T>(
+  impl: Impl,
+  label: string,
+  body: (server: ServerChild, listening: Listening, memBefore: Memory, startClients: () => ClientChild) => Promise<T>,
+): Promise<T> {
   process.stderr.write(`bench: ${label}: starting server\n`);
   const server = startServer(impl);
   let clients: ClientChild | undefined;
@@ -213,14 +219,30 @@ async function phase(impl: Impl, protocol: Protocol): Promise<PhaseResult> {
     const listening = await server.next('listening');
     server.send({ cmd: 'memory' });
     const memBefore = await server.next('memory');
-    clients = new Child('clients', 'clients.ts', paramsEnv);
+    return await body(server, listening, memBefore, () => (clients = new Child('clients', 'clients.ts', paramsEnv)));
+  } finally {
+    await Promise.all([clients?.stop({ cmd: 'close' }), server.stop({ cmd: 'exit' })]);
+  }
+}
+
+/** The server's memory with every client connected (and, of our own servers, a check that it holds all their streams). */
+async function connectedMemory(server: ServerChild, listening: Listening, label: string): Promise<Memory> {
+  server.send({ cmd: 'memory' });
+  const memConnected = await server.next('memory');
+  if (!listening.external && memConnected.streams !== params.clients)
+    throw new Error(`${label}: server holds ${memConnected.streams} streams, expected ${params.clients}`);
+  return memConnected;
+}
+
+/** A fresh server and client process: memory before and after connecting, then the changes. */
+function phase(impl: Impl, protocol: Protocol): Promise<PhaseResult> {
+  const label = `${impl} ${protocol}`;
+  return withServer(impl, label, async (server, listening, memBefore, startClients) => {
+    const clients = startClients();
     clients.send({ cmd: 'connect', port: listening.port, protocol, burst: false });
     const ready = await clients.next('ready');
     process.stderr.write(`bench: ${label}: ${ready.streams} streams ready in ${(ready.setupMs / 1000).toFixed(1)} s\n`);
-    server.send({ cmd: 'memory' });
-    const memConnected = await server.next('memory');
-    if (!listening.external && memConnected.streams !== params.clients)
-      throw new Error(`${label}: server holds ${memConnected.streams} streams, expected ${params.clients}`);
+    const memConnected = await connectedMemory(server, listening, label);
     const artefact = (ext: string): string => join(tmpdir(), `trellis-bench-${protocol}-${process.pid}.${ext}`);
     if (heapSnapshot && impl === 'trellis') {
       server.send({ cmd: 'heap-snapshot', path: artefact('heapsnapshot') });
@@ -242,34 +264,23 @@ async function phase(impl: Impl, protocol: Protocol): Promise<PhaseResult> {
       memConnected,
       ...(profiled ? { profilePath: artefact('cpuprofile') } : {}),
     };
-  } finally {
-    await Promise.all([clients?.stop({ cmd: 'close' }), server.stop({ cmd: 'exit' })]);
-  }
+  });
 }
 
 /** A fresh server and client process; the N clients open every stream at once; until all have ACKed CDS and EDS. */
-async function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResult> {
+function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResult> {
   const label = `${impl} ${protocol} cold start`;
-  process.stderr.write(`bench: ${label}: starting server\n`);
-  const server = startServer(impl);
-  let clients: ClientChild | undefined;
-  try {
-    const listening = await server.next('listening');
-    server.send({ cmd: 'memory' });
-    const memBefore = await server.next('memory');
+  return withServer(impl, label, async (server, listening, memBefore, startClients) => {
     server.send({ cmd: 'cpu' });
     const cpu0 = (await server.next('cpu')).seconds;
     // The client process is up before the clock starts: its start-up is not the server's cold start.
-    clients = new Child('clients', 'clients.ts', paramsEnv);
+    const clients = startClients();
     clients.send({ cmd: 'connect', port: listening.port, protocol, burst: true });
     const ready = await clients.next('ready');
     server.send({ cmd: 'cpu' });
     const serverCpuSeconds = (await server.next('cpu')).seconds - cpu0;
     process.stderr.write(`bench: ${label}: ${ready.streams} streams ACKed in ${(ready.setupMs / 1000).toFixed(2)} s\n`);
-    server.send({ cmd: 'memory' });
-    const memConnected = await server.next('memory');
-    if (!listening.external && memConnected.streams !== params.clients)
-      throw new Error(`${label}: server holds ${memConnected.streams} streams, expected ${params.clients}`);
+    const memConnected = await connectedMemory(server, listening, label);
     return {
       impl,
       protocol,
@@ -280,9 +291,7 @@ async function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResul
       memBefore,
       memConnected,
     };
-  } finally {
-    await Promise.all([clients?.stop({ cmd: 'close' }), server.stop({ cmd: 'exit' })]);
-  }
+  });
 }
 
 // ---- main ----
