@@ -8,7 +8,7 @@ import { afterEach } from 'vitest';
 import { TypeUrl, type ResourceKind } from '../../src/envoy/types.js';
 import type { HeldResources, NackRecord, ProxyStatus, SyncState, TypeStatus, XdsIntrospection } from '../../src/xds/status.js';
 import { createMetrics, type Metrics } from '../../src/debug/metrics.js';
-import { startDebugServer, type DebugServerOptions } from '../../src/debug/server.js';
+import { startDebugServer, type DebugServer, type DebugServerOptions } from '../../src/debug/server.js';
 
 export const V1 = 'a1b2c3d4e5f60718293a4b5c6d7e8f90';
 export const V2 = 'ffeeddccbbaa99887766554433221100';
@@ -133,6 +133,8 @@ export interface Running {
   logs: Record<string, unknown>[];
   /** What /debug/configz reports; tests push into it. */
   problems: Problem[];
+  /** The server itself: changed() notifies the event stream; close() is also called after the test. */
+  server: DebugServer;
 }
 
 const open: { close(): Promise<void> }[] = [];
@@ -145,7 +147,7 @@ afterEach(async () => {
 export async function startServer(
   introspection: XdsIntrospection = fakeIntrospection(defaultViews()),
   // Heavy views uncached by default here, so that a test sees each change at once; hardening.test.ts asks for the cache.
-  limits: Pick<DebugServerOptions, 'viewCacheMs' | 'maxBodyBytes'> = { viewCacheMs: 0 },
+  limits: Pick<DebugServerOptions, 'viewCacheMs' | 'maxBodyBytes' | 'uiDir'> = { viewCacheMs: 0 },
 ): Promise<Running> {
   const metrics = createMetrics();
   const readiness = { ready: false, reason: 'sources not synced' };
@@ -162,7 +164,7 @@ export async function startServer(
     ...limits,
   });
   open.push(server);
-  return { base: `http://127.0.0.1:${server.address.port}`, metrics, readiness, logs, problems };
+  return { base: `http://127.0.0.1:${server.address.port}`, metrics, readiness, logs, problems, server };
 }
 
 /** The value of one series (`name{labels}` exactly as exposed), or undefined when it is absent. */

@@ -7,11 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ChangeFeed, serveEvents, type ChangeEvent } from '../../src/debug/events.ts';
-import { createMetrics } from '../../src/debug/metrics.ts';
-import { startDebugServer } from '../../src/debug/server.ts';
 import { buildServices } from '../../src/debug/services.ts';
 import { UI_CSP } from '../../src/debug/ui.ts';
 import type { MeshModel, ModelEndpoint } from '../../src/model/types.ts';
@@ -56,22 +53,13 @@ describe('/debug/ui files', () => {
   it('answers 500 naming the directory when the files are missing, and serves the rest', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'trellis-ui-missing-'));
     await writeFile(join(dir, 'app.js'), '');
-    const server = await startDebugServer({
-      host: '127.0.0.1',
-      port: 0,
-      introspection: fakeIntrospection(defaultViews()),
-      readiness: () => ({ ready: true, reason: '' }),
-      metrics: createMetrics(),
-      logger: pino({ level: 'silent' }),
-      uiDir: dir,
-    });
+    const { base } = await startServer(undefined, { viewCacheMs: 0, uiDir: dir });
     try {
-      const res = await fetch(`http://127.0.0.1:${server.address.port}/debug/ui`);
+      const res = await fetch(`${base}/debug/ui`);
       expect(res.status).toBe(500);
       expect(await res.text()).toBe(`debug UI: ${dir} has no index.html\n`);
-      expect((await fetch(`http://127.0.0.1:${server.address.port}/healthz`)).status).toBe(200);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
     } finally {
-      await server.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -130,15 +118,8 @@ describe('/debug/events', () => {
   });
 
   it('does not keep the debug server from closing', async () => {
-    const server = await startDebugServer({
-      host: '127.0.0.1',
-      port: 0,
-      introspection: fakeIntrospection(defaultViews()),
-      readiness: () => ({ ready: true, reason: '' }),
-      metrics: createMetrics(),
-      logger: pino({ level: 'silent' }),
-    });
-    const res = await fetch(`http://127.0.0.1:${server.address.port}/debug/events`);
+    const { base, server } = await startServer();
+    const res = await fetch(`${base}/debug/events`);
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     await reader.read();
     server.changed();
