@@ -2,7 +2,8 @@
  * One watch over a replica's CertificateRequests, shared by every request it waits on: a list, then a
  * watch from the list's resourceVersion (with bookmarks), for as long as any request waits — 200
  * requests at once are one watch on the API server, not 200. A request that starts following is told
- * the latest state of its object known so far, then each new one, and its deletion. A watch that
+ * the latest state of its object known so far, then each new one, and its deletion (also one before
+ * the list: a request is followed only once created). A watch that
  * ends resumes from where it was; one that expired (410 Gone) lists again; a failure is retried after
  * a second, and `failure` says why until a list or watch succeeds.
  */
@@ -88,12 +89,21 @@ export class RequestWatch {
   }
 
   private async list(run: Run): Promise<string> {
+    // Every request is followed once created: one followed before the list and missing from it was deleted
+    // before the list, and no watch from the list's resourceVersion would say so.
+    const followed = [...this.followers.keys()];
     const body = await getJson(this.kubeConfig, this.path, { labelSelector: this.labelSelector }, run.stop.signal);
     const list = isRec(body) ? body : {};
     const meta = isRec(list.metadata) ? list.metadata : {};
     const rv = typeof meta.resourceVersion === 'string' ? meta.resourceVersion : '';
     if (rv === '') throw new Error(`GET ${this.path}: the answer is not a list with a resourceVersion`);
-    for (const item of Array.isArray(list.items) ? (list.items as unknown[]) : []) if (isRec(item)) this.seen(run, nameOf(item), item);
+    const listed = new Set<string>();
+    for (const item of Array.isArray(list.items) ? (list.items as unknown[]) : []) {
+      if (!isRec(item)) continue;
+      listed.add(nameOf(item));
+      this.seen(run, nameOf(item), item);
+    }
+    for (const name of followed) if (!listed.has(name)) this.seen(run, name, 'deleted');
     this.failure = undefined;
     return rv;
   }

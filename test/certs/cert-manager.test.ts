@@ -15,6 +15,7 @@ import { newKeyAndCsr } from '../../src/certs/csr.ts';
 import { CertificateManager } from '../../src/certs/manager.ts';
 import { CertificateRequests, MANAGED_BY, REPLICA_LABEL, type RequestSettings } from '../../src/certs/requests.ts';
 import { ServingCertificate } from '../../src/certs/serving.ts';
+import { RequestWatch } from '../../src/certs/watch.ts';
 import { parseTrustBundle, uriSans } from '../../src/certs/verify.ts';
 import { startCertManager, type CertificateRequest, type CertManager } from '../support/cert-manager.ts';
 import { apiServerMetrics, samples } from '../support/apiserver-metrics.ts';
@@ -290,6 +291,27 @@ describe('waiting on requests', () => {
     await admin.deleteNamespacedCustomObject({ ...GROUP, namespace: t.namespace, name: cr?.metadata.name ?? '' });
     expect(await outcome).toMatchObject({ kind: 'Deleted', request: cr?.metadata.name, message: expect.stringContaining('deleted before it was issued') });
   }, 90_000);
+});
+
+describe('the watch of requests', () => {
+  it('tells a follower its request was deleted before the watch listed them (no event would say so)', async () => {
+    const namespace = await env.namespace('trellis');
+    const body = {
+      apiVersion: 'cert-manager.io/v1',
+      kind: 'CertificateRequest',
+      metadata: { generateName: 'gone-', labels: { [REPLICA_LABEL]: 'gone' } },
+      spec: { request: Buffer.from(newKeyAndCsr(ID).csrPem).toString('base64'), issuerRef: { kind: 'ClusterIssuer', name: 'no-such-issuer' } },
+    };
+    const created = (await admin.createNamespacedCustomObject({ ...GROUP, namespace, body })) as Request;
+    await admin.deleteNamespacedCustomObject({ ...GROUP, namespace, name: created.metadata.name });
+    const kc = new KubeConfig();
+    kc.loadFromString(env.adminKubeconfig);
+    const watch = new RequestWatch(kc, `/apis/cert-manager.io/v1/namespaces/${namespace}/certificaterequests`, `${REPLICA_LABEL}=gone`);
+    let unfollow: (() => void) | undefined;
+    const seen = await new Promise((resolve) => (unfollow = watch.follow(created.metadata.name, resolve)));
+    unfollow?.();
+    expect(seen).toBe('deleted');
+  }, 60_000);
 });
 
 describe('leftovers', () => {
