@@ -93,7 +93,8 @@ export function sameRef(a: ObjectRef, b: ObjectRef): boolean {
   return a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
 }
 
-function compareText(a: string, b: string): number {
+/** Code-unit order, the same on every machine (unlike localeCompare). */
+export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

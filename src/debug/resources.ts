@@ -3,7 +3,7 @@
  * objects that produced it (the Service, the TrafficPolicies that shaped it) — what the config dump,
  * being Envoy's shape, cannot carry. Sensitive fields are redacted as in the config dump.
  */
-import { formatRef } from '../diagnostics.js';
+import { compareText, formatRef, sortedRefs } from '../diagnostics.js';
 import { SHORT_NAME, type ResourceKind } from '../envoy/types.js';
 import type { HeldResources, NackRecord } from '../xds/status.js';
 import { DUMP_ORDER } from './config-dump.js';
@@ -32,10 +32,6 @@ export interface ResourcesResponse {
   readonly types: readonly ResourceTypeView[];
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 export function buildResources(proxy: string, held: readonly HeldResources[]): ResourcesResponse {
   const byKind = new Map(held.map((h) => [h.kind, h]));
   const types = DUMP_ORDER.flatMap((kind): ResourceTypeView[] => {
@@ -43,7 +39,7 @@ export function buildResources(proxy: string, held: readonly HeldResources[]): R
     if (!h) return [];
     const resources = [...h.resources]
       .sort((a, b) => compareText(a.name, b.name))
-      .map((r) => ({ name: r.name, version: r.version, sources: r.sources.map(formatRef).sort(compareText), resource: redactSensitive(r.resource) }));
+      .map((r) => ({ name: r.name, version: r.version, sources: sortedRefs(r.sources).map(formatRef), resource: redactSensitive(r.resource) }));
     return [{ type: SHORT_NAME[kind], kind, versionAcked: h.versionAcked, ...(h.lastError ? { lastError: h.lastError } : {}), resources }];
   });
   return { proxy, types };

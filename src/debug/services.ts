@@ -3,7 +3,7 @@
  * get traffic grouped by locality, and the TrafficPolicies attached to the port with the fields each
  * one sets there. Pure: the model comes in as data.
  */
-import { compareRefs, formatRef, type ObjectRef } from '../diagnostics.js';
+import { compareRefs, compareText, formatRef, sameRef } from '../diagnostics.js';
 import { servicePortRef } from '../model/references.js';
 import type { Locality, MeshModel, ModelEndpoint, ModelPolicy, ModelService, ModelServicePort } from '../model/types.js';
 
@@ -63,10 +63,6 @@ export function localityName(l: Locality): string {
   return [l.region, l.zone, l.subZone].map((part) => part || UNKNOWN).join('/');
 }
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Endpoints grouped by locality, localities sorted by name, endpoints as the model sorts them. */
 export function byLocality(endpoints: readonly ModelEndpoint[]): LocalityView[] {
   const groups = new Map<string, { locality: Locality; endpoints: EndpointView[] }>();
@@ -93,10 +89,6 @@ function portPolicies(service: ModelService, port: ModelServicePort, attached: R
       .map(([field]) => field)
       .sort(compareText),
   }));
-}
-
-function sameRef(a: ObjectRef, b: ObjectRef): boolean {
-  return a.kind === b.kind && a.namespace === b.namespace && a.name === b.name;
 }
 
 /** Policies by the service port they attach to (`Service ns/name:port`). */

@@ -2,6 +2,7 @@
  * The sync status of every connected proxy, per type: what was sent, what was acked, what was
  * rejected. `/debug/syncz` serves it as JSON (this module) or as a table (text.ts).
  */
+import { compareText } from '../diagnostics.js';
 import { SHORT_NAME, type ResourceKind } from '../envoy/types.js';
 import { worstState, type ProxyStatus, type SyncState, type TypeStatus } from '../xds/status.js';
 
@@ -33,10 +34,6 @@ export interface SynczResponse {
   readonly summary: SynczSummary;
   /** Sorted by proxy id, then stream id. */
   readonly proxies: readonly SynczProxy[];
-}
-
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function typeRank(kind: ResourceKind): number {

@@ -3,7 +3,7 @@
  * way. Translation is best-effort: an object that cannot be translated becomes an error naming the
  * object and field, and everything else is still produced.
  */
-import { diagnostic, diagnosticKey, formatRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
+import { compareText, diagnostic, diagnosticKey, formatRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
 import type { TranslatedResources } from '../envoy/resources.js';
 import type { MeshModel } from '../model/types.js';
 
@@ -26,25 +26,21 @@ export interface Translation {
   diagnostics: Diagnostic[];
 }
 
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
 /** Sorts resources (or anything named) by name, by code unit: the same on every machine and locale. */
 export function byName<T extends { readonly name?: string | undefined }>(items: Iterable<T>): T[] {
-  return [...items].sort((a, b) => compare(a.name ?? '', b.name ?? ''));
+  return [...items].sort((a, b) => compareText(a.name ?? '', b.name ?? ''));
 }
 
 /** Sorted, without duplicates. */
 export function sortedUnique(items: Iterable<string>): string[] {
-  return [...new Set(items)].sort(compare);
+  return [...new Set(items)].sort(compareText);
 }
 
 /** Diagnostics in a stable order (object, field, message), without duplicates. */
 export function sortErrors(list: Iterable<Diagnostic>): Diagnostic[] {
   const seen = new Map<string, Diagnostic>();
   for (const d of list) seen.set(JSON.stringify([d.object ? formatRef(d.object) : '', d.field ?? '', d.message, diagnosticKey(d)]), d);
-  return [...seen.entries()].sort(([a], [b]) => compare(a, b)).map(([, d]) => d);
+  return [...seen.entries()].sort(([a], [b]) => compareText(a, b)).map(([, d]) => d);
 }
 
 /**

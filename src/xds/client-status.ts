@@ -3,6 +3,7 @@
  * state the stream keeps anyway (what it acked, the last NACK and its suspects, what it subscribes to)
  * and the snapshot it is served from. Nothing is recorded for this view: it is computed when asked.
  */
+import { compareText } from '../diagnostics.js';
 import { PUSH_ORDER } from '../envoy/types.js';
 import type { KindSnapshot, Snapshot } from './cache.js';
 import type { ClientResource, ClientResources, ClientTypeResources } from './status.js';
@@ -16,7 +17,7 @@ function listedNames(ts: TypeState, kind: KindSnapshot | undefined): string[] {
     for (const name of kind?.entries.keys() ?? []) names.add(name);
     for (const entry of ts.ackedEntries()) names.add(entry.name);
   }
-  return [...names].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return [...names].sort(compareText);
 }
 
 /** One resource: NACKED if the last NACK rejected it, else ACKED if held, else REQUESTED, or DOES_NOT_EXIST if not served. */

@@ -12,6 +12,7 @@
  */
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { compareText } from '../../diagnostics.js';
 import type { ManifestFile } from './parse.js';
 import { DEFAULT_MAX_FILE_BYTES, entryKind, isGone, isManifestName, readEntry, unreadableReason, type FileStamp } from './files.js';
 
@@ -61,7 +62,7 @@ function sameStamp(a: FileStamp | undefined, b: FileStamp): boolean {
 }
 
 function byPath(a: ManifestFile, b: ManifestFile): number {
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+  return compareText(a.path, b.path);
 }
 
 export class ManifestTree {
