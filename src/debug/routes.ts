@@ -212,6 +212,7 @@ export function debugRoutes(deps: RouteDeps): Route[] {
       path: '/debug/services',
       usage: '/debug/services',
       description: 'every Service: per port, its endpoints by locality and the TrafficPolicies attached (with the fields each one sets)',
+      heavy: true,
       handle: () => json(200, deps.services()),
     },
     {

@@ -33,7 +33,7 @@ export interface DebugServerOptions {
   services?: () => ServicesResponse;
   /** Where the UI's files are; default src/debug/ui beside the module (dist/debug/ui once built). */
   uiDir?: string;
-  /** How long a heavy view (/metrics, /debug/syncz, /debug/config_dump) is served from cache; default 1000 ms, 0 for never. */
+  /** How long a heavy view (/metrics, /debug/syncz, /debug/config_dump, /debug/resources, /debug/services) is served from cache; default 1000 ms, 0 for never. */
   viewCacheMs?: number;
   /** The largest body a heavy view may have; beyond it, text is cut at a line and JSON is refused. Default 8 MiB. */
   maxBodyBytes?: number;

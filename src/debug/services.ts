@@ -94,7 +94,12 @@ function portPolicies(service: ModelService, port: ModelServicePort, attached: R
 /** Policies by the service port they attach to (`Service ns/name:port`). */
 function attachments(policies: readonly ModelPolicy[]): Map<string, ModelPolicy[]> {
   const byPort = new Map<string, ModelPolicy[]>();
-  for (const p of policies) for (const port of p.attachedTo) byPort.set(port, [...(byPort.get(port) ?? []), p]);
+  for (const p of policies)
+    for (const port of p.attachedTo) {
+      const list = byPort.get(port);
+      if (list) list.push(p);
+      else byPort.set(port, [p]);
+    }
   return byPort;
 }
 
