@@ -15,7 +15,7 @@ export interface ProxyMetrics {
 }
 
 /** The TrafficPolicies (`namespace/name`) among the sources of some resources, each once. */
-export function policiesOf(rejected: readonly RejectedResource[]): string[] {
+function policiesOf(rejected: readonly RejectedResource[]): string[] {
   const out = new Set<string>();
   for (const r of rejected) for (const src of r.sources) if (src.kind === 'TrafficPolicy') out.add(`${src.namespace ?? ''}/${src.name}`);
   return [...out].sort();
@@ -24,7 +24,7 @@ export function policiesOf(rejected: readonly RejectedResource[]): string[] {
 export function proxyMetrics(registry: Registry, prefix: string): ProxyMetrics {
   let read: (() => SyncSummary) | undefined;
   let summary: SyncSummary | undefined;
-  /** Read by each gauge at each scrape (a walk over the streams' states); a failing callback leaves the last values. */
+  /** One walk over the streams' states per scrape, by the first gauge; a failing callback leaves the last values. */
   const refresh = (): SyncSummary | undefined => {
     try {
       summary = read?.() ?? summary;
@@ -47,8 +47,9 @@ export function proxyMetrics(registry: Registry, prefix: string): ProxyMetrics {
     name: `${prefix}xds_oldest_stale_seconds`,
     help: 'Seconds the longest-stale connected proxy has waited for its configuration (a response not acked, or a change not sent); 0 when none is stale.',
     registers: [registry],
+    // Registered after xds_proxies, so collected after it in the same scrape: the summary it just read.
     collect() {
-      this.set(refresh()?.oldestStaleSeconds ?? 0);
+      this.set(summary?.oldestStaleSeconds ?? 0);
     },
   });
   const policyNacks = new Counter({

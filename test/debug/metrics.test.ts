@@ -125,7 +125,9 @@ describe('createMetrics', () => {
     expect(['SYNCED', 'NOT SENT', 'STALE', 'ERROR'].map((state) => sample(before, `trellis_xds_proxies{state="${state}"}`))).toEqual([0, 0, 0, 0]);
     expect(sample(before, 'trellis_xds_oldest_stale_seconds')).toBe(0);
     let summary: SyncSummary | Error = { proxies: { SYNCED: 3, 'NOT SENT': 1, STALE: 2, ERROR: 1 }, oldestStaleSeconds: 75.5 };
+    let walks = 0;
     m.proxiesCollector(() => {
+      walks++;
       if (summary instanceof Error) throw summary;
       return summary;
     });
@@ -141,6 +143,8 @@ describe('createMetrics', () => {
     expect(await read()).toEqual([3, 1, 2, 1, 75.5]);
     summary = { proxies: { SYNCED: 4, 'NOT SENT': 0, STALE: 0, ERROR: 0 }, oldestStaleSeconds: 0 };
     expect(await read()).toEqual([4, 0, 0, 0, 0]);
+    // One walk over the streams per scrape, for both gauges.
+    expect(walks).toBe(3);
   });
 
   it('includes the default process metrics with the trellis_ prefix', async () => {
