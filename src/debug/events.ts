@@ -8,9 +8,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** At most one event per this many milliseconds. */
-export const EVENT_INTERVAL_MS = 1_000;
+const EVENT_INTERVAL_MS = 1_000;
 /** Open event streams at most; one more is answered 503 (each holds a socket and a listener). */
-export const MAX_EVENT_STREAMS = 64;
+const MAX_EVENT_STREAMS = 64;
 
 export interface ChangeEvent {
   /** Counts the events sent since start; the heavy views are cached per epoch. */

@@ -59,12 +59,12 @@ export interface ServicesResponse {
 
 const UNKNOWN = '(unknown)';
 
-export function localityName(l: Locality): string {
+function localityName(l: Locality): string {
   return [l.region, l.zone, l.subZone].map((part) => part || UNKNOWN).join('/');
 }
 
 /** Endpoints grouped by locality, localities sorted by name, endpoints as the model sorts them. */
-export function byLocality(endpoints: readonly ModelEndpoint[]): LocalityView[] {
+function byLocality(endpoints: readonly ModelEndpoint[]): LocalityView[] {
   const groups = new Map<string, { locality: Locality; endpoints: EndpointView[] }>();
   for (const e of endpoints) {
     const key = localityName(e.locality);

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 export const UI_PATH = '/debug/ui';
 
 /** Where the files are: beside this module, in src/ (tsx) as in dist/ (the build copies them). */
-export const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
+const UI_DIR = fileURLToPath(new URL('./ui/', import.meta.url));
 
 export const UI_CSP = [
   "default-src 'none'",
