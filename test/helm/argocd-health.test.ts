@@ -107,4 +107,9 @@ describe('copies of the script', () => {
     const block = (m?.[1] ?? '').replace(/\n+$/, '\n').replace(/^ {4}/gm, '');
     expect(block).toBe(HEALTH_LUA);
   });
+
+  it("the values for Argo CD's chart (configs.cm) hold the file as it is", () => {
+    const values = parse(readFileSync(join(REPO, 'helm/trellis/argocd/argo-cd-values.yaml'), 'utf8')) as { configs?: { cm?: Record<string, unknown> } };
+    expect(values.configs?.cm?.['resource.customizations.health.trellis.dev_TrafficPolicy']).toBe(HEALTH_LUA);
+  });
 });
