@@ -134,10 +134,9 @@ function struct(obj: Readonly<Record<string, unknown>>): Record<string, unknown>
   return { fields: Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, value(v)])) };
 }
 
-/** envoy.config.core.v3.Node from what the stream's first request said (user agent name and version rejoined by "/"). */
+/** envoy.config.core.v3.Node from what the stream's first request said. */
 function nodeObject(node: NodeInfo): Record<string, unknown> {
-  const slash = node.userAgent.indexOf('/');
-  const [name, version] = slash < 0 ? [node.userAgent, ''] : [node.userAgent.slice(0, slash), node.userAgent.slice(slash + 1)];
+  const [name, version] = [node.userAgentName ?? '', node.userAgentVersion ?? ''];
   return {
     id: node.id,
     cluster: node.cluster,

@@ -8,5 +8,9 @@ export interface NodeInfo {
   /** node.metadata as plain JSON. */
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly locality?: { readonly region?: string; readonly zone?: string; readonly sub_zone?: string };
+  /** `name/version` for logs and views. */
   readonly userAgent: string;
+  /** node.user_agent_name and user_agent_version as sent (empty when not). */
+  readonly userAgentName?: string;
+  readonly userAgentVersion?: string;
 }

@@ -101,6 +101,8 @@ function nodeOf(raw: unknown): NodeInfo | undefined {
     metadata: structToJson(n.metadata as Obj | undefined),
     ...(loc ? { locality: { region: str(loc.region), zone: str(loc.zone), sub_zone: str(loc.sub_zone) } } : {}),
     userAgent: [str(n.user_agent_name), str(n.user_agent_version)].filter(Boolean).join('/'),
+    userAgentName: str(n.user_agent_name),
+    userAgentVersion: str(n.user_agent_version),
   };
 }
 

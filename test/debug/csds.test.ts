@@ -51,7 +51,8 @@ beforeAll(async () => {
   csds = new CsdsClient(address);
 
   // ACKs (delta: each resource carries its version).
-  const acker = await DeltaClient.connect(address, { node: node('app-ack.shop') });
+  // A name holding a slash: CSDS gives name and version back as sent.
+  const acker = await DeltaClient.connect(address, { node: { ...node('app-ack.shop'), user_agent_name: 'grpc-node-js/xds', user_agent_version: '1.14.0' } });
   clients.push(acker);
   acker.subscribe(CDS, ['*']);
   const cds = await acker.next(CDS, 15_000);
@@ -98,6 +99,7 @@ describe('FetchClientStatus', () => {
     expect(nodesOf(res)).toEqual(['app-ack.shop', 'app-nack.shop', 'app-silent.shop']);
     const ack = res.config?.[0]?.node;
     expect(ack?.cluster).toBe('app.shop');
+    expect([ack?.user_agent_name, ack?.user_agent_version]).toEqual(['grpc-node-js/xds', '1.14.0']);
     expect(ack?.metadata).toEqual({
       fields: { NAMESPACE: { kind: 'stringValue', stringValue: 'shop' }, PROXY_MODE: { kind: 'stringValue', stringValue: 'proxyless' } },
     });

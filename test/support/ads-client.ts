@@ -15,6 +15,8 @@ export interface TestNode {
   cluster?: string;
   metadata?: Record<string, string>;
   locality?: { region?: string; zone?: string };
+  user_agent_name?: string;
+  user_agent_version?: string;
 }
 
 export interface DecodedResource {
@@ -70,6 +72,8 @@ interface WireNode {
   /** google.protobuf.Value is camelCase even with keepCase: protobufjs bundles struct.proto as JSON. */
   metadata?: { fields: Record<string, { stringValue: string }> };
   locality?: { region?: string; zone?: string };
+  user_agent_name?: string;
+  user_agent_version?: string;
 }
 
 interface WireDiscoveryRequest {
@@ -95,7 +99,14 @@ function wireNode(node: TestNode): WireNode {
   const metadata = node.metadata && {
     fields: Object.fromEntries(Object.entries(node.metadata).map(([k, v]) => [k, { stringValue: v }])),
   };
-  return { id: node.id, cluster: node.cluster, metadata, locality: node.locality };
+  return {
+    id: node.id,
+    cluster: node.cluster,
+    metadata,
+    locality: node.locality,
+    user_agent_name: node.user_agent_name,
+    user_agent_version: node.user_agent_version,
+  };
 }
 
 const CLUSTER_LOAD_ASSIGNMENT = 'envoy.config.endpoint.v3.ClusterLoadAssignment';

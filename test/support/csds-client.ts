@@ -40,7 +40,7 @@ export interface GenericXdsConfig {
 }
 
 export interface ClientConfig {
-  node?: { id: string; cluster?: string; metadata?: unknown; user_agent_name?: string };
+  node?: { id: string; cluster?: string; metadata?: unknown; user_agent_name?: string; user_agent_version?: string };
   generic_xds_configs?: GenericXdsConfig[];
 }
 

@@ -44,6 +44,8 @@ describe('request decoding', () => {
         metadata: { LABELS: { app: 'web' }, MESH: false, NAMESPACE: 'default', PORTS: [80], REPLICAS: 3 },
         locality: { region: 'eu', zone: 'eu-1a', sub_zone: '' },
         userAgent: 'envoy/1.31.0',
+        userAgentName: 'envoy',
+        userAgentVersion: '1.31.0',
       },
     });
   });
