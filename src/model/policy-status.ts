@@ -34,6 +34,8 @@ export interface PolicyStatusView {
   readonly generation?: number;
   readonly attachedTo: readonly string[];
   readonly conditions: readonly PolicyCondition[];
+  /** Where something serves it (not `trellis validate`): the connected proxies it reaches, how many acked, how many rejected. */
+  readonly progress?: { readonly proxies: number; readonly acked: number; readonly rejected: number };
 }
 
 const plural = (n: number) => (n === 1 ? 'proxy' : 'proxies');
@@ -90,7 +92,12 @@ export function policyStatuses(policies: readonly ModelPolicy[], progress?: Read
     ...(p.generation !== undefined ? { generation: p.generation } : {}),
     attachedTo: p.attachedTo,
     conditions: [...p.conditions.map(asCondition), ...(progress ? [programmed(p, progress.get(formatRef(p.source)))] : [])],
+    ...(progress ? { progress: counts(progress.get(formatRef(p.source))) } : {}),
   }));
+}
+
+function counts(p: PolicyProgress | undefined): NonNullable<PolicyStatusView['progress']> {
+  return { proxies: p?.proxies ?? 0, acked: p?.acked ?? 0, rejected: p?.rejected.length ?? 0 };
 }
 
 /** One line per condition, for people: `TrafficPolicy shop/web: Programmed=True (Programmed): acked by 3/3 proxies`. */

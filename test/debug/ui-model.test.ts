@@ -84,11 +84,12 @@ describe('policy verdicts', () => {
   });
 
   it.each([
-    ['acked by 2/3 proxies', 'acked by 2/3'],
-    ['rejected by 1/2 proxies: p.shop: bad', 'rejected by 1/2'],
-    ['no connected proxy receives it yet', undefined],
-  ])('reads "%s" as %s', (message, expected) => {
-    expect(ackedBy({ conditions: [cond('Programmed', 'True', 'Programmed', message)] })).toBe(expected);
+    [{ proxies: 3, acked: 2, rejected: 0 }, 'acked by 2/3'],
+    [{ proxies: 2, acked: 1, rejected: 1 }, 'rejected by 1/2'],
+    [{ proxies: 0, acked: 0, rejected: 0 }, undefined],
+    [undefined, undefined],
+  ])('reads the progress %j as %s', (progress, expected) => {
+    expect(ackedBy(progress ? { progress } : {})).toBe(expected);
   });
 });
 

@@ -66,4 +66,11 @@ describe('policyStatuses', () => {
       'TrafficPolicy shop/web: Programmed=True (Programmed): acked by 2/2 proxies',
     ]);
   });
+
+  it('gives the progress as counts where something is served (the debug view reads them, not the message)', () => {
+    expect(policyStatuses([policy])[0]?.progress).toBeUndefined();
+    const rejected = p(3, 1, [{ proxyId: 'web-0.shop', message: 'bad' }]);
+    expect(policyStatuses([policy], new Map([['TrafficPolicy shop/web', rejected]]))[0]?.progress).toEqual({ proxies: 3, acked: 1, rejected: 1 });
+    expect(policyStatuses([policy], new Map())[0]?.progress).toEqual({ proxies: 0, acked: 0, rejected: 0 });
+  });
 });

@@ -28,7 +28,7 @@ export function parsePolicyRef(text: string): { namespace: string; name: string 
 export function conditionBad(c: PolicyCondition): boolean;
 export function policyVerdict(policy: Pick<PolicyStatusView, 'conditions'>): 'error' | 'pending' | 'ok';
 export function policiesProblemsFirst<P extends Pick<PolicyStatusView, 'conditions' | 'policy'>>(policies: readonly P[]): P[];
-export function ackedBy(policy: Pick<PolicyStatusView, 'conditions'>): string | undefined;
+export function ackedBy(policy: Pick<PolicyStatusView, 'progress'>): string | undefined;
 export function problemsByFile(problems: readonly Diagnostic[]): { file: string; errors: number; problems: Diagnostic[] }[];
 export function parseRoute(hash: string): Route;
 export const links: {

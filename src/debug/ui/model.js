@@ -59,11 +59,11 @@ export function policiesProblemsFirst(policies) {
   return [...policies].sort((a, b) => VERDICT_RANK[policyVerdict(a)] - VERDICT_RANK[policyVerdict(b)] || compareText(a.policy, b.policy));
 }
 
-/** "acked by 2/3" (or "rejected by 1/3") from the Programmed condition; undefined when no proxy receives it. */
+/** "acked by 2/3" (or "rejected by 1/3") from the policy's progress; undefined when no proxy receives it. */
 export function ackedBy(policy) {
-  const programmed = policy.conditions.find((c) => c.type === 'Programmed');
-  const m = programmed && /\b(acked|rejected) by (\d+)\/(\d+)/.exec(programmed.message);
-  return m ? `${m[1]} by ${m[2]}/${m[3]}` : undefined;
+  const p = policy.progress;
+  if (!p || p.proxies === 0) return undefined;
+  return p.rejected > 0 ? `rejected by ${p.rejected}/${p.proxies}` : `acked by ${p.acked}/${p.proxies}`;
 }
 
 /** Problems by manifest file (those of no file last, as "(no file)"), each file's errors first, in line order. */
