@@ -11,6 +11,7 @@ export interface PolicyView {
   readonly name: string;
   readonly generation?: number;
   readonly conditions: readonly { readonly type: string; readonly status: string; readonly reason: string; readonly message: string }[];
+  readonly progress?: { readonly proxies: number; readonly acked: number; readonly rejected: number };
 }
 export interface ProxyView {
   readonly proxyId: string;
@@ -43,23 +44,21 @@ export function condition(p: PolicyView | undefined, type: string): PolicyView['
   return p?.conditions.find((c) => c.type === type);
 }
 
-/** The policy namespace/name at `generation`, once Programmed satisfies `programmed`. */
+/** The policy namespace/name at `generation`, once its status satisfies `until`. */
 export function waitPolicy(
   debug: string,
   ref: { namespace: string; name: string; generation: number },
-  programmed: (c: PolicyView['conditions'][number]) => boolean,
+  until: (p: PolicyView) => boolean,
   what: string,
 ): Promise<PolicyView | undefined> {
   const find = (list: PolicyView[]) => list.find((p) => p.namespace === ref.namespace && p.name === ref.name && p.generation === ref.generation);
   return waitFor(
     `TrafficPolicy ${ref.namespace}/${ref.name} generation ${ref.generation} ${what}`,
     () => policies(debug).then(find),
-    (p) => {
-      const c = condition(p, 'Programmed');
-      return c !== undefined && programmed(c);
-    },
+    (p) => p !== undefined && until(p),
   );
 }
 
 /** Programmed=True, acked by every proxy it reaches (at least one). */
-export const ackedByAll = (c: PolicyView['conditions'][number]): boolean => c.status === 'True' && /^acked by (\d+)\/\1 /.test(c.message);
+export const ackedByAll = (p: PolicyView): boolean =>
+  condition(p, 'Programmed')?.status === 'True' && p.progress !== undefined && p.progress.proxies > 0 && p.progress.acked === p.progress.proxies;

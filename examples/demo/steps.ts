@@ -131,7 +131,12 @@ export async function nack(demo: Demo): Promise<Claim[]> {
   const generation = await writePolicy(demo, 'shop', 'catalog-sticky', 'catalog', {
     loadBalancing: { algorithm: 'ringHash', hash: { header: { name: 'x-user' } } },
   });
-  const rejected = await waitPolicy(demo.debug, { namespace: 'shop', name: 'catalog-sticky', generation }, (c) => c.reason === 'Rejected', 'rejected');
+  const rejected = await waitPolicy(
+    demo.debug,
+    { namespace: 'shop', name: 'catalog-sticky', generation },
+    (p) => condition(p, 'Programmed')?.reason === 'Rejected',
+    'rejected',
+  );
   const programmed = condition(rejected, 'Programmed');
   const ps = await waitFor(
     `${demo.clientId} acked the ring hash clusters and ${demo.legacyId} NACKed them`,
