@@ -5,12 +5,12 @@
  * table with the target's PASS/MISS.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { procStat, USER_HZ } from '../support/proc.ts';
 import type { FloorResult, TimelineEvent, TrellisWindow } from './certs-child.ts';
 import type { Seen } from './certs-observer.ts';
 import { printProfile } from './profile.ts';
 
 export const TARGET_RATIO = 1.2;
-const TICKS_PER_SECOND = 100;
 
 // ---- CPU of the processes around the bench ----
 
@@ -25,19 +25,10 @@ export function childCpu(): Map<string, number> {
   const out = new Map<string, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue; // gone meanwhile
-    }
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    // After the name: state(0) ppid(1) ... utime(11) stime(12)
-    if (Number(fields[1]) !== process.pid || comm === 'node') continue;
-    const name = NAMES[comm] ?? comm;
-    out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND);
+    const stat = procStat(entry); // undefined: gone meanwhile
+    if (!stat || stat.ppid !== process.pid || stat.comm === 'node') continue;
+    const name = NAMES[stat.comm] ?? stat.comm;
+    out.set(name, (out.get(name) ?? 0) + stat.cpuSeconds);
   }
   const self = process.cpuUsage();
   out.set('bench (this process)', (self.user + self.system) / 1e6);
@@ -83,7 +74,7 @@ export async function settle(maxMs = 30_000): Promise<number> {
 function machineBusy(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
   const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
-  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / TICKS_PER_SECOND;
+  return ((user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0)) / USER_HZ;
 }
 
 export interface CpuSampler {

@@ -48,8 +48,8 @@
  *   --log-level LEVEL        Trellis's log level (warn); its output is printed only if it exits
  * Linux only (/proc). Exits 0 on success, 1 on error, 2 on timeout; Trellis is killed in every case.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rename, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +59,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SotwClient } from '../support/ads-client.ts';
 import { pollFor } from '../support/poll.ts';
+import { cpuSeconds, procBytes, USER_HZ } from '../support/proc.ts';
 import { releasedLoopbackPort } from '../support/ports.ts';
 import { CDS } from './config.ts';
 import { positiveInt } from './harness.ts';
@@ -172,22 +173,10 @@ function memoryAfterGc(c: ChildProcess): Promise<NodeJS.MemoryUsage> {
 
 // ---- what the child uses: /proc and /metrics ----
 
-const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+const TICK_MS = 1000 / USER_HZ;
 
 /** utime + stime of the whole process (every thread), in ms. */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name (which may hold spaces), from field 3 (state) on: utime is 14, stime 15.
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(rest[11]) + Number(rest[12])) * TICK_MS;
-}
-
-/** A /proc/PID/status figure in bytes (VmRSS: resident now; VmHWM: the peak). */
-function procBytes(pid: number, key: 'VmRSS' | 'VmHWM'): number {
-  const m = new RegExp(`^${key}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no ${key} in /proc/${pid}/status`);
-  return Number(m[1]) * 1024;
-}
+const cpuMs = (pid: number): number => cpuSeconds(pid) * 1000;
 
 /** Resets VmHWM to the current RSS (Linux 4.0+): the next reading is the peak from now on. */
 function resetPeak(pid: number): void {

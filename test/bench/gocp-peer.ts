@@ -3,7 +3,7 @@
  * default <repo>/../shared/go-control-plane; see its README), and a process's RSS and CPU time read from
  * outside it, from /proc (the Go process is not Node: nothing in it answers the bench's questions).
  */
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -24,30 +24,4 @@ export function gocpBinary(env: NodeJS.ProcessEnv = process.env): string {
     );
   }
   return bin;
-}
-
-/** The fields of /proc/<pid>/stat after the command name (which may hold spaces): [0] is field 3, the state. */
-function statFields(pid: number): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
-
-/** Clock ticks per second of /proc's utime and stime: USER_HZ, 100 on Linux whatever the kernel's HZ. */
-const USER_HZ = 100;
-
-/** User + system CPU seconds of every thread of `pid` so far (10 ms resolution). */
-export function processCpuSeconds(pid: number): number {
-  const f = statFields(pid);
-  // utime and stime are fields 14 and 15 of the stat line.
-  const utime = Number(f[11]);
-  const stime = Number(f[12]);
-  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`/proc/${pid}/stat: no utime/stime`);
-  return (utime + stime) / USER_HZ;
-}
-
-/** Resident set size of `pid` in bytes (VmRSS of /proc/<pid>/status). */
-export function processRss(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m?.[1]) throw new Error(`/proc/${pid}/status: no VmRSS line`);
-  return Number(m[1]) * 1024;
 }

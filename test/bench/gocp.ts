@@ -11,7 +11,8 @@ import { releasedLoopbackPort } from '../support/ports.ts';
 import { httpOk, launch, LogTail, pollUntil, retryOnPortClash, terminate, type Proc } from '../support/processes.ts';
 import { CHANGED_INDEX, exitWithParent, paramsFromEnv, send, type MemoryReport, type ServerCommand } from './config.ts';
 import { sendEvent } from './child-ipc.ts';
-import { gocpBinary, processCpuSeconds, processRss, type GocpCache } from './gocp-peer.ts';
+import { cpuSeconds, procBytes } from '../support/proc.ts';
+import { gocpBinary, type GocpCache } from './gocp-peer.ts';
 
 const params = paramsFromEnv();
 exitWithParent();
@@ -65,7 +66,7 @@ send({ ev: 'listening', port: peer.xdsPort, buildMs: performance.now() - started
 /** As memory.ts waits for Node's servers (three rounds of 100 ms), then the Go process's RSS: it cannot be made to collect first. */
 async function memory(): Promise<MemoryReport> {
   for (let i = 0; i < 3; i++) await new Promise((r) => setTimeout(r, 100));
-  return { rss: processRss(peer.pid), heapUsed: NaN, heapTotal: NaN, external: NaN, arrayBuffers: NaN, streams: NaN };
+  return { rss: procBytes(peer.pid, 'VmRSS'), heapUsed: NaN, heapTotal: NaN, external: NaN, arrayBuffers: NaN, streams: NaN };
 }
 
 interface Pending {
@@ -78,7 +79,7 @@ let pending: Promise<Pending> | undefined;
 
 async function change(msg: Extract<ServerCommand, { cmd: 'change' }>): Promise<Pending> {
   if (msg.index !== CHANGED_INDEX) throw new Error(`gocp-ads changes only cluster ${CHANGED_INDEX} (svc0), not ${msg.index}`);
-  const cpu0 = processCpuSeconds(peer.pid);
+  const cpu0 = cpuSeconds(peer.pid);
   const t = performance.now();
   const res = await fetch(`${peer.http}/change`);
   const body = await res.text();
@@ -90,7 +91,7 @@ async function settle(changeNo: number): Promise<void> {
   const p = await pending;
   if (!p || p.change !== changeNo) throw new Error(`gocp-ads: told to settle change ${changeNo}, but the last change was ${String(p?.change)}`);
   pending = undefined;
-  const cpu = processCpuSeconds(peer.pid) - p.cpu0;
+  const cpu = cpuSeconds(peer.pid) - p.cpu0;
   send({ ev: 'changed', change: p.change, cpu, encodes: NaN, setMs: p.setMs, lastAckAt: NaN, acks: NaN });
 }
 
@@ -105,7 +106,7 @@ process.on('message', (raw: unknown) => {
         .catch(fail);
       break;
     case 'cpu':
-      send({ ev: 'cpu', seconds: processCpuSeconds(peer.pid) });
+      send({ ev: 'cpu', seconds: cpuSeconds(peer.pid) });
       break;
     case 'change':
       pending = change(msg);

@@ -8,8 +8,9 @@
  * removes the directories given to trackDir. TRELLIS_TEST_VERBOSE=1 echoes their output to stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { procStat } from './proc.ts';
 
 const verbose = process.env.TRELLIS_TEST_VERBOSE === '1';
 const READY_TIMEOUT_MS = 60_000;
@@ -26,14 +27,8 @@ function killAllNow(): void {
   const children = [...liveChildren];
   for (const c of children) c.kill('SIGKILL');
   const deadline = Date.now() + 2_000;
-  const dead = (pid: number | undefined) => {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      return /^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
-    } catch {
-      return true; // gone (or no /proc)
-    }
-  };
+  // Gone (or no /proc), a zombie or dead.
+  const dead = (pid: number | undefined) => pid === undefined || /^[ZX]?$/.test(procStat(pid)?.state ?? '');
   for (const c of children) while (!dead(c.pid) && Date.now() < deadline);
   for (const d of liveDirs) {
     try {
