@@ -5,7 +5,8 @@
 import type { Target } from '../config/debug-client.js';
 import type { XdsEndpoint } from './csds-client.js';
 import type { Endpoint } from './debug-http.js';
-import { DEBUG_PORT, findTrellisPod, forwardPort, loadKubeConfig, XDS_PORT, type Forward } from './kube-forward.js';
+import { loadKubeConfig } from '../sources/kube/index.js';
+import { DEBUG_PORT, findTrellisPod, forwardPort, XDS_PORT, type Forward } from './kube-forward.js';
 
 export interface Addresses {
   readonly debug: Endpoint;
@@ -23,7 +24,7 @@ export async function withTrellis<T>(target: Target, ports: { readonly xds: bool
     const xds = hostPort(target.xds.host, target.xds.port);
     return use({ debug, xds: { address: xds, label: xds } });
   }
-  const kc = loadKubeConfig(target);
+  const kc = loadKubeConfig({ kubeconfig: target.kubeconfig, context: target.context, fallback: 'default' });
   const pod = await findTrellisPod(kc, target.namespace);
   const forwards: Forward[] = [];
   try {
