@@ -6,6 +6,7 @@
  */
 import { request } from 'node:http';
 import type { z } from 'zod';
+import { hostPort } from '../host-port.js';
 
 /** Where an endpoint is, and how to name it in an error (`127.0.0.1:15014`, or the pod behind a port-forward). */
 export interface Endpoint {
@@ -19,10 +20,6 @@ const TIMEOUT_MS = 15_000;
 export interface HttpReply {
   readonly status: number;
   readonly body: string;
-}
-
-function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** GET `path` of the endpoint. Throws, naming the endpoint, when there is no answer. */
@@ -46,7 +43,7 @@ export function httpGet(endpoint: Endpoint, path: string): Promise<HttpReply> {
 
 /** The URL of a path, for messages. */
 export function urlOf(endpoint: Endpoint, path: string): string {
-  return `http://${hostForUrl(endpoint.host)}:${endpoint.port}${path}`;
+  return `http://${hostPort(endpoint.host, endpoint.port)}${path}`;
 }
 
 /** The first line of a body, for messages. */

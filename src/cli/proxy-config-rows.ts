@@ -4,6 +4,7 @@
  * never an exception — the shape of Envoy's API is wide and this is a view, not a validator.
  */
 import { X509Certificate } from 'node:crypto';
+import { hostPort } from '../host-port.js';
 import { NONE } from './print.js';
 
 export type Row = readonly string[];
@@ -32,8 +33,7 @@ function some(items: readonly string[], max = 3): string {
 function socketAddress(address: unknown): string {
   const s = obj(obj(address).socket_address);
   if (s.address === undefined) return NONE;
-  const host = str(s.address);
-  return `${host.includes(':') ? `[${host}]` : host}:${str(s.port_value, '0')}`;
+  return hostPort(str(s.address), str(s.port_value, '0'));
 }
 
 /** NAME, TYPE (EDS, STATIC, ORIGINAL_DST, …), LB POLICY, SOURCES. */

@@ -3,6 +3,7 @@
  * forwarded to a Trellis pod of the chart (`--kubeconfig`/`--context`), closed when the command ends.
  */
 import type { Target } from '../config/debug-client.js';
+import { hostPort } from '../host-port.js';
 import type { XdsEndpoint } from './csds-client.js';
 import type { Endpoint } from './debug-http.js';
 import { loadKubeConfig } from '../sources/kube/index.js';
@@ -11,10 +12,6 @@ import { DEBUG_PORT, findTrellisPod, forwardPort, XDS_PORT, type Forward } from 
 export interface Addresses {
   readonly debug: Endpoint;
   readonly xds: XdsEndpoint;
-}
-
-function hostPort(host: string, port: number): string {
-  return `${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 /** Runs `use` with Trellis's addresses; `ports` are those it needs forwarded in cluster mode. */
