@@ -6,7 +6,8 @@
  */
 import type { OutputFormat } from '../config/debug-client.js';
 import { kindOfTypeUrl, SHORT_NAME } from '../envoy/types.js';
-import { worstState, type SyncState } from '../xds/status.js';
+import { SYNC_STATES, worstState, type SyncState } from '../xds/status.js';
+import { CONFIG_STATUS } from '../debug/csds.js';
 import type { ClientStatus, GenericXdsConfig, XdsEndpoint } from './csds-client.js';
 import { fetchClientStatus } from './csds-client.js';
 import { oneLine } from '../debug/text.js';
@@ -41,7 +42,8 @@ export interface ProxyStatusEntry {
   readonly details: readonly TypeDetail[];
 }
 
-const STATES: Readonly<Record<string, SyncState>> = { SYNCED: 'SYNCED', NOT_SENT: 'NOT SENT', STALE: 'STALE', ERROR: 'ERROR' };
+/** A sync state by its ClientConfigStatus name (NOT_SENT is NOT SENT). */
+const STATES: ReadonlyMap<string, SyncState> = new Map(SYNC_STATES.map((s) => [CONFIG_STATUS[s], s]));
 
 function typeName(typeUrl: string): TypeName | undefined {
   const kind = kindOfTypeUrl(typeUrl);
@@ -60,7 +62,7 @@ function latest(times: readonly (string | null)[]): string | null {
 function typeDetail(type: TypeName, configs: readonly GenericXdsConfig[]): TypeDetail {
   const resources: Record<string, number> = {};
   for (const c of configs) resources[c.client_status ?? 'UNKNOWN'] = (resources[c.client_status ?? 'UNKNOWN'] ?? 0) + 1;
-  const states = configs.map((c) => STATES[c.config_status ?? ''] ?? 'STALE');
+  const states = configs.map((c) => STATES.get(c.config_status ?? '') ?? 'STALE');
   const failed = configs.find((c) => c.error_state?.details !== undefined)?.error_state;
   return {
     type,
