@@ -10,9 +10,6 @@ import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from '@kubernetes
 
 /** The label every pod of the chart carries (`trellis.selectorLabels`; the instance label is the release's name). */
 export const TRELLIS_SELECTOR = 'app.kubernetes.io/name=trellis';
-/** The chart's container ports. */
-export const DEBUG_PORT = 15014;
-export const XDS_PORT = 15010;
 
 function ready(p: V1Pod): boolean {
   return (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');

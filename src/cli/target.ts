@@ -2,12 +2,13 @@
  * The addresses a command talks to: those given (`--debug-address`, `--xds-address`), or local ports
  * forwarded to a Trellis pod of the chart (`--kubeconfig`/`--context`), closed when the command ends.
  */
+import { DEFAULT_DEBUG_PORT, DEFAULT_XDS_PLAINTEXT_PORT } from '../config/config.js';
 import type { Target } from '../config/debug-client.js';
 import { hostPort } from '../host-port.js';
 import type { XdsEndpoint } from './csds-client.js';
 import type { Endpoint } from './debug-http.js';
 import { loadKubeConfig } from '../sources/kube/index.js';
-import { DEBUG_PORT, findTrellisPod, forwardPort, XDS_PORT, type Forward } from './kube-forward.js';
+import { findTrellisPod, forwardPort, type Forward } from './kube-forward.js';
 
 export interface Addresses {
   readonly debug: Endpoint;
@@ -25,9 +26,9 @@ export async function withTrellis<T>(target: Target, ports: { readonly xds: bool
   const pod = await findTrellisPod(kc, target.namespace);
   const forwards: Forward[] = [];
   try {
-    const debug = await forwardPort(kc, target.namespace, pod, DEBUG_PORT);
+    const debug = await forwardPort(kc, target.namespace, pod, DEFAULT_DEBUG_PORT);
     forwards.push(debug);
-    const xds = ports.xds ? await forwardPort(kc, target.namespace, pod, XDS_PORT) : undefined;
+    const xds = ports.xds ? await forwardPort(kc, target.namespace, pod, DEFAULT_XDS_PLAINTEXT_PORT) : undefined;
     if (xds) forwards.push(xds);
     const xdsEndpoint = xds ? { address: hostPort(xds.host, xds.port), label: xds.label } : { address: '', label: 'not forwarded' };
     return await use({ debug, xds: xdsEndpoint }).catch((err: unknown) => {
