@@ -6,7 +6,6 @@
  */
 import { request } from 'node:http';
 import type { z } from 'zod';
-import { hostPort } from '../host-port.js';
 
 /** Where an endpoint is, and how to name it in an error (`127.0.0.1:15014`, or the pod behind a port-forward). */
 export interface Endpoint {
@@ -39,11 +38,6 @@ export function httpGet(endpoint: Endpoint, path: string): Promise<HttpReply> {
     req.on('error', fail);
     req.end();
   });
-}
-
-/** The URL of a path, for messages. */
-export function urlOf(endpoint: Endpoint, path: string): string {
-  return `http://${hostPort(endpoint.host, endpoint.port)}${path}`;
 }
 
 /** The first line of a body, for messages. */

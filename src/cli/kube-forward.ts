@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
 /** The label every pod of the chart carries (`trellis.selectorLabels`; the instance label is the release's name). */
-export const TRELLIS_SELECTOR = 'app.kubernetes.io/name=trellis';
+const TRELLIS_SELECTOR = 'app.kubernetes.io/name=trellis';
 
 function ready(p: V1Pod): boolean {
   return (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');

@@ -19,11 +19,11 @@ const TYPES = ['CDS', 'LDS', 'EDS', 'RDS', 'SDS'] as const;
 type TypeName = (typeof TYPES)[number];
 
 /** A type's state, or `-` when the proxy asked for none of it. */
-export type TypeState = SyncState | typeof NONE;
+export type TypeCell = SyncState | typeof NONE;
 
 export interface TypeDetail {
   readonly type: TypeName;
-  readonly state: TypeState;
+  readonly state: TypeCell;
   /** Resources by client status: ACKED, NACKED, REQUESTED, DOES_NOT_EXIST. */
   readonly resources: Readonly<Record<string, number>>;
   /** When the proxy last ACKed this type (ISO 8601), or null. */
@@ -37,7 +37,7 @@ export interface ProxyStatusEntry {
   readonly cluster: string;
   /** The worst of its types' states (ERROR, STALE, NOT SENT); SYNCED when all are, or it asked for nothing. */
   readonly state: SyncState;
-  readonly types: Readonly<Record<TypeName, TypeState>>;
+  readonly types: Readonly<Record<TypeName, TypeCell>>;
   readonly lastAck: string | null;
   readonly details: readonly TypeDetail[];
 }
@@ -74,7 +74,7 @@ function typeDetail(type: TypeName, configs: readonly GenericXdsConfig[]): TypeD
 }
 
 /** One entry per ClientConfig (a connected stream), in the service's order (node id). */
-export function proxyStatusEntries(status: ClientStatus): ProxyStatusEntry[] {
+function proxyStatusEntries(status: ClientStatus): ProxyStatusEntry[] {
   return (status.config ?? []).map((c) => {
     const configs = c.generic_xds_configs ?? [];
     const details = TYPES.map((t) =>
@@ -83,7 +83,7 @@ export function proxyStatusEntries(status: ClientStatus): ProxyStatusEntry[] {
         configs.filter((g) => typeName(g.type_url) === t),
       ),
     ).filter((d) => d.state !== NONE);
-    const types = Object.fromEntries(TYPES.map((t) => [t, details.find((d) => d.type === t)?.state ?? NONE])) as Record<TypeName, TypeState>;
+    const types = Object.fromEntries(TYPES.map((t) => [t, details.find((d) => d.type === t)?.state ?? NONE])) as Record<TypeName, TypeCell>;
     const known = details.flatMap((d) => (d.state === NONE ? [] : [{ state: d.state }]));
     return {
       name: c.node?.id ?? '',

@@ -95,7 +95,7 @@ export function loadProxyStatusConfig(flags: Readonly<Record<string, string | un
 }
 
 /** The types `proxy-config` shows, as named on its command line. */
-export const CONFIG_TYPES = ['clusters', 'listeners', 'routes', 'endpoints', 'secrets'] as const;
+const CONFIG_TYPES = ['clusters', 'listeners', 'routes', 'endpoints', 'secrets'] as const;
 export type ConfigType = (typeof CONFIG_TYPES)[number];
 
 export interface ProxyConfigConfig extends DebugClientConfig {
