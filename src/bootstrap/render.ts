@@ -17,6 +17,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseDocument, visit, type Document, type Node, type Scalar } from 'yaml';
 import { CERTIFICATE_PROVIDER_INSTANCE, NODE_METADATA, SERVER_LISTENER_TEMPLATE, SIDECAR_PORTS, type ProxyMode } from '../envoy/contract.js';
+import { hostPort } from '../host-port.js';
 import { probeResources, type AppProbe } from './probes.js';
 
 export type { AppProbe, AppProbeCheck } from './probes.js';
@@ -74,11 +75,6 @@ export class BootstrapError extends Error {
 
 /** A placeholder's value: text, a number, or (only as a whole value) a mapping of strings. */
 type Value = string | number | Readonly<Record<string, string>>;
-
-/** `host:port`, with an IPv6 host in brackets. */
-export function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 function check(opts: BootstrapOptions): void {
   for (const key of ['namespace', 'pod', 'ip', 'serviceAccount'] as const) {

@@ -1,14 +1,14 @@
 /**
  * A client of Trellis's Client Status Discovery Service (envoy.service.status.v3, on the plaintext
  * xDS port): FetchClientStatus for every connected proxy or one node id, without resource contents.
- * Messages are encoded and decoded with the Envoy API Trellis loads (src/envoy/protos.ts); the answer
+ * Messages are encoded and decoded as the service itself does (src/debug/csds-service.ts); the answer
  * is checked against the fields the commands read.
  */
 import * as grpc from '@grpc/grpc-js';
 import { z } from 'zod';
-import { messageType } from '../envoy/protos.js';
+import { csdsServiceDefinition } from '../debug/csds-service.js';
 
-const FETCH = '/envoy.service.status.v3.ClientStatusDiscoveryService/FetchClientStatus';
+const FETCH = csdsServiceDefinition.FetchClientStatus;
 const DEADLINE_MS = 15_000;
 
 const timestamp = z.object({ seconds: z.string().optional(), nanos: z.number().optional() });
@@ -43,22 +43,12 @@ export interface XdsEndpoint {
   readonly label: string;
 }
 
-function encodeRequest(req: Record<string, unknown>): Buffer {
-  const type = messageType('envoy.service.status.v3.ClientStatusRequest');
-  return Buffer.from(type.encode(type.fromObject(req)).finish());
-}
-
-function decodeResponse(buf: Buffer): unknown {
-  const type = messageType('envoy.service.status.v3.ClientStatusResponse');
-  return type.toObject(type.decode(buf), { longs: String, enums: String, oneofs: true });
-}
-
 /** Client status of every connected proxy, or of the one whose node id is `proxy` (exactly). */
 export function fetchClientStatus(endpoint: XdsEndpoint, proxy?: string): Promise<ClientStatus> {
   const request = { exclude_resource_contents: true, ...(proxy === undefined ? {} : { node_matchers: [{ node_id: { exact: proxy } }] }) };
   const client = new grpc.Client(endpoint.address, grpc.credentials.createInsecure());
   return new Promise<ClientStatus>((resolve, reject) => {
-    client.makeUnaryRequest(FETCH, encodeRequest, decodeResponse, request, { deadline: Date.now() + DEADLINE_MS }, (err, res) => {
+    client.makeUnaryRequest(FETCH.path, FETCH.requestSerialize, FETCH.responseDeserialize, request, { deadline: Date.now() + DEADLINE_MS }, (err, res) => {
       if (err) {
         const unreachable = err.code === grpc.status.UNAVAILABLE || err.code === grpc.status.DEADLINE_EXCEEDED;
         const what = unreachable ? `cannot reach Trellis's xDS port at ${endpoint.label}` : `${endpoint.label}: client status (CSDS) failed`;

@@ -21,10 +21,6 @@ export interface HttpReply {
   readonly body: string;
 }
 
-function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
 /** GET `path` of the endpoint. Throws, naming the endpoint, when there is no answer. */
 export function httpGet(endpoint: Endpoint, path: string): Promise<HttpReply> {
   return new Promise((resolve, reject) => {
@@ -42,11 +38,6 @@ export function httpGet(endpoint: Endpoint, path: string): Promise<HttpReply> {
     req.on('error', fail);
     req.end();
   });
-}
-
-/** The URL of a path, for messages. */
-export function urlOf(endpoint: Endpoint, path: string): string {
-  return `http://${hostForUrl(endpoint.host)}:${endpoint.port}${path}`;
 }
 
 /** The first line of a body, for messages. */

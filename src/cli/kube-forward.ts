@@ -6,29 +6,10 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { once } from 'node:events';
-import { CoreV1Api, KubeConfig, PortForward, type V1Pod } from '@kubernetes/client-node';
-import type { KubeTarget } from '../config/debug-client.js';
+import { CoreV1Api, PortForward, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 
 /** The label every pod of the chart carries (`trellis.selectorLabels`; the instance label is the release's name). */
-export const TRELLIS_SELECTOR = 'app.kubernetes.io/name=trellis';
-/** The chart's container ports. */
-export const DEBUG_PORT = 15014;
-export const XDS_PORT = 15010;
-
-export function loadKubeConfig(target: KubeTarget): KubeConfig {
-  const kc = new KubeConfig();
-  if (target.kubeconfig !== undefined) kc.loadFromFile(target.kubeconfig);
-  else kc.loadFromDefault();
-  if (target.context !== undefined) {
-    if (!kc.getContextObject(target.context)) {
-      const known = kc.getContexts().map((c) => c.name);
-      throw new Error(`no context ${JSON.stringify(target.context)} in the kubeconfig; it has: ${known.length > 0 ? known.join(', ') : '(none)'}`);
-    }
-    kc.setCurrentContext(target.context);
-  }
-  if (!kc.getCurrentCluster()) throw new Error(`the kubeconfig${target.kubeconfig ? ` ${target.kubeconfig}` : ''} has no current cluster`);
-  return kc;
-}
+const TRELLIS_SELECTOR = 'app.kubernetes.io/name=trellis';
 
 function ready(p: V1Pod): boolean {
   return (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');

@@ -30,7 +30,7 @@ const policiesSchema = z.object({
 type Policy = z.output<typeof policiesSchema>['policies'][number];
 type Condition = z.output<typeof condition>;
 
-export function isProgrammed(p: Policy): boolean {
+function isProgrammed(p: Policy): boolean {
   return p.conditions.some((c) => c.type === 'Programmed' && c.status === 'True');
 }
 

@@ -3,7 +3,9 @@
  * endpoint gives it (protobuf JSON, snake_case). Pure, and tolerant: a field a resource lacks is `-`,
  * never an exception — the shape of Envoy's API is wide and this is a view, not a validator.
  */
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { parsePemCertificates } from '../certs/verify.js';
+import { hostPort } from '../host-port.js';
 import { NONE } from './print.js';
 
 export type Row = readonly string[];
@@ -32,8 +34,7 @@ function some(items: readonly string[], max = 3): string {
 function socketAddress(address: unknown): string {
   const s = obj(obj(address).socket_address);
   if (s.address === undefined) return NONE;
-  const host = str(s.address);
-  return `${host.includes(':') ? `[${host}]` : host}:${str(s.port_value, '0')}`;
+  return hostPort(str(s.address), str(s.port_value, '0'));
 }
 
 /** NAME, TYPE (EDS, STATIC, ORIGINAL_DST, …), LB POLICY, SOURCES. */
@@ -72,15 +73,12 @@ export function endpointRows(name: string, resource: unknown): Row[] {
   return rows.length > 0 ? rows : [[NONE, NONE, NONE, NONE, name]];
 }
 
-/** The first certificate of a PEM text, or undefined when there is none that parses. */
-function firstCertificate(pem: unknown): X509Certificate | undefined {
-  const text = typeof pem === 'string' ? pem : '';
-  const m = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(text);
-  if (!m) return undefined;
+/** The certificates of a PEM text; none when there is none, or one that does not parse (Trellis serves only certificates that do). */
+function certificates(pem: unknown): readonly X509Certificate[] {
   try {
-    return new X509Certificate(m[0]);
+    return parsePemCertificates(typeof pem === 'string' ? pem : '');
   } catch {
-    return undefined;
+    return [];
   }
 }
 
@@ -99,8 +97,8 @@ export function secretRow(name: string, resource: unknown): Row {
   const bundle = obj(obj(s.validation_context).trusted_ca).inline_string;
   const kind = chain !== undefined ? 'certificate' : bundle !== undefined ? 'trust bundle' : NONE;
   const pem = chain ?? bundle;
-  const cert = firstCertificate(pem);
-  const roots = bundle !== undefined && typeof bundle === 'string' ? (bundle.match(/-----BEGIN CERTIFICATE-----/g) ?? []).length : 0;
-  const type = kind === 'trust bundle' ? `trust bundle (${roots} ${roots === 1 ? 'root' : 'roots'})` : kind;
+  const certs = certificates(pem);
+  const cert = certs[0];
+  const type = kind === 'trust bundle' ? `trust bundle (${certs.length} ${certs.length === 1 ? 'root' : 'roots'})` : kind;
   return [name, type, cert ? cert.serialNumber : NONE, cert ? notAfter(cert) : NONE];
 }

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { ConfigType, OutputFormat } from '../config/debug-client.js';
 import { redactSensitive } from '../debug/redact.js';
+import { escapeControl, oneLine } from '../debug/text.js';
 import { parseReply, httpGet, type Endpoint } from './debug-http.js';
 import { documentText, NONE, table } from './print.js';
 import { clusterRow, endpointRows, listenerRow, routeRows, secretRow, type Row } from './proxy-config-rows.js';
@@ -67,6 +68,6 @@ export async function runProxyConfig(options: ProxyConfigOptions, io: CommandIO)
   }
   if (resources.length === 0) io.out(`${options.proxy} holds no ${options.type}\n`);
   else io.out(table(spec.header, resources.flatMap(spec.rows)));
-  if (held?.lastError) io.err(`the proxy's last answer of this type was a NACK: ${held.lastError.message.replace(/\s+/g, ' ').trim() || NONE}\n`);
+  if (held?.lastError) io.err(`the proxy's last answer of this type was a NACK: ${escapeControl(oneLine(held.lastError.message)) || NONE}\n`);
   return 0;
 }

@@ -6,7 +6,8 @@
  */
 import type { OutputFormat } from '../config/debug-client.js';
 import { kindOfTypeUrl, SHORT_NAME } from '../envoy/types.js';
-import { worstState, type SyncState } from '../xds/status.js';
+import { SYNC_STATES, worstState, type SyncState } from '../xds/status.js';
+import { CONFIG_STATUS } from '../debug/csds.js';
 import type { ClientStatus, GenericXdsConfig, XdsEndpoint } from './csds-client.js';
 import { fetchClientStatus } from './csds-client.js';
 import { oneLine } from '../debug/text.js';
@@ -18,11 +19,11 @@ const TYPES = ['CDS', 'LDS', 'EDS', 'RDS', 'SDS'] as const;
 type TypeName = (typeof TYPES)[number];
 
 /** A type's state, or `-` when the proxy asked for none of it. */
-export type TypeState = SyncState | typeof NONE;
+export type TypeCell = SyncState | typeof NONE;
 
 export interface TypeDetail {
   readonly type: TypeName;
-  readonly state: TypeState;
+  readonly state: TypeCell;
   /** Resources by client status: ACKED, NACKED, REQUESTED, DOES_NOT_EXIST. */
   readonly resources: Readonly<Record<string, number>>;
   /** When the proxy last ACKed this type (ISO 8601), or null. */
@@ -36,12 +37,13 @@ export interface ProxyStatusEntry {
   readonly cluster: string;
   /** The worst of its types' states (ERROR, STALE, NOT SENT); SYNCED when all are, or it asked for nothing. */
   readonly state: SyncState;
-  readonly types: Readonly<Record<TypeName, TypeState>>;
+  readonly types: Readonly<Record<TypeName, TypeCell>>;
   readonly lastAck: string | null;
   readonly details: readonly TypeDetail[];
 }
 
-const STATES: Readonly<Record<string, SyncState>> = { SYNCED: 'SYNCED', NOT_SENT: 'NOT SENT', STALE: 'STALE', ERROR: 'ERROR' };
+/** A sync state by its ClientConfigStatus name (NOT_SENT is NOT SENT). */
+const STATES: ReadonlyMap<string, SyncState> = new Map(SYNC_STATES.map((s) => [CONFIG_STATUS[s], s]));
 
 function typeName(typeUrl: string): TypeName | undefined {
   const kind = kindOfTypeUrl(typeUrl);
@@ -60,7 +62,7 @@ function latest(times: readonly (string | null)[]): string | null {
 function typeDetail(type: TypeName, configs: readonly GenericXdsConfig[]): TypeDetail {
   const resources: Record<string, number> = {};
   for (const c of configs) resources[c.client_status ?? 'UNKNOWN'] = (resources[c.client_status ?? 'UNKNOWN'] ?? 0) + 1;
-  const states = configs.map((c) => STATES[c.config_status ?? ''] ?? 'STALE');
+  const states = configs.map((c) => STATES.get(c.config_status ?? '') ?? 'STALE');
   const failed = configs.find((c) => c.error_state?.details !== undefined)?.error_state;
   return {
     type,
@@ -72,7 +74,7 @@ function typeDetail(type: TypeName, configs: readonly GenericXdsConfig[]): TypeD
 }
 
 /** One entry per ClientConfig (a connected stream), in the service's order (node id). */
-export function proxyStatusEntries(status: ClientStatus): ProxyStatusEntry[] {
+function proxyStatusEntries(status: ClientStatus): ProxyStatusEntry[] {
   return (status.config ?? []).map((c) => {
     const configs = c.generic_xds_configs ?? [];
     const details = TYPES.map((t) =>
@@ -81,7 +83,7 @@ export function proxyStatusEntries(status: ClientStatus): ProxyStatusEntry[] {
         configs.filter((g) => typeName(g.type_url) === t),
       ),
     ).filter((d) => d.state !== NONE);
-    const types = Object.fromEntries(TYPES.map((t) => [t, details.find((d) => d.type === t)?.state ?? NONE])) as Record<TypeName, TypeState>;
+    const types = Object.fromEntries(TYPES.map((t) => [t, details.find((d) => d.type === t)?.state ?? NONE])) as Record<TypeName, TypeCell>;
     const known = details.flatMap((d) => (d.state === NONE ? [] : [{ state: d.state }]));
     return {
       name: c.node?.id ?? '',

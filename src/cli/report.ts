@@ -8,6 +8,7 @@ import { PUSH_ORDER, type ResourceKind } from '../envoy/types.js';
 import type { PolicyStatusView } from '../model/policy-status.js';
 import { shownResources, type ShownResource } from '../translate/render.js';
 import type { Translation } from '../translate/translation.js';
+import { documentText } from './print.js';
 
 export interface ValidateJson {
   /** Errors first, then by file, document and object. */
@@ -35,5 +36,5 @@ export function renderJson(diagnostics: readonly Diagnostic[], translation?: Tra
 
 /** JSON as the commands print it: indented, one document, a final newline. */
 export function jsonText(value: ValidateJson | RenderJson): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  return documentText(value, 'json');
 }

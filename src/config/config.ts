@@ -14,6 +14,16 @@ import {
   PROXY_UID,
 } from '../inject/settings.js';
 import { imageRef, proxyResources } from './injection.js';
+
+/** The ports `trellis serve` listens on by default, which the chart's pods listen on too (helm/trellis). */
+export const DEFAULT_XDS_PLAINTEXT_PORT = 15010;
+export const DEFAULT_DEBUG_PORT = 15014;
+/**
+ * Where `trellis serve` listens by default, and so where the commands that read it look: the plaintext
+ * xDS (ADS and client status) port and the debug endpoint, on loopback.
+ */
+export const DEFAULT_XDS_PLAINTEXT_ADDRESS = `127.0.0.1:${DEFAULT_XDS_PLAINTEXT_PORT}`;
+export const DEFAULT_DEBUG_ADDRESS = `127.0.0.1:${DEFAULT_DEBUG_PORT}`;
 import { MTLS_MODES } from '../policy/schema.js';
 
 export const hostPort = z
@@ -87,14 +97,14 @@ export const SERVE_FLAGS = {
   xdsAddress: {
     flag: 'xds-address',
     env: 'TRELLIS_XDS_ADDRESS',
-    help: 'HOST:PORT for the plaintext xDS (ADS) gRPC server: no authentication, no Secrets [127.0.0.1:15010]',
+    help: `HOST:PORT for the plaintext xDS (ADS) gRPC server: no authentication, no Secrets [${DEFAULT_XDS_PLAINTEXT_ADDRESS}]`,
   },
   xdsSecureAddress: {
     flag: 'xds-secure-address',
     env: 'TRELLIS_XDS_SECURE_ADDRESS',
     help: 'with --issuer: HOST:PORT for the xDS server over TLS, where proxies authenticate and receive their Secrets [0.0.0.0:15012]',
   },
-  debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: 'HOST:PORT for the debug HTTP endpoint [127.0.0.1:15014]' },
+  debugAddress: { flag: 'debug-address', env: 'TRELLIS_DEBUG_ADDRESS', help: `HOST:PORT for the debug HTTP endpoint [${DEFAULT_DEBUG_ADDRESS}]` },
   webhookAddress: {
     flag: 'webhook-address',
     env: 'TRELLIS_WEBHOOK_ADDRESS',
@@ -196,9 +206,9 @@ export const serveConfigSchema = z
       .min(1)
       .default(16 * 1024 * 1024),
     manifestSettleMs: millis.default(500),
-    xdsAddress: hostPort.prefault('127.0.0.1:15010'),
+    xdsAddress: hostPort.prefault(DEFAULT_XDS_PLAINTEXT_ADDRESS),
     xdsSecureAddress: hostPort.optional(),
-    debugAddress: hostPort.prefault('127.0.0.1:15014'),
+    debugAddress: hostPort.prefault(DEFAULT_DEBUG_ADDRESS),
     webhookAddress: hostPort.optional(),
     webhookCertDir: z.string().min(1).optional(),
     proxyImage: imageRef.optional(),

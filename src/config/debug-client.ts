@@ -6,10 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_NAMESPACE } from '../inject/settings.js';
-import { ConfigError, hostPort, loadConfig, type FlagSpec } from './config.js';
-
-export const DEFAULT_DEBUG_ADDRESS = '127.0.0.1:15014';
-export const DEFAULT_XDS_ADDRESS = '127.0.0.1:15010';
+import { ConfigError, DEFAULT_DEBUG_ADDRESS, DEFAULT_XDS_PLAINTEXT_ADDRESS, hostPort, loadConfig, type FlagSpec } from './config.js';
 
 const TARGET_FLAGS = {
   debugAddress: { flag: 'debug-address', help: `Trellis's debug endpoint, HOST:PORT [${DEFAULT_DEBUG_ADDRESS}]` },
@@ -21,7 +18,7 @@ const TARGET_FLAGS = {
 
 export const PROXY_STATUS_FLAGS = {
   ...TARGET_FLAGS,
-  xdsAddress: { flag: 'xds-address', help: `Trellis's plaintext xDS port, where it serves client status (CSDS), HOST:PORT [${DEFAULT_XDS_ADDRESS}]` },
+  xdsAddress: { flag: 'xds-address', help: `Trellis's plaintext xDS port, where it serves client status (CSDS), HOST:PORT [${DEFAULT_XDS_PLAINTEXT_ADDRESS}]` },
 } as const satisfies Record<string, FlagSpec>;
 
 export const PROXY_CONFIG_FLAGS = TARGET_FLAGS;
@@ -65,7 +62,7 @@ export interface DebugClientConfig {
   readonly output: OutputFormat;
 }
 
-const DEFAULTS = { debug: hostPort.parse(DEFAULT_DEBUG_ADDRESS), xds: hostPort.parse(DEFAULT_XDS_ADDRESS) };
+const DEFAULTS = { debug: hostPort.parse(DEFAULT_DEBUG_ADDRESS), xds: hostPort.parse(DEFAULT_XDS_PLAINTEXT_ADDRESS) };
 
 function loadTarget(spec: Readonly<Record<string, FlagSpec>>, flags: Readonly<Record<string, string | undefined>>): DebugClientConfig {
   const c = loadConfig(schema, spec, flags, {});
@@ -98,7 +95,7 @@ export function loadProxyStatusConfig(flags: Readonly<Record<string, string | un
 }
 
 /** The types `proxy-config` shows, as named on its command line. */
-export const CONFIG_TYPES = ['clusters', 'listeners', 'routes', 'endpoints', 'secrets'] as const;
+const CONFIG_TYPES = ['clusters', 'listeners', 'routes', 'endpoints', 'secrets'] as const;
 export type ConfigType = (typeof CONFIG_TYPES)[number];
 
 export interface ProxyConfigConfig extends DebugClientConfig {

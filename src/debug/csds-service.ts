@@ -21,10 +21,13 @@ interface Undecodable {
 type Request = ClientStatusRequestObject | Undecodable;
 type Response = Record<string, unknown>;
 
+/** How both sides read a message: int64s as strings, enums by name, a oneof's field name in its own key. */
+const TO_OBJECT = { longs: String, enums: String, oneofs: true } as const;
+
 function decodeRequest(buf: Buffer): Request {
   const type = messageType(REQUEST);
   try {
-    const request: ClientStatusRequestObject = type.toObject(type.decode(buf), { longs: String, enums: String, oneofs: true });
+    const request: ClientStatusRequestObject = type.toObject(type.decode(buf), TO_OBJECT);
     return request;
   } catch (err) {
     return { undecodable: (err as Error).message };
@@ -44,7 +47,7 @@ function encodeRequest(req: Request): Buffer {
 
 function decodeResponse(buf: Buffer): Response {
   const type = messageType(RESPONSE);
-  return type.toObject(type.decode(buf));
+  return type.toObject(type.decode(buf), TO_OBJECT);
 }
 
 const method = (name: string, stream: boolean) => ({
@@ -57,10 +60,11 @@ const method = (name: string, stream: boolean) => ({
   responseDeserialize: decodeResponse,
 });
 
-export const csdsServiceDefinition: grpc.ServiceDefinition = {
+/** The service for grpc-js: the server's handlers are registered with it, and a client calls its methods' paths with their serializers. */
+export const csdsServiceDefinition = {
   StreamClientStatus: method('StreamClientStatus', true),
   FetchClientStatus: method('FetchClientStatus', false),
-};
+} satisfies grpc.ServiceDefinition;
 
 /** A status for grpc-js: INVALID_ARGUMENT for a request CSDS cannot answer, INTERNAL for anything else. */
 interface Failure {

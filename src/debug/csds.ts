@@ -88,7 +88,8 @@ export function csdsQuery(req: ClientStatusRequestObject): CsdsQuery {
   return { select, excludeContents: req.exclude_resource_contents === true };
 }
 
-const CONFIG_STATUS: Readonly<Record<SyncState, string>> = { SYNCED: 'SYNCED', 'NOT SENT': 'NOT_SENT', STALE: 'STALE', ERROR: 'ERROR' };
+/** A sync state as CSDS's ClientConfigStatus names it. */
+export const CONFIG_STATUS: Readonly<Record<SyncState, string>> = { SYNCED: 'SYNCED', 'NOT SENT': 'NOT_SENT', STALE: 'STALE', ERROR: 'ERROR' };
 
 /** Redacted copies of resources, by the cache's (immutable, shared) encoded bytes: each is redacted once. */
 const redactedCopies = new WeakMap<Uint8Array, Uint8Array>();

@@ -39,4 +39,14 @@ describe('secretRow', () => {
   it('shows - where there is no certificate that parses', () => {
     expect(secretRow('odd', { name: 'odd', tls_certificate: { certificate_chain: { inline_string: 'not a pem' } } })).toEqual(['odd', 'certificate', '-', '-']);
   });
+
+  it('shows - and counts no roots when a certificate of the bundle does not parse', () => {
+    const broken = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
+    expect(secretRow('ROOTCA', { name: 'ROOTCA', validation_context: { trusted_ca: { inline_string: `${certPem}${broken}` } } })).toEqual([
+      'ROOTCA',
+      'trust bundle (0 roots)',
+      '-',
+      '-',
+    ]);
+  });
 });

@@ -1,12 +1,14 @@
 /**
  * `trellis proxy-config TYPE PROXY` as a process against a real `trellis serve` on the example mesh:
- * each type's table for a sidecar that ACKed everything, JSON and YAML, a proxy not connected, bad
- * arguments and an unreachable debug endpoint.
+ * each type's table for a sidecar that ACKed everything, JSON and YAML, a NACK, a proxy not connected,
+ * bad arguments and an unreachable debug endpoint.
  */
+import { createServer } from 'node:http';
+import { once } from 'node:events';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { trellis } from '../support/cli.ts';
-import { ACKER, meshOfFile } from './support.ts';
+import { ACKER, NACKER, meshOfFile } from './support.ts';
 
 const mesh = meshOfFile();
 
@@ -74,6 +76,31 @@ describe('trellis proxy-config', () => {
     const yaml = await trellis('proxy-config', 'clusters', ACKER, '--debug-address', mesh.debug, '-o', 'yaml');
     expect(yaml.code).toBe(0);
     expect(parse(yaml.stdout)).toEqual(data);
+  });
+
+  it("says on stderr, in one line, that the proxy's last answer was a NACK", async () => {
+    const r = await trellis('proxy-config', 'clusters', NACKER, '--debug-address', mesh.debug);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${NACKER} holds no clusters\n`);
+    expect(r.stderr).toBe("the proxy's last answer of this type was a NACK: cluster rejected: unsupported field\n");
+  });
+
+  it('escapes the control characters of a NACK message rather than pass them to the terminal', async () => {
+    const answer = {
+      proxy: 'x.shop',
+      types: [{ type: 'CDS', kind: 'cluster', versionAcked: '', lastError: { message: 'rejected:\n\u001b[2J\u009bcleared' }, resources: [] }],
+    };
+    const server = createServer((_req, res) => res.end(JSON.stringify(answer))).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    try {
+      const r = await trellis('proxy-config', 'clusters', 'x.shop', '--debug-address', `127.0.0.1:${port}`);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe("the proxy's last answer of this type was a NACK: rejected: \\x1b[2J\\x9bcleared\n");
+    } finally {
+      server.close();
+    }
   });
 
   it('exits 1 naming a proxy that is not connected', async () => {

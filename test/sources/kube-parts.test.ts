@@ -229,14 +229,39 @@ describe('KUBE_RBAC_RULES', () => {
 });
 
 describe('loadKubeConfig', () => {
-  it('reads a kubeconfig file', async () => {
+  /** A kubeconfig file whose current context x names a cluster at :6443, and whose context y names one that is not there. */
+  const kubeconfigFile = async (): Promise<string> => {
     const dir = await mkdtemp(join(tmpdir(), 'trellis-kc-'));
     const file = join(dir, 'config');
     await writeFile(
       file,
-      'apiVersion: v1\nkind: Config\nclusters: [{ name: c, cluster: { server: "https://127.0.0.1:6443" } }]\nusers: [{ name: u, user: { token: t } }]\ncontexts: [{ name: x, context: { cluster: c, user: u } }]\ncurrent-context: x\n',
+      'apiVersion: v1\nkind: Config\nclusters: [{ name: c, cluster: { server: "https://127.0.0.1:6443" } }]\nusers: [{ name: u, user: { token: t } }]\n' +
+        'contexts: [{ name: x, context: { cluster: c, user: u } }, { name: y, context: { cluster: gone, user: u } }]\ncurrent-context: x\n',
     );
-    expect(loadKubeConfig({ kubeconfig: file }).getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
+    return file;
+  };
+
+  it('reads a kubeconfig file', async () => {
+    expect(loadKubeConfig({ kubeconfig: await kubeconfigFile() }).getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
+  });
+
+  it('switches to the context asked for, and names one that is missing or names no cluster', async () => {
+    const file = await kubeconfigFile();
+    expect(loadKubeConfig({ kubeconfig: file, context: 'x' }).getCurrentContext()).toBe('x');
+    expect(() => loadKubeConfig({ kubeconfig: file, context: 'prod' })).toThrow(/^no context "prod" in the kubeconfig; it has: x, y$/);
+    expect(() => loadKubeConfig({ kubeconfig: file, context: 'y' })).toThrow(`the context "y" of the kubeconfig ${file} names no cluster with a server`);
+  });
+
+  it('reads the default kubeconfig ($KUBECONFIG) rather than the in-cluster configuration when asked to', async () => {
+    const file = await kubeconfigFile();
+    const saved = process.env.KUBECONFIG;
+    process.env.KUBECONFIG = file;
+    try {
+      expect(loadKubeConfig({ fallback: 'default' }).getCurrentCluster()?.server).toBe('https://127.0.0.1:6443');
+    } finally {
+      if (saved === undefined) delete process.env.KUBECONFIG;
+      else process.env.KUBECONFIG = saved;
+    }
   });
 
   it('says which file it cannot read', () => {
