@@ -4,16 +4,11 @@
  * NACKs its clusters, and one that never answers (its node id holds a control character). Resolves
  * once client status shows the ACKs and the NACK.
  */
-import { cpSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
-import { loadServeConfig } from '../../src/config/config.ts';
-import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
-import { startManifestSource } from '../../src/sources/manifests/index.ts';
+import type { RunningTrellis } from '../../src/pipeline/index.ts';
 import { SotwClient, type SotwResponse, type TestNode } from '../support/ads-client.ts';
 import { configOf, CsdsClient } from '../support/csds-client.ts';
+import { startExampleMesh } from '../support/example-mesh.ts';
 import { pollFor } from '../support/poll.ts';
 import { CDS, EDS, LDS, RDS } from '../support/resources.ts';
 
@@ -75,13 +70,8 @@ async function ackingSidecar(address: string): Promise<SotwClient> {
 }
 
 async function startMesh(): Promise<Mesh> {
-  const root = await mkdtemp(join(tmpdir(), 'trellis-cli-status-'));
-  const dir = join(root, 'mesh');
-  cpSync(join(import.meta.dirname, '../../examples/mesh'), dir, { recursive: true });
-  const logger = createLogger('fatal');
-  const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0' }, {});
-  const trellis = await serve(config, logger, startManifestSource(dir, logger));
-  const xds = `127.0.0.1:${trellis.xdsPort}`;
+  const mesh = await startExampleMesh();
+  const { trellis, xds } = mesh;
   const clients: { close(): void }[] = [];
   const csds = new CsdsClient(xds);
   clients.push(csds);
@@ -107,13 +97,12 @@ async function startMesh(): Promise<Mesh> {
   );
   return {
     trellis,
-    debug: `127.0.0.1:${trellis.debugPort}`,
+    debug: mesh.debug,
     xds,
     disconnect: (id) => byId.get(id)?.close(),
     async close() {
       for (const c of clients) c.close();
-      await trellis.close();
-      await rm(root, { recursive: true, force: true });
+      await mesh.close();
     },
   };
 }

@@ -3,15 +3,14 @@
  * driven by playwright-core, against Trellis started for real on a copy of the example mesh.
  * A missing browser fails the run: there is no skipping here.
  */
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync, mkdirSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { loadServeConfig } from '../../src/config/config.ts';
-import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
-import { startManifestSource } from '../../src/sources/manifests/index.ts';
+import type { RunningTrellis } from '../../src/pipeline/index.ts';
+import { startExampleMesh } from '../support/example-mesh.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
 /** Kept after the run (gitignored): one screenshot per view. */
@@ -41,22 +40,8 @@ export interface UiMesh {
 
 /** Trellis on a copy of examples/mesh (with one broken manifest), xDS and debug on 127.0.0.1 port 0. */
 export async function startUiMesh(): Promise<UiMesh> {
-  const root = await mkdtemp(join(tmpdir(), 'trellis-ui-'));
-  const dir = join(root, 'mesh');
-  cpSync(join(import.meta.dirname, '../../examples/mesh'), dir, { recursive: true });
-  await writeFile(join(dir, 'shop', 'broken.yaml'), BROKEN);
-  const logger = createLogger('fatal');
-  const config = loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0' }, {});
-  const trellis = await serve(config, logger, startManifestSource(dir, logger));
-  return {
-    trellis,
-    base: `http://127.0.0.1:${trellis.debugPort}`,
-    xds: `127.0.0.1:${trellis.xdsPort}`,
-    async close() {
-      await trellis.close();
-      await rm(root, { recursive: true, force: true });
-    },
-  };
+  const mesh = await startExampleMesh({ 'shop/broken.yaml': BROKEN });
+  return { trellis: mesh.trellis, base: `http://${mesh.debug}`, xds: mesh.xds, close: () => mesh.close() };
 }
 
 export interface Browser {
