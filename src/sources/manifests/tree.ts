@@ -147,6 +147,9 @@ export class ManifestTree {
 
   /** Drops `path` and everything under it from the walk's maps. */
   private forget(w: Walk, path: string): void {
+    w.files.delete(path);
+    // Only a directory walked has entries under it: a file costs no scan of the tree.
+    if (!w.dirs.has(path)) return;
     const under = `${path}/`;
     for (const p of [...w.files.keys()]) if (p === path || p.startsWith(under)) w.files.delete(p);
     for (const [p, d] of [...w.dirs]) {
