@@ -155,7 +155,7 @@ class ControlPlane implements RunningTrellis {
     this.snapshots = new SnapshotBuilder(this.cache, () => this.ads.classesInUse(), logger.child({ component: 'translate' }));
     this.debouncer = new Debouncer({ minMs: config.debounceMinMs, maxMs: config.debounceMaxMs }, (window) => {
       this.metrics.debounced(window.waitedSeconds, window.changes);
-      this.rebuildOrKeep();
+      this.rebuildOrKeep(window.waitedSeconds);
     });
   }
 
@@ -295,10 +295,10 @@ class ControlPlane implements RunningTrellis {
    * A debounced rebuild: one that throws (a bug in the model, translation or the cache) is logged with
    * its stack and counted, and the last good model and snapshots keep serving; the next change tries again.
    */
-  private rebuildOrKeep(): void {
+  private rebuildOrKeep(waitedSeconds: number): void {
     const lastGood = this.model;
     try {
-      this.rebuild();
+      this.rebuild(waitedSeconds);
     } catch (err) {
       this.model = lastGood;
       this.metrics.rebuildFailed();
@@ -306,14 +306,20 @@ class ControlPlane implements RunningTrellis {
     }
   }
 
-  private rebuild(): void {
+  /** Builds the model and every class's snapshot; logs what is served and what the rebuild cost (after `waitedSeconds` of debounce). */
+  private rebuild(waitedSeconds = 0): void {
     const latest = this.latest;
     if (!latest) return;
+    const t0 = performance.now();
     const model = buildModel(latest.inputs, this.modelOptions, this.model);
+    const modelMs = performance.now() - t0;
     this.snapshots.setModel(model);
     this.model = model;
     const serving = served(model, this.updateProblems());
-    this.logger.info(serving, servingSummary(serving));
+    const { classes, translateMs, cacheMs, encoded } = this.snapshots.lastBuild;
+    const ms = (n: number) => Math.round(n * 10) / 10;
+    const rebuild = { debounceMs: ms(waitedSeconds * 1000), modelMs: ms(modelMs), translateMs: ms(translateMs), cacheMs: ms(cacheMs), classes, encoded };
+    this.logger.info({ ...serving, rebuild }, servingSummary(serving));
     this.statusChanged();
   }
 

@@ -12,6 +12,14 @@ import { translate } from '../translate/translate.js';
 import type { SnapshotCache } from '../xds/cache.js';
 
 /** What the last build found wrong, for /debug and status. */
+/** What one setModel cost: the classes translated, the time in translation and in the cache (hashing, encoding what is new), the resources encoded. */
+export interface BuildCost {
+  readonly classes: number;
+  readonly translateMs: number;
+  readonly cacheMs: number;
+  readonly encoded: number;
+}
+
 export interface BuildReport {
   readonly translation: readonly Diagnostic[];
   readonly resources: readonly Diagnostic[];
@@ -34,8 +42,9 @@ export class SnapshotBuilder {
     this.model = model;
     try {
       const classes = new Set([...this.classesInUse(), ...this.cache.classes()]);
-      this.lastBuildClasses = classes.size;
-      for (const cls of [...classes].sort()) this.build(cls);
+      const cost = { classes: classes.size, translateMs: 0, cacheMs: 0, encoded: this.cache.encodes };
+      for (const cls of [...classes].sort()) this.build(cls, cost);
+      this.lastBuild = { ...cost, encoded: this.cache.encodes - cost.encoded };
     } catch (err) {
       this.model = previous;
       throw err;
@@ -60,8 +69,8 @@ export class SnapshotBuilder {
     return Math.max(this.translationErrors.size, this.resourceErrors.size);
   }
 
-  /** Proxy classes translated by the last setModel: the work a change costs. */
-  lastBuildClasses = 0;
+  /** What the last setModel cost: the work a change costs. */
+  lastBuild: BuildCost = { classes: 0, translateMs: 0, cacheMs: 0, encoded: 0 };
 
   report(): BuildReport {
     return {
@@ -70,7 +79,7 @@ export class SnapshotBuilder {
     };
   }
 
-  private build(proxyClass: string): void {
+  private build(proxyClass: string, cost?: { translateMs: number; cacheMs: number }): void {
     const model = this.model;
     if (!model) return;
     const proxy = parseProxyClass(proxyClass);
@@ -78,8 +87,14 @@ export class SnapshotBuilder {
       this.logger.warn({ class: proxyClass }, 'not a proxy class Trellis knows; nothing to serve it');
       return;
     }
+    const t0 = performance.now();
     const { resources, diagnostics: errors } = translate(model, proxy);
+    const t1 = performance.now();
     this.translationErrors.set(proxyClass, errors);
     this.resourceErrors.set(proxyClass, this.cache.set(proxyClass, resources));
+    if (cost) {
+      cost.translateMs += t1 - t0;
+      cost.cacheMs += performance.now() - t1;
+    }
   }
 }

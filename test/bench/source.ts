@@ -16,6 +16,11 @@
  *    renamed over the old one and stops when a proxy has ACKed the load assignment with the new
  *    addresses: the first proxy (the target: within Trellis's --debounce-min, 100 ms, plus 50 ms) and
  *    the last. `--edit-gap` ms of quiet before each edit.
+ * 5. Where the time to the first ACK goes, from what Trellis logs of each rebuild (its `serving` line at
+ *    info: the debounce it waited, the model, translation and the cache's hashing and encoding, the
+ *    classes translated and the resources encoded): the source is the rename until the debounce
+ *    began (the watch, the read and the parse), the push is the rebuild's end until the first ACK
+ *    (writing the responses, the proxy decoding and ACKing).
  *
  * Options: --services K (1000)  --endpoints E (10)  --proxies P (100)  --classes C (1)  --edits N (30)  --warmup W (5)
  *          --edit-gap MS (300)  --timeout SECONDS (600)
@@ -92,17 +97,95 @@ async function writeMesh(dir: string): Promise<string> {
   return join(dir, ns, `${serviceGroup(0, scale).name}.yaml`);
 }
 
-async function startTrellis(dir: string): Promise<{ proc: Proc; xds: string }> {
+/** What Trellis logged of one rebuild (the `rebuild` of its `serving` line), at `at` (epoch ms, when it ended). */
+interface Rebuild {
+  readonly at: number;
+  readonly debounceMs: number;
+  readonly modelMs: number;
+  readonly translateMs: number;
+  readonly cacheMs: number;
+  readonly classes: number;
+  readonly encoded: number;
+}
+
+/** Trellis's log lines, keeping each rebuild's cost. */
+class TrellisLog extends LogTail {
+  readonly rebuilds: Rebuild[] = [];
+  private waiting: (() => void)[] = [];
+
+  /** Resolves once a rebuild that `test` holds of has been logged (its line can come after the ACKs it caused), or after `ms`. */
+  async rebuild(test: (r: Rebuild) => boolean, ms: number): Promise<Rebuild | undefined> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.rebuilds.findLast(test);
+      if (found || Date.now() >= deadline) return found;
+      const timer = setTimeout(() => this.wake(), deadline - Date.now());
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+      clearTimeout(timer);
+    }
+  }
+
+  private wake(): void {
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  override add(line: string): void {
+    super.add(line);
+    const brace = line.indexOf('{');
+    if (brace < 0 || !line.includes('"rebuild"')) return;
+    try {
+      const l = JSON.parse(line.slice(brace)) as { time?: string; msg?: string; rebuild?: Omit<Rebuild, 'at'> };
+      if (l.msg?.startsWith('serving ') && l.rebuild && l.time) {
+        this.rebuilds.push({ at: Date.parse(l.time), ...l.rebuild });
+        this.wake();
+      }
+    } catch {
+      // not one of Trellis's JSON lines
+    }
+  }
+}
+
+/** One edit's time to the first ACK by stage (ms), from the last rebuild before that ACK. */
+interface Stages {
+  readonly source: number;
+  readonly debounce: number;
+  readonly model: number;
+  readonly translate: number;
+  readonly cache: number;
+  readonly push: number;
+  readonly classes: number;
+  readonly encoded: number;
+}
+
+/** From the rebuild that made the first ACK's configuration: the last one logged between the rename and that ACK. */
+async function stagesOf(log: TrellisLog, renamedAt: number, firstAckAt: number): Promise<Stages | undefined> {
+  // Log times have millisecond resolution.
+  const r = await log.rebuild((x) => x.at >= renamedAt && x.at <= firstAckAt + 1, 5_000);
+  if (!r) return undefined;
+  const busy = r.modelMs + r.translateMs + r.cacheMs;
+  return {
+    source: r.at - busy - r.debounceMs - renamedAt,
+    debounce: r.debounceMs,
+    model: r.modelMs,
+    translate: r.translateMs,
+    cache: r.cacheMs,
+    push: firstAckAt - r.at,
+    classes: r.classes,
+    encoded: r.encoded,
+  };
+}
+
+async function startTrellis(dir: string): Promise<{ proc: Proc; xds: string; log: TrellisLog }> {
   const xdsPort = await releasedLoopbackPort();
   const debugPort = await releasedLoopbackPort();
   const tsx = join(repoRoot, 'node_modules', 'tsx', 'dist', 'esm', 'index.mjs');
   const profile = argv.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${argv.profile}`];
   const args = [...profile, '--import', tsx, join(repoRoot, 'src', 'cli.ts'), 'serve', '--manifests', dir];
-  args.push('--xds-address', `127.0.0.1:${xdsPort}`, '--debug-address', `127.0.0.1:${debugPort}`, '--log-level', 'warn');
-  const tail = new LogTail('trellis');
+  args.push('--xds-address', `127.0.0.1:${xdsPort}`, '--debug-address', `127.0.0.1:${debugPort}`, '--log-level', 'info');
+  const tail = new TrellisLog('trellis');
   const proc = launch('trellis', process.execPath, args, tail, { ...process.env, MALLOC_MMAP_THRESHOLD_: '131072' });
   await pollUntil('ready', proc, tail, () => httpOk(`http://127.0.0.1:${debugPort}/readyz`), timeoutSeconds * 1000);
-  return { proc, xds: `127.0.0.1:${xdsPort}` };
+  return { proc, xds: `127.0.0.1:${xdsPort}`, log: tail };
 }
 
 /** One proxy: CDS, then EDS for the cluster of the first Service; every response ACKed at once. */
@@ -168,6 +251,7 @@ async function main(): Promise<void> {
     log(`${proxies} proxies hold the first Service's endpoints`);
     const first: number[] = [];
     const last: number[] = [];
+    const stages: Stages[] = [];
     for (let v = 1; v <= warmup + edits; v++) {
       await new Promise((r) => setTimeout(r, editGapMs));
       const want = addressAt(v, 0);
@@ -175,13 +259,16 @@ async function main(): Promise<void> {
       const tmp = join(dir, `.edit-${v}.tmp`);
       await writeFile(tmp, fileYaml(0, v));
       const at = performance.now();
+      const renamedAt = Date.now();
       await rename(tmp, file);
       const times = await Promise.all(acked);
       if (v <= warmup) continue;
       first.push(Math.min(...times) - at);
       last.push(Math.max(...times) - at);
+      const s = await stagesOf(started.log, renamedAt, renamedAt + (Math.min(...times) - at));
+      if (s) stages.push(s);
     }
-    report(first, last);
+    report(first, last, stages);
   } finally {
     for (const p of fleet) p.close();
     if (trellis) await terminate(trellis, 5000);
@@ -189,7 +276,7 @@ async function main(): Promise<void> {
   }
 }
 
-function report(first: number[], last: number[]): void {
+function report(first: number[], last: number[], stages: readonly Stages[]): void {
   const f = (xs: number[], p: number): string => pct(xs, p).toFixed(0);
   const pass = pct(first, 99) <= TARGET_MS;
   console.log(
@@ -201,6 +288,19 @@ function report(first: number[], last: number[]): void {
   console.log(`| from the rename to | p50 (ms) | p99 (ms) | max (ms) |\n|:--|--:|--:|--:|`);
   console.log(`| the first proxy's ACK | ${f(first, 50)} | ${f(first, 99)} | ${f(first, 100)} |`);
   console.log(`| the last proxy's ACK | ${f(last, 50)} | ${f(last, 99)} | ${f(last, 100)} |`);
+  const median = (k: keyof Stages): string =>
+    stages.length === 0
+      ? '-'
+      : pct(
+          stages.map((s) => s[k]),
+          50,
+        ).toFixed(k === 'classes' || k === 'encoded' ? 0 : 1);
+  console.log(
+    `\nWhere the time to the first ACK goes (median over ${stages.length} edits, from Trellis's rebuild log; ms):\n` +
+      `| source (watch, read, parse) | debounce | model | translation | cache (hash, encode) | push → first ACK | classes translated | resources encoded |\n` +
+      `|--:|--:|--:|--:|--:|--:|--:|--:|\n` +
+      `| ${(['source', 'debounce', 'model', 'translate', 'cache', 'push', 'classes', 'encoded'] as const).map(median).join(' | ')} |`,
+  );
   console.log(`first proxy p99 ${f(first, 99)} ms — target within --debounce-min ${DEBOUNCE_MIN_MS} ms + 50 ms: ${pass ? 'met' : 'MISS'}`);
   if (!pass && process.env.TRELLIS_BENCH_STRICT === '1') process.exitCode = 1;
 }

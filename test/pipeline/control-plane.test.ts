@@ -79,6 +79,34 @@ describe('the control plane log, on a manifests directory edited live', () => {
     expect(served()).toHaveLength(3);
   });
 
+  it('says what each reload cost: the debounce, the model, translation and the cache, the classes translated and the resources encoded', async () => {
+    await put('web.yaml', `${service('web', 80)}---\n${slice}`);
+    const logs = new Logs();
+    const logger = createLogger('info', { write: logs.write });
+    const config = loadServeConfig(
+      { manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' },
+      {},
+    );
+    trellis = await serve(config, logger, startManifestSource(dir, logger));
+    const client = await SotwClient.connect(`127.0.0.1:${trellis.xdsPort}`, {
+      node: { id: 'web-0.shop', metadata: { PROXY_MODE: 'sidecar', NAMESPACE: 'shop' } },
+    });
+    try {
+      client.subscribe(CDS);
+      client.ack(await client.next(CDS));
+      const costs = () => logs.lines.filter((l) => l.msg.startsWith('serving ')).map((l) => l.rebuild as Record<string, number>);
+      await put('api.yaml', service('api', 8080));
+      const [, cost] = await logs.until('the reload with api', () => costs().length >= 2).then(costs);
+      // One class in use (the sidecar's); its new cluster encoded, what was there before found unchanged.
+      expect(cost).toMatchObject({ classes: 1, encoded: expect.any(Number) as number });
+      expect(cost?.encoded).toBeGreaterThan(0);
+      expect(cost?.debounceMs).toBeGreaterThanOrEqual(20);
+      for (const k of ['modelMs', 'translateMs', 'cacheMs'] as const) expect(cost?.[k]).toBeGreaterThanOrEqual(0);
+    } finally {
+      client.close();
+    }
+  });
+
   it('places the problems of the model at their line and column, in the log and on /debug/configz', async () => {
     await put('web.yaml', service('web', 80));
     const policy =

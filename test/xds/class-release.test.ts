@@ -139,7 +139,7 @@ describe('proxy classes are released', () => {
       await plane.released(WARMUP);
       plane.builder.setModel(model(5434));
       const baseline = held(plane);
-      const baselineWork = plane.builder.lastBuildClasses;
+      const baselineWork = plane.builder.lastBuild.classes;
       expect(baseline).toMatchObject({ serverClasses: 1, cacheClasses: 1, errorClasses: 1 });
       expect(baselineWork).toBe(1);
       const heapBefore = heapAfterGc();
@@ -152,7 +152,7 @@ describe('proxy classes are released', () => {
       const retained = heapAfterGc() - heapBefore;
       expect(retained, `heap kept after the churn: ${(retained / 1024 / 1024).toFixed(1)} MB`).toBeLessThan(RETAINED_MAX);
       plane.builder.setModel(model(5435));
-      expect(plane.builder.lastBuildClasses).toBe(baselineWork);
+      expect(plane.builder.lastBuild.classes).toBe(baselineWork);
       expect(held(plane)).toEqual(baseline);
     },
   );
