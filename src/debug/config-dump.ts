@@ -4,6 +4,7 @@
  * have for Envoy's dump work on Trellis's view of it.
  */
 import { TypeUrl, type ResourceKind } from '../envoy/types.js';
+import { compareText } from '../diagnostics.js';
 import type { HeldResource, HeldResources, NackRecord } from '../xds/status.js';
 import { redactSensitive } from './redact.js';
 
@@ -50,7 +51,7 @@ function packed(kind: ResourceKind, held: HeldResource): Record<string, unknown>
 }
 
 function dynamicEntries(kind: ResourceKind, resources: readonly HeldResource[]): Record<string, unknown>[] {
-  const sorted = [...resources].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...resources].sort((a, b) => compareText(a.name, b.name));
   return sorted.map((held) => {
     const version_info = held.version;
     const resource = packed(kind, held);

@@ -11,7 +11,7 @@
  * it attaches to, side by side (DENY before ALLOW), and the model collects them apart
  * (src/model/authorization.ts). A merged policy never holds it, and no policy loses it to another.
  */
-import { compareRefs, formatRef, sameRef, type ObjectRef } from '../diagnostics.js';
+import { compareRefs, compareText, formatRef, sameRef, type ObjectRef } from '../diagnostics.js';
 import type { PolicySection, PolicySettings } from './schema.js';
 
 /** Fields merged as one unit, by section; the first field names the unit. */
@@ -92,7 +92,7 @@ export function mergePolicies(candidates: readonly MergeCandidate[]): { merged: 
         const [section, field] = path.split('.') as [string, string];
         return settings[section]?.[field] !== undefined;
       })
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      .sort(([a], [b]) => compareText(a, b)),
   );
   return { merged: { settings, origins: sortedOrigins }, lost };
 }

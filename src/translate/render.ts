@@ -3,7 +3,7 @@
  * document per resource type, resources in name order, in the object form they are encoded from.
  */
 import { stringify } from 'yaml';
-import { formatRef } from '../diagnostics.js';
+import { compareText, formatRef } from '../diagnostics.js';
 import { PUSH_ORDER, SHORT_NAME, TypeUrl, type ResourceKind } from '../envoy/types.js';
 import type { Translation } from './translation.js';
 
@@ -16,7 +16,7 @@ export interface ShownResource {
 
 /** One kind's resources, in name order, as they are shown (in YAML here, in JSON by `trellis render -o json`). */
 export function shownResources(translation: Translation, kind: ResourceKind): ShownResource[] {
-  const list = [...translation.resources[kind]].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const list = [...translation.resources[kind]].sort((a, b) => compareText(a.name, b.name));
   return list.map((r) => ({ name: r.name, sources: (r.sources ?? []).map(formatRef), resource: r.message }));
 }
 

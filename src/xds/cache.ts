@@ -9,7 +9,7 @@
  * Every mutation is synchronous: no await between reading and writing the maps.
  */
 import { createHash } from 'node:crypto';
-import { diagnostic, formatRef, sameRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
+import { compareText, diagnostic, formatRef, sameRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
 import { EncodeError } from '../envoy/codec.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { messageNameOf, PUSH_ORDER, TypeUrl, type ResourceKind } from '../envoy/types.js';
@@ -168,7 +168,7 @@ export class SnapshotCache {
       this.retain(previous.entries.values(), 1);
       return previous;
     }
-    collected.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    collected.sort((a, b) => compareText(a.name, b.name));
     const entries = new Map<string, ResourceEntry>();
     for (const e of collected) {
       if (entries.has(e.name)) {

@@ -4,7 +4,7 @@
  * the others. An object that was good before and is now broken keeps serving its last good
  * version (the previous `ManifestState`), so a typo in a manifest never takes a Service away.
  */
-import { diagnostic, formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
+import { compareText, diagnostic, formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
 import { INPUT_KINDS, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
 import { readDocuments, isMapping, type FileContents, type FoundObject } from './documents.js';
 import type { Position } from './positions.js';
@@ -309,7 +309,7 @@ export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: Man
     documents.set(file.path, parsed);
     return parsed.contents;
   };
-  const ordered = [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)).map((file) => ({ file, contents: contentsOf(file) }));
+  const ordered = [...files].sort((a, b) => compareText(a.path, b.path)).map((file) => ({ file, contents: contentsOf(file) }));
   const collector = new Collector(previous, owners(ordered, previous));
   const damaged = ordered.filter(({ file, contents }) => collector.addFile(file, contents)).map(({ file }) => file);
   for (const path of [...damaged.map((file) => file.path), ...collector.unreadableFiles]) {
@@ -320,7 +320,7 @@ export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: Man
     inputs: toInputs(collector.served.values()),
     errors: collector.errors,
     warnings: collector.warnings,
-    skipped: Object.fromEntries([...collector.skipped].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+    skipped: Object.fromEntries([...collector.skipped].sort(([a], [b]) => compareText(a, b))),
     state: { objects: collector.served, files: collector.files, documents },
   };
 }
