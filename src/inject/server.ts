@@ -17,6 +17,7 @@ import type { Logger } from 'pino';
 import { watchMounted } from '../sources/mounted.js';
 import { admit, parseAdmissionReview } from './admission.js';
 import type { InjectSettings } from './settings.js';
+import { hostPort } from '../host-port.js';
 
 export const WEBHOOK_PATH = '/inject';
 export const DEFAULT_WEBHOOK_PORT = 15017;
@@ -180,10 +181,9 @@ export async function startAdmissionServer(opts: AdmissionServerOptions): Promis
     (err) => logger.error({ dir: certDir, err: err.message }, 'cannot watch the webhook certificate any more: restart Trellis to pick up changes'),
   );
   const port = (server.address() as AddressInfo).port;
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   logger.info({ address: `${opts.host}:${port}`, path: WEBHOOK_PATH, subject: first.subject, notAfter: first.notAfter }, 'admission webhook serving');
   return {
-    url: `https://${host}:${port}`,
+    url: `https://${hostPort(opts.host, port)}`,
     port,
     get certificate() {
       return { subject: cert.current.subject, notAfter: cert.current.notAfter };

@@ -26,6 +26,7 @@ import { Debouncer } from './debounce.js';
 import { describeInjection, injectionSettings, nativeByFlag, type Injection } from './injection.js';
 import { ProblemLog, served, servingSummary } from './logging.js';
 import { SnapshotBuilder, type BuildReport } from './snapshots.js';
+import { hostPort } from '../host-port.js';
 
 export interface RunningTrellis {
   readonly xdsPort: number;
@@ -81,8 +82,7 @@ export class ListenError extends Error {
     const text = cause instanceof Error ? cause.message : String(cause);
     // Node's `listen EADDRINUSE: address already in use 127.0.0.1:15014`, also inside grpc-js's message.
     const reason = /listen E[A-Z]+: (.+?) \S*:\d+/.exec(text)?.[1] ?? text;
-    const host = address.host.includes(':') ? `[${address.host}]` : address.host;
-    super(`cannot listen on ${host}:${address.port} (${what}): ${reason}`, { cause });
+    super(`cannot listen on ${hostPort(address.host, address.port)} (${what}): ${reason}`, { cause });
     this.name = 'ListenError';
   }
 }

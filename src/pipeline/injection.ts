@@ -8,6 +8,7 @@ import type { ServeConfig } from '../config/config.js';
 import { nativeSidecarsFor, type NativeDecision } from '../inject/native.js';
 import { DEFAULT_SETTINGS, defaultXdsAddress, type InjectSettings } from '../inject/settings.js';
 import { readServerVersion } from '../sources/kube/version.js';
+import { hostPort } from '../host-port.js';
 
 /** The settings the webhook injects with, and why Envoy is (or is not) a native sidecar. */
 export interface Injection {
@@ -67,8 +68,7 @@ export async function resolveInjection(config: ServeConfig, kubeConfig: KubeConf
 /** One line for /debug and the log: what the webhook injects. */
 export function describeInjection(i: Injection): string {
   const s = i.settings;
-  const host = s.xdsAddress.host.includes(':') ? `[${s.xdsAddress.host}]` : s.xdsAddress.host;
-  const xds = `${host}:${s.xdsAddress.port} (${s.secureXds ? 'TLS and a projected token' : 'plaintext'})`;
+  const xds = `${hostPort(s.xdsAddress.host, s.xdsAddress.port)} (${s.secureXds ? 'TLS and a projected token' : 'plaintext'})`;
   const mode = s.nativeSidecars ? 'native sidecar' : 'first container (legacy)';
   const res = (['requests', 'limits'] as const)
     .flatMap((k) => {

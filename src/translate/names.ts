@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { SERVER_LISTENER_TEMPLATE } from '../envoy/contract.js';
 import type { ModelService } from '../model/types.js';
+import { hostPort } from '../host-port.js';
 
 /** `outbound|<port>||<service hostname>`: the cluster (and EDS resource) of one service port. */
 export function outboundCluster(hostname: string, port: number): string {
@@ -116,6 +117,5 @@ export function proxylessTargets(service: ModelService, port: number, clientName
 
 /** The listener a proxyless gRPC server listening on ip:port asks for. */
 export function serverListener(ip: string, port: number): string {
-  const address = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
-  return SERVER_LISTENER_TEMPLATE.replace('%s', address);
+  return SERVER_LISTENER_TEMPLATE.replace('%s', hostPort(ip, port));
 }
