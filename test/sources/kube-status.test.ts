@@ -18,7 +18,9 @@ import { SotwClient } from '../support/ads-client.ts';
 import { sharedEnvtest, type Envtest } from '../support/envtest.ts';
 import { admin, Logs, service, type Admin } from './kube-support.ts';
 
-const LEASE_SECONDS = 2;
+// Long enough that a takeover within it can only come from the stopped leader releasing its lease (one that
+// expired would take the whole duration), with room for a loaded CI machine (it took 2.5 s there once).
+const LEASE_SECONDS = 10;
 const RDS = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
 const GROUP = { group: 'trellis.dev', version: 'v1alpha1', plural: 'trafficpolicies' } as const;
 
