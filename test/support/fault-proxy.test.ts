@@ -126,13 +126,14 @@ describe('fault proxy', () => {
   });
 
   it('setDelay delays every request until cleared', async () => {
-    proxy.setDelay(300);
+    // A delay far longer than a list takes even on a loaded CI machine, so that its end shows.
+    proxy.setDelay(1500);
     let t0 = performance.now();
     await core.listNamespacedService({ namespace });
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1490);
     proxy.setDelay(0);
     t0 = performance.now();
     await core.listNamespacedService({ namespace });
-    expect(performance.now() - t0).toBeLessThan(290);
+    expect(performance.now() - t0).toBeLessThan(1490);
   });
 });
