@@ -38,6 +38,16 @@ async function put(name: string, text: string): Promise<void> {
   await rename(join(root, name), join(dir, name));
 }
 
+/** `trellis serve` on `dir` with a short debounce, logging at info into `logs`. */
+async function serveLogged(logs: Logs): Promise<RunningTrellis> {
+  const logger = createLogger('info', { write: logs.write });
+  const config = loadServeConfig(
+    { manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' },
+    {},
+  );
+  return serve(config, logger, startManifestSource(dir, logger));
+}
+
 beforeEach(async () => {
   root = await mkdtemp(join(tmpdir(), 'trellis-pipeline-'));
   dir = join(root, 'mesh');
@@ -55,12 +65,7 @@ describe('the control plane log, on a manifests directory edited live', () => {
     await put('web.yaml', `${service('web', 80)}---\n${slice}`);
     await put('db.yaml', service('db', 70000));
     const logs = new Logs();
-    const logger = createLogger('info', { write: logs.write });
-    const config = loadServeConfig(
-      { manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' },
-      {},
-    );
-    trellis = await serve(config, logger, startManifestSource(dir, logger));
+    trellis = await serveLogged(logs);
 
     const served = () => logs.lines.filter((l) => l.msg.startsWith('serving ')).map((l) => l.msg);
     const broken = () => logs.lines.filter((l) => l.level === 50 && /^db\.yaml#1:\d+:\d+ Service shop\/db: spec\.ports\[0\]\.port: /.test(l.msg));
@@ -82,12 +87,7 @@ describe('the control plane log, on a manifests directory edited live', () => {
   it('says what each reload cost: the debounce, the model, translation and the cache, the classes translated and the resources encoded', async () => {
     await put('web.yaml', `${service('web', 80)}---\n${slice}`);
     const logs = new Logs();
-    const logger = createLogger('info', { write: logs.write });
-    const config = loadServeConfig(
-      { manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' },
-      {},
-    );
-    trellis = await serve(config, logger, startManifestSource(dir, logger));
+    trellis = await serveLogged(logs);
     const client = await SotwClient.connect(`127.0.0.1:${trellis.xdsPort}`, {
       node: { id: 'web-0.shop', metadata: { PROXY_MODE: 'sidecar', NAMESPACE: 'shop' } },
     });
