@@ -54,6 +54,17 @@ interface Interned {
   refs: number;
 }
 
+/** One kind's snapshot built from a desired list and the snapshot before it. */
+interface KindBuild {
+  readonly kind: ResourceKind;
+  readonly from: KindSnapshot;
+  readonly snapshot: KindSnapshot;
+  readonly change: KindChange;
+  readonly errors: readonly Diagnostic[];
+}
+
+const NO_CHANGE: KindChange = { updated: new Set(), removed: new Set() };
+
 const EMPTY_KIND: KindSnapshot = { entries: new Map(), version: digestOf([]) };
 
 function emptySnapshot(): Snapshot {
@@ -66,6 +77,10 @@ export class SnapshotCache {
   private readonly interned = new Map<string, Interned>();
   /** Entries by the very object they were built from: translation that reuses objects skips hashing. */
   private byObject = new WeakMap<object, ResourceEntry>();
+  /** The last snapshot built from each desired list (by identity), and from which snapshot. */
+  private builds = new WeakMap<object, KindBuild>();
+  /** How many classes hold each kind snapshot: its entries are retained once, whatever that number. */
+  private readonly holders = new Map<KindSnapshot, number>();
   private readonly listeners = new Set<Listener>();
   private readonly readyListeners = new Set<() => void>();
   private isReady = false;
@@ -114,6 +129,10 @@ export class SnapshotCache {
   /**
    * Replaces the snapshot of one proxy class. Kinds missing from `desired` are left as they were.
    * Returns the resources that failed to encode; each keeps its previous good version, if it had one.
+   *
+   * A kind's list handed to many classes as the very same array (translation shares what does not
+   * depend on the proxy) is built once: every class that held the same snapshot of that kind before
+   * gets the same new snapshot and the same change, in constant time, whatever the number of classes.
    */
   set(proxyClass: string, desired: DesiredSnapshot): Diagnostic[] {
     const previous = this.snapshots.get(proxyClass) ?? emptySnapshot();
@@ -123,17 +142,18 @@ export class SnapshotCache {
     for (const kind of PUSH_ORDER) {
       const wanted = desired[kind] as Iterable<DesiredResource<typeof kind>> | undefined;
       if (!wanted) continue;
-      const built = this.buildKind(proxyClass, kind, wanted, previous[kind], errors);
-      const change = diff(previous[kind], built);
-      if (change.updated.size > 0 || change.removed.size > 0) {
-        next[kind] = built;
-        kinds.set(kind, change);
-      } else {
-        this.release(built.entries.values());
+      const built = this.kindFrom(kind, wanted, previous[kind]);
+      errors.push(...built.errors);
+      if (built.change.updated.size > 0 || built.change.removed.size > 0) {
+        next[kind] = built.snapshot;
+        kinds.set(kind, built.change);
       }
     }
     if (kinds.size === 0 && this.snapshots.has(proxyClass)) return errors;
-    for (const kind of kinds.keys()) this.release(previous[kind].entries.values());
+    for (const kind of kinds.keys()) {
+      this.hold(next[kind]);
+      this.drop(previous[kind]);
+    }
     this.snapshots.set(proxyClass, next);
     if (kinds.size > 0) this.emit({ proxyClass, snapshot: next, kinds });
     return errors;
@@ -144,20 +164,48 @@ export class SnapshotCache {
     const snap = this.snapshots.get(proxyClass);
     if (!snap) return;
     this.snapshots.delete(proxyClass);
-    for (const kind of PUSH_ORDER) this.release(snap[kind].entries.values());
+    for (const kind of PUSH_ORDER) this.drop(snap[kind]);
   }
 
-  private buildKind<K extends ResourceKind>(
-    proxyClass: string,
-    kind: K,
-    wanted: Iterable<DesiredResource<K>>,
-    previous: KindSnapshot,
-    errors: Diagnostic[],
-  ): KindSnapshot {
+  /**
+   * The snapshot of one kind that `wanted` makes from `previous`: the one made before when the very
+   * same list was built from the same snapshot (for this class or another), else built now.
+   */
+  private kindFrom<K extends ResourceKind>(kind: K, wanted: Iterable<DesiredResource<K>>, previous: KindSnapshot): KindBuild {
+    const known = this.builds.get(wanted);
+    if (known?.kind === kind) {
+      if (known.from === previous) return known;
+      if (known.snapshot === previous) return { ...known, change: NO_CHANGE };
+    }
+    const errors: Diagnostic[] = [];
+    const snapshot = this.buildKind(kind, wanted, previous, errors);
+    const build = { kind, from: previous, snapshot, change: diff(previous, snapshot), errors };
+    this.builds.set(wanted, build);
+    return build;
+  }
+
+  /** A class now holds `snapshot`: its entries are held while any class holds it. */
+  private hold(snapshot: KindSnapshot): void {
+    const holders = this.holders.get(snapshot) ?? 0;
+    this.holders.set(snapshot, holders + 1);
+    if (holders === 0) this.retain(snapshot.entries.values());
+  }
+
+  private drop(snapshot: KindSnapshot): void {
+    const holders = this.holders.get(snapshot) ?? 0;
+    if (holders > 1) {
+      this.holders.set(snapshot, holders - 1);
+      return;
+    }
+    this.holders.delete(snapshot);
+    if (holders === 1) this.release(snapshot.entries.values());
+  }
+
+  private buildKind<K extends ResourceKind>(kind: K, wanted: Iterable<DesiredResource<K>>, previous: KindSnapshot, errors: Diagnostic[]): KindSnapshot {
     const collected: ResourceEntry[] = [];
     let unchanged = true;
     for (const res of wanted) {
-      const entry = this.entryFor(proxyClass, kind, res, previous, errors);
+      const entry = this.entryFor(kind, res, previous, errors);
       if (!entry) continue;
       collected.push(entry);
       if (unchanged && previous.entries.get(entry.name) !== entry) unchanged = false;
@@ -165,7 +213,6 @@ export class SnapshotCache {
     // The common case for most kinds of a change: every entry is the one already held.
     // (A name given twice would leave another of the previous names out: the Set catches that.)
     if (unchanged && collected.length === previous.entries.size && previous !== EMPTY_KIND && new Set(collected).size === collected.length) {
-      this.retain(previous.entries.values(), 1);
       return previous;
     }
     collected.sort((a, b) => compareText(a.name, b.name));
@@ -177,17 +224,10 @@ export class SnapshotCache {
       }
       entries.set(e.name, e);
     }
-    this.retain(entries.values(), 1);
     return { entries, version: digestOf(entries.values()) };
   }
 
-  private entryFor<K extends ResourceKind>(
-    proxyClass: string,
-    kind: K,
-    res: DesiredResource<K>,
-    previous: KindSnapshot,
-    errors: Diagnostic[],
-  ): ResourceEntry | undefined {
+  private entryFor<K extends ResourceKind>(kind: K, res: DesiredResource<K>, previous: KindSnapshot, errors: Diagnostic[]): ResourceEntry | undefined {
     const sources = res.sources ?? [];
     const known = this.byObject.get(res.message);
     if (known && known.kind === kind && known.name === res.name && sameList(known.sources, sources)) {
@@ -217,11 +257,17 @@ export class SnapshotCache {
 
   private readonly keys = new WeakMap<ResourceEntry, string>();
 
-  private retain(entries: Iterable<ResourceEntry>, by: number): void {
+  /** Counts one more snapshot holding each entry (an entry no longer interned is interned again). */
+  private retain(entries: Iterable<ResourceEntry>): void {
     for (const e of entries) {
       const key = this.keys.get(e);
-      const slot = key === undefined ? undefined : this.interned.get(key);
-      if (slot) slot.refs += by;
+      if (key === undefined) continue;
+      let slot = this.interned.get(key);
+      if (!slot) {
+        slot = { entry: e, refs: 0 };
+        this.interned.set(key, slot);
+      }
+      slot.refs += 1;
     }
   }
 
@@ -243,6 +289,7 @@ export class SnapshotCache {
   /** For tests and the debug endpoint: forget object identities (forces content comparison). */
   resetObjectMemo(): void {
     this.byObject = new WeakMap();
+    this.builds = new WeakMap();
   }
 }
 

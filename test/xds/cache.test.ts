@@ -133,3 +133,68 @@ describe('SnapshotCache, unchanged kinds', () => {
     expect([...(cache.get('c')?.cluster.entries.keys() ?? [])]).toEqual(['a']);
   });
 });
+
+describe('SnapshotCache, one list handed to many classes', () => {
+  it('builds a list once for every class that held the same snapshot, and gives each the same change', () => {
+    const cache = new SnapshotCache();
+    const seen = changes(cache);
+    const first = Array.from({ length: 20 }, (_, i) => endpoints(`e${i}`, [1000 + i]));
+    for (let c = 0; c < 100; c++) cache.set(`class-${c}`, { endpoint: first });
+    const held = new Set(cache.classes().map((c) => cache.get(c)?.endpoint));
+    expect(held.size).toBe(1);
+    const next = first.map((e, i) => (i === 3 ? endpoints('e3', [9]) : e));
+    seen.length = 0;
+    for (let c = 0; c < 100; c++) cache.set(`class-${c}`, { endpoint: next });
+    expect(new Set(cache.classes().map((c) => cache.get(c)?.endpoint)).size).toBe(1);
+    expect(seen).toHaveLength(100);
+    expect(new Set(seen.map((s) => s.kinds.get('endpoint')))).toHaveProperty('size', 1);
+    expect([...(seen[0]?.kinds.get('endpoint')?.updated ?? [])]).toEqual(['e3']);
+    expect(cache.encodes).toBe(21);
+    expect(cache.size).toBe(20);
+  });
+
+  it('gives a class that held another snapshot its own build and change', () => {
+    const cache = new SnapshotCache();
+    const list = [endpoints('a', [1]), endpoints('b', [2])];
+    cache.set('one', { endpoint: list });
+    cache.set('two', { endpoint: [endpoints('a', [1])] });
+    const seen = changes(cache);
+    const next = [endpoints('a', [1]), endpoints('b', [3])];
+    cache.set('one', { endpoint: next });
+    cache.set('two', { endpoint: next });
+    expect([...(seen[0]?.kinds.get('endpoint')?.updated ?? [])]).toEqual(['b']);
+    expect([...(seen[1]?.kinds.get('endpoint')?.updated ?? [])]).toEqual(['b']);
+    expect(cache.get('two')?.endpoint.entries.get('b')).toBe(cache.get('one')?.endpoint.entries.get('b'));
+    expect(cache.get('two')?.endpoint.version).toBe(cache.get('one')?.endpoint.version);
+  });
+
+  it('names a resource that fails to encode to every class given the list, and keeps each one serving', () => {
+    const cache = new SnapshotCache();
+    const good = [cluster('a')];
+    cache.set('one', { cluster: good });
+    cache.set('two', { cluster: good });
+    const bad = [{ name: 'a', message: { name: 'a', conect_timeout: { seconds: 1 } }, sources: [{ kind: 'Service', namespace: 'default', name: 'a' }] }];
+    const one = cache.set('one', { cluster: bad });
+    const two = cache.set('two', { cluster: bad });
+    expect(one.map((e) => e.message)).toEqual([expect.stringMatching(/^Cluster a: .*conect_timeout/)]);
+    expect(two).toEqual(one);
+    expect(cache.set('two', { cluster: bad })).toEqual(one);
+    expect(cache.get('two')?.cluster.entries.get('a')?.version).toBe(cache.get('one')?.cluster.entries.get('a')?.version);
+  });
+
+  it('frees a shared snapshot’s resources once the last class holding it lets go', () => {
+    const cache = new SnapshotCache();
+    const list = [cluster('a'), cluster('b')];
+    for (const c of ['one', 'two', 'three']) cache.set(c, { cluster: list });
+    expect(cache.size).toBe(2);
+    cache.delete('one');
+    cache.set('two', { cluster: [cluster('a')] });
+    expect(cache.size).toBe(2);
+    cache.delete('three');
+    expect(cache.size).toBe(1);
+    cache.delete('two');
+    expect(cache.size).toBe(0);
+    cache.set('four', { cluster: list });
+    expect(cache.size).toBe(2);
+  });
+});
