@@ -14,4 +14,4 @@ export interface DesiredResource<K extends ResourceKind> {
 }
 
 /** Every resource kind, each list sorted by name: what a translation of one proxy class produces. */
-export type TranslatedResources = { [K in ResourceKind]: DesiredResource<K>[] };
+export type TranslatedResources = { readonly [K in ResourceKind]: readonly DesiredResource<K>[] };

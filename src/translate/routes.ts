@@ -26,12 +26,14 @@ import { routePolicySources, serviceRoutes } from './policy/routes.js';
 import type { MeshIndex, RouteContext } from './policy/types.js';
 import { virtualHostFilterConfigs } from './filters/index.js';
 
-/** The services that have an HTTP port of one number (and a cluster for it), in model order. */
+/** The services (their routing views) that have an HTTP port of one number (and a cluster for it), in model order. */
 export interface HttpPortServices {
   readonly port: number;
   readonly services: readonly ModelService[];
   /** The mesh they belong to: where a policy's routes find their backends. */
   readonly mesh: MeshIndex;
+  /** What routes read of the mesh (each service's kind), as text: equal text, equal lookups. */
+  readonly kinds: string;
 }
 
 /** The one route of the catch-all virtual host: everything to one cluster. */
@@ -53,20 +55,62 @@ export function serviceDomains(service: ModelService, port: number, namespace: s
   return sortedUnique(hosts.flatMap((h) => [h, `${h}:${port}`]));
 }
 
-function virtualHost(
-  service: ModelService,
-  port: number,
-  mesh: MeshIndex,
-  domains: string[],
-  errors: Diagnostic[],
-): { host: VirtualHost; sources: ObjectRef[] } {
+/** A virtual host of the outbound routes, its policies' sources, and the problems found making it. */
+interface MadeHost {
+  readonly host: VirtualHost;
+  readonly sources: readonly ObjectRef[];
+  readonly errors: readonly Diagnostic[];
+}
+
+function virtualHost(service: ModelService, port: number, mesh: MeshIndex, domains: string[]): MadeHost {
   const name = outboundVirtualHost(service.hostname, port);
   const servicePort = service.ports.find((p) => p.port === port);
-  if (!servicePort) return { host: { name, domains, routes: [routeTo(outboundCluster(service.hostname, port))] }, sources: [] };
+  if (!servicePort) return { host: { name, domains, routes: [routeTo(outboundCluster(service.hostname, port))] }, sources: [], errors: [] };
+  const errors: Diagnostic[] = [];
   const ctx: RouteContext = { service, port: servicePort, target: 'sidecar', mesh };
   const filters = virtualHostFilterConfigs(ctx, errors);
   const host: VirtualHost = { name, domains, routes: serviceRoutes(ctx, errors), ...(filters ? { typed_per_filter_config: filters } : {}) };
-  return { host, sources: routePolicySources(ctx) };
+  return { host, sources: routePolicySources(ctx), errors };
+}
+
+/**
+ * What was made of each service (a routing view, below) for the route configurations: its domains
+ * by (port, namespace is its own, with its IP), and its virtual hosts by (port, domains, the mesh's
+ * kinds). A namespace's configurations are then put together again from what each service gave,
+ * and a change to one service makes that service's parts again, not the whole mesh's.
+ */
+const madeFor = new WeakMap<ModelService, { readonly domains: Map<string, string[]>; readonly hosts: Map<string, MadeHost> }>();
+
+function made(service: ModelService): { readonly domains: Map<string, string[]>; readonly hosts: Map<string, MadeHost> } {
+  let m = madeFor.get(service);
+  if (m === undefined) {
+    m = { domains: new Map(), hosts: new Map() };
+    madeFor.set(service, m);
+  }
+  return m;
+}
+
+function domainsOf(service: ModelService, port: number, namespace: string, withIP: boolean): string[] {
+  const own = service.namespace === namespace;
+  const key = `${port}|${own}|${withIP}`;
+  const m = made(service);
+  let domains = m.domains.get(key);
+  if (domains === undefined) {
+    domains = serviceDomains(service, port, namespace, withIP);
+    m.domains.set(key, domains);
+  }
+  return domains;
+}
+
+function hostOf(service: ModelService, group: HttpPortServices, domains: string[]): MadeHost {
+  const key = `${group.port}|${group.kinds}|${domains.join(' ')}`;
+  const m = made(service);
+  let host = m.hosts.get(key);
+  if (host === undefined) {
+    host = virtualHost(service, group.port, group.mesh, domains);
+    m.hosts.set(key, host);
+  }
+  return host;
 }
 
 /** One port's route configuration, with the domains kept unique across its virtual hosts. */
@@ -76,24 +120,27 @@ function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken
   const sources: ObjectRef[] = group.services.map((s) => s.source);
   for (const service of group.services) {
     const name = outboundVirtualHost(service.hostname, group.port);
-    const domains: string[] = [];
-    for (const domain of serviceDomains(service, group.port, namespace, !ipTaken.has(formatRef(service.source)))) {
+    const wanted = domainsOf(service, group.port, namespace, !ipTaken.has(formatRef(service.source)));
+    let taken = false;
+    for (const domain of wanted) {
       const other = owner.get(domain);
       if (other === undefined) {
         owner.set(domain, name);
-        domains.push(domain);
-      } else {
-        errors.push(
-          translationError(
-            service.source,
-            undefined,
-            `domain "${domain}" is already answered by virtual host ${other} of route ${outboundRoute(group.port)}; left out`,
-          ),
-        );
+        continue;
       }
+      taken = true;
+      errors.push(
+        translationError(
+          service.source,
+          undefined,
+          `domain "${domain}" is already answered by virtual host ${other} of route ${outboundRoute(group.port)}; left out`,
+        ),
+      );
     }
+    const domains = taken ? wanted.filter((d) => owner.get(d) === name) : wanted;
     if (domains.length === 0) continue;
-    const vh = virtualHost(service, group.port, group.mesh, domains, errors);
+    const vh = hostOf(service, group, domains);
+    errors.push(...vh.errors);
     hosts.push(vh.host);
     sources.push(...vh.sources);
   }
@@ -114,6 +161,50 @@ export function outboundRoutes(
   const errors: Diagnostic[] = [];
   const routes = groups.map((g) => outboundRouteConfig(g, namespace, ipTaken, errors));
   return { routes: byName(routes), errors };
+}
+
+/** Keys that are not a service's routing: its endpoints (and a subset's) and its identities. */
+const NOT_ROUTING = new Set(['endpoints', 'identities']);
+
+/** What routing reads of a service, as text; a service that cannot be read is its own view (translating it reports why). */
+function routingText(service: ModelService): string {
+  try {
+    return JSON.stringify(service, (k, v: unknown) => (NOT_ROUTING.has(k) ? undefined : v));
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Routing views: for each service, the object route translation is given — the very same one as
+ * long as what routing reads of the service (everything but its endpoints and identities) stays the
+ * same, so that an endpoint change leaves every route configuration as it was, found by identity.
+ * Views are kept for the services of the last model asked about.
+ */
+export class RoutingViews {
+  private byKey = new Map<string, { readonly view: ModelService; readonly text: string }>();
+  private readonly viewOf = new WeakMap<ModelService, ModelService>();
+
+  /** The views of `services`, in their order. */
+  of(services: readonly ModelService[]): ModelService[] {
+    const next = new Map<string, { readonly view: ModelService; readonly text: string }>();
+    const views = services.map((service) => {
+      const key = `${service.namespace}/${service.name}`;
+      const held = this.byKey.get(key);
+      const known = this.viewOf.get(service);
+      if (held !== undefined && known === held.view) {
+        next.set(key, held);
+        return held.view;
+      }
+      const text = routingText(service);
+      const kept = held !== undefined && text !== '' && held.text === text ? held : { view: service, text };
+      this.viewOf.set(service, kept.view);
+      next.set(key, kept);
+      return kept.view;
+    });
+    this.byKey = next;
+    return views;
+  }
 }
 
 /** The inline route configuration of one inbound HTTP port: any host, to the application. */

@@ -12,9 +12,9 @@ import type { DesiredResource } from '../envoy/resources.js';
 import { edsCluster, hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
 import { localityGroups, outboundEndpoints, SIDECAR_ENDPOINTS } from './endpoints.js';
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
-import type { HttpPortServices } from './routes.js';
+import { RoutingViews, type HttpPortServices } from './routes.js';
 import { isHttp, RESERVED_PORTS } from './common.js';
-import { byName, guarded, perModel, translationError } from './translation.js';
+import { byName, guarded, keepEqual, perModel, sameElements, translationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { meshIndex } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
@@ -217,24 +217,69 @@ function subsets(model: MeshModel, errors: Diagnostic[]): SubsetResources[] {
   return out;
 }
 
+/** What routes look up in the mesh (each service's kind), as text. */
+function kindsOf(services: readonly ModelService[]): string {
+  return services.map((s) => `${s.namespace}/${s.name}:${s.kind}`).join(' ');
+}
+
+/** `next`, or `previous` when every group has the same port, the same kinds and the very same services. */
+function keepGroups(next: readonly HttpPortServices[], previous: readonly HttpPortServices[] | undefined): readonly HttpPortServices[] {
+  if (previous === undefined || previous.length !== next.length) return next;
+  const same = next.every((g, i) => {
+    const p = previous[i];
+    return p !== undefined && p.port === g.port && p.kinds === g.kinds && sameElements(p.services, g.services);
+  });
+  return same ? previous : next;
+}
+
+/** The HTTP port listener of a group, made once per group object (kept groups keep theirs). */
+const httpListener = new WeakMap<HttpPortServices, DesiredResource<'listener'>>();
+
+function httpPortListener(group: HttpPortServices): DesiredResource<'listener'> {
+  let listener = httpListener.get(group);
+  if (listener === undefined) {
+    listener = outboundHttpPortListener(group);
+    httpListener.set(group, listener);
+  }
+  return listener;
+}
+
+const routingViews = new RoutingViews();
+
+/**
+ * The outbound resources of the model before (the last one computed): every list equal in content
+ * is handed out again as that very list, so that a change that leaves them as they were (an
+ * endpoint change leaves every cluster, listener and route) costs each proxy class nothing.
+ */
+let last: SidecarOutbound | undefined;
+
 function computeOutbound(model: MeshModel): SidecarOutbound {
   const errors: Diagnostic[] = [];
-  const ipTaken = duplicateClusterIPs(model.services, errors);
+  const taken = duplicateClusterIPs(model.services, errors);
+  const ipTaken = last !== undefined && sameElements([...last.ipTaken], [...taken]) ? last.ipTaken : taken;
   const b = new OutboundBuilder(ipTaken, model);
   for (const service of model.services) guarded(service.source, errors, () => b.service(service));
   const mesh = meshIndex(model);
-  const httpPorts: HttpPortServices[] = [...b.http.entries()].sort(([a], [c]) => a - c).map(([port, services]) => ({ port, services, mesh }));
+  const kinds = kindsOf(model.services);
+  const viewList = routingViews.of(model.services);
+  const views = new Map(model.services.map((s, i) => [s, viewList[i] ?? s] as const));
+  const groups = [...b.http.entries()]
+    .sort(([a], [c]) => a - c)
+    .map(([port, services]): HttpPortServices => ({ port, services: services.map((s) => views.get(s) ?? s), mesh, kinds }));
+  const httpPorts = keepGroups(groups, last?.httpPorts);
   const subset = subsets(model, errors);
   const aware = [...b.localityAware, ...subset.flatMap((s) => (s.aware ? [[s.endpoint.name, s.aware] as const] : []))];
-  return {
-    clusters: byName([passthroughCluster(), ...b.clusters.values(), ...subset.map((s) => s.cluster)]),
-    endpoints: byName([...b.endpoints, ...subset.map((s) => s.endpoint)]),
+  const outbound: SidecarOutbound = {
+    clusters: keepEqual(byName([passthroughCluster(), ...b.clusters.values(), ...subset.map((s) => s.cluster)]), last?.clusters),
+    endpoints: keepEqual(byName([...b.endpoints, ...subset.map((s) => s.endpoint)]), last?.endpoints),
     localityAware: new Map(aware),
-    listeners: byName([virtualOutbound(), ...b.listeners, ...httpPorts.map(outboundHttpPortListener)]),
+    listeners: keepEqual(byName([virtualOutbound(), ...b.listeners, ...httpPorts.map(httpPortListener)]), last?.listeners),
     httpPorts,
     ipTaken,
     errors: [...errors, ...b.errors],
   };
+  last = outbound;
+  return outbound;
 }
 
 /** The outbound resources of every sidecar of this model: computed on first use, then the same object. */

@@ -15,17 +15,25 @@
  * (model, proxy locality) when some service port is locality-aware (policy/locality.ts): a
  * thousand sidecars in three zones cost three computations. Every other assignment, and every
  * assignment of a sidecar without a locality, is the shared one.
+ *
+ * From one model to the next, what is equal is handed out again as the very objects made before,
+ * down to the lists: the outbound lists (sidecar-outbound.ts), each namespace's routes (made again
+ * only when the HTTP ports' services changed in what routing reads of them, routes.ts), each
+ * workload's inbound (made again only when the workload or a service selecting it changed), and
+ * each class's joined lists. An endpoint change then leaves every class's clusters, listeners and
+ * routes the same lists, which the snapshot cache skips, and gives every class without a locality
+ * one new assignment list, which it builds once for all of them.
  */
 import type { Diagnostic } from '../diagnostics.js';
-import type { Locality, MeshModel, ModelWorkload } from '../model/types.js';
+import type { Locality, MeshModel, ModelService, ModelWorkload } from '../model/types.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { inbound, type Inbound } from './listeners-inbound.js';
 import type { ProxyDescriptor } from './proxy.js';
-import { outboundRoutes } from './routes.js';
+import { outboundRoutes, type HttpPortServices } from './routes.js';
 import { sidecarOutbound } from './sidecar-outbound.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
-import { byName, Memo, perModel, sortErrors, type Translation } from './translation.js';
+import { byName, keepEqual, Memo, perModel, perPair, sameElements, sortErrors, type Translation } from './translation.js';
 
 interface Routes {
   readonly routes: readonly DesiredResource<'route'>[];
@@ -37,24 +45,61 @@ interface ModelMemo {
   readonly routes: Memo<Routes>;
   /** The workloads of the model, by `namespace/name`. */
   readonly workloads: ReadonlyMap<string, ModelWorkload>;
+  /** The services of the model, by `namespace/name`. */
+  readonly services: ReadonlyMap<string, ModelService>;
   /** By workload (`namespace/name`), and '' for a proxy whose pod the model does not have. */
   readonly inbound: Memo<Inbound>;
   /** By proxy locality (localityKey). */
   readonly endpoints: Memo<readonly DesiredResource<'endpoint'>[]>;
 }
 
-const memoFor = perModel((model): ModelMemo => ({
-  routes: new Memo(),
-  workloads: new Map(model.workloads.map((w) => [`${w.namespace}/${w.name}`, w])),
-  inbound: new Memo(),
-  endpoints: new Memo(),
-}));
+const memoFor = perModel((model): ModelMemo => {
+  const workloads = new Map(model.workloads.map((w) => [`${w.namespace}/${w.name}`, w]));
+  forgetGone(workloads);
+  return {
+    routes: new Memo(),
+    workloads,
+    services: new Map(model.services.map((s) => [`${s.namespace}/${s.name}`, s])),
+    inbound: new Memo(),
+    endpoints: new Memo(),
+  };
+});
+
+/**
+ * What was last made for each namespace's routes and each workload's inbound, whatever the model:
+ * made again only when what they are made of changed (the outbound HTTP ports, the workload and
+ * the services selecting it), and then equal content is handed out as the objects made before.
+ */
+const lastRoutes = new Memo<{ made?: { readonly httpPorts: readonly HttpPortServices[]; readonly ipTaken: ReadonlySet<string>; readonly routes: Routes } }>();
+/** By workload (`namespace/name`, '' for none): only workloads of the last model are kept. */
+const lastInbound = new Map<
+  string,
+  { readonly workload: ModelWorkload | undefined; readonly services: readonly ModelService[]; readonly security: string; readonly inbound: Inbound }
+>();
+
+/** Forgets the inbound kept for workloads `model` does not have. */
+function forgetGone(workloads: ReadonlyMap<string, ModelWorkload>): void {
+  for (const key of lastInbound.keys()) if (key !== '' && !workloads.has(key)) lastInbound.delete(key);
+}
+
+const lastEndpoints = new Memo<{ made?: readonly DesiredResource<'endpoint'>[] }>();
 
 function routesFor(model: MeshModel, namespace: string): Routes {
   return memoFor(model).routes.get(namespace, () => {
-    const outbound = sidecarOutbound(model);
-    return outboundRoutes(outbound.httpPorts, namespace, outbound.ipTaken);
+    const { httpPorts, ipTaken } = sidecarOutbound(model);
+    const slot = lastRoutes.get(namespace, () => ({}));
+    const held = slot.made;
+    if (held !== undefined && held.httpPorts === httpPorts && held.ipTaken === ipTaken) return held.routes;
+    const made = outboundRoutes(httpPorts, namespace, ipTaken);
+    const routes = { routes: keepEqual(made.routes, held?.routes.routes), errors: made.errors };
+    slot.made = { httpPorts, ipTaken, routes };
+    return routes;
   });
+}
+
+/** The services selecting a workload, in model order. */
+function selecting(memo: ModelMemo, workload: ModelWorkload | undefined): ModelService[] {
+  return workload ? workload.services.flatMap((key) => memo.services.get(key) ?? []) : [];
 }
 
 /** Keyed by the workload found, not by the pod name a proxy gave: every proxy of a pod the model lacks shares one. */
@@ -62,15 +107,37 @@ function inboundFor(model: MeshModel, namespace: string, pod: string | undefined
   const memo = memoFor(model);
   const key = pod === undefined ? '' : `${namespace}/${pod}`;
   const workload = memo.workloads.get(key);
-  return memo.inbound.get(workload === undefined ? '' : key, () => inbound(workload, model.services, model));
+  const found = workload === undefined ? '' : key;
+  return memo.inbound.get(found, () => {
+    const services = selecting(memo, workload);
+    const security = `${model.trustDomain}|${model.mtls?.defaultMode ?? ''}`;
+    const held = lastInbound.get(found);
+    if (held !== undefined && held.workload === workload && held.security === security && sameElements(held.services, services)) return held.inbound;
+    const made = inbound(workload, services, model);
+    const before = held?.inbound;
+    const [listener = made.listener] = keepEqual([made.listener], before ? [before.listener] : undefined);
+    const result = { listener, clusters: keepEqual(made.clusters, before?.clusters), errors: made.errors };
+    lastInbound.set(found, { workload, services, security, inbound: result });
+    return result;
+  });
 }
 
 /** The assignments a sidecar in `locality` receives (the shared ones when none is locality-aware). */
 function endpointsFor(model: MeshModel, locality: Locality | undefined): readonly DesiredResource<'endpoint'>[] {
   const outbound = sidecarOutbound(model);
   if (!locality || outbound.localityAware.size === 0) return outbound.endpoints;
-  return memoFor(model).endpoints.get(localityKey(locality), () => withLocality(outbound.endpoints, outbound.localityAware, locality));
+  const key = localityKey(locality);
+  return memoFor(model).endpoints.get(key, () => {
+    const slot = lastEndpoints.get(key, () => ({}));
+    slot.made = keepEqual(withLocality(outbound.endpoints, outbound.localityAware, locality), slot.made);
+    return slot.made;
+  });
 }
+
+/** A sidecar's lists, joined from the shared parts and its inbound ones: the same parts give the very same list. */
+const joinClusters = perPair((outbound: readonly DesiredResource<'cluster'>[], inb: readonly DesiredResource<'cluster'>[]) => byName([...outbound, ...inb]));
+const joinListeners = perPair((outbound: readonly DesiredResource<'listener'>[], inb: DesiredResource<'listener'>) => byName([...outbound, inb]));
+const NO_SECRETS: readonly DesiredResource<'secret'>[] = [];
 
 /** The resources of one sidecar proxy class (a pod in a namespace), and what could not be translated. */
 export function translateSidecar(model: MeshModel, proxy: ProxyDescriptor & { mode: 'sidecar' }): Translation {
@@ -79,11 +146,11 @@ export function translateSidecar(model: MeshModel, proxy: ProxyDescriptor & { mo
   const inb = inboundFor(model, proxy.namespace, proxy.pod);
   return {
     resources: {
-      cluster: byName([...outbound.clusters, ...inb.clusters]),
-      endpoint: [...endpointsFor(model, proxy.locality)],
-      listener: byName([...outbound.listeners, inb.listener]),
-      route: [...routes.routes],
-      secret: [],
+      cluster: joinClusters(outbound.clusters, inb.clusters),
+      endpoint: endpointsFor(model, proxy.locality),
+      listener: joinListeners(outbound.listeners, inb.listener),
+      route: routes.routes,
+      secret: NO_SECRETS,
     },
     diagnostics: sortErrors([...outbound.errors, ...routes.errors, ...inb.errors, ...(proxy.locality ? [] : noLocalityNotes(outbound.localityAware))]),
   };

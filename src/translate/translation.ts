@@ -4,7 +4,8 @@
  * object and field, and everything else is still produced.
  */
 import { compareText, diagnostic, diagnosticKey, formatRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
-import type { TranslatedResources } from '../envoy/resources.js';
+import type { DesiredResource, TranslatedResources } from '../envoy/resources.js';
+import type { ResourceKind } from '../envoy/types.js';
 import type { MeshModel } from '../model/types.js';
 
 /**
@@ -101,6 +102,75 @@ export function perModel<T>(make: (model: MeshModel) => T): (model: MeshModel) =
     if (value === undefined) {
       value = make(model);
       memo.set(model, value);
+    }
+    return value;
+  };
+}
+
+/** True when both lists hold the very same objects in the same order. */
+export function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/** Each message's JSON, computed once per object: kept results are compared again at every model. */
+const texts = new WeakMap<object, string>();
+
+function textOf(value: object): string {
+  let text = texts.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    texts.set(value, text);
+  }
+  return text;
+}
+
+function sameResource<K extends ResourceKind>(a: DesiredResource<K>, b: DesiredResource<K>): boolean {
+  if (a === b) return true;
+  const sa = a.sources ?? [];
+  const sb = b.sources ?? [];
+  return (
+    a.name === b.name &&
+    sa.length === sb.length &&
+    sa.every((s, i) => formatRef(s) === formatRef(sb[i] as ObjectRef)) &&
+    textOf(a.message) === textOf(b.message)
+  );
+}
+
+/**
+ * `next` with every resource equal in content to `previous`'s resource of the same name replaced by
+ * that very object, and `previous` itself when that makes every element the same: what is computed
+ * from it (a proxy class's lists, the snapshot cache's entries) is then found again by identity,
+ * not rebuilt and hashed per proxy class.
+ */
+export function keepEqual<K extends ResourceKind>(
+  next: readonly DesiredResource<K>[],
+  previous: readonly DesiredResource<K>[] | undefined,
+): readonly DesiredResource<K>[] {
+  if (previous === undefined || previous === next) return next;
+  const before = new Map(previous.map((r) => [r.name, r]));
+  const kept = next.map((r) => {
+    const last = before.get(r.name);
+    return last !== undefined && sameResource(last, r) ? last : r;
+  });
+  return sameElements(kept, previous) ? previous : kept;
+}
+
+/**
+ * `make(a, b)` once per pair of objects (lists a translation joins per proxy class from shared
+ * parts): the same pair gives the very same result, which the snapshot cache then skips.
+ */
+export function perPair<A extends object, B extends object, T>(make: (a: A, b: B) => T): (a: A, b: B) => T {
+  const memo = new WeakMap<A, WeakMap<B, T>>();
+  return (a, b) => {
+    let inner = memo.get(a);
+    if (inner === undefined) {
+      inner = new WeakMap();
+      memo.set(a, inner);
+    }
+    let value = inner.get(b);
+    if (value === undefined) {
+      value = make(a, b);
+      inner.set(b, value);
     }
     return value;
   };

@@ -5,8 +5,9 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { SnapshotBuilder } from '../../src/pipeline/snapshots.ts';
-import { SnapshotCache } from '../../src/xds/cache.ts';
-import { modelOf, port, service } from '../translate/model-fixtures.ts';
+import type { ModelService, ModelWorkload } from '../../src/model/types.ts';
+import { SnapshotCache, type SnapshotChange } from '../../src/xds/cache.ts';
+import { endpoint, modelOf, port, service, workload } from '../translate/model-fixtures.ts';
 
 /** Two services claiming one ClusterIP: an error on the second, in every sidecar's translation. */
 const clash = (extra = 0) =>
@@ -30,5 +31,68 @@ describe('SnapshotBuilder report', () => {
 
     builder.setModel(fine());
     expect(builder.report().translation).toEqual([]);
+  });
+});
+
+describe('SnapshotBuilder: a change costs what it changes', () => {
+  /** Twelve services in two namespaces (HTTP and TCP), a workload behind each, one sidecar class per workload. */
+  function mesh(): { services: ModelService[]; workloads: ModelWorkload[]; classes: string[] } {
+    const services: ModelService[] = [];
+    const workloads: ModelWorkload[] = [];
+    for (let i = 0; i < 12; i++) {
+      const namespace = i % 2 === 0 ? 'default' : 'shop';
+      const tcp = i % 4 === 3;
+      const ports = [port(tcp ? 'tcp' : 'http', tcp ? 5432 : 80, tcp ? 'tcp' : 'http', [endpoint(`10.1.0.${i + 1}`, 8080, 'z')], 8080)];
+      services.push(service(namespace, `svc-${i}`, { clusterIP: `10.0.0.${i + 1}`, ports }));
+      workloads.push(workload(namespace, `svc-${i}-0`, `10.1.0.${i + 1}`, [{ name: 'http', port: 8080, protocol: 'http' }], [`${namespace}/svc-${i}`]));
+    }
+    return { services, workloads, classes: workloads.map((w) => `sidecar/${w.namespace}/${w.name}`) };
+  }
+
+  it('on an endpoint change, encodes one assignment and leaves every class’s clusters, listeners and routes as they were', () => {
+    const { services, workloads, classes } = mesh();
+    const cache = new SnapshotCache();
+    const builder = new SnapshotBuilder(cache, () => classes, pino({ level: 'silent' }));
+    builder.setModel(modelOf(services, workloads));
+    const before = new Map(classes.map((c) => [c, cache.get(c)]));
+    const changes: SnapshotChange[] = [];
+    cache.onChange((c) => changes.push(c));
+
+    const moved = services.map((s) => (s.name === 'svc-4' ? { ...s, ports: s.ports.map((p) => ({ ...p, endpoints: [endpoint('10.9.9.9', 8080, 'z')] })) } : s));
+    builder.setModel(modelOf(moved, workloads));
+
+    expect(builder.lastBuild).toMatchObject({ classes: classes.length, encoded: 1 });
+    expect(changes.map((c) => c.proxyClass).sort()).toEqual([...classes].sort());
+    for (const c of classes) {
+      const [was, now] = [before.get(c), cache.get(c)];
+      expect(now?.cluster).toBe(was?.cluster);
+      expect(now?.listener).toBe(was?.listener);
+      expect(now?.route).toBe(was?.route);
+      expect(now?.endpoint).not.toBe(was?.endpoint);
+    }
+    for (const change of changes) {
+      expect([...change.kinds.keys()]).toEqual(['endpoint']);
+      expect([...(change.kinds.get('endpoint')?.updated ?? [])]).toEqual(['outbound|80||svc-4.default.svc.cluster.local']);
+    }
+  });
+
+  it('on a change to one service’s ports, makes again its cluster, listener and the routes that name it, and nothing else', () => {
+    const { services, workloads, classes } = mesh();
+    const cache = new SnapshotCache();
+    const builder = new SnapshotBuilder(cache, () => classes, pino({ level: 'silent' }));
+    builder.setModel(modelOf(services, workloads));
+    const changes: SnapshotChange[] = [];
+    cache.onChange((c) => changes.push(c));
+
+    const renamed = services.map((s) => (s.name === 'svc-3' ? { ...s, ports: s.ports.map((p) => ({ ...p, port: 5433 })) } : s));
+    builder.setModel(modelOf(renamed, workloads));
+
+    // svc-3 is TCP: its cluster, its assignment and its listener are new, the old ones removed; no route names it.
+    expect(builder.lastBuild.encoded).toBe(3);
+    for (const change of changes) {
+      expect([...change.kinds.keys()].sort()).toEqual(['cluster', 'endpoint', 'listener']);
+      expect([...(change.kinds.get('listener')?.updated ?? [])]).toEqual(['10.0.0.4_5433']);
+      expect([...(change.kinds.get('listener')?.removed ?? [])]).toEqual(['10.0.0.4_5432']);
+    }
   });
 });

@@ -84,11 +84,56 @@ describe('translateSidecar: computed once', () => {
     shared(web).forEach((l, i) => expect(shared(cart)[i]).toBe(l));
   });
 
-  it('recomputes for a new model object', () => {
+  it('hands a new model object the objects of the one before where their content is equal, and new ones where it changed', () => {
     const a = translateSidecar(mesh(), WEB_PROXY);
     const b = translateSidecar(mesh(), WEB_PROXY);
-    expect(b.resources.cluster[0]).not.toBe(a.resources.cluster[0]);
-    expect(b.resources.cluster[0]).toEqual(a.resources.cluster[0]);
+    expect(b.resources.cluster).toBe(a.resources.cluster);
+    expect(b.resources.route).toBe(a.resources.route);
+    const changed = mesh();
+    const moved = { ...changed, services: changed.services.map((s) => ({ ...s, hostname: `${s.name}.${s.namespace}.svc.example.org` })) };
+    const c = translateSidecar(moved, WEB_PROXY);
+    expect(c.resources.cluster).not.toBe(a.resources.cluster);
+    expect(c.resources.cluster.find((r) => r.name === 'PassthroughCluster')).toBe(a.resources.cluster.find((r) => r.name === 'PassthroughCluster'));
+    expect(c.resources.route[0]).not.toEqual(a.resources.route[0]);
+  });
+
+  it('hands every class the very same cluster, listener and route lists after an endpoint change, and a new assignment list', () => {
+    const services = meshServices();
+    const workloads = meshWorkloads();
+    const before = modelOf(services, workloads);
+    const proxies = [WEB_PROXY, CART_PROXY, { mode: 'sidecar', namespace: 'shop', pod: 'other-0' } as const];
+    const was = proxies.map((p) => translateSidecar(before, p));
+    const moved = services.map((s) =>
+      s.name === 'web' ? { ...s, ports: s.ports.map((p) => ({ ...p, endpoints: [endpoint('10.0.9.9', 8080, 'zone-a')] })) } : s,
+    );
+    const after = modelOf(moved, workloads);
+    proxies.forEach((p, i) => {
+      const now = translateSidecar(after, p);
+      expect(now.resources.cluster).toBe(was[i]?.resources.cluster);
+      expect(now.resources.listener).toBe(was[i]?.resources.listener);
+      expect(now.resources.route).toBe(was[i]?.resources.route);
+      expect(now.resources.endpoint).not.toBe(was[i]?.resources.endpoint);
+      expect(now.resources.endpoint.filter((e, j) => e !== was[i]?.resources.endpoint[j]).map((e) => e.name)).toEqual([
+        'outbound|80||web.default.svc.cluster.local',
+      ]);
+    });
+  });
+
+  it('makes again the virtual hosts of a service whose routing changed, and keeps every other one', () => {
+    const services = meshServices();
+    const workloads = meshWorkloads();
+    const route = (m: MeshModel) => translateSidecar(m, WEB_PROXY).resources.route.find((r) => r.name === '80');
+    const hosts = (m: MeshModel) => new Map((route(m)?.message.virtual_hosts ?? []).map((h) => [h.name ?? '', h]));
+    const was = hosts(modelOf(services, workloads));
+    const moved = services.map((s) => (s.name === 'cart' ? { ...s, clusterIP: '10.96.0.99' } : s));
+    const now = hosts(modelOf(moved, workloads));
+    expect([...now.keys()]).toEqual([...was.keys()]);
+    for (const [name, host] of now) {
+      if (name === 'cart.shop.svc.cluster.local:80') {
+        expect(host).not.toBe(was.get(name));
+        expect(host.domains).toContain('10.96.0.99');
+      } else expect(host).toBe(was.get(name));
+    }
   });
 
   it('shares routes between pods of one namespace, not across namespaces', () => {

@@ -145,14 +145,14 @@ export function rankOf(proxy: Locality, rules: readonly FailoverRule[]): (l: Loc
 }
 
 /** The assignment a proxy in `proxy` receives: prioritised, or the shared one when all is one priority. */
-export function assignmentFor(a: LocalityAwareAssignment, proxy: Locality): DesiredResource<'endpoint'> {
+export function assignmentFor(a: LocalityAwareAssignment, proxy: Locality, shared = a.shared): DesiredResource<'endpoint'> {
   const endpoints = localityGroups(a.endpoints, a.form, rankOf(proxy, a.failover));
-  if (endpoints.every((l) => !l.priority)) return a.shared;
+  if (endpoints.every((l) => !l.priority)) return shared;
   const name = a.shared.name;
   return { name, message: { cluster_name: name, endpoints }, sources: sortedRefs([...(a.shared.sources ?? []), a.policy]) };
 }
 
-/** The shared assignments with the locality-aware ones (by name) built for `proxy`; same order. */
+/** The shared assignments with the locality-aware ones (by name) built for `proxy`; same order (and the shared object where the priorities would all be one). */
 export function withLocality(
   shared: readonly DesiredResource<'endpoint'>[],
   aware: ReadonlyMap<string, LocalityAwareAssignment>,
@@ -160,7 +160,7 @@ export function withLocality(
 ): DesiredResource<'endpoint'>[] {
   return shared.map((r) => {
     const a = aware.get(r.name);
-    return a ? assignmentFor(a, proxy) : r;
+    return a ? assignmentFor(a, proxy, r) : r;
   });
 }
 
