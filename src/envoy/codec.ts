@@ -74,6 +74,32 @@ function checkAny(value: Record<string, unknown>, path: string, out: Diagnostic[
   checkMessage(inner, rest, path, out);
 }
 
+/**
+ * Element objects of repeated message fields found without fault, by element type: a list handed
+ * again (a route configuration's virtual hosts, each made once per service) is not walked again.
+ * Objects given to encoding are never changed after.
+ */
+const cleanItems = new WeakMap<protobuf.Type, WeakSet<object>>();
+
+function checkItems(field: protobuf.Field, items: readonly unknown[], path: string, out: Diagnostic[]): void {
+  const type = field.resolvedType;
+  if (!(type instanceof protobuf.Type)) {
+    items.forEach((item, i) => checkValue(field, item, join(path, i), out));
+    return;
+  }
+  let clean = cleanItems.get(type);
+  if (clean === undefined) {
+    clean = new WeakSet();
+    cleanItems.set(type, clean);
+  }
+  items.forEach((item, i) => {
+    if (isPlainObject(item) && clean.has(item)) return;
+    const before = out.length;
+    checkValue(field, item, join(path, i), out);
+    if (out.length === before && isPlainObject(item)) clean.add(item);
+  });
+}
+
 function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path: string, out: Diagnostic[]): void {
   if (type.fullName === `.${ANY}`) {
     checkAny(value, path, out);
@@ -91,7 +117,7 @@ function checkMessage(type: protobuf.Type, value: Record<string, unknown>, path:
       else for (const [k, mv] of Object.entries(v)) checkValue(field, mv, join(here, k), out);
     } else if (field.repeated) {
       if (!Array.isArray(v)) out.push({ severity: 'error', field: here, message: 'expected a list' });
-      else v.forEach((item, i) => checkValue(field, item, join(here, i), out));
+      else checkItems(field, v, here, out);
     } else {
       checkValue(field, v, here, out);
     }
@@ -117,13 +143,66 @@ export function encodeMessage(typeName: string, value: object): Uint8Array {
   if (issues.length > 0) throw new EncodeError(typeName, issues);
   const type = messageType(typeName);
   try {
-    return type.encode(type.fromObject(value)).finish();
+    return encodeChecked(type, value as Record<string, unknown>);
   } catch (err) {
     throw new EncodeError(typeName, [{ severity: 'error', field: '', message: (err as Error).message }]);
   }
 }
 
 /** Wraps encoded bytes as an encoded google.protobuf.Any. */
+/** Lists at least this long are encoded element by element (below). */
+const PIECEWISE_ITEMS = 16;
+
+/** The repeated message fields of each type (Any excepted: its JSON form is not its wire form). */
+const repeatedMessages = new Map<protobuf.Type, readonly protobuf.Field[]>();
+
+function repeatedMessageFields(type: protobuf.Type): readonly protobuf.Field[] {
+  let fields = repeatedMessages.get(type);
+  if (fields === undefined) {
+    fields = type.fieldsArray.filter((f) => f.repeated && !f.map && f.resolvedType instanceof protobuf.Type && f.resolvedType.fullName !== `.${ANY}`);
+    repeatedMessages.set(type, fields);
+  }
+  return fields;
+}
+
+/** Each element object's bytes, by element type. */
+const itemBytes = new WeakMap<protobuf.Type, WeakMap<object, Uint8Array>>();
+
+function bytesOf(type: protobuf.Type, item: object): Uint8Array {
+  let known = itemBytes.get(type);
+  if (known === undefined) {
+    known = new WeakMap();
+    itemBytes.set(type, known);
+  }
+  let bytes = known.get(item);
+  if (bytes === undefined) {
+    bytes = type.encode(type.fromObject(item)).finish();
+    known.set(item, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * A checked message's bytes. A long list of messages (a route configuration's virtual hosts) is
+ * written element by element after the rest, each element's bytes kept by object: the same
+ * elements in another message (the routes of another namespace, of the next model) cost a copy.
+ * Protobuf parsers take a message's fields in any order and a repeated field's elements wherever
+ * they appear, in order; the bytes are the same for the same content.
+ */
+function encodeChecked(type: protobuf.Type, value: Record<string, unknown>): Uint8Array {
+  const long = repeatedMessageFields(type).find((f) => {
+    const items = value[f.name];
+    return Array.isArray(items) && items.length >= PIECEWISE_ITEMS;
+  });
+  if (long === undefined) return type.encode(type.fromObject(value)).finish();
+  const { [long.name]: items, ...rest } = value;
+  const itemType = long.resolvedType as protobuf.Type;
+  const writer = type.encode(type.fromObject(rest));
+  const tag = (long.id << 3) | 2;
+  for (const item of items as object[]) writer.uint32(tag).bytes(bytesOf(itemType, item));
+  return writer.finish();
+}
+
 export function encodeAny(typeUrl: string, value: Uint8Array): Uint8Array {
   const any = messageType(ANY);
   return any.encode(any.create({ type_url: typeUrl, value })).finish();

@@ -85,7 +85,14 @@ export function envoyRoot(): protobuf.Root {
   return cached;
 }
 
+const types = new Map<string, protobuf.Type>();
+
 /** A message type by its full name (`envoy.config.cluster.v3.Cluster`); throws when it is not loaded. */
 export function messageType(fullName: string): protobuf.Type {
-  return envoyRoot().lookupType(fullName);
+  let type = types.get(fullName);
+  if (type === undefined) {
+    type = envoyRoot().lookupType(fullName);
+    types.set(fullName, type);
+  }
+  return type;
 }

@@ -186,6 +186,7 @@ function repeatedCheck(field: protobuf.FieldBase, rules: Rules | undefined, ctx:
   const unique = r['unique'] === true;
   if (!item && min === undefined && max === undefined && !unique) return undefined;
   const ignoreEmpty = r['ignore_empty'] === true;
+  const each = item && field.resolvedType instanceof protobuf.Type ? rememberClean(item) : item;
   return (v, path, out) => {
     const list: unknown[] | undefined = Array.isArray(v) ? v : v === undefined || v === null ? [] : undefined;
     if (!list || (ignoreEmpty && list.length === 0)) return;
@@ -202,8 +203,24 @@ function repeatedCheck(field: protobuf.FieldBase, rules: Rules | undefined, ctx:
         if (first !== undefined) out.push({ severity: 'error', field: here, message: `must be unique (same as [${first}])` });
         else seen.set(key, i);
       }
-      item?.(x, here, out);
+      each?.(x, here, out);
     });
+  };
+}
+
+/**
+ * `check` on the elements of a repeated message field, skipping an element object it found nothing
+ * wrong with before: the lists handed again (a route configuration's virtual hosts, each made once
+ * per service) are not walked again. Objects given to encoding are never changed after.
+ */
+function rememberClean(check: Check): Check {
+  const clean = new WeakSet<object>();
+  return (x, here, out) => {
+    if (typeof x !== 'object' || x === null) return check(x, here, out);
+    if (clean.has(x)) return;
+    const before = out.length;
+    check(x, here, out);
+    if (out.length === before) clean.add(x);
   };
 }
 

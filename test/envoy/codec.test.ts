@@ -63,6 +63,44 @@ describe('encodeMessage', () => {
   });
 });
 
+describe('encodeMessage, a long list of messages', () => {
+  const ROUTES = 'envoy.config.route.v3.RouteConfiguration';
+  const host = (i: number) => ({ name: `h${i}`, domains: [`h${i}.example`], routes: [{ match: { prefix: '/' }, route: { cluster: `c${i}` } }] });
+  const config = (hosts: object[]) => ({ name: 'r', virtual_hosts: hosts, validate_clusters: { value: false } });
+
+  it('decodes to what it was made of, in order, and gives the same bytes for the same content', () => {
+    const hosts = Array.from({ length: 40 }, (_, i) => host(i));
+    const bytes = encodeMessage(ROUTES, config(hosts));
+    expect(decodeAny(encodeAny(TypeUrl.route, bytes))).toEqual({ '@type': TypeUrl.route, ...config(hosts) });
+    const again = encodeMessage(ROUTES, config(structuredClone(hosts)));
+    expect(Buffer.from(again).equals(Buffer.from(bytes))).toBe(true);
+  });
+
+  it('names a bad element by its place, however often it is given', () => {
+    const hosts = Array.from({ length: 40 }, (_, i) => host(i));
+    const bad = { ...host(99), domain: ['x'] };
+    for (const at of [20, 3]) {
+      const list = [...hosts];
+      list.splice(at, 0, bad);
+      let error: unknown;
+      try {
+        encodeMessage(ROUTES, config(list));
+      } catch (err) {
+        error = err;
+      }
+      expect(error).toBeInstanceOf(EncodeError);
+      expect((error as EncodeError).issues.map((i) => i.field)).toEqual([`virtual_hosts[${at}].domain`]);
+    }
+  });
+
+  it('still applies Envoy’s rules to an element given before in a valid list', () => {
+    const hosts = Array.from({ length: 40 }, (_, i) => host(i));
+    encodeMessage(ROUTES, config(hosts));
+    const empty = { name: 'e', domains: [], routes: [] };
+    expect(() => encodeMessage(ROUTES, config([...hosts, empty]))).toThrow(/virtual_hosts\[40\]\.domains: must have at least 1 item/);
+  });
+});
+
 describe('type URLs', () => {
   it('maps every served type URL back to its kind, and nothing else', () => {
     for (const [kind, url] of Object.entries(TypeUrl)) expect(kindOfTypeUrl(url)).toBe(kind);
