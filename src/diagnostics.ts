@@ -86,7 +86,8 @@ export function compareRefs(a: ObjectRef, b: ObjectRef): number {
 export function sortedRefs(refs: Iterable<ObjectRef>): ObjectRef[] {
   const unique = new Map<string, ObjectRef>();
   for (const r of refs) unique.set(formatRef(r), r);
-  return [...unique.values()].sort(compareRefs);
+  // compareRefs's order, each reference formatted once.
+  return [...unique.entries()].sort(([a], [b]) => compareText(a, b)).map(([, r]) => r);
 }
 
 export function sameRef(a: ObjectRef, b: ObjectRef): boolean {

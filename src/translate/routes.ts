@@ -32,7 +32,7 @@ export interface HttpPortServices {
   readonly services: readonly ModelService[];
   /** The mesh they belong to: where a policy's routes find their backends. */
   readonly mesh: MeshIndex;
-  /** What routes read of the mesh (each service's kind), as text: equal text, equal lookups. */
+  /** What routes read of the mesh (each service's kind), as a digest: equal digests, equal lookups. */
   readonly kinds: string;
 }
 
@@ -120,7 +120,7 @@ function outboundRouteConfig(group: HttpPortServices, namespace: string, ipTaken
   const sources: ObjectRef[] = group.services.map((s) => s.source);
   for (const service of group.services) {
     const name = outboundVirtualHost(service.hostname, group.port);
-    const wanted = domainsOf(service, group.port, namespace, !ipTaken.has(formatRef(service.source)));
+    const wanted = domainsOf(service, group.port, namespace, ipTaken.size === 0 || !ipTaken.has(formatRef(service.source)));
     let taken = false;
     for (const domain of wanted) {
       const other = owner.get(domain);

@@ -6,6 +6,7 @@
  * locality-aware ports (policy/locality.ts) are listed apart too: sidecar.ts builds them per
  * proxy locality.
  */
+import { createHash } from 'node:crypto';
 import { type Diagnostic, formatRef, sortedRefs } from '../diagnostics.js';
 import type { MeshModel, ModelService, ModelServicePort } from '../model/types.js';
 import type { DesiredResource } from '../envoy/resources.js';
@@ -217,9 +218,11 @@ function subsets(model: MeshModel, errors: Diagnostic[]): SubsetResources[] {
   return out;
 }
 
-/** What routes look up in the mesh (each service's kind), as text. */
+/** What routes look up in the mesh (each service's kind), as a digest of its text. */
 function kindsOf(services: readonly ModelService[]): string {
-  return services.map((s) => `${s.namespace}/${s.name}:${s.kind}`).join(' ');
+  const hash = createHash('sha1');
+  for (const s of services) hash.update(`${s.namespace}/${s.name}:${s.kind}\n`);
+  return hash.digest('base64');
 }
 
 /** `next`, or `previous` when every group has the same port, the same kinds and the very same services. */

@@ -97,6 +97,14 @@ function routesFor(model: MeshModel, namespace: string): Routes {
   });
 }
 
+/**
+ * The routes of a namespace no service is in (no namespace is named ''): the virtual hosts in them
+ * are those of every other namespace's routes but its own services', made and encoded once.
+ */
+export function sharedRoutes(model: MeshModel): readonly DesiredResource<'route'>[] {
+  return routesFor(model, '').routes;
+}
+
 /** The services selecting a workload, in model order. */
 function selecting(memo: ModelMemo, workload: ModelWorkload | undefined): ModelService[] {
   return workload ? workload.services.flatMap((key) => memo.services.get(key) ?? []) : [];

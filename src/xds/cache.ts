@@ -73,6 +73,8 @@ function emptySnapshot(): Snapshot {
 
 export class SnapshotCache {
   private readonly snapshots = new Map<string, Snapshot>();
+  /** Lists held ahead of the classes that will be given them (prepare), by key. */
+  private readonly prepared = new Map<string, Snapshot>();
   /** Entries by content key, shared across classes, reference counted by the snapshots holding them. */
   private readonly interned = new Map<string, Interned>();
   /** Entries by the very object they were built from: translation that reuses objects skips hashing. */
@@ -135,7 +137,27 @@ export class SnapshotCache {
    * gets the same new snapshot and the same change, in constant time, whatever the number of classes.
    */
   set(proxyClass: string, desired: DesiredSnapshot): Diagnostic[] {
-    const previous = this.snapshots.get(proxyClass) ?? emptySnapshot();
+    const had = this.snapshots.get(proxyClass);
+    const { next, kinds, errors } = this.replace(had ?? emptySnapshot(), desired);
+    if (kinds.size === 0 && had !== undefined) return errors;
+    this.snapshots.set(proxyClass, next);
+    if (kinds.size > 0) this.emit({ proxyClass, snapshot: next, kinds });
+    return errors;
+  }
+
+  /**
+   * Holds lists that proxy classes will be given (the lists every sidecar shares), encoded ahead of
+   * the first class that asks for them, under `key` (no proxy class): that class then finds every
+   * entry by identity. Returns what failed to encode (the classes given the lists report it too).
+   */
+  prepare(key: string, desired: DesiredSnapshot): Diagnostic[] {
+    const { next, errors } = this.replace(this.prepared.get(key) ?? emptySnapshot(), desired);
+    this.prepared.set(key, next);
+    return errors;
+  }
+
+  /** The snapshot `desired` makes of `previous`, what changed, and what failed to encode; the new kinds held, the replaced ones let go. */
+  private replace(previous: Snapshot, desired: DesiredSnapshot): { next: Snapshot; kinds: Map<ResourceKind, KindChange>; errors: Diagnostic[] } {
     const errors: Diagnostic[] = [];
     const next: Record<ResourceKind, KindSnapshot> = { ...previous };
     const kinds = new Map<ResourceKind, KindChange>();
@@ -149,14 +171,11 @@ export class SnapshotCache {
         kinds.set(kind, built.change);
       }
     }
-    if (kinds.size === 0 && this.snapshots.has(proxyClass)) return errors;
     for (const kind of kinds.keys()) {
       this.hold(next[kind]);
       this.drop(previous[kind]);
     }
-    this.snapshots.set(proxyClass, next);
-    if (kinds.size > 0) this.emit({ proxyClass, snapshot: next, kinds });
-    return errors;
+    return { next, kinds, errors };
   }
 
   /** Drops a proxy class and releases its entries. */
@@ -168,14 +187,21 @@ export class SnapshotCache {
   }
 
   /**
-   * The snapshot of one kind that `wanted` makes from `previous`: the one made before when the very
-   * same list was built from the same snapshot (for this class or another), else built now.
+   * The snapshot of one kind that `wanted` makes from `previous`: the one made before from the very
+   * same list (for this class or another) when it was made from the same snapshot or nothing failed
+   * to encode in it, else built now.
    */
   private kindFrom<K extends ResourceKind>(kind: K, wanted: Iterable<DesiredResource<K>>, previous: KindSnapshot): KindBuild {
     const known = this.builds.get(wanted);
     if (known?.kind === kind) {
       if (known.from === previous) return known;
       if (known.snapshot === previous) return { ...known, change: NO_CHANGE };
+      if (known.errors.length === 0) {
+        // Nothing failed: the list alone decides the snapshot, whatever was held before.
+        const build = { ...known, from: previous, change: diff(previous, known.snapshot) };
+        this.builds.set(wanted, build);
+        return build;
+      }
     }
     const errors: Diagnostic[] = [];
     const snapshot = this.buildKind(kind, wanted, previous, errors);

@@ -96,3 +96,24 @@ describe('SnapshotBuilder: a change costs what it changes', () => {
     }
   });
 });
+
+describe('SnapshotBuilder: the first sidecar of a pod', () => {
+  it('finds what every sidecar shares encoded already, and encodes only its own resources', () => {
+    const services = Array.from({ length: 30 }, (_, i) =>
+      service('default', `svc-${i}`, { clusterIP: `10.0.0.${i + 1}`, ports: [port('http', 80, 'http', [endpoint(`10.1.0.${i + 1}`, 8080, 'z')], 8080)] }),
+    );
+    const workloads = [workload('default', 'svc-0-0', '10.1.0.1', [{ name: 'http', port: 8080, protocol: 'http' }], ['default/svc-0'])];
+    const cache = new SnapshotCache();
+    const builder = new SnapshotBuilder(cache, () => [], pino({ level: 'silent' }));
+    builder.setModel(modelOf(services, workloads));
+    // 30 outbound clusters and PassthroughCluster, 30 assignments, virtualOutbound and the port-80
+    // listener, and the port-80 routes as a namespace without services has them.
+    expect(cache.encodes).toBe(31 + 30 + 2 + 1);
+    const before = cache.encodes;
+    builder.demand('sidecar/default/svc-0-0');
+    // Its own: InboundPassthroughCluster, inbound|8080||, virtualInbound, and the routes of port 80
+    // in its namespace (where its services answer to their short names too).
+    expect(cache.encodes - before).toBe(4);
+    expect(cache.get('sidecar/default/svc-0-0')?.cluster.entries.size).toBe(33);
+  });
+});

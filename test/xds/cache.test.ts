@@ -198,3 +198,28 @@ describe('SnapshotCache, one list handed to many classes', () => {
     expect(cache.size).toBe(2);
   });
 });
+
+describe('SnapshotCache.prepare', () => {
+  it('encodes lists ahead of the classes, which then share them and encode nothing', () => {
+    const cache = new SnapshotCache();
+    const seen = changes(cache);
+    const shared = [endpoints('a', [1]), endpoints('b', [2])];
+    expect(cache.prepare('shared', { endpoint: shared })).toEqual([]);
+    expect([cache.encodes, cache.size, cache.classCount, seen.length]).toEqual([2, 2, 0, 0]);
+    cache.set('one', { endpoint: shared });
+    cache.set('two', { endpoint: shared });
+    expect(cache.encodes).toBe(2);
+    expect(cache.get('two')?.endpoint).toBe(cache.get('one')?.endpoint);
+    expect([...(seen[0]?.kinds.get('endpoint')?.updated ?? [])]).toEqual(['a', 'b']);
+  });
+
+  it('lets go of what it held once prepared again, keeping what a class still holds', () => {
+    const cache = new SnapshotCache();
+    cache.prepare('shared', { cluster: [cluster('a'), cluster('b')] });
+    cache.set('one', { cluster: [cluster('b')] });
+    cache.prepare('shared', { cluster: [cluster('c')] });
+    expect(cache.size).toBe(2);
+    cache.delete('one');
+    expect(cache.size).toBe(1);
+  });
+});
