@@ -3,220 +3,159 @@
  * Service, endpoints to the Nodes they run on, Services to the Pods they select) and records what
  * it found wrong, per object and field. One bad object never blocks the others: it is left out, or
  * kept without the bad part.
+ *
+ * A build costs what changed since the last one: each step that works on one Service or one Pod is
+ * remembered (model/memo.ts) by the model it built, and the next build, given that model as
+ * `previous`, uses a step's last result again, the very same object, when what the step reads is the
+ * same. An entry that is built anew and equals the previous model's entry of its key is that entry
+ * (share.ts): sharing is exactly as strong as comparing every entry, for what changed only.
  */
-import { Diagnostics, refOf, sortDiagnostics, type ObjectRef, type Origin } from '../diagnostics.js';
+import { Diagnostics, compareText, refOf, sortDiagnostics } from '../diagnostics.js';
 import { SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInputs, type PodObject, type ServiceObject } from './inputs.js';
-import { nodeLocalities, selectEndpoints, type NodeLocalities } from './endpoints.js';
+import { nodeLocalities } from './endpoints.js';
+import { GroupMemo, ItemsMemo, StepMemo, pushOrigin, type ItemStep, type Remembered } from './memo.js';
+import { meshPods, serviceIdentities, withIdentities, withPortModes } from './mtls.js';
+import { DEFAULT_MODEL_OPTIONS, mtlsSettings, type ModelOptions } from './options.js';
 import { resolvePolicies, withPolicies } from './policies.js';
-import { protocolOf } from './protocol.js';
-import { shareUnchanged } from './share.js';
-import { meshPods, withIdentities, withPortModes, workloadPortMode } from './mtls.js';
-import type { MeshModel, ModelService, ModelServicePort, ModelWorkload, MtlsMode, WorkloadPort } from './types.js';
+import { buildService, serviceInputs, slicesByService, type ServiceContext } from './services.js';
+import { shareOne } from './share.js';
+import type { MeshModel, ModelService, ModelWorkload } from './types.js';
+import { buildWorkload, namespaceSelectors, selecting, workloadInputs } from './workloads.js';
 
-export interface ModelOptions {
-  /** The cluster DNS domain. */
-  readonly domain: string;
-  /** The SPIFFE trust domain of workload identities. */
-  readonly trustDomain: string;
-  /**
-   * Mutual TLS between workloads (model/mtls.ts): `enabled` only when Trellis has workload
-   * certificates (`trellis serve --issuer`); `defaultMode` (`--mtls-mode`) for service ports whose
-   * policy does not say. Absent: off.
-   */
-  readonly mtls?: { readonly enabled: boolean; readonly defaultMode: MtlsMode };
+export { DEFAULT_MODEL_OPTIONS, type ModelOptions };
+
+const keyOf = (meta: { readonly namespace: string; readonly name: string }): string => `${meta.namespace}/${meta.name}`;
+
+/** A list of inputs sorted by `namespace/name` (stable), with their keys; the same as last time for the same list. */
+interface Sorted<T> {
+  readonly list: readonly Input<T>[];
+  readonly sorted: readonly { readonly key: string; readonly input: Input<T> }[];
+  readonly keys: ReadonlySet<string>;
+  readonly namespaces: readonly { readonly namespace: string; readonly items: readonly Sorted<T>['sorted'][number][] }[];
 }
 
-export const DEFAULT_MODEL_OPTIONS: ModelOptions = { domain: 'cluster.local', trustDomain: 'cluster.local' };
-
-function byNamespaceName<T extends { metadata: { namespace: string; name: string } }>(a: Input<T>, b: Input<T>): number {
-  const ka = `${a.object.metadata.namespace}/${a.object.metadata.name}`;
-  const kb = `${b.object.metadata.namespace}/${b.object.metadata.name}`;
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+function sortedByKey<T extends { metadata: { namespace: string; name: string } }>(list: readonly Input<T>[], last: Sorted<T> | undefined): Sorted<T> {
+  if (last?.list === list) return last;
+  const sorted = list.map((input) => ({ key: keyOf(input.object.metadata), input }));
+  sorted.sort((a, b) => compareText(a.key, b.key));
+  const namespaces = byNamespace(sorted, (e) => e.input.object.metadata.namespace);
+  return { list, sorted, keys: new Set(sorted.map((e) => e.key)), namespaces };
 }
 
-function slicesByService(inputs: MeshInputs, statuses: Diagnostics): Map<string, Input<EndpointSliceObject>[]> {
-  const out = new Map<string, Input<EndpointSliceObject>[]>();
-  for (const slice of inputs.endpointSlices) {
-    const meta = slice.object.metadata;
-    const service = meta.labels[SERVICE_NAME_LABEL];
-    if (!service) {
-      statuses.warn(
-        refOf('EndpointSlice', meta),
-        slice.origin,
-        `metadata.labels["${SERVICE_NAME_LABEL}"]`,
-        'missing: the slice belongs to no Service and is ignored',
-      );
-      continue;
+/** The pods sorted, the labels of each (`namespace/name`) and, with mTLS, those in the mesh; the same as last time for the same list. */
+interface PodIndex extends Sorted<PodObject> {
+  readonly labels: ReadonlyMap<string, Readonly<Record<string, string>>>;
+  readonly mesh: ReadonlySet<string>;
+  readonly mtls: boolean;
+}
+
+function podIndex(list: readonly Input<PodObject>[], mtls: MeshModel['mtls'], last: PodIndex | undefined): PodIndex {
+  if (last?.list === list && last.mtls === (mtls !== undefined)) return last;
+  const labels = new Map(list.map((p) => [keyOf(p.object.metadata), p.object.metadata.labels]));
+  return { ...sortedByKey(list, last), labels, mesh: meshPods(labels, mtls), mtls: mtls !== undefined };
+}
+
+/** A sorted list in runs of one namespace each (sorting by `namespace/name` keeps a namespace's together). */
+function byNamespace<T>(sorted: readonly T[], namespaceOf: (item: T) => string): { namespace: string; items: T[] }[] {
+  const runs: { namespace: string; items: T[] }[] = [];
+  let run: { namespace: string; items: T[] } | undefined;
+  for (const item of sorted) {
+    const namespace = namespaceOf(item);
+    if (run?.namespace !== namespace) {
+      run = { namespace, items: [] };
+      runs.push(run);
     }
-    const key = `${meta.namespace}/${service}`;
-    out.set(key, [...(out.get(key) ?? []), slice]);
+    run.items.push(item);
   }
-  return out;
+  return runs;
 }
 
-/** What building a Service needs besides the Service: its slices, where the nodes are, the options and the statuses. */
-interface ServiceContext {
-  readonly slices: readonly Input<EndpointSliceObject>[];
-  readonly nodes: NodeLocalities;
+type Entry<T> = Sorted<T>['sorted'][number];
+
+/** What the Pods of a namespace remember: the selectors they were matched against, which services select each, each one's workload. */
+interface PodsMemo {
+  readonly selectors: string;
+  readonly selected: Remembered<readonly string[]>;
+  readonly workloads: Remembered<ModelWorkload | undefined>;
+}
+
+/** What a build remembers for the next one; held by the model it built, and by nothing else. */
+interface Remembrance {
+  readonly services: Sorted<ServiceObject>;
+  readonly pods: PodIndex;
+  readonly built: ItemsMemo<ModelService | undefined>['remembered'];
+  readonly secured: ItemsMemo<ModelService>['remembered'];
+  readonly shared: ItemsMemo<ModelService>['remembered'];
+  readonly workloads: GroupMemo<ModelWorkload | undefined, PodsMemo>['remembered'];
+}
+
+const remembrances = new WeakMap<MeshModel, Remembrance>();
+
+/** The remembered steps of one build, each starting from the last build's; each works a namespace at a time. */
+class Steps {
+  /** The Services as their slices make them (services.ts). */
+  readonly built: ItemsMemo<ModelService | undefined>;
+  /** With their ports' mTLS modes (mtls.ts), after their policies are attached. */
+  readonly secured: ItemsMemo<ModelService>;
+  /** With their identities, as they go in the model (shared with the previous model's). */
+  readonly shared: ItemsMemo<ModelService>;
+  /** The Pods' workloads, as they go in the model (shared with the previous model's). */
+  readonly workloads: GroupMemo<ModelWorkload | undefined, PodsMemo>;
+
+  constructor(last: Remembrance | undefined) {
+    this.built = new ItemsMemo(last?.built);
+    this.secured = new ItemsMemo(last?.secured);
+    this.shared = new ItemsMemo(last?.shared);
+    this.workloads = new GroupMemo(last?.workloads);
+  }
+
+  remembrance(services: Sorted<ServiceObject>, pods: PodIndex): Remembrance {
+    const { built, secured, shared, workloads } = this;
+    return { services, pods, built: built.remembered, secured: secured.remembered, shared: shared.remembered, workloads: workloads.remembered };
+  }
+}
+
+/**
+ * The previous model's entry of a key, for a model that was not built here (nothing remembered: the
+ * entry of its list); for one built here, what its step remembered says it already.
+ */
+function previousEntries<T extends { namespace: string; name: string }>(remembered: boolean, list: readonly T[] | undefined): (key: string) => T | undefined {
+  if (remembered || list === undefined) return () => undefined;
+  let byKey: Map<string, T> | undefined;
+  return (key) => (byKey ??= new Map(list.map((e) => [keyOf(e), e]))).get(key);
+}
+
+/** What the steps of one build share: the options, the statuses, the steps and the previous model's entries. */
+interface Build {
   readonly opts: ModelOptions;
+  readonly mtls: MeshModel['mtls'];
   readonly statuses: Diagnostics;
-  /** The pods (`namespace/name`) whose endpoints are in the mesh (mTLS enabled only). */
-  readonly meshPods: ReadonlySet<string>;
+  readonly steps: Steps;
+  readonly previousService: (key: string) => ModelService | undefined;
+  readonly previousWorkload: (key: string) => ModelWorkload | undefined;
 }
 
-function servicePorts(svc: Input<ServiceObject>, { slices, nodes, statuses, meshPods }: ServiceContext): ModelServicePort[] {
-  const ref = refOf('Service', svc.object.metadata);
-  const seen = new Set<number>();
-  const ports: ModelServicePort[] = [];
-  svc.object.spec.ports.forEach((p, i) => {
-    const field = `spec.ports[${i}]`;
-    if (p.protocol !== 'TCP') {
-      statuses.warn(ref, svc.origin, `${field}.protocol`, `${p.protocol} is not proxied; only TCP ports are`);
-      return;
-    }
-    if (seen.has(p.port)) {
-      statuses.error(ref, svc.origin, `${field}.port`, `port ${p.port} is listed twice`);
-      return;
-    }
-    seen.add(p.port);
-    const warn = (source: ObjectRef, origin: Origin, field: string, message: string) => statuses.warn(source, origin, field, message);
-    const endpoints = selectEndpoints(slices, p.name, nodes, warn, meshPods);
-    ports.push({ name: p.name, port: p.port, protocol: protocolOf(p), targetPort: p.targetPort ?? p.port, endpoints });
-  });
-  return ports.sort((a, b) => a.port - b.port);
-}
-
-function buildService(svc: Input<ServiceObject>, ctx: ServiceContext): ModelService | undefined {
-  const { opts, statuses } = ctx;
-  const { metadata: meta, spec } = svc.object;
-  const ref = refOf('Service', meta);
-  const kind = spec.type === 'ExternalName' ? 'ExternalName' : spec.clusterIP === 'None' ? 'Headless' : 'ClusterIP';
-  if (kind === 'ExternalName' && !spec.externalName) {
-    statuses.error(ref, svc.origin, 'spec.externalName', 'required for a Service of type ExternalName');
-    return undefined;
-  }
-  return {
-    namespace: meta.namespace,
-    name: meta.name,
-    hostname: `${meta.name}.${meta.namespace}.svc.${opts.domain}`,
-    kind,
-    ...(kind === 'ClusterIP' && spec.clusterIP ? { clusterIP: spec.clusterIP } : {}),
-    ...(kind === 'ExternalName' && spec.externalName ? { externalName: spec.externalName } : {}),
-    selector: spec.selector ?? {},
-    ports: servicePorts(svc, kind === 'ExternalName' ? { ...ctx, slices: [] } : ctx),
-    source: ref,
+/** Every Service built from its slices, sorted; the slices of no Service reported. */
+function buildServices(
+  services: Sorted<ServiceObject>,
+  slices: ReadonlyMap<string, readonly Input<EndpointSliceObject>[]>,
+  context: Pick<ServiceContext, 'nodes' | 'meshPods'>,
+  { opts, statuses, steps }: Build,
+): ModelService[] {
+  const step: ItemStep<Entry<ServiceObject>, ModelService | undefined> = {
+    key: (e) => e.key,
+    inputs: (e, inputs) => {
+      inputs.push(opts.domain);
+      serviceInputs(e.input, slices.get(e.key) ?? [], context, inputs);
+    },
+    compute: (e, sink) => buildService(e.input, { ...context, slices: slices.get(e.key) ?? [], opts, statuses: sink }),
   };
-}
-
-/** Services by namespace, each with its selector's entries worked out once (a pod is matched against its namespace's only). */
-type SelectorIndex = ReadonlyMap<string, readonly { readonly service: ModelService; readonly entries: readonly (readonly [string, string])[] }[]>;
-
-function selectorIndex(services: readonly ModelService[]): SelectorIndex {
-  const index = new Map<string, { service: ModelService; entries: (readonly [string, string])[] }[]>();
-  for (const service of services) {
-    const entries = Object.entries(service.selector);
-    if (entries.length === 0) continue; // a Service without a selector selects no pod
-    const list = index.get(service.namespace) ?? [];
-    list.push({ service, entries });
-    index.set(service.namespace, list);
-  }
-  return index;
-}
-
-function selecting(index: SelectorIndex, pod: PodObject): ModelService[] {
-  const labels = pod.metadata.labels;
-  return (index.get(pod.metadata.namespace) ?? []).filter((s) => s.entries.every(([k, v]) => labels[k] === v)).map((s) => s.service);
-}
-
-/**
- * The ports a workload serves: what its selecting services target, then its declared container
- * ports; with mTLS, each with its mode (model/mtls.ts; a port targeted both STRICT and PERMISSIVE is
- * a warning on the Pod).
- */
-function workloadPorts(pod: Input<PodObject>, services: readonly ModelService[], opts: ModelOptions, statuses: Diagnostics): WorkloadPort[] {
-  const declared = pod.object.spec.containers.flatMap((c) => c.ports.filter((p) => p.protocol === 'TCP'));
-  const ports = new Map<number, WorkloadPort>();
-  const asked = new Map<number, { mode: MtlsMode; by: string }[]>();
-  for (const svc of services) {
-    for (const sp of svc.ports) {
-      const target = typeof sp.targetPort === 'number' ? sp.targetPort : declared.find((d) => d.name === sp.targetPort)?.containerPort;
-      if (target === undefined) continue;
-      if (!ports.has(target)) ports.set(target, { name: sp.name, port: target, protocol: sp.protocol });
-      if (sp.mtls) asked.set(target, [...(asked.get(target) ?? []), { mode: sp.mtls, by: `Service ${svc.namespace}/${svc.name}:${sp.port} (${sp.mtls})` }]);
-    }
-  }
-  for (const d of declared) {
-    if (!ports.has(d.containerPort)) ports.set(d.containerPort, { name: d.name ?? '', port: d.containerPort, protocol: protocolOf({ name: d.name ?? '' }) });
-  }
-  const settings = mtlsSettings(opts);
-  return [...ports.values()]
-    .sort((a, b) => a.port - b.port)
-    .map((p) => {
-      const by = asked.get(p.port) ?? [];
-      const conflict = () =>
-        statuses.warn(
-          refOf('Pod', pod.object.metadata),
-          pod.origin,
-          undefined,
-          `port ${p.port} is targeted by ${by.map((b) => b.by).join(', ')}: its sidecar accepts only mutual TLS there (STRICT wins)`,
-        );
-      const mode = workloadPortMode(
-        by.map((b) => b.mode),
-        settings,
-        conflict,
-      );
-      return mode ? { ...p, mtls: mode } : p;
-    });
-}
-
-/** The model's mutual TLS settings: present only when enabled. */
-function mtlsSettings(opts: ModelOptions): MeshModel['mtls'] {
-  return opts.mtls?.enabled ? { defaultMode: opts.mtls.defaultMode } : undefined;
-}
-
-function buildWorkload(pod: Input<PodObject>, services: SelectorIndex, opts: ModelOptions, statuses: Diagnostics): ModelWorkload | undefined {
-  const { metadata: meta, spec, status } = pod.object;
-  const ref = refOf('Pod', meta);
-  if (!status.podIP) {
-    statuses.warn(ref, pod.origin, 'status.podIP', 'no IP assigned yet; the pod is not part of the mesh until it has one');
-    return undefined;
-  }
-  const selected = selecting(services, pod.object);
-  return {
-    namespace: meta.namespace,
-    name: meta.name,
-    ip: status.podIP,
-    labels: meta.labels,
-    serviceAccount: spec.serviceAccountName,
-    identity: `spiffe://${opts.trustDomain}/ns/${meta.namespace}/sa/${spec.serviceAccountName}`,
-    ports: workloadPorts(pod, selected, opts, statuses),
-    services: selected.map((s) => `${s.namespace}/${s.name}`).sort(),
-    source: ref,
-  };
-}
-
-/**
- * `previous`, the model built before this one, lets a TrafficPolicy whose new spec is invalid keep
- * its last good spec in force; and every service and workload the same as in it is its very object
- * (share.ts).
- */
-export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODEL_OPTIONS, previous?: MeshModel): MeshModel {
-  const statuses = new Diagnostics();
-  const slices = slicesByService(inputs, statuses);
-  const nodes = nodeLocalities(inputs.nodes);
-  const mtls = mtlsSettings(opts);
-  const podLabels = new Map(inputs.pods.map((p) => [`${p.object.metadata.namespace}/${p.object.metadata.name}`, p.object.metadata.labels]));
-  const mesh = meshPods(podLabels, mtls);
   const built: ModelService[] = [];
-  const known = new Set<string>();
-  for (const svc of [...inputs.services].sort(byNamespaceName)) {
-    const key = `${svc.object.metadata.namespace}/${svc.object.metadata.name}`;
-    known.add(key);
-    const service = buildService(svc, { slices: slices.get(key) ?? [], nodes, opts, statuses, meshPods: mesh });
-    if (service) built.push(service);
+  for (const { namespace, items } of services.namespaces) {
+    for (const service of steps.built.run(namespace, ItemsMemo.inputsOf(items, step), items, step, statuses)) if (service) built.push(service);
   }
   for (const [key, list] of slices) {
-    if (known.has(key)) continue;
+    if (services.keys.has(key)) continue;
     for (const slice of list) {
       statuses.warn(
         refOf('EndpointSlice', slice.object.metadata),
@@ -226,24 +165,138 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
       );
     }
   }
+  return built;
+}
+
+/** The services with their ports' mTLS modes. */
+function secureServices(services: readonly ModelService[], { mtls, statuses, steps }: Build): ModelService[] {
+  const step: ItemStep<ModelService, ModelService> = {
+    key: keyOf,
+    inputs: (s, inputs) => inputs.push(mtls?.defaultMode, s),
+    // A service with a policy is attached anew at every build: the same content is the last object, so that what reads it need not change.
+    compute: (s, sink, last) => shareOne(withPortModes(s, mtls, sink), last),
+  };
+  return byNamespace(services, (s) => s.namespace).flatMap(({ namespace, items }) =>
+    steps.secured.run(namespace, ItemsMemo.inputsOf(items, step), items, step, statuses),
+  );
+}
+
+/** The workloads of one namespace's Pods (undefined for one without an IP), given the namespace's services. */
+function namespaceWorkloads(
+  pods: readonly Entry<PodObject>[],
+  services: readonly ModelService[],
+  last: PodsMemo | undefined,
+  sink: Diagnostics,
+  build: Build,
+): { results: (ModelWorkload | undefined)[]; inner: PodsMemo } {
+  const { opts, previousWorkload } = build;
+  const selectors = namespaceSelectors(services);
+  const text = JSON.stringify(selectors);
+  const token = last?.selectors === text ? last.selectors : text;
+  const byKey = new Map(services.map((s) => [keyOf(s), s]));
+  const selection = new StepMemo<readonly string[]>(last?.selected);
+  const memo = new StepMemo<ModelWorkload | undefined>(last?.workloads);
+  const results = pods.map(({ key, input: pod }) => {
+    const keys = selection.run(key, [pod.object, token], sink, () => selecting(selectors, pod.object));
+    const selected = keys.flatMap((k) => byKey.get(k) ?? []);
+    const inputs: unknown[] = [opts.trustDomain, build.mtls?.defaultMode];
+    workloadInputs(pod, selected, inputs);
+    return memo.run(key, inputs, sink, (local) => {
+      const made = buildWorkload(pod, selected, opts, local);
+      return made && shareOne(made, memo.lastResult(key) ?? previousWorkload(key));
+    });
+  });
+  return { results, inner: { selectors: token, selected: selection.remembered, workloads: memo.remembered } };
+}
+
+/** Every Pod's workload (undefined for one without an IP), sorted, by namespace. */
+function buildWorkloads(pods: PodIndex, services: readonly ModelService[], build: Build): Map<string, readonly (ModelWorkload | undefined)[]> {
+  const { opts, mtls, statuses, steps } = build;
+  const servicesOf = new Map(byNamespace(services, (s) => s.namespace).map((r) => [r.namespace, r.items]));
+  const out = new Map<string, readonly (ModelWorkload | undefined)[]>();
+  for (const { namespace, items } of pods.namespaces) {
+    const own = servicesOf.get(namespace) ?? [];
+    const inputs: unknown[] = [opts.trustDomain, mtls?.defaultMode, own.length, ...own];
+    for (const { input } of items) {
+      inputs.push(input.object);
+      pushOrigin(inputs, input.origin);
+    }
+    out.set(
+      namespace,
+      steps.workloads.run(namespace, inputs, statuses, (last, sink) => namespaceWorkloads(items, own, last, sink, build)),
+    );
+  }
+  return out;
+}
+
+/**
+ * The services as they go in the model: with their identities (mTLS), each shared with the previous
+ * model's when the same. A namespace's services' identities are those of its workloads and of the
+ * workloads behind their endpoints in other namespaces (rare).
+ */
+function finalServices(
+  secured: readonly ModelService[],
+  workloads: ReadonlyMap<string, readonly (ModelWorkload | undefined)[]>,
+  { mtls, statuses, steps, previousService }: Build,
+): ModelService[] {
+  let everyPod: Map<string, ModelWorkload> | undefined;
+  const podsElsewhere = () => (everyPod ??= new Map([...workloads.values()].flat().flatMap((w) => (w ? [[keyOf(w), w] as const] : []))));
+  return byNamespace(secured, (s) => s.namespace).flatMap(({ namespace, items }) => {
+    const own = workloads.get(namespace) ?? [];
+    const outside = mtls
+      ? items.flatMap((s) => s.ports.flatMap((p) => p.endpoints.flatMap((e) => (e.pod && !e.pod.startsWith(`${namespace}/`) ? [e.pod] : []))))
+      : [];
+    const behind = outside.map((pod) => podsElsewhere().get(pod));
+    let identities: ((s: ModelService) => string[] | undefined) | undefined;
+    const idsOf = (s: ModelService) => (mtls ? (identities ??= serviceIdentities([...own, ...behind].flatMap((w) => w ?? [])))(s) : undefined);
+    const step: ItemStep<ModelService, ModelService> = {
+      key: keyOf,
+      inputs: (s, inputs) => inputs.push(s, idsOf(s)?.join(' ')),
+      compute: (s, _sink, last) => shareOne(withIdentities(s, idsOf(s)), last ?? previousService(keyOf(s))),
+    };
+    const inputs = [mtls ? own : undefined, ...behind.map((w) => w?.identity), items.length, ...items];
+    return steps.shared.run(namespace, inputs, items, step, statuses);
+  });
+}
+
+/**
+ * `previous`, the model built before this one, lets a TrafficPolicy whose new spec is invalid keep
+ * its last good spec in force; every service and workload the same as in it is its very object
+ * (share.ts); and what did not change since is not built again.
+ */
+export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODEL_OPTIONS, previous?: MeshModel): MeshModel {
+  const last = previous && remembrances.get(previous);
+  const steps = new Steps(last);
+  const statuses = new Diagnostics();
+  const mtls = mtlsSettings(opts);
+  const build: Build = {
+    opts,
+    mtls,
+    statuses,
+    steps,
+    previousService: previousEntries(last !== undefined, previous?.services),
+    previousWorkload: previousEntries(last !== undefined, previous?.workloads),
+  };
+  const slices = slicesByService(inputs, statuses);
+  const pods = podIndex(inputs.pods, mtls, last?.pods);
+  const services = sortedByKey(inputs.services, last?.services);
+  const built = buildServices(services, slices, { nodes: nodeLocalities(inputs.nodes), meshPods: pods.mesh }, build);
   const resolution = resolvePolicies(inputs.trafficPolicies, built, previous, statuses, {
-    podLabels,
+    podLabels: pods.labels,
     trustDomain: opts.trustDomain,
     ...(mtls ? { mtls } : {}),
   });
-  const secured = withPortModes(withPolicies(built, resolution), mtls, statuses);
-  const { policies } = resolution;
-  const index = selectorIndex(secured);
-  const workloads = [...inputs.pods].sort(byNamespaceName).flatMap((p) => buildWorkload(p, index, opts, statuses) ?? []);
-  const byKey = (e: { namespace: string; name: string }): string => `${e.namespace}/${e.name}`;
-  const services = shareUnchanged(withIdentities(secured, workloads, mtls), previous?.services, byKey);
-  return {
+  const secured = secureServices(withPolicies(built, resolution), build);
+  const workloads = buildWorkloads(pods, secured, build);
+  const model: MeshModel = {
     domain: opts.domain,
     trustDomain: opts.trustDomain,
     ...(mtls ? { mtls } : {}),
-    services,
-    workloads: shareUnchanged(workloads, previous?.workloads, byKey),
-    policies,
+    services: finalServices(secured, workloads, build),
+    workloads: [...workloads.values()].flat().filter((w) => w !== undefined),
+    policies: resolution.policies,
     diagnostics: sortDiagnostics(statuses.list),
   };
+  remembrances.set(model, steps.remembrance(services, pods));
+  return model;
 }

@@ -25,6 +25,11 @@ export function localityOf(ep: Pick<SliceEndpoint, 'nodeName' | 'zone'>, nodes: 
   return { region: node?.region ?? '', zone: ep.zone ?? node?.zone ?? '', subZone: '' };
 }
 
+/** The Pod (`namespace/name`) behind a slice's endpoint, when the slice says so. */
+export function endpointPod(ep: Pick<SliceEndpoint, 'targetRef'>, sliceNamespace: string): string | undefined {
+  return ep.targetRef && (ep.targetRef.kind ?? 'Pod') === 'Pod' ? `${ep.targetRef.namespace ?? sliceNamespace}/${ep.targetRef.name}` : undefined;
+}
+
 interface Candidate extends ModelEndpoint {
   readonly serving: boolean;
 }
@@ -46,7 +51,7 @@ function candidates(slice: Input<EndpointSliceObject>, portName: string, nodes: 
     const ready = ep.conditions.ready ?? true;
     const serving = ep.conditions.serving ?? ready;
     const terminating = ep.conditions.terminating ?? false;
-    const pod = ep.targetRef && (ep.targetRef.kind ?? 'Pod') === 'Pod' ? `${ep.targetRef.namespace ?? s.metadata.namespace}/${ep.targetRef.name}` : undefined;
+    const pod = endpointPod(ep, s.metadata.namespace);
     for (const address of ep.addresses) {
       out.push({
         address,

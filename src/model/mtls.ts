@@ -57,23 +57,21 @@ function notInMesh(endpoints: readonly ModelEndpoint[]): string {
 }
 
 /**
- * The services with each port's mode set (the same objects when mTLS is off). A port STRICT by
- * --mtls-mode (no policy says) with endpoints outside the mesh is a warning on the Service.
+ * The service with each port's mode set (the same object when mTLS is off, or for an ExternalName
+ * service). A port STRICT by --mtls-mode (no policy says) with endpoints outside the mesh is a
+ * warning on the Service.
  */
-export function withPortModes(services: readonly ModelService[], settings: MtlsSettings | undefined, sink: Diagnostics): ModelService[] {
-  if (!settings) return [...services];
-  return services.map((service) => {
-    if (service.kind === 'ExternalName') return service;
-    const ports = service.ports.map((port): ModelServicePort => {
-      const mode = portMode(service, port, settings);
-      if (!mode) return port;
-      if (mode === 'STRICT' && !port.policy?.settings.mtls && port.endpoints.some((e) => !e.mesh)) {
-        sink.warn(service.source, undefined, undefined, `port ${port.port} is STRICT (--mtls-mode): ${notInMesh(port.endpoints)}`);
-      }
-      return { ...port, mtls: mode };
-    });
-    return { ...service, ports };
+export function withPortModes(service: ModelService, settings: MtlsSettings | undefined, sink: Diagnostics): ModelService {
+  if (!settings || service.kind === 'ExternalName') return service;
+  const ports = service.ports.map((port): ModelServicePort => {
+    const mode = portMode(service, port, settings);
+    if (!mode) return port;
+    if (mode === 'STRICT' && !port.policy?.settings.mtls && port.endpoints.some((e) => !e.mesh)) {
+      sink.warn(service.source, undefined, undefined, `port ${port.port} is STRICT (--mtls-mode): ${notInMesh(port.endpoints)}`);
+    }
+    return { ...port, mtls: mode };
   });
+  return { ...service, ports };
 }
 
 /**
@@ -89,23 +87,30 @@ export function workloadPortMode(asked: readonly MtlsMode[], settings: MtlsSetti
   return settings.defaultMode;
 }
 
-/** The services with their identities: of the workloads they select and of the pods behind their endpoints. */
-export function withIdentities(services: readonly ModelService[], workloads: readonly ModelWorkload[], settings: MtlsSettings | undefined): ModelService[] {
-  if (!settings) return [...services];
+/**
+ * The identities of each service's pods, sorted: of the workloads it selects and of the pods behind
+ * its endpoints. None for an ExternalName service.
+ */
+export function serviceIdentities(workloads: readonly ModelWorkload[]): (service: ModelService) => string[] | undefined {
   const byPod = new Map(workloads.map((w) => [`${w.namespace}/${w.name}`, w]));
   const selected = new Map<string, Set<string>>();
   for (const w of workloads) {
     for (const s of w.services) selected.set(s, (selected.get(s) ?? new Set()).add(w.identity));
   }
-  return services.map((service) => {
-    if (service.kind === 'ExternalName') return service;
+  return (service) => {
+    if (service.kind === 'ExternalName') return undefined;
     const ids = new Set(selected.get(`${service.namespace}/${service.name}`) ?? []);
     for (const e of service.ports.flatMap((p) => p.endpoints)) {
       const w = e.pod === undefined ? undefined : byPod.get(e.pod);
       if (w) ids.add(w.identity);
     }
-    return { ...service, identities: [...ids].sort() };
-  });
+    return [...ids].sort();
+  };
+}
+
+/** The service with its identities (mTLS enabled only; see `serviceIdentities`); the same object without. */
+export function withIdentities(service: ModelService, identities: readonly string[] | undefined): ModelService {
+  return identities ? { ...service, identities } : service;
 }
 
 /** One policy's mTLS problems, gathered over the ports it decides the mode of. */
