@@ -26,7 +26,7 @@
  */
 import type { Diagnostic } from '../diagnostics.js';
 import type { Locality, MeshModel, ModelService, ModelWorkload } from '../model/types.js';
-import type { DesiredResource } from '../envoy/resources.js';
+import { joinSorted, type DesiredResource } from '../envoy/resources.js';
 import { inbound, type Inbound } from './listeners-inbound.js';
 import type { ProxyDescriptor } from './proxy.js';
 import { outboundRoutes, type HttpPortServices } from './routes.js';
@@ -143,8 +143,10 @@ function endpointsFor(model: MeshModel, locality: Locality | undefined): readonl
 }
 
 /** A sidecar's lists, joined from the shared parts and its inbound ones: the same parts give the very same list. */
-const joinClusters = perPair((outbound: readonly DesiredResource<'cluster'>[], inb: readonly DesiredResource<'cluster'>[]) => byName([...outbound, ...inb]));
-const joinListeners = perPair((outbound: readonly DesiredResource<'listener'>[], inb: DesiredResource<'listener'>) => byName([...outbound, inb]));
+const joinClusters = perPair((outbound: readonly DesiredResource<'cluster'>[], inb: readonly DesiredResource<'cluster'>[]) =>
+  joinSorted([outbound, byName(inb)]),
+);
+const joinListeners = perPair((outbound: readonly DesiredResource<'listener'>[], inb: DesiredResource<'listener'>) => joinSorted([outbound, [inb]]));
 const NO_SECRETS: readonly DesiredResource<'secret'>[] = [];
 
 /** The resources of one sidecar proxy class (a pod in a namespace), and what could not be translated. */

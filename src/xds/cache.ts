@@ -11,13 +11,23 @@
 import { createHash } from 'node:crypto';
 import { compareText, diagnostic, formatRef, sameRef, type Diagnostic, type ObjectRef } from '../diagnostics.js';
 import { EncodeError } from '../envoy/codec.js';
-import type { DesiredResource } from '../envoy/resources.js';
+import { partsOf, type DesiredResource } from '../envoy/resources.js';
 import { messageNameOf, PUSH_ORDER, TypeUrl, type ResourceKind } from '../envoy/types.js';
-import { digestOf, encodeEntry, type ResourceEntry } from './resource.js';
+import { combineVersions, digestOf, encodeEntry, type ResourceEntry } from './resource.js';
+
+/** Resources by name, iterated in name order: a Map, or a joined snapshot's parts read through. */
+export interface Entries {
+  readonly size: number;
+  get(name: string): ResourceEntry | undefined;
+  has(name: string): boolean;
+  keys(): IterableIterator<string>;
+  values(): IterableIterator<ResourceEntry>;
+  [Symbol.iterator](): IterableIterator<[string, ResourceEntry]>;
+}
 
 /** One kind's resources in a snapshot, sorted by name, with the digest of the whole set. */
 export interface KindSnapshot {
-  readonly entries: ReadonlyMap<string, ResourceEntry>;
+  readonly entries: Entries;
   /** Order-independent digest of all entries: the version of the whole set. */
   readonly version: string;
 }
@@ -26,9 +36,15 @@ export type Snapshot = { readonly [K in ResourceKind]: KindSnapshot };
 
 export type DesiredSnapshot = { readonly [K in ResourceKind]?: Iterable<DesiredResource<K>> };
 
+/** Names: a Set, or every name of a snapshot read through (a class's first snapshot). */
+export interface Names extends Iterable<string> {
+  readonly size: number;
+  has(name: string): boolean;
+}
+
 export interface KindChange {
-  readonly updated: ReadonlySet<string>;
-  readonly removed: ReadonlySet<string>;
+  readonly updated: Names;
+  readonly removed: Names;
 }
 
 export interface SnapshotChange {
@@ -63,7 +79,8 @@ interface KindBuild {
   readonly errors: readonly Diagnostic[];
 }
 
-const NO_CHANGE: KindChange = { updated: new Set(), removed: new Set() };
+const NO_NAMES: ReadonlySet<string> = new Set();
+const NO_CHANGE: KindChange = { updated: NO_NAMES, removed: NO_NAMES };
 
 const EMPTY_KIND: KindSnapshot = { entries: new Map(), version: digestOf([]) };
 
@@ -81,6 +98,8 @@ export class SnapshotCache {
   private byObject = new WeakMap<object, ResourceEntry>();
   /** The last snapshot built from each desired list (by identity), and from which snapshot. */
   private builds = new WeakMap<object, KindBuild>();
+  /** The part snapshots each joined snapshot is made of (joined): holding it holds them. */
+  private readonly parts = new WeakMap<KindSnapshot, readonly KindSnapshot[]>();
   /** How many classes hold each kind snapshot: its entries are retained once, whatever that number. */
   private readonly holders = new Map<KindSnapshot, number>();
   private readonly listeners = new Set<Listener>();
@@ -203,18 +222,44 @@ export class SnapshotCache {
         return build;
       }
     }
+    const parts = partsOf(wanted);
+    const joined = parts === undefined ? undefined : this.joined(kind, parts);
     const errors: Diagnostic[] = [];
-    const snapshot = this.buildKind(kind, wanted, previous, errors);
+    const snapshot = joined ?? this.buildKind(kind, wanted, previous, errors);
     const build = { kind, from: previous, snapshot, change: diff(previous, snapshot), errors };
     this.builds.set(wanted, build);
     return build;
+  }
+
+  /**
+   * The snapshot of a list joined from parts (joinSorted), made of the parts' own snapshots: each
+   * part is built once whatever the number of lists it is in, and held once (hold). Undefined when a
+   * part has a resource that failed to encode, or a name is in two parts: then the list is built
+   * as any other, which reports it.
+   */
+  private joined<K extends ResourceKind>(kind: K, parts: readonly (readonly DesiredResource<K>[])[]): KindSnapshot | undefined {
+    const snapshots: KindSnapshot[] = [];
+    for (const part of parts) {
+      const known = this.builds.get(part);
+      const built = known?.kind === kind && known.errors.length === 0 ? known : this.kindFrom(kind, part, EMPTY_KIND);
+      if (built.errors.length > 0) return undefined;
+      snapshots.push(built.snapshot);
+    }
+    const entries = JoinedEntries.of(snapshots.map((s) => s.entries));
+    if (entries === undefined) return undefined;
+    const snapshot = { entries, version: combineVersions(snapshots.map((s) => s.version)) };
+    this.parts.set(snapshot, snapshots);
+    return snapshot;
   }
 
   /** A class now holds `snapshot`: its entries are held while any class holds it. */
   private hold(snapshot: KindSnapshot): void {
     const holders = this.holders.get(snapshot) ?? 0;
     this.holders.set(snapshot, holders + 1);
-    if (holders === 0) this.retain(snapshot.entries.values());
+    if (holders > 0) return;
+    const parts = this.parts.get(snapshot);
+    if (parts === undefined) this.retain(snapshot.entries.values());
+    else for (const part of parts) this.hold(part);
   }
 
   private drop(snapshot: KindSnapshot): void {
@@ -224,7 +269,10 @@ export class SnapshotCache {
       return;
     }
     this.holders.delete(snapshot);
-    if (holders === 1) this.release(snapshot.entries.values());
+    if (holders !== 1) return;
+    const parts = this.parts.get(snapshot);
+    if (parts === undefined) this.release(snapshot.entries.values());
+    else for (const part of parts) this.drop(part);
   }
 
   private buildKind<K extends ResourceKind>(kind: K, wanted: Iterable<DesiredResource<K>>, previous: KindSnapshot, errors: Diagnostic[]): KindSnapshot {
@@ -241,7 +289,8 @@ export class SnapshotCache {
     if (unchanged && collected.length === previous.entries.size && previous !== EMPTY_KIND && new Set(collected).size === collected.length) {
       return previous;
     }
-    collected.sort((a, b) => compareText(a.name, b.name));
+    // Translation hands over lists sorted by name: sorting them again would cost more than the rest.
+    if (!sortedByName(collected)) collected.sort((a, b) => compareText(a.name, b.name));
     const entries = new Map<string, ResourceEntry>();
     for (const e of collected) {
       if (entries.has(e.name)) {
@@ -261,17 +310,24 @@ export class SnapshotCache {
       if (key !== undefined && !this.interned.has(key)) this.interned.set(key, { entry: known, refs: 0 });
       return known;
     }
-    const key = `${kind}\0${res.name}\0${sources.map(formatRef).join('\0')}\0${createHash('sha1').update(JSON.stringify(res.message)).digest('base64')}`;
+    const content = `${kind}\0${res.name}\0${createHash('sha1').update(JSON.stringify(res.message)).digest('base64')}`;
+    const key = `${content}\0${sources.map(formatRef).join('\0')}`;
     const hit = this.interned.get(key);
     if (hit) {
       this.byObject.set(res.message, hit.entry);
       return hit.entry;
     }
     try {
-      const entry = encodeEntry(kind, res.name, res.message, sources);
-      this.encodes++;
+      // The same content from other sources (the inbound listener of another pod of the same ports) has the same bytes.
+      const same = this.byContent.get(content);
+      const entry = same === undefined ? encodeEntry(kind, res.name, res.message, sources) : { ...same, sources };
+      if (same === undefined) {
+        this.encodes++;
+        this.byContent.set(content, entry);
+      }
       this.interned.set(key, { entry, refs: 0 });
       this.keys.set(entry, key);
+      this.contents.set(entry, content);
       this.byObject.set(res.message, entry);
       return entry;
     } catch (err) {
@@ -282,6 +338,9 @@ export class SnapshotCache {
   }
 
   private readonly keys = new WeakMap<ResourceEntry, string>();
+  /** An entry of each content (kind, name, message) held, whatever its sources, and each entry's content key. */
+  private readonly byContent = new Map<string, ResourceEntry>();
+  private readonly contents = new WeakMap<ResourceEntry, string>();
 
   /** Counts one more snapshot holding each entry (an entry no longer interned is interned again). */
   private retain(entries: Iterable<ResourceEntry>): void {
@@ -304,7 +363,10 @@ export class SnapshotCache {
       const slot = this.interned.get(key);
       if (!slot) continue;
       slot.refs -= 1;
-      if (slot.refs <= 0) this.interned.delete(key);
+      if (slot.refs > 0) continue;
+      this.interned.delete(key);
+      const content = this.contents.get(e);
+      if (content !== undefined && this.byContent.get(content) === e) this.byContent.delete(content);
     }
   }
 
@@ -319,6 +381,68 @@ export class SnapshotCache {
   }
 }
 
+/**
+ * The entries of disjoint parts, read through (nothing copied), iterated in name order: a joined
+ * snapshot costs each proxy class its parts, not its resources.
+ */
+class JoinedEntries implements Entries {
+  readonly size: number;
+
+  private constructor(readonly parts: readonly Entries[]) {
+    this.size = parts.reduce((n, p) => n + p.size, 0);
+  }
+
+  /** The parts' entries as one; undefined when a name is in two parts. */
+  static of(parts: readonly Entries[]): JoinedEntries | undefined {
+    const largest = parts.reduce((a, b) => (b.size > a.size ? b : a), parts[0] ?? new Map<string, ResourceEntry>());
+    for (const part of parts) {
+      if (part === largest) continue;
+      for (const name of part.keys()) if (parts.some((other) => other !== part && other.has(name))) return undefined;
+    }
+    return new JoinedEntries(parts);
+  }
+
+  get(name: string): ResourceEntry | undefined {
+    for (const part of this.parts) {
+      const e = part.get(name);
+      if (e !== undefined) return e;
+    }
+    return undefined;
+  }
+
+  has(name: string): boolean {
+    return this.parts.some((p) => p.has(name));
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, ResourceEntry]> {
+    const heads = this.parts.map((p) => p[Symbol.iterator]());
+    const current = heads.map((h) => h.next());
+    for (;;) {
+      let min = -1;
+      for (let i = 0; i < current.length; i++) {
+        const c = current[i] as IteratorResult<[string, ResourceEntry]>;
+        if (c.done !== true && (min < 0 || c.value[0] < (current[min] as IteratorYieldResult<[string, ResourceEntry]>).value[0])) min = i;
+      }
+      if (min < 0) return;
+      yield (current[min] as IteratorYieldResult<[string, ResourceEntry]>).value;
+      current[min] = (heads[min] as Iterator<[string, ResourceEntry]>).next();
+    }
+  }
+
+  *keys(): IterableIterator<string> {
+    for (const [name] of this) yield name;
+  }
+
+  *values(): IterableIterator<ResourceEntry> {
+    for (const [, entry] of this) yield entry;
+  }
+}
+
+function sortedByName(entries: readonly ResourceEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) if (compareText((entries[i - 1] as ResourceEntry).name, (entries[i] as ResourceEntry).name) > 0) return false;
+  return true;
+}
+
 function sameList(a: readonly ObjectRef[], b: readonly ObjectRef[]): boolean {
   return (
     a.length === b.length &&
@@ -329,14 +453,55 @@ function sameList(a: readonly ObjectRef[], b: readonly ObjectRef[]): boolean {
   );
 }
 
+/** What changed between two joined snapshots' corresponding parts, by the pair: shared parts are compared once. */
+const partChanges = new WeakMap<Entries, WeakMap<Entries, KindChange>>();
+
 function diff(before: KindSnapshot, after: KindSnapshot): KindChange {
+  const [b, a] = [before.entries, after.entries];
+  if (b instanceof JoinedEntries && a instanceof JoinedEntries && b.parts.length === a.parts.length) {
+    const updated = new Set<string>();
+    const removed = new Set<string>();
+    a.parts.forEach((part, i) => {
+      const was = b.parts[i] as Entries;
+      let known = partChanges.get(was);
+      if (known === undefined) {
+        known = new WeakMap();
+        partChanges.set(was, known);
+      }
+      let change = known.get(part);
+      if (change === undefined) {
+        change = diffEntries(was, part);
+        known.set(part, change);
+      }
+      for (const name of change.updated) updated.add(name);
+      for (const name of change.removed) removed.add(name);
+    });
+    // A name that moved from one part to another is updated, not removed.
+    for (const name of removed) if (a.has(name)) removed.delete(name);
+    for (const name of updated) if (b.get(name) === a.get(name)) updated.delete(name);
+    return { updated, removed };
+  }
+  return diffEntries(b, a);
+}
+
+function diffEntries(before: Entries, after: Entries): KindChange {
+  // Everything is new: the names are the snapshot's own, read through rather than copied.
+  if (before.size === 0) return { updated: { size: after.size, has: (name) => after.has(name), [Symbol.iterator]: () => after.keys() }, removed: NO_NAMES };
   const updated = new Set<string>();
   const removed = new Set<string>();
-  for (const [name, entry] of after.entries) {
-    if (before.entries.get(name) !== entry) updated.add(name);
+  for (const [name, entry] of unordered(after)) {
+    if (before.get(name) !== entry) updated.add(name);
   }
-  for (const name of before.entries.keys()) {
-    if (!after.entries.has(name)) removed.add(name);
+  if (before.size > 0) {
+    for (const [name] of unordered(before)) {
+      if (!after.has(name)) removed.add(name);
+    }
   }
   return { updated, removed };
+}
+
+/** Every entry, in no particular order (a joined snapshot's part after part). */
+function* unordered(entries: Entries): IterableIterator<[string, ResourceEntry]> {
+  if (entries instanceof JoinedEntries) for (const part of entries.parts) yield* unordered(part);
+  else yield* entries;
 }

@@ -59,7 +59,7 @@ export class DeltaStream extends AdsStream {
     if (ts.hasDirty()) ts.pendingFrom(now);
   }
 
-  protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): void {
+  protected markRemoved(ts: TypeState, removed: Iterable<string>, now: number): void {
     ts.markChanged(removed, now);
   }
 

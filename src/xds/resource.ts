@@ -50,6 +50,13 @@ export class SetDigest {
   }
 }
 
+/** The digest of the union of disjoint sets, from their digests (versions). */
+export function combineVersions(versions: readonly string[]): string {
+  const words = new Uint32Array(4);
+  for (const v of versions) for (let i = 0; i < 4; i++) words[i] = (words[i] ?? 0) ^ Number.parseInt(v.slice(i * 8, i * 8 + 8), 16);
+  return Array.from(words, (w) => w.toString(16).padStart(8, '0')).join('');
+}
+
 /** The digest of a whole set at once. */
 export function digestOf(entries: Iterable<ResourceEntry>): string {
   const d = new SetDigest();

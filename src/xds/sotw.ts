@@ -64,7 +64,7 @@ export class SotwStream extends AdsStream {
     if (changed || ts.dirtyAll) ts.requireAnswer();
   }
 
-  protected markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): void {
+  protected markRemoved(ts: TypeState, removed: Iterable<string>, now: number): void {
     // Only full-state kinds express removal (by omission); the others just stop mentioning a name.
     if (isFullState(ts.kind)) ts.markChanged(removed, now);
   }

@@ -243,7 +243,7 @@ export abstract class AdsStream {
   }
 
   /** Marks the removed names this stream is to be told about. */
-  protected abstract markRemoved(ts: TypeState, removed: ReadonlySet<string>, now: number): void;
+  protected abstract markRemoved(ts: TypeState, removed: Iterable<string>, now: number): void;
 
   /** Whether a type has something to send now, given the kind's snapshot. Decides only: writes nothing. */
   protected abstract needsSend(ts: TypeState, kind: KindSnapshot): boolean;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { joinSorted } from '../../src/envoy/resources.ts';
 import { SnapshotCache, type SnapshotChange } from '../../src/xds/cache.ts';
 import { cluster, endpoints } from '../support/resources.ts';
 
@@ -221,5 +222,63 @@ describe('SnapshotCache.prepare', () => {
     expect(cache.size).toBe(2);
     cache.delete('one');
     expect(cache.size).toBe(1);
+  });
+});
+
+describe('SnapshotCache, lists joined from parts', () => {
+  const shared = [cluster('b'), cluster('d'), cluster('f')];
+
+  it('holds a part once for every class, reads the parts through in name order, and versions the whole as a list of the same content', () => {
+    const cache = new SnapshotCache();
+    const own = (name: string) => joinSorted([shared, [cluster(name)]]);
+    cache.set('one', { cluster: own('a') });
+    cache.set('two', { cluster: own('e') });
+    const one = cache.get('one')?.cluster;
+    expect([...(one?.entries.keys() ?? [])]).toEqual(['a', 'b', 'd', 'f']);
+    expect([...(cache.get('two')?.cluster.entries.keys() ?? [])]).toEqual(['b', 'd', 'e', 'f']);
+    expect(one?.entries.get('d')).toBe(cache.get('two')?.cluster.entries.get('d'));
+    expect([one?.entries.size, one?.entries.has('e'), one?.entries.get('e')]).toEqual([4, false, undefined]);
+    expect(cache.encodes).toBe(5);
+    const plain = new SnapshotCache();
+    plain.set('x', { cluster: [cluster('a'), ...shared] });
+    expect(one?.version).toBe(plain.get('x')?.cluster.version);
+    cache.delete('one');
+    expect(cache.size).toBe(4);
+    cache.delete('two');
+    expect(cache.size).toBe(0);
+  });
+
+  it('tells each class what changed when a shared part does, and when a name moves between parts', () => {
+    const cache = new SnapshotCache();
+    const seen = changes(cache);
+    cache.set('one', { cluster: joinSorted([shared, [cluster('a')]]) });
+    cache.set('two', { cluster: joinSorted([shared, [cluster('e')]]) });
+    seen.length = 0;
+    const next = [cluster('b'), cluster('d', 7), cluster('g')];
+    cache.set('one', { cluster: joinSorted([next, [cluster('a')]]) });
+    cache.set('two', { cluster: joinSorted([next, [cluster('f')]]) });
+    const [one, two] = seen.map((c) => c.kinds.get('cluster'));
+    expect([[...(one?.updated ?? [])].sort(), [...(one?.removed ?? [])].sort()]).toEqual([['d', 'g'], ['f']]);
+    // f left the shared part and came back as two's own, the same resource: neither updated nor removed.
+    expect([[...(two?.updated ?? [])].sort(), [...(two?.removed ?? [])].sort()]).toEqual([['d', 'g'], ['e']]);
+  });
+
+  it('reports a name given by two parts, as for any list', () => {
+    const cache = new SnapshotCache();
+    const errors = cache.set('c', { cluster: joinSorted([shared, [cluster('d', 9)]]) });
+    expect(errors.map((e) => e.message)).toEqual(['Cluster d: duplicate cluster name "d"; the last good version keeps serving']);
+    expect(cache.get('c')?.cluster.entries.size).toBe(3);
+  });
+
+  it('encodes the same content from other sources once', () => {
+    const cache = new SnapshotCache();
+    const from = (pod: string) => ({ ...cluster('inbound'), sources: [{ kind: 'Pod', namespace: 'default', name: pod }] });
+    cache.set('one', { cluster: [from('a')] });
+    cache.set('two', { cluster: [from('b')] });
+    expect(cache.encodes).toBe(1);
+    const [a, b] = ['one', 'two'].map((c) => cache.get(c)?.cluster.entries.get('inbound'));
+    expect(a?.sources).toEqual([{ kind: 'Pod', namespace: 'default', name: 'a' }]);
+    expect(b?.sources).toEqual([{ kind: 'Pod', namespace: 'default', name: 'b' }]);
+    expect(b?.any).toBe(a?.any);
   });
 });
