@@ -16,6 +16,7 @@
  *    between the convergence of one change and the next. Trellis's CPU per change (/proc, from just
  *    before the write until the last proxy ACKed), and its RSS after the changes and its peak (VmHWM).
  * 4. Closes the streams and ends Trellis (SIGTERM, then SIGKILL after 5 s); `killTrellis()` on exit.
+ * Throughout, both processes' RSS is read every 250 ms: above `rssLimit` the bench stops (exit 1).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -41,6 +42,8 @@ export interface ProxiesOptions {
   readonly syncTimeoutMs: number;
   readonly changeTimeoutMs: number;
   readonly logLevel: string;
+  /** Trellis or the proxies' process above this RSS (bytes): the bench stops (exit 1), sparing the machine. */
+  readonly rssLimit: number;
   /** Extra environment of the Trellis process (malloc). */
   readonly env: Readonly<Record<string, string>>;
 }
@@ -172,6 +175,24 @@ async function syncz(debug: string): Promise<SynczSummary> {
   return body.summary;
 }
 
+/** Reads both processes' VmRSS every 250 ms; above `limit`, says so and exits 1 (the exit hooks kill both). */
+function rssGuard(pids: readonly number[], limit: number): NodeJS.Timeout {
+  return setInterval(() => {
+    for (const pid of pids) {
+      let rss = 0;
+      try {
+        rss = procBytes(pid, 'VmRSS');
+      } catch {
+        continue; // gone: its exit is reported elsewhere
+      }
+      if (rss <= limit) continue;
+      const which = pid === trellis?.pid ? 'Trellis' : "the proxies' process";
+      log(`${which} (pid ${pid}) reached ${(rss / 2 ** 20).toFixed(0)} MiB RSS, above --rss-limit ${(limit / 2 ** 20).toFixed(0)} MiB: stopping`);
+      process.exit(1);
+    }
+  }, 250);
+}
+
 export async function runProxies(
   env: { url: string; caPem: string; adminKubeconfig: string },
   kubeconfig: string,
@@ -188,6 +209,7 @@ export async function runProxies(
   const t0 = now();
   trellis = startTrellis(kubeconfig, leaseNamespace, xdsPort, debugPort, opts);
   const pid = trellis.pid ?? 0;
+  const guard = rssGuard([pid, fleet.proc.pid ?? 0], opts.rssLimit);
   await pollFor(
     'Trellis /readyz 200',
     () => httpStatus(`${debug}/readyz`),
@@ -263,6 +285,7 @@ export async function runProxies(
     }
   } finally {
     admin.close();
+    clearInterval(guard);
   }
   const rssAfter = procBytes(pid, 'VmRSS');
   const peak = procBytes(pid, 'VmHWM');

@@ -35,6 +35,7 @@
  *   --change-gap MS (1000)  quiet time before each change
  *   --sync-timeout SECONDS (600), --change-timeout SECONDS (120)   how long the streams may take; the figures
  *                        then say how many made it
+ *   --rss-limit MiB (6144)   Trellis or the proxies' process above this RSS stops the bench (exit 1)
  *
  *   npm run bench:kube -- --services 5000 --pods-per-service 10 --namespaces 50 --proxies 2000 --changes 3 --sources kube
  * Exits 1 on error, 2 on timeout.
@@ -77,6 +78,7 @@ const { values: argv } = parseArgs({
     'change-gap': { type: 'string' },
     'sync-timeout': { type: 'string' },
     'change-timeout': { type: 'string' },
+    'rss-limit': { type: 'string' },
   },
   strict: true,
 });
@@ -92,7 +94,8 @@ type NumberOption =
   | 'streams-per-connection'
   | 'change-gap'
   | 'sync-timeout'
-  | 'change-timeout';
+  | 'change-timeout'
+  | 'rss-limit';
 
 /** `--name` as an integer of at least `min` (1 unless told), `dflt` when absent. */
 function num(name: NumberOption, dflt: number, min = 1): number {
@@ -126,6 +129,7 @@ const proxyOptions = {
   syncTimeoutMs: num('sync-timeout', 600) * 1000,
   changeTimeoutMs: num('change-timeout', 120) * 1000,
   logLevel,
+  rssLimit: num('rss-limit', 6144) * 2 ** 20,
   env: childEnv,
 };
 if (proxyOptions.proxies > 0 && !sources.includes('kube')) throw new Error('--proxies needs the kube source');
