@@ -12,7 +12,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { Commands, cpuSince, sendEvent } from './child-ipc.ts';
 import { EDS, now } from './config.ts';
-import { addressNeedle, encodeNode, EnvoySubscriber, NameSets, type SidecarNode } from './envoy-subscriber.ts';
+import { addressNeedle, encodeNode, EnvoySubscriber, NameSets, type SidecarNode, type Watch } from './envoy-subscriber.ts';
 
 const METHOD = '/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources';
 const identity = (b: Buffer): Buffer => b;
@@ -40,6 +40,9 @@ export type FleetEvent =
       readonly responses: number;
       readonly bytes: number;
       /** Distinct EDS / RDS name sets among the streams, and the size of the first stream's. */
+      /** Streams that ended with an error and were opened again, and the first few errors. */
+      readonly reconnects: number;
+      readonly errors: readonly string[];
       readonly edsSets: number;
       readonly edsNames: number;
       readonly rdsSets: number;
@@ -53,6 +56,7 @@ export type FleetEvent =
       /** Per stream: shared-clock time it ACKed the watched version (NaN: not by the timeout). */
       readonly ackedAt: readonly number[];
       readonly complete: boolean;
+      readonly reconnects: number;
       readonly responses: number;
       readonly bytes: number;
       readonly clientCpu: number;
@@ -76,20 +80,24 @@ class Stream {
   constructor(
     private readonly fleet: Fleet,
     readonly index: number,
-    channel: grpc.Client,
-    node: SidecarNode,
+    readonly channel: grpc.Client,
+    readonly node: SidecarNode,
   ) {
     this.sub = new EnvoySubscriber(encodeNode(node), fleet.sets);
+    this.sub.watch = fleet.watch;
     this.call = channel.makeBidiStreamRequest<Buffer, Buffer>(METHOD, identity, identity);
     this.call.on('data', (buf: Buffer) => this.onData(buf));
     this.call.on('error', (err: grpc.ServiceError) => {
-      if (!this.closing) fleet.fail(`stream ${index} (${node.id}): ${err.message}`);
+      if (this.closing) return;
+      this.closing = true;
+      fleet.dropped(this, `stream ${index} (${node.id}): ${err.message}`);
     });
     this.call.write(this.sub.start());
   }
 
   private onData(buf: Buffer): void {
     const f = this.fleet;
+    if (this.closing) return;
     f.responses++;
     f.bytes += buf.length;
     let h;
@@ -119,7 +127,12 @@ class Fleet {
   readonly channels: grpc.Client[] = [];
   responses = 0;
   bytes = 0;
+  /** Streams that ended with an error and were opened again (as Envoy does), and the first few errors. */
+  reconnects = 0;
+  readonly errors: string[] = [];
   syncWait: Wait | undefined;
+  /** What every stream, including one opened again, watches for. */
+  watch: Watch | undefined;
   changeWait: Wait | undefined;
   private failed = false;
 
@@ -128,13 +141,34 @@ class Fleet {
     if (--w.remaining === 0) w.done();
   }
 
+  /**
+   * A stream ended with an error: it is opened again after 500 ms on its channel (which reconnects), a new
+   * subscriber from scratch, as Envoy's ADS does after its back-off. A stream that had synced counts as not synced again.
+   */
+  dropped(s: Stream, message: string): void {
+    this.reconnects++;
+    if (this.errors.length < 5) this.errors.push(message);
+    const w = this.syncWait;
+    if (w && !Number.isNaN(w.at[s.index])) {
+      w.at[s.index] = Number.NaN;
+      w.remaining++;
+    }
+    setTimeout(() => {
+      if (this.closed || this.streams[s.index] !== s) return;
+      this.streams[s.index] = new Stream(this, s.index, s.channel, s.node);
+    }, 500);
+  }
+
   fail(message: string): void {
     if (this.failed) return;
     this.failed = true;
     void send({ ev: 'error', message });
   }
 
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     for (const s of this.streams) s.close();
     for (const c of this.channels) c.close();
   }
@@ -185,6 +219,8 @@ async function connect(fleet: Fleet, cmd: Extract<FleetCommand, { cmd: 'connect'
     complete,
     responses: fleet.responses,
     bytes: fleet.bytes,
+    reconnects: fleet.reconnects,
+    errors: fleet.errors,
     edsSets: new Set(fleet.streams.map((s) => s.sub.edsNames)).size,
     edsNames: first?.edsNames?.names.length ?? 0,
     rdsSets: new Set(fleet.streams.map((s) => s.sub.rdsNames)).size,
@@ -195,21 +231,24 @@ async function connect(fleet: Fleet, cmd: Extract<FleetCommand, { cmd: 'connect'
 
 async function expectChange(fleet: Fleet, cmd: Extract<FleetCommand, { cmd: 'expect' }>): Promise<void> {
   const cpu0 = process.cpuUsage();
-  const [responses0, bytes0] = [fleet.responses, fleet.bytes];
+  const [responses0, bytes0, reconnects0] = [fleet.responses, fleet.bytes, fleet.reconnects];
   const subscribed = fleet.streams.filter((s) => s.sub.edsNames?.index.has(cmd.cluster)).length;
   const { wait, settled } = waitFor((done) => newWait(fleet.streams.length, done), cmd.timeoutMs);
   const watch = { typeUrl: EDS, name: cmd.cluster, needle: addressNeedle(cmd.address) };
+  fleet.watch = watch;
   for (const s of fleet.streams) s.sub.watch = watch;
   fleet.changeWait = wait;
   await send({ ev: 'expecting', change: cmd.change, subscribed });
   const complete = await settled;
   fleet.changeWait = undefined;
+  fleet.watch = undefined;
   for (const s of fleet.streams) s.sub.watch = undefined;
   await send({
     ev: 'converged',
     change: cmd.change,
     ackedAt: wait.at,
     complete,
+    reconnects: fleet.reconnects - reconnects0,
     responses: fleet.responses - responses0,
     bytes: fleet.bytes - bytes0,
     clientCpu: cpuSince(cpu0),

@@ -53,6 +53,7 @@ export function proxiesReport(r: ProxiesResult): string {
       ],
     ),
     `  per proxy, opened → SYNCED: p50 ${s(pct(defined(r.perProxySyncMs), 50))} s, p99 ${s(pct(defined(r.perProxySyncMs), 99))} s, max ${s(Math.max(...defined(r.perProxySyncMs)))} s`,
+    `  streams that ended with an error and were opened again (after 500 ms, from scratch, as Envoy would): ${r.reconnects}${r.errors.length > 0 ? `; first errors:\n    ${r.errors.join('\n    ')}` : ''}`,
     `  each subscribed to CDS and LDS (wildcard), ${r.edsNames} EDS and ${r.rdsNames} RDS names (the first proxy's; ${r.edsSets} distinct EDS sets)`,
     `  /debug/syncz: ${JSON.stringify(r.syncz.summary)}${Number.isNaN(r.syncz.agreedAfterMs) ? ' (did NOT agree with the client side within 30 s)' : `, agreeing ${s(r.syncz.agreedAfterMs)} s after the client side (it caches for 1 s)`}`,
   ];
@@ -60,7 +61,7 @@ export function proxiesReport(r: ProxiesResult): string {
     lines.push(
       `\nEndpoint changes: the EndpointSlice of ${r.cluster} patched (first endpoint's address); PATCH returned → each proxy ACKed the new assignment`,
       table(
-        ['change', 'address', 'PATCH (ms)', 'proxies', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'Trellis CPU (s)', 'responses', 'MiB sent'],
+        ['change', 'address', 'PATCH (ms)', 'proxies', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'Trellis CPU (s)', 'responses', 'MiB sent', 'reconnects'],
         r.changes.map((c) => {
           const got = defined(c.latencies);
           return [
@@ -74,6 +75,7 @@ export function proxiesReport(r: ProxiesResult): string {
             c.trellisCpuSeconds.toFixed(2),
             String(c.responses),
             mib1(c.bytes),
+            String(c.reconnects),
           ];
         }),
       ),
@@ -101,7 +103,13 @@ export function proxiesJson(r: ProxiesResult): Record<string, unknown> {
     syncedCount: r.syncedCount,
     syncz: r.syncz,
     rssMB: { ready: +mib(r.rss.ready), synced: +mib(r.rss.synced), afterChanges: +mib(r.rss.afterChanges), peak: +mib(r.rss.peak) },
-    connect: { trellisCpuS: +r.connectTrellisCpu.toFixed(2), clientCpuS: +r.connectClientCpu.toFixed(2), responses: r.connectResponses, bytes: r.connectBytes },
+    connect: {
+      trellisCpuS: +r.connectTrellisCpu.toFixed(2),
+      clientCpuS: +r.connectClientCpu.toFixed(2),
+      responses: r.connectResponses,
+      bytes: r.connectBytes,
+      reconnects: r.reconnects,
+    },
     change: { p50Ms: r1(pct(all, 50)), p99Ms: r1(pct(all, 99)), maxMs: r1(Math.max(...all)) },
     changes: r.changes.map((c) => ({
       change: c.change,
@@ -111,6 +119,7 @@ export function proxiesJson(r: ProxiesResult): Record<string, unknown> {
       p99Ms: r1(pct(defined(c.latencies), 99)),
       maxMs: r1(Math.max(...defined(c.latencies))),
       trellisCpuS: +c.trellisCpuSeconds.toFixed(2),
+      reconnects: c.reconnects,
     })),
   };
 }

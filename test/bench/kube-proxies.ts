@@ -61,6 +61,8 @@ export interface ChangeResult {
   readonly responses: number;
   readonly bytes: number;
   readonly clientCpu: number;
+  /** Streams that ended with an error and were opened again during the change. */
+  readonly reconnects: number;
 }
 
 export interface ProxiesResult {
@@ -75,6 +77,9 @@ export interface ProxiesResult {
   readonly connectResponses: number;
   readonly connectBytes: number;
   readonly connectClientCpu: number;
+  /** Streams that ended with an error (and were opened again) until all were SYNCED, and the first few errors. */
+  readonly reconnects: number;
+  readonly errors: readonly string[];
   /** Trellis's CPU seconds from the first stream opened to the last SYNCED. */
   readonly connectTrellisCpu: number;
   readonly edsNames: number;
@@ -229,7 +234,10 @@ export async function runProxies(
   const perProxySyncMs = synced.syncedAt.map((t) => t - synced.openedAt);
   const syncedCount = perProxySyncMs.filter((x) => !Number.isNaN(x)).length;
   const syncedMs = synced.complete ? Math.max(...perProxySyncMs) : Number.NaN;
-  log(`${syncedCount} / ${opts.proxies} SYNCED (client side)${synced.complete ? ` in ${(syncedMs / 1000).toFixed(2)} s` : ' at the timeout'}`);
+  log(
+    `${syncedCount} / ${opts.proxies} SYNCED (client side)${synced.complete ? ` in ${(syncedMs / 1000).toFixed(2)} s` : ' at the timeout'}, ${synced.reconnects} streams dropped and opened again`,
+  );
+  for (const e of synced.errors) log(`  dropped: ${e}`);
 
   const clientSyncedAt = now();
   let lastSyncz: SynczSummary = { proxies: 0, synced: 0, stale: 0, notSent: 0, errors: 0 };
@@ -279,6 +287,7 @@ export async function runProxies(
         responses: conv.responses,
         bytes: conv.bytes,
         clientCpu: conv.clientCpu,
+        reconnects: conv.reconnects,
       });
       const got = latencies.filter((x) => !Number.isNaN(x));
       log(`change ${c}: ${got.length} / ${opts.proxies} proxies ACKed ${address}, slowest ${(Math.max(...got) / 1000).toFixed(2)} s`);
@@ -300,6 +309,8 @@ export async function runProxies(
     connectResponses: synced.responses,
     connectBytes: synced.bytes,
     connectClientCpu: synced.clientCpu,
+    reconnects: synced.reconnects,
+    errors: synced.errors,
     connectTrellisCpu,
     edsNames: synced.edsNames,
     rdsNames: synced.rdsNames,
