@@ -28,9 +28,14 @@ export class Commands<C extends { cmd: string }> {
   }
 
   async next(expected: C['cmd']): Promise<C> {
-    const c = this.queue.shift() ?? (await new Promise<C>((resolve) => (this.waiting = resolve)));
+    const c = await this.any();
     if (c.cmd !== expected) throw new Error(`expected command '${expected}', got '${c.cmd}'`);
     return c;
+  }
+
+  /** The next command, whichever it is. */
+  async any(): Promise<C> {
+    return this.queue.shift() ?? (await new Promise<C>((resolve) => (this.waiting = resolve)));
   }
 }
 

@@ -21,7 +21,8 @@ export interface CreateReport {
 const ATTEMPTS = 6;
 const REQUEST_TIMEOUT_MS = 30_000;
 
-class Admin {
+/** Raw JSON requests to the API server as admin, over keep-alive HTTPS, transient failures retried. */
+export class Admin {
   private readonly agent: Agent;
   private readonly token: string;
   private readonly base: URL;

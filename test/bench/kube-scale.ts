@@ -25,6 +25,19 @@
  *                        (warm model build, the two classes), and print where it goes
  *   --heap-snapshot      write a heap snapshot of each Trellis process once ready (tmpdir)
  *   --log-level LEVEL    Trellis's log level (warn), on stderr
+ *   --sources kube,manifests   which sources to start Trellis on (both)
+ *
+ * Proxies (issue 14; API server only, after the kube source's run; kube-proxies.ts says how):
+ *   --proxies N (0)      N Envoy-like sidecar streams (kube-fleet.ts), each a distinct Pod of the mesh, against
+ *                        `trellis serve --kubeconfig`: time to ready, time until all are SYNCED, RSS; 0: none
+ *   --changes M (5)      endpoint changes measured across all N proxies once they are SYNCED
+ *   --streams-per-connection K (1)  sidecar streams sharing one HTTP/2 connection (1: each its own, as Envoys)
+ *   --change-gap MS (1000)  quiet time before each change
+ *   --sync-timeout SECONDS (600), --change-timeout SECONDS (120)   how long the streams may take; the figures
+ *                        then say how many made it
+ *   --rss-limit MiB (6144)   Trellis or the proxies' process above this RSS stops the bench (exit 1)
+ *
+ *   npm run bench:kube -- --services 5000 --pods-per-service 10 --namespaces 50 --proxies 2000 --changes 3 --sources kube
  * Exits 1 on error, 2 on timeout.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -40,6 +53,9 @@ import type { ChildEvent, ChildResult, ChildTask, Memory, SourceKind } from './k
 import { createObjects, type CreateReport } from './kube-create.ts';
 import { groupYaml, namespacesYaml, serviceGroup, validateParams, type ScaleParams } from './kube-objects.ts';
 import { summarizeProfile } from './profile.ts';
+import { killAll } from './children.ts';
+import { killTrellis, runProxies, type ProxiesResult } from './kube-proxies.ts';
+import { proxiesJson, proxiesReport } from './kube-proxies-report.ts';
 
 // ---- options ----
 
@@ -55,15 +71,38 @@ const { values: argv } = parseArgs({
     profile: { type: 'boolean' },
     'heap-snapshot': { type: 'boolean' },
     'log-level': { type: 'string' },
+    sources: { type: 'string' },
+    proxies: { type: 'string' },
+    changes: { type: 'string' },
+    'streams-per-connection': { type: 'string' },
+    'change-gap': { type: 'string' },
+    'sync-timeout': { type: 'string' },
+    'change-timeout': { type: 'string' },
+    'rss-limit': { type: 'string' },
   },
   strict: true,
 });
 
-function num(name: 'services' | 'pods-per-service' | 'namespaces' | 'concurrency' | 'timeout', dflt: number): number {
+type NumberOption =
+  | 'services'
+  | 'pods-per-service'
+  | 'namespaces'
+  | 'concurrency'
+  | 'timeout'
+  | 'proxies'
+  | 'changes'
+  | 'streams-per-connection'
+  | 'change-gap'
+  | 'sync-timeout'
+  | 'change-timeout'
+  | 'rss-limit';
+
+/** `--name` as an integer of at least `min` (1 unless told), `dflt` when absent. */
+function num(name: NumberOption, dflt: number, min = 1): number {
   const raw = argv[name];
   if (raw === undefined || raw === '') return dflt;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, not ${raw}`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer of at least ${min}, not ${raw}`);
   return n;
 }
 
@@ -80,6 +119,21 @@ const childEnv: Record<string, string> = mallocArg === 'tuned' ? { MALLOC_MMAP_T
 const profile = argv.profile ?? false;
 const heapSnapshot = argv['heap-snapshot'] ?? false;
 const logLevel = argv['log-level'] ?? 'warn';
+const sources = (argv.sources ?? 'kube,manifests').split(',').map((x) => x.trim());
+if (sources.length === 0 || sources.some((x) => x !== 'kube' && x !== 'manifests')) throw new Error('--sources must list kube and/or manifests');
+const proxyOptions = {
+  proxies: num('proxies', 0, 0),
+  changes: num('changes', 5, 0),
+  streamsPerConnection: num('streams-per-connection', 1),
+  changeGapMs: num('change-gap', 1000, 0),
+  syncTimeoutMs: num('sync-timeout', 600) * 1000,
+  changeTimeoutMs: num('change-timeout', 120) * 1000,
+  logLevel,
+  rssLimit: num('rss-limit', 6144) * 2 ** 20,
+  env: childEnv,
+};
+if (proxyOptions.proxies > 0 && !sources.includes('kube')) throw new Error('--proxies needs the kube source');
+if (proxyOptions.proxies > params.services * params.podsPerService) throw new Error('--proxies must be at most services × pods-per-service');
 
 // ---- processes and cleanup ----
 
@@ -91,6 +145,8 @@ let workDir: string | undefined;
 /** Synchronous, for 'exit': the envtest module kills the API server and etcd in its own 'exit' hook. */
 function cleanup(): void {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  killTrellis();
+  killAll();
   if (workDir) rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
   workDir = undefined;
 }
@@ -103,6 +159,10 @@ const globalTimer = setTimeout(() => {
 
 function log(msg: string): void {
   process.stderr.write(`kube-bench: ${msg}\n`);
+}
+
+function fail(msg: string): never {
+  throw new Error(msg);
 }
 
 /** Runs one measured start in a fresh process; resolves with its result, rejects on its error or exit. */
@@ -272,8 +332,8 @@ async function main(): Promise<void> {
   );
   workDir = await mkdtemp(join(tmpdir(), 'trellis-kube-bench-'));
   const manifestsDir = join(workDir, 'manifests');
-  const manifests = await writeManifests(manifestsDir);
-  log(`wrote ${manifests.files} manifest files (${mb(manifests.bytes)} MiB) to ${manifestsDir}`);
+  const manifests = sources.includes('manifests') ? await writeManifests(manifestsDir) : { files: 0, bytes: 0 };
+  if (manifests.files > 0) log(`wrote ${manifests.files} manifest files (${mb(manifests.bytes)} MiB) to ${manifestsDir}`);
 
   log(`starting the API server (watch cache ${watchCache ? 'on' : 'off'})`);
   let env: Envtest | undefined = await startEnvtest({ watchCache });
@@ -281,6 +341,7 @@ async function main(): Promise<void> {
   const profiles = new Map<SourceKind, string>();
   const afterProfiles = new Map<SourceKind, string>();
   let create: CreateReport;
+  let proxies: ProxiesResult | undefined;
   try {
     await env.installCrds([TRAFFIC_POLICY_CRD]);
     log(`creating ${total} objects, ${concurrency} requests in flight`);
@@ -298,7 +359,7 @@ async function main(): Promise<void> {
       proxylessClass: `proxyless/${first.namespace}`,
     };
     const artefact = (source: SourceKind, ext: string): string => join(tmpdir(), `trellis-kube-bench-${source}-${process.pid}.${ext}`);
-    for (const source of ['kube', 'manifests'] as const) {
+    for (const source of (['kube', 'manifests'] as const).filter((x) => sources.includes(x))) {
       if (source === 'manifests' && env) {
         // The API server is not needed any more: it should not take CPU from the manifests run.
         await env.stop();
@@ -318,6 +379,8 @@ async function main(): Promise<void> {
       if (task.afterProfilePath) afterProfiles.set(source, task.afterProfilePath);
       if (task.heapSnapshotPath) log(`${source}: heap snapshot written to ${task.heapSnapshotPath}`);
       log(`${source}: ready in ${sec(r.readyMs)} s, RSS ${mb(r.ready.rss)} MiB, heap ${mb(r.ready.heapUsed)} MiB`);
+      if (source === 'kube' && proxyOptions.proxies > 0)
+        proxies = await runProxies(env ?? fail('no API server'), kubeconfigPath, saNamespace, params, proxyOptions);
     }
   } finally {
     await env?.stop();
@@ -327,9 +390,20 @@ async function main(): Promise<void> {
     `Created in the API server in ${create.seconds.toFixed(1)} s (${(total / create.seconds).toFixed(0)} objects/s, ${create.requests} requests, ${create.retries} retried); not part of Trellis's figures.\n`,
   );
   report(results, create, manifests, profiles, afterProfiles);
+  if (proxies) console.log(proxiesReport(proxies));
   const json = {
+    ...(proxies ? { proxies: proxiesJson(proxies) } : {}),
     ...machine,
-    params: { ...params, concurrency, watchCache, malloc: mallocArg },
+    params: {
+      ...params,
+      concurrency,
+      watchCache,
+      malloc: mallocArg,
+      sources,
+      proxies: proxyOptions.proxies,
+      changes: proxyOptions.changes,
+      streamsPerConnection: proxyOptions.streamsPerConnection,
+    },
     create: { seconds: +create.seconds.toFixed(2), requests: create.requests, retries: create.retries, bytes: create.bytes },
     manifests,
     results: results.map((r) => ({
