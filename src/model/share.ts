@@ -10,7 +10,8 @@
 /** Each entry's JSON, computed once: the previous model's entries are compared again at every build. */
 const texts = new WeakMap<object, string>();
 
-function textOf(value: object): string {
+/** An object's JSON, computed once per object (objects compared by content are never changed). */
+export function textOf(value: object): string {
   let text = texts.get(value);
   if (text === undefined) {
     text = JSON.stringify(value);

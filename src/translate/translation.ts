@@ -7,6 +7,7 @@ import { compareText, diagnostic, diagnosticKey, formatRef, type Diagnostic, typ
 import type { DesiredResource, TranslatedResources } from '../envoy/resources.js';
 import type { ResourceKind } from '../envoy/types.js';
 import type { MeshModel } from '../model/types.js';
+import { textOf } from '../model/share.js';
 
 /**
  * What translation says about an object: an error when something asked for cannot be produced; a
@@ -110,18 +111,6 @@ export function perModel<T>(make: (model: MeshModel) => T): (model: MeshModel) =
 /** True when both lists hold the very same objects in the same order. */
 export function sameElements<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
-}
-
-/** Each message's JSON, computed once per object: kept results are compared again at every model. */
-const texts = new WeakMap<object, string>();
-
-function textOf(value: object): string {
-  let text = texts.get(value);
-  if (text === undefined) {
-    text = JSON.stringify(value);
-    texts.set(value, text);
-  }
-  return text;
 }
 
 function sameResource<K extends ResourceKind>(a: DesiredResource<K>, b: DesiredResource<K>): boolean {
