@@ -20,6 +20,8 @@ import { parseProxyClass } from '../../src/translate/proxy.ts';
 import { translate } from '../../src/translate/translate.ts';
 import { startProfile, stopProfile } from './profile.ts';
 import { formatDiagnostic } from '../../src/diagnostics.ts';
+import { SotwClient } from '../support/ads-client.ts';
+import { CDS } from './config.ts';
 
 export type SourceKind = 'kube' | 'manifests';
 
@@ -67,6 +69,8 @@ export interface ChildResult {
   readonly counts: { readonly namespaces: number; readonly services: number; readonly endpointSlices: number; readonly pods: number };
   readonly problems: { readonly errors: number; readonly warnings: number; readonly first: readonly string[] };
   readonly model: { readonly services: number; readonly workloads: number; readonly endpoints: number };
+  /** The first sidecar of each of two pods over ADS on the served model: request sent → CDS response (ms), and its clusters. */
+  readonly firstOverAds: readonly { readonly ms: number; readonly clusters: number }[];
   /** A second buildModel on the same inputs, after ready (warm). */
   readonly warmModelMs: number;
   /** translate() + cache.set() for one class of each mode, as the first proxy of that class triggers. */
@@ -101,6 +105,25 @@ function timed<T>(fn: () => T): [T, number] {
   const t = performance.now();
   const out = fn();
   return [out, performance.now() - t];
+}
+
+/** Each class (`sidecar/<namespace>/<pod>`) as its Envoy asks: a stream with its node, CDS, time to the response. */
+async function firstSidecarsOverAds(xdsPort: number, classes: readonly string[]): Promise<{ ms: number; clusters: number }[]> {
+  const out: { ms: number; clusters: number }[] = [];
+  for (const cls of classes) {
+    const [, namespace = '', pod = ''] = cls.split('/');
+    const node = { id: `${pod}.${namespace}`, cluster: `bench.${namespace}`, metadata: { PROXY_MODE: 'sidecar', NAMESPACE: namespace, POD_NAME: pod } };
+    const client = await SotwClient.connect(`127.0.0.1:${xdsPort}`, { node });
+    try {
+      const t0 = performance.now();
+      client.subscribe(CDS);
+      const cds = await client.next(CDS, 120_000);
+      out.push({ ms: performance.now() - t0, clusters: cds.resources.length });
+    } finally {
+      client.close();
+    }
+  }
+  return out;
 }
 
 async function main(task: ChildTask): Promise<ChildResult> {
@@ -140,7 +163,10 @@ async function main(task: ChildTask): Promise<ChildResult> {
   const ready = await memory();
   if (task.heapSnapshotPath) writeHeapSnapshot(task.heapSnapshotPath);
 
-  // Outside the figures above: a warm model build and one class of each mode.
+  // Outside the figures above: the first sidecars of two pods as Envoy asks, over ADS on the served
+  // model (request → CDS response: the class translated and encoded, the response written and read);
+  // then a warm model build and one class of each mode.
+  const firstOverAds = await firstSidecarsOverAds(running.xdsPort, [task.sidecarClass, task.nextSidecarClass]);
   if (task.afterProfilePath) await startProfile();
   const state = source.current();
   const [model, warmModelMs] = timed(() => buildModel(state.inputs, { domain: config.domain, trustDomain: config.trustDomain }));
@@ -188,6 +214,7 @@ async function main(task: ChildTask): Promise<ChildResult> {
       endpoints: model.services.reduce((n, s) => n + s.ports.reduce((m, p) => m + p.endpoints.length, 0), 0),
     },
     warmModelMs,
+    firstOverAds,
     sidecar,
     nextSidecar,
     proxyless,

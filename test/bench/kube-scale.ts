@@ -274,6 +274,7 @@ function report(
         'problems (E/W)',
         'model svc / workloads / endpoints',
         'warm buildModel (ms)',
+        'first sidecars over ADS: CDS (ms)',
         'sidecar class (ms, resources)',
         'next sidecar (ms)',
         'proxyless class (ms, resources)',
@@ -287,6 +288,7 @@ function report(
         `${r.problems.errors}/${r.problems.warnings}`,
         `${r.model.services} / ${r.model.workloads} / ${r.model.endpoints}`,
         r.warmModelMs.toFixed(0),
+        r.firstOverAds.map((f) => `${f.ms.toFixed(0)} (${f.clusters})`).join(', '),
         `${r.sidecar.ms.toFixed(0)}, ${r.sidecar.resources}${r.sidecar.errors ? ` (${r.sidecar.errors} errors)` : ''}`,
         r.nextSidecar.ms.toFixed(0),
         `${r.proxyless.ms.toFixed(0)}, ${r.proxyless.resources}${r.proxyless.errors ? ` (${r.proxyless.errors} errors)` : ''}`,
@@ -304,7 +306,8 @@ function report(
       `- kube: ${watchCache ? 'the API server with its watch cache' : 'the API server without its watch cache (lists read etcd)'}, on the same machine (it shares the cores with Trellis while Trellis lists); Trellis reads it as a ServiceAccount bound to KUBE_RBAC_RULES, cluster-wide (the extra namespaces and the \`kubernetes\` Service and slice are the API server's own).`,
       `- manifests: ${manifests.files} files, ${mb(manifests.bytes)} MiB of YAML. Objects as sent to the API server, JSON: Service ${create.bytes.service} B, EndpointSlice ${create.bytes.slice} B, Pod with status ${create.bytes.pod} B (the API server adds metadata and managedFields).`,
       `- Trellis processes' malloc: ${mallocArg === 'tuned' ? "MALLOC_MMAP_THRESHOLD_=131072 (the README's setting)" : "glibc's defaults"}.`,
-      "- sidecar / proxyless class: translate() and cache.set() of one class on a freshly built model, as the first proxy of a class triggers; next sidecar: another pod's sidecar class right after (the shared outbound parts memoised per model). Every class in use is translated again on each model change.",
+      "- first sidecars over ADS: the sidecars of two pods, one after the other, as Envoy asks on the served model: a stream with the pod's node, CDS requested → the response received (the class translated and encoded, the response written and decoded by the client), with its clusters. What every sidecar shares is encoded with each model, before any asks.",
+      "- sidecar / proxyless class: translate() and cache.set() of one class on a freshly built model (no previous: nothing of the served model's is shared by identity); next sidecar: another pod's sidecar class right after (the shared outbound parts memoised per model). A model change translates again the classes in use, each costing what changed for it.",
     ].join('\n'),
   );
   for (const [source, path] of profiles) console.log(profileSummary(`CPU profile of the ${source} start, serve() → ready`, path, 12, 20, 15));
