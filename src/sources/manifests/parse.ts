@@ -6,7 +6,7 @@
  */
 import { compareText, diagnostic, formatRef, refOf, type Diagnostic, type ObjectRef } from '../../diagnostics.js';
 import { INPUT_KINDS, type Input, type InputKindKey, type MeshInputs } from '../../model/inputs.js';
-import { readDocuments, isMapping, type FileContents, type FoundObject } from './documents.js';
+import { keptContents, readDocuments, isMapping, type FileContents, type FoundObject } from './documents.js';
 import type { Position } from './positions.js';
 import { formatPath, joinField, manifestDiagnostic } from './errors.js';
 
@@ -305,7 +305,8 @@ export function parseManifests(files: ReadonlyArray<ManifestFile>, previous: Man
   const contentsOf = (file: ManifestFile): FileContents | undefined => {
     if (file.problem !== undefined) return undefined;
     const last = previous.documents.get(file.path);
-    const parsed = last !== undefined && last.text === file.text ? last : { text: file.text, contents: readDocuments(file.path, file.text) };
+    const parsed =
+      last !== undefined && last.text === file.text ? last : { text: file.text, contents: keptContents(file.text, readDocuments(file.path, file.text)) };
     documents.set(file.path, parsed);
     return parsed.contents;
   };
