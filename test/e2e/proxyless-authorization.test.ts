@@ -6,7 +6,7 @@
  * openssl (one CA; the server greeter-0 runs as default/greeter; the callers as default/frontend,
  * default/other and batch/job).
  *
- * Policies are written to the directory one after another; each step waits for events, never on a
+ * Each step's policies are written to the directory in one file, at once; each step waits for events, never on a
  * sleep: the server ACKing the listener that carries exactly that step's policies (seen on Trellis's
  * status callback), and each caller whose outcome the step changes getting its first call under the
  * new rules (grpc-js-xds takes the listener at its ACK and closes the connections it had, so a call
@@ -117,19 +117,21 @@ function until(holds: () => boolean, what: () => string): Promise<void> {
   });
 }
 
-/** The policy files written so far (`policy-<name>.yaml`), to empty the ones a step no longer has. */
-const written = new Set<string>();
-
-/** Writes exactly these policies (name → authorization) on greeter, by file, emptying the files of the others. */
+/**
+ * Writes exactly these policies (name → authorization) on greeter, in one file, at once: each step
+ * is one change, so greeter gets one new listener per step. (grpc-js-xds 1.14 replaces a server's
+ * listener by draining the connections it holds; a connection still in its TLS handshake at that
+ * moment is not among them, and keeps the listener before, its authorization included, for good.
+ * Policies written one file after another reached greeter as several listeners in quick succession
+ * on a loaded machine, and a caller reconnecting after the first met that: see the README, Authorization.)
+ */
 async function writePolicies(policies: Record<string, object>): Promise<void> {
-  for (const [name, authorization] of Object.entries(policies)) {
-    await store.put(`policy-${name}.yaml`, policyYaml(name, 'greeter', authorization));
-    written.add(name);
-  }
-  for (const name of [...written].filter((n) => !(n in policies))) {
-    await store.put(`policy-${name}.yaml`, '');
-    written.delete(name);
-  }
+  await store.put(
+    'policies.yaml',
+    Object.entries(policies)
+      .map(([name, authorization]) => policyYaml(name, 'greeter', authorization))
+      .join('---\n'),
+  );
 }
 
 /**
