@@ -11,7 +11,8 @@
  * 2. Spawns `trellis serve` on it (src/cli.ts through tsx, as `npm start` runs it, with
  *    MALLOC_MMAP_THRESHOLD_=131072), xDS and the debug endpoint on free loopback ports, `--class-grace`;
  *    waits for /readyz 200. The child also runs with --expose-gc and a one-line hook (SIGUSR2: three
- *    full GCs, then its memoryUsage() on stderr), for the memory readings.
+ *    full GCs, then its memoryUsage() on stderr), for the memory readings. (The child and its readings
+ *    live in churn-trellis.ts, shared with `npm run bench:soak`, soak.ts: memory over a long churn.)
  * 3. A stayer, the sidecar of the first Service's first Pod (SotwClient, test/support/ads-client.ts),
  *    subscribes to CDS and stays connected throughout, ACKing what it receives.
  * 4. Baseline, after W unmeasured edits: RSS (/proc/PID/status VmRSS as found, then RSS and V8 heap
