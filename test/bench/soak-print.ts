@@ -5,7 +5,7 @@
 import { cpus } from 'node:os';
 import { MiB } from './churn-trellis.ts';
 import type { Growth } from './heap-snapshot.ts';
-import { diffSnapshots, growthTable, rssSlopes, seriesTable, signed, type Sample } from './soak-report.ts';
+import { diffSnapshots, growthTable, isFlat, rssSlopes, seriesTable, signed, type Sample } from './soak-report.ts';
 
 export interface Soak {
   readonly started: string;
@@ -34,7 +34,7 @@ export async function reportSoak(s: Soak): Promise<void> {
   const slopes = rssSlopes(s.series);
   const dRss = s.last.gcRss - s.first.gcRss;
   const dHeap = s.last.heapUsed - s.first.heapUsed;
-  const flat = Math.abs(dRss) / MiB <= s.noiseMiB && slopes.overRun <= s.noiseMiB && dHeap / MiB <= s.heapNoiseMiB;
+  const flat = isFlat(s.first, s.last, slopes, s.noiseMiB, s.heapNoiseMiB);
   console.log(
     [
       '',
@@ -42,7 +42,7 @@ export async function reportSoak(s: Soak): Promise<void> {
       `- the first row (t = 0) and the last: one class (the stayer's), after the warm-up and ${(s.releasedAfterMs / 1000).toFixed(1)} s after the soak's last wave; the rows between: during the churn (the classes of the last grace period held). RSS: VmRSS as found; after GC: RSS and V8 heap used after three full GCs (the SIGUSR2 hook).`,
       `- first → last, after GC: RSS ${f1(s.first.gcRss)} → ${f1(s.last.gcRss)} MiB (${signed(+f1(dRss))}), heap used ${f1(s.first.heapUsed)} → ${f1(s.last.heapUsed)} MiB (${signed(+f1(dHeap))}).`,
       `- slope of RSS after GC over the ${slopes.samples} samples during the churn: ${slopes.perMinute.toFixed(2)} MiB/min, ${slopes.perThousandProxies.toFixed(3)} MiB per 1000 proxies; fitted growth over the run ${slopes.overRun.toFixed(1)} MiB.`,
-      `- memory flat under churn (|RSS Δ| and fitted growth ≤ ${s.noiseMiB} MiB, heap used Δ ≤ ${s.heapNoiseMiB} MiB): ${verdict(flat)}`,
+      `- memory flat under churn (RSS Δ and fitted growth ≤ +${s.noiseMiB} MiB, heap used Δ ≤ +${s.heapNoiseMiB} MiB; a fall is not growth): ${verdict(flat)}`,
     ].join('\n'),
   );
   const heap = s.snapshots ? await heapReport(s, s.snapshots) : undefined;

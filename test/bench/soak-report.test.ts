@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MiB } from './churn-trellis.ts';
-import { rssSlopes, slope, type Sample } from './soak-report.ts';
+import { isFlat, rssSlopes, slope, type Sample } from './soak-report.ts';
 
-const at = (t: number, proxies: number, gcMiB: number): Sample => ({
+const at = (t: number, proxies: number, gcMiB: number, heapMiB = 0): Sample => ({
   t,
   edits: 0,
   waves: 0,
@@ -10,7 +10,7 @@ const at = (t: number, proxies: number, gcMiB: number): Sample => ({
   classes: 1,
   rss: gcMiB * MiB,
   gcRss: gcMiB * MiB,
-  heapUsed: 0,
+  heapUsed: heapMiB * MiB,
 });
 
 describe('the RSS slope of a soak', () => {
@@ -30,5 +30,18 @@ describe('the RSS slope of a soak', () => {
     expect(s.perMinute).toBeCloseTo(1, 10);
     expect(s.perThousandProxies).toBeCloseTo(1, 10);
     expect(s.overRun).toBeCloseTo(2, 10);
+  });
+});
+
+describe('the flat verdict', () => {
+  const level = { perMinute: 0, perThousandProxies: 0, overRun: 0, samples: 3 };
+  it.each([
+    ['within the noise', 100, 109, 70, 71.5, level, true],
+    ['RSS grown beyond it', 100, 111, 70, 70, level, false],
+    ['memory given back (a fall)', 256, 231, 72, 73, level, true],
+    ['heap used grown beyond its own noise', 100, 100, 70, 72.5, level, false],
+    ['a fitted slope that adds up beyond it', 100, 100, 70, 70, { ...level, overRun: 10.5 }, false],
+  ])('%s', (_, rss0, rss1, heap0, heap1, slopes, want) => {
+    expect(isFlat(at(0, 0, rss0, heap0), at(600, 1000, rss1, heap1), slopes, 10, 2)).toBe(want);
   });
 });

@@ -78,6 +78,15 @@ export function rssSlopes(samples: readonly Sample[]): Slopes {
   return { perMinute, perThousandProxies, overRun: perMinute * span, samples: run.length };
 }
 
+/**
+ * No growth beyond noise: from the first sample to the last (the same state), RSS after GC grew by at most
+ * `noiseMiB` and V8's heap used by at most `heapNoiseMiB`, and the slope fitted to the samples during the
+ * churn adds up to at most `noiseMiB` over them. Memory given back (a fall) is not growth.
+ */
+export function isFlat(first: Sample, last: Sample, slopes: Slopes, noiseMiB: number, heapNoiseMiB: number): boolean {
+  return (last.gcRss - first.gcRss) / MiB <= noiseMiB && slopes.overRun <= noiseMiB && (last.heapUsed - first.heapUsed) / MiB <= heapNoiseMiB;
+}
+
 export interface HeapDiff {
   readonly growth: readonly Growth[];
   readonly countGrowth: number;
