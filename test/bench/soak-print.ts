@@ -88,6 +88,9 @@ async function heapReport(s: Soak, [first, last]: readonly [string, string]): Pr
       `- all objects: ${signed(diff.countGrowth)} (${signed(Math.round(diff.sizeGrowth / 1024))} KiB self size): ${perProxy.toFixed(4)} objects per proxy that came and went (${counts.proxies}).`,
       `- constructors grown by at least the number of waves (${flagAt}): ${diff.flagged.length === 0 ? 'none' : `\n${flaggedLines.join('\n')}`}`,
       `- nothing left behind per disconnected proxy (no constructor but V8's code and metadata grown by ${flagAt} or more): ${verdict(leaks.length === 0)}`,
+      ...(leaks.length > 0 && leaks.every(({ g }) => g.count < counts.proxies)
+        ? [`  (fewer than one per proxy: with only ${flagAt} waves a one-time difference reads as one per wave; a longer run, --minutes 10, tells them apart)`]
+        : []),
     ].join('\n'),
   );
   const brief = (g: Growth): Record<string, unknown> => ({ key: g.key, count: g.count, size: g.size });
