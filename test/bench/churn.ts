@@ -11,7 +11,8 @@
  * 2. Spawns `trellis serve` on it (src/cli.ts through tsx, as `npm start` runs it, with
  *    MALLOC_MMAP_THRESHOLD_=131072), xDS and the debug endpoint on free loopback ports, `--class-grace`;
  *    waits for /readyz 200. The child also runs with --expose-gc and a one-line hook (SIGUSR2: three
- *    full GCs, then its memoryUsage() on stderr), for the memory readings.
+ *    full GCs, then its memoryUsage() on stderr), for the memory readings. (The child and its readings
+ *    live in churn-trellis.ts, shared with `npm run bench:soak`, soak.ts: memory over a long churn.)
  * 3. A stayer, the sidecar of the first Service's first Pod (SotwClient, test/support/ads-client.ts),
  *    subscribes to CDS and stays connected throughout, ACKing what it receives.
  * 4. Baseline, after W unmeasured edits: RSS (/proc/PID/status VmRSS as found, then RSS and V8 heap
@@ -48,22 +49,31 @@
  *   --log-level LEVEL        Trellis's log level (warn); its output is printed only if it exits
  * Linux only (/proc). Exits 0 on success, 1 on error, 2 on timeout; Trellis is killed in every case.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rename, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SotwClient } from '../support/ads-client.ts';
-import { pollFor } from '../support/poll.ts';
-import { cpuSeconds, procBytes, USER_HZ } from '../support/proc.ts';
-import { releasedLoopbackPort } from '../support/ports.ts';
+import { procBytes, USER_HZ } from '../support/proc.ts';
+import {
+  guardBench,
+  mb,
+  median,
+  MiB,
+  removeAtExit,
+  replaceFile,
+  RESPONSE_MS,
+  Stayer,
+  stopTrellis,
+  table,
+  Trellis,
+  withPort,
+  writeManifests,
+} from './churn-trellis.ts';
 import { CDS } from './config.ts';
 import { positiveInt } from './harness.ts';
-import { groupYaml, leanGroupYaml, namespaceName, namespacesYaml, serviceGroup, validateParams, type ScaleParams, type ServiceGroup } from './kube-objects.ts';
+import { groupYaml, leanGroupYaml, namespaceName, serviceGroup, validateParams, type ScaleParams, type ServiceGroup } from './kube-objects.ts';
 
 // ---- options ----
 
@@ -101,144 +111,27 @@ const churnCount = num('churn', 10_000);
 const batch = num('batch', 50);
 const classGraceMs = num('class-grace', 60_000);
 const timeoutSeconds = num('timeout', 600);
-const mallocArg = argv.malloc ?? 'tuned';
-if (!['tuned', 'default'].includes(mallocArg)) throw new Error('--malloc must be tuned or default');
+const mallocRaw = argv.malloc ?? 'tuned';
+if (mallocRaw !== 'tuned' && mallocRaw !== 'default') throw new Error('--malloc must be tuned or default');
+const mallocArg = mallocRaw;
 const logLevel = argv['log-level'] ?? 'warn';
 const podsArg = argv.pods ?? 'lean';
 if (!['lean', 'full'].includes(podsArg)) throw new Error('--pods must be lean or full');
 const fileYaml = podsArg === 'lean' ? leanGroupYaml : groupYaml;
-/** How long one proxy may wait for a response (a push after an edit, a churned proxy's first clusters). */
-const RESPONSE_MS = 30_000;
 
-// ---- the child, and cleanup ----
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-const tsx = import.meta.resolve('tsx');
-let child: ChildProcess | undefined;
-let childOutput = '';
-let workDir: string | undefined;
-
-function cleanup(): void {
-  if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  if (workDir) rmSync(workDir, { recursive: true, force: true, maxRetries: 3 });
-  workDir = undefined;
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => process.exit(130));
-const globalTimer = setTimeout(() => {
-  process.stderr.write(`churn-bench: global timeout of ${timeoutSeconds} s reached; killing Trellis\n`);
-  process.exit(2);
-}, timeoutSeconds * 1000);
+const globalTimer = guardBench('churn-bench', timeoutSeconds);
 
 function log(msg: string): void {
   process.stderr.write(`churn-bench: ${msg}\n`);
 }
 
-/**
- * The bench's one addition to the child, for its memory readings: on SIGUSR2, three full GCs, then
- * process.memoryUsage() as one stderr line. Nothing else in the process changes.
- */
-const GC_MARK = 'churn-bench-gc ';
-const GC_HOOK = `process.on('SIGUSR2',()=>{for(let i=0;i<3;i++)globalThis.gc();process.stderr.write('${GC_MARK}'+JSON.stringify(process.memoryUsage())+'\\n')})`;
-const gcWaiters: ((m: NodeJS.MemoryUsage) => void)[] = [];
-
-function startTrellis(manifests: string, xdsPort: number, debugPort: number): ChildProcess {
-  const args = ['--expose-gc', '--import', `data:text/javascript,${encodeURIComponent(GC_HOOK)}`, '--import', tsx, 'src/cli.ts', 'serve'];
-  args.push('--manifests', manifests, '--xds-address', `127.0.0.1:${xdsPort}`, '--debug-address', `127.0.0.1:${debugPort}`);
-  args.push('--class-grace', String(classGraceMs), '--log-level', logLevel);
-  const env = { ...process.env, ...(mallocArg === 'tuned' ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {}) };
-  const c = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const keep = (line: string): void => void (childOutput = `${childOutput}${line}\n`.slice(-20_000));
-  createInterface({ input: c.stdout }).on('line', keep);
-  createInterface({ input: c.stderr }).on('line', (line) => {
-    if (line.startsWith(GC_MARK)) gcWaiters.shift()?.(JSON.parse(line.slice(GC_MARK.length)) as NodeJS.MemoryUsage);
-    else keep(line);
-  });
-  c.on('exit', (code, signal) => {
-    if (child === c) child = undefined;
-    log(`Trellis exited (code ${String(code)}, signal ${String(signal)}); its last output:\n${childOutput}`);
-    process.exit(1);
-  });
-  return c;
-}
-
-/** The child's memory after full GCs (through its SIGUSR2 hook). */
-function memoryAfterGc(c: ChildProcess): Promise<NodeJS.MemoryUsage> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no memory reading from Trellis within 30 s')), 30_000);
-    gcWaiters.push((m) => (clearTimeout(timer), resolve(m)));
-    c.kill('SIGUSR2');
-  });
-}
-
-// ---- what the child uses: /proc and /metrics ----
-
 const TICK_MS = 1000 / USER_HZ;
 
-/** utime + stime of the whole process (every thread), in ms. */
-const cpuMs = (pid: number): number => cpuSeconds(pid) * 1000;
-
-/** Resets VmHWM to the current RSS (Linux 4.0+): the next reading is the peak from now on. */
-function resetPeak(pid: number): void {
-  writeFileSync(`/proc/${pid}/clear_refs`, '5');
-}
-
-/** The proxy classes /metrics reports (a view Trellis caches for a second). */
-async function classesHeld(debug: string): Promise<number> {
-  const text = await (await fetch(`${debug}/metrics`)).text();
-  const m = /^trellis_cache_proxy_classes (\d+)$/m.exec(text);
-  if (!m) throw new Error('/metrics has no trellis_cache_proxy_classes');
-  return Number(m[1]);
-}
-
-// ---- the mesh, and edits ----
-
-async function writeManifests(dir: string): Promise<void> {
-  for (let n = 0; n < params.namespaces; n++) mkdirSync(join(dir, namespaceName(n)), { recursive: true });
-  await writeFile(join(dir, 'namespaces.yaml'), namespacesYaml(params));
-  for (let i = 0; i < params.services; i++) {
-    const g = serviceGroup(i, params);
-    await writeFile(join(dir, g.namespace, `${g.name}.yaml`), fileYaml(g));
-  }
-}
-
-/** The group with its Service on another port (a new cluster name, so a new CDS version). */
-function withPort(g: ServiceGroup, port: number): ServiceGroup {
-  const spec = g.service.spec as { ports: Record<string, unknown>[] };
-  return { ...g, service: { ...g.service, spec: { ...spec, ports: spec.ports.map((p) => ({ ...p, port })) } } };
-}
+// ---- edits ----
 
 interface EditSample {
   cpuMs: number;
   latencyMs: number;
-}
-
-class Stayer {
-  private version = '';
-  private constructor(private readonly client: SotwClient) {}
-
-  static async connect(xds: string, id: string): Promise<Stayer> {
-    const s = new Stayer(await SotwClient.connect(xds, { node: { id } }));
-    s.client.subscribe(CDS);
-    await s.nextVersion();
-    return s;
-  }
-
-  /** Waits for a CDS response with a version other than the last one, ACKing each response. */
-  async nextVersion(): Promise<void> {
-    for (;;) {
-      const res = await this.client.next(CDS, RESPONSE_MS);
-      this.client.ack(res);
-      if (res.versionInfo !== this.version) {
-        this.version = res.versionInfo;
-        return;
-      }
-    }
-  }
-
-  close(): void {
-    this.client.close();
-  }
 }
 
 class Editor {
@@ -246,23 +139,20 @@ class Editor {
   constructor(
     private readonly dir: string,
     private readonly group: ServiceGroup,
-    private readonly pid: number,
+    private readonly trellis: Trellis,
     private readonly stayer: Stayer,
   ) {}
 
   /** One edit: the file replaced by rename; CPU and time until the stayer has the new clusters. */
   async edit(): Promise<EditSample> {
     this.count += 1;
-    const file = join(this.dir, this.group.namespace, `${this.group.name}.yaml`);
-    const tmp = join(this.dir, this.group.namespace, `.${this.group.name}.yaml.tmp`);
     const text = fileYaml(withPort(this.group, 1000 + this.count));
-    const cpu0 = cpuMs(this.pid);
+    const cpu0 = this.trellis.cpuMs();
     const t0 = performance.now();
-    await writeFile(tmp, text);
-    await rename(tmp, file);
+    await replaceFile(this.dir, this.group, text);
     await this.stayer.nextVersion();
     const latencyMs = performance.now() - t0;
-    return { cpuMs: cpuMs(this.pid) - cpu0, latencyMs };
+    return { cpuMs: this.trellis.cpuMs() - cpu0, latencyMs };
   }
 
   async series(n: number): Promise<EditSample[]> {
@@ -315,40 +205,25 @@ interface Phase {
 }
 
 interface Run {
-  readonly c: ChildProcess;
-  readonly pid: number;
-  readonly debug: string;
+  readonly trellis: Trellis;
   readonly editor: Editor;
 }
 
 async function phase(name: string, run: Run): Promise<Phase> {
-  const rss = procBytes(run.pid, 'VmRSS');
-  const gc = await memoryAfterGc(run.c);
-  const classesStart = await classesHeld(run.debug);
-  resetPeak(run.pid);
+  const { trellis } = run;
+  const rss = procBytes(trellis.pid, 'VmRSS');
+  const gc = await trellis.memoryAfterGc();
+  const classesStart = await trellis.classesHeld();
+  trellis.resetPeak();
   const samples = await run.editor.series(edits);
-  const peak = procBytes(run.pid, 'VmHWM');
-  const classesEnd = await classesHeld(run.debug);
+  const peak = procBytes(trellis.pid, 'VmHWM');
+  const classesEnd = await trellis.classesHeld();
   log(`${name}: ${samples.map((x) => `${x.cpuMs.toFixed(0)}/${x.latencyMs.toFixed(0)}`).join(' ')} ms (CPU/latency)`);
   return { name, classesStart, classesEnd, rss, gc, peak, samples };
 }
 
-const MiB = 1024 * 1024;
-const mb = (b: number): string => (b / MiB).toFixed(0);
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-};
 const max = (xs: readonly number[]): number => Math.max(...xs);
 const medMax = (xs: readonly number[]): string => `${median(xs).toFixed(0)} / ${max(xs).toFixed(0)}`;
-
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join(' | ')} |`;
-  return [line(header), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.map(line)].join('\n');
-}
 
 function phaseRow(p: Phase): string[] {
   const classes = p.classesStart === p.classesEnd ? String(p.classesStart) : `${p.classesStart} → ${p.classesEnd}`;
@@ -413,24 +288,14 @@ function report(started: string, phases: readonly Phase[], f: ChurnFigures): voi
 
 // ---- main ----
 
-async function start(): Promise<Run & { xds: string; stayer: Stayer }> {
-  workDir = await mkdtemp(join(tmpdir(), 'trellis-churn-bench-'));
+async function start(): Promise<Run & { stayer: Stayer }> {
+  const workDir = await mkdtemp(join(tmpdir(), 'trellis-churn-bench-'));
+  removeAtExit(workDir);
   const manifests = join(workDir, 'manifests');
-  await writeManifests(manifests);
-  const [xdsPort, debugPort] = [await releasedLoopbackPort(), await releasedLoopbackPort()];
-  const xds = `127.0.0.1:${xdsPort}`;
-  const debug = `http://127.0.0.1:${debugPort}`;
-  const t0 = performance.now();
-  const c = startTrellis(manifests, xdsPort, debugPort);
-  child = c;
-  const pid = c.pid;
-  if (pid === undefined) throw new Error('Trellis did not start');
-  const readyz = async (): Promise<number> => (await fetch(`${debug}/readyz`).catch(() => undefined))?.status ?? 0;
-  await pollFor('Trellis ready (/readyz 200)', readyz, (s) => s === 200, 120_000, 100);
-  log(`Trellis (pid ${pid}) ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  const first = serviceGroup(0, params);
-  const stayer = await Stayer.connect(xds, `${first.pods[0]?.name ?? 'stayer'}.${first.namespace}`);
-  return { c, pid, debug, xds, stayer, editor: new Editor(manifests, first, pid, stayer) };
+  await writeManifests(manifests, params, fileYaml);
+  const trellis = await Trellis.start(manifests, { bench: 'churn-bench', classGraceMs, logLevel, malloc: mallocArg });
+  const stayer = await Stayer.connect(trellis.xds, params);
+  return { trellis, stayer, editor: new Editor(manifests, serviceGroup(0, params), trellis, stayer) };
 }
 
 async function main(): Promise<void> {
@@ -446,19 +311,18 @@ async function main(): Promise<void> {
   const baseline = await phase('baseline', run);
   log(`churning ${churnCount} proxies`);
 
-  resetPeak(run.pid);
-  const churnMs = await churn(run.xds);
-  const churnPeakRss = procBytes(run.pid, 'VmHWM');
+  run.trellis.resetPeak();
+  const churnMs = await churn(run.trellis.xds);
+  const churnPeakRss = procBytes(run.trellis.pid, 'VmHWM');
   const churnEnd = performance.now();
-  const rssAfterChurn = procBytes(run.pid, 'VmRSS');
+  const rssAfterChurn = procBytes(run.trellis.pid, 'VmRSS');
   log(`churn done in ${(churnMs / 1000).toFixed(1)} s; measuring right after it`);
   const during = await phase('right after churn', run);
   if (during.classesEnd < churnCount)
     log(`warning: classes were released during the phase (${during.classesStart} → ${during.classesEnd}); a longer --class-grace keeps them`);
 
   log('waiting for the classes to be released');
-  const released = (n: number): boolean => n === 1;
-  await pollFor('the classes released (/metrics: 1 class)', () => classesHeld(run.debug), released, classGraceMs + 120_000, 250);
+  await run.trellis.classesBackTo(1, classGraceMs + 120_000);
   const releasedAfterMs = performance.now() - churnEnd;
   const after = await phase('after release', run);
   run.stayer.close();
@@ -468,10 +332,7 @@ async function main(): Promise<void> {
 main()
   .then(() => {
     clearTimeout(globalTimer);
-    const c = child;
-    child = undefined;
-    c?.removeAllListeners('exit');
-    c?.kill('SIGKILL');
+    stopTrellis();
     process.exit(0);
   })
   .catch((err: unknown) => {
