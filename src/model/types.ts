@@ -138,6 +138,11 @@ export interface ModelWorkload {
   readonly ports: readonly WorkloadPort[];
   /** Services that select this workload (`namespace/name`), sorted. */
   readonly services: readonly string[];
+  /**
+   * The services its sidecar sends to (`namespace/name`, `namespace/*`; sorted), from the Pod's
+   * `trellis.dev/reachable-services` (model/reachable.ts). Absent: every service.
+   */
+  readonly reachable?: readonly string[];
   readonly source: ObjectRef;
 }
 

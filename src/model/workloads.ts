@@ -8,6 +8,7 @@ import { workloadPortMode } from './mtls.js';
 import { pushOrigin } from './memo.js';
 import { mtlsSettings, type ModelOptions } from './options.js';
 import { protocolOf } from './protocol.js';
+import { reachableOf } from './reachable.js';
 import type { ModelService, ModelWorkload, MtlsMode, WorkloadPort } from './types.js';
 
 /** A service's selector, its entries worked out once; `service` is its `namespace/name`. */
@@ -81,6 +82,7 @@ export function buildWorkload(pod: Input<PodObject>, selected: readonly ModelSer
     statuses.warn(ref, pod.origin, 'status.podIP', 'no IP assigned yet; the pod is not part of the mesh until it has one');
     return undefined;
   }
+  const reachable = reachableOf(pod, statuses);
   return {
     namespace: meta.namespace,
     name: meta.name,
@@ -90,6 +92,7 @@ export function buildWorkload(pod: Input<PodObject>, selected: readonly ModelSer
     identity: `spiffe://${opts.trustDomain}/ns/${meta.namespace}/sa/${spec.serviceAccountName}`,
     ports: workloadPorts(pod, selected, opts, statuses),
     services: selected.map((s) => `${s.namespace}/${s.name}`).sort(),
+    ...(reachable ? { reachable } : {}),
     source: ref,
   };
 }

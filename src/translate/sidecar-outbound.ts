@@ -15,6 +15,8 @@ import { localityGroups, outboundEndpoints, SIDECAR_ENDPOINTS } from './endpoint
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
 import { RoutingViews, type HttpPortServices } from './routes.js';
 import { isHttp, RESERVED_PORTS } from './common.js';
+import { SIDECAR } from './names.js';
+import type { MeshIndex } from './policy/types.js';
 import { byName, guarded, keepEqual, perModel, sameElements, translationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { meshIndex } from './policy/mesh-index.js';
@@ -33,6 +35,11 @@ export interface SidecarOutbound {
   readonly httpPorts: readonly HttpPortServices[];
   /** Services (`Service ns/name`) whose ClusterIP an earlier service (in model order) already has. */
   readonly ipTaken: ReadonlySet<string>;
+  /** The policy subsets' cluster (and assignment) names of each service that has some. */
+  readonly subsetNames: ReadonlyMap<ModelService, readonly string[]>;
+  /** What it was made with, shared by every sidecar's outbound of the model. */
+  readonly base: OutboundBase;
+  /** The problems of every service's outbound resources, whatever the sidecar reaches. */
   readonly errors: readonly Diagnostic[];
 }
 
@@ -185,6 +192,8 @@ class OutboundBuilder {
 }
 
 interface SubsetResources {
+  /** The service it is cut from. */
+  readonly service: ModelService;
   readonly cluster: DesiredResource<'cluster'>;
   readonly endpoint: DesiredResource<'endpoint'>;
   /** When the subset's service port is locality-aware. */
@@ -206,7 +215,7 @@ function subsetResources(subset: PolicySubset, model: MeshModel, errors: Diagnos
     sources: sortedRefs([service.source, ...subset.endpoints.map((e) => e.source), ...subset.policies]),
   };
   const aware = localityAware(ctx, endpoint, subset.endpoints, SIDECAR_ENDPOINTS, errors);
-  return { cluster, endpoint, ...(aware ? { aware } : {}) };
+  return { service, cluster, endpoint, ...(aware ? { aware } : {}) };
 }
 
 /** The subset clusters the policies' routes send to (policy/subsets.ts). */
@@ -249,6 +258,16 @@ function httpPortListener(group: HttpPortServices): DesiredResource<'listener'> 
 
 const routingViews = new RoutingViews();
 
+/** What every sidecar's outbound of one model is made with, scoped or not. */
+interface OutboundBase {
+  readonly ipTaken: ReadonlySet<string>;
+  readonly mesh: MeshIndex;
+  readonly kinds: string;
+  /** Each service's routing view (routes.ts). */
+  readonly views: ReadonlyMap<ModelService, ModelService>;
+  readonly errors: readonly Diagnostic[];
+}
+
 /**
  * The outbound resources of the model before (the last one computed): every list equal in content
  * is handed out again as that very list, so that a change that leaves them as they were (an
@@ -256,20 +275,33 @@ const routingViews = new RoutingViews();
  */
 let last: SidecarOutbound | undefined;
 
-function computeOutbound(model: MeshModel): SidecarOutbound {
+function outboundBase(model: MeshModel): OutboundBase {
   const errors: Diagnostic[] = [];
   const taken = duplicateClusterIPs(model.services, errors);
   const ipTaken = last !== undefined && sameElements([...last.ipTaken], [...taken]) ? last.ipTaken : taken;
-  const b = new OutboundBuilder(ipTaken, model);
-  for (const service of model.services) guarded(service.source, errors, () => b.service(service));
-  const mesh = meshIndex(model);
-  const kinds = kindsOf(model.services);
   const viewList = routingViews.of(model.services);
-  const views = new Map(model.services.map((s, i) => [s, viewList[i] ?? s] as const));
-  const groups = [...b.http.entries()]
+  return {
+    ipTaken,
+    mesh: meshIndex(model),
+    kinds: kindsOf(model.services),
+    views: new Map(model.services.map((s, i) => [s, viewList[i] ?? s] as const)),
+    errors,
+  };
+}
+
+/** The HTTP port groups of a builder's services (their routing views), sorted by port. */
+function httpGroups(b: OutboundBuilder, base: OutboundBase): HttpPortServices[] {
+  return [...b.http.entries()]
     .sort(([a], [c]) => a - c)
-    .map(([port, services]): HttpPortServices => ({ port, services: services.map((s) => views.get(s) ?? s), mesh, kinds }));
-  const httpPorts = keepGroups(groups, last?.httpPorts);
+    .map(([port, services]): HttpPortServices => ({ port, services: services.map((s) => base.views.get(s) ?? s), mesh: base.mesh, kinds: base.kinds }));
+}
+
+function computeOutbound(model: MeshModel): SidecarOutbound {
+  const base = outboundBase(model);
+  const errors = [...base.errors];
+  const b = new OutboundBuilder(base.ipTaken, model);
+  for (const service of model.services) guarded(service.source, errors, () => b.service(service));
+  const httpPorts = keepGroups(httpGroups(b, base), last?.httpPorts);
   const subset = subsets(model, errors);
   const aware = [...b.localityAware, ...subset.flatMap((s) => (s.aware ? [[s.endpoint.name, s.aware] as const] : []))];
   const outbound: SidecarOutbound = {
@@ -278,12 +310,138 @@ function computeOutbound(model: MeshModel): SidecarOutbound {
     localityAware: new Map(aware),
     listeners: keepEqual(byName([virtualOutbound(), ...b.listeners, ...httpPorts.map(httpPortListener)]), last?.listeners),
     httpPorts,
-    ipTaken,
+    ipTaken: base.ipTaken,
+    subsetNames: subsetNamesOf(subset),
+    base,
     errors: [...errors, ...b.errors],
   };
   last = outbound;
   return outbound;
 }
 
+/** The subset cluster names of each service that has some. */
+function subsetNamesOf(subset: readonly SubsetResources[]): ReadonlyMap<ModelService, readonly string[]> {
+  const out = new Map<ModelService, string[]>();
+  for (const s of subset) {
+    const names = out.get(s.service);
+    if (names) names.push(s.cluster.name);
+    else out.set(s.service, [s.cluster.name]);
+  }
+  return out;
+}
+
 /** The outbound resources of every sidecar of this model: computed on first use, then the same object. */
 export const sidecarOutbound: (model: MeshModel) => SidecarOutbound = perModel(computeOutbound);
+
+/** The services of a model by `namespace/name` and by namespace, and each one's place in the model's order. */
+interface ServiceIndex {
+  readonly byName: ReadonlyMap<string, ModelService>;
+  readonly byNamespace: ReadonlyMap<string, readonly ModelService[]>;
+  readonly order: ReadonlyMap<ModelService, number>;
+}
+
+const serviceIndex = perModel((model): ServiceIndex => {
+  const byNamespace = new Map<string, ModelService[]>();
+  for (const s of model.services) {
+    const list = byNamespace.get(s.namespace);
+    if (list) list.push(s);
+    else byNamespace.set(s.namespace, [s]);
+  }
+  return {
+    byName: new Map(model.services.map((s) => [`${s.namespace}/${s.name}`, s])),
+    byNamespace,
+    order: new Map(model.services.map((s, i) => [s, i])),
+  };
+});
+
+/**
+ * The services a reach takes in (model/reachable.ts), in model order: those it names, and those
+ * their policies' routes send to or mirror to (their clusters are what the routes name).
+ */
+function reachedServices(model: MeshModel, reach: readonly string[]): ModelService[] {
+  const index = serviceIndex(model);
+  const found = new Set<ModelService>();
+  for (const entry of reach) {
+    const [namespace = '', name = ''] = entry.split('/');
+    if (name === '*') for (const s of index.byNamespace.get(namespace) ?? []) found.add(s);
+    else {
+      const s = index.byName.get(entry);
+      if (s) found.add(s);
+    }
+  }
+  for (const s of [...found]) {
+    for (const port of s.ports) {
+      for (const rule of port.routes ?? []) {
+        for (const to of [...(rule.backends ?? []), ...(rule.mirror ? [rule.mirror] : [])]) {
+          const target = index.byName.get(`${to.service.namespace ?? s.namespace}/${to.service.name}`);
+          if (target) found.add(target);
+        }
+      }
+    }
+  }
+  return [...found].sort((a, b) => (index.order.get(a) ?? 0) - (index.order.get(b) ?? 0));
+}
+
+/** The last outbound made for each reach (its entries joined by ','), for keepEqual; only reaches a workload has are kept. */
+const lastScoped = new Map<string, SidecarOutbound>();
+
+function computeScoped(model: MeshModel, reach: readonly string[], key: string): SidecarOutbound {
+  const full = sidecarOutbound(model);
+  const base = full.base;
+  const held = lastScoped.get(key);
+  const b = new OutboundBuilder(base.ipTaken, model);
+  const ignored: Diagnostic[] = []; // the full outbound reports every service's problems
+  const services = reachedServices(model, reach);
+  for (const service of services) guarded(service.source, ignored, () => b.service(service));
+  // The very objects every sidecar gets (kept from model to model there), by name.
+  const clusters = new Map(full.clusters.map((c) => [c.name, c]));
+  const endpoints = new Map(full.endpoints.map((e) => [e.name, e]));
+  const tcpListeners = new Map(full.listeners.map((l) => [l.name, l]));
+  const names = [SIDECAR.passthroughCluster, ...b.clusters.keys(), ...services.flatMap((s) => full.subsetNames.get(s) ?? [])];
+  const aware = new Map(
+    names.flatMap((name) => {
+      const a = full.localityAware.get(name);
+      return a ? [[name, a] as const] : [];
+    }),
+  );
+  const httpPorts = keepGroups(httpGroups(b, base), held?.httpPorts);
+  const outbound: SidecarOutbound = {
+    clusters: keepEqual(byName(names.flatMap((n) => clusters.get(n) ?? [])), held?.clusters),
+    endpoints: keepEqual(byName(names.flatMap((n) => endpoints.get(n) ?? [])), held?.endpoints),
+    localityAware: aware,
+    listeners: keepEqual(
+      byName([virtualOutbound(), ...b.listeners.map((l) => tcpListeners.get(l.name) ?? l), ...httpPorts.map(httpPortListener)]),
+      held?.listeners,
+    ),
+    httpPorts,
+    ipTaken: base.ipTaken,
+    subsetNames: full.subsetNames,
+    base,
+    errors: full.errors,
+  };
+  lastScoped.set(key, outbound);
+  return outbound;
+}
+
+/** The reaches the model's workloads have, by key; the kept outbound of any other is forgotten. */
+const scopedFor = perModel((model) => {
+  const inUse = new Set(model.workloads.flatMap((w) => (w.reachable ? [w.reachable.join(',')] : [])));
+  for (const key of lastScoped.keys()) if (!inUse.has(key)) lastScoped.delete(key);
+  return new Map<string, SidecarOutbound>();
+});
+
+/**
+ * The outbound resources of a sidecar whose pod reaches only `reach` (model/reachable.ts): the
+ * same resource objects as every sidecar's, of the services reached only; one computation per
+ * reach and model, and from one model to the next equal lists are the very lists made before.
+ */
+export function scopedOutbound(model: MeshModel, reach: readonly string[]): SidecarOutbound {
+  const memo = scopedFor(model);
+  const key = reach.join(',');
+  let outbound = memo.get(key);
+  if (outbound === undefined) {
+    outbound = computeScoped(model, reach, key);
+    memo.set(key, outbound);
+  }
+  return outbound;
+}

@@ -30,7 +30,7 @@ import { joinSorted, type DesiredResource } from '../envoy/resources.js';
 import { inbound, type Inbound } from './listeners-inbound.js';
 import type { ProxyDescriptor } from './proxy.js';
 import { outboundRoutes, type HttpPortServices } from './routes.js';
-import { sidecarOutbound } from './sidecar-outbound.js';
+import { scopedOutbound, sidecarOutbound, type SidecarOutbound } from './sidecar-outbound.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
 import { byName, keepEqual, Memo, perModel, perPair, sameElements, sortErrors, type Translation } from './translation.js';
@@ -70,7 +70,11 @@ const memoFor = perModel((model): ModelMemo => {
  * made again only when what they are made of changed (the outbound HTTP ports, the workload and
  * the services selecting it), and then equal content is handed out as the objects made before.
  */
-const lastRoutes = new Memo<{ made?: { readonly httpPorts: readonly HttpPortServices[]; readonly ipTaken: ReadonlySet<string>; readonly routes: Routes } }>();
+/** Routes and assignments kept per namespace or locality, and per reach (model/reachable.ts): many distinct reaches can be in use. */
+const SCOPED_LIMIT = 16_384;
+const lastRoutes = new Memo<{ made?: { readonly httpPorts: readonly HttpPortServices[]; readonly ipTaken: ReadonlySet<string>; readonly routes: Routes } }>(
+  SCOPED_LIMIT,
+);
 /** By workload (`namespace/name`, '' for none): only workloads of the last model are kept. */
 const lastInbound = new Map<
   string,
@@ -82,12 +86,17 @@ function forgetGone(workloads: ReadonlyMap<string, ModelWorkload>): void {
   for (const key of lastInbound.keys()) if (key !== '' && !workloads.has(key)) lastInbound.delete(key);
 }
 
-const lastEndpoints = new Memo<{ made?: readonly DesiredResource<'endpoint'>[] }>();
+const lastEndpoints = new Memo<{ made?: readonly DesiredResource<'endpoint'>[] }>(SCOPED_LIMIT);
 
-function routesFor(model: MeshModel, namespace: string): Routes {
-  return memoFor(model).routes.get(namespace, () => {
-    const { httpPorts, ipTaken } = sidecarOutbound(model);
-    const slot = lastRoutes.get(namespace, () => ({}));
+/**
+ * The routes of a sidecar in `namespace` with `outbound` (every service's, or a reach's: `scope` is
+ * then its key, model/reachable.ts).
+ */
+function routesFor(model: MeshModel, namespace: string, outbound: SidecarOutbound, scope = ''): Routes {
+  const key = scope === '' ? namespace : `${scope}|${namespace}`;
+  return memoFor(model).routes.get(key, () => {
+    const { httpPorts, ipTaken } = outbound;
+    const slot = lastRoutes.get(key, () => ({}));
     const held = slot.made;
     if (held !== undefined && held.httpPorts === httpPorts && held.ipTaken === ipTaken) return held.routes;
     const made = outboundRoutes(httpPorts, namespace, ipTaken);
@@ -102,12 +111,17 @@ function routesFor(model: MeshModel, namespace: string): Routes {
  * are those of every other namespace's routes but its own services', made and encoded once.
  */
 export function sharedRoutes(model: MeshModel): readonly DesiredResource<'route'>[] {
-  return routesFor(model, '').routes;
+  return routesFor(model, '', sidecarOutbound(model)).routes;
 }
 
 /** The services selecting a workload, in model order. */
 function selecting(memo: ModelMemo, workload: ModelWorkload | undefined): ModelService[] {
   return workload ? workload.services.flatMap((key) => memo.services.get(key) ?? []) : [];
+}
+
+/** The workload of a proxy's pod, when the model has it. */
+function workloadOf(model: MeshModel, namespace: string, pod: string | undefined): ModelWorkload | undefined {
+  return pod === undefined ? undefined : memoFor(model).workloads.get(`${namespace}/${pod}`);
 }
 
 /** Keyed by the workload found, not by the pod name a proxy gave: every proxy of a pod the model lacks shares one. */
@@ -130,11 +144,10 @@ function inboundFor(model: MeshModel, namespace: string, pod: string | undefined
   });
 }
 
-/** The assignments a sidecar in `locality` receives (the shared ones when none is locality-aware). */
-function endpointsFor(model: MeshModel, locality: Locality | undefined): readonly DesiredResource<'endpoint'>[] {
-  const outbound = sidecarOutbound(model);
+/** The assignments a sidecar in `locality` receives of `outbound` (its own when none is locality-aware). */
+function endpointsFor(model: MeshModel, outbound: SidecarOutbound, locality: Locality | undefined, scope = ''): readonly DesiredResource<'endpoint'>[] {
   if (!locality || outbound.localityAware.size === 0) return outbound.endpoints;
-  const key = localityKey(locality);
+  const key = scope === '' ? localityKey(locality) : `${scope}|${localityKey(locality)}`;
   return memoFor(model).endpoints.get(key, () => {
     const slot = lastEndpoints.get(key, () => ({}));
     slot.made = keepEqual(withLocality(outbound.endpoints, outbound.localityAware, locality), slot.made);
@@ -151,13 +164,15 @@ const NO_SECRETS: readonly DesiredResource<'secret'>[] = [];
 
 /** The resources of one sidecar proxy class (a pod in a namespace), and what could not be translated. */
 export function translateSidecar(model: MeshModel, proxy: ProxyDescriptor & { mode: 'sidecar' }): Translation {
-  const outbound = sidecarOutbound(model);
-  const routes = routesFor(model, proxy.namespace);
+  const reach = workloadOf(model, proxy.namespace, proxy.pod)?.reachable;
+  const scope = reach?.join(',') ?? '';
+  const outbound = reach ? scopedOutbound(model, reach) : sidecarOutbound(model);
+  const routes = routesFor(model, proxy.namespace, outbound, scope);
   const inb = inboundFor(model, proxy.namespace, proxy.pod);
   return {
     resources: {
       cluster: joinClusters(outbound.clusters, inb.clusters),
-      endpoint: endpointsFor(model, proxy.locality),
+      endpoint: endpointsFor(model, outbound, proxy.locality, scope),
       listener: joinListeners(outbound.listeners, inb.listener),
       route: routes.routes,
       secret: NO_SECRETS,

@@ -149,6 +149,17 @@ describe('kinds', () => {
     expect(PODS.parse(raw)).toMatchObject({ ok: true, value: { spec: { containers: [{ ports: [{ containerPort: 80, protocol: 'TCP' }] }] } } });
   });
 
+  it("keeps of a Pod's annotations only its sidecar's reach", () => {
+    const raw = {
+      metadata: { name: 'p', namespace: 'shop', annotations: { big: 'x', 'trellis.dev/reachable-services': './cart' } },
+      spec: { containers: [] },
+      status: { podIP: '10.0.0.1' },
+    };
+    expect(slimPod(raw)).toMatchObject({ metadata: { annotations: { 'trellis.dev/reachable-services': './cart' } } });
+    expect(Object.keys((slimPod(raw).metadata as { annotations: object }).annotations)).toEqual(['trellis.dev/reachable-services']);
+    expect(PODS.parse(raw)).toMatchObject({ ok: true, value: { metadata: { annotations: { 'trellis.dev/reachable-services': './cart' } } } });
+  });
+
   it('cuts a Node down to its name, resourceVersion and topology labels', () => {
     const raw = {
       metadata: {

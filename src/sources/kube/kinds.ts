@@ -20,6 +20,7 @@ import {
   type MeshInputs,
 } from '../../model/inputs.js';
 import { formatPath } from '../manifests/errors.js';
+import { REACHABLE_ANNOTATION } from '../../model/reachable.js';
 import type { ObjectRef } from '../../diagnostics.js';
 
 export type KindKey = keyof MeshInputs;
@@ -84,7 +85,14 @@ function defined(o: Record<string, unknown>): Rec {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-/** A Pod with only what the model reads: identity, labels, service account, container ports, IP and phase. */
+/** A Pod's slim metadata, with the one annotation the model reads (its sidecar's reach) when it has it. */
+function podMetadata(meta: unknown): unknown {
+  const slim = slimMetadata(meta, false);
+  const reach = rec(rec(meta)?.annotations)?.[REACHABLE_ANNOTATION];
+  return reach === undefined ? slim : { ...rec(slim), annotations: { [REACHABLE_ANNOTATION]: reach } };
+}
+
+/** A Pod with only what the model reads: identity, labels, its sidecar's reach, service account, container ports, IP and phase. */
 export function slimPod(raw: Rec): Rec {
   const spec = rec(raw.spec);
   const status = rec(raw.status);
@@ -92,7 +100,7 @@ export function slimPod(raw: Rec): Rec {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: slimMetadata(raw.metadata, false),
+    metadata: podMetadata(raw.metadata),
     spec:
       spec &&
       defined({

@@ -1,0 +1,102 @@
+/**
+ * A sidecar scoped by its pod's `trellis.dev/reachable-services`, end to end on a manifests
+ * directory edited live: the proxy receives the clusters of what its pod reaches, a wider reach
+ * adds clusters and a narrower one removes them on the open stream (delta), and a reach that does
+ * not parse is an error on the Pod, logged and on /debug/configz, while the sidecar gets everything.
+ */
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadServeConfig } from '../../src/config/config.ts';
+import { TypeUrl } from '../../src/envoy/types.ts';
+import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
+import { startManifestSource } from '../../src/sources/manifests/index.ts';
+import { DeltaClient, type DeltaResponse } from '../support/ads-client.ts';
+import { Logs } from '../support/logs.ts';
+
+const service = (name: string, ip: string): string =>
+  `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: shop }\nspec: { clusterIP: ${ip}, ports: [{ name: http, port: 80 }] }\n`;
+const client = (reach: string): string =>
+  `apiVersion: v1\nkind: Pod\nmetadata: { name: client, namespace: shop, annotations: { trellis.dev/reachable-services: ${JSON.stringify(reach)} } }\n` +
+  'spec: { containers: [{ name: app }] }\nstatus: { podIP: 10.1.0.9 }\n';
+
+let root: string;
+let dir: string;
+let trellis: RunningTrellis | undefined;
+let ads: DeltaClient | undefined;
+
+async function put(name: string, text: string): Promise<void> {
+  await writeFile(join(root, name), text);
+  await rename(join(root, name), join(dir, name));
+}
+
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'trellis-reach-'));
+  dir = join(root, 'mesh');
+  await mkdir(dir);
+});
+
+afterEach(async () => {
+  ads?.close();
+  ads = undefined;
+  await trellis?.close();
+  trellis = undefined;
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The outbound clusters a delta stream holds, kept up to date from each response (ACKed, as a proxy does). */
+class Held {
+  readonly names = new Set<string>();
+
+  constructor(private readonly c: DeltaClient) {}
+
+  /** Reads responses until the outbound clusters held are exactly `expected`. */
+  async until(expected: string[]): Promise<void> {
+    while (!this.is(expected)) {
+      const res: DeltaResponse = await this.c.next();
+      this.c.ack(res);
+      if (res.typeUrl !== TypeUrl.cluster) continue;
+      for (const r of res.resources) this.names.add(r.name);
+      for (const n of res.removed) this.names.delete(n);
+    }
+  }
+
+  private is(expected: string[]): boolean {
+    return JSON.stringify([...this.names].filter((n) => n.startsWith('outbound|')).sort()) === JSON.stringify(expected);
+  }
+}
+
+const WEB = 'outbound|80||web.shop.svc.cluster.local';
+const API = 'outbound|80||api.shop.svc.cluster.local';
+const DB = 'outbound|80||db.shop.svc.cluster.local';
+
+describe('a sidecar scoped by its pod', () => {
+  it('holds what its pod reaches, follows the annotation as it changes, and falls back to everything on a bad one', async () => {
+    await put('services.yaml', [service('web', '10.0.0.1'), service('api', '10.0.0.2'), service('db', '10.0.0.3')].join('---\n'));
+    await put('client.yaml', client('./web'));
+    const logs = new Logs();
+    trellis = await serve(
+      loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
+      createLogger('info', { write: logs.write }),
+      startManifestSource(dir, createLogger('fatal')),
+    );
+    ads = await DeltaClient.connect(`127.0.0.1:${trellis.xdsPort}`, { node: { id: 'client.shop' } });
+    ads.subscribe(TypeUrl.cluster, ['*']);
+    const held = new Held(ads);
+    await held.until([WEB]);
+
+    await put('client.yaml', client('./web, shop/api'));
+    await held.until([API, WEB]);
+    await put('client.yaml', client('./api'));
+    await held.until([API]);
+
+    await put('client.yaml', client('./api, Shop/db'));
+    await held.until([API, DB, WEB]);
+    const error =
+      /^client\.yaml#1:\d+:\d+ Pod shop\/client: metadata\.annotations\["trellis\.dev\/reachable-services"\]: entry "Shop\/db": the namespace must be a DNS-1123 label .*: the sidecar is not scoped and reaches every service$/;
+    expect(logs.lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([expect.stringMatching(error)]);
+    const configz = await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/configz?format=text`)).text();
+    expect(configz).toContain('entry "Shop/db"');
+  });
+});
