@@ -1,5 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
+import { changeTarget } from './kube-proxies.ts';
 import { groupYaml, leanGroupYaml, REACHABLE_ANNOTATION, reachableServices, serviceGroup, validateParams, type ScaleParams } from './kube-objects.ts';
 
 const base: ScaleParams = { services: 10, podsPerService: 2, namespaces: 4 };
@@ -41,6 +42,14 @@ describe('the bench pods with --reachable K', () => {
       for (const pod of pods) expect(pod.metadata.annotations?.[REACHABLE_ANNOTATION]).toBe('bench-03/svc-00003,bench-00/svc-00000');
     }
     expect(leanGroupYaml(serviceGroup(2, base))).not.toContain('annotations');
+  });
+
+  it('has the endpoint changes patch service 0, which every pod reaches; without --reachable the last service', () => {
+    const p = { ...base, reachable: 2 };
+    const target = changeTarget(p);
+    expect(`${target.namespace}/${target.name}`).toBe('bench-00/svc-00000');
+    for (let i = 0; i < p.services; i++) expect(reachableServices(i, p)).toContain('bench-00/svc-00000');
+    expect(changeTarget(base).name).toBe('svc-00009');
   });
 
   it('accepts 0 to services - 1', () => {
