@@ -2,7 +2,8 @@
  * The objects of the Kubernetes scale bench, built once and used twice: created in the API server,
  * and written as a manifests directory. Service i lives in namespace `bench-<i mod namespaces>`, has
  * a fixed ClusterIP, one EndpointSlice and `podsPerService` Pods, each with a distinct 10.x IP, labels
- * its selector matches and a spec about as large as a small real Deployment's Pods.
+ * its selector matches and a spec about as large as a small real Deployment's Pods. With `reachable`
+ * K, each Pod of service i also carries REACHABLE_ANNOTATION naming what it calls (reachableServices).
  */
 import { stringify } from 'yaml';
 
@@ -10,7 +11,15 @@ export interface ScaleParams {
   readonly services: number;
   readonly podsPerService: number;
   readonly namespaces: number;
+  /**
+   * K: every Pod of service i carries REACHABLE_ANNOTATION listing services i+1 … i+K (mod S) and
+   * service 0, the dependency every pod shares. Absent: no annotation (every sidecar reaches everything).
+   */
+  readonly reachable?: number;
 }
+
+/** The Pod annotation scoping a sidecar to the services it names (`namespace/name`, `namespace/*`, `./name`, `./*`). */
+export const REACHABLE_ANNOTATION = 'trellis.dev/reachable-services';
 
 /** One Service with its slice and Pods; Pods carry their status (what the API server gets through /status). */
 export interface ServiceGroup {
@@ -29,6 +38,8 @@ export function validateParams(p: ScaleParams): void {
   if (p.podsPerService < 1 || p.podsPerService > 100)
     throw new Error('--pods-per-service must be between 1 and 100 (one EndpointSlice holds at most 100 endpoints)');
   if (p.namespaces < 1 || p.namespaces > 1000) throw new Error('--namespaces must be between 1 and 1000');
+  if (p.reachable !== undefined && (!Number.isInteger(p.reachable) || p.reachable < 0 || p.reachable >= p.services))
+    throw new Error(`--reachable must be an integer between 0 and services - 1 (${p.services - 1})`);
 }
 
 export function namespaceName(i: number): string {
@@ -37,6 +48,18 @@ export function namespaceName(i: number): string {
 
 export function namespaceObject(i: number): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceName(i), labels: { 'trellis.dev/bench': 'kube-scale' } } };
+}
+
+const serviceName = (i: number): string => `svc-${String(i).padStart(5, '0')}`;
+
+/**
+ * What the Pods of service i reach with `reachable` K: services i+1 … i+K (indices mod S), then
+ * service 0 (which every pod calls), each `namespace/name` and once; undefined without `reachable`.
+ */
+export function reachableServices(i: number, p: ScaleParams): string[] | undefined {
+  if (p.reachable === undefined) return undefined;
+  const indices = [...Array.from({ length: p.reachable }, (_, k) => (i + 1 + k) % p.services), 0];
+  return [...new Set(indices)].map((j) => `${namespaceName(j % p.namespaces)}/${serviceName(j)}`);
 }
 
 function ipv4(base: number, n: number): string {
@@ -50,10 +73,16 @@ const ZONES = ['zone-a', 'zone-b', 'zone-c'];
 
 export function serviceGroup(i: number, p: ScaleParams): ServiceGroup {
   const namespace = namespaceName(i % p.namespaces);
-  const name = `svc-${String(i).padStart(5, '0')}`;
+  const name = serviceName(i);
   const hash = (i * 2654435761) >>> 0;
   const templateHash = hash.toString(36).padStart(7, '0').slice(0, 7);
   const labels = { app: name, tier: i % 3 === 0 ? 'frontend' : 'backend' };
+  const reachable = reachableServices(i, p);
+  const annotations = {
+    'prometheus.io/scrape': 'true',
+    'prometheus.io/port': '9090',
+    ...(reachable ? { [REACHABLE_ANNOTATION]: reachable.join(',') } : {}),
+  };
   const service = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -77,7 +106,7 @@ export function serviceGroup(i: number, p: ScaleParams): ServiceGroup {
         name: podName,
         namespace,
         labels: { ...labels, 'pod-template-hash': templateHash },
-        annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090' },
+        annotations: { ...annotations },
       },
       spec: {
         serviceAccountName: name,
@@ -147,18 +176,24 @@ export function namespacesYaml(p: ScaleParams): string {
 }
 
 /**
- * The same file with only what Trellis reads of a Pod (labels, service account, node, container ports, IP
- * and phase): the manifests source parses every file again on each change, so CPU per change there is
- * mostly YAML in proportion to the directory's size.
+ * The same file with only what Trellis reads of a Pod (labels, REACHABLE_ANNOTATION if any, service
+ * account, node, container ports, IP and phase): the manifests source parses every file again on each
+ * change, so CPU per change there is mostly YAML in proportion to the directory's size.
  */
 export function leanGroupYaml(g: ServiceGroup): string {
   const lean = g.pods.map(({ body, status }) => {
-    const metadata = body.metadata as { name: string; namespace: string; labels: Record<string, string> };
+    const metadata = body.metadata as { name: string; namespace: string; labels: Record<string, string>; annotations: Record<string, string> };
+    const reachable = metadata.annotations[REACHABLE_ANNOTATION];
     const spec = body.spec as { serviceAccountName: string; nodeName: string; containers: { name: string; ports: unknown[] }[] };
     return {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: metadata.name, namespace: metadata.namespace, labels: metadata.labels },
+      metadata: {
+        name: metadata.name,
+        namespace: metadata.namespace,
+        labels: metadata.labels,
+        ...(reachable === undefined ? {} : { annotations: { [REACHABLE_ANNOTATION]: reachable } }),
+      },
       spec: {
         serviceAccountName: spec.serviceAccountName,
         nodeName: spec.nodeName,

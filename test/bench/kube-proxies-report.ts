@@ -11,6 +11,7 @@ export const TARGETS = { syncedMs: 10_000, rssBytes: 1024 ** 3, changeP99Ms: 300
 const MiB = 2 ** 20;
 const mib = (b: number): string => (b / MiB).toFixed(0);
 const mib1 = (b: number): string => (b / MiB).toFixed(1);
+const kib = (b: number): string => (b / 1024).toFixed(1);
 const s = (ms: number): string => (Number.isFinite(ms) ? (ms / 1000).toFixed(2) : 'n/a');
 const ms = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : 'n/a');
 const defined = (xs: readonly number[]): number[] => xs.filter((x) => !Number.isNaN(x));
@@ -29,16 +30,24 @@ function pooled(r: ProxiesResult): number[] {
 
 const verdict = (met: boolean): string => (met ? 'met' : 'MISS');
 
+/** What `--reachable` made of the Pods, for the report. */
+export function reachableText(reachable: number | undefined): string {
+  return reachable === undefined
+    ? 'no trellis.dev/reachable-services annotation (each sidecar may receive every Service)'
+    : `--reachable ${reachable}: each Pod of service i annotated trellis.dev/reachable-services with services i+1 … i+${reachable} and service 0`;
+}
+
 export function proxiesReport(r: ProxiesResult): string {
   const all = pooled(r);
   const maxRss = Math.max(r.rss.ready, r.rss.synced, r.rss.afterChanges);
   const p99 = pct(all, 99);
   const lines = [
     `\nProxies: ${r.proxies} sidecar streams (each its own Pod, so its own class), against trellis serve --kubeconfig`,
+    `  ${reachableText(r.reachable)}`,
     table(
-      ['phase', 'time (s)', 'Trellis CPU (s)', 'Trellis RSS (MiB)', 'responses', 'MiB received', 'client CPU (s)'],
+      ['phase', 'time (s)', 'Trellis CPU (s)', 'Trellis RSS (MiB)', 'responses', 'MiB received', 'KiB per proxy', 'client CPU (s)'],
       [
-        ['spawn → /readyz 200', s(r.readyMs), '', mib(r.rss.ready), '', '', ''],
+        ['spawn → /readyz 200', s(r.readyMs), '', mib(r.rss.ready), '', '', '', ''],
         [
           `connect → all SYNCED (${r.syncedCount} / ${r.proxies})`,
           s(r.syncedMs),
@@ -46,10 +55,11 @@ export function proxiesReport(r: ProxiesResult): string {
           mib(r.rss.synced),
           String(r.connectResponses),
           mib1(r.connectBytes),
+          kib(r.connectBytes / r.proxies),
           r.connectClientCpu.toFixed(1),
         ],
-        [`after ${r.changes.length} endpoint changes`, '', '', mib(r.rss.afterChanges), '', '', ''],
-        ['peak (VmHWM)', '', '', mib(r.rss.peak), '', '', ''],
+        [`after ${r.changes.length} endpoint changes`, '', '', mib(r.rss.afterChanges), '', '', '', ''],
+        ['peak (VmHWM)', '', '', mib(r.rss.peak), '', '', '', ''],
       ],
     ),
     `  per proxy, opened → SYNCED: p50 ${s(pct(defined(r.perProxySyncMs), 50))} s, p99 ${s(pct(defined(r.perProxySyncMs), 99))} s, max ${s(Math.max(...defined(r.perProxySyncMs)))} s`,
@@ -59,9 +69,22 @@ export function proxiesReport(r: ProxiesResult): string {
   ];
   if (r.changes.length > 0) {
     lines.push(
-      `\nEndpoint changes: the EndpointSlice of ${r.cluster} patched (first endpoint's address); PATCH returned → each proxy ACKed the new assignment`,
+      `\nEndpoint changes: the EndpointSlice of ${r.cluster} patched (first endpoint's address; ${r.reachable === undefined ? 'the last Service' : 'service 0, which every Pod reaches'}); PATCH returned → each proxy ACKed the new assignment`,
       table(
-        ['change', 'address', 'PATCH (ms)', 'proxies', 'p50 (ms)', 'p99 (ms)', 'max (ms)', 'Trellis CPU (s)', 'responses', 'MiB sent', 'reconnects'],
+        [
+          'change',
+          'address',
+          'PATCH (ms)',
+          'proxies',
+          'p50 (ms)',
+          'p99 (ms)',
+          'max (ms)',
+          'Trellis CPU (s)',
+          'responses',
+          'MiB sent',
+          'KiB per proxy',
+          'reconnects',
+        ],
         r.changes.map((c) => {
           const got = defined(c.latencies);
           return [
@@ -75,6 +98,7 @@ export function proxiesReport(r: ProxiesResult): string {
             c.trellisCpuSeconds.toFixed(2),
             String(c.responses),
             mib1(c.bytes),
+            kib(c.bytes / r.proxies),
             String(c.reconnects),
           ];
         }),
@@ -98,6 +122,8 @@ export function proxiesJson(r: ProxiesResult): Record<string, unknown> {
   const r1 = (x: number): number | null => (Number.isFinite(x) ? Math.round(x) : null);
   return {
     proxies: r.proxies,
+    reachable: r.reachable ?? null,
+    cluster: r.cluster,
     readyS: +s(r.readyMs),
     syncedS: Number.isNaN(r.syncedMs) ? null : +s(r.syncedMs),
     syncedCount: r.syncedCount,
@@ -108,6 +134,10 @@ export function proxiesJson(r: ProxiesResult): Record<string, unknown> {
       clientCpuS: +r.connectClientCpu.toFixed(2),
       responses: r.connectResponses,
       bytes: r.connectBytes,
+      bytesPerProxy: Math.round(r.connectBytes / r.proxies),
+      edsNames: r.edsNames,
+      rdsNames: r.rdsNames,
+      edsSets: r.edsSets,
       reconnects: r.reconnects,
     },
     change: { p50Ms: r1(pct(all, 50)), p99Ms: r1(pct(all, 99)), maxMs: r1(Math.max(...all)) },
@@ -119,6 +149,8 @@ export function proxiesJson(r: ProxiesResult): Record<string, unknown> {
       p99Ms: r1(pct(defined(c.latencies), 99)),
       maxMs: r1(Math.max(...defined(c.latencies))),
       trellisCpuS: +c.trellisCpuSeconds.toFixed(2),
+      bytes: c.bytes,
+      bytesPerProxy: Math.round(c.bytes / r.proxies),
       reconnects: c.reconnects,
     })),
   };

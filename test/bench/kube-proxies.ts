@@ -10,9 +10,10 @@
  *    until every stream has ACKed CDS and LDS and holds every EDS and RDS name it subscribed to
  *    (client-side SYNCED); then /debug/syncz is asked (again, while it says fewer, up to 30 s) whether it
  *    counts N SYNCED proxies. Trellis's RSS (/proc/PID/status VmRSS) at ready and once synced.
- * 3. M endpoint changes: each a merge patch of the EndpointSlice of the last Service, its first endpoint
- *    given an address not used before (10.64.x.y); latency per proxy from the PATCH returning until that
- *    proxy has received and ACKed the ClusterLoadAssignment holding the new address. `--change-gap` ms
+ * 3. M endpoint changes: each a merge patch of the EndpointSlice of the last Service (with `reachable`,
+ *    of service 0, which every proxy reaches: changeTarget), its first endpoint given an address not used
+ *    before (10.64.x.y); latency per proxy from the PATCH returning until that proxy has received and
+ *    ACKed the ClusterLoadAssignment (that Service's outbound cluster) holding the new address. `--change-gap` ms
  *    between the convergence of one change and the next. Trellis's CPU per change (/proc, from just
  *    before the write until the last proxy ACKed), and its RSS after the changes and its peak (VmHWM).
  * 4. Closes the streams and ends Trellis (SIGTERM, then SIGKILL after 5 s); `killTrellis()` on exit.
@@ -31,7 +32,7 @@ import { now } from './config.ts';
 import type { SidecarNode } from './envoy-subscriber.ts';
 import { Admin } from './kube-create.ts';
 import type { FleetCommand, FleetEvent } from './kube-fleet.ts';
-import { serviceGroup, type ScaleParams } from './kube-objects.ts';
+import { serviceGroup, type ScaleParams, type ServiceGroup } from './kube-objects.ts';
 
 export interface ProxiesOptions {
   readonly proxies: number;
@@ -67,6 +68,8 @@ export interface ChangeResult {
 
 export interface ProxiesResult {
   readonly proxies: number;
+  /** ScaleParams.reachable: the K each Pod's trellis.dev/reachable-services names besides service 0; undefined: no annotation. */
+  readonly reachable: number | undefined;
   /** Trellis spawned → /readyz 200, ms (module loading included). */
   readonly readyMs: number;
   /** First stream opened → last stream SYNCED (client side), ms; NaN when not all were by the timeout. */
@@ -164,6 +167,14 @@ export function proxyNodes(params: ScaleParams, n: number): SidecarNode[] {
   });
 }
 
+/**
+ * The Service whose EndpointSlice the endpoint changes patch: the last one; with `reachable`, service 0,
+ * the one every pod's annotation names (the last one is in few proxies' scope).
+ */
+export function changeTarget(params: ScaleParams): ServiceGroup {
+  return serviceGroup(params.reachable === undefined ? params.services - 1 : 0, params);
+}
+
 /** The address of change c (1-based): 10.64.0.0/16, outside the bench's Pod and Service ranges. */
 const changeAddress = (c: number): string => `10.64.${(c >> 8) & 255}.${c & 255}`;
 
@@ -255,7 +266,7 @@ export async function runProxies(
     log(`/debug/syncz did not agree within 30 s: ${JSON.stringify(lastSyncz)}`);
   }
 
-  const target = serviceGroup(params.services - 1, params);
+  const target = changeTarget(params);
   const cluster = outboundCluster(`${target.name}.${target.namespace}.svc.cluster.local`, 80);
   const sliceName = (target.slice.metadata as { name: string }).name;
   const endpoints = target.slice.endpoints as Record<string, unknown>[];
@@ -302,6 +313,7 @@ export async function runProxies(
   await stopTrellis();
   return {
     proxies: opts.proxies,
+    reachable: params.reachable,
     readyMs,
     syncedMs,
     perProxySyncMs,

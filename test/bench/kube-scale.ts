@@ -26,11 +26,15 @@
  *   --heap-snapshot      write a heap snapshot of each Trellis process once ready (tmpdir)
  *   --log-level LEVEL    Trellis's log level (warn), on stderr
  *   --sources kube,manifests   which sources to start Trellis on (both)
+ *   --reachable K        every Pod of service i annotated `trellis.dev/reachable-services` with services i+1 … i+K
+ *                        (mod S) and service 0, which every pod calls, as `namespace/name` (in the API server and the
+ *                        manifests); the endpoint changes then patch service 0's slice. 0 to S-1; absent: no annotation
  *
  * Proxies (issue 14; API server only, after the kube source's run; kube-proxies.ts says how):
  *   --proxies N (0)      N Envoy-like sidecar streams (kube-fleet.ts), each a distinct Pod of the mesh, against
  *                        `trellis serve --kubeconfig`: time to ready, time until all are SYNCED, RSS; 0: none
- *   --changes M (5)      endpoint changes measured across all N proxies once they are SYNCED
+ *   --changes M (5)      endpoint changes measured across all N proxies once they are SYNCED: the last Service's
+ *                        EndpointSlice patched, or with --reachable service 0's
  *   --streams-per-connection K (1)  sidecar streams sharing one HTTP/2 connection (1: each its own, as Envoys)
  *   --change-gap MS (1000)  quiet time before each change
  *   --sync-timeout SECONDS (600), --change-timeout SECONDS (120)   how long the streams may take; the figures
@@ -55,7 +59,7 @@ import { groupYaml, namespacesYaml, serviceGroup, validateParams, type ScalePara
 import { summarizeProfile } from './profile.ts';
 import { killAll } from './children.ts';
 import { killTrellis, runProxies, type ProxiesResult } from './kube-proxies.ts';
-import { proxiesJson, proxiesReport } from './kube-proxies-report.ts';
+import { proxiesJson, proxiesReport, reachableText } from './kube-proxies-report.ts';
 
 // ---- options ----
 
@@ -72,6 +76,7 @@ const { values: argv } = parseArgs({
     'heap-snapshot': { type: 'boolean' },
     'log-level': { type: 'string' },
     sources: { type: 'string' },
+    reachable: { type: 'string' },
     proxies: { type: 'string' },
     changes: { type: 'string' },
     'streams-per-connection': { type: 'string' },
@@ -91,6 +96,7 @@ type NumberOption =
   | 'timeout'
   | 'proxies'
   | 'changes'
+  | 'reachable'
   | 'streams-per-connection'
   | 'change-gap'
   | 'sync-timeout'
@@ -106,7 +112,13 @@ function num(name: NumberOption, dflt: number, min = 1): number {
   return n;
 }
 
-const params: ScaleParams = { services: num('services', 2000), podsPerService: num('pods-per-service', 5), namespaces: num('namespaces', 20) };
+const reachable = argv.reachable === undefined ? undefined : num('reachable', 0, 0);
+const params: ScaleParams = {
+  services: num('services', 2000),
+  podsPerService: num('pods-per-service', 5),
+  namespaces: num('namespaces', 20),
+  ...(reachable === undefined ? {} : { reachable }),
+};
 validateParams(params);
 const concurrency = num('concurrency', 32);
 const timeoutSeconds = num('timeout', 1800);
@@ -331,7 +343,8 @@ async function main(): Promise<void> {
   const total = params.services * (2 + params.podsPerService);
   console.log(
     `Trellis Kubernetes scale bench — ${machine.date}, Node ${machine.node}, ${machine.cpu} x ${machine.cores}, ${machine.memoryGB} GB\n` +
-      `${params.services} Services, ${params.services} EndpointSlices, ${params.services * params.podsPerService} Pods (${params.podsPerService} per Service) in ${params.namespaces} namespaces\n`,
+      `${params.services} Services, ${params.services} EndpointSlices, ${params.services * params.podsPerService} Pods (${params.podsPerService} per Service) in ${params.namespaces} namespaces\n` +
+      `Pods: ${reachableText(params.reachable)}\n`,
   );
   workDir = await mkdtemp(join(tmpdir(), 'trellis-kube-bench-'));
   const manifestsDir = join(workDir, 'manifests');
@@ -399,6 +412,7 @@ async function main(): Promise<void> {
     ...machine,
     params: {
       ...params,
+      reachable: params.reachable ?? null,
       concurrency,
       watchCache,
       malloc: mallocArg,
