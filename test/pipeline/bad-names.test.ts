@@ -5,43 +5,28 @@
  * routes and clusters. (Before names were validated, the bad name went into the domains of route
  * configuration 80, which Envoy's rules refuse as a whole, so no Service on port 80 got routes again.)
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadServeConfig } from '../../src/config/config.ts';
 import { TypeUrl } from '../../src/envoy/types.ts';
 import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { startManifestSource } from '../../src/sources/manifests/index.ts';
 import { DeltaClient, type DeltaResponse } from '../support/ads-client.ts';
 import { Logs } from '../support/logs.ts';
+import { manifestDirPerTest } from '../support/manifest-dir.ts';
 
 const service = (name: string, ip: string): string =>
   `apiVersion: v1\nkind: Service\nmetadata: { name: ${JSON.stringify(name)}, namespace: shop }\nspec: { clusterIP: ${ip}, ports: [{ name: http, port: 80 }] }\n`;
 const client = 'apiVersion: v1\nkind: Pod\nmetadata: { name: client, namespace: shop }\nspec: { containers: [{ name: app }] }\nstatus: { podIP: 10.1.0.9 }\n';
 
-let root: string;
-let dir: string;
+const { dir, put } = manifestDirPerTest('trellis-names-');
 let trellis: RunningTrellis | undefined;
 let ads: DeltaClient | undefined;
-
-async function put(name: string, text: string): Promise<void> {
-  await writeFile(join(root, name), text);
-  await rename(join(root, name), join(dir, name));
-}
-
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'trellis-names-'));
-  dir = join(root, 'mesh');
-  await mkdir(dir);
-});
 
 afterEach(async () => {
   ads?.close();
   ads = undefined;
   await trellis?.close();
   trellis = undefined;
-  await rm(root, { recursive: true, force: true });
 });
 
 /** The virtual hosts of route configuration 80 in a response, by name. */
@@ -65,9 +50,9 @@ describe('a Service with a name Kubernetes refuses', () => {
     await put('shop.yaml', [service('web', '10.0.0.1'), service('bad\nname', '10.0.0.2'), client].join('---\n'));
     const logs = new Logs();
     trellis = await serve(
-      loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
+      loadServeConfig({ manifests: dir(), 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
       createLogger('info', { write: logs.write }),
-      startManifestSource(dir, createLogger('fatal')),
+      startManifestSource(dir(), createLogger('fatal')),
     );
     const errors = logs.lines.filter((l) => l.level === 50).map((l) => l.msg);
     expect(errors).toEqual([

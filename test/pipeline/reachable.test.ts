@@ -4,16 +4,14 @@
  * adds clusters and a narrower one removes them on the open stream (delta), and a reach that does
  * not parse is an error on the Pod, logged and on /debug/configz, while the sidecar gets everything.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { loadServeConfig } from '../../src/config/config.ts';
 import { TypeUrl } from '../../src/envoy/types.ts';
 import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { startManifestSource } from '../../src/sources/manifests/index.ts';
 import { DeltaClient, type DeltaResponse } from '../support/ads-client.ts';
 import { Logs } from '../support/logs.ts';
+import { manifestDirPerTest } from '../support/manifest-dir.ts';
 
 const service = (name: string, ip: string): string =>
   `apiVersion: v1\nkind: Service\nmetadata: { name: ${name}, namespace: shop }\nspec: { clusterIP: ${ip}, ports: [{ name: http, port: 80 }] }\n`;
@@ -21,28 +19,15 @@ const client = (reach: string): string =>
   `apiVersion: v1\nkind: Pod\nmetadata: { name: client, namespace: shop, annotations: { trellis.dev/reachable-services: ${JSON.stringify(reach)} } }\n` +
   'spec: { containers: [{ name: app }] }\nstatus: { podIP: 10.1.0.9 }\n';
 
-let root: string;
-let dir: string;
+const { dir, put } = manifestDirPerTest('trellis-reach-');
 let trellis: RunningTrellis | undefined;
 let ads: DeltaClient | undefined;
-
-async function put(name: string, text: string): Promise<void> {
-  await writeFile(join(root, name), text);
-  await rename(join(root, name), join(dir, name));
-}
-
-beforeEach(async () => {
-  root = await mkdtemp(join(tmpdir(), 'trellis-reach-'));
-  dir = join(root, 'mesh');
-  await mkdir(dir);
-});
 
 afterEach(async () => {
   ads?.close();
   ads = undefined;
   await trellis?.close();
   trellis = undefined;
-  await rm(root, { recursive: true, force: true });
 });
 
 /** The outbound clusters a delta stream holds, kept up to date from each response (ACKed, as a proxy does). */
@@ -77,9 +62,9 @@ describe('a sidecar scoped by its pod', () => {
     await put('client.yaml', client('./web'));
     const logs = new Logs();
     trellis = await serve(
-      loadServeConfig({ manifests: dir, 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
+      loadServeConfig({ manifests: dir(), 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
       createLogger('info', { write: logs.write }),
-      startManifestSource(dir, createLogger('fatal')),
+      startManifestSource(dir(), createLogger('fatal')),
     );
     ads = await DeltaClient.connect(`127.0.0.1:${trellis.xdsPort}`, { node: { id: 'client.shop' } });
     ads.subscribe(TypeUrl.cluster, ['*']);
