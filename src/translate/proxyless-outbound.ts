@@ -247,6 +247,35 @@ function subsetResources(
   };
 }
 
+/** What one service port gave, and the problems found making it. */
+interface PortMade {
+  readonly value: ProxylessServicePort | undefined;
+  readonly aware: readonly (readonly [string, LocalityAwareAssignment])[];
+  readonly errors: readonly Diagnostic[];
+}
+
+/**
+ * What each service port gave, per service object and trust domain (all it depends on: a proxyless
+ * route reads the mesh for nothing, policy/backends.ts). The model shares every service that did not
+ * change with the model before (model/share.ts), so a change makes again only the service ports it
+ * touched, and the snapshot cache finds the other resources by identity.
+ */
+const byService = new WeakMap<ModelService, { readonly trustDomain: string; readonly ports: Map<ModelServicePort, PortMade> }>();
+
+function madeFor(service: ModelService, port: ModelServicePort, trust: Trust, make: () => PortMade): PortMade {
+  let memo = byService.get(service);
+  if (memo?.trustDomain !== trust.trustDomain) {
+    memo = { trustDomain: trust.trustDomain, ports: new Map() };
+    byService.set(service, memo);
+  }
+  let made = memo.ports.get(port);
+  if (made === undefined) {
+    made = make();
+    memo.ports.set(port, made);
+  }
+  return made;
+}
+
 /**
  * Every service port a proxyless client may dial, in the model's (sorted) order, and the policies'
  * subset clusters. `mesh` is where routes find backends and pod labels (default: these services,
@@ -262,10 +291,16 @@ export function proxylessOutbound(
   const aware = new Map<string, LocalityAwareAssignment>();
   for (const service of services) {
     for (const port of service.ports.filter(isGrpcPort)) {
-      guarded(service.source, errors, () => {
-        const sp = servicePort(service, port, mesh, trust, errors, aware);
-        if (sp) ports.push(sp);
+      const made = madeFor(service, port, trust, () => {
+        const found: Diagnostic[] = [];
+        const portAware = new Map<string, LocalityAwareAssignment>();
+        let value: ProxylessServicePort | undefined;
+        guarded(service.source, found, () => (value = servicePort(service, port, mesh, trust, found, portAware)));
+        return { value, aware: [...portAware], errors: found };
       });
+      errors.push(...made.errors);
+      for (const [name, a] of made.aware) aware.set(name, a);
+      if (made.value) ports.push(made.value);
     }
   }
   const subsets: ProxylessOutbound['subsets'][number][] = [];

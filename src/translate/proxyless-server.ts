@@ -30,7 +30,7 @@
 import { typed } from '../envoy/codec.js';
 import type { Listener } from '../envoy/generated/envoy/config/listener/v3/Listener.js';
 import type { HttpConnectionManager } from '../envoy/generated/envoy/extensions/filters/network/http_connection_manager/v3/HttpConnectionManager.js';
-import type { MeshModel, MtlsMode } from '../model/types.js';
+import type { MeshModel, ModelService, ModelWorkload, MtlsMode } from '../model/types.js';
 import { TLS_MODE_LABEL, TLS_MODE_MESH } from '../model/inputs.js';
 import { inMesh } from '../model/mtls.js';
 import type { Diagnostic } from '../diagnostics.js';
@@ -39,7 +39,7 @@ import { inboundCluster, inboundRoute, inboundVirtualHost, serverListener } from
 import { FILTER_NAME, MESSAGE } from './common.js';
 import { httpFilters } from './filters/index.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
-import { byName, translationWarning } from './translation.js';
+import { byName, Memo, perModel, sameElements, translationWarning } from './translation.js';
 import { type ObjectRef, sortedRefs } from '../diagnostics.js';
 import { grpcServerTls, mtlsPolicySources } from './mtls.js';
 import { servicePortsByTarget } from './listeners-inbound.js';
@@ -141,11 +141,57 @@ function plaintextAuthorizationNotes(b: Bind): Diagnostic[] {
   );
 }
 
-/** The server listeners of one namespace, one per ip:port however many services share it, sorted by name; and their warnings. */
-export function proxylessServerListeners(model: MeshModel, namespace: string): { listeners: DesiredResource<'listener'>[]; notes: Diagnostic[] } {
+/** The server listeners of a namespace, and their warnings. */
+export interface ServerListeners {
+  readonly listeners: readonly DesiredResource<'listener'>[];
+  readonly notes: readonly Diagnostic[];
+}
+
+/** The services and workloads of a model by namespace, in model order. */
+const byNamespace = perModel((model) => {
+  const services = new Map<string, ModelService[]>();
+  const workloads = new Map<string, ModelWorkload[]>();
+  const add = <T>(map: Map<string, T[]>, namespace: string, item: T): void => {
+    const list = map.get(namespace);
+    if (list) list.push(item);
+    else map.set(namespace, [item]);
+  };
+  for (const s of model.services) add(services, s.namespace, s);
+  for (const w of model.workloads) add(workloads, w.namespace, w);
+  return { services, workloads };
+});
+
+/** What was last made for each namespace, whatever the model, and what it was made of. */
+const lastServers = new Memo<{
+  made?: {
+    readonly services: readonly ModelService[];
+    readonly workloads: readonly ModelWorkload[];
+    readonly security: string;
+    readonly servers: ServerListeners;
+  };
+}>();
+
+/**
+ * The server listeners of one namespace, one per ip:port however many services share it, sorted by
+ * name; and their warnings. Made again only when the namespace's services or workloads changed (the
+ * model shares unchanged ones with the model before), else the very result made before.
+ */
+export function proxylessServerListeners(model: MeshModel, namespace: string): ServerListeners {
+  const index = byNamespace(model);
+  const services = index.services.get(namespace) ?? [];
+  const workloads = index.workloads.get(namespace) ?? [];
+  const security = `${model.trustDomain}|${model.mtls?.defaultMode ?? ''}`;
+  const slot = lastServers.get(namespace, () => ({}));
+  const held = slot.made;
+  if (held && held.security === security && sameElements(held.services, services) && sameElements(held.workloads, workloads)) return held.servers;
+  const servers = makeServerListeners(model, services, workloads);
+  slot.made = { services, workloads, security, servers };
+  return servers;
+}
+
+function makeServerListeners(model: MeshModel, services: readonly ModelService[], workloads: readonly ModelWorkload[]): ServerListeners {
   const binds = new Map<string, Bind>();
-  for (const service of model.services) {
-    if (service.namespace !== namespace) continue;
+  for (const service of services) {
     for (const port of service.ports.filter(isGrpcPort)) {
       const ctx: PortContext = { service, port, target: 'proxyless' };
       for (const e of port.endpoints) {
@@ -155,11 +201,11 @@ export function proxylessServerListeners(model: MeshModel, namespace: string): {
     }
   }
   // What a workload port's service ports bring (a mode, authorization) is looked up only when some do.
-  const lookUp = model.mtls !== undefined || model.services.some((s) => s.namespace === namespace && s.ports.some((p) => p.authorization));
-  for (const workload of model.workloads) {
-    if (workload.namespace !== namespace) continue;
+  const lookUp = model.mtls !== undefined || services.some((s) => s.ports.some((p) => p.authorization));
+  for (const workload of workloads) {
     const meshPod = model.mtls && inMesh(workload.labels) ? `${workload.namespace}/${workload.name}` : undefined;
-    const targets = lookUp ? servicePortsByTarget(workload, model.services) : new Map<number, PortContext[]>();
+    // The services selecting a workload are of its namespace.
+    const targets = lookUp ? servicePortsByTarget(workload, services) : new Map<number, PortContext[]>();
     for (const port of workload.ports.filter(isGrpcPort)) {
       const services = (targets.get(port.port) ?? []).map((c): PortContext => ({ ...c, target: 'proxyless' }));
       const sources = [workload.source, ...services.flatMap(mtlsPolicySources), ...authorizationSources(services)];

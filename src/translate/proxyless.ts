@@ -5,7 +5,9 @@
  * (see proxyless-server.ts).
  *
  * Computed once per (model, namespace). The outbound resources do not depend on the namespace and
- * are computed once per model, so every namespace hands the cache the very same objects.
+ * are computed once per model, so every namespace hands the cache the very same objects; each
+ * service port's are made again only when its service changed (proxyless-outbound.ts), and a
+ * namespace's lists equal to the last ones are those very lists.
  *
  * A client with a locality (its class says so: proxy.ts) receives, when some service port is
  * locality-aware, that port's assignment with priorities by its locality (policy/locality.ts):
@@ -19,7 +21,7 @@ import { proxylessOutbound, type ProxylessOutbound } from './proxyless-outbound.
 import { proxylessServerListeners } from './proxyless-server.js';
 import { proxylessTargets } from './names.js';
 import { meshIndex } from './policy/mesh-index.js';
-import { byName, Memo, perModel, sortErrors, type Translation } from './translation.js';
+import { byName, keepEqual, Memo, perModel, sortErrors, type Translation } from './translation.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
 
@@ -39,6 +41,14 @@ const memoFor = perModel((model): ModelMemo => ({
   byLocality: new Memo(),
 }));
 
+/**
+ * The lists last made for each namespace, whatever the model: equal content is handed out again as
+ * those very lists (an endpoint change leaves clusters, listeners and routes the lists they were),
+ * which the snapshot cache then skips.
+ */
+const lastResources = new Memo<{ made?: Translation['resources'] }>();
+const NO_SECRETS: readonly DesiredResource<'secret'>[] = [];
+
 function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string): Translation {
   const listeners: DesiredResource<'listener'>[] = [];
   for (const sp of outbound.ports) {
@@ -49,14 +59,20 @@ function build(model: MeshModel, outbound: ProxylessOutbound, namespace: string)
   }
   const servers = proxylessServerListeners(model, namespace);
   listeners.push(...servers.listeners);
+  const held = lastResources.get(namespace, () => ({}));
+  const resources = {
+    cluster: keepEqual(byName([...outbound.ports.map((p) => p.cluster), ...outbound.subsets.map((s) => s.cluster)]), held.made?.cluster),
+    endpoint: keepEqual(
+      byName([...outbound.ports.flatMap((p) => (p.endpoint ? [p.endpoint] : [])), ...outbound.subsets.map((s) => s.endpoint)]),
+      held.made?.endpoint,
+    ),
+    listener: keepEqual(byName(listeners), held.made?.listener),
+    route: keepEqual(byName(outbound.ports.map((p) => p.route)), held.made?.route),
+    secret: NO_SECRETS,
+  };
+  held.made = resources;
   return {
-    resources: {
-      cluster: byName([...outbound.ports.map((p) => p.cluster), ...outbound.subsets.map((s) => s.cluster)]),
-      endpoint: byName([...outbound.ports.flatMap((p) => (p.endpoint ? [p.endpoint] : [])), ...outbound.subsets.map((s) => s.endpoint)]),
-      listener: byName(listeners),
-      route: byName(outbound.ports.map((p) => p.route)),
-      secret: [],
-    },
+    resources,
     // This translation is for clients without a locality (or for all, with no locality-aware port).
     diagnostics: sortErrors([...outbound.errors, ...servers.notes, ...noLocalityNotes(outbound.localityAware)]),
   };

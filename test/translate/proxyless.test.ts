@@ -306,6 +306,27 @@ describe('proxyless translation as a whole', () => {
     expect(translateProxyless(mesh(), { mode: 'proxyless', namespace: 'default' })).not.toBe(inDefault);
   });
 
+  it("makes again only what a change touched: after an endpoint change, the same cluster, listener and route lists, the other resources' very objects", () => {
+    const before = mesh();
+    const was = ['default', 'other'].map((namespace) => translateProxyless(before, { mode: 'proxyless', namespace }));
+    const moved = {
+      ...before,
+      services: before.services.map((s) =>
+        s.name === 'echo' ? { ...s, ports: s.ports.map((p) => ({ ...p, endpoints: [ep('10.1.0.9', 7070, 'other')] })) } : s,
+      ),
+    };
+    for (const [i, namespace] of ['default', 'other'].entries()) {
+      const now = translateProxyless(moved, { mode: 'proxyless', namespace });
+      const then = was[i]!;
+      expect(now.resources.cluster).toBe(then.resources.cluster);
+      expect(now.resources.route).toBe(then.resources.route);
+      // default's server listeners come from its own services and pods, which did not change; other's from echo's endpoints
+      if (namespace === 'default') expect(now.resources.listener).toBe(then.resources.listener);
+      else expect(names(now, 'listener')).toContain(server('10.1.0.9:7070'));
+      expect(now.resources.endpoint.filter((e, j) => e !== then.resources.endpoint[j]).map((e) => e.name)).toEqual([`outbound|7070||${ECHO}`]);
+    }
+  });
+
   it('gives a namespace without services only the client side', () => {
     const t = translateProxyless(MODEL, { mode: 'proxyless', namespace: 'empty' });
     expect(names(t, 'listener').filter((n) => n.startsWith('grpc/server'))).toEqual([]);
