@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { type Diagnostic, formatRef, sortedRefs } from '../diagnostics.js';
-import type { MeshModel, ModelService, ModelServicePort } from '../model/types.js';
+import type { MeshModel, ModelService, ModelServicePort, ModelWorkload } from '../model/types.js';
 import type { DesiredResource } from '../envoy/resources.js';
 import { edsCluster, hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
 import { localityGroups, outboundEndpoints, SIDECAR_ENDPOINTS } from './endpoints.js';
@@ -17,7 +17,7 @@ import { RoutingViews, type HttpPortServices } from './routes.js';
 import { isHttp, RESERVED_PORTS } from './common.js';
 import { SIDECAR } from './names.js';
 import type { MeshIndex } from './policy/types.js';
-import { byName, guarded, keepEqual, perModel, sameElements, translationError } from './translation.js';
+import { byName, guarded, keepEqual, perElements, perModel, perObject, sameElements, sortedUnique, translationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
 import { meshIndex } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
@@ -382,36 +382,79 @@ function reachedServices(model: MeshModel, reach: readonly string[]): ModelServi
   return [...found].sort((a, b) => (index.order.get(a) ?? 0) - (index.order.get(b) ?? 0));
 }
 
-/** The last outbound made for each reach (its entries joined by ','), for keepEqual; only reaches a workload has are kept. */
-const lastScoped = new Map<string, SidecarOutbound>();
+/** The very objects every sidecar gets (kept from model to model there), by name: made once per model, whatever the number of reaches. */
+const byNameOf = perObject((full: SidecarOutbound) => ({
+  clusters: new Map(full.clusters.map((c) => [c.name, c])),
+  endpoints: new Map(full.endpoints.map((e) => [e.name, e])),
+  listeners: new Map(full.listeners.map((l) => [l.name, l])),
+}));
 
-function computeScoped(model: MeshModel, reach: readonly string[], key: string): SidecarOutbound {
-  const full = sidecarOutbound(model);
-  const base = full.base;
-  const held = lastScoped.get(key);
-  const b = new OutboundBuilder(base.ipTaken, model);
-  const ignored: Diagnostic[] = []; // the full outbound reports every service's problems
-  const services = reachedServices(model, reach);
-  for (const service of services) guarded(service.source, ignored, () => b.service(service));
-  // The very objects every sidecar gets (kept from model to model there), by name.
-  const clusters = new Map(full.clusters.map((c) => [c.name, c]));
-  const endpoints = new Map(full.endpoints.map((e) => [e.name, e]));
-  const tcpListeners = new Map(full.listeners.map((l) => [l.name, l]));
-  const names = [SIDECAR.passthroughCluster, ...b.clusters.keys(), ...services.flatMap((s) => full.subsetNames.get(s) ?? [])];
+/** The last outbound made for each reach (its entries joined by ','), for keepEqual; only reaches a workload has are kept. */
+const lastScoped = new Map<string, Scoped>();
+
+/** A reach's outbound, with what its shape was made from: the full outbound's lists and the names it took. */
+interface Scoped {
+  readonly outbound: SidecarOutbound;
+  readonly from: Pick<SidecarOutbound, 'clusters' | 'listeners' | 'httpPorts' | 'ipTaken'>;
+  /** Cluster (and assignment) names, sorted. */
+  readonly names: readonly string[];
+}
+
+/** The assignments of `names` in the full outbound, and those of them that are locality-aware. */
+function scopedEndpoints(full: SidecarOutbound, names: readonly string[], held: readonly DesiredResource<'endpoint'>[] | undefined) {
+  const { endpoints } = byNameOf(full);
   const aware = new Map(
     names.flatMap((name) => {
       const a = full.localityAware.get(name);
       return a ? [[name, a] as const] : [];
     }),
   );
-  const httpPorts = keepGroups(httpGroups(b, base), held?.httpPorts);
+  return {
+    endpoints: keepEqual(
+      names.flatMap((n) => endpoints.get(n) ?? []),
+      held,
+    ),
+    aware,
+  };
+}
+
+function computeScoped(model: MeshModel, reach: readonly string[], key: string): SidecarOutbound {
+  const full = sidecarOutbound(model);
+  const base = full.base;
+  const held = lastScoped.get(key);
+  const from = { clusters: full.clusters, listeners: full.listeners, httpPorts: full.httpPorts, ipTaken: full.ipTaken };
+  if (
+    held &&
+    held.from.clusters === from.clusters &&
+    held.from.listeners === from.listeners &&
+    held.from.httpPorts === from.httpPorts &&
+    held.from.ipTaken === from.ipTaken
+  ) {
+    // No service, port, route or listener of the mesh changed, so neither did what this reach takes in:
+    // only its assignments may have.
+    const { endpoints, aware } = scopedEndpoints(full, held.names, held.outbound.endpoints);
+    const outbound = { ...held.outbound, endpoints, localityAware: aware, base, errors: full.errors };
+    lastScoped.set(key, { outbound, from, names: held.names });
+    return outbound;
+  }
+  const b = new OutboundBuilder(base.ipTaken, model);
+  const ignored: Diagnostic[] = []; // the full outbound reports every service's problems
+  const services = reachedServices(model, reach);
+  for (const service of services) guarded(service.source, ignored, () => b.service(service));
+  const { clusters, listeners: tcpListeners } = byNameOf(full);
+  const names = sortedUnique([SIDECAR.passthroughCluster, ...b.clusters.keys(), ...services.flatMap((s) => full.subsetNames.get(s) ?? [])]);
+  const { endpoints, aware } = scopedEndpoints(full, names, held?.outbound.endpoints);
+  const httpPorts = keepGroups(httpGroups(b, base), held?.outbound.httpPorts);
   const outbound: SidecarOutbound = {
-    clusters: keepEqual(byName(names.flatMap((n) => clusters.get(n) ?? [])), held?.clusters),
-    endpoints: keepEqual(byName(names.flatMap((n) => endpoints.get(n) ?? [])), held?.endpoints),
+    clusters: keepEqual(
+      names.flatMap((n) => clusters.get(n) ?? []),
+      held?.outbound.clusters,
+    ),
+    endpoints,
     localityAware: aware,
     listeners: keepEqual(
       byName([virtualOutbound(), ...b.listeners.map((l) => tcpListeners.get(l.name) ?? l), ...httpPorts.map(httpPortListener)]),
-      held?.listeners,
+      held?.outbound.listeners,
     ),
     httpPorts,
     ipTaken: base.ipTaken,
@@ -419,14 +462,20 @@ function computeScoped(model: MeshModel, reach: readonly string[], key: string):
     base,
     errors: full.errors,
   };
-  lastScoped.set(key, outbound);
+  lastScoped.set(key, { outbound, from, names });
   return outbound;
 }
 
-/** The reaches the model's workloads have, by key; the kept outbound of any other is forgotten. */
-const scopedFor = perModel((model) => {
-  const inUse = new Set(model.workloads.flatMap((w) => (w.reachable ? [w.reachable.join(',')] : [])));
+/** The reaches workloads have, by key (looked at again only when some workload changed); the kept outbound of any other is forgotten. */
+const reachesInUse = perElements((workloads: readonly ModelWorkload[]) => {
+  const inUse = new Set(workloads.flatMap((w) => (w.reachable ? [w.reachable.join(',')] : [])));
   for (const key of lastScoped.keys()) if (!inUse.has(key)) lastScoped.delete(key);
+  return inUse;
+});
+
+/** The scoped outbounds of one model, by reach key. */
+const scopedFor = perModel((model) => {
+  reachesInUse(model.workloads);
   return new Map<string, SidecarOutbound>();
 });
 

@@ -33,7 +33,7 @@ import { outboundRoutes, type HttpPortServices } from './routes.js';
 import { scopedOutbound, sidecarOutbound, type SidecarOutbound } from './sidecar-outbound.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
-import { byName, keepEqual, Memo, perModel, perPair, sameElements, sortErrors, type Translation } from './translation.js';
+import { byName, keepEqual, Memo, perElements, perModel, perPair, sameElements, sortErrors, type Translation } from './translation.js';
 
 interface Routes {
   readonly routes: readonly DesiredResource<'route'>[];
@@ -53,13 +53,19 @@ interface ModelMemo {
   readonly endpoints: Memo<readonly DesiredResource<'endpoint'>[]>;
 }
 
-const memoFor = perModel((model): ModelMemo => {
-  const workloads = new Map(model.workloads.map((w) => [`${w.namespace}/${w.name}`, w]));
+/** The workloads by `namespace/name`, made again only when some workload changed; then the inbound of gone ones is forgotten. */
+const workloadIndex = perElements((list: readonly ModelWorkload[]) => {
+  const workloads = new Map(list.map((w) => [`${w.namespace}/${w.name}`, w]));
   forgetGone(workloads);
+  return workloads;
+});
+const serviceIndex = perElements((list: readonly ModelService[]) => new Map(list.map((s) => [`${s.namespace}/${s.name}`, s])));
+
+const memoFor = perModel((model): ModelMemo => {
   return {
     routes: new Memo(),
-    workloads,
-    services: new Map(model.services.map((s) => [`${s.namespace}/${s.name}`, s])),
+    workloads: workloadIndex(model.workloads),
+    services: serviceIndex(model.services),
     inbound: new Memo(),
     endpoints: new Memo(),
   };

@@ -97,14 +97,32 @@ export class Memo<T> {
  * very same object handed to every proxy class after (the snapshot cache recognises it by identity).
  */
 export function perModel<T>(make: (model: MeshModel) => T): (model: MeshModel) => T {
-  const memo = new WeakMap<MeshModel, T>();
-  return (model) => {
-    let value = memo.get(model);
+  return perObject(make);
+}
+
+/** `make` computed once per object (held as long as the object is). */
+export function perObject<K extends object, T>(make: (key: K) => T): (key: K) => T {
+  const memo = new WeakMap<K, T>();
+  return (key) => {
+    let value = memo.get(key);
     if (value === undefined) {
-      value = make(model);
-      memo.set(model, value);
+      value = make(key);
+      memo.set(key, value);
     }
     return value;
+  };
+}
+
+/**
+ * `make(list)` again only when `list` holds other elements than the last list given (a model shares
+ * its unchanged entries with the model before, so most changes leave e.g. the workloads as they
+ * were); else the last result.
+ */
+export function perElements<E, T>(make: (list: readonly E[]) => T): (list: readonly E[]) => T {
+  let last: { readonly list: readonly E[]; readonly value: T } | undefined;
+  return (list) => {
+    if (last === undefined || !sameElements(last.list, list)) last = { list, value: make(list) };
+    return last.value;
   };
 }
 

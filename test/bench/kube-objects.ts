@@ -19,7 +19,9 @@ export interface ScaleParams {
 }
 
 /** The Pod annotation scoping a sidecar to the services it names (`namespace/name`, `namespace/*`, `./name`, `./*`). */
-export const REACHABLE_ANNOTATION = 'trellis.dev/reachable-services';
+import { REACHABLE_ANNOTATION } from '../../src/model/reachable.ts';
+
+export { REACHABLE_ANNOTATION };
 
 /** One Service with its slice and Pods; Pods carry their status (what the API server gets through /status). */
 export interface ServiceGroup {
