@@ -13,11 +13,13 @@ import type { Logger } from 'pino';
 import { sortDiagnostics, type Diagnostic } from '../diagnostics.js';
 import type { MeshModel } from '../model/types.js';
 import { parseProxyClass } from '../translate/proxy.js';
-import { sharedSidecarResources, translate } from '../translate/translate.js';
+import { namespaceRoutes, sharedSidecarResources, translate } from '../translate/translate.js';
 import type { SnapshotCache } from '../xds/cache.js';
 
 /** The key the lists every sidecar shares are held under in the cache, ahead of the classes given them. */
 const SHARED_SIDECAR = 'sidecar (shared)';
+/** Followed by a namespace: the routes of that namespace's unscoped sidecars. */
+const NAMESPACE_ROUTES = 'sidecar routes of namespace ';
 
 /** What one setModel cost: the classes translated, the time in translation and in the cache (hashing, encoding what is new), the resources encoded. */
 export interface BuildCost {
@@ -89,14 +91,23 @@ export class SnapshotBuilder {
   }
 
   /**
-   * Encodes what every sidecar shares before any asks (SnapshotCache.prepare): the first sidecar of
-   * a pod then costs only what is its own. What fails to encode is reported by the classes given it.
+   * Encodes what every sidecar shares before any asks (SnapshotCache.prepare), and the routes of
+   * each namespace with an unscoped sidecar's pod: the first sidecar of a pod then costs only what is
+   * its own. What fails to encode is reported by the classes given it.
    */
   private prepare(model: MeshModel, cost: { translateMs: number; cacheMs: number }): void {
     const t0 = performance.now();
     const shared = sharedSidecarResources(model);
+    const routes = namespaceRoutes(model);
     const t1 = performance.now();
     this.cache.prepare(SHARED_SIDECAR, shared);
+    const keys = new Set([SHARED_SIDECAR]);
+    for (const [namespace, route] of routes) {
+      const key = `${NAMESPACE_ROUTES}${namespace}`;
+      keys.add(key);
+      this.cache.prepare(key, { route });
+    }
+    for (const key of this.cache.preparedKeys()) if (!keys.has(key)) this.cache.unprepare(key);
     cost.translateMs += t1 - t0;
     cost.cacheMs += performance.now() - t1;
   }

@@ -120,6 +120,15 @@ export function sharedRoutes(model: MeshModel): readonly DesiredResource<'route'
   return routesFor(model, '', sidecarOutbound(model)).routes;
 }
 
+/**
+ * The routes of every namespace where some pod's sidecar is not scoped (model/reachable.ts): what
+ * the first sidecar of such a namespace would otherwise make when it connects.
+ */
+export function namespaceRoutes(model: MeshModel): ReadonlyMap<string, readonly DesiredResource<'route'>[]> {
+  const namespaces = new Set(model.workloads.flatMap((w) => (w.reachable ? [] : [w.namespace])));
+  return new Map([...namespaces].sort().map((ns) => [ns, routesFor(model, ns, sidecarOutbound(model)).routes] as const));
+}
+
 /** The services selecting a workload, in model order. */
 function selecting(memo: ModelMemo, workload: ModelWorkload | undefined): ModelService[] {
   return workload ? workload.services.flatMap((key) => memo.services.get(key) ?? []) : [];

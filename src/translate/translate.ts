@@ -6,7 +6,9 @@ import type { MeshModel } from '../model/types.js';
 import type { ProxyDescriptor } from './proxy.js';
 import { translateProxyless } from './proxyless.js';
 import { sidecarOutbound } from './sidecar-outbound.js';
-import { sharedRoutes, translateSidecar } from './sidecar.js';
+import { namespaceRoutes, sharedRoutes, translateSidecar } from './sidecar.js';
+
+export { namespaceRoutes };
 import type { TranslatedResources } from '../envoy/resources.js';
 import type { Translation } from './translation.js';
 

@@ -197,6 +197,19 @@ export class SnapshotCache {
     return { next, kinds, errors };
   }
 
+  /** Lets go of what `prepare(key, …)` held. */
+  unprepare(key: string): void {
+    const snap = this.prepared.get(key);
+    if (!snap) return;
+    this.prepared.delete(key);
+    for (const kind of PUSH_ORDER) this.drop(snap[kind]);
+  }
+
+  /** The keys `prepare` holds lists under. */
+  preparedKeys(): string[] {
+    return [...this.prepared.keys()];
+  }
+
   /** Drops a proxy class and releases its entries. */
   delete(proxyClass: string): void {
     const snap = this.snapshots.get(proxyClass);

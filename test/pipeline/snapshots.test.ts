@@ -107,13 +107,18 @@ describe('SnapshotBuilder: the first sidecar of a pod', () => {
     const builder = new SnapshotBuilder(cache, () => [], pino({ level: 'silent' }));
     builder.setModel(modelOf(services, workloads));
     // 30 outbound clusters and PassthroughCluster, 30 assignments, virtualOutbound and the port-80
-    // listener, and the port-80 routes as a namespace without services has them.
-    expect(cache.encodes).toBe(31 + 30 + 2 + 1);
+    // listener, the port-80 routes as a namespace without services has them, and as namespace
+    // default has them (a pod of it has an unscoped sidecar; there its services answer to their
+    // short names too).
+    expect(cache.encodes).toBe(31 + 30 + 2 + 1 + 1);
     const before = cache.encodes;
     builder.demand('sidecar/default/svc-0-0');
-    // Its own: InboundPassthroughCluster, inbound|8080||, virtualInbound, and the routes of port 80
-    // in its namespace (where its services answer to their short names too).
-    expect(cache.encodes - before).toBe(4);
+    // Its own: InboundPassthroughCluster, inbound|8080||, virtualInbound.
+    expect(cache.encodes - before).toBe(3);
     expect(cache.get('sidecar/default/svc-0-0')?.cluster.entries.size).toBe(33);
+    // Its namespace's routes are let go once no pod of it has an unscoped sidecar.
+    expect(cache.preparedKeys()).toContain('sidecar routes of namespace default');
+    builder.setModel(modelOf(services, []));
+    expect(cache.preparedKeys()).toEqual(['sidecar (shared)']);
   });
 });
