@@ -14,6 +14,7 @@ import { PeerStreams } from './peers.js';
 import { DeltaStream } from './delta.js';
 import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
+import { ResponseBodies } from './response-bodies.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
 import { clientResourcesOf } from './client-status.js';
@@ -56,6 +57,8 @@ export interface AdsServerOptions {
   readonly classGraceMs?: number;
   /** A proxy class has had no connected proxy for the grace period: drop what is held for it. */
   readonly onRelease?: (proxyClass: string) => void;
+  /** Most bytes of encoded response bodies kept for the streams that will be sent the same (default 64 MiB). */
+  readonly responseBodyBytes?: number;
   /** Most resource names one stream may subscribe to per type (default 100 000). */
   readonly maxNamesPerType?: number;
   /** Most resource names one stream may subscribe to, all types together (default 200 000). */
@@ -98,7 +101,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   private readonly releasing = new Map<string, NodeJS.Timeout>();
   private readonly ctx: StreamContext;
   private nextId = 0;
-  private readonly sharedBytes = new Map<string, Buffer>();
+  private readonly bodies: ResponseBodies;
   /** Names subscribed to by every stream together. */
   private readonly subscribed = { total: 0 };
   /** Per warning reason: when it was last logged, and how many were not logged since. */
@@ -112,6 +115,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
 
   constructor(private readonly opts: AdsServerOptions) {
     this.peers = new PeerStreams(opts.secrets, opts.onPeer);
+    this.bodies = new ResponseBodies(opts.responseBodyBytes ?? 64 * 1024 * 1024);
     const observer = opts.observer ?? NO_OBSERVER;
     this.ctx = {
       logger: opts.logger,
@@ -127,15 +131,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
       ...(opts.secrets ? { answered: (s: AdsStream, kind: ResourceKind) => kind === 'secret' && this.peers.answered(s) } : {}),
       closed: (s) => this.remove(s),
       now: () => performance.now(),
-      shared: (key, encode) => {
-        let bytes = this.sharedBytes.get(key);
-        if (!bytes) {
-          bytes = encode();
-          this.sharedBytes.set(key, bytes);
-        }
-        return bytes;
-      },
-      beginEvent: () => this.beginEvent(),
+      shared: (key, encode) => this.bodies.get(key, encode),
       limits: {
         maxNamesPerType: opts.maxNamesPerType ?? 100_000,
         maxNamesPerStream: opts.maxNamesPerStream ?? 200_000,
@@ -159,7 +155,6 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     this.unsubscribe.push(
       opts.cache.onChange((c) => this.onChange(c)),
       opts.cache.onReady(() => {
-        this.beginEvent();
         for (const s of this.streams) s.flush();
       }),
     );
@@ -177,12 +172,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   private onSecretChange(change: SnapshotChange): void {
     const streams = this.opts.cache.ready ? this.peers.streamsOf(change) : undefined;
     if (!streams) return;
-    this.beginEvent();
     for (const s of streams) s.onChange(change);
-  }
-
-  private beginEvent(): void {
-    this.sharedBytes.clear();
   }
 
   private classOf(cls: string): Set<AdsStream> {
@@ -231,8 +221,12 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     if (!this.opts.cache.ready) return;
     const streams = this.byClass.get(change.proxyClass);
     if (!streams) return;
-    this.beginEvent();
     for (const s of streams) s.onChange(change);
+  }
+
+  /** Response bodies encoded so far (each one shared by every stream sent the same content). */
+  get bodiesEncoded(): number {
+    return this.bodies.encodes;
   }
 
   private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>, secure: boolean): void {
@@ -273,7 +267,6 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
 
   private serve<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
     call.on('data', (req: R | Malformed) => {
-      this.beginEvent();
       try {
         if (isMalformed(req)) throw new StreamError(grpc.status.INVALID_ARGUMENT, `malformed request: ${req.malformed}`, 'malformed');
         stream.handle(req);

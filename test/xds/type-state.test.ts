@@ -59,7 +59,6 @@ function harness() {
     closed: () => undefined,
     now: () => 0,
     shared: (_key, encode) => encode(),
-    beginEvent: () => undefined,
     limits: { maxNamesPerType: 100, maxNamesPerStream: 1000, maxNamesServer: 10_000, maxNodeIdLength: 1024, maxNodeMetadataBytes: 16384 },
     subscribed: { total: 0 },
     warnLimited: () => undefined,
