@@ -32,7 +32,7 @@ import type {
 } from './status.js';
 import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
-import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
+import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type NoncedResponse, type SotwRequest } from './wire.js';
 
 /** A repeated warning (same reason) is logged at most once in this long; the rest are only counted. */
 const WARN_INTERVAL_MS = 10_000;
@@ -229,7 +229,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     return this.bodies.encodes;
   }
 
-  private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>, secure: boolean): void {
+  private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, NoncedResponse>, secure: boolean): void {
     this.streams.add(stream);
     this.ctx.observer.streamOpened(stream.protocol);
     if (secure) {
@@ -240,7 +240,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   }
 
   /** Reads nothing until the peer is proven; then serves, or ends the stream UNAUTHENTICATED. */
-  private acceptSecure<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
+  private acceptSecure<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, NoncedResponse>): void {
     const authenticate = this.opts.authenticate;
     call.pause();
     call.on('cancelled', () => stream.gone());
@@ -249,7 +249,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
       stream.end(new StreamError(grpc.status.INTERNAL, 'the secure port has no authenticator', 'internal'));
       return;
     }
-    authenticate(call as grpc.ServerDuplexStream<unknown, Buffer>).then(
+    authenticate(call as grpc.ServerDuplexStream<unknown, unknown>).then(
       (peer) => {
         if (!this.streams.has(stream)) return;
         stream.peer = peer;
@@ -265,7 +265,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     );
   }
 
-  private serve<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
+  private serve<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, NoncedResponse>): void {
     call.on('data', (req: R | Malformed) => {
       try {
         if (isMalformed(req)) throw new StreamError(grpc.status.INVALID_ARGUMENT, `malformed request: ${req.malformed}`, 'malformed');
@@ -287,9 +287,9 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   /** The grpc-js handlers for the ADS service; `secure` streams are authenticated first. */
   implementation(secure = false): grpc.UntypedServiceImplementation {
     return {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<SotwRequest | Malformed, Buffer>) =>
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<SotwRequest | Malformed, NoncedResponse>) =>
         this.accept(new SotwStream(++this.nextId, call, this.ctx), call, secure),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaRequest | Malformed, Buffer>) =>
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaRequest | Malformed, NoncedResponse>) =>
         this.accept(new DeltaStream(++this.nextId, call, this.ctx), call, secure),
     };
   }

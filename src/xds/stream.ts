@@ -14,7 +14,7 @@ import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
 import { SUBSCRIBED_LISTED, worstState, type ProxyStatus, type SyncState, type XdsObserver } from './status.js';
 import { TypeState } from './type-state.js';
-import { withNonce } from './wire.js';
+import { NoncedResponse } from './wire.js';
 import type { Authorize, PeerIdentity } from './peer.js';
 
 export interface StreamContext {
@@ -86,7 +86,7 @@ export class StreamError extends Error {
   }
 }
 
-type Call = ServerDuplexStream<unknown, Buffer>;
+type Call = ServerDuplexStream<unknown, NoncedResponse>;
 
 export abstract class AdsStream {
   abstract readonly protocol: 'sotw' | 'delta';
@@ -277,7 +277,7 @@ export abstract class AdsStream {
     const whole = selection.whole || selection.entries.length === kind.entries.size;
     const names = whole ? '*' : selection.entries.map((e) => e.name).join('\n');
     const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${names}|${selection.removed.join('\n')}`;
-    const bytes = withNonce(
+    const bytes = new NoncedResponse(
       this.ctx.shared(key, () => this.encode(ts, kind, selection)),
       nonce,
     );
