@@ -40,13 +40,14 @@ export class DeltaStream extends AdsStream {
     if (subscribe.length === 0 && unsubscribe.length === 0) return; // an ACK: the subscription stands
     const names = new Set(ts.names);
     const added: string[] = [];
+    const canonical = subscribe.length > 0 ? this.canonical(ts) : undefined;
     for (const name of subscribe) {
       if (name === '*') {
         ts.setWildcard(true);
         continue;
       }
-      if (names.has(name)) continue;
-      names.add(this.canonicalName(ts, name));
+      if (names.has(name) || !canonical) continue;
+      names.add(canonical(name));
       added.push(name);
     }
     ts.added(added);
@@ -71,6 +72,8 @@ export class DeltaStream extends AdsStream {
       for (const e of ts.subscribedEntries(kind)) all.add(e.name);
       names = all;
     }
+    // Every name of the kind (a proxy's first response): the kind's entries, already in name order.
+    if (names.size === kind.entries.size && everyHeld(names, kind)) return { updated: [...kind.entries.values()], removed: [] };
     const updated: ResourceEntry[] = [];
     const removed: string[] = [];
     // One changed name is the common case of a push: nothing to sort.
@@ -101,4 +104,9 @@ export class DeltaStream extends AdsStream {
       removed_resources: selection.removed,
     });
   }
+}
+
+function everyHeld(names: ReadonlySet<string>, kind: KindSnapshot): boolean {
+  for (const name of names) if (!kind.entries.has(name)) return false;
+  return true;
 }

@@ -183,7 +183,13 @@ export abstract class AdsStream {
    * the same names then share one string each instead of holding a decoded copy per stream.
    */
   protected canonicalName(ts: TypeState, name: string): string {
-    return this.ctx.snapshotFor(this)?.[ts.kind].entries.get(name)?.name ?? name;
+    return this.canonical(ts)(name);
+  }
+
+  /** canonicalName for many names: the snapshot is looked up once. */
+  protected canonical(ts: TypeState): (name: string) => string {
+    const entries = this.ctx.snapshotFor(this)?.[ts.kind].entries;
+    return entries ? (name) => entries.get(name)?.name ?? name : (name) => name;
   }
 
   /** Replaces a type's subscribed names with the shared set holding exactly `names`. */
