@@ -13,7 +13,7 @@ const SOTW = adsServiceDefinition.StreamAggregatedResources;
 
 function decoded(bytes: Uint8Array): Record<string, unknown> {
   const type = messageType('envoy.service.discovery.v3.DiscoveryResponse');
-  return type.toObject(type.decode(bytes), { defaults: false }) as Record<string, unknown>;
+  return type.toObject(type.decode(bytes), { defaults: false });
 }
 
 const body = encodeSotwResponse({ version_info: 'v1', resources: [Buffer.from([10, 1, 97])], type_url: 'type.googleapis.com/x' });
