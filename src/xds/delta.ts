@@ -7,7 +7,7 @@
 import type { KindSnapshot } from './cache.js';
 import type { ResourceEntry } from './resource.js';
 import { AdsStream, type Selection } from './stream.js';
-import type { TypeState } from './type-state.js';
+import { allEntries, type TypeState } from './type-state.js';
 import { encodeDeltaResponse, type DeltaRequest } from './wire.js';
 
 export class DeltaStream extends AdsStream {
@@ -65,7 +65,7 @@ export class DeltaStream extends AdsStream {
   }
 
   /** The due names (all subscribed ones too, when all are due): those the kind holds, and those it no longer does. */
-  private pending(ts: TypeState, kind: KindSnapshot): { updated: ResourceEntry[]; removed: string[] } {
+  private pending(ts: TypeState, kind: KindSnapshot): { updated: readonly ResourceEntry[]; removed: string[] } {
     let names: ReadonlySet<string> = ts.dirty;
     if (ts.dirtyAll) {
       const all = new Set(ts.dirty);
@@ -73,7 +73,7 @@ export class DeltaStream extends AdsStream {
       names = all;
     }
     // Every name of the kind (a proxy's first response): the kind's entries, already in name order.
-    if (names.size === kind.entries.size && everyHeld(names, kind)) return { updated: [...kind.entries.values()], removed: [] };
+    if (names.size === kind.entries.size && everyHeld(names, kind)) return { updated: allEntries(kind), removed: [] };
     const updated: ResourceEntry[] = [];
     const removed: string[] = [];
     // One changed name is the common case of a push: nothing to sort.
