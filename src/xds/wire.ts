@@ -326,7 +326,7 @@ const NONCE_TAG = (5 << 3) | 2;
  * them into a Buffer of their own first cost a second copy of the whole response per stream, the
  * largest part of a cold start's CPU (1000 proxies, each sent ~640 KB). This leans on grpc-js's
  * serializeMessage (server-interceptors.js), like grpc-memory.ts on its decoder, hence the exact pin
- * of @grpc/grpc-js in package.json; test/xds/wire.test.ts sends one through a grpc-js server and fails
+ * of @grpc/grpc-js in package.json; test/xds/nonced-response.test.ts sends one through a grpc-js server and fails
  * when grpc-js frames it otherwise.
  */
 export class NoncedResponse {
