@@ -84,7 +84,7 @@ export class PeerAuthenticator {
   }
 
   /** For AdsServer's `authenticate`: the token when there is one, else the client certificate. */
-  readonly authenticate = async (call: ServerDuplexStream<unknown, Buffer>): Promise<PeerIdentity> => {
+  readonly authenticate = async (call: ServerDuplexStream<unknown, unknown>): Promise<PeerIdentity> => {
     const header = call.metadata.get('authorization')[0];
     if (header !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(String(header));

@@ -7,7 +7,7 @@
 import type { KindSnapshot } from './cache.js';
 import type { ResourceEntry } from './resource.js';
 import { AdsStream, type Selection } from './stream.js';
-import type { TypeState } from './type-state.js';
+import { allEntries, type TypeState } from './type-state.js';
 import { encodeDeltaResponse, type DeltaRequest } from './wire.js';
 
 export class DeltaStream extends AdsStream {
@@ -40,13 +40,14 @@ export class DeltaStream extends AdsStream {
     if (subscribe.length === 0 && unsubscribe.length === 0) return; // an ACK: the subscription stands
     const names = new Set(ts.names);
     const added: string[] = [];
+    const canonical = subscribe.length > 0 ? this.canonical(ts) : undefined;
     for (const name of subscribe) {
       if (name === '*') {
         ts.setWildcard(true);
         continue;
       }
-      if (names.has(name)) continue;
-      names.add(this.canonicalName(ts, name));
+      if (names.has(name) || !canonical) continue;
+      names.add(canonical(name));
       added.push(name);
     }
     ts.added(added);
@@ -64,13 +65,15 @@ export class DeltaStream extends AdsStream {
   }
 
   /** The due names (all subscribed ones too, when all are due): those the kind holds, and those it no longer does. */
-  private pending(ts: TypeState, kind: KindSnapshot): { updated: ResourceEntry[]; removed: string[] } {
+  private pending(ts: TypeState, kind: KindSnapshot): { updated: readonly ResourceEntry[]; removed: string[] } {
     let names: ReadonlySet<string> = ts.dirty;
     if (ts.dirtyAll) {
       const all = new Set(ts.dirty);
       for (const e of ts.subscribedEntries(kind)) all.add(e.name);
       names = all;
     }
+    // Every name of the kind (a proxy's first response): the kind's entries, already in name order.
+    if (names.size === kind.entries.size && everyHeld(names, kind)) return { updated: allEntries(kind), removed: [] };
     const updated: ResourceEntry[] = [];
     const removed: string[] = [];
     // One changed name is the common case of a push: nothing to sort.
@@ -101,4 +104,9 @@ export class DeltaStream extends AdsStream {
       removed_resources: selection.removed,
     });
   }
+}
+
+function everyHeld(names: ReadonlySet<string>, kind: KindSnapshot): boolean {
+  for (const name of names) if (!kind.entries.has(name)) return false;
+  return true;
 }

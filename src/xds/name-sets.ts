@@ -15,13 +15,23 @@ export const EMPTY_NAMES: ReadonlySet<string> = new Set();
 export class NameSets {
   private readonly pool = new Map<string, Slot>();
   private readonly keys = new WeakMap<ReadonlySet<string>, string>();
+  /**
+   * Per size, the set last acquired without a key: the next proxy of a class most often subscribes
+   * to the very same names, which a look-up per name tells more cheaply than sorting and hashing them.
+   */
+  private readonly recent = new Map<number, ReadonlySet<string>>();
 
   /**
    * The shared set with exactly these names (one reference taken). `key` names the set when the
    * caller already has a digest of it (a SotW request's names); otherwise it is worked out.
    */
-  acquire(names: ReadonlySet<string>, key = NameSets.keyOf(names)): ReadonlySet<string> {
+  acquire(names: ReadonlySet<string>, key?: string): ReadonlySet<string> {
     if (names.size === 0) return EMPTY_NAMES;
+    if (key === undefined) {
+      const recent = this.recent.get(names.size);
+      const known = recent !== undefined && sameNames(recent, names) ? this.keys.get(recent) : undefined;
+      key = known ?? NameSets.keyOf(names);
+    }
     let slot = this.pool.get(key);
     if (!slot) {
       slot = { set: names, refs: 0 };
@@ -29,6 +39,7 @@ export class NameSets {
       this.keys.set(names, key);
     }
     slot.refs++;
+    if (key.startsWith('set:')) this.recent.set(slot.set.size, slot.set);
     return slot.set;
   }
 
@@ -53,6 +64,7 @@ export class NameSets {
     if (slot.refs <= 0) {
       this.pool.delete(key);
       this.keys.delete(set);
+      if (this.recent.get(set.size) === set) this.recent.delete(set.size);
     }
   }
 
@@ -60,4 +72,10 @@ export class NameSets {
   get size(): number {
     return this.pool.size;
   }
+}
+
+function sameNames(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const name of b) if (!a.has(name)) return false;
+  return true;
 }

@@ -20,7 +20,7 @@ export interface PeerIdentity {
  * Proves who opened a stream, from its metadata and TLS session; rejects with a StreamError
  * (UNAUTHENTICATED: no or bad credentials).
  */
-export type Authenticate = (call: ServerDuplexStream<unknown, Buffer>) => Promise<PeerIdentity>;
+export type Authenticate = (call: ServerDuplexStream<unknown, unknown>) => Promise<PeerIdentity>;
 
 /** Why `node` may not be served to `peer` (PERMISSION_DENIED), or undefined when it may. */
 export type Authorize = (peer: PeerIdentity, node: NodeInfo) => string | undefined;

@@ -14,6 +14,7 @@ import { PeerStreams } from './peers.js';
 import { DeltaStream } from './delta.js';
 import { releaseReceivedMessages } from './grpc-memory.js';
 import { NameSets } from './name-sets.js';
+import { ResponseBodies } from './response-bodies.js';
 import { SotwStream } from './sotw.js';
 import { sourceProgress } from './progress.js';
 import { clientResourcesOf } from './client-status.js';
@@ -31,7 +32,7 @@ import type {
 } from './status.js';
 import { NO_OBSERVER, SUBSCRIBED_LISTED } from './status.js';
 import { loggedId, StreamError, type AdsStream, type StreamContext } from './stream.js';
-import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type SotwRequest } from './wire.js';
+import { adsServiceDefinition, isMalformed, type DeltaRequest, type Malformed, type NoncedResponse, type SotwRequest } from './wire.js';
 
 /** A repeated warning (same reason) is logged at most once in this long; the rest are only counted. */
 const WARN_INTERVAL_MS = 10_000;
@@ -56,6 +57,8 @@ export interface AdsServerOptions {
   readonly classGraceMs?: number;
   /** A proxy class has had no connected proxy for the grace period: drop what is held for it. */
   readonly onRelease?: (proxyClass: string) => void;
+  /** Most bytes of encoded response bodies kept for the streams that will be sent the same (default 64 MiB). */
+  readonly responseBodyBytes?: number;
   /** Most resource names one stream may subscribe to per type (default 100 000). */
   readonly maxNamesPerType?: number;
   /** Most resource names one stream may subscribe to, all types together (default 200 000). */
@@ -98,7 +101,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   private readonly releasing = new Map<string, NodeJS.Timeout>();
   private readonly ctx: StreamContext;
   private nextId = 0;
-  private readonly sharedBytes = new Map<string, Buffer>();
+  private readonly bodies: ResponseBodies;
   /** Names subscribed to by every stream together. */
   private readonly subscribed = { total: 0 };
   /** Per warning reason: when it was last logged, and how many were not logged since. */
@@ -112,6 +115,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
 
   constructor(private readonly opts: AdsServerOptions) {
     this.peers = new PeerStreams(opts.secrets, opts.onPeer);
+    this.bodies = new ResponseBodies(opts.responseBodyBytes ?? 64 * 1024 * 1024);
     const observer = opts.observer ?? NO_OBSERVER;
     this.ctx = {
       logger: opts.logger,
@@ -127,15 +131,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
       ...(opts.secrets ? { answered: (s: AdsStream, kind: ResourceKind) => kind === 'secret' && this.peers.answered(s) } : {}),
       closed: (s) => this.remove(s),
       now: () => performance.now(),
-      shared: (key, encode) => {
-        let bytes = this.sharedBytes.get(key);
-        if (!bytes) {
-          bytes = encode();
-          this.sharedBytes.set(key, bytes);
-        }
-        return bytes;
-      },
-      beginEvent: () => this.beginEvent(),
+      shared: (key, encode) => this.bodies.get(key, encode),
       limits: {
         maxNamesPerType: opts.maxNamesPerType ?? 100_000,
         maxNamesPerStream: opts.maxNamesPerStream ?? 200_000,
@@ -159,7 +155,6 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     this.unsubscribe.push(
       opts.cache.onChange((c) => this.onChange(c)),
       opts.cache.onReady(() => {
-        this.beginEvent();
         for (const s of this.streams) s.flush();
       }),
     );
@@ -177,12 +172,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   private onSecretChange(change: SnapshotChange): void {
     const streams = this.opts.cache.ready ? this.peers.streamsOf(change) : undefined;
     if (!streams) return;
-    this.beginEvent();
     for (const s of streams) s.onChange(change);
-  }
-
-  private beginEvent(): void {
-    this.sharedBytes.clear();
   }
 
   private classOf(cls: string): Set<AdsStream> {
@@ -231,11 +221,15 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     if (!this.opts.cache.ready) return;
     const streams = this.byClass.get(change.proxyClass);
     if (!streams) return;
-    this.beginEvent();
     for (const s of streams) s.onChange(change);
   }
 
-  private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>, secure: boolean): void {
+  /** Response bodies encoded so far (each one shared by every stream sent the same content). */
+  get bodiesEncoded(): number {
+    return this.bodies.encodes;
+  }
+
+  private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, NoncedResponse>, secure: boolean): void {
     this.streams.add(stream);
     this.ctx.observer.streamOpened(stream.protocol);
     if (secure) {
@@ -246,7 +240,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   }
 
   /** Reads nothing until the peer is proven; then serves, or ends the stream UNAUTHENTICATED. */
-  private acceptSecure<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
+  private acceptSecure<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, NoncedResponse>): void {
     const authenticate = this.opts.authenticate;
     call.pause();
     call.on('cancelled', () => stream.gone());
@@ -255,7 +249,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
       stream.end(new StreamError(grpc.status.INTERNAL, 'the secure port has no authenticator', 'internal'));
       return;
     }
-    authenticate(call as grpc.ServerDuplexStream<unknown, Buffer>).then(
+    authenticate(call as grpc.ServerDuplexStream<unknown, unknown>).then(
       (peer) => {
         if (!this.streams.has(stream)) return;
         stream.peer = peer;
@@ -271,9 +265,8 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     );
   }
 
-  private serve<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, Buffer>): void {
+  private serve<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, NoncedResponse>): void {
     call.on('data', (req: R | Malformed) => {
-      this.beginEvent();
       try {
         if (isMalformed(req)) throw new StreamError(grpc.status.INVALID_ARGUMENT, `malformed request: ${req.malformed}`, 'malformed');
         stream.handle(req);
@@ -294,9 +287,9 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   /** The grpc-js handlers for the ADS service; `secure` streams are authenticated first. */
   implementation(secure = false): grpc.UntypedServiceImplementation {
     return {
-      StreamAggregatedResources: (call: grpc.ServerDuplexStream<SotwRequest | Malformed, Buffer>) =>
+      StreamAggregatedResources: (call: grpc.ServerDuplexStream<SotwRequest | Malformed, NoncedResponse>) =>
         this.accept(new SotwStream(++this.nextId, call, this.ctx), call, secure),
-      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaRequest | Malformed, Buffer>) =>
+      DeltaAggregatedResources: (call: grpc.ServerDuplexStream<DeltaRequest | Malformed, NoncedResponse>) =>
         this.accept(new DeltaStream(++this.nextId, call, this.ctx), call, secure),
     };
   }

@@ -54,8 +54,8 @@ export class SotwStream extends AdsStream {
     if (changed) {
       // Only sets without '*' are shared by their bytes' digest: a known set never holds one.
       if (known) this.setNames(ts, known, key);
-      else if (star) this.setNames(ts, new Set(names.map((n) => this.canonicalName(ts, n))));
-      else this.setNames(ts, new Set(names.map((n) => this.canonicalName(ts, n))), key);
+      else if (star) this.setNames(ts, new Set(names.map(this.canonical(ts))));
+      else this.setNames(ts, new Set(names.map(this.canonical(ts))), key);
     }
     if (added.length > 0) {
       ts.added(added);

@@ -14,7 +14,7 @@ import type { NameSets } from './name-sets.js';
 import type { ResourceEntry } from './resource.js';
 import { SUBSCRIBED_LISTED, worstState, type ProxyStatus, type SyncState, type XdsObserver } from './status.js';
 import { TypeState } from './type-state.js';
-import { withNonce } from './wire.js';
+import { NoncedResponse } from './wire.js';
 import type { Authorize, PeerIdentity } from './peer.js';
 
 export interface StreamContext {
@@ -33,12 +33,10 @@ export interface StreamContext {
   closed(stream: AdsStream): void;
   now(): number;
   /**
-   * Encoded bytes (without a nonce) shared by every stream during the current event, by content
-   * key: every stream that receives the same content in the same event shares one encoding.
+   * Encoded bytes (without a nonce) by content key, kept across events (ResponseBodies): every
+   * stream that is sent the same content shares one encoding.
    */
   shared(key: string, encode: () => Buffer): Buffer;
-  /** A new event begins (a request arrived, a change, a drained stream). */
-  beginEvent(): void;
   readonly limits: StreamLimits;
   /** Interned subscription sets. */
   readonly nameSets: NameSets;
@@ -74,7 +72,7 @@ export interface Selection {
   readonly entries: readonly ResourceEntry[];
   /** Delta only: names the proxy must drop. */
   readonly removed: readonly string[];
-  /** The entries are the whole kind (a wildcard full set): a cheap key for sharing the bytes. */
+  /** The entries are the whole kind (a wildcard full set): a cheap key for sharing the bytes. Entries are in name order. */
   readonly whole: boolean;
 }
 
@@ -88,7 +86,7 @@ export class StreamError extends Error {
   }
 }
 
-type Call = ServerDuplexStream<unknown, Buffer>;
+type Call = ServerDuplexStream<unknown, NoncedResponse>;
 
 export abstract class AdsStream {
   abstract readonly protocol: 'sotw' | 'delta';
@@ -119,7 +117,6 @@ export abstract class AdsStream {
     this.debugLog = this.log.isLevelEnabled('debug');
     call.on('drain', () => {
       this.blocked = false;
-      ctx.beginEvent();
       this.flush();
     });
   }
@@ -186,7 +183,13 @@ export abstract class AdsStream {
    * the same names then share one string each instead of holding a decoded copy per stream.
    */
   protected canonicalName(ts: TypeState, name: string): string {
-    return this.ctx.snapshotFor(this)?.[ts.kind].entries.get(name)?.name ?? name;
+    return this.canonical(ts)(name);
+  }
+
+  /** canonicalName for many names: the snapshot is looked up once. */
+  protected canonical(ts: TypeState): (name: string) => string {
+    const entries = this.ctx.snapshotFor(this)?.[ts.kind].entries;
+    return entries ? (name) => entries.get(name)?.name ?? name : (name) => name;
   }
 
   /** Replaces a type's subscribed names with the shared set holding exactly `names`. */
@@ -275,9 +278,12 @@ export abstract class AdsStream {
     const selection = this.select(ts, kind);
     if (!selection) return;
     const nonce = this.nextNonce();
-    const names = selection.whole ? '*' : selection.entries.map((e) => e.name).join('\n');
+    // Selections are in name order and of distinct names: as many as the kind holds is the whole kind
+    // (every proxy subscribed to all of EDS by name shares the key of a wildcard one, without joining the names).
+    const whole = selection.whole || selection.entries.length === kind.entries.size;
+    const names = whole ? '*' : selection.entries.map((e) => e.name).join('\n');
     const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${names}|${selection.removed.join('\n')}`;
-    const bytes = withNonce(
+    const bytes = new NoncedResponse(
       this.ctx.shared(key, () => this.encode(ts, kind, selection)),
       nonce,
     );

@@ -19,6 +19,19 @@ interface Scope {
 
 const NO_SCOPE: Scope = { wildcard: false, names: EMPTY_NAMES };
 
+/** Every entry of each kind snapshot, in name order, as one array shared by the streams that hold them all. */
+const everyEntry = new WeakMap<KindSnapshot, readonly ResourceEntry[]>();
+
+/** Every entry of a kind snapshot, in name order (an array made once per snapshot, never changed). */
+export function allEntries(kind: KindSnapshot): readonly ResourceEntry[] {
+  let all = everyEntry.get(kind);
+  if (all === undefined) {
+    all = Object.freeze([...kind.entries.values()]);
+    everyEntry.set(kind, all);
+  }
+  return all;
+}
+
 /** Listener and Cluster responses carry the whole set; the other kinds may carry only changes. */
 export function isFullState(kind: ResourceKind): boolean {
   return kind === 'listener' || kind === 'cluster';
@@ -130,16 +143,16 @@ export class TypeState {
     return this.#wildcard || this.#names.has(name);
   }
 
-  /** The entries this stream subscribes to in a kind snapshot, in name order. */
-  subscribedEntries(kind: KindSnapshot): ResourceEntry[] {
-    if (this.#wildcard) return [...kind.entries.values()];
+  /** The entries this stream subscribes to in a kind snapshot, in name order (all of them: one array, shared). */
+  subscribedEntries(kind: KindSnapshot): readonly ResourceEntry[] {
+    if (this.#wildcard) return allEntries(kind);
     const out: ResourceEntry[] = [];
     for (const [name, entry] of kind.entries) if (this.#names.has(name)) out.push(entry);
-    return out;
+    return out.length === kind.entries.size ? allEntries(kind) : out;
   }
 
   /** The subscribed entries the proxy has acked (subscribed to when the acked response was sent, too). */
-  ackedEntries(): ResourceEntry[] {
+  ackedEntries(): readonly ResourceEntry[] {
     if (!this.#ackedKind) return [];
     const scope = this.#ackedScope;
     const entries = this.subscribedEntries(this.#ackedKind);

@@ -316,17 +316,50 @@ export function encodeDeltaResponse(res: DeltaResponseWire): Buffer {
 const NONCE_TAG = (5 << 3) | 2;
 
 /**
- * A response encoded without its nonce, with the nonce appended: a later occurrence of a string
- * field wins in protobuf, so the shared body is encoded once per event and each stream adds only
- * its own nonce (ASCII, shorter than 128 bytes).
+ * A response: a body encoded without its nonce (shared by every stream sent the same content), and
+ * one stream's nonce after it; a later occurrence of a string field wins in protobuf. The nonce is
+ * ASCII, shorter than 128 bytes.
+ *
+ * It is written to the grpc-js call as it is, not as a Buffer: grpc-js 1.14 frames a response by
+ * allocating the frame and calling the serialized message's `copy(frame, 5)` (with its `byteLength`),
+ * so body and nonce are copied once, straight into the frame, as a pre-built Buffer would be. Joining
+ * them into a Buffer of their own first cost a second copy of the whole response per stream, the
+ * largest part of a cold start's CPU (1000 proxies, each sent ~640 KB). This leans on grpc-js's
+ * serializeMessage (server-interceptors.js), like grpc-memory.ts on its decoder, hence the exact pin
+ * of @grpc/grpc-js in package.json; test/xds/nonced-response.test.ts sends one through a grpc-js server and fails
+ * when grpc-js frames it otherwise.
  */
-export function withNonce(body: Buffer, nonce: string): Buffer {
-  const out = Buffer.allocUnsafe(body.length + 2 + nonce.length);
-  body.copy(out, 0);
-  out[body.length] = NONCE_TAG;
-  out[body.length + 1] = nonce.length;
-  out.write(nonce, body.length + 2, 'latin1');
-  return out;
+export class NoncedResponse {
+  readonly byteLength: number;
+
+  constructor(
+    readonly body: Buffer,
+    readonly nonce: string,
+  ) {
+    this.byteLength = body.length + 2 + nonce.length;
+  }
+
+  get length(): number {
+    return this.byteLength;
+  }
+
+  /** Writes the response into `target` at `targetStart` (as Buffer's copy does); returns the bytes written. */
+  copy(target: Uint8Array, targetStart = 0): number {
+    const body = this.body;
+    target.set(body, targetStart);
+    let at = targetStart + body.length;
+    target[at++] = NONCE_TAG;
+    target[at++] = this.nonce.length;
+    for (let i = 0; i < this.nonce.length; i++) target[at++] = this.nonce.charCodeAt(i) & 0xff;
+    return this.byteLength;
+  }
+
+  /** The response as one Buffer. */
+  toBuffer(): Buffer {
+    const out = Buffer.allocUnsafe(this.byteLength);
+    this.copy(out);
+    return out;
+  }
 }
 
 function isMalformed(v: unknown): v is Malformed {
@@ -336,7 +369,10 @@ export { isMalformed };
 
 const passThrough = (b: Buffer): Buffer => b;
 
-/** The ADS service definition; responses are written as already-encoded Buffers. */
+/** A response as grpc-js frames it: a Buffer, or a NoncedResponse, which grpc-js copies the same way (see there). */
+const framed = (r: Buffer | NoncedResponse): Buffer => r as Buffer;
+
+/** The ADS service definition; responses are written as NoncedResponses (or already-encoded Buffers). */
 export const adsServiceDefinition: grpc.ServiceDefinition = {
   StreamAggregatedResources: {
     path: `${SERVICE}/StreamAggregatedResources`,
@@ -344,7 +380,7 @@ export const adsServiceDefinition: grpc.ServiceDefinition = {
     responseStream: true,
     requestSerialize: passThrough,
     requestDeserialize: decodeSotwRequest,
-    responseSerialize: passThrough,
+    responseSerialize: framed,
     responseDeserialize: passThrough,
   },
   DeltaAggregatedResources: {
@@ -353,7 +389,7 @@ export const adsServiceDefinition: grpc.ServiceDefinition = {
     responseStream: true,
     requestSerialize: passThrough,
     requestDeserialize: decodeDeltaRequest,
-    responseSerialize: passThrough,
+    responseSerialize: framed,
     responseDeserialize: passThrough,
   },
 };

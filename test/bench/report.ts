@@ -89,6 +89,8 @@ export interface ColdStartResult {
   readonly setupBytesPerClient: number;
   readonly memBefore: MemoryReport;
   readonly memConnected: MemoryReport;
+  /** The server's CPU profile over the cold start (--profile). */
+  readonly profilePath?: string;
 }
 
 export interface ColdStartSummary {
@@ -174,12 +176,13 @@ export function notes(params: BenchParams): string {
 }
 
 /** The profile's summary as printed lines. */
-export function profileReport(path: string, protocol: Protocol, changes: number): string {
+/** Where a profile's time went; `window` says over what ("the 100 measured delta changes"). */
+export function profileReport(path: string, window: string): string {
   const s = summarizeProfile(path, 25);
   const line = (l: { selfPct: number; totalPct: number; what: string }): string =>
     `    ${l.selfPct.toFixed(1).padStart(5)}% ${l.totalPct.toFixed(1).padStart(5)}%  ${l.what}`;
   return [
-    `CPU profile of the Trellis server over the ${changes} measured ${protocol} changes (${path}), ${f1(s.busyMs)} ms busy`,
+    `CPU profile of the Trellis server over ${window} (${path}), ${f1(s.busyMs)} ms busy`,
     '  by file (self% / inclusive%):',
     ...s.files.slice(0, 15).map(line),
     '  by function, inclusive (self% / inclusive%):',

@@ -16,7 +16,8 @@
  *   --phases LIST         of changes, cold-start (default both)                  TRELLIS_BENCH_PHASES
  *   --streams-per-channel S   client streams per HTTP/2 connection (100)    TRELLIS_BENCH_STREAMS_PER_CHANNEL
  *   --timeout SECONDS     global limit; children are killed, exit 2 (600)    TRELLIS_BENCH_TIMEOUT
- *   --profile             CPU-profile the Trellis server over the measured changes and print where it goes
+ *   --profile             CPU-profile the Trellis server over the measured changes, and over the cold start (connect to
+ *                         every proxy ACKed), and print where it goes
  *   --heap-snapshot       write a heap snapshot of the Trellis server with N clients connected (tmpdir)
  *   --malloc tuned|default   servers run with MALLOC_MMAP_THRESHOLD_=131072 (tuned) or glibc defaults  TRELLIS_BENCH_MALLOC
  * Phases, per protocol: the changes, then the cold start, of each implementation in turn, each with a fresh
@@ -271,6 +272,12 @@ function phase(impl: Impl, protocol: Protocol): Promise<PhaseResult> {
 function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResult> {
   const label = `${impl} ${protocol} cold start`;
   return withServer(impl, label, async (server, listening, memBefore, startClients) => {
+    const profiled = profile && impl === 'trellis';
+    const profilePath = join(tmpdir(), `trellis-bench-cold-${protocol}-${process.pid}.cpuprofile`);
+    if (profiled) {
+      server.send({ cmd: 'profile-start' });
+      await server.next('profile-started');
+    }
     server.send({ cmd: 'cpu' });
     const cpu0 = (await server.next('cpu')).seconds;
     // The client process is up before the clock starts: its start-up is not the server's cold start.
@@ -279,6 +286,10 @@ function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResult> {
     const ready = await clients.next('ready');
     server.send({ cmd: 'cpu' });
     const serverCpuSeconds = (await server.next('cpu')).seconds - cpu0;
+    if (profiled) {
+      server.send({ cmd: 'profile-stop', path: profilePath });
+      await server.next('profiled');
+    }
     process.stderr.write(`bench: ${label}: ${ready.streams} streams ACKed in ${(ready.setupMs / 1000).toFixed(2)} s\n`);
     const memConnected = await connectedMemory(server, listening, label);
     return {
@@ -290,6 +301,7 @@ function coldStart(impl: Impl, protocol: Protocol): Promise<ColdStartResult> {
       setupBytesPerClient: ready.setupBytes / ready.streams,
       memBefore,
       memConnected,
+      ...(profiled ? { profilePath } : {}),
     };
   });
 }
@@ -322,7 +334,8 @@ async function main(): Promise<number> {
   const lines = targets(rows, coldRows, protocols);
   console.log('\nTargets');
   for (const l of lines) console.log(`  ${l.pass ? 'PASS' : 'MISS'}  ${l.protocol.padEnd(5)}  ${l.target}: ${l.figure}`);
-  for (const r of results) if (r.profilePath) console.log(`\n${profileReport(r.profilePath, r.protocol, params.changes)}`);
+  for (const r of results) if (r.profilePath) console.log(`\n${profileReport(r.profilePath, `the ${params.changes} measured ${r.protocol} changes`)}`);
+  for (const c of colds) if (c.profilePath) console.log(`\n${profileReport(c.profilePath, `the ${c.protocol} cold start`)}`);
   const json = {
     ...env,
     params: { ...params, protocols, impls, phases },

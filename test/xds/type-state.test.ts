@@ -59,7 +59,6 @@ function harness() {
     closed: () => undefined,
     now: () => 0,
     shared: (_key, encode) => encode(),
-    beginEvent: () => undefined,
     limits: { maxNamesPerType: 100, maxNamesPerStream: 1000, maxNamesServer: 10_000, maxNodeIdLength: 1024, maxNodeMetadataBytes: 16384 },
     subscribed: { total: 0 },
     warnLimited: () => undefined,
@@ -165,5 +164,28 @@ describe('the state is private', () => {
       ts.pendingSince = 0;
     };
     expect(writes).toBeTypeOf('function');
+  });
+});
+
+describe('subscribed entries', () => {
+  const cache = new SnapshotCache();
+  cache.set('default', { cluster: [cluster('b'), cluster('a'), cluster('c')] });
+  const kind = (): KindSnapshot => cache.get('default')!.cluster;
+
+  it('are every entry in name order, one frozen array shared by a wildcard and a stream naming them all', () => {
+    const wildcard = new TypeState('cluster', CDS);
+    wildcard.setWildcard(true);
+    const named = new TypeState('cluster', CDS);
+    named.replaceNames(new Set(['c', 'a', 'b']));
+    const all = wildcard.subscribedEntries(kind());
+    expect(all.map((e) => e.name)).toEqual(['a', 'b', 'c']);
+    expect(Object.isFrozen(all)).toBe(true);
+    expect(named.subscribedEntries(kind())).toBe(all);
+  });
+
+  it('are their own array for a stream naming some', () => {
+    const some = new TypeState('cluster', CDS);
+    some.replaceNames(new Set(['c', 'a', 'x']));
+    expect(some.subscribedEntries(kind()).map((e) => e.name)).toEqual(['a', 'c']);
   });
 });
