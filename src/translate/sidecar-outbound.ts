@@ -453,7 +453,11 @@ function computeScoped(model: MeshModel, reach: readonly string[], key: string):
     endpoints,
     localityAware: aware,
     listeners: keepEqual(
-      byName([virtualOutbound(), ...b.listeners.map((l) => tcpListeners.get(l.name) ?? l), ...httpPorts.map(httpPortListener)]),
+      byName([
+        tcpListeners.get(SIDECAR.outboundListener) ?? virtualOutbound(),
+        ...b.listeners.map((l) => tcpListeners.get(l.name) ?? l),
+        ...httpPorts.map(httpPortListener),
+      ]),
       held?.outbound.listeners,
     ),
     httpPorts,
