@@ -154,6 +154,8 @@ export class SnapshotCache {
    * A kind's list handed to many classes as the very same array (translation shares what does not
    * depend on the proxy) is built once: every class that held the same snapshot of that kind before
    * gets the same new snapshot and the same change, in constant time, whatever the number of classes.
+   * So a list handed to the cache must never change afterwards: a changed list is a new array (the
+   * very same array is taken to hold what it held when it was built).
    */
   set(proxyClass: string, desired: DesiredSnapshot): Diagnostic[] {
     const had = this.snapshots.get(proxyClass);

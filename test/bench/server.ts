@@ -59,7 +59,7 @@ const observer: XdsObserver = {
 
 const built = performance.now();
 const clusters: DesiredResource<'cluster'>[] = [];
-const endpoints: DesiredResource<'endpoint'>[] = [];
+let endpoints: DesiredResource<'endpoint'>[] = [];
 for (let i = 0; i < params.clusters; i++) {
   const svc = { kind: 'Service', namespace: 'bench', name: `svc-${i}` };
   clusters.push({ name: clusterName(i), message: clusterMessage(i), sources: [svc] });
@@ -80,8 +80,10 @@ function change(msg: Extract<ServerCommand, { cmd: 'change' }>): void {
   const acks0 = acks;
   const old = endpoints[msg.index];
   if (!old) throw new Error(`no cluster ${msg.index}`);
-  // A new object for the changed resource only, as a translator that reuses unchanged objects produces.
-  endpoints[msg.index] = { ...old, message: claMessage(msg.index, params.endpoints, msg.version) };
+  // A new object for the changed resource only, as a translator that reuses unchanged objects produces,
+  // in a new list: the cache takes a list handed to it as it is from then on (it knows the list it
+  // built by its identity), as translation hands it a new list whenever one element changed.
+  endpoints = endpoints.map((e, i) => (i === msg.index ? { ...old, message: claMessage(msg.index, params.endpoints, msg.version) } : e));
   const t = performance.now();
   // Until set() returns, streams only mark and write; the ACKs arrive on later turns of the loop.
   waiting = { change: msg.change, cpu0, encodes0, acks0, target: msg.acks, setMs: 0 };
