@@ -39,7 +39,8 @@ import { inboundCluster, inboundRoute, inboundVirtualHost, serverListener } from
 import { FILTER_NAME, MESSAGE } from './common.js';
 import { httpFilters } from './filters/index.js';
 import { isGrpcPort, isIpLiteral } from './proxyless-common.js';
-import { byName, Memo, perModel, sameElements, translationWarning } from './translation.js';
+import { byName, Memo, sameElements, translationWarning } from './translation.js';
+import { namespaceIndex } from './policy/mesh-index.js';
 import { type ObjectRef, sortedRefs } from '../diagnostics.js';
 import { grpcServerTls, mtlsPolicySources } from './mtls.js';
 import { servicePortsByTarget } from './listeners-inbound.js';
@@ -147,20 +148,6 @@ export interface ServerListeners {
   readonly notes: readonly Diagnostic[];
 }
 
-/** The services and workloads of a model by namespace, in model order. */
-const byNamespace = perModel((model) => {
-  const services = new Map<string, ModelService[]>();
-  const workloads = new Map<string, ModelWorkload[]>();
-  const add = <T>(map: Map<string, T[]>, namespace: string, item: T): void => {
-    const list = map.get(namespace);
-    if (list) list.push(item);
-    else map.set(namespace, [item]);
-  };
-  for (const s of model.services) add(services, s.namespace, s);
-  for (const w of model.workloads) add(workloads, w.namespace, w);
-  return { services, workloads };
-});
-
 /** What was last made for each namespace, whatever the model, and what it was made of. */
 const lastServers = new Memo<{
   made?: {
@@ -177,7 +164,7 @@ const lastServers = new Memo<{
  * model shares unchanged ones with the model before), else the very result made before.
  */
 export function proxylessServerListeners(model: MeshModel, namespace: string): ServerListeners {
-  const index = byNamespace(model);
+  const index = namespaceIndex(model);
   const services = index.services.get(namespace) ?? [];
   const workloads = index.workloads.get(namespace) ?? [];
   const security = `${model.trustDomain}|${model.mtls?.defaultMode ?? ''}`;

@@ -19,7 +19,7 @@ import { SIDECAR } from './names.js';
 import type { MeshIndex } from './policy/types.js';
 import { byName, guarded, keepEqual, perElements, perModel, perObject, sameElements, sortedUnique, translationError } from './translation.js';
 import { clusterPolicySources, withClusterPolicy } from './policy/cluster.js';
-import { meshIndex } from './policy/mesh-index.js';
+import { meshIndex, namespaceIndex } from './policy/mesh-index.js';
 import { policySubsets, type PolicySubset } from './policy/subsets.js';
 import { localityAware, localityNotApplicable, type LocalityAwareAssignment } from './policy/locality.js';
 import { withMtlsSources, withSidecarMtls } from './mtls.js';
@@ -333,39 +333,21 @@ function subsetNamesOf(subset: readonly SubsetResources[]): ReadonlyMap<ModelSer
 /** The outbound resources of every sidecar of this model: computed on first use, then the same object. */
 export const sidecarOutbound: (model: MeshModel) => SidecarOutbound = perModel(computeOutbound);
 
-/** The services of a model by `namespace/name` and by namespace, and each one's place in the model's order. */
-interface ServiceIndex {
-  readonly byName: ReadonlyMap<string, ModelService>;
-  readonly byNamespace: ReadonlyMap<string, readonly ModelService[]>;
-  readonly order: ReadonlyMap<ModelService, number>;
-}
-
-const serviceIndex = perModel((model): ServiceIndex => {
-  const byNamespace = new Map<string, ModelService[]>();
-  for (const s of model.services) {
-    const list = byNamespace.get(s.namespace);
-    if (list) list.push(s);
-    else byNamespace.set(s.namespace, [s]);
-  }
-  return {
-    byName: new Map(model.services.map((s) => [`${s.namespace}/${s.name}`, s])),
-    byNamespace,
-    order: new Map(model.services.map((s, i) => [s, i])),
-  };
-});
+/** Each service's place in the model's order. */
+const serviceOrder = perModel((model) => new Map(model.services.map((s, i) => [s, i])));
 
 /**
  * The services a reach takes in (model/reachable.ts), in model order: those it names, and those
  * their policies' routes send to or mirror to (their clusters are what the routes name).
  */
 function reachedServices(model: MeshModel, reach: readonly string[]): ModelService[] {
-  const index = serviceIndex(model);
+  const mesh = meshIndex(model);
   const found = new Set<ModelService>();
   for (const entry of reach) {
     const [namespace = '', name = ''] = entry.split('/');
-    if (name === '*') for (const s of index.byNamespace.get(namespace) ?? []) found.add(s);
+    if (name === '*') for (const s of namespaceIndex(model).services.get(namespace) ?? []) found.add(s);
     else {
-      const s = index.byName.get(entry);
+      const s = mesh.service(namespace, name);
       if (s) found.add(s);
     }
   }
@@ -373,13 +355,14 @@ function reachedServices(model: MeshModel, reach: readonly string[]): ModelServi
     for (const port of s.ports) {
       for (const rule of port.routes ?? []) {
         for (const to of [...(rule.backends ?? []), ...(rule.mirror ? [rule.mirror] : [])]) {
-          const target = index.byName.get(`${to.service.namespace ?? s.namespace}/${to.service.name}`);
+          const target = mesh.service(to.service.namespace ?? s.namespace, to.service.name);
           if (target) found.add(target);
         }
       }
     }
   }
-  return [...found].sort((a, b) => (index.order.get(a) ?? 0) - (index.order.get(b) ?? 0));
+  const order = serviceOrder(model);
+  return [...found].sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
 }
 
 /** The very objects every sidecar gets (kept from model to model there), by name: made once per model, whatever the number of reaches. */
