@@ -21,6 +21,7 @@ import { buildService, serviceInputs, slicesByService, type ServiceContext } fro
 import { shareOne } from './share.js';
 import type { MeshModel, ModelService, ModelWorkload } from './types.js';
 import { buildWorkload, namespaceSelectors, selecting, workloadInputs } from './workloads.js';
+import { missingServices, missingServicesMessage, REACHABLE_FIELD } from './reachable.js';
 
 export { DEFAULT_MODEL_OPTIONS, type ModelOptions };
 
@@ -87,6 +88,7 @@ interface Remembrance {
   readonly secured: ItemsMemo<ModelService>['remembered'];
   readonly shared: ItemsMemo<ModelService>['remembered'];
   readonly workloads: GroupMemo<ModelWorkload | undefined, PodsMemo>['remembered'];
+  readonly reaches: StepMemo<null>['remembered'];
 }
 
 const remembrances = new WeakMap<MeshModel, Remembrance>();
@@ -101,17 +103,28 @@ class Steps {
   readonly shared: ItemsMemo<ModelService>;
   /** The Pods' workloads, as they go in the model (shared with the previous model's). */
   readonly workloads: GroupMemo<ModelWorkload | undefined, PodsMemo>;
+  /** The reaches naming Services that do not exist, per namespace (what it reports is all it makes). */
+  readonly reaches: StepMemo<null>;
 
   constructor(last: Remembrance | undefined) {
     this.built = new ItemsMemo(last?.built);
     this.secured = new ItemsMemo(last?.secured);
     this.shared = new ItemsMemo(last?.shared);
     this.workloads = new GroupMemo(last?.workloads);
+    this.reaches = new StepMemo(last?.reaches);
   }
 
   remembrance(services: Sorted<ServiceObject>, pods: PodIndex): Remembrance {
-    const { built, secured, shared, workloads } = this;
-    return { services, pods, built: built.remembered, secured: secured.remembered, shared: shared.remembered, workloads: workloads.remembered };
+    const { built, secured, shared, workloads, reaches } = this;
+    return {
+      services,
+      pods,
+      built: built.remembered,
+      secured: secured.remembered,
+      shared: shared.remembered,
+      workloads: workloads.remembered,
+      reaches: reaches.remembered,
+    };
   }
 }
 
@@ -259,6 +272,40 @@ function finalServices(
   });
 }
 
+/** The keys of a list's Services in one string, made once per list: equal strings, the same Services. */
+const serviceNames = new WeakMap<Sorted<ServiceObject>, string>();
+
+/**
+ * Warns on each Pod whose reach (model/reachable.ts) names a Service the sources do not have. Per
+ * namespace, worked out again only when the names of the Services or the namespace's workloads
+ * changed (its workloads step made them anew): an endpoint change costs a look-up per namespace.
+ */
+function checkReaches(
+  pods: PodIndex,
+  workloads: ReadonlyMap<string, readonly (ModelWorkload | undefined)[]>,
+  services: Sorted<ServiceObject>,
+  build: Build,
+): void {
+  const { statuses, steps } = build;
+  let names = serviceNames.get(services);
+  if (names === undefined) {
+    names = services.sorted.map((e) => e.key).join(' ');
+    serviceNames.set(services, names);
+  }
+  for (const { namespace, items } of pods.namespaces) {
+    const made = workloads.get(namespace) ?? [];
+    steps.reaches.run(namespace, [names, made], statuses, (sink) => {
+      made.forEach((workload, i) => {
+        const pod = items[i]?.input;
+        if (!workload?.reachable || !pod) return;
+        const missing = missingServices(workload.reachable, services.keys);
+        if (missing.length > 0) sink.warn(workload.source, pod.origin, REACHABLE_FIELD, missingServicesMessage(missing));
+      });
+      return null;
+    });
+  }
+}
+
 /**
  * `previous`, the model built before this one, lets a TrafficPolicy whose new spec is invalid keep
  * its last good spec in force; every service and workload the same as in it is its very object
@@ -288,11 +335,13 @@ export function buildModel(inputs: MeshInputs, opts: ModelOptions = DEFAULT_MODE
   });
   const secured = secureServices(withPolicies(built, resolution), build);
   const workloads = buildWorkloads(pods, secured, build);
+  const final = finalServices(secured, workloads, build);
+  checkReaches(pods, workloads, services, build);
   const model: MeshModel = {
     domain: opts.domain,
     trustDomain: opts.trustDomain,
     ...(mtls ? { mtls } : {}),
-    services: finalServices(secured, workloads, build),
+    services: final,
     workloads: [...workloads.values()].flat().filter((w) => w !== undefined),
     policies: resolution.policies,
     diagnostics: sortDiagnostics(statuses.list),

@@ -63,3 +63,18 @@ export function reachableOf(pod: Input<PodObject>, statuses: Diagnostics): reado
 export function reaches(reach: ReadonlySet<string>, namespace: string, name: string): boolean {
   return reach.has(`${namespace}/*`) || reach.has(`${namespace}/${name}`);
 }
+
+/**
+ * The entries of a reach that name a Service (`namespace/name`) not among `services` (keys
+ * `namespace/name`): the sidecar gets nothing for them until the Service exists. A warning, not an
+ * error: a GitOps repository may add the Pod before the Service it calls.
+ */
+export function missingServices(reach: readonly string[], services: ReadonlySet<string>): string[] {
+  return reach.filter((entry) => !entry.endsWith('/*') && !services.has(entry));
+}
+
+/** The warning on a Pod whose reach names Services that do not exist. */
+export function missingServicesMessage(missing: readonly string[]): string {
+  const list = missing.map((m) => `Service ${m}`).join(', ');
+  return `names ${list}, which ${missing.length === 1 ? 'does' : 'do'} not exist: the sidecar gets nothing for ${missing.length === 1 ? 'it' : 'them'} until ${missing.length === 1 ? 'it does' : 'they do'}, and traffic to ${missing.length === 1 ? 'it' : 'them'} passes through unmanaged`;
+}

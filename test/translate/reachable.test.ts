@@ -108,6 +108,43 @@ describe('the model reads a pod reach', () => {
   });
 });
 
+describe('a reach naming Services that do not exist', () => {
+  const FIELD = 'metadata.annotations["trellis.dev/reachable-services"]';
+  const warnings = (m: MeshModel) => m.diagnostics.filter((d) => d.field === FIELD);
+
+  it('is a warning on the pod naming each missing Service and its file; the sidecar stays scoped to the rest', () => {
+    const m = buildModel(inputsOf('./cart, other/billing, shop/nope, void/*'));
+    const found = warnings(m);
+    expect(flat(found)).toEqual([
+      {
+        object: 'Pod shop/web-0',
+        field: FIELD,
+        severity: 'warning',
+        message:
+          'names Service other/billing, Service shop/nope, which do not exist: the sidecar gets nothing for them until they do, and traffic to them passes through unmanaged',
+      },
+    ]);
+    expect(found[0]?.origin?.file).toBe('mesh.yaml');
+    expect(m.workloads.find((w) => w.name === 'web-0')?.reachable).toEqual(['other/billing', 'shop/cart', 'shop/nope', 'void/*']);
+    expect(outbound(names(translateSidecar(m, SCOPED), 'cluster'))).toEqual([
+      'outbound|80||cart-next.shop.svc.cluster.local',
+      'outbound|80||cart.shop.svc.cluster.local',
+    ]);
+  });
+
+  it('stays while nothing changes, even when the model is built again on the last, and goes when the Service comes', () => {
+    const inputs = inputsOf('./cart, other/billing');
+    const first = buildModel(inputs);
+    expect(flat(warnings(first)).map((d) => d.message)).toEqual([expect.stringMatching(/^names Service other\/billing, which does not exist/)]);
+    // The very same inputs: every step, this one too, takes what it made and reported last time.
+    const again = buildModel(inputs, undefined, first);
+    expect(flat(warnings(again))).toEqual(flat(warnings(first)));
+    const added = buildModel(inputsOf('./cart, other/billing', svc('other', 'billing', '10.96.0.22')), undefined, again);
+    expect(warnings(added)).toEqual([]);
+    expect(outbound(names(translateSidecar(added, SCOPED), 'cluster'))).toContain('outbound|80||billing.other.svc.cluster.local');
+  });
+});
+
 describe('a scoped sidecar', () => {
   it('receives the services it reaches, and the backends their policies route to', () => {
     const t = translateSidecar(model('./cart'), SCOPED);
