@@ -3,6 +3,8 @@
  * directory edited live: the proxy receives the clusters of what its pod reaches, a wider reach
  * adds clusters and a narrower one removes them on the open stream (delta), and a reach that does
  * not parse is an error on the Pod, logged and on /debug/configz, while the sidecar gets everything.
+ * A reach naming a Service that does not exist is a warning on the Pod (log, /debug/configz,
+ * `trellis validate`) until the Service comes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadServeConfig } from '../../src/config/config.ts';
@@ -10,6 +12,7 @@ import { TypeUrl } from '../../src/envoy/types.ts';
 import { createLogger, serve, type RunningTrellis } from '../../src/pipeline/index.ts';
 import { startManifestSource } from '../../src/sources/manifests/index.ts';
 import { DeltaClient, type DeltaResponse } from '../support/ads-client.ts';
+import { trellis as cli } from '../support/cli.ts';
 import { Logs } from '../support/logs.ts';
 import { manifestDirPerTest } from '../support/manifest-dir.ts';
 
@@ -55,6 +58,7 @@ class Held {
 const WEB = 'outbound|80||web.shop.svc.cluster.local';
 const API = 'outbound|80||api.shop.svc.cluster.local';
 const DB = 'outbound|80||db.shop.svc.cluster.local';
+const BILLING = 'outbound|80||billing.shop.svc.cluster.local';
 
 describe('a sidecar scoped by its pod', () => {
   it('holds what its pod reaches, follows the annotation as it changes, and falls back to everything on a bad one', async () => {
@@ -83,5 +87,33 @@ describe('a sidecar scoped by its pod', () => {
     expect(logs.lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([expect.stringMatching(error)]);
     const configz = await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/configz?format=text`)).text();
     expect(configz).toContain('entry "Shop/db"');
+  });
+
+  it('is warned about a Service its reach names that does not exist, until it does', async () => {
+    await put('services.yaml', [service('web', '10.0.0.1'), service('api', '10.0.0.2')].join('---\n'));
+    await put('client.yaml', client('./api, ./billing'));
+    const logs = new Logs();
+    trellis = await serve(
+      loadServeConfig({ manifests: dir(), 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
+      createLogger('info', { write: logs.write }),
+      startManifestSource(dir(), createLogger('fatal')),
+    );
+    ads = await DeltaClient.connect(`127.0.0.1:${trellis.xdsPort}`, { node: { id: 'client.shop' } });
+    ads.subscribe(TypeUrl.cluster, ['*']);
+    const held = new Held(ads);
+    await held.until([API]);
+    const warning =
+      /^client\.yaml#1:\d+:\d+ Pod shop\/client: metadata\.annotations\["trellis\.dev\/reachable-services"\]: names Service shop\/billing, which does not exist: the sidecar gets nothing for it until it does/;
+    expect(logs.lines.filter((l) => l.level === 40).map((l) => l.msg)).toContainEqual(expect.stringMatching(warning));
+    const configz = async (): Promise<string> => (await fetch(`http://127.0.0.1:${trellis?.debugPort ?? 0}/debug/configz?format=text`)).text();
+    expect(await configz()).toContain('names Service shop/billing, which does not exist');
+    const validate = await cli('validate', '--manifests', dir());
+    expect(validate.stdout).toMatch(
+      /warning: client\.yaml#1:\d+:\d+ Pod shop\/client: metadata\.annotations\["trellis\.dev\/reachable-services"\]: names Service shop\/billing/,
+    );
+
+    await put('billing.yaml', service('billing', '10.0.0.4'));
+    await held.until([API, BILLING]);
+    expect(await configz()).not.toContain('does not exist');
   });
 });
