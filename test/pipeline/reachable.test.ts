@@ -60,19 +60,26 @@ const API = 'outbound|80||api.shop.svc.cluster.local';
 const DB = 'outbound|80||db.shop.svc.cluster.local';
 const BILLING = 'outbound|80||billing.shop.svc.cluster.local';
 
+/** Trellis on the directory, and the pod's sidecar on a delta stream subscribed to every cluster. */
+async function start(): Promise<{ logs: Logs; held: Held; configz: () => Promise<string> }> {
+  const logs = new Logs();
+  const running = await serve(
+    loadServeConfig({ manifests: dir(), 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
+    createLogger('info', { write: logs.write }),
+    startManifestSource(dir(), createLogger('fatal')),
+  );
+  trellis = running;
+  ads = await DeltaClient.connect(`127.0.0.1:${running.xdsPort}`, { node: { id: 'client.shop' } });
+  ads.subscribe(TypeUrl.cluster, ['*']);
+  const configz = async (): Promise<string> => (await fetch(`http://127.0.0.1:${running.debugPort}/debug/configz?format=text`)).text();
+  return { logs, held: new Held(ads), configz };
+}
+
 describe('a sidecar scoped by its pod', () => {
   it('holds what its pod reaches, follows the annotation as it changes, and falls back to everything on a bad one', async () => {
     await put('services.yaml', [service('web', '10.0.0.1'), service('api', '10.0.0.2'), service('db', '10.0.0.3')].join('---\n'));
     await put('client.yaml', client('./web'));
-    const logs = new Logs();
-    trellis = await serve(
-      loadServeConfig({ manifests: dir(), 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
-      createLogger('info', { write: logs.write }),
-      startManifestSource(dir(), createLogger('fatal')),
-    );
-    ads = await DeltaClient.connect(`127.0.0.1:${trellis.xdsPort}`, { node: { id: 'client.shop' } });
-    ads.subscribe(TypeUrl.cluster, ['*']);
-    const held = new Held(ads);
+    const { logs, held, configz } = await start();
     await held.until([WEB]);
 
     await put('client.yaml', client('./web, shop/api'));
@@ -85,27 +92,17 @@ describe('a sidecar scoped by its pod', () => {
     const error =
       /^client\.yaml#1:\d+:\d+ Pod shop\/client: metadata\.annotations\["trellis\.dev\/reachable-services"\]: entry "Shop\/db": the namespace must be a DNS-1123 label .*: the sidecar is not scoped and reaches every service$/;
     expect(logs.lines.filter((l) => l.level === 50).map((l) => l.msg)).toEqual([expect.stringMatching(error)]);
-    const configz = await (await fetch(`http://127.0.0.1:${trellis.debugPort}/debug/configz?format=text`)).text();
-    expect(configz).toContain('entry "Shop/db"');
+    expect(await configz()).toContain('entry "Shop/db"');
   });
 
   it('is warned about a Service its reach names that does not exist, until it does', async () => {
     await put('services.yaml', [service('web', '10.0.0.1'), service('api', '10.0.0.2')].join('---\n'));
     await put('client.yaml', client('./api, ./billing'));
-    const logs = new Logs();
-    trellis = await serve(
-      loadServeConfig({ manifests: dir(), 'xds-address': '127.0.0.1:0', 'debug-address': '127.0.0.1:0', 'debounce-min': '20', 'debounce-max': '200' }, {}),
-      createLogger('info', { write: logs.write }),
-      startManifestSource(dir(), createLogger('fatal')),
-    );
-    ads = await DeltaClient.connect(`127.0.0.1:${trellis.xdsPort}`, { node: { id: 'client.shop' } });
-    ads.subscribe(TypeUrl.cluster, ['*']);
-    const held = new Held(ads);
+    const { logs, held, configz } = await start();
     await held.until([API]);
     const warning =
       /^client\.yaml#1:\d+:\d+ Pod shop\/client: metadata\.annotations\["trellis\.dev\/reachable-services"\]: names Service shop\/billing, which does not exist: the sidecar gets nothing for it until it does/;
     expect(logs.lines.filter((l) => l.level === 40).map((l) => l.msg)).toContainEqual(expect.stringMatching(warning));
-    const configz = async (): Promise<string> => (await fetch(`http://127.0.0.1:${trellis?.debugPort ?? 0}/debug/configz?format=text`)).text();
     expect(await configz()).toContain('names Service shop/billing, which does not exist');
     const validate = await cli('validate', '--manifests', dir());
     expect(validate.stdout).toMatch(
