@@ -11,7 +11,7 @@ import { certzHeadline, formatCertzText } from './certz.js';
 import type { Metrics } from './metrics.js';
 import { buildResources } from './resources.js';
 import type { ServicesResponse } from './services.js';
-import { buildSyncz } from './syncz.js';
+import { buildSyncz, type ReachOf } from './syncz.js';
 import { escapeControl, formatIndexText, formatSynczText } from './text.js';
 import { UI_HEADERS, UI_PATH, type UiAsset } from './ui.js';
 
@@ -56,6 +56,8 @@ export interface RouteDeps {
   readonly servers: () => readonly string[];
   /** Every Service with its endpoints by locality and the policies on each port. */
   readonly services: () => ServicesResponse;
+  /** What a sidecar class is scoped to (its pod's reach), for /debug/syncz. */
+  readonly reach: ReachOf;
   /** The files of /debug/ui, or why they could not be read. */
   readonly ui: readonly UiAsset[] | Error;
 }
@@ -124,7 +126,7 @@ function syncz(deps: RouteDeps, req: DebugRequest): Reply {
   const one = proxy !== null && proxy !== '';
   const statuses = deps.introspection.proxies(one ? { proxyId: proxy, namesListed: Infinity } : {});
   if (one && statuses.length === 0) return notConnected(proxy);
-  const view = buildSyncz(statuses);
+  const view = buildSyncz(statuses, deps.reach);
   return req.url.searchParams.get('format') === 'text' ? text(200, formatSynczText(view)) : json(200, view);
 }
 

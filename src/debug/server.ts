@@ -12,6 +12,7 @@ import { ChangeFeed, serveEvents } from './events.js';
 import type { Metrics } from './metrics.js';
 import { debugRoutes, text, type Reply, type Route } from './routes.js';
 import type { ServicesResponse } from './services.js';
+import type { ReachOf } from './syncz.js';
 import { loadUiAssets, type UiAsset } from './ui.js';
 
 export interface DebugServerOptions {
@@ -31,6 +32,8 @@ export interface DebugServerOptions {
   servers?: () => readonly string[];
   /** Every Service with its endpoints by locality and policies per port (for /debug/services); none when omitted. */
   services?: () => ServicesResponse;
+  /** What a sidecar class is scoped to (for /debug/syncz); every Service when omitted. */
+  reach?: ReachOf;
   /** Where the UI's files are; default src/debug/ui beside the module (dist/debug/ui once built). */
   uiDir?: string;
   /** How long a heavy view (/metrics, /debug/syncz, /debug/config_dump, /debug/resources, /debug/services) is served from cache; default 1000 ms, 0 for never. */
@@ -227,6 +230,7 @@ export async function startDebugServer(opts: DebugServerOptions): Promise<DebugS
       certificates: opts.certificates ?? (() => ({ enabled: false, reason: NO_ISSUER })),
       servers: opts.servers ?? (() => []),
       services: opts.services ?? (() => ({ services: [] })),
+      reach: opts.reach ?? (() => undefined),
       ui,
     }).map((r) => [r.path, r]),
   );

@@ -4,6 +4,9 @@
  */
 import { compareText } from '../diagnostics.js';
 import { SHORT_NAME, type ResourceKind } from '../envoy/types.js';
+import type { MeshModel, ModelWorkload } from '../model/types.js';
+import { parseProxyClass } from '../translate/proxy.js';
+import { perModel } from '../translate/translation.js';
 import { worstState, type ProxyStatus, type SyncState, type TypeStatus } from '../xds/status.js';
 
 /** CDS, EDS, LDS, RDS, SDS: the order of Envoy's config dump (and of the short names). */
@@ -19,6 +22,11 @@ export interface SynczProxy extends Omit<ProxyStatus, 'types' | 'authenticated'>
   readonly authenticated: NonNullable<ProxyStatus['authenticated']> | false;
   /** The worst state among its types (ERROR, then STALE, then NOT SENT); SYNCED when all are. */
   readonly state: SyncState;
+  /**
+   * A sidecar scoped by its pod's `trellis.dev/reachable-services`: the Services it receives
+   * (`namespace/name`, `namespace/*`; and what their routes send to). Absent: every Service.
+   */
+  readonly reach?: readonly string[];
   readonly types: readonly SynczType[];
 }
 
@@ -41,11 +49,24 @@ function typeRank(kind: ResourceKind): number {
   return i < 0 ? TYPE_ORDER.length : i;
 }
 
-function toProxy(p: ProxyStatus): SynczProxy {
+/** What a proxy class reaches, when it is a scoped sidecar (undefined: every Service). */
+export type ReachOf = (proxyClass: string) => readonly string[] | undefined;
+
+const workloadsByKey = perModel((model: MeshModel) => new Map<string, ModelWorkload>(model.workloads.map((w) => [`${w.namespace}/${w.name}`, w])));
+
+/** The reach of a sidecar class's pod in `model` (model/reachable.ts); undefined for every Service, another kind of proxy, or no model yet. */
+export function reachOfClass(model: MeshModel | undefined, proxyClass: string): readonly string[] | undefined {
+  const proxy = parseProxyClass(proxyClass);
+  if (!model || proxy?.mode !== 'sidecar' || proxy.pod === undefined) return undefined;
+  return workloadsByKey(model).get(`${proxy.namespace}/${proxy.pod}`)?.reachable;
+}
+
+function toProxy(p: ProxyStatus, reachOf: ReachOf | undefined): SynczProxy {
   const types = [...p.types]
     .sort((a, b) => typeRank(a.kind) - typeRank(b.kind) || compareText(a.typeUrl, b.typeUrl))
     .map((t): SynczType => ({ type: SHORT_NAME[t.kind], ...t }));
-  return { ...p, authenticated: p.authenticated ?? false, state: worstState(types), types };
+  const reach = reachOf?.(p.proxyClass);
+  return { ...p, authenticated: p.authenticated ?? false, state: worstState(types), ...(reach ? { reach } : {}), types };
 }
 
 export function summarize(proxies: readonly SynczProxy[]): SynczSummary {
@@ -59,7 +80,7 @@ export function summarize(proxies: readonly SynczProxy[]): SynczSummary {
   };
 }
 
-export function buildSyncz(statuses: readonly ProxyStatus[]): SynczResponse {
-  const proxies = [...statuses].sort((a, b) => compareText(a.proxyId, b.proxyId) || a.streamId - b.streamId).map(toProxy);
+export function buildSyncz(statuses: readonly ProxyStatus[], reachOf?: ReachOf): SynczResponse {
+  const proxies = [...statuses].sort((a, b) => compareText(a.proxyId, b.proxyId) || a.streamId - b.streamId).map((p) => toProxy(p, reachOf));
   return { summary: summarize(proxies), proxies };
 }

@@ -75,6 +75,11 @@ export function formatSynczText(syncz: SynczResponse): string {
     lines.push('(no proxies connected)');
   } else {
     lines.push(...alignColumns([[...SYNCZ_COLUMNS], ...syncz.proxies.flatMap(proxyRows)]));
+    const scoped = syncz.proxies.filter((p) => p.reach !== undefined);
+    if (scoped.length > 0) {
+      lines.push('', 'scoped by their pods (trellis.dev/reachable-services); every other sidecar reaches every Service:');
+      for (const p of scoped) lines.push(escapeControl(`  ${p.proxyId}: ${p.reach?.length === 0 ? '(no Service)' : (p.reach ?? []).join(', ')}`));
+    }
   }
   return `${lines.join('\n')}\n`;
 }

@@ -11,6 +11,7 @@ import { createMetrics } from '../debug/metrics.js';
 import { SYNCED } from '../debug/routes.js';
 import { startDebugServer, type DebugServer } from '../debug/server.js';
 import { buildServices } from '../debug/services.js';
+import { reachOfClass } from '../debug/syncz.js';
 import { startAdmissionServer, WEBHOOK_PATH, type AdmissionServer } from '../inject/server.js';
 import { buildModel, type ModelOptions } from '../model/build.js';
 import { diagnostic, formatRef, type Diagnostic } from '../diagnostics.js';
@@ -174,6 +175,7 @@ class ControlPlane implements RunningTrellis {
         ...(this.extras.certificates ? { certificates: this.extras.certificates.view.bind(this.extras.certificates) } : {}),
         servers: () => this.servers(),
         services: () => buildServices(this.model),
+        reach: (proxyClass) => reachOfClass(this.model, proxyClass),
       }),
     );
     await this.listenWebhook();
