@@ -104,6 +104,9 @@ export class SnapshotCache {
   private readonly holders = new Map<KindSnapshot, number>();
   private readonly listeners = new Set<Listener>();
   private readonly readyListeners = new Set<() => void>();
+  /** How many held kind snapshots have each version; a version no held snapshot has any more is released. */
+  private readonly heldVersions = new Map<string, number>();
+  private readonly releaseListeners = new Set<(version: string) => void>();
   private isReady = false;
   /** How many resources were encoded since start: grows with changed resources, not with proxies. */
   encodes = 0;
@@ -127,6 +130,15 @@ export class SnapshotCache {
   onChange(listener: Listener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with each version that no snapshot the cache holds has any more (the class that
+   * held it changed or went): what was made for that version alone (encoded responses) can go.
+   */
+  onRelease(listener: (version: string) => void): () => void {
+    this.releaseListeners.add(listener);
+    return () => this.releaseListeners.delete(listener);
   }
 
   get(proxyClass: string): Snapshot | undefined {
@@ -272,6 +284,7 @@ export class SnapshotCache {
     const holders = this.holders.get(snapshot) ?? 0;
     this.holders.set(snapshot, holders + 1);
     if (holders > 0) return;
+    this.heldVersions.set(snapshot.version, (this.heldVersions.get(snapshot.version) ?? 0) + 1);
     const parts = this.parts.get(snapshot);
     if (parts === undefined) this.retain(snapshot.entries.values());
     else for (const part of parts) this.hold(part);
@@ -288,6 +301,13 @@ export class SnapshotCache {
     const parts = this.parts.get(snapshot);
     if (parts === undefined) this.release(snapshot.entries.values());
     else for (const part of parts) this.drop(part);
+    const versions = (this.heldVersions.get(snapshot.version) ?? 1) - 1;
+    if (versions > 0) {
+      this.heldVersions.set(snapshot.version, versions);
+      return;
+    }
+    this.heldVersions.delete(snapshot.version);
+    for (const l of this.releaseListeners) l(snapshot.version);
   }
 
   private buildKind<K extends ResourceKind>(kind: K, wanted: Iterable<DesiredResource<K>>, previous: KindSnapshot, errors: Diagnostic[]): KindSnapshot {

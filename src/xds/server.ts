@@ -131,7 +131,7 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
       ...(opts.secrets ? { answered: (s: AdsStream, kind: ResourceKind) => kind === 'secret' && this.peers.answered(s) } : {}),
       closed: (s) => this.remove(s),
       now: () => performance.now(),
-      shared: (key, encode) => this.bodies.get(key, encode),
+      shared: (key, version, encode) => this.bodies.get(key, version, encode),
       limits: {
         maxNamesPerType: opts.maxNamesPerType ?? 100_000,
         maxNamesPerStream: opts.maxNamesPerStream ?? 200_000,
@@ -154,11 +154,17 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     };
     this.unsubscribe.push(
       opts.cache.onChange((c) => this.onChange(c)),
+      opts.cache.onRelease((version) => this.bodies.forget(version)),
       opts.cache.onReady(() => {
         for (const s of this.streams) s.flush();
       }),
     );
-    if (opts.secrets) this.unsubscribe.push(opts.secrets.onChange((c) => this.onSecretChange(c)));
+    if (opts.secrets) {
+      this.unsubscribe.push(
+        opts.secrets.onChange((c) => this.onSecretChange(c)),
+        opts.secrets.onRelease((version) => this.bodies.forget(version)),
+      );
+    }
   }
 
   /**
@@ -227,6 +233,11 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
   /** Response bodies encoded so far (each one shared by every stream sent the same content). */
   get bodiesEncoded(): number {
     return this.bodies.encodes;
+  }
+
+  /** Response bodies kept now (those of versions some class still holds, within the bound). */
+  get bodiesHeld(): number {
+    return this.bodies.size;
   }
 
   private accept<R>(stream: AdsStream & { handle(req: R): void }, call: grpc.ServerDuplexStream<R | Malformed, NoncedResponse>, secure: boolean): void {

@@ -36,7 +36,7 @@ export interface StreamContext {
    * Encoded bytes (without a nonce) by content key, kept across events (ResponseBodies): every
    * stream that is sent the same content shares one encoding.
    */
-  shared(key: string, encode: () => Buffer): Buffer;
+  shared(key: string, version: string, encode: () => Buffer): Buffer;
   readonly limits: StreamLimits;
   /** Interned subscription sets. */
   readonly nameSets: NameSets;
@@ -284,7 +284,7 @@ export abstract class AdsStream {
     const names = whole ? '*' : selection.entries.map((e) => e.name).join('\n');
     const key = `${this.protocol}|${ts.typeUrl}|${kind.version}|${names}|${selection.removed.join('\n')}`;
     const bytes = new NoncedResponse(
-      this.ctx.shared(key, () => this.encode(ts, kind, selection)),
+      this.ctx.shared(key, kind.version, () => this.encode(ts, kind, selection)),
       nonce,
     );
     ts.sent(nonce, kind.version, kind, selection.entries, this.ctx.now());

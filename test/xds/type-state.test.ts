@@ -58,7 +58,7 @@ function harness() {
     identified: () => undefined,
     closed: () => undefined,
     now: () => 0,
-    shared: (_key, encode) => encode(),
+    shared: (_key, _version, encode) => encode(),
     limits: { maxNamesPerType: 100, maxNamesPerStream: 1000, maxNamesServer: 10_000, maxNodeIdLength: 1024, maxNodeMetadataBytes: 16384 },
     subscribed: { total: 0 },
     warnLimited: () => undefined,
