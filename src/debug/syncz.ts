@@ -4,9 +4,9 @@
  */
 import { compareText } from '../diagnostics.js';
 import { SHORT_NAME, type ResourceKind } from '../envoy/types.js';
-import type { MeshModel, ModelWorkload } from '../model/types.js';
+import type { MeshModel } from '../model/types.js';
 import { parseProxyClass } from '../translate/proxy.js';
-import { perModel } from '../translate/translation.js';
+import { sidecarReach } from '../translate/sidecar.js';
 import { worstState, type ProxyStatus, type SyncState, type TypeStatus } from '../xds/status.js';
 
 /** CDS, EDS, LDS, RDS, SDS: the order of Envoy's config dump (and of the short names). */
@@ -52,13 +52,10 @@ function typeRank(kind: ResourceKind): number {
 /** What a proxy class reaches, when it is a scoped sidecar (undefined: every Service). */
 export type ReachOf = (proxyClass: string) => readonly string[] | undefined;
 
-const workloadsByKey = perModel((model: MeshModel) => new Map<string, ModelWorkload>(model.workloads.map((w) => [`${w.namespace}/${w.name}`, w])));
-
-/** The reach of a sidecar class's pod in `model` (model/reachable.ts); undefined for every Service, another kind of proxy, or no model yet. */
+/** The reach of a sidecar class's pod in `model`, as translation scopes it; undefined for every Service, another kind of proxy, or no model yet. */
 export function reachOfClass(model: MeshModel | undefined, proxyClass: string): readonly string[] | undefined {
   const proxy = parseProxyClass(proxyClass);
-  if (!model || proxy?.mode !== 'sidecar' || proxy.pod === undefined) return undefined;
-  return workloadsByKey(model).get(`${proxy.namespace}/${proxy.pod}`)?.reachable;
+  return model && proxy?.mode === 'sidecar' ? sidecarReach(model, proxy) : undefined;
 }
 
 function toProxy(p: ProxyStatus, reachOf: ReachOf | undefined): SynczProxy {

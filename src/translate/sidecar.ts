@@ -177,9 +177,14 @@ const joinClusters = perPair((outbound: readonly DesiredResource<'cluster'>[], i
 const joinListeners = perPair((outbound: readonly DesiredResource<'listener'>[], inb: DesiredResource<'listener'>) => joinSorted([outbound, [inb]]));
 const NO_SECRETS: readonly DesiredResource<'secret'>[] = [];
 
+/** What a sidecar's pod reaches (model/reachable.ts), as its translation scopes it; undefined: every Service. */
+export function sidecarReach(model: MeshModel, proxy: ProxyDescriptor): readonly string[] | undefined {
+  return workloadOf(model, proxy.namespace, proxy.pod)?.reachable;
+}
+
 /** The resources of one sidecar proxy class (a pod in a namespace), and what could not be translated. */
 export function translateSidecar(model: MeshModel, proxy: ProxyDescriptor & { mode: 'sidecar' }): Translation {
-  const reach = workloadOf(model, proxy.namespace, proxy.pod)?.reachable;
+  const reach = sidecarReach(model, proxy);
   const scope = reach?.join(',') ?? '';
   const outbound = reach ? scopedOutbound(model, reach) : sidecarOutbound(model);
   const routes = routesFor(model, proxy.namespace, outbound, scope);
