@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { type Diagnostic, formatRef, sortedRefs } from '../diagnostics.js';
 import type { MeshModel, ModelService, ModelServicePort, ModelWorkload } from '../model/types.js';
 import type { DesiredResource } from '../envoy/resources.js';
+import type { ResourceKind } from '../envoy/types.js';
 import { edsCluster, hasEds, outboundServiceCluster, passthroughCluster } from './clusters.js';
 import { localityGroups, outboundEndpoints, SIDECAR_ENDPOINTS } from './endpoints.js';
 import { outboundHttpPortListener, outboundTcpPortListener, virtualOutbound } from './listeners.js';
@@ -383,22 +384,38 @@ interface Scoped {
   readonly names: readonly string[];
 }
 
+const NO_AWARE: ReadonlyMap<string, LocalityAwareAssignment> = new Map();
+
+/**
+ * The resources of `names` in `index`, or `held` when those are its very elements. Identity is
+ * enough: the full outbound hands out a resource equal to the last model's as that very object
+ * (keepEqual), so an element that is not the held one has other content.
+ */
+function pick<K extends DesiredResource<ResourceKind>>(index: ReadonlyMap<string, K>, names: readonly string[], held: readonly K[] | undefined): readonly K[] {
+  const out: K[] = [];
+  let same = held !== undefined;
+  for (const name of names) {
+    const r = index.get(name);
+    if (r === undefined) continue;
+    if (same && held?.[out.length] !== r) same = false;
+    out.push(r);
+  }
+  return same && held?.length === out.length ? held : out;
+}
+
 /** The assignments of `names` in the full outbound, and those of them that are locality-aware. */
 function scopedEndpoints(full: SidecarOutbound, names: readonly string[], held: readonly DesiredResource<'endpoint'>[] | undefined) {
   const { endpoints } = byNameOf(full);
-  const aware = new Map(
-    names.flatMap((name) => {
-      const a = full.localityAware.get(name);
-      return a ? [[name, a] as const] : [];
-    }),
-  );
-  return {
-    endpoints: keepEqual(
-      names.flatMap((n) => endpoints.get(n) ?? []),
-      held,
-    ),
-    aware,
-  };
+  const aware =
+    full.localityAware.size === 0
+      ? NO_AWARE
+      : new Map(
+          names.flatMap((name) => {
+            const a = full.localityAware.get(name);
+            return a ? [[name, a] as const] : [];
+          }),
+        );
+  return { endpoints: pick(endpoints, names, held), aware };
 }
 
 function computeScoped(model: MeshModel, reach: readonly string[], key: string): SidecarOutbound {
@@ -429,10 +446,7 @@ function computeScoped(model: MeshModel, reach: readonly string[], key: string):
   const { endpoints, aware } = scopedEndpoints(full, names, held?.outbound.endpoints);
   const httpPorts = keepGroups(httpGroups(b, base), held?.outbound.httpPorts);
   const outbound: SidecarOutbound = {
-    clusters: keepEqual(
-      names.flatMap((n) => clusters.get(n) ?? []),
-      held?.outbound.clusters,
-    ),
+    clusters: pick(clusters, names, held?.outbound.clusters),
     endpoints,
     localityAware: aware,
     listeners: keepEqual(
@@ -453,9 +467,12 @@ function computeScoped(model: MeshModel, reach: readonly string[], key: string):
   return outbound;
 }
 
+/** A reach's key: its entries joined by ',' (once per reach array: a workload the model kept keeps its array). */
+export const reachKey: (reach: readonly string[]) => string = perObject((reach: readonly string[]) => reach.join(','));
+
 /** The reaches workloads have, by key (looked at again only when some workload changed); the kept outbound of any other is forgotten. */
 const reachesInUse = perElements((workloads: readonly ModelWorkload[]) => {
-  const inUse = new Set(workloads.flatMap((w) => (w.reachable ? [w.reachable.join(',')] : [])));
+  const inUse = new Set(workloads.flatMap((w) => (w.reachable ? [reachKey(w.reachable)] : [])));
   for (const key of lastScoped.keys()) if (!inUse.has(key)) lastScoped.delete(key);
   return inUse;
 });
@@ -473,7 +490,7 @@ const scopedFor = perModel((model) => {
  */
 export function scopedOutbound(model: MeshModel, reach: readonly string[]): SidecarOutbound {
   const memo = scopedFor(model);
-  const key = reach.join(',');
+  const key = reachKey(reach);
   let outbound = memo.get(key);
   if (outbound === undefined) {
     outbound = computeScoped(model, reach, key);

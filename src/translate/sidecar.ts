@@ -30,7 +30,7 @@ import { joinSorted, type DesiredResource } from '../envoy/resources.js';
 import { inbound, type Inbound } from './listeners-inbound.js';
 import type { ProxyDescriptor } from './proxy.js';
 import { outboundRoutes, type HttpPortServices } from './routes.js';
-import { scopedOutbound, sidecarOutbound, type SidecarOutbound } from './sidecar-outbound.js';
+import { reachKey, scopedOutbound, sidecarOutbound, type SidecarOutbound } from './sidecar-outbound.js';
 import { localityKey } from './endpoints.js';
 import { noLocalityNotes, withLocality } from './policy/locality.js';
 import { byName, keepEqual, Memo, perElements, perModel, perPair, sameElements, sortErrors, type Translation } from './translation.js';
@@ -47,8 +47,6 @@ interface ModelMemo {
   readonly workloads: ReadonlyMap<string, ModelWorkload>;
   /** The services of the model, by `namespace/name`. */
   readonly services: ReadonlyMap<string, ModelService>;
-  /** By workload (`namespace/name`), and '' for a proxy whose pod the model does not have. */
-  readonly inbound: Memo<Inbound>;
   /** By proxy locality (localityKey). */
   readonly endpoints: Memo<readonly DesiredResource<'endpoint'>[]>;
 }
@@ -66,7 +64,6 @@ const memoFor = perModel((model): ModelMemo => {
     routes: new Memo(),
     workloads: workloadIndex(model.workloads),
     services: serviceIndex(model.services),
-    inbound: new Memo(),
     endpoints: new Memo(),
   };
 });
@@ -92,6 +89,13 @@ function forgetGone(workloads: ReadonlyMap<string, ModelWorkload>): void {
   for (const key of lastInbound.keys()) if (key !== '' && !workloads.has(key)) lastInbound.delete(key);
 }
 
+/**
+ * The routes made of an outbound's HTTP ports and taken IPs, by namespace: the outbound of a reach
+ * (or every sidecar's) keeps both the very same objects from model to model while no service, port
+ * or route of it changed, so a sidecar then finds its routes here without a key of its own.
+ */
+const routesOf = perPair((_httpPorts: readonly HttpPortServices[], _ipTaken: ReadonlySet<string>) => new Map<string, Routes>());
+
 const lastEndpoints = new Memo<{ made?: readonly DesiredResource<'endpoint'>[] }>(SCOPED_LIMIT);
 
 /**
@@ -99,17 +103,22 @@ const lastEndpoints = new Memo<{ made?: readonly DesiredResource<'endpoint'>[] }
  * then its key, model/reachable.ts).
  */
 function routesFor(model: MeshModel, namespace: string, outbound: SidecarOutbound, scope = ''): Routes {
+  const { httpPorts, ipTaken } = outbound;
+  const byNamespace = routesOf(httpPorts, ipTaken);
+  let routes = byNamespace.get(namespace);
+  if (routes !== undefined) return routes;
   const key = scope === '' ? namespace : `${scope}|${namespace}`;
-  return memoFor(model).routes.get(key, () => {
-    const { httpPorts, ipTaken } = outbound;
+  routes = memoFor(model).routes.get(key, () => {
     const slot = lastRoutes.get(key, () => ({}));
     const held = slot.made;
     if (held !== undefined && held.httpPorts === httpPorts && held.ipTaken === ipTaken) return held.routes;
     const made = outboundRoutes(httpPorts, namespace, ipTaken);
-    const routes = { routes: keepEqual(made.routes, held?.routes.routes), errors: made.errors };
-    slot.made = { httpPorts, ipTaken, routes };
-    return routes;
+    const result = { routes: keepEqual(made.routes, held?.routes.routes), errors: made.errors };
+    slot.made = { httpPorts, ipTaken, routes: result };
+    return result;
   });
+  byNamespace.set(namespace, routes);
+  return routes;
 }
 
 /**
@@ -125,9 +134,13 @@ export function sharedRoutes(model: MeshModel): readonly DesiredResource<'route'
  * the first sidecar of such a namespace would otherwise make when it connects.
  */
 export function namespaceRoutes(model: MeshModel): ReadonlyMap<string, readonly DesiredResource<'route'>[]> {
-  const namespaces = new Set(model.workloads.flatMap((w) => (w.reachable ? [] : [w.namespace])));
-  return new Map([...namespaces].sort().map((ns) => [ns, routesFor(model, ns, sidecarOutbound(model)).routes] as const));
+  return new Map(unscopedNamespaces(model.workloads).map((ns) => [ns, routesFor(model, ns, sidecarOutbound(model)).routes] as const));
 }
+
+/** The namespaces where some pod's sidecar is not scoped, sorted (looked at again only when some workload changed). */
+const unscopedNamespaces = perElements((workloads: readonly ModelWorkload[]) =>
+  [...new Set(workloads.flatMap((w) => (w.reachable ? [] : [w.namespace])))].sort(),
+);
 
 /** The services selecting a workload, in model order. */
 function selecting(memo: ModelMemo, workload: ModelWorkload | undefined): ModelService[] {
@@ -145,18 +158,16 @@ function inboundFor(model: MeshModel, namespace: string, pod: string | undefined
   const key = pod === undefined ? '' : `${namespace}/${pod}`;
   const workload = memo.workloads.get(key);
   const found = workload === undefined ? '' : key;
-  return memo.inbound.get(found, () => {
-    const services = selecting(memo, workload);
-    const security = `${model.trustDomain}|${model.mtls?.defaultMode ?? ''}`;
-    const held = lastInbound.get(found);
-    if (held !== undefined && held.workload === workload && held.security === security && sameElements(held.services, services)) return held.inbound;
-    const made = inbound(workload, services, model);
-    const before = held?.inbound;
-    const [listener = made.listener] = keepEqual([made.listener], before ? [before.listener] : undefined);
-    const result = { listener, clusters: keepEqual(made.clusters, before?.clusters), errors: made.errors };
-    lastInbound.set(found, { workload, services, security, inbound: result });
-    return result;
-  });
+  const services = selecting(memo, workload);
+  const security = `${model.trustDomain}|${model.mtls?.defaultMode ?? ''}`;
+  const held = lastInbound.get(found);
+  if (held !== undefined && held.workload === workload && held.security === security && sameElements(held.services, services)) return held.inbound;
+  const made = inbound(workload, services, model);
+  const before = held?.inbound;
+  const [listener = made.listener] = keepEqual([made.listener], before ? [before.listener] : undefined);
+  const result = { listener, clusters: keepEqual(made.clusters, before?.clusters), errors: made.errors };
+  lastInbound.set(found, { workload, services, security, inbound: result });
+  return result;
 }
 
 /** The assignments a sidecar in `locality` receives of `outbound` (its own when none is locality-aware). */
@@ -185,7 +196,7 @@ export function sidecarReach(model: MeshModel, proxy: ProxyDescriptor): readonly
 /** The resources of one sidecar proxy class (a pod in a namespace), and what could not be translated. */
 export function translateSidecar(model: MeshModel, proxy: ProxyDescriptor & { mode: 'sidecar' }): Translation {
   const reach = sidecarReach(model, proxy);
-  const scope = reach?.join(',') ?? '';
+  const scope = reach ? reachKey(reach) : '';
   const outbound = reach ? scopedOutbound(model, reach) : sidecarOutbound(model);
   const routes = routesFor(model, proxy.namespace, outbound, scope);
   const inb = inboundFor(model, proxy.namespace, proxy.pod);
