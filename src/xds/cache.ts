@@ -13,39 +13,14 @@ import { compareText, diagnostic, formatRef, sameRef, type Diagnostic, type Obje
 import { EncodeError } from '../envoy/codec.js';
 import { partsOf, type DesiredResource } from '../envoy/resources.js';
 import { messageNameOf, PUSH_ORDER, TypeUrl, type ResourceKind } from '../envoy/types.js';
-import { combineVersions, digestOf, encodeEntry, type ResourceEntry } from './resource.js';
+import { combineVersions, digestOf, encodeEntry, steppedVersion, type ResourceEntry } from './resource.js';
+import { diff, JoinedEntries, NO_NAMES, sortedByName, type KindChange, type KindSnapshot } from './entries.js';
 
-/** Resources by name, iterated in name order: a Map, or a joined snapshot's parts read through. */
-export interface Entries {
-  readonly size: number;
-  get(name: string): ResourceEntry | undefined;
-  has(name: string): boolean;
-  keys(): IterableIterator<string>;
-  values(): IterableIterator<ResourceEntry>;
-  [Symbol.iterator](): IterableIterator<[string, ResourceEntry]>;
-}
-
-/** One kind's resources in a snapshot, sorted by name, with the digest of the whole set. */
-export interface KindSnapshot {
-  readonly entries: Entries;
-  /** Order-independent digest of all entries: the version of the whole set. */
-  readonly version: string;
-}
+export type { Entries, KindChange, KindSnapshot, Names } from './entries.js';
 
 export type Snapshot = { readonly [K in ResourceKind]: KindSnapshot };
 
 export type DesiredSnapshot = { readonly [K in ResourceKind]?: Iterable<DesiredResource<K>> };
-
-/** Names: a Set, or every name of a snapshot read through (a class's first snapshot). */
-export interface Names extends Iterable<string> {
-  readonly size: number;
-  has(name: string): boolean;
-}
-
-export interface KindChange {
-  readonly updated: Names;
-  readonly removed: Names;
-}
 
 export interface SnapshotChange {
   readonly proxyClass: string;
@@ -79,7 +54,6 @@ interface KindBuild {
   readonly errors: readonly Diagnostic[];
 }
 
-const NO_NAMES: ReadonlySet<string> = new Set();
 const NO_CHANGE: KindChange = { updated: NO_NAMES, removed: NO_NAMES };
 
 const EMPTY_KIND: KindSnapshot = { entries: new Map(), version: digestOf([]) };
@@ -98,6 +72,13 @@ export class SnapshotCache {
   private byObject = new WeakMap<object, ResourceEntry>();
   /** The last snapshot built from each desired list (by identity), and from which snapshot. */
   private builds = new WeakMap<object, KindBuild>();
+  /** The list each snapshot was made from, when nothing in it failed (step). */
+  private lists = new WeakMap<KindSnapshot, readonly DesiredResource<ResourceKind>[]>();
+  /** A snapshot made by a step (step): from which snapshot, and the entries it swapped. */
+  private readonly steps = new WeakMap<
+    KindSnapshot,
+    { readonly from: KindSnapshot; readonly out: readonly ResourceEntry[]; readonly into: readonly ResourceEntry[] }
+  >();
   /** The part snapshots each joined snapshot is made of (joined): holding it holds them. */
   private readonly parts = new WeakMap<KindSnapshot, readonly KindSnapshot[]>();
   /** How many classes hold each kind snapshot: its entries are retained once, whatever that number. */
@@ -204,10 +185,7 @@ export class SnapshotCache {
         kinds.set(kind, built.change);
       }
     }
-    for (const kind of kinds.keys()) {
-      this.hold(next[kind]);
-      this.drop(previous[kind]);
-    }
+    for (const kind of kinds.keys()) this.move(previous[kind], next[kind]);
     return { next, kinds, errors };
   }
 
@@ -251,11 +229,60 @@ export class SnapshotCache {
     }
     const parts = partsOf(wanted);
     const joined = parts === undefined ? undefined : this.joined(kind, parts);
+    const stepped = joined === undefined ? this.step(kind, wanted, previous) : undefined;
+    if (stepped !== undefined) {
+      const build = { kind, from: previous, ...stepped, errors: [] };
+      this.builds.set(wanted, build);
+      return build;
+    }
     const errors: Diagnostic[] = [];
     const snapshot = joined ?? this.buildKind(kind, wanted, previous, errors);
+    if (errors.length === 0 && joined === undefined && Array.isArray(wanted)) this.lists.set(snapshot, wanted);
     const build = { kind, from: previous, snapshot, change: diff(previous, snapshot), errors };
     this.builds.set(wanted, build);
     return build;
+  }
+
+  /**
+   * The snapshot `wanted` makes of `previous` when `previous` was made, with nothing failing, from a
+   * list of the same names in the same order (a class's list after a change of some of its
+   * resources): only the resources that are not the very objects of that list are looked at, and
+   * the entries, version and change follow from those. Undefined when that does not hold, or a
+   * resource fails to encode: the snapshot is then built whole.
+   */
+  private step<K extends ResourceKind>(
+    kind: K,
+    wanted: Iterable<DesiredResource<K>>,
+    previous: KindSnapshot,
+  ): { snapshot: KindSnapshot; change: KindChange } | undefined {
+    const base = this.lists.get(previous) as readonly DesiredResource<K>[] | undefined;
+    if (base === undefined || !Array.isArray(wanted) || base.length !== wanted.length || previous.entries instanceof JoinedEntries) return undefined;
+    const list = wanted as readonly DesiredResource<K>[];
+    const out: ResourceEntry[] = [];
+    const into: ResourceEntry[] = [];
+    const errors: Diagnostic[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const res = list[i] as DesiredResource<K>;
+      const was = base[i] as DesiredResource<K>;
+      if (res === was) continue;
+      if (res.name !== was.name) return undefined;
+      const entry = this.entryFor(kind, res, previous, errors);
+      const held = previous.entries.get(res.name);
+      if (errors.length > 0 || entry === undefined || held === undefined) return undefined;
+      if (entry === held) continue;
+      out.push(held);
+      into.push(entry);
+    }
+    if (into.length === 0) {
+      this.lists.set(previous, list);
+      return { snapshot: previous, change: NO_CHANGE };
+    }
+    const entries = new Map(previous.entries);
+    for (const e of into) entries.set(e.name, e);
+    const snapshot = { entries, version: steppedVersion(previous.version, out, into) };
+    this.lists.set(snapshot, list);
+    this.steps.set(snapshot, { from: previous, out, into });
+    return { snapshot, change: { updated: new Set(into.map((e) => e.name)), removed: NO_NAMES } };
   }
 
   /**
@@ -277,6 +304,26 @@ export class SnapshotCache {
     const snapshot = { entries, version: combineVersions(snapshots.map((s) => s.version)) };
     this.parts.set(snapshot, snapshots);
     return snapshot;
+  }
+
+  /**
+   * A class now holds `to` instead of `from`. When `to` is new and stepped from `from`, which this
+   * class alone held, only the swapped entries change hands (the rest stay held, once): what
+   * hold(to) then drop(from) would do, at the cost of the change instead of the whole list.
+   */
+  private move(from: KindSnapshot, to: KindSnapshot): void {
+    const step = this.steps.get(to);
+    if (step?.from !== from || this.holders.has(to) || this.holders.get(from) !== 1 || this.parts.has(from)) {
+      this.hold(to);
+      this.drop(from);
+      return;
+    }
+    this.holders.set(to, 1);
+    this.heldVersions.set(to.version, (this.heldVersions.get(to.version) ?? 0) + 1);
+    this.retain(step.into);
+    this.release(step.out);
+    this.holders.delete(from);
+    this.letGoOfVersion(from.version);
   }
 
   /** A class now holds `snapshot`: its entries are held while any class holds it. */
@@ -301,13 +348,18 @@ export class SnapshotCache {
     const parts = this.parts.get(snapshot);
     if (parts === undefined) this.release(snapshot.entries.values());
     else for (const part of parts) this.drop(part);
-    const versions = (this.heldVersions.get(snapshot.version) ?? 1) - 1;
+    this.letGoOfVersion(snapshot.version);
+  }
+
+  /** One held snapshot fewer has `version`; when none is left, the release listeners are told. */
+  private letGoOfVersion(version: string): void {
+    const versions = (this.heldVersions.get(version) ?? 1) - 1;
     if (versions > 0) {
-      this.heldVersions.set(snapshot.version, versions);
+      this.heldVersions.set(version, versions);
       return;
     }
-    this.heldVersions.delete(snapshot.version);
-    for (const l of this.releaseListeners) l(snapshot.version);
+    this.heldVersions.delete(version);
+    for (const l of this.releaseListeners) l(version);
   }
 
   private buildKind<K extends ResourceKind>(kind: K, wanted: Iterable<DesiredResource<K>>, previous: KindSnapshot, errors: Diagnostic[]): KindSnapshot {
@@ -413,69 +465,8 @@ export class SnapshotCache {
   resetObjectMemo(): void {
     this.byObject = new WeakMap();
     this.builds = new WeakMap();
+    this.lists = new WeakMap();
   }
-}
-
-/**
- * The entries of disjoint parts, read through (nothing copied), iterated in name order: a joined
- * snapshot costs each proxy class its parts, not its resources.
- */
-class JoinedEntries implements Entries {
-  readonly size: number;
-
-  private constructor(readonly parts: readonly Entries[]) {
-    this.size = parts.reduce((n, p) => n + p.size, 0);
-  }
-
-  /** The parts' entries as one; undefined when a name is in two parts. */
-  static of(parts: readonly Entries[]): JoinedEntries | undefined {
-    const largest = parts.reduce((a, b) => (b.size > a.size ? b : a), parts[0] ?? new Map<string, ResourceEntry>());
-    for (const part of parts) {
-      if (part === largest) continue;
-      for (const name of part.keys()) if (parts.some((other) => other !== part && other.has(name))) return undefined;
-    }
-    return new JoinedEntries(parts);
-  }
-
-  get(name: string): ResourceEntry | undefined {
-    for (const part of this.parts) {
-      const e = part.get(name);
-      if (e !== undefined) return e;
-    }
-    return undefined;
-  }
-
-  has(name: string): boolean {
-    return this.parts.some((p) => p.has(name));
-  }
-
-  *[Symbol.iterator](): IterableIterator<[string, ResourceEntry]> {
-    const heads = this.parts.map((p) => p[Symbol.iterator]());
-    const current = heads.map((h) => h.next());
-    for (;;) {
-      let min = -1;
-      for (let i = 0; i < current.length; i++) {
-        const c = current[i] as IteratorResult<[string, ResourceEntry]>;
-        if (c.done !== true && (min < 0 || c.value[0] < (current[min] as IteratorYieldResult<[string, ResourceEntry]>).value[0])) min = i;
-      }
-      if (min < 0) return;
-      yield (current[min] as IteratorYieldResult<[string, ResourceEntry]>).value;
-      current[min] = (heads[min] as Iterator<[string, ResourceEntry]>).next();
-    }
-  }
-
-  *keys(): IterableIterator<string> {
-    for (const [name] of this) yield name;
-  }
-
-  *values(): IterableIterator<ResourceEntry> {
-    for (const [, entry] of this) yield entry;
-  }
-}
-
-function sortedByName(entries: readonly ResourceEntry[]): boolean {
-  for (let i = 1; i < entries.length; i++) if (compareText((entries[i - 1] as ResourceEntry).name, (entries[i] as ResourceEntry).name) > 0) return false;
-  return true;
 }
 
 function sameList(a: readonly ObjectRef[], b: readonly ObjectRef[]): boolean {
@@ -486,57 +477,4 @@ function sameList(a: readonly ObjectRef[], b: readonly ObjectRef[]): boolean {
       return w !== undefined && (v === w || sameRef(v, w));
     })
   );
-}
-
-/** What changed between two joined snapshots' corresponding parts, by the pair: shared parts are compared once. */
-const partChanges = new WeakMap<Entries, WeakMap<Entries, KindChange>>();
-
-function diff(before: KindSnapshot, after: KindSnapshot): KindChange {
-  const [b, a] = [before.entries, after.entries];
-  if (b instanceof JoinedEntries && a instanceof JoinedEntries && b.parts.length === a.parts.length) {
-    const updated = new Set<string>();
-    const removed = new Set<string>();
-    a.parts.forEach((part, i) => {
-      const was = b.parts[i] as Entries;
-      let known = partChanges.get(was);
-      if (known === undefined) {
-        known = new WeakMap();
-        partChanges.set(was, known);
-      }
-      let change = known.get(part);
-      if (change === undefined) {
-        change = diffEntries(was, part);
-        known.set(part, change);
-      }
-      for (const name of change.updated) updated.add(name);
-      for (const name of change.removed) removed.add(name);
-    });
-    // A name that moved from one part to another is updated, not removed.
-    for (const name of removed) if (a.has(name)) removed.delete(name);
-    for (const name of updated) if (b.get(name) === a.get(name)) updated.delete(name);
-    return { updated, removed };
-  }
-  return diffEntries(b, a);
-}
-
-function diffEntries(before: Entries, after: Entries): KindChange {
-  // Everything is new: the names are the snapshot's own, read through rather than copied.
-  if (before.size === 0) return { updated: { size: after.size, has: (name) => after.has(name), [Symbol.iterator]: () => after.keys() }, removed: NO_NAMES };
-  const updated = new Set<string>();
-  const removed = new Set<string>();
-  for (const [name, entry] of unordered(after)) {
-    if (before.get(name) !== entry) updated.add(name);
-  }
-  if (before.size > 0) {
-    for (const [name] of unordered(before)) {
-      if (!after.has(name)) removed.add(name);
-    }
-  }
-  return { updated, removed };
-}
-
-/** Every entry, in no particular order (a joined snapshot's part after part). */
-function* unordered(entries: Entries): IterableIterator<[string, ResourceEntry]> {
-  if (entries instanceof JoinedEntries) for (const part of entries.parts) yield* unordered(part);
-  else yield* entries;
 }

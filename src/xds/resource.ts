@@ -45,21 +45,45 @@ export class SetDigest {
     for (let i = 0; i < 4; i++) this.words[i] = (this.words[i] ?? 0) ^ (entry.digest[i] ?? 0);
   }
 
-  toString(): string {
-    return Array.from(this.words, (w) => w.toString(16).padStart(8, '0')).join('');
+  /** Starts from a version (the digest of a set) instead of the empty set. */
+  static of(version: string): SetDigest {
+    const d = new SetDigest();
+    for (let i = 0; i < 4; i++) d.words[i] = Number.parseInt(version.slice(i * 8, i * 8 + 8), 16);
+    return d;
   }
+
+  toString(): string {
+    return hexWords(this.words);
+  }
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Each word as 8 hex digits, most significant first. */
+function hexWords(words: Uint32Array): string {
+  let out = '';
+  for (const w of words) out += (HEX[w >>> 24] ?? '') + (HEX[(w >>> 16) & 255] ?? '') + (HEX[(w >>> 8) & 255] ?? '') + (HEX[w & 255] ?? '');
+  return out;
 }
 
 /** The digest of the union of disjoint sets, from their digests (versions). */
 export function combineVersions(versions: readonly string[]): string {
   const words = new Uint32Array(4);
   for (const v of versions) for (let i = 0; i < 4; i++) words[i] = (words[i] ?? 0) ^ Number.parseInt(v.slice(i * 8, i * 8 + 8), 16);
-  return Array.from(words, (w) => w.toString(16).padStart(8, '0')).join('');
+  return hexWords(words);
 }
 
 /** The digest of a whole set at once. */
 export function digestOf(entries: Iterable<ResourceEntry>): string {
   const d = new SetDigest();
   for (const e of entries) d.toggle(e);
+  return d.toString();
+}
+
+/** The digest of a set (`version`) with the entries `out` taken out and `into` put in. */
+export function steppedVersion(version: string, out: readonly ResourceEntry[], into: readonly ResourceEntry[]): string {
+  const d = SetDigest.of(version);
+  for (const e of out) d.toggle(e);
+  for (const e of into) d.toggle(e);
   return d.toString();
 }
