@@ -30,6 +30,8 @@ interface Resolved {
   readonly inForce?: ModelPolicy['inForce'];
   readonly invalid: readonly Diagnostic[];
   readonly attachedTo: string[];
+  /** The services of `attachedTo`. */
+  readonly targets: readonly ModelService[];
   readonly missing: FieldProblem[];
 }
 
@@ -61,7 +63,11 @@ function resolveTarget(ref: TargetRef, namespace: string, services: ReadonlyMap<
 }
 
 /** Where a spec attaches (sorted, without duplicates), what it names that is missing, and what of it is invalid there. */
-function attach(spec: TrafficPolicySpec, namespace: string, ctx: ResolveContext): Pick<Resolved, 'attachedTo' | 'missing'> & { errors: FieldProblem[] } {
+function attach(
+  spec: TrafficPolicySpec,
+  namespace: string,
+  ctx: ResolveContext,
+): Pick<Resolved, 'attachedTo' | 'targets' | 'missing'> & { errors: FieldProblem[] } {
   const attached = new Map<string, AttachedPort>();
   const missing: FieldProblem[] = [];
   spec.targetRefs.forEach((ref, i) => {
@@ -71,7 +77,7 @@ function attach(spec: TrafficPolicySpec, namespace: string, ctx: ResolveContext)
   });
   const attachedTo = [...attached.keys()].sort();
   const ports = attachedTo.flatMap((k) => attached.get(k) ?? []);
-  return { attachedTo, missing, errors: authorizationErrors(spec, ports, ctx.trustDomain) };
+  return { attachedTo, targets: [...new Set(ports.map((p) => p.service))], missing, errors: authorizationErrors(spec, ports, ctx.trustDomain) };
 }
 
 /**
@@ -87,16 +93,16 @@ function resolve(input: Input<TrafficPolicyObject>, ctx: ResolveContext): Resolv
   if (result.ok) {
     const own: InForce = { ...(meta.generation !== undefined ? { generation: meta.generation } : {}), spec: result.spec };
     const at = attach(own.spec, meta.namespace, ctx);
-    if (at.errors.length === 0) return { input, source, inForce: own, invalid, attachedTo: at.attachedTo, missing: at.missing };
+    if (at.errors.length === 0) return { input, source, inForce: own, invalid, attachedTo: at.attachedTo, targets: at.targets, missing: at.missing };
     invalid = at.errors.map((e) => ({ severity: 'error' as const, field: e.field, message: e.message }));
   }
   const before = ctx.previous.get(formatRef(source));
   const sameObject = before !== undefined && (before.uid === undefined || meta.uid === undefined || before.uid === meta.uid);
   if (sameObject && before.inForce) {
     const at = attach(before.inForce.spec, meta.namespace, ctx);
-    if (at.errors.length === 0) return { input, source, inForce: before.inForce, invalid, attachedTo: at.attachedTo, missing: at.missing };
+    if (at.errors.length === 0) return { input, source, inForce: before.inForce, invalid, attachedTo: at.attachedTo, targets: at.targets, missing: at.missing };
   }
-  return { input, source, invalid, attachedTo: [], missing: [] };
+  return { input, source, invalid, attachedTo: [], targets: [], missing: [] };
 }
 
 /** Oldest first: creationTimestamp, then namespace/name. */
@@ -250,14 +256,17 @@ export function resolvePolicies(
   };
   const resolved = inputs.map((i) => resolve(i, ctx));
   const { byPort, lost } = mergeAll(resolved);
-  const { routes, problems } = resolveAllRoutes(services, byPort, context.podLabels ?? new Map());
+  // Only the services some policy attaches to have a merged policy: the rest need not be walked (in model order still).
+  const targets = new Set(resolved.flatMap((r) => r.targets));
+  const policied = targets.size === 0 ? [] : services.filter((s) => targets.has(s));
+  const { routes, problems } = resolveAllRoutes(policied, byPort, { services: ctx.services, podLabels: context.podLabels ?? new Map() });
   const unresolved = groupByPolicy<Unresolved>(problems);
   const policyOf = (s: ModelService, p: { readonly port: number }) => byPort.get(servicePortRef(s.namespace, s.name, p.port));
   const authorized = withAuthorization(resolved);
   const modeOf = (port: string) => (mtls ? (byPort.get(port)?.settings.mtls?.mode ?? mtls.defaultMode) : undefined);
   const unusable = groupByPolicy<PartProblem>([
-    ...checkPolicies(services, policyOf),
-    ...mtlsProblems(services, policyOf, mtls),
+    ...checkPolicies(policied, policyOf),
+    ...mtlsProblems(policied, policyOf, mtls),
     ...authorizationProblems(authorized, mtls, modeOf),
   ]);
   const policies = resolved.map((r) => {

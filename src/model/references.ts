@@ -162,13 +162,15 @@ export function servicePortRef(namespace: string, name: string, port: number): s
   return `Service ${namespace}/${name}:${port}`;
 }
 
-/** The routes of every service port with a merged policy that routes, resolved; and what did not resolve. */
+/**
+ * The routes of every port of `services` (those a policy attaches to) with a merged policy that
+ * routes, resolved against `index` (every service); and what did not resolve.
+ */
 export function resolveAllRoutes(
   services: readonly ModelService[],
   byPort: ReadonlyMap<string, MergedPolicy>,
-  podLabels: ReferenceIndex['podLabels'],
+  index: ReferenceIndex,
 ): { routes: Map<string, ResolvedRule[]>; problems: Unresolved[] } {
-  const index: ReferenceIndex = { services: new Map(services.map((s) => [`${s.namespace}/${s.name}`, s])), podLabels };
   const routes = new Map<string, ResolvedRule[]>();
   const problems: Unresolved[] = [];
   for (const service of services) {
