@@ -185,25 +185,30 @@ export class RoutingViews {
   private byKey = new Map<string, { readonly view: ModelService; readonly text: string }>();
   private readonly viewOf = new WeakMap<ModelService, ModelService>();
 
-  /** The views of `services`, in their order. */
-  of(services: readonly ModelService[]): ModelService[] {
-    const next = new Map<string, { readonly view: ModelService; readonly text: string }>();
-    const views = services.map((service) => {
+  /**
+   * Makes the views of `services`: a service seen before keeps its view (its routing text was
+   * compared when it was first seen); a new one takes the view held for its name when its routing
+   * text is the same, else is its own view.
+   */
+  update(services: readonly ModelService[]): void {
+    for (const service of services) {
+      if (this.viewOf.has(service)) continue;
       const key = `${service.namespace}/${service.name}`;
       const held = this.byKey.get(key);
-      const known = this.viewOf.get(service);
-      if (held !== undefined && known === held.view) {
-        next.set(key, held);
-        return held.view;
-      }
       const text = routingText(service);
       const kept = held !== undefined && text !== '' && held.text === text ? held : { view: service, text };
       this.viewOf.set(service, kept.view);
-      next.set(key, kept);
-      return kept.view;
-    });
-    this.byKey = next;
-    return views;
+      this.byKey.set(key, kept);
+    }
+    // More names than services: some are of services gone, which go too (a missing name costs only sharing).
+    if (this.byKey.size <= services.length) return;
+    const names = new Set(services.map((s) => `${s.namespace}/${s.name}`));
+    for (const key of this.byKey.keys()) if (!names.has(key)) this.byKey.delete(key);
+  }
+
+  /** The view of a service given to update (itself for any other). */
+  view(service: ModelService): ModelService {
+    return this.viewOf.get(service) ?? service;
   }
 }
 

@@ -46,13 +46,13 @@ export interface SidecarOutbound {
 
 /** Two services with one ClusterIP: the second is an input error, and loses what hangs on the IP. */
 function duplicateClusterIPs(services: readonly ModelService[], errors: Diagnostic[]): Set<string> {
-  const owner = new Map<string, string>();
+  const owner = new Map<string, ModelService>();
   const taken = new Set<string>();
   for (const s of services) {
     if (s.kind !== 'ClusterIP' || !s.clusterIP) continue;
     const first = owner.get(s.clusterIP);
     if (first === undefined) {
-      owner.set(s.clusterIP, formatRef(s.source));
+      owner.set(s.clusterIP, s);
       continue;
     }
     taken.add(formatRef(s.source));
@@ -60,7 +60,7 @@ function duplicateClusterIPs(services: readonly ModelService[], errors: Diagnost
       translationError(
         s.source,
         'spec.clusterIP',
-        `clusterIP ${s.clusterIP} is already ${first}'s; this service gets no TCP listeners and is not routed by IP`,
+        `clusterIP ${s.clusterIP} is already ${formatRef(first.source)}'s; this service gets no TCP listeners and is not routed by IP`,
       ),
     );
   }
@@ -230,9 +230,9 @@ function subsets(model: MeshModel, errors: Diagnostic[]): SubsetResources[] {
 
 /** What routes look up in the mesh (each service's kind), as a digest of its text. */
 function kindsOf(services: readonly ModelService[]): string {
-  const hash = createHash('sha1');
-  for (const s of services) hash.update(`${s.namespace}/${s.name}:${s.kind}\n`);
-  return hash.digest('base64');
+  let text = '';
+  for (const s of services) text += `${s.namespace}/${s.name}:${s.kind}\n`;
+  return createHash('sha1').update(text).digest('base64');
 }
 
 /** `next`, or `previous` when every group has the same port, the same kinds and the very same services. */
@@ -265,7 +265,7 @@ interface OutboundBase {
   readonly mesh: MeshIndex;
   readonly kinds: string;
   /** Each service's routing view (routes.ts). */
-  readonly views: ReadonlyMap<ModelService, ModelService>;
+  readonly view: (service: ModelService) => ModelService;
   readonly errors: readonly Diagnostic[];
 }
 
@@ -280,12 +280,12 @@ function outboundBase(model: MeshModel): OutboundBase {
   const errors: Diagnostic[] = [];
   const taken = duplicateClusterIPs(model.services, errors);
   const ipTaken = last !== undefined && sameElements([...last.ipTaken], [...taken]) ? last.ipTaken : taken;
-  const viewList = routingViews.of(model.services);
+  routingViews.update(model.services);
   return {
     ipTaken,
     mesh: meshIndex(model),
     kinds: kindsOf(model.services),
-    views: new Map(model.services.map((s, i) => [s, viewList[i] ?? s] as const)),
+    view: (s) => routingViews.view(s),
     errors,
   };
 }
@@ -294,7 +294,7 @@ function outboundBase(model: MeshModel): OutboundBase {
 function httpGroups(b: OutboundBuilder, base: OutboundBase): HttpPortServices[] {
   return [...b.http.entries()]
     .sort(([a], [c]) => a - c)
-    .map(([port, services]): HttpPortServices => ({ port, services: services.map((s) => base.views.get(s) ?? s), mesh: base.mesh, kinds: base.kinds }));
+    .map(([port, services]): HttpPortServices => ({ port, services: services.map(base.view), mesh: base.mesh, kinds: base.kinds }));
 }
 
 function computeOutbound(model: MeshModel): SidecarOutbound {
