@@ -254,6 +254,8 @@ class ControlPlane implements RunningTrellis {
   }
 
   policyProgress(): Map<string, BoardEntry> {
+    // No policy, no progress: the scan of every stream's resources is skipped.
+    if ((this.model?.policies.length ?? 0) === 0) return new Map();
     const local = this.ads.sourceProgress('TrafficPolicy');
     return new Map(
       (this.model?.policies ?? []).map((p) => [

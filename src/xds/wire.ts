@@ -201,8 +201,12 @@ function namesIn(buf: Buffer, span: NamesSpan | undefined): string[] {
   return out;
 }
 
-/** Runs of names up to this many bytes are compared as they are, not hashed (a base64 SHA-1 never holds ':'). */
-const RAW_DIGEST_BYTES = 128;
+/**
+ * Runs of names up to this many bytes are compared as they are, not hashed (a base64 SHA-1 never
+ * holds ':'): an Envoy sidecar's EDS request names each cluster it has (a scoped one a dozen, some
+ * 700 bytes), and every ACK repeats them; a SHA-1 per ACK cost more than keeping the text.
+ */
+const RAW_DIGEST_BYTES = 1024;
 
 export const decodeSotwRequest = guarded((buf: Buffer): SotwRequest => {
   const { fields: r, names: span } = readSotwRequest(buf);

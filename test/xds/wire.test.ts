@@ -2,6 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { messageType } from '../../src/envoy/protos.ts';
 import { decodeDeltaRequest, decodeSotwRequest, isMalformed } from '../../src/xds/wire.ts';
 
+/** Cluster names past 1 KiB in all. */
+const LONG = Array.from({ length: 40 }, (_, i) => `outbound|80||svc-${String(i).padStart(5, '0')}.bench-00.svc.cluster.local`);
+
+let nonce = 0;
+
+/** The digest of a request naming `names` (a new nonce each time: only the names make the digest). */
+function namesDigest(names: string[]): string {
+  const r = decodeSotwRequest(encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', resource_names: names, response_nonce: String(++nonce) }));
+  if (isMalformed(r)) throw new Error(r.malformed);
+  return r.namesDigest;
+}
+
 function encode(typeName: string, value: Record<string, unknown>): Buffer {
   const type = messageType(typeName);
   return Buffer.from(type.encode(type.fromObject(value)).finish());
@@ -82,16 +94,15 @@ describe('request decoding', () => {
     [['a', ''], ['a'], false],
     [[], [], true],
   ])('gives names %j and %j the same digest: %s', (one, two, same) => {
-    let nonce = 0;
-    const digest = (names: string[]): string => {
-      // Different nonces: only the names make the digest.
-      const r = decodeSotwRequest(
-        encode('envoy.service.discovery.v3.DiscoveryRequest', { type_url: 't', resource_names: names, response_nonce: String(++nonce) }),
-      );
-      if (isMalformed(r)) throw new Error(r.malformed);
-      return r.namesDigest;
-    };
-    expect(digest(one) === digest(two)).toBe(same);
+    expect(namesDigest(one) === namesDigest(two)).toBe(same);
+  });
+
+  it('gives a run of names past 1 KiB (hashed, not kept as text) the same digest for the same names only', () => {
+    const other = [...LONG.slice(0, -1), 'outbound|80||other.bench-00.svc.cluster.local'];
+    expect(namesDigest([...LONG])).toBe(namesDigest(LONG));
+    expect(namesDigest(LONG)).not.toMatch(/^raw:/);
+    expect(namesDigest(other)).not.toBe(namesDigest(LONG));
+    expect(namesDigest(LONG.slice(1))).not.toBe(namesDigest(LONG));
   });
 
   it('reports bytes that do not decode as malformed instead of throwing', () => {
