@@ -26,7 +26,7 @@ import { NO_OBSERVER, teeObservers, type XdsObserver } from '../xds/status.js';
 import { Debouncer } from './debounce.js';
 import { describeInjection, injectionSettings, nativeByFlag, type Injection } from './injection.js';
 import { ProblemLog, served, servingSummary } from './logging.js';
-import { SnapshotBuilder, type BuildReport } from './snapshots.js';
+import { SnapshotBuilder, type BuildCost, type BuildReport } from './snapshots.js';
 import { hostPort } from '../host-port.js';
 
 export interface RunningTrellis {
@@ -276,6 +276,7 @@ class ControlPlane implements RunningTrellis {
   async close(): Promise<void> {
     this.source?.close();
     this.debouncer.close();
+    this.snapshots.close();
     await Promise.all([this.ads.close(), this.debug?.close(), this.webhook?.close()]);
   }
 
@@ -310,21 +311,41 @@ class ControlPlane implements RunningTrellis {
     }
   }
 
-  /** Builds the model and every class's snapshot; logs what is served and what the rebuild cost (after `waitedSeconds` of debounce). */
+  /**
+   * Builds the model and every class's snapshot; logs what is served and what the rebuild cost (after
+   * `waitedSeconds` of debounce). Once the cache serves, the classes are built a batch per turn of the
+   * event loop (SnapshotBuilder.setModelInTurns), so the first proxies get the change while the rest
+   * are built; the first build is whole, as serving starts with it.
+   */
   private rebuild(waitedSeconds = 0): void {
     const latest = this.latest;
     if (!latest) return;
     const t0 = performance.now();
     const model = buildModel(latest.inputs, this.modelOptions, this.model);
     const modelMs = performance.now() - t0;
-    this.snapshots.setModel(model);
+    const built = (cost: BuildCost): void => {
+      const serving = served(model, this.updateProblems());
+      const ms = (n: number) => Math.round(n * 10) / 10;
+      const { classes, translateMs, cacheMs, encoded } = cost;
+      const rebuild = { debounceMs: ms(waitedSeconds * 1000), modelMs: ms(modelMs), translateMs: ms(translateMs), cacheMs: ms(cacheMs), classes, encoded };
+      this.logger.info({ ...serving, rebuild }, servingSummary(serving));
+      this.statusChanged();
+    };
+    if (!this.cache.ready) {
+      this.snapshots.setModel(model);
+      this.model = model;
+      built(this.snapshots.lastBuild);
+      return;
+    }
+    this.snapshots.setModelInTurns(model, CLASSES_PER_TURN, (outcome) => {
+      if ('cost' in outcome) return built(outcome.cost);
+      // The classes built before the one that threw serve the new model; the rest keep the last.
+      this.metrics.rebuildFailed();
+      this.logger.error({ err: outcome.error }, 'rebuild failed; the classes not yet built serve the last good configuration');
+      this.updateProblems();
+      this.statusChanged();
+    });
     this.model = model;
-    const serving = served(model, this.updateProblems());
-    const { classes, translateMs, cacheMs, encoded } = this.snapshots.lastBuild;
-    const ms = (n: number) => Math.round(n * 10) / 10;
-    const rebuild = { debounceMs: ms(waitedSeconds * 1000), modelMs: ms(modelMs), translateMs: ms(translateMs), cacheMs: ms(cacheMs), classes, encoded };
-    this.logger.info({ ...serving, rebuild }, servingSummary(serving));
-    this.statusChanged();
   }
 
   /** Everything wrong now, from the source, the model and translation; logs what appeared and what was fixed. */
@@ -344,6 +365,12 @@ class ControlPlane implements RunningTrellis {
 function buildProblems(report: BuildReport): Diagnostic[] {
   return [...report.translation, ...report.resources];
 }
+
+/**
+ * Classes built per turn of the event loop on a change: at ~50 µs a class (translation, the cache,
+ * the responses), a turn of about 5 ms, after which the responses written go out and ACKs are read.
+ */
+const CLASSES_PER_TURN = 100;
 
 /** The plaintext port serves; the secure one drops connections until cert-manager has issued Trellis's certificate. */
 const SECURE_PORT_WAITING = "the secure xDS port waits for Trellis's own certificate from cert-manager (see /debug/certz)";

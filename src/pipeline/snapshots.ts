@@ -8,6 +8,10 @@
  * asks: the first sidecar of a pod costs its own resources (inbound, its namespace's routes), not
  * the mesh's. Translation hands every class the same lists where they are the same, so a change
  * costs each class what changed for it.
+ *
+ * A change may be built in turns (setModelInTurns): a batch of classes per turn of the event loop,
+ * each class's snapshot set whole and synchronously, so the responses of the first classes leave
+ * (and their ACKs are read) while the rest are built. A newer model stops a build under way.
  */
 import type { Logger } from 'pino';
 import { sortDiagnostics, type Diagnostic } from '../diagnostics.js';
@@ -35,10 +39,24 @@ export interface BuildReport {
   readonly resources: readonly Diagnostic[];
 }
 
+/** How a build in turns ended: every class built, at that cost; or a class's build threw (the classes before it serve the new model). */
+export type TurnsOutcome = { readonly cost: BuildCost } | { readonly error: unknown };
+
+/** A build in turns under way: the classes still to build, and what the build cost so far. */
+interface Turns {
+  readonly classes: readonly string[];
+  next: number;
+  readonly cost: { classes: number; translateMs: number; cacheMs: number; encoded: number };
+  readonly perTurn: number;
+  readonly done: (outcome: TurnsOutcome) => void;
+  immediate: NodeJS.Immediate;
+}
+
 export class SnapshotBuilder {
   private model: MeshModel | undefined;
   private readonly translationErrors = new Map<string, readonly Diagnostic[]>();
   private readonly resourceErrors = new Map<string, readonly Diagnostic[]>();
+  private turns: Turns | undefined;
 
   constructor(
     private readonly cache: SnapshotCache,
@@ -49,18 +67,88 @@ export class SnapshotBuilder {
   /** A new model: rebuild every class in use (and those already cached), then serve. Builds every class on `model`; when that throws, later demands still build on the model before it. */
   setModel(model: MeshModel): void {
     const previous = this.model;
+    this.stopTurns();
     this.model = model;
     try {
-      const classes = new Set([...this.classesInUse(), ...this.cache.classes()]);
-      const cost = { classes: classes.size, translateMs: 0, cacheMs: 0, encoded: this.cache.encodes };
-      this.prepare(model, cost);
-      for (const cls of [...classes].sort()) this.build(cls, cost);
+      const { classes, cost } = this.begin(model);
+      for (const cls of classes) this.build(cls, cost);
       this.lastBuild = { ...cost, encoded: this.cache.encodes - cost.encoded };
     } catch (err) {
       this.model = previous;
       throw err;
     }
     this.cache.markReady();
+  }
+
+  /**
+   * A new model, its classes built `perTurn` at a time, one turn of the event loop each: the
+   * responses of the first classes leave (and their proxies start on them, and ACK) while the rest
+   * are built, instead of all after the last. What every sidecar shares is prepared now (what throws
+   * there throws here, the model before kept); `done` is called once the last class is built, or
+   * when one throws. A new model before then takes over: the build under way stops without `done`.
+   * For a cache that serves already: the first build is whole (setModel).
+   */
+  setModelInTurns(model: MeshModel, perTurn: number, done: (outcome: TurnsOutcome) => void): void {
+    const previous = this.model;
+    this.stopTurns();
+    this.model = model;
+    try {
+      const { classes, cost } = this.begin(model);
+      this.turns = { classes, next: 0, cost, perTurn: Math.max(1, perTurn), done, immediate: setImmediate(() => this.turn()) };
+    } catch (err) {
+      this.model = previous;
+      throw err;
+    }
+  }
+
+  /** True while a build in turns is under way. */
+  get building(): boolean {
+    return this.turns !== undefined;
+  }
+
+  /** The classes to build on a new model, sorted, and what every sidecar shares prepared. */
+  private begin(model: MeshModel): { classes: string[]; cost: Turns['cost'] } {
+    const classes = [...new Set([...this.classesInUse(), ...this.cache.classes()])].sort();
+    const cost = { classes: classes.length, translateMs: 0, cacheMs: 0, encoded: this.cache.encodes };
+    this.prepare(model, cost);
+    return { classes, cost };
+  }
+
+  /** One turn of a build in turns: the next classes (those released since it began skipped), then the next turn or the end. */
+  private turn(): void {
+    const t = this.turns;
+    if (!t) return;
+    const end = Math.min(t.classes.length, t.next + t.perTurn);
+    let inUse: ReadonlySet<string> | undefined;
+    try {
+      for (; t.next < end; t.next++) {
+        const cls = t.classes[t.next] as string;
+        // A class released since the build began has no snapshot to renew (and one made now would outlive it).
+        if (this.cache.get(cls) === undefined && !(inUse ??= new Set(this.classesInUse())).has(cls)) continue;
+        this.build(cls, t.cost);
+      }
+    } catch (error) {
+      this.turns = undefined;
+      t.done({ error });
+      return;
+    }
+    if (t.next < t.classes.length) {
+      t.immediate = setImmediate(() => this.turn());
+      return;
+    }
+    this.turns = undefined;
+    this.lastBuild = { ...t.cost, encoded: this.cache.encodes - t.cost.encoded };
+    t.done({ cost: this.lastBuild });
+  }
+
+  /** Stops a build in turns under way (at shutdown). */
+  close(): void {
+    this.stopTurns();
+  }
+
+  private stopTurns(): void {
+    if (this.turns) clearImmediate(this.turns.immediate);
+    this.turns = undefined;
   }
 
   /** A proxy of a class with no snapshot connected. */
