@@ -45,6 +45,17 @@ interface Interned {
   refs: number;
 }
 
+/** The entries a stepped snapshot swapped for those of the snapshot it was stepped from (SnapshotCache.step). */
+interface Step {
+  readonly out: readonly ResourceEntry[];
+  readonly into: readonly ResourceEntry[];
+}
+
+/** The key a prepared list's steps are remembered under (no proxy class has a NUL in its key). */
+function preparedHolder(key: string): string {
+  return `\0${key}`;
+}
+
 /** One kind's snapshot built from a desired list and the snapshot before it. */
 interface KindBuild {
   readonly kind: ResourceKind;
@@ -52,6 +63,8 @@ interface KindBuild {
   readonly snapshot: KindSnapshot;
   readonly change: KindChange;
   readonly errors: readonly Diagnostic[];
+  /** When the snapshot was stepped from `from`: the entries swapped. */
+  readonly step?: Step;
 }
 
 const NO_CHANGE: KindChange = { updated: NO_NAMES, removed: NO_NAMES };
@@ -72,13 +85,12 @@ export class SnapshotCache {
   private byObject = new WeakMap<object, ResourceEntry>();
   /** The last snapshot built from each desired list (by identity), and from which snapshot. */
   private builds = new WeakMap<object, KindBuild>();
-  /** The list each snapshot was made from, when nothing in it failed (step). */
-  private lists = new WeakMap<KindSnapshot, readonly DesiredResource<ResourceKind>[]>();
-  /** A snapshot made by a step (step): from which snapshot, and the entries it swapped. */
-  private readonly steps = new WeakMap<
-    KindSnapshot,
-    { readonly from: KindSnapshot; readonly out: readonly ResourceEntry[]; readonly into: readonly ResourceEntry[] }
-  >();
+  /**
+   * Per holder (a class, or a prepared key) and kind, the snapshot it holds and the list that made
+   * it, when nothing in it failed: what the next list is stepped from (step). Only what is held now
+   * (a map of snapshots to lists would keep every earlier snapshot alive through `builds`).
+   */
+  private made = new Map<string, Map<ResourceKind, { readonly snapshot: KindSnapshot; readonly list: readonly DesiredResource<ResourceKind>[] }>>();
   /** The part snapshots each joined snapshot is made of (joined): holding it holds them. */
   private readonly parts = new WeakMap<KindSnapshot, readonly KindSnapshot[]>();
   /** How many classes hold each kind snapshot: its entries are retained once, whatever that number. */
@@ -152,7 +164,7 @@ export class SnapshotCache {
    */
   set(proxyClass: string, desired: DesiredSnapshot): Diagnostic[] {
     const had = this.snapshots.get(proxyClass);
-    const { next, kinds, errors } = this.replace(had ?? emptySnapshot(), desired);
+    const { next, kinds, errors } = this.replace(proxyClass, had ?? emptySnapshot(), desired);
     if (kinds.size === 0 && had !== undefined) return errors;
     this.snapshots.set(proxyClass, next);
     if (kinds.size > 0) this.emit({ proxyClass, snapshot: next, kinds });
@@ -165,27 +177,44 @@ export class SnapshotCache {
    * entry by identity. Returns what failed to encode (the classes given the lists report it too).
    */
   prepare(key: string, desired: DesiredSnapshot): Diagnostic[] {
-    const { next, errors } = this.replace(this.prepared.get(key) ?? emptySnapshot(), desired);
+    const { next, errors } = this.replace(preparedHolder(key), this.prepared.get(key) ?? emptySnapshot(), desired);
     this.prepared.set(key, next);
     return errors;
   }
 
-  /** The snapshot `desired` makes of `previous`, what changed, and what failed to encode; the new kinds held, the replaced ones let go. */
-  private replace(previous: Snapshot, desired: DesiredSnapshot): { next: Snapshot; kinds: Map<ResourceKind, KindChange>; errors: Diagnostic[] } {
+  /**
+   * The snapshot `desired` makes of `previous` (held by `holder`), what changed, and what failed to
+   * encode; the new kinds held, the replaced ones let go.
+   */
+  private replace(
+    holder: string,
+    previous: Snapshot,
+    desired: DesiredSnapshot,
+  ): { next: Snapshot; kinds: Map<ResourceKind, KindChange>; errors: Diagnostic[] } {
     const errors: Diagnostic[] = [];
     const next: Record<ResourceKind, KindSnapshot> = { ...previous };
     const kinds = new Map<ResourceKind, KindChange>();
+    const steps = new Map<ResourceKind, Step>();
+    let made = this.made.get(holder);
     for (const kind of PUSH_ORDER) {
       const wanted = desired[kind] as Iterable<DesiredResource<typeof kind>> | undefined;
       if (!wanted) continue;
-      const built = this.kindFrom(kind, wanted, previous[kind]);
+      const base = made?.get(kind);
+      const built = this.kindFrom(kind, wanted, previous[kind], base?.snapshot === previous[kind] ? base.list : undefined);
       errors.push(...built.errors);
+      if (built.errors.length === 0 && Array.isArray(wanted) && !(built.snapshot.entries instanceof JoinedEntries)) {
+        made ??= new Map();
+        made.set(kind, { snapshot: built.snapshot, list: wanted as readonly DesiredResource<ResourceKind>[] });
+      } else made?.delete(kind);
       if (built.change.updated.size > 0 || built.change.removed.size > 0) {
         next[kind] = built.snapshot;
         kinds.set(kind, built.change);
+        if (built.step && built.from === previous[kind]) steps.set(kind, built.step);
       }
     }
-    for (const kind of kinds.keys()) this.move(previous[kind], next[kind]);
+    if (made !== undefined && made.size > 0) this.made.set(holder, made);
+    else this.made.delete(holder);
+    for (const kind of kinds.keys()) this.move(previous[kind], next[kind], steps.get(kind));
     return { next, kinds, errors };
   }
 
@@ -194,6 +223,7 @@ export class SnapshotCache {
     const snap = this.prepared.get(key);
     if (!snap) return;
     this.prepared.delete(key);
+    this.made.delete(preparedHolder(key));
     for (const kind of PUSH_ORDER) this.drop(snap[kind]);
   }
 
@@ -207,6 +237,7 @@ export class SnapshotCache {
     const snap = this.snapshots.get(proxyClass);
     if (!snap) return;
     this.snapshots.delete(proxyClass);
+    this.made.delete(proxyClass);
     for (const kind of PUSH_ORDER) this.drop(snap[kind]);
   }
 
@@ -215,21 +246,26 @@ export class SnapshotCache {
    * same list (for this class or another) when it was made from the same snapshot or nothing failed
    * to encode in it, else built now.
    */
-  private kindFrom<K extends ResourceKind>(kind: K, wanted: Iterable<DesiredResource<K>>, previous: KindSnapshot): KindBuild {
+  private kindFrom<K extends ResourceKind>(
+    kind: K,
+    wanted: Iterable<DesiredResource<K>>,
+    previous: KindSnapshot,
+    base?: readonly DesiredResource<ResourceKind>[],
+  ): KindBuild {
     const known = this.builds.get(wanted);
     if (known?.kind === kind) {
       if (known.from === previous) return known;
-      if (known.snapshot === previous) return { ...known, change: NO_CHANGE };
+      if (known.snapshot === previous) return { kind, from: known.from, snapshot: known.snapshot, change: NO_CHANGE, errors: known.errors };
       if (known.errors.length === 0) {
         // Nothing failed: the list alone decides the snapshot, whatever was held before.
-        const build = { ...known, from: previous, change: diff(previous, known.snapshot) };
+        const build = { kind, from: previous, snapshot: known.snapshot, change: diff(previous, known.snapshot), errors: known.errors };
         this.builds.set(wanted, build);
         return build;
       }
     }
     const parts = partsOf(wanted);
     const joined = parts === undefined ? undefined : this.joined(kind, parts);
-    const stepped = joined === undefined ? this.step(kind, wanted, previous) : undefined;
+    const stepped = joined === undefined && base !== undefined ? this.step(kind, wanted, previous, base as readonly DesiredResource<K>[]) : undefined;
     if (stepped !== undefined) {
       const build = { kind, from: previous, ...stepped, errors: [] };
       this.builds.set(wanted, build);
@@ -237,7 +273,6 @@ export class SnapshotCache {
     }
     const errors: Diagnostic[] = [];
     const snapshot = joined ?? this.buildKind(kind, wanted, previous, errors);
-    if (errors.length === 0 && joined === undefined && Array.isArray(wanted)) this.lists.set(snapshot, wanted);
     const build = { kind, from: previous, snapshot, change: diff(previous, snapshot), errors };
     this.builds.set(wanted, build);
     return build;
@@ -254,9 +289,9 @@ export class SnapshotCache {
     kind: K,
     wanted: Iterable<DesiredResource<K>>,
     previous: KindSnapshot,
-  ): { snapshot: KindSnapshot; change: KindChange } | undefined {
-    const base = this.lists.get(previous) as readonly DesiredResource<K>[] | undefined;
-    if (base === undefined || !Array.isArray(wanted) || base.length !== wanted.length || previous.entries instanceof JoinedEntries) return undefined;
+    base: readonly DesiredResource<K>[],
+  ): { snapshot: KindSnapshot; change: KindChange; step?: Step } | undefined {
+    if (!Array.isArray(wanted) || base.length !== wanted.length || previous.entries instanceof JoinedEntries) return undefined;
     const list = wanted as readonly DesiredResource<K>[];
     const out: ResourceEntry[] = [];
     const into: ResourceEntry[] = [];
@@ -273,16 +308,11 @@ export class SnapshotCache {
       out.push(held);
       into.push(entry);
     }
-    if (into.length === 0) {
-      this.lists.set(previous, list);
-      return { snapshot: previous, change: NO_CHANGE };
-    }
+    if (into.length === 0) return { snapshot: previous, change: NO_CHANGE };
     const entries = new Map(previous.entries);
     for (const e of into) entries.set(e.name, e);
     const snapshot = { entries, version: steppedVersion(previous.version, out, into) };
-    this.lists.set(snapshot, list);
-    this.steps.set(snapshot, { from: previous, out, into });
-    return { snapshot, change: { updated: new Set(into.map((e) => e.name)), removed: NO_NAMES } };
+    return { snapshot, change: { updated: new Set(into.map((e) => e.name)), removed: NO_NAMES }, step: { out, into } };
   }
 
   /**
@@ -311,9 +341,8 @@ export class SnapshotCache {
    * class alone held, only the swapped entries change hands (the rest stay held, once): what
    * hold(to) then drop(from) would do, at the cost of the change instead of the whole list.
    */
-  private move(from: KindSnapshot, to: KindSnapshot): void {
-    const step = this.steps.get(to);
-    if (step?.from !== from || this.holders.has(to) || this.holders.get(from) !== 1 || this.parts.has(from)) {
+  private move(from: KindSnapshot, to: KindSnapshot, step: Step | undefined): void {
+    if (step === undefined || this.holders.has(to) || this.holders.get(from) !== 1 || this.parts.has(from)) {
       this.hold(to);
       this.drop(from);
       return;
@@ -465,7 +494,7 @@ export class SnapshotCache {
   resetObjectMemo(): void {
     this.byObject = new WeakMap();
     this.builds = new WeakMap();
-    this.lists = new WeakMap();
+    this.made = new Map();
   }
 }
 

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { DesiredResource } from '../../src/envoy/resources.ts';
 import { SnapshotCache, type SnapshotChange } from '../../src/xds/cache.ts';
+import { fullGc } from '../support/gc.ts';
 import { endpoints } from '../support/resources.ts';
 
 type Assignment = DesiredResource<'endpoint'>;
@@ -92,6 +93,20 @@ describe('SnapshotCache, a list whose resources changed in place', () => {
     const errors = cache.set('c', { endpoint: [list[0] as Assignment, bad] });
     expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^ClusterLoadAssignment b: .*endpoint.*; the last good version keeps serving$/)]);
     expect(cache.get('c')?.endpoint.entries.get('b')).toBe(good);
+  });
+
+  it('keeps no snapshot a class has stepped away from alive', async () => {
+    const cache = new SnapshotCache();
+    let list = NAMES.map((n, i) => endpoints(n, [1000 + i]));
+    cache.set('c', { endpoint: list });
+    const first = new WeakRef(cache.get('c')?.endpoint ?? {});
+    for (let i = 0; i < 6; i++) {
+      list = list.map((e, j) => (j === i % list.length ? endpoints(e.name, [2000 + i]) : e));
+      cache.set('c', { endpoint: list });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a WeakRef holds its target until the job ends
+    fullGc();
+    expect(first.deref()).toBeUndefined();
   });
 
   /** An operation on one of three classes: a list stepped from its last one, another class's very list, a list of other names, or no list. */

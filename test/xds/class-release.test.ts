@@ -4,8 +4,6 @@
  * behind and a model change rebuilds only the classes in use.
  */
 import { EventEmitter, once } from 'node:events';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SnapshotBuilder } from '../../src/pipeline/snapshots.ts';
@@ -15,6 +13,7 @@ import { AdsServer } from '../../src/xds/server.ts';
 import { NO_OBSERVER } from '../../src/xds/status.ts';
 import { SotwClient } from '../support/ads-client.ts';
 import { CDS } from '../support/resources.ts';
+import { fullGc } from '../support/gc.ts';
 import { modelOf, port, service } from '../translate/model-fixtures.ts';
 
 /** Distinct proxies that connect and leave, as many as the reproduction. */
@@ -28,11 +27,9 @@ const WARMUP = 1000;
  */
 const RETAINED_MAX = 4 * 1024 * 1024;
 
-/** The heap in use after full collections (exposed at run time: vitest's forks take no node flags here). */
+/** The heap in use after full collections. */
 function heapAfterGc(): number {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  for (let i = 0; i < 3; i++) gc();
+  fullGc();
   return process.memoryUsage().heapUsed;
 }
 
