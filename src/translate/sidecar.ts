@@ -10,8 +10,8 @@
  *   routes     <port> per HTTP port (routes.ts)
  *
  * What is shared is computed once and handed out as the same objects: the outbound resources per
- * model (sidecar-outbound.ts), the routes per (model, namespace) — short names resolve in the
- * proxy's namespace — the inbound resources per (model, namespace, pod), and the endpoints per
+ * model (sidecar-outbound.ts), the routes per (outbound HTTP ports, namespace) — short names
+ * resolve in the proxy's namespace — the inbound resources per workload, and the endpoints per
  * (model, proxy locality) when some service port is locality-aware (policy/locality.ts): a
  * thousand sidecars in three zones cost three computations. Every other assignment, and every
  * assignment of a sidecar without a locality, is the shared one.
@@ -22,7 +22,8 @@
  * workload's inbound (made again only when the workload or a service selecting it changed), and
  * each class's joined lists. An endpoint change then leaves every class's clusters, listeners and
  * routes the same lists, which the snapshot cache skips, and gives every class without a locality
- * one new assignment list, which it builds once for all of them.
+ * one new assignment list, which it builds once for all of them (a scoped sidecar's reach its own,
+ * which the cache steps from the reach's last: xds/cache.ts).
  */
 import type { Diagnostic } from '../diagnostics.js';
 import type { Locality, MeshModel, ModelService, ModelWorkload } from '../model/types.js';
