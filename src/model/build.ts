@@ -13,7 +13,7 @@
 import { Diagnostics, compareText, refOf, sortDiagnostics } from '../diagnostics.js';
 import { SERVICE_NAME_LABEL, type EndpointSliceObject, type Input, type MeshInputs, type NodeObject, type PodObject, type ServiceObject } from './inputs.js';
 import { nodeLocalities, type NodeLocalities } from './endpoints.js';
-import { GroupMemo, ItemsMemo, StepMemo, pushOrigin, type ItemStep, type Remembered } from './memo.js';
+import { GroupMemo, InputList, ItemsMemo, StepMemo, pushOrigin, type ItemStep, type Remembered } from './memo.js';
 import { meshPods, serviceIdentities, withIdentities, withPortModes } from './mtls.js';
 import { DEFAULT_MODEL_OPTIONS, mtlsSettings, type ModelOptions } from './options.js';
 import { resolvePolicies, withPolicies } from './policies.js';
@@ -177,8 +177,10 @@ function groupInputs(
   slices: ReadonlyMap<string, readonly Input<EndpointSliceObject>[]>,
   { nodes, meshPods }: Pick<ServiceContext, 'nodes' | 'meshPods'>,
   domain: string,
-): unknown[] {
-  const inputs: unknown[] = [domain, nodes, meshPods, items.length];
+  last: readonly unknown[] | undefined,
+): readonly unknown[] {
+  const inputs = new InputList(last);
+  for (const v of [domain, nodes, meshPods, items.length]) inputs.push(v);
   for (const { key, input } of items) {
     inputs.push(input.object);
     pushOrigin(inputs, input.origin);
@@ -189,7 +191,7 @@ function groupInputs(
       pushOrigin(inputs, slice.origin);
     }
   }
-  return inputs;
+  return inputs.list();
 }
 
 /** Every Service built from its slices, sorted; the slices of no Service reported. */
@@ -209,7 +211,14 @@ function buildServices(
   };
   const built: ModelService[] = [];
   for (const { namespace, items } of services.namespaces) {
-    for (const service of steps.built.run(namespace, groupInputs(items, slices, context, opts.domain), items, step, statuses)) if (service) built.push(service);
+    for (const service of steps.built.run(
+      namespace,
+      groupInputs(items, slices, context, opts.domain, steps.built.lastInputs(namespace)),
+      items,
+      step,
+      statuses,
+    ))
+      if (service) built.push(service);
   }
   for (const [key, list] of slices) {
     if (services.keys.has(key)) continue;
@@ -273,14 +282,18 @@ function buildWorkloads(pods: PodIndex, services: readonly ModelService[], build
   const out = new Map<string, readonly (ModelWorkload | undefined)[]>();
   for (const { namespace, items } of pods.namespaces) {
     const own = servicesOf.get(namespace) ?? [];
-    const inputs: unknown[] = [opts.trustDomain, mtls?.defaultMode, own.length, ...own];
+    const inputs = new InputList(steps.workloads.lastInputs(namespace));
+    inputs.push(opts.trustDomain);
+    inputs.push(mtls?.defaultMode);
+    inputs.push(own.length);
+    for (const s of own) inputs.push(s);
     for (const { input } of items) {
       inputs.push(input.object);
       pushOrigin(inputs, input.origin);
     }
     out.set(
       namespace,
-      steps.workloads.run(namespace, inputs, statuses, (last, sink) => namespaceWorkloads(items, own, last, sink, build)),
+      steps.workloads.run(namespace, inputs.list(), statuses, (last, sink) => namespaceWorkloads(items, own, last, sink, build)),
     );
   }
   return out;

@@ -25,14 +25,49 @@ interface Entry<R> {
 export type Remembered<R> = ReadonlyMap<string, Entry<R>>;
 
 function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a === b) return true;
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
+/** Where inputs are listed: an array, or an InputList. */
+export interface InputSink {
+  push(value: unknown): unknown;
+}
+
 /** Adds the fields of an origin to `inputs` (by content: a source may wrap an unchanged object anew). */
-export function pushOrigin(inputs: unknown[], origin: Origin): void {
-  inputs.push(origin.file, origin.document, origin.line, origin.column);
+export function pushOrigin(inputs: InputSink, origin: Origin): void {
+  inputs.push(origin.file);
+  inputs.push(origin.document);
+  inputs.push(origin.line);
+  inputs.push(origin.column);
+}
+
+/**
+ * Inputs listed against the last build's list for the same step: while every value is the one at
+ * its place in that list, nothing is stored, and `list()` is that very list. A step whose inputs
+ * run long (a namespace's thousands of Pods) then costs a comparison, not a new array, when nothing
+ * changed.
+ */
+export class InputList implements InputSink {
+  private made: unknown[] | undefined;
+  private at = 0;
+
+  constructor(private readonly last: readonly unknown[] | undefined) {}
+
+  push(value: unknown): void {
+    if (this.made !== undefined) this.made.push(value);
+    else if (this.last !== undefined && this.at < this.last.length && this.last[this.at] === value) this.at++;
+    else this.made = [...(this.last?.slice(0, this.at) ?? []), value];
+  }
+
+  /** The inputs listed: the last list when they are the same, else a new one. */
+  list(): readonly unknown[] {
+    if (this.made !== undefined) return this.made;
+    if (this.last !== undefined && this.at === this.last.length) return this.last;
+    return (this.made = this.last?.slice(0, this.at) ?? []);
+  }
 }
 
 /** One step's results by key: the last build's, read; this build's, written (and nothing older: no chain of builds is kept). */
@@ -64,6 +99,11 @@ export class StepMemo<R> {
     return this.last?.get(key)?.result;
   }
 
+  /** What the last build's step for `key` read. */
+  lastInputs(key: string): readonly unknown[] | undefined {
+    return this.last?.get(key)?.inputs;
+  }
+
   /** What this build's step remembers for the next one. */
   get remembered(): Remembered<R> {
     return this.next;
@@ -92,6 +132,11 @@ export class GroupMemo<R, I> {
 
   run(group: string, inputs: readonly unknown[], sink: Diagnostics, compute: (last: I | undefined, sink: Diagnostics) => GroupEntry<R, I>): readonly R[] {
     return this.groups.run(group, inputs, sink, (local) => compute(this.groups.lastResult(group)?.inner, local)).results;
+  }
+
+  /** What the last build's step for `group` read (to list this build's against: InputList). */
+  lastInputs(group: string): readonly unknown[] | undefined {
+    return this.groups.lastInputs(group);
   }
 
   /** What this build's step remembers for the next one. */
@@ -133,6 +178,11 @@ export class ItemsMemo<R> {
       });
       return { results, inner: memo.remembered };
     });
+  }
+
+  /** What the last build's step for `group` read. */
+  lastInputs(group: string): readonly unknown[] | undefined {
+    return this.groups.lastInputs(group);
   }
 
   /** The inputs of every item's step, one after the other. */

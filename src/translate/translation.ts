@@ -154,12 +154,19 @@ export function keepEqual<K extends ResourceKind>(
   previous: readonly DesiredResource<K>[] | undefined,
 ): readonly DesiredResource<K>[] {
   if (previous === undefined || previous === next) return next;
-  const before = new Map(previous.map((r) => [r.name, r]));
-  const kept = next.map((r) => {
-    const last = before.get(r.name);
-    return last !== undefined && sameResource(last, r) ? last : r;
+  if (sameElements(next, previous)) return previous;
+  // Usually the names line up (a change swaps a few resources in place): then no index is needed.
+  const aligned = next.length === previous.length && next.every((r, i) => r === previous[i] || r.name === previous[i]?.name);
+  let before: Map<string, DesiredResource<K>> | undefined;
+  const lastOf = (r: DesiredResource<K>, i: number) => (aligned ? previous[i] : (before ??= new Map(previous.map((p) => [p.name, p]))).get(r.name));
+  let same = next.length === previous.length;
+  const kept = next.map((r, i) => {
+    const last = lastOf(r, i);
+    const keep = last !== undefined && sameResource(last, r) ? last : r;
+    if (keep !== previous[i]) same = false;
+    return keep;
   });
-  return sameElements(kept, previous) ? previous : kept;
+  return same ? previous : kept;
 }
 
 /**
