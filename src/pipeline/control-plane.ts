@@ -250,13 +250,13 @@ class ControlPlane implements RunningTrellis {
   }
 
   policyStatuses(progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] {
-    return policyStatuses(this.model?.policies ?? [], progress ?? this.ads.sourceProgress('TrafficPolicy'));
+    return policyStatuses(this.model?.policies ?? [], progress ?? this.ads.sourceProgress('TrafficPolicy', (cls) => this.snapshots.pending(cls)));
   }
 
   policyProgress(): Map<string, BoardEntry> {
     // No policy, no progress: the scan of every stream's resources is skipped.
     if ((this.model?.policies.length ?? 0) === 0) return new Map();
-    const local = this.ads.sourceProgress('TrafficPolicy');
+    const local = this.ads.sourceProgress('TrafficPolicy', (cls) => this.snapshots.pending(cls));
     return new Map(
       (this.model?.policies ?? []).map((p) => [
         formatRef(p.source),

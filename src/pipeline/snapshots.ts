@@ -106,6 +106,22 @@ export class SnapshotBuilder {
     return this.turns !== undefined;
   }
 
+  /** Whether a build in turns under way has still to build `proxyClass` (its proxies hold the model before). */
+  pending(proxyClass: string): boolean {
+    const t = this.turns;
+    if (!t) return false;
+    // The classes are sorted: a binary search among those not built yet.
+    let [lo, hi] = [t.next, t.classes.length - 1];
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = t.classes[mid] as string;
+      if (c === proxyClass) return true;
+      if (c < proxyClass) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
   /** The classes to build on a new model, sorted, and what every sidecar shares prepared. */
   private begin(model: MeshModel): { classes: string[]; cost: Turns['cost'] } {
     const classes = [...new Set([...this.classesInUse(), ...this.cache.classes()])].sort();

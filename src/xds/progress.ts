@@ -56,21 +56,27 @@ function streamVerdicts(stream: AdsStream, snapshot: Snapshot, sourceKind: strin
   return verdicts;
 }
 
-/** Per source object of kind `sourceKind` (by its formatted reference, `TrafficPolicy shop/web`), the proxies' progress. */
+/**
+ * Per source object of kind `sourceKind` (by its formatted reference, `TrafficPolicy shop/web`), the
+ * proxies' progress. A proxy of a class `pending` says is about to get a new snapshot (a change not
+ * yet built for it) has acked nothing yet, whatever it holds.
+ */
 export function sourceProgress(
   streams: Iterable<AdsStream>,
   snapshotFor: (proxyClass: string) => Snapshot | undefined,
   sourceKind: string,
+  pending: (proxyClass: string) => boolean = () => false,
 ): Map<string, SourceProgress> {
   const tallies = new Map<string, Tally>();
   for (const stream of streams) {
     if (!stream.node) continue;
     const snapshot = snapshotFor(stream.proxyClass);
     if (!snapshot) continue;
+    const behind = pending(stream.proxyClass);
     for (const [source, v] of streamVerdicts(stream, snapshot, sourceKind)) {
       const t = tallies.get(source) ?? { proxies: 0, acked: 0, rejected: [] };
       t.proxies++;
-      if (v.acked) t.acked++;
+      if (v.acked && !behind) t.acked++;
       if (v.rejected !== undefined) t.rejected.push({ proxyId: stream.node.id, message: v.rejected });
       tallies.set(source, t);
     }

@@ -410,8 +410,8 @@ export class AdsServer implements XdsIntrospection, XdsClientStatus {
     return out.sort((a, b) => (a.node.id < b.node.id ? -1 : a.node.id > b.node.id ? 1 : a.streamId - b.streamId));
   }
 
-  sourceProgress(sourceKind: string): Map<string, SourceProgress> {
-    return sourceProgress(this.streams, (cls) => this.opts.cache.get(cls), sourceKind);
+  sourceProgress(sourceKind: string, pending?: (proxyClass: string) => boolean): Map<string, SourceProgress> {
+    return sourceProgress(this.streams, (cls) => this.opts.cache.get(cls), sourceKind, pending);
   }
 
   heldResources(proxyId: string): HeldResources[] | undefined {

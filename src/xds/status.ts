@@ -149,8 +149,12 @@ export function firstSorted(names: Iterable<string>, limit: number): string[] {
 export interface XdsIntrospection {
   /** Every connected stream's status (or those `query` asks for), sorted by node id, then stream id. */
   proxies(query?: ProxiesQuery): ProxyStatus[];
-  /** Progress of every source object of a kind (`TrafficPolicy`), by its formatted reference (`TrafficPolicy shop/web`). */
-  sourceProgress(sourceKind: string): Map<string, SourceProgress>;
+  /**
+   * Progress of every source object of a kind (`TrafficPolicy`), by its formatted reference
+   * (`TrafficPolicy shop/web`); the proxies of a class `pending` says is still to be built for a
+   * change have acked nothing yet.
+   */
+  sourceProgress(sourceKind: string, pending?: (proxyClass: string) => boolean): Map<string, SourceProgress>;
   /** The resources one proxy (by node id) has acked, per type; undefined when it is not connected. */
   heldResources(proxyId: string): HeldResources[] | undefined;
 }

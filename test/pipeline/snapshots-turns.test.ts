@@ -48,8 +48,11 @@ describe('SnapshotBuilder.setModelInTurns', () => {
     const { cache, builder, before, outcomes, done } = started();
     builder.setModelInTurns(mesh('10.9.9.9'), 3, done);
     expect(renewed(cache, before)).toEqual([]);
+    expect(classes.filter((c) => builder.pending(c))).toEqual(classes);
     await turn();
     expect(renewed(cache, before)).toEqual(classes.slice(0, 3));
+    expect(classes.filter((c) => builder.pending(c))).toEqual(classes.slice(3));
+    expect(builder.pending('sidecar/default/not-a-class')).toBe(false);
     await turn();
     expect(renewed(cache, before)).toEqual(classes.slice(0, 6));
     expect(outcomes).toEqual([]);
@@ -58,6 +61,7 @@ describe('SnapshotBuilder.setModelInTurns', () => {
     expect(renewed(cache, before)).toEqual(classes);
     expect(outcomes).toEqual([{ cost: expect.objectContaining({ classes: CLASSES, encoded: 1 }) }]);
     expect(builder.building).toBe(false);
+    expect(classes.filter((c) => builder.pending(c))).toEqual([]);
     expect(builder.lastBuild.classes).toBe(CLASSES);
   });
 

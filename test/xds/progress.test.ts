@@ -28,6 +28,9 @@ describe('progress of a source object', () => {
     b.ack(rb);
     await fx.t.next('acked');
     expect(progress()).toEqual({ proxies: 2, acked: 2, rejected: [] });
+    // While a change is still to be built for their class (a build in turns), they have acked nothing of it yet.
+    expect(fx.t.server.sourceProgress('TrafficPolicy', () => true).get(POLICY)).toEqual({ proxies: 2, acked: 0, rejected: [] });
+    expect(fx.t.server.sourceProgress('TrafficPolicy', () => false).get(POLICY)).toEqual({ proxies: 2, acked: 2, rejected: [] });
 
     // A new version of the policy's resource: acked by nobody until the proxies ACK it again.
     publish(2);
