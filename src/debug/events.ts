@@ -65,6 +65,12 @@ export class ChangeFeed {
   private emit(): void {
     this.timer = undefined;
     const at = this.now();
+    // A timer may fire a millisecond before the clock says its wait is over: wait out the rest.
+    if (at < this.lastAt + this.intervalMs) {
+      this.timer = setTimeout(() => this.emit(), this.lastAt + this.intervalMs - at);
+      this.timer.unref();
+      return;
+    }
     this.lastAt = at;
     this.current = { epoch: this.current.epoch + 1, at };
     for (const l of [...this.listeners]) l(this.current);

@@ -82,6 +82,24 @@ describe('ChangeFeed', () => {
     expect(second.at - first.at).toBeGreaterThanOrEqual(300);
     feed.close();
   });
+
+  it('waits out the rest of the window when its timer fires before the clock says it is over', async () => {
+    // The clock, as read: the first notice and its event at 0, the second notice at 100, its timer
+    // firing at 299 (a millisecond early), then 300.
+    const readings = [0, 0, 100, 299, 300];
+    const feed = new ChangeFeed(300, () => readings.shift() ?? 300);
+    const events: ChangeEvent[] = [];
+    const next = () => new Promise<ChangeEvent>((resolve) => feed.subscribe(resolve));
+    feed.subscribe((e) => events.push(e));
+    let arrived = next();
+    feed.notify();
+    await arrived;
+    arrived = next();
+    feed.notify();
+    await arrived;
+    expect(events.map((e) => e.at)).toEqual([0, 300]);
+    feed.close();
+  });
 });
 
 describe('/debug/events', () => {
