@@ -250,13 +250,11 @@ class ControlPlane implements RunningTrellis {
   }
 
   policyStatuses(progress?: ReadonlyMap<string, PolicyProgress>): PolicyStatusView[] {
-    return policyStatuses(this.model?.policies ?? [], progress ?? this.ads.sourceProgress('TrafficPolicy', (cls) => this.snapshots.pending(cls)));
+    return policyStatuses(this.model?.policies ?? [], progress ?? this.localProgress());
   }
 
   policyProgress(): Map<string, BoardEntry> {
-    // No policy, no progress: the scan of every stream's resources is skipped.
-    if ((this.model?.policies.length ?? 0) === 0) return new Map();
-    const local = this.ads.sourceProgress('TrafficPolicy', (cls) => this.snapshots.pending(cls));
+    const local = this.localProgress();
     return new Map(
       (this.model?.policies ?? []).map((p) => [
         formatRef(p.source),
@@ -266,6 +264,15 @@ class ControlPlane implements RunningTrellis {
         },
       ]),
     );
+  }
+
+  /**
+   * This replica's proxies' progress per TrafficPolicy; those of a class a change is still being built
+   * for have acked nothing of it yet. No policy, no progress: the scan of every stream is skipped.
+   */
+  private localProgress(): Map<string, PolicyProgress> {
+    if ((this.model?.policies.length ?? 0) === 0) return new Map();
+    return this.ads.sourceProgress('TrafficPolicy', (cls) => this.snapshots.pending(cls));
   }
 
   onStatusChange(listener: () => void): void {

@@ -42,8 +42,6 @@ interface Routes {
 }
 
 interface ModelMemo {
-  /** By namespace. */
-  readonly routes: Memo<Routes>;
   /** The workloads of the model, by `namespace/name`. */
   readonly workloads: ReadonlyMap<string, ModelWorkload>;
   /** The services of the model, by `namespace/name`. */
@@ -62,7 +60,6 @@ const serviceIndex = perElements((list: readonly ModelService[]) => new Map(list
 
 const memoFor = perModel((model): ModelMemo => {
   return {
-    routes: new Memo(),
     workloads: workloadIndex(model.workloads),
     services: serviceIndex(model.services),
     endpoints: new Memo(),
@@ -76,9 +73,7 @@ const memoFor = perModel((model): ModelMemo => {
  */
 /** Routes and assignments kept per namespace or locality, and per reach (model/reachable.ts): many distinct reaches can be in use. */
 const SCOPED_LIMIT = 16_384;
-const lastRoutes = new Memo<{ made?: { readonly httpPorts: readonly HttpPortServices[]; readonly ipTaken: ReadonlySet<string>; readonly routes: Routes } }>(
-  SCOPED_LIMIT,
-);
+const lastRoutes = new Memo<{ made?: Routes }>(SCOPED_LIMIT);
 /** By workload (`namespace/name`, '' for none): only workloads of the last model are kept. */
 const lastInbound = new Map<
   string,
@@ -101,23 +96,18 @@ const lastEndpoints = new Memo<{ made?: readonly DesiredResource<'endpoint'>[] }
 
 /**
  * The routes of a sidecar in `namespace` with `outbound` (every service's, or a reach's: `scope` is
- * then its key, model/reachable.ts).
+ * then its key, model/reachable.ts): found by the outbound's ports (routesOf), else made, equal
+ * routes handed out as the very objects last made for the namespace and reach.
  */
-function routesFor(model: MeshModel, namespace: string, outbound: SidecarOutbound, scope = ''): Routes {
+function routesFor(namespace: string, outbound: SidecarOutbound, scope = ''): Routes {
   const { httpPorts, ipTaken } = outbound;
   const byNamespace = routesOf(httpPorts, ipTaken);
-  let routes = byNamespace.get(namespace);
-  if (routes !== undefined) return routes;
-  const key = scope === '' ? namespace : `${scope}|${namespace}`;
-  routes = memoFor(model).routes.get(key, () => {
-    const slot = lastRoutes.get(key, () => ({}));
-    const held = slot.made;
-    if (held !== undefined && held.httpPorts === httpPorts && held.ipTaken === ipTaken) return held.routes;
-    const made = outboundRoutes(httpPorts, namespace, ipTaken);
-    const result = { routes: keepEqual(made.routes, held?.routes.routes), errors: made.errors };
-    slot.made = { httpPorts, ipTaken, routes: result };
-    return result;
-  });
+  const found = byNamespace.get(namespace);
+  if (found !== undefined) return found;
+  const slot = lastRoutes.get(scope === '' ? namespace : `${scope}|${namespace}`, () => ({}));
+  const made = outboundRoutes(httpPorts, namespace, ipTaken);
+  const routes = { routes: keepEqual(made.routes, slot.made?.routes), errors: made.errors };
+  slot.made = routes;
   byNamespace.set(namespace, routes);
   return routes;
 }
@@ -127,7 +117,7 @@ function routesFor(model: MeshModel, namespace: string, outbound: SidecarOutboun
  * are those of every other namespace's routes but its own services', made and encoded once.
  */
 export function sharedRoutes(model: MeshModel): readonly DesiredResource<'route'>[] {
-  return routesFor(model, '', sidecarOutbound(model)).routes;
+  return routesFor('', sidecarOutbound(model)).routes;
 }
 
 /**
@@ -135,7 +125,7 @@ export function sharedRoutes(model: MeshModel): readonly DesiredResource<'route'
  * the first sidecar of such a namespace would otherwise make when it connects.
  */
 export function namespaceRoutes(model: MeshModel): ReadonlyMap<string, readonly DesiredResource<'route'>[]> {
-  return new Map(unscopedNamespaces(model.workloads).map((ns) => [ns, routesFor(model, ns, sidecarOutbound(model)).routes] as const));
+  return new Map(unscopedNamespaces(model.workloads).map((ns) => [ns, routesFor(ns, sidecarOutbound(model)).routes] as const));
 }
 
 /** The namespaces where some pod's sidecar is not scoped, sorted (looked at again only when some workload changed). */
@@ -199,7 +189,7 @@ export function translateSidecar(model: MeshModel, proxy: ProxyDescriptor & { mo
   const reach = sidecarReach(model, proxy);
   const scope = reach ? reachKey(reach) : '';
   const outbound = reach ? scopedOutbound(model, reach) : sidecarOutbound(model);
-  const routes = routesFor(model, proxy.namespace, outbound, scope);
+  const routes = routesFor(proxy.namespace, outbound, scope);
   const inb = inboundFor(model, proxy.namespace, proxy.pod);
   return {
     resources: {

@@ -348,7 +348,7 @@ export class SnapshotCache {
       return;
     }
     this.holders.set(to, 1);
-    this.heldVersions.set(to.version, (this.heldVersions.get(to.version) ?? 0) + 1);
+    this.holdVersion(to.version);
     this.retain(step.into);
     this.release(step.out);
     this.holders.delete(from);
@@ -360,7 +360,7 @@ export class SnapshotCache {
     const holders = this.holders.get(snapshot) ?? 0;
     this.holders.set(snapshot, holders + 1);
     if (holders > 0) return;
-    this.heldVersions.set(snapshot.version, (this.heldVersions.get(snapshot.version) ?? 0) + 1);
+    this.holdVersion(snapshot.version);
     const parts = this.parts.get(snapshot);
     if (parts === undefined) this.retain(snapshot.entries.values());
     else for (const part of parts) this.hold(part);
@@ -378,6 +378,11 @@ export class SnapshotCache {
     if (parts === undefined) this.release(snapshot.entries.values());
     else for (const part of parts) this.drop(part);
     this.letGoOfVersion(snapshot.version);
+  }
+
+  /** One held snapshot more has `version`. */
+  private holdVersion(version: string): void {
+    this.heldVersions.set(version, (this.heldVersions.get(version) ?? 0) + 1);
   }
 
   /** One held snapshot fewer has `version`; when none is left, the release listeners are told. */
